@@ -1,0 +1,468 @@
+//! HTML and XHTML to [`Document`]: picks the part of the page that counts
+//! (`content` selectors), drops what does not (`ignore` selectors and
+//! non-content elements), and keeps headings, lists and tables as blocks.
+//!
+//! The walk is iterative (ego-tree's `traverse`), so hostile nesting depth
+//! cannot overflow the stack.
+
+use std::collections::HashSet;
+
+use ego_tree::NodeId;
+use ego_tree::iter::Edge;
+use scraper::{ElementRef, Html, Node, Selector};
+
+use super::document::{Document, DocumentBuilder, TableRow};
+
+/// Elements whose content is never page text.
+const SKIPPED_ELEMENTS: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "head", "iframe", "object", "embed",
+    "canvas", "button", "select",
+];
+
+/// Elements that end a run of text (the rest are inline).
+const BLOCK_ELEMENTS: &[&str] = &[
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "blockquote",
+    "pre",
+    "dl",
+    "dt",
+    "dd",
+    "form",
+    "fieldset",
+    "figure",
+    "figcaption",
+    "hr",
+    "address",
+    "details",
+    "summary",
+    "body",
+    "caption",
+];
+
+/// Default content roots, tried in order; the first that matches wins.
+pub const DEFAULT_CONTENT: &[&str] = &["main", "[role=main]", "article", "body"];
+
+/// Why an HTML page yielded no document.
+/// Deepest element nesting accepted. Real pages stay under 100; the HTML
+/// parser's cost grows with depth × size, so a hostile page nested 100,000
+/// levels deep would take minutes.
+pub const MAX_NESTING: usize = 2_000;
+
+/// Elements that never have content or are usually left unclosed, and so
+/// say nothing about nesting depth.
+const NOT_NESTING: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "p", "li", "td", "th", "tr", "option", "dt", "dd", "!doctype",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HtmlError {
+    #[error("none of the content selectors ({0}) matched the page")]
+    ContentNotFound(String),
+    #[error("elements nested more than {MAX_NESTING} levels deep")]
+    TooDeep,
+}
+
+/// Extracts the structured content of an HTML page.
+///
+/// `content`: selectors of the part that counts; every match is taken, in
+/// document order (empty: the first of [`DEFAULT_CONTENT`] that matches).
+/// `ignore`: selectors of elements removed before normalising.
+pub fn extract_html(
+    html: &str,
+    content: &[Selector],
+    ignore: &[Selector],
+) -> Result<Document, HtmlError> {
+    if nesting_depth(html) > MAX_NESTING {
+        return Err(HtmlError::TooDeep);
+    }
+    let page = Html::parse_document(html);
+    let mut ignored: HashSet<NodeId> = ignore
+        .iter()
+        .flat_map(|sel| page.select(sel).map(|el| el.id()))
+        .collect();
+    ignored.extend(
+        page.root_element()
+            .descendent_elements()
+            .filter(|el| el.value().attr("hidden").is_some())
+            .map(|el| el.id()),
+    );
+
+    let roots = content_roots(&page, content)?;
+    let mut walker = Walker::new(&ignored);
+    for root in roots {
+        walker.walk(root);
+    }
+    Ok(walker.builder.finish())
+}
+
+/// The elements whose text counts, outermost only, in document order.
+fn content_roots<'a>(
+    page: &'a Html,
+    content: &[Selector],
+) -> Result<Vec<ElementRef<'a>>, HtmlError> {
+    if content.is_empty() {
+        for css in DEFAULT_CONTENT {
+            let sel = Selector::parse(css).expect("default content selectors are valid");
+            if let Some(root) = page.select(&sel).next() {
+                return Ok(vec![root]);
+            }
+        }
+        return Ok(vec![page.root_element()]);
+    }
+    let matched: HashSet<NodeId> = content
+        .iter()
+        .flat_map(|sel| page.select(sel).map(|el| el.id()))
+        .collect();
+    if matched.is_empty() {
+        return Err(HtmlError::ContentNotFound(
+            content
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    // Document order, skipping matches nested in an earlier match.
+    let mut roots = Vec::new();
+    let mut inside: Option<NodeId> = None;
+    for edge in page.tree.root().traverse() {
+        match edge {
+            Edge::Open(node) if inside.is_none() && matched.contains(&node.id()) => {
+                inside = Some(node.id());
+                roots.extend(ElementRef::wrap(node));
+            }
+            Edge::Close(node) if inside == Some(node.id()) => inside = None,
+            _ => {}
+        }
+    }
+    Ok(roots)
+}
+
+/// A lexical estimate of the deepest nesting: open tags minus close tags,
+/// not counting void or usually-unclosed elements. Linear in the input.
+fn nesting_depth(html: &str) -> usize {
+    let bytes = html.as_bytes();
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(offset) = memchr_lt(&bytes[i..]) {
+        let start = i + offset + 1;
+        i = start;
+        let closing = bytes.get(start) == Some(&b'/');
+        let name_start = if closing { start + 1 } else { start };
+        let name_len = bytes[name_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'!')
+            .count();
+        if name_len == 0 {
+            continue;
+        }
+        let name = html[name_start..name_start + name_len].to_ascii_lowercase();
+        if NOT_NESTING.contains(&name.as_str()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else {
+            let tag_end = bytes[name_start..]
+                .iter()
+                .position(|b| *b == b'>')
+                .map_or(bytes.len(), |p| name_start + p);
+            if tag_end > 0 && bytes.get(tag_end - 1) == Some(&b'/') {
+                continue;
+            }
+            depth += 1;
+            deepest = deepest.max(depth);
+        }
+    }
+    deepest
+}
+
+fn memchr_lt(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|b| *b == b'<')
+}
+
+fn heading_level(tag: &str) -> Option<u8> {
+    match tag {
+        "h1" => Some(1),
+        "h2" => Some(2),
+        "h3" => Some(3),
+        "h4" => Some(4),
+        "h5" => Some(5),
+        "h6" => Some(6),
+        _ => None,
+    }
+}
+
+fn is_skipped(element: &scraper::node::Element, id: NodeId, ignored: &HashSet<NodeId>) -> bool {
+    ignored.contains(&id) || SKIPPED_ELEMENTS.contains(&element.name())
+}
+
+/// Walks a content root and emits blocks.
+struct Walker<'i> {
+    ignored: &'i HashSet<NodeId>,
+    builder: DocumentBuilder,
+    text: String,
+    heading: Option<u8>,
+    list_depth: u8,
+    /// Depth of each open `<li>`, innermost last.
+    items: Vec<u8>,
+}
+
+impl<'i> Walker<'i> {
+    fn new(ignored: &'i HashSet<NodeId>) -> Self {
+        Walker {
+            ignored,
+            builder: DocumentBuilder::default(),
+            text: String::new(),
+            heading: None,
+            list_depth: 0,
+            items: Vec::new(),
+        }
+    }
+
+    fn walk(&mut self, root: ElementRef<'_>) {
+        let mut skip_until: Option<NodeId> = None;
+        for edge in root.traverse() {
+            match edge {
+                Edge::Open(node) => {
+                    if skip_until.is_some() {
+                        continue;
+                    }
+                    match node.value() {
+                        Node::Text(text) => self.text.push_str(text),
+                        Node::Element(el) => {
+                            if is_skipped(el, node.id(), self.ignored) {
+                                skip_until = Some(node.id());
+                                continue;
+                            }
+                            let tag = el.name();
+                            if tag == "table" {
+                                self.flush();
+                                self.builder.table(collect_table(node, self.ignored));
+                                skip_until = Some(node.id());
+                            } else if let Some(level) = heading_level(tag) {
+                                self.flush();
+                                self.heading = Some(level);
+                            } else if tag == "ul" || tag == "ol" {
+                                self.flush();
+                                self.list_depth = self.list_depth.saturating_add(1);
+                            } else if tag == "li" {
+                                self.flush();
+                                self.items.push(self.list_depth.max(1));
+                            } else if tag == "br" {
+                                self.text.push(' ');
+                            } else if BLOCK_ELEMENTS.contains(&tag) {
+                                self.flush();
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Edge::Close(node) => {
+                    if let Some(id) = skip_until {
+                        if id == node.id() {
+                            skip_until = None;
+                        }
+                        continue;
+                    }
+                    let Node::Element(el) = node.value() else {
+                        continue;
+                    };
+                    let tag = el.name();
+                    if heading_level(tag).is_some() {
+                        self.flush();
+                        self.heading = None;
+                    } else if tag == "ul" || tag == "ol" {
+                        self.flush();
+                        self.list_depth = self.list_depth.saturating_sub(1);
+                    } else if tag == "li" {
+                        self.flush();
+                        self.items.pop();
+                    } else if BLOCK_ELEMENTS.contains(&tag) {
+                        self.flush();
+                    }
+                }
+            }
+        }
+        self.flush();
+    }
+
+    /// Emits the text gathered so far as the block it belongs to.
+    fn flush(&mut self) {
+        if self.text.is_empty() {
+            return;
+        }
+        let text = std::mem::take(&mut self.text);
+        if let Some(level) = self.heading {
+            self.builder.heading(level, &text);
+        } else if let Some(&depth) = self.items.last() {
+            self.builder.list_item(depth, &text);
+        } else {
+            self.builder.paragraph(&text);
+        }
+    }
+}
+
+/// The rows of one table (not of tables nested in its cells, whose text
+/// joins the enclosing cell).
+fn collect_table(table: ego_tree::NodeRef<'_, Node>, ignored: &HashSet<NodeId>) -> Vec<TableRow> {
+    let mut rows = Vec::new();
+    let mut row: Option<TableRow> = None;
+    let mut cell: Option<String> = None;
+    let mut all_header = true;
+    let mut in_thead = false;
+    let mut nested = 0usize;
+    let mut skip_until: Option<NodeId> = None;
+    for edge in table.traverse() {
+        match edge {
+            Edge::Open(node) => {
+                if skip_until.is_some() || node.id() == table.id() {
+                    continue;
+                }
+                match node.value() {
+                    Node::Text(text) => {
+                        if let Some(cell) = cell.as_mut() {
+                            cell.push_str(text);
+                        }
+                    }
+                    Node::Element(el) => {
+                        if is_skipped(el, node.id(), ignored) {
+                            skip_until = Some(node.id());
+                            continue;
+                        }
+                        match el.name() {
+                            "table" => {
+                                nested += 1;
+                                if let Some(cell) = cell.as_mut() {
+                                    cell.push(' ');
+                                }
+                            }
+                            "thead" if nested == 0 => in_thead = true,
+                            "tr" if nested == 0 => {
+                                row = Some(TableRow {
+                                    header: false,
+                                    cells: Vec::new(),
+                                });
+                                all_header = true;
+                            }
+                            tag @ ("td" | "th") if nested == 0 => {
+                                all_header &= tag == "th";
+                                cell = Some(String::new());
+                            }
+                            tag if tag == "br" || BLOCK_ELEMENTS.contains(&tag) || tag == "li" => {
+                                if let Some(cell) = cell.as_mut() {
+                                    cell.push(' ');
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Edge::Close(node) => {
+                if let Some(id) = skip_until {
+                    if id == node.id() {
+                        skip_until = None;
+                    }
+                    continue;
+                }
+                let Node::Element(el) = node.value() else {
+                    continue;
+                };
+                match el.name() {
+                    "table" if node.id() != table.id() => nested -= 1,
+                    "thead" if nested == 0 => in_thead = false,
+                    "td" | "th" if nested == 0 => {
+                        if let (Some(text), Some(row)) = (cell.take(), row.as_mut()) {
+                            row.cells.push(text);
+                        }
+                    }
+                    "tr" if nested == 0 => {
+                        if let Some(mut done) = row.take() {
+                            done.header = in_thead || (all_header && !done.cells.is_empty());
+                            rows.push(done);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::document::Block;
+
+    fn sel(css: &str) -> Selector {
+        Selector::parse(css).unwrap()
+    }
+
+    #[test]
+    fn default_root_is_main_and_chrome_is_dropped() {
+        let html = r#"<html><head><title>t</title><script>var x=1</script></head>
+            <body><nav>Menu</nav><main><h1>Title</h1><p>Hello <b>world</b>.</p>
+            <div class="feedback">Was this helpful?</div>
+            <ul><li>One</li><li>Two<ul><li>Two-a</li></ul></li></ul></main>
+            <footer>nonce 123</footer></body></html>"#;
+        let doc = extract_html(html, &[], &[sel(".feedback")]).unwrap();
+        assert_eq!(
+            doc.to_text(),
+            "# Title\nHello world.\n- One\n- Two\n  - Two-a\n"
+        );
+    }
+
+    #[test]
+    fn tables_keep_rows_and_header_flags() {
+        let html = "<main><table><thead><tr><th>Service</th><th>ISO</th></tr></thead>
+            <tbody><tr><td><a href=x>Bot</a> *</td><td>&#x2705;</td></tr>
+            <tr><td>Nested<table><tr><td>inner</td></tr></table></td><td></td></tr></tbody></table></main>";
+        let doc = extract_html(html, &[], &[]).unwrap();
+        let Block::Table(rows) = &doc.blocks[0] else {
+            panic!("expected a table: {doc:?}")
+        };
+        assert_eq!(rows.len(), 3);
+        assert!(rows[0].header);
+        assert_eq!(rows[1].cells, vec!["Bot *", "\u{2705}"]);
+        assert_eq!(rows[2].cells, vec!["Nested inner", ""]);
+    }
+
+    #[test]
+    fn configured_content_takes_every_match_in_order() {
+        let html =
+            "<div class=a>first<div class=a>inner</div></div><p>skip</p><div class=a>second</div>";
+        let doc = extract_html(html, &[sel(".a")], &[]).unwrap();
+        assert_eq!(doc.to_text(), "first\ninner\nsecond\n");
+        assert!(matches!(
+            extract_html(html, &[sel("#missing")], &[]),
+            Err(HtmlError::ContentNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn hostile_nesting_is_refused_and_deep_pages_still_read() {
+        let nest =
+            |depth: usize| format!("{}deep{}", "<div>".repeat(depth), "</div>".repeat(depth));
+        assert_eq!(
+            extract_html(&nest(100_000), &[], &[]),
+            Err(HtmlError::TooDeep)
+        );
+        let doc = extract_html(&nest(1_500), &[], &[]).unwrap();
+        assert!(doc.to_text().contains("deep"));
+        // Unclosed list items and paragraphs do not count as nesting.
+        let sloppy = format!("<ul>{}</ul>", "<li><p>item".repeat(5_000));
+        assert!(extract_html(&sloppy, &[], &[]).is_ok());
+    }
+}

@@ -1,0 +1,125 @@
+//! Markdown (CommonMark with GitHub tables) to [`Document`], block for block
+//! as the HTML extractor would see the rendered page. YAML front matter is
+//! metadata, not text, and is left out; raw HTML is dropped.
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+use super::document::{Document, DocumentBuilder, TableRow};
+
+/// Extracts the structured content of a Markdown document.
+pub fn extract_markdown(source: &str) -> Document {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS;
+    let mut builder = DocumentBuilder::default();
+    let mut text = String::new();
+    let mut heading: Option<u8> = None;
+    let mut list_depth: u8 = 0;
+    let mut items: Vec<u8> = Vec::new();
+    let mut table: Option<Vec<TableRow>> = None;
+    let mut in_head = false;
+    let mut in_metadata = false;
+
+    let flush =
+        |builder: &mut DocumentBuilder, text: &mut String, heading: Option<u8>, items: &[u8]| {
+            if text.is_empty() {
+                return;
+            }
+            let taken = std::mem::take(text);
+            if let Some(level) = heading {
+                builder.heading(level, &taken);
+            } else if let Some(&depth) = items.last() {
+                builder.list_item(depth, &taken);
+            } else {
+                builder.paragraph(&taken);
+            }
+        };
+
+    for event in Parser::new_ext(source, options) {
+        match event {
+            Event::Start(Tag::MetadataBlock(_)) => in_metadata = true,
+            Event::End(TagEnd::MetadataBlock(_)) => in_metadata = false,
+            Event::Text(t) | Event::Code(t) if !in_metadata => text.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
+            Event::InlineHtml(html) if html.trim_start().starts_with("<br") => text.push(' '),
+            Event::Start(Tag::Heading { level, .. }) => {
+                flush(&mut builder, &mut text, heading, &items);
+                heading = Some(level as u8);
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                flush(&mut builder, &mut text, heading, &items);
+                heading = None;
+            }
+            Event::Start(Tag::List(_)) => {
+                flush(&mut builder, &mut text, heading, &items);
+                list_depth = list_depth.saturating_add(1);
+            }
+            Event::End(TagEnd::List(_)) => {
+                flush(&mut builder, &mut text, heading, &items);
+                list_depth = list_depth.saturating_sub(1);
+            }
+            Event::Start(Tag::Item) => {
+                flush(&mut builder, &mut text, heading, &items);
+                items.push(list_depth.max(1));
+            }
+            Event::End(TagEnd::Item) => {
+                flush(&mut builder, &mut text, heading, &items);
+                items.pop();
+            }
+            Event::Start(Tag::Table(_)) => {
+                flush(&mut builder, &mut text, heading, &items);
+                table = Some(Vec::new());
+            }
+            Event::End(TagEnd::Table) => {
+                builder.table(table.take().unwrap_or_default());
+            }
+            Event::Start(Tag::TableHead) => {
+                in_head = true;
+                start_row(&mut table, true);
+            }
+            Event::End(TagEnd::TableHead) => in_head = false,
+            Event::Start(Tag::TableRow) => start_row(&mut table, in_head),
+            Event::End(TagEnd::TableCell) => {
+                if let Some(row) = table.as_mut().and_then(|rows| rows.last_mut()) {
+                    row.cells.push(std::mem::take(&mut text));
+                }
+            }
+            Event::End(TagEnd::Paragraph | TagEnd::BlockQuote(_) | TagEnd::CodeBlock) => {
+                if table.is_none() {
+                    flush(&mut builder, &mut text, heading, &items);
+                }
+            }
+            Event::Start(Tag::Paragraph | Tag::BlockQuote(_) | Tag::CodeBlock(_)) => {
+                if table.is_none() {
+                    flush(&mut builder, &mut text, heading, &items);
+                }
+            }
+            _ => {}
+        }
+    }
+    flush(&mut builder, &mut text, heading, &items);
+    builder.finish()
+}
+
+fn start_row(table: &mut Option<Vec<TableRow>>, header: bool) {
+    if let Some(rows) = table.as_mut() {
+        rows.push(TableRow {
+            header,
+            cells: Vec::new(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn front_matter_is_dropped_and_structure_kept() {
+        let md = "---\ntitle: x\nms.date: 1/1/2020\n---\n\n# Title\n\nSome *text*\nwrapped.\n\n- one\n- two\n  - nested\n\n| A | B |\n|---|---|\n| [1](x) | 2 |\n";
+        assert_eq!(
+            extract_markdown(md).to_text(),
+            "# Title\nSome text wrapped.\n- one\n- two\n  - nested\n\n| A | B |\n| 1 | 2 |\n"
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! Bytes and a content type to a structured [`Document`] and its normalised
+//! text. Pure functions: no I/O, no clock, the same bytes always give the
+//! same text.
+
+pub mod document;
+pub mod html;
+mod json;
+pub mod markdown;
+mod pdf;
+mod text;
+
+use encoding_rs::{Encoding, UTF_8};
+use scraper::Selector;
+
+pub use document::{Block, Document, TableRow, clean_text};
+
+/// The formats scopewatch can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    Html,
+    Markdown,
+    Json,
+    Pdf,
+    Text,
+}
+
+impl ContentKind {
+    /// Picks the format from the `Content-Type` header, then the URL (a
+    /// `.md` file served as plain text), then the bytes (a PDF served as
+    /// `application/octet-stream`). `None`: a format scopewatch does not read.
+    pub fn detect(content_type: Option<&str>, url: &str, body: &[u8]) -> Option<Self> {
+        let mime = content_type
+            .and_then(|ct| ct.split(';').next())
+            .map(|m| m.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let path = url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(url)
+            .to_ascii_lowercase();
+        match mime.as_str() {
+            "text/html" | "application/xhtml+xml" => Some(Self::Html),
+            "text/markdown" | "text/x-markdown" => Some(Self::Markdown),
+            "application/json" => Some(Self::Json),
+            m if m.ends_with("+json") => Some(Self::Json),
+            "application/pdf" => Some(Self::Pdf),
+            "text/plain" if path.ends_with(".md") || path.ends_with(".markdown") => {
+                Some(Self::Markdown)
+            }
+            "text/plain" => Some(Self::Text),
+            "" | "application/octet-stream" if body.starts_with(b"%PDF-") => Some(Self::Pdf),
+            _ => None,
+        }
+    }
+
+    /// The name used in the database and in listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Html => "html",
+            Self::Markdown => "markdown",
+            Self::Json => "json",
+            Self::Pdf => "pdf",
+            Self::Text => "text",
+        }
+    }
+}
+
+/// A source's rules for what part of a page counts.
+#[derive(Debug, Clone, Default)]
+pub struct ExtractRules {
+    /// HTML: selectors of the part that counts (empty: the default roots).
+    pub content: Vec<Selector>,
+    /// HTML: selectors removed before normalising.
+    pub ignore: Vec<Selector>,
+    /// JSON: an RFC 6901 pointer to the part that counts.
+    pub json_pointer: Option<String>,
+}
+
+/// A page reduced to what counts.
+#[derive(Debug, Clone)]
+pub struct Extracted {
+    pub kind: ContentKind,
+    pub document: Document,
+    /// The normalised text: `document.to_text()`.
+    pub text: String,
+}
+
+/// Why a fetched body yielded no text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    #[error(
+        "unsupported content type {0:?} (scopewatch reads HTML, Markdown, JSON, PDF and plain text)"
+    )]
+    UnsupportedContentType(String),
+    #[error(transparent)]
+    Html(#[from] html::HtmlError),
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    #[error("JSON pointer {0:?} selects nothing in the document")]
+    JsonPointer(String),
+    #[error("unreadable PDF: {0}")]
+    Pdf(String),
+    #[error("the page has no text in the part that counts")]
+    Empty,
+}
+
+impl ExtractError {
+    /// A short, stable name for the kind of failure, stored with the record.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::UnsupportedContentType(_) => "unsupported-content-type",
+            Self::Html(html::HtmlError::ContentNotFound(_)) => "content-not-found",
+            Self::Html(html::HtmlError::TooDeep) => "too-deeply-nested",
+            Self::Json(_) | Self::JsonPointer(_) => "invalid-json",
+            Self::Pdf(_) => "invalid-pdf",
+            Self::Empty => "empty-content",
+        }
+    }
+}
+
+/// Extracts the document and normalised text of a fetched body.
+pub fn extract(
+    body: &[u8],
+    content_type: Option<&str>,
+    url: &str,
+    rules: &ExtractRules,
+) -> Result<Extracted, ExtractError> {
+    let kind = ContentKind::detect(content_type, url, body).ok_or_else(|| {
+        ExtractError::UnsupportedContentType(content_type.unwrap_or("(none)").to_string())
+    })?;
+    let document = match kind {
+        ContentKind::Html => html::extract_html(
+            &decode(body, content_type, true),
+            &rules.content,
+            &rules.ignore,
+        )?,
+        ContentKind::Markdown => markdown::extract_markdown(&decode(body, content_type, false)),
+        ContentKind::Json => json::extract_json(
+            &decode(body, content_type, false),
+            rules.json_pointer.as_deref(),
+        )?,
+        ContentKind::Pdf => pdf::extract_pdf(body)?,
+        ContentKind::Text => text::extract_text(&decode(body, content_type, false)),
+    };
+    if document.blocks.is_empty() {
+        return Err(ExtractError::Empty);
+    }
+    let text = document.to_text();
+    Ok(Extracted {
+        kind,
+        document,
+        text,
+    })
+}
+
+/// Decodes a body to text: a byte-order mark wins, then the `charset` of
+/// the content type, then (HTML) a `<meta charset>` in the first 1024
+/// bytes, then UTF-8. Bytes invalid in the encoding become U+FFFD.
+pub fn decode(body: &[u8], content_type: Option<&str>, html: bool) -> String {
+    let declared = content_type
+        .and_then(charset_param)
+        .or_else(|| html.then(|| meta_charset(body)).flatten())
+        .and_then(|label| Encoding::for_label(label.as_bytes()))
+        .unwrap_or(UTF_8);
+    let (text, _, _) = declared.decode(body);
+    text.into_owned()
+}
+
+fn charset_param(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (key, value) = param.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"').to_string())
+    })
+}
+
+fn meta_charset(body: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]).to_ascii_lowercase();
+    let at = head.find("charset=")? + "charset=".len();
+    let value: String = head[at..]
+        .trim_start_matches(['"', '\''])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+        .collect();
+    (!value.is_empty()).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_kinds() {
+        let d = |ct: Option<&str>, url: &str, body: &[u8]| ContentKind::detect(ct, url, body);
+        assert_eq!(
+            d(Some("text/html; charset=utf-8"), "http://x/", b""),
+            Some(ContentKind::Html)
+        );
+        assert_eq!(
+            d(Some("text/plain"), "http://x/a.md?x=1", b""),
+            Some(ContentKind::Markdown)
+        );
+        assert_eq!(
+            d(Some("application/ld+json"), "http://x/", b""),
+            Some(ContentKind::Json)
+        );
+        assert_eq!(
+            d(Some("application/octet-stream"), "http://x/", b"%PDF-1.4"),
+            Some(ContentKind::Pdf)
+        );
+        assert_eq!(
+            d(Some("application/octet-stream"), "http://x/", b"<html>"),
+            None
+        );
+        assert_eq!(d(Some("image/png"), "http://x/", b""), None);
+    }
+
+    #[test]
+    fn decodes_declared_and_meta_charsets() {
+        let latin1 = b"<meta charset=\"iso-8859-1\"><p>caf\xe9</p>";
+        assert!(decode(latin1, Some("text/html"), true).contains("caf\u{e9}"));
+        assert!(
+            decode(b"caf\xe9", Some("text/plain; charset=windows-1252"), false).contains('\u{e9}')
+        );
+        // Invalid UTF-8 is replaced, deterministically.
+        assert_eq!(decode(b"a\xffb", None, false), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn same_bytes_same_text() {
+        let body = b"<main><h2>In scope</h2><ul><li>Azure</li></ul></main>";
+        let rules = ExtractRules::default();
+        let a = extract(body, Some("text/html"), "http://x/", &rules).unwrap();
+        let b = extract(body, Some("text/html"), "http://x/", &rules).unwrap();
+        assert_eq!(a.text, b.text);
+        assert_eq!(a.text, "## In scope\n- Azure\n");
+    }
+
+    #[test]
+    fn empty_page_is_an_error() {
+        let err = extract(
+            b"",
+            Some("text/html"),
+            "http://x/",
+            &ExtractRules::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err, ExtractError::Empty);
+    }
+}
