@@ -3,4 +3,5 @@
 //! The pure core (`extract`, `scope`, `hash`, `detect`) turns bytes into
 //! values; the edges (`fetch`, `store`, `sweep`, `daemon`, `commands`) do I/O.
 
+pub mod config;
 pub mod extract;

@@ -1,0 +1,579 @@
+//! Configuration: where the file is looked up, the validated [`Config`]
+//! built from the raw TOML, and errors that name the file, line, column and
+//! key, and say what to write instead. Defaults are defined once, here.
+
+mod raw;
+pub mod values;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use scraper::Selector;
+use toml::Spanned;
+use url::Url;
+
+use crate::extract::ExtractRules;
+use raw::{RawConfig, RawSource};
+pub use values::Schedule;
+
+/// Built-in defaults, used by the code, the docs and the tests.
+pub mod defaults {
+    pub const SCHEDULE: &str = "0 */6 * * *";
+    pub const JITTER: &str = "5m";
+    pub const CONCURRENCY: usize = 8;
+    pub const FAIL_AFTER: u32 = 3;
+    pub const TIMEOUT: &str = "30s";
+    pub const CONNECT_TIMEOUT: &str = "10s";
+    pub const MAX_BODY: &str = "20MiB";
+    pub const RETRIES: u32 = 3;
+    pub const BACKOFF: &str = "1s";
+    pub const BACKOFF_MAX: &str = "60s";
+    pub const RETRY_AFTER_MAX: &str = "5m";
+    pub const PER_HOST: usize = 2;
+    pub const HOST_DELAY: &str = "100ms";
+    pub const FOLLOW_SELECT: &str = "a[href]";
+    pub const FOLLOW_MAX: usize = 20;
+    /// Redirect hops followed before a fetch fails.
+    pub const MAX_REDIRECTS: usize = 10;
+    pub const SYSTEM_CONFIG: &str = "/etc/scopewatch/scopewatch.toml";
+    pub const DATABASE_FILE: &str = "scopewatch.db";
+
+    pub fn user_agent() -> String {
+        format!(
+            "scopewatch/{} (+https://github.com/scopewatch/scopewatch)",
+            env!("CARGO_PKG_VERSION")
+        )
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub daemon: DaemonSettings,
+    pub http: HttpSettings,
+    /// `[storage] database`, resolved against the config file's directory.
+    pub database: Option<PathBuf>,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DaemonSettings {
+    pub schedule: Schedule,
+    pub jitter: Duration,
+    pub concurrency: usize,
+    pub fail_after: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_body: u64,
+    pub retries: u32,
+    pub backoff: Duration,
+    pub backoff_max: Duration,
+    pub retry_after_max: Duration,
+    pub user_agent: String,
+    pub per_host: usize,
+    pub host_delay: Duration,
+    pub max_redirects: usize,
+}
+
+/// One watched page.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub id: String,
+    pub url: Url,
+    pub rules: ExtractRules,
+    /// Overrides `[daemon] schedule`.
+    pub schedule: Option<Schedule>,
+    pub follow: Option<Follow>,
+    /// Lets redirects and followed links reach private addresses.
+    pub allow_private: bool,
+    pub fail_after: u32,
+}
+
+/// `follow = { ... }`: also snapshot the pages a source links to.
+#[derive(Debug, Clone)]
+pub struct Follow {
+    pub select: Selector,
+    /// Hosts links may point to; empty: the source's own host.
+    pub hosts: Vec<String>,
+    pub max: usize,
+}
+
+impl Config {
+    /// The source with this id.
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        let duration = |s: &str| values::parse_duration(s).expect("default durations are valid");
+        HttpSettings {
+            timeout: duration(defaults::TIMEOUT),
+            connect_timeout: duration(defaults::CONNECT_TIMEOUT),
+            max_body: values::parse_size(defaults::MAX_BODY).expect("default size is valid"),
+            retries: defaults::RETRIES,
+            backoff: duration(defaults::BACKOFF),
+            backoff_max: duration(defaults::BACKOFF_MAX),
+            retry_after_max: duration(defaults::RETRY_AFTER_MAX),
+            user_agent: defaults::user_agent(),
+            per_host: defaults::PER_HOST,
+            host_delay: duration(defaults::HOST_DELAY),
+            max_redirects: defaults::MAX_REDIRECTS,
+        }
+    }
+}
+
+/// One problem in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub line: usize,
+    pub column: usize,
+    /// The key concerned, as a dotted path (`source[2].url`).
+    pub key: String,
+    pub message: String,
+}
+
+/// Why a configuration was refused: every problem found, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub issues: Vec<ConfigIssue>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, issue) in self.issues.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            if issue.line == 0 {
+                write!(f, "{}: {}", self.file.display(), issue.message)?;
+            } else {
+                write!(
+                    f,
+                    "{}:{}:{}: {}: {}",
+                    self.file.display(),
+                    issue.line,
+                    issue.column,
+                    issue.key,
+                    issue.message
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where the configuration file is: `--config`, then `$SCOPEWATCH_CONFIG`,
+/// then [`defaults::SYSTEM_CONFIG`].
+pub fn locate(explicit: Option<&Path>) -> PathBuf {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("SCOPEWATCH_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(defaults::SYSTEM_CONFIG))
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.to_path_buf(),
+        issues: vec![ConfigIssue {
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: format!(
+                "cannot read the configuration file: {e}. Pass --config FILE, set $SCOPEWATCH_CONFIG, or create {}",
+                defaults::SYSTEM_CONFIG
+            ),
+        }],
+    })?;
+    parse(&text, path)
+}
+
+/// Parses and validates configuration text; `path` names it in errors and
+/// anchors relative paths.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let mut v = Validator {
+        text,
+        issues: Vec::new(),
+    };
+    let raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let key = key_at(text, &span);
+            v.issue(&span, &key, e.message().trim().to_string());
+            return Err(v.into_error(path));
+        }
+    };
+    let config = v.config(raw, path);
+    if v.issues.is_empty() {
+        Ok(config)
+    } else {
+        Err(v.into_error(path))
+    }
+}
+
+/// The word under a span, to name the key of a TOML syntax or type error.
+fn key_at(text: &str, span: &Range<usize>) -> String {
+    let line_start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    match line.split_once('=') {
+        Some((key, _)) => key.trim().to_string(),
+        None => line.trim().to_string(),
+    }
+}
+
+struct Validator<'t> {
+    text: &'t str,
+    issues: Vec<ConfigIssue>,
+}
+
+impl Validator<'_> {
+    fn issue(&mut self, span: &Range<usize>, key: &str, message: String) {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        self.issues.push(ConfigIssue {
+            line,
+            column,
+            key: key.to_string(),
+            message,
+        });
+    }
+
+    fn into_error(self, path: &Path) -> ConfigError {
+        ConfigError {
+            file: path.to_path_buf(),
+            issues: self.issues,
+        }
+    }
+
+    /// Applies `parse` to a spanned value, recording its error.
+    fn value<T, R>(
+        &mut self,
+        spanned: Option<&Spanned<T>>,
+        key: &str,
+        parse: impl FnOnce(&T) -> Result<R, String>,
+    ) -> Option<R> {
+        let spanned = spanned?;
+        match parse(spanned.get_ref()) {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.issue(&spanned.span(), key, message);
+                None
+            }
+        }
+    }
+
+    fn duration(
+        &mut self,
+        spanned: Option<&Spanned<String>>,
+        key: &str,
+        default: &str,
+    ) -> Duration {
+        self.value(spanned, key, |s| values::parse_duration(s))
+            .unwrap_or_else(|| values::parse_duration(default).expect("defaults are valid"))
+    }
+
+    fn count(
+        &mut self,
+        spanned: Option<&Spanned<i64>>,
+        key: &str,
+        min: i64,
+        max: i64,
+        default: u32,
+    ) -> u32 {
+        self.value(spanned, key, |n| {
+            if (min..=max).contains(n) {
+                Ok(*n as u32)
+            } else {
+                Err(format!(
+                    "{n} is out of range: write a whole number from {min} to {max}"
+                ))
+            }
+        })
+        .unwrap_or(default)
+    }
+
+    fn selectors(&mut self, list: Option<&Vec<Spanned<String>>>, key: &str) -> Vec<Selector> {
+        list.into_iter()
+            .flatten()
+            .filter_map(|css| self.value(Some(css), key, |s| parse_selector(s)))
+            .collect()
+    }
+
+    fn config(&mut self, raw: RawConfig, path: &Path) -> Config {
+        let daemon_raw = raw.daemon.unwrap_or_default();
+        let default_schedule =
+            Schedule::parse(defaults::SCHEDULE).expect("default schedule is valid");
+        let daemon = DaemonSettings {
+            schedule: self
+                .value(daemon_raw.schedule.as_ref(), "daemon.schedule", |s| {
+                    Schedule::parse(s)
+                })
+                .unwrap_or(default_schedule),
+            jitter: self.duration(
+                daemon_raw.jitter.as_ref(),
+                "daemon.jitter",
+                defaults::JITTER,
+            ),
+            concurrency: self.count(
+                daemon_raw.concurrency.as_ref(),
+                "daemon.concurrency",
+                1,
+                1024,
+                defaults::CONCURRENCY as u32,
+            ) as usize,
+            fail_after: self.count(
+                daemon_raw.fail_after.as_ref(),
+                "daemon.fail_after",
+                1,
+                1000,
+                defaults::FAIL_AFTER,
+            ),
+        };
+
+        let http_raw = raw.http.unwrap_or_default();
+        let http = HttpSettings {
+            timeout: self.duration(http_raw.timeout.as_ref(), "http.timeout", defaults::TIMEOUT),
+            connect_timeout: self.duration(
+                http_raw.connect_timeout.as_ref(),
+                "http.connect_timeout",
+                defaults::CONNECT_TIMEOUT,
+            ),
+            max_body: self
+                .value(http_raw.max_body.as_ref(), "http.max_body", |s| {
+                    values::parse_size(s)
+                })
+                .unwrap_or_else(|| HttpSettings::default().max_body),
+            retries: self.count(
+                http_raw.retries.as_ref(),
+                "http.retries",
+                0,
+                10,
+                defaults::RETRIES,
+            ),
+            backoff: self.duration(http_raw.backoff.as_ref(), "http.backoff", defaults::BACKOFF),
+            backoff_max: self.duration(
+                http_raw.backoff_max.as_ref(),
+                "http.backoff_max",
+                defaults::BACKOFF_MAX,
+            ),
+            retry_after_max: self.duration(
+                http_raw.retry_after_max.as_ref(),
+                "http.retry_after_max",
+                defaults::RETRY_AFTER_MAX,
+            ),
+            user_agent: self
+                .value(http_raw.user_agent.as_ref(), "http.user_agent", |s| {
+                    reqwest::header::HeaderValue::from_str(s)
+                        .map(|_| s.clone())
+                        .map_err(|_| {
+                            "the user agent must be printable ASCII on one line".to_string()
+                        })
+                })
+                .unwrap_or_else(defaults::user_agent),
+            per_host: self.count(
+                http_raw.per_host.as_ref(),
+                "http.per_host",
+                1,
+                64,
+                defaults::PER_HOST as u32,
+            ) as usize,
+            host_delay: self.duration(
+                http_raw.host_delay.as_ref(),
+                "http.host_delay",
+                defaults::HOST_DELAY,
+            ),
+            max_redirects: defaults::MAX_REDIRECTS,
+        };
+
+        let database = raw.storage.and_then(|s| s.database).map(|db| {
+            let db = PathBuf::from(db.into_inner());
+            match path.parent() {
+                Some(dir) if db.is_relative() => dir.join(db),
+                _ => db,
+            }
+        });
+
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut sources = Vec::new();
+        for (index, raw_source) in raw.sources.into_iter().enumerate() {
+            let id_span = raw_source.id.span();
+            let id = raw_source.id.get_ref().clone();
+            let line = self.text[..id_span.start].matches('\n').count() + 1;
+            if let Some(first) = seen.insert(id.clone(), line) {
+                self.issue(
+                    &id_span,
+                    &format!("source[{index}].id"),
+                    format!("duplicate source id {id:?} (first defined on line {first}): give each source its own id"),
+                );
+            }
+            if let Some(source) = self.source(raw_source, index, &daemon) {
+                sources.push(source);
+            }
+        }
+
+        Config {
+            path: path.to_path_buf(),
+            daemon,
+            http,
+            database,
+            sources,
+        }
+    }
+
+    fn source(&mut self, raw: RawSource, index: usize, daemon: &DaemonSettings) -> Option<Source> {
+        let key = |name: &str| format!("source[{index}].{name}");
+        let id = self.value(Some(&raw.id), &key("id"), |id| validate_id(id));
+        let url = self.value(Some(&raw.url), &key("url"), |u| parse_url(u));
+        let rules = ExtractRules {
+            content: self.selectors(raw.content.as_ref(), &key("content")),
+            ignore: self.selectors(raw.ignore.as_ref(), &key("ignore")),
+            json_pointer: self.value(raw.json_pointer.as_ref(), &key("json_pointer"), |p| {
+                if p.is_empty() || p.starts_with('/') {
+                    Ok(p.clone())
+                } else {
+                    Err(format!("a JSON pointer starts with '/' (RFC 6901), e.g. \"/data/services\"; got {p:?}"))
+                }
+            }),
+        };
+        let schedule = self.value(raw.schedule.as_ref(), &key("schedule"), |s| {
+            Schedule::parse(s)
+        });
+        let follow = raw.follow.as_ref().and_then(|follow| {
+            let f = follow.get_ref();
+            let select = match &f.select {
+                Some(css) => self.value(Some(css), &key("follow.select"), |s| parse_selector(s))?,
+                None => parse_selector(defaults::FOLLOW_SELECT).expect("default is valid"),
+            };
+            let hosts = f
+                .hosts
+                .iter()
+                .flatten()
+                .filter_map(|h| {
+                    self.value(Some(h), &key("follow.hosts"), |host| {
+                        url::Host::parse(host)
+                            .map(|_| host.to_ascii_lowercase())
+                            .map_err(|e| format!("{host:?} is not a host name ({e}); write e.g. \"www.microsoft.com\""))
+                    })
+                })
+                .collect();
+            let max = self.count(f.max.as_ref(), &key("follow.max"), 1, 1000, defaults::FOLLOW_MAX as u32)
+                as usize;
+            Some(Follow { select, hosts, max })
+        });
+        let fail_after = self.count(
+            raw.fail_after.as_ref(),
+            &key("fail_after"),
+            1,
+            1000,
+            daemon.fail_after,
+        );
+        Some(Source {
+            id: id?,
+            url: url?,
+            rules,
+            schedule,
+            follow,
+            allow_private: raw.allow_private.unwrap_or(false),
+            fail_after,
+        })
+    }
+}
+
+fn validate_id(id: &str) -> Result<String, String> {
+    let ok = !id.is_empty()
+        && id.len() <= 100
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok && !id.starts_with('.') {
+        Ok(id.to_string())
+    } else {
+        Err(format!(
+            "{id:?} is not a valid source id: use 1-100 letters, digits, '-', '_' or '.', e.g. \"bot-service-compliance\""
+        ))
+    }
+}
+
+fn parse_url(written: &str) -> Result<Url, String> {
+    let url = Url::parse(written).map_err(|e| {
+        format!("{written:?} is not a valid URL ({e}); write an absolute http(s) URL, e.g. \"https://learn.microsoft.com/...\"")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "{written:?}: only http:// and https:// URLs with a host can be watched"
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_selector(css: &str) -> Result<Selector, String> {
+    Selector::parse(css)
+        .map_err(|e| format!("{css:?} is not a valid CSS selector ({e}); e.g. \"main\", \".feedback\", \"main a[href]\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<Config, ConfigError> {
+        parse(text, Path::new("/etc/scopewatch/test.toml"))
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = check("[[source]]\nid = \"a\"\nurl = \"https://example.com/\"\n").unwrap();
+        assert_eq!(c.daemon.concurrency, defaults::CONCURRENCY);
+        assert_eq!(c.http.max_body, 20 << 20);
+        assert_eq!(c.sources[0].fail_after, defaults::FAIL_AFTER);
+        assert_eq!(c.database, None);
+    }
+
+    #[test]
+    fn relative_database_is_beside_the_config() {
+        let c = check("[storage]\ndatabase = \"state/sw.db\"\n").unwrap();
+        assert_eq!(
+            c.database.unwrap(),
+            PathBuf::from("/etc/scopewatch/state/sw.db")
+        );
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_key() {
+        let err = check("[daemon]\nschedule = \"bogus\"\n").unwrap_err();
+        assert_eq!(err.issues[0].line, 2);
+        assert_eq!(err.issues[0].column, 12);
+        assert_eq!(err.issues[0].key, "daemon.schedule");
+        assert!(
+            err.to_string()
+                .starts_with("/etc/scopewatch/test.toml:2:12: daemon.schedule: ")
+        );
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once() {
+        let err = check(
+            "[[source]]\nid = \"a\"\nurl = \"ftp://x/\"\n[[source]]\nid = \"a\"\nurl = \"https://x/\"\ncontent = [\"main[\"]\n",
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["source[0].url", "source[1].id", "source[1].content"]);
+    }
+}

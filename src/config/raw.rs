@@ -1,0 +1,68 @@
+//! The configuration file exactly as written: serde structs of optional
+//! values, unknown keys refused, spans kept so that validation errors can
+//! name the line and column. [`super::Config`] is the validated form.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub daemon: Option<RawDaemon>,
+    pub http: Option<RawHttp>,
+    pub storage: Option<RawStorage>,
+    #[serde(default, rename = "source")]
+    pub sources: Vec<RawSource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDaemon {
+    pub schedule: Option<Spanned<String>>,
+    pub jitter: Option<Spanned<String>>,
+    pub concurrency: Option<Spanned<i64>>,
+    pub fail_after: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub timeout: Option<Spanned<String>>,
+    pub connect_timeout: Option<Spanned<String>>,
+    pub max_body: Option<Spanned<String>>,
+    pub retries: Option<Spanned<i64>>,
+    pub backoff: Option<Spanned<String>>,
+    pub backoff_max: Option<Spanned<String>>,
+    pub retry_after_max: Option<Spanned<String>>,
+    pub user_agent: Option<Spanned<String>>,
+    pub per_host: Option<Spanned<i64>>,
+    pub host_delay: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStorage {
+    pub database: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub id: Spanned<String>,
+    pub url: Spanned<String>,
+    pub content: Option<Vec<Spanned<String>>>,
+    pub ignore: Option<Vec<Spanned<String>>>,
+    pub json_pointer: Option<Spanned<String>>,
+    pub schedule: Option<Spanned<String>>,
+    pub follow: Option<Spanned<RawFollow>>,
+    pub allow_private: Option<bool>,
+    pub fail_after: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFollow {
+    pub select: Option<Spanned<String>>,
+    pub hosts: Option<Vec<Spanned<String>>>,
+    pub max: Option<Spanned<i64>>,
+}
