@@ -3,5 +3,8 @@
 //! The pure core (`extract`, `scope`, `hash`, `detect`) turns bytes into
 //! values; the edges (`fetch`, `store`, `sweep`, `daemon`, `commands`) do I/O.
 
+pub mod clock;
 pub mod config;
+pub mod detect;
 pub mod extract;
+pub mod hash;

@@ -1,0 +1,366 @@
+//! Change detection: the previous state of a source and the outcome of a
+//! new attempt in, the events it calls for and the next state out. Pure.
+//!
+//! - first success: `baseline`;
+//! - normalised text differs from the previous success: `content` (with a
+//!   unified diff); raw bytes differ but the text does not: noise, no event;
+//! - `fail_after` consecutive failures: `failing`; the next success after
+//!   that: `recovered`. A failure is never a content change;
+//! - final URL, content type or sign-in page status differs from the
+//!   previous success: `moved` (and no `content` event for that attempt).
+
+use serde::Serialize;
+
+use crate::hash::Digest;
+
+/// What a source looked like at its last successful fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastGood {
+    pub record_id: i64,
+    pub raw_hash: Digest,
+    pub text_hash: Digest,
+    pub final_url: String,
+    pub content_kind: String,
+    pub sign_in: bool,
+}
+
+/// The running state of one source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceState {
+    pub last_good: Option<LastGood>,
+    pub consecutive_failures: u32,
+    pub failing: bool,
+}
+
+/// One fetch attempt, reduced to what detection needs.
+#[derive(Debug, Clone)]
+pub enum Attempt {
+    Fetched {
+        raw_hash: Digest,
+        text_hash: Digest,
+        final_url: String,
+        content_kind: String,
+        sign_in: bool,
+    },
+    /// HTTP 304: the previous content still stands.
+    NotModified,
+    Failed,
+}
+
+/// How an attempt relates to the previous success, stored with the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    Baseline,
+    Content,
+    /// Raw bytes changed, normalised text did not.
+    Noise,
+    Unchanged,
+    Moved,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Baseline => "baseline",
+            Change::Content => "content",
+            Change::Noise => "noise",
+            Change::Unchanged => "unchanged",
+            Change::Moved => "moved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    Baseline,
+    Content,
+    Failing,
+    Recovered,
+    Moved,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Baseline => "baseline",
+            EventKind::Content => "content",
+            EventKind::Failing => "failing",
+            EventKind::Recovered => "recovered",
+            EventKind::Moved => "moved",
+        }
+    }
+}
+
+/// An event to record; the store adds ids and the current record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventDraft {
+    pub kind: EventKind,
+    pub summary: String,
+    /// The previous snapshot the event compares against.
+    pub from_record: Option<i64>,
+    /// Unified diff of the normalised text (`content` events).
+    pub diff: Option<String>,
+}
+
+/// What an attempt means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detection {
+    pub change: Option<Change>,
+    pub events: Vec<EventDraft>,
+    pub next: SourceState,
+}
+
+/// The texts compared for a `content` event: the previous success's and
+/// the current one's (only needed when the text hashes differ).
+pub struct Texts<'a> {
+    pub previous: &'a str,
+    pub current: &'a str,
+}
+
+/// Decides what a new attempt means. `texts` is consulted only when the
+/// normalised text changed; `record_id` is the id the attempt will get.
+pub fn detect(
+    state: &SourceState,
+    attempt: &Attempt,
+    record_id: i64,
+    texts: Option<Texts<'_>>,
+    fail_after: u32,
+) -> Detection {
+    let mut events = Vec::new();
+    let mut next = state.clone();
+    let change = match attempt {
+        Attempt::Failed => {
+            next.consecutive_failures = state.consecutive_failures.saturating_add(1);
+            if next.consecutive_failures == fail_after && !state.failing {
+                next.failing = true;
+                events.push(EventDraft {
+                    kind: EventKind::Failing,
+                    summary: format!("{fail_after} consecutive failed fetches"),
+                    from_record: state.last_good.as_ref().map(|g| g.record_id),
+                    diff: None,
+                });
+            }
+            None
+        }
+        Attempt::NotModified | Attempt::Fetched { .. } => {
+            if state.failing {
+                events.push(EventDraft {
+                    kind: EventKind::Recovered,
+                    summary: format!(
+                        "fetched again after {} failed attempts",
+                        state.consecutive_failures
+                    ),
+                    from_record: state.last_good.as_ref().map(|g| g.record_id),
+                    diff: None,
+                });
+            }
+            next.consecutive_failures = 0;
+            next.failing = false;
+            match attempt {
+                Attempt::Fetched {
+                    raw_hash,
+                    text_hash,
+                    final_url,
+                    content_kind,
+                    sign_in,
+                } => {
+                    let current = LastGood {
+                        record_id,
+                        raw_hash: *raw_hash,
+                        text_hash: *text_hash,
+                        final_url: final_url.clone(),
+                        content_kind: content_kind.clone(),
+                        sign_in: *sign_in,
+                    };
+                    let change = compare(state.last_good.as_ref(), &current, texts, &mut events);
+                    next.last_good = Some(current);
+                    Some(change)
+                }
+                _ => Some(Change::Unchanged),
+            }
+        }
+    };
+    Detection {
+        change,
+        events,
+        next,
+    }
+}
+
+fn compare(
+    previous: Option<&LastGood>,
+    current: &LastGood,
+    texts: Option<Texts<'_>>,
+    events: &mut Vec<EventDraft>,
+) -> Change {
+    let Some(previous) = previous else {
+        events.push(EventDraft {
+            kind: EventKind::Baseline,
+            summary: format!("first snapshot ({})", current.content_kind),
+            from_record: None,
+            diff: None,
+        });
+        return Change::Baseline;
+    };
+    let mut moves = Vec::new();
+    if previous.final_url != current.final_url {
+        moves.push(format!(
+            "final URL changed from {} to {}",
+            previous.final_url, current.final_url
+        ));
+    }
+    if previous.content_kind != current.content_kind {
+        moves.push(format!(
+            "content type changed from {} to {}",
+            previous.content_kind, current.content_kind
+        ));
+    }
+    if current.sign_in && !previous.sign_in {
+        moves.push("the page is now a sign-in page".to_string());
+    }
+    if !moves.is_empty() {
+        events.push(EventDraft {
+            kind: EventKind::Moved,
+            summary: moves.join("; "),
+            from_record: Some(previous.record_id),
+            diff: None,
+        });
+        return Change::Moved;
+    }
+    if previous.text_hash == current.text_hash {
+        return if previous.raw_hash == current.raw_hash {
+            Change::Unchanged
+        } else {
+            Change::Noise
+        };
+    }
+    let (summary, diff) = match texts {
+        Some(t) => {
+            let (added, removed, diff) =
+                unified_diff(t.previous, t.current, previous.record_id, current.record_id);
+            (
+                format!("content changed: {added} lines added, {removed} removed"),
+                Some(diff),
+            )
+        }
+        None => ("content changed".to_string(), None),
+    };
+    events.push(EventDraft {
+        kind: EventKind::Content,
+        summary,
+        from_record: Some(previous.record_id),
+        diff,
+    });
+    Change::Content
+}
+
+/// A unified diff (3 lines of context) of two normalised texts, with the
+/// counts of added and removed lines.
+pub fn unified_diff(old: &str, new: &str, from: i64, to: i64) -> (usize, usize, String) {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let (mut added, mut removed) = (0, 0);
+    for change in diff.iter_all_changes() {
+        match change.tag() {
+            similar::ChangeTag::Insert => added += 1,
+            similar::ChangeTag::Delete => removed += 1,
+            similar::ChangeTag::Equal => {}
+        }
+    }
+    let text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("snapshot {from}"), &format!("snapshot {to}"))
+        .to_string();
+    (added, removed, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetched(raw: &[u8], text: &str, url: &str) -> Attempt {
+        Attempt::Fetched {
+            raw_hash: Digest::of(raw),
+            text_hash: Digest::of(text.as_bytes()),
+            final_url: url.into(),
+            content_kind: "html".into(),
+            sign_in: false,
+        }
+    }
+
+    fn kinds(d: &Detection) -> Vec<EventKind> {
+        d.events.iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn baseline_noise_content() {
+        let s0 = SourceState::default();
+        let d1 = detect(&s0, &fetched(b"a1", "A", "u"), 1, None, 3);
+        assert_eq!(kinds(&d1), [EventKind::Baseline]);
+        let d2 = detect(&d1.next, &fetched(b"a2", "A", "u"), 2, None, 3);
+        assert_eq!((d2.change, kinds(&d2)), (Some(Change::Noise), vec![]));
+        let texts = Texts {
+            previous: "A\n",
+            current: "B\n",
+        };
+        let d3 = detect(&d2.next, &fetched(b"b", "B", "u"), 3, Some(texts), 3);
+        assert_eq!(kinds(&d3), [EventKind::Content]);
+        assert_eq!(d3.events[0].from_record, Some(2));
+        assert!(d3.events[0].diff.as_ref().unwrap().contains("-A\n+B\n"));
+    }
+
+    #[test]
+    fn failing_after_exactly_n_then_recovered() {
+        let mut s = detect(
+            &SourceState::default(),
+            &fetched(b"a", "A", "u"),
+            1,
+            None,
+            3,
+        )
+        .next;
+        for i in 1..=4 {
+            let d = detect(&s, &Attempt::Failed, 1 + i, None, 3);
+            assert_eq!(
+                kinds(&d),
+                if i == 3 {
+                    vec![EventKind::Failing]
+                } else {
+                    vec![]
+                },
+                "failure {i}"
+            );
+            assert_eq!(d.change, None);
+            s = d.next;
+        }
+        let d = detect(&s, &fetched(b"a", "A", "u"), 6, None, 3);
+        assert_eq!(kinds(&d), [EventKind::Recovered]);
+        assert_eq!(d.change, Some(Change::Unchanged));
+        assert!(!d.next.failing);
+    }
+
+    #[test]
+    fn redirect_elsewhere_is_a_move_not_a_content_change() {
+        let s = detect(
+            &SourceState::default(),
+            &fetched(b"a", "A", "u"),
+            1,
+            None,
+            3,
+        )
+        .next;
+        let d = detect(
+            &s,
+            &fetched(b"login", "Sign in", "https://login/"),
+            2,
+            None,
+            3,
+        );
+        assert_eq!(
+            (d.change, kinds(&d)),
+            (Some(Change::Moved), vec![EventKind::Moved])
+        );
+    }
+}
