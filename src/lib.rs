@@ -7,4 +7,6 @@ pub mod clock;
 pub mod config;
 pub mod detect;
 pub mod extract;
+pub mod fetch;
 pub mod hash;
+pub mod store;

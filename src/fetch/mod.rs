@@ -1,0 +1,399 @@
+//! The HTTP client: address policy, redirects followed and recorded hop by
+//! hop, conditional requests, retries with backoff, per-host limits, and a
+//! body cap enforced while streaming (after decompression, so compression
+//! bombs stop at the cap). A fetch never fails with an `Err`: every outcome,
+//! failures included, is a [`Capture`] to record.
+
+mod hosts;
+pub mod policy;
+pub mod retry;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Client, StatusCode};
+use serde::Serialize;
+use url::Url;
+
+use crate::clock;
+use crate::config::HttpSettings;
+use crate::hash::Digest;
+use hosts::HostLimiter;
+use policy::Refusal;
+use retry::RetryDecision;
+
+/// Why a fetch failed: a short, stable class stored with the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// DNS or TCP/TLS connection failure.
+    Connect,
+    Timeout,
+    /// The connection broke while the body was read, or the body was
+    /// malformed (short, bad chunking, bad compression).
+    BodyRead,
+    BodyTooLarge,
+    HttpStatus(u16),
+    TooManyRedirects,
+    RedirectLoop,
+    /// A redirect without a usable `Location`.
+    BadRedirect,
+    /// The address policy refused the URL (private address, scheme).
+    AddressRefused,
+    /// Any other client error.
+    Request,
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorClass::Connect => f.write_str("connect"),
+            ErrorClass::Timeout => f.write_str("timeout"),
+            ErrorClass::BodyRead => f.write_str("body-read"),
+            ErrorClass::BodyTooLarge => f.write_str("body-too-large"),
+            ErrorClass::HttpStatus(status) => write!(f, "http-{status}"),
+            ErrorClass::TooManyRedirects => f.write_str("too-many-redirects"),
+            ErrorClass::RedirectLoop => f.write_str("redirect-loop"),
+            ErrorClass::BadRedirect => f.write_str("bad-redirect"),
+            ErrorClass::AddressRefused => f.write_str("address-refused"),
+            ErrorClass::Request => f.write_str("request"),
+        }
+    }
+}
+
+/// One redirect hop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hop {
+    pub url: String,
+    pub status: u16,
+    pub location: String,
+}
+
+/// How a fetch ended.
+#[derive(Debug, Clone)]
+pub enum FetchOutcome {
+    Body(Vec<u8>),
+    NotModified,
+    Failed { class: ErrorClass, message: String },
+}
+
+/// Everything known about one fetch (the last try of it, when retried).
+#[derive(Debug, Clone)]
+pub struct Capture {
+    pub url: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// Tries made, 1 + retries.
+    pub attempts: u32,
+    pub request_headers: Vec<(String, String)>,
+    pub hops: Vec<Hop>,
+    pub final_url: Option<String>,
+    pub status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub content_type: Option<String>,
+    pub remote_ip: Option<String>,
+    /// SHA-256 of the server's leaf certificate (DER), over TLS.
+    pub tls_cert_sha256: Option<String>,
+    pub outcome: FetchOutcome,
+}
+
+/// What to fetch.
+#[derive(Debug, Clone)]
+pub struct FetchRequest {
+    pub url: Url,
+    /// `true` for a URL written in the configuration: fetched as written,
+    /// and redirects on its own origin are trusted like it. `false` for a
+    /// followed link: every hop must pass the address policy.
+    pub configured: bool,
+    pub allow_private: bool,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// The shared HTTP client of a process.
+pub struct Fetcher {
+    /// Resolves names as the system does: for configured URLs.
+    trusted: Client,
+    /// Resolves names to public addresses only: for everything else.
+    public: Client,
+    settings: HttpSettings,
+    hosts: HostLimiter,
+}
+
+impl Fetcher {
+    pub fn new(settings: &HttpSettings) -> Result<Self, reqwest::Error> {
+        let builder = || {
+            Client::builder()
+                .user_agent(settings.user_agent.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(settings.connect_timeout)
+                .timeout(settings.timeout)
+                .tls_info(true)
+                .no_proxy()
+                .https_only(false)
+        };
+        Ok(Fetcher {
+            trusted: builder().build()?,
+            public: builder()
+                .dns_resolver(Arc::new(policy::PublicResolver))
+                .build()?,
+            settings: settings.clone(),
+            hosts: HostLimiter::new(settings.per_host, settings.host_delay),
+        })
+    }
+
+    /// Fetches `request`, retrying transient failures. Never panics, never
+    /// returns an error: failures are captured.
+    pub async fn fetch(&self, request: &FetchRequest) -> Capture {
+        let started_at = clock::now();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut capture = self.try_once(request).await;
+            capture.started_at = started_at;
+            capture.attempts = tries;
+            let FetchOutcome::Failed { class, .. } = &capture.outcome else {
+                return capture;
+            };
+            let retry_after = capture
+                .response_headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
+                .and_then(|(_, value)| retry::parse_retry_after(value, clock::now()));
+            match retry::decide(class, tries, retry_after, &self.settings) {
+                RetryDecision::GiveUp => return capture,
+                RetryDecision::RetryAfter(delay) => {
+                    tracing::debug!(url = %request.url, %class, ?delay, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// One try: the request and every redirect hop.
+    async fn try_once(&self, request: &FetchRequest) -> Capture {
+        let mut capture = Capture {
+            url: request.url.to_string(),
+            started_at: clock::now(),
+            finished_at: clock::now(),
+            attempts: 1,
+            request_headers: Vec::new(),
+            hops: Vec::new(),
+            final_url: None,
+            status: None,
+            response_headers: Vec::new(),
+            content_type: None,
+            remote_ip: None,
+            tls_cert_sha256: None,
+            outcome: FetchOutcome::NotModified,
+        };
+        capture.outcome = match self.follow_redirects(request, &mut capture).await {
+            Ok(outcome) => outcome,
+            Err((class, message)) => FetchOutcome::Failed { class, message },
+        };
+        capture.finished_at = clock::now();
+        capture
+    }
+
+    async fn follow_redirects(
+        &self,
+        request: &FetchRequest,
+        capture: &mut Capture,
+    ) -> Result<FetchOutcome, (ErrorClass, String)> {
+        let mut url = request.url.clone();
+        let mut seen = HashSet::new();
+        for _ in 0..=self.settings.max_redirects {
+            let trusted = request.configured && same_origin_as(&url, &request.url);
+            let public_only = !trusted && !request.allow_private;
+            policy::check_url(&url, public_only).map_err(refused)?;
+            if !seen.insert(url.clone()) {
+                return Err((
+                    ErrorClass::RedirectLoop,
+                    format!("redirect loop: {url} was already visited"),
+                ));
+            }
+            let client = if public_only {
+                &self.public
+            } else {
+                &self.trusted
+            };
+            let headers = self.request_headers(request);
+            capture.request_headers = header_pairs(&headers);
+            let host = url.host_str().unwrap_or_default().to_string();
+            let _slot = self.hosts.acquire(&host).await;
+            let response = client
+                .get(url.clone())
+                .headers(headers)
+                .send()
+                .await
+                .map_err(classify)?;
+            capture.final_url = Some(url.to_string());
+            capture.status = Some(response.status().as_u16());
+            capture.response_headers = header_pairs(response.headers());
+            capture.remote_ip = response.remote_addr().map(|a| a.ip().to_string());
+            capture.tls_cert_sha256 = response
+                .extensions()
+                .get::<reqwest::tls::TlsInfo>()
+                .and_then(|info| info.peer_certificate())
+                .map(|der| Digest::of(der).to_hex());
+            capture.content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+
+            let status = response.status();
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                let location = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or((
+                        ErrorClass::BadRedirect,
+                        format!("{status} redirect without a readable Location header"),
+                    ))?
+                    .to_string();
+                let next = url.join(&location).map_err(|e| {
+                    (
+                        ErrorClass::BadRedirect,
+                        format!("redirect to an invalid URL {location:?}: {e}"),
+                    )
+                })?;
+                capture.hops.push(Hop {
+                    url: url.to_string(),
+                    status: status.as_u16(),
+                    location,
+                });
+                url = next;
+                continue;
+            }
+            if status == StatusCode::NOT_MODIFIED {
+                return Ok(FetchOutcome::NotModified);
+            }
+            if !status.is_success() {
+                return Err((
+                    ErrorClass::HttpStatus(status.as_u16()),
+                    format!("HTTP {status}"),
+                ));
+            }
+            return self.read_body(response).await.map(FetchOutcome::Body);
+        }
+        Err((
+            ErrorClass::TooManyRedirects,
+            format!("more than {} redirects", self.settings.max_redirects),
+        ))
+    }
+
+    fn request_headers(&self, request: &FetchRequest) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let user_agent = HeaderValue::from_str(&self.settings.user_agent)
+            .expect("the user agent was validated with the configuration");
+        headers.insert(header::USER_AGENT, user_agent);
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml,application/pdf,application/json,text/markdown;q=0.9,text/plain;q=0.8,*/*;q=0.5"),
+        );
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, br, deflate"),
+        );
+        if let Some(value) = request
+            .etag
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            headers.insert(header::IF_NONE_MATCH, value);
+        }
+        if let Some(value) = request
+            .last_modified
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            headers.insert(header::IF_MODIFIED_SINCE, value);
+        }
+        headers
+    }
+
+    /// Reads the (decompressed) body, failing as soon as it passes the cap.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, (ErrorClass, String)> {
+        let cap = self.settings.max_body;
+        let too_large = || {
+            (
+                ErrorClass::BodyTooLarge,
+                format!("the body is larger than max_body ({cap} bytes)"),
+            )
+        };
+        // Content-Length is of the encoded body, so it only proves a body too
+        // large when no decoding happens; reqwest drops it when it decodes.
+        if response.content_length().is_some_and(|len| len > cap) {
+            return Err(too_large());
+        }
+        let mut body = Vec::with_capacity(response.content_length().unwrap_or(0).min(cap) as usize);
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if (body.len() + chunk.len()) as u64 > cap {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+fn same_origin_as(url: &Url, configured: &Url) -> bool {
+    policy::same_origin(url, configured)
+}
+
+fn refused(refusal: Refusal) -> (ErrorClass, String) {
+    (ErrorClass::AddressRefused, refusal.to_string())
+}
+
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Maps a client error to its class, looking through its causes for a
+/// refusal by the address policy.
+fn classify(error: reqwest::Error) -> (ErrorClass, String) {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(cause) = source {
+        if let Some(refusal) = cause.downcast_ref::<Refusal>() {
+            return refused(refusal.clone());
+        }
+        source = cause.source();
+    }
+    let class = if error.is_timeout() {
+        ErrorClass::Timeout
+    } else if error.is_connect() {
+        ErrorClass::Connect
+    } else if error.is_body() || error.is_decode() {
+        ErrorClass::BodyRead
+    } else {
+        ErrorClass::Request
+    };
+    (class, describe(&error.without_url()))
+}
+
+/// The error and its causes on one line.
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

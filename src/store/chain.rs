@@ -1,0 +1,207 @@
+//! The hash chain over fetch records: each row carries the previous row's
+//! `record_hash` as `prev_hash`, and `record_hash` is the SHA-256 of the
+//! row's canonical encoding. Editing, deleting, inserting or reordering a
+//! row breaks the chain at that row.
+//!
+//! Canonical encoding: the row as a JSON object with every column except
+//! `record_hash` (`id` included), keys sorted, no whitespace, nulls kept.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{Result, Store, get_blob};
+use crate::hash::Digest;
+
+/// A `records` row, exactly as hashed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordRow {
+    pub id: i64,
+    pub source: String,
+    pub url: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub outcome: String,
+    pub change: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub attempts: i64,
+    pub status: Option<i64>,
+    pub final_url: Option<String>,
+    pub redirects: String,
+    pub request_headers: String,
+    pub response_headers: String,
+    pub remote_ip: Option<String>,
+    pub tls_cert_sha256: Option<String>,
+    pub content_type: Option<String>,
+    pub content_kind: Option<String>,
+    pub raw_hash: Option<String>,
+    pub text_hash: Option<String>,
+    pub prev_hash: String,
+}
+
+const COLUMNS: &str = "id, source, url, started_at, finished_at, outcome, change, error_class,
+    error_message, attempts, status, final_url, redirects, request_headers, response_headers,
+    remote_ip, tls_cert_sha256, content_type, content_kind, raw_hash, text_hash, prev_hash";
+
+impl RecordRow {
+    /// The canonical encoding (see the module doc).
+    pub fn canonical(&self) -> String {
+        // serde_json's Value map is ordered by key, so this sorts the keys.
+        serde_json::to_value(self)
+            .expect("a record serialises")
+            .to_string()
+    }
+
+    /// SHA-256 of the canonical encoding.
+    pub fn hash(&self) -> Digest {
+        Digest::of(self.canonical().as_bytes())
+    }
+
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(RecordRow {
+            id: row.get(0)?,
+            source: row.get(1)?,
+            url: row.get(2)?,
+            started_at: row.get(3)?,
+            finished_at: row.get(4)?,
+            outcome: row.get(5)?,
+            change: row.get(6)?,
+            error_class: row.get(7)?,
+            error_message: row.get(8)?,
+            attempts: row.get(9)?,
+            status: row.get(10)?,
+            final_url: row.get(11)?,
+            redirects: row.get(12)?,
+            request_headers: row.get(13)?,
+            response_headers: row.get(14)?,
+            remote_ip: row.get(15)?,
+            tls_cert_sha256: row.get(16)?,
+            content_type: row.get(17)?,
+            content_kind: row.get(18)?,
+            raw_hash: row.get(19)?,
+            text_hash: row.get(20)?,
+            prev_hash: row.get(21)?,
+        })
+    }
+}
+
+/// The id and `prev_hash` for the next record. Call inside the writing
+/// transaction (IMMEDIATE), so no other writer can take the same link.
+pub(super) fn next_link(conn: &Connection) -> Result<(i64, Digest)> {
+    let last: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT id, record_hash FROM records ORDER BY id DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    Ok(match last {
+        Some((id, hash)) => (
+            id + 1,
+            Digest::from_hex(&hash).ok_or_else(|| {
+                super::StoreError::Corrupt(format!("record {id} has a malformed record_hash"))
+            })?,
+        ),
+        None => (1, Digest::ZERO),
+    })
+}
+
+pub(super) fn insert(conn: &Connection, row: &RecordRow, record_hash: &Digest) -> Result<()> {
+    conn.execute(
+        &format!("INSERT INTO records ({COLUMNS}, record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"),
+        params![
+            row.id,
+            row.source,
+            row.url,
+            row.started_at,
+            row.finished_at,
+            row.outcome,
+            row.change,
+            row.error_class,
+            row.error_message,
+            row.attempts,
+            row.status,
+            row.final_url,
+            row.redirects,
+            row.request_headers,
+            row.response_headers,
+            row.remote_ip,
+            row.tls_cert_sha256,
+            row.content_type,
+            row.content_kind,
+            row.raw_hash,
+            row.text_hash,
+            row.prev_hash,
+            record_hash.to_hex(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// One problem found by [`Store::verify_chain`], with the record concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainFinding {
+    pub record_id: i64,
+    pub problem: String,
+}
+
+impl Store {
+    /// Recomputes every record hash, chain link and referenced blob hash,
+    /// and reports every problem found (not only the first).
+    pub fn verify_chain(&self) -> Result<Vec<ChainFinding>> {
+        let mut findings = Vec::new();
+        let mut statement = self.conn().prepare(&format!(
+            "SELECT {COLUMNS}, record_hash FROM records ORDER BY id"
+        ))?;
+        let mut rows = statement.query([])?;
+        let mut expected_prev = Digest::ZERO.to_hex();
+        let mut expected_id = 1;
+        while let Some(row) = rows.next()? {
+            let record = RecordRow::from_row(row)?;
+            let stored_hash: String = row.get(22)?;
+            let mut problem = |text: String| {
+                findings.push(ChainFinding {
+                    record_id: record.id,
+                    problem: text,
+                })
+            };
+            if record.id != expected_id {
+                problem(format!(
+                    "record ids jump from {} to {}: records are missing",
+                    expected_id - 1,
+                    record.id
+                ));
+            }
+            if record.prev_hash != expected_prev {
+                problem(
+                    "prev_hash does not match the previous record's hash: the chain is broken here"
+                        .into(),
+                );
+            }
+            if record.hash().to_hex() != stored_hash {
+                problem(
+                    "record_hash does not match the record's contents: the row was altered".into(),
+                );
+            }
+            for (column, hash) in [
+                ("raw_hash", &record.raw_hash),
+                ("text_hash", &record.text_hash),
+            ] {
+                let Some(hex) = hash else { continue };
+                match Digest::from_hex(hex) {
+                    None => problem(format!("{column} is not a SHA-256 digest")),
+                    Some(digest) => match get_blob(self.conn(), &digest) {
+                        Ok(bytes) if Digest::of(&bytes) == digest => {}
+                        Ok(_) => problem(format!(
+                            "the blob named by {column} does not hash to its name: its bytes were altered"
+                        )),
+                        Err(e) => problem(format!("the blob named by {column}: {e}")),
+                    },
+                }
+            }
+            expected_prev = stored_hash;
+            expected_id = record.id + 1;
+        }
+        Ok(findings)
+    }
+}

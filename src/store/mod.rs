@@ -1,0 +1,520 @@
+//! All SQL: opening and migrating the database, content-addressed blobs,
+//! the hash-chained record of every fetch attempt, events and per-source
+//! state. Each attempt is written in one transaction, so a crash leaves
+//! either the whole record (blobs, row, events, state) or none of it.
+
+mod actor;
+mod chain;
+mod queries;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::clock;
+use crate::detect::{self, Attempt, Change, EventDraft, LastGood, SourceState, Texts};
+use crate::fetch::Capture;
+use crate::hash::Digest;
+
+pub use actor::StoreHandle;
+pub use chain::{ChainFinding, RecordRow};
+pub use queries::{EventFilter, EventRow, RecordSummary, SourceSummary};
+
+/// zstd level for blobs: fast, and compliance pages compress ~5×.
+const ZSTD_LEVEL: i32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error(
+        "the database is full or the disk has no space left ({0}); free space and run again: nothing committed was lost"
+    )]
+    Full(String),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("stored data is damaged: {0}; run `scopewatch verify` for details")]
+    Corrupt(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The database.
+pub struct Store {
+    conn: Connection,
+}
+
+/// What an attempt produced, as the store records it.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    /// The source's id and the URL it is configured with.
+    pub source: String,
+    pub source_url: String,
+    /// For a followed link: the id of the source that linked to it.
+    pub parent: Option<String>,
+    pub capture: Capture,
+    pub result: AttemptResult,
+    pub fail_after: u32,
+}
+
+/// The outcome of fetching and extracting one page.
+#[derive(Debug, Clone)]
+pub enum AttemptResult {
+    Extracted {
+        body: Vec<u8>,
+        content_kind: String,
+        text: String,
+        sign_in: bool,
+    },
+    NotModified,
+    /// The fetch or the extraction failed; `body` is kept when there was one.
+    Failed {
+        body: Option<Vec<u8>>,
+        class: String,
+        message: String,
+    },
+}
+
+/// What recording an attempt led to.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub record_id: i64,
+    pub change: Option<Change>,
+    pub events: Vec<EventRow>,
+}
+
+/// Conditional-request validators remembered for a source.
+#[derive(Debug, Clone, Default)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    /// A new directory is made 0700 and a new database file 0600.
+    pub fn open(path: &Path) -> Result<Store> {
+        let open_error = |message: String| StoreError::Open {
+            path: path.to_path_buf(),
+            message,
+        };
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            create_private_dir(dir).map_err(|e| {
+                open_error(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let created = !path.exists();
+        let conn = Connection::open(path).map_err(|e| open_error(e.to_string()))?;
+        if created {
+            restrict_file(path).map_err(|e| open_error(format!("cannot set mode 0600: {e}")))?;
+        }
+        Self::setup(conn).map_err(|e| open_error(e.to_string()))
+    }
+
+    /// A private in-memory database, for tests and the demo.
+    pub fn open_in_memory() -> Result<Store> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(conn: Connection) -> Result<Store> {
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // WAL: readers never block the writer. synchronous=NORMAL: every
+        // commit is atomic and survives a process crash; a power cut can
+        // lose the last commits but never corrupt the file.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let applied: usize = self
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))?
+            as usize;
+        if applied > schema::MIGRATIONS.len() {
+            return Err(StoreError::Corrupt(format!(
+                "the database is at schema version {applied}, newer than this scopewatch knows ({}); upgrade scopewatch",
+                schema::MIGRATIONS.len()
+            )));
+        }
+        for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(applied) {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The validators to send with the next request for `source`.
+    pub fn validators(&self, source: &str) -> Result<Validators> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT etag, last_modified FROM source_state WHERE source = ?1",
+                [source],
+                |row| {
+                    Ok(Validators {
+                        etag: row.get(0)?,
+                        last_modified: row.get(1)?,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Records one attempt, its blobs, the events it calls for and the new
+    /// source state, in one transaction, linked into the hash chain.
+    pub fn record_attempt(&mut self, attempt: &AttemptRecord) -> Result<Recorded> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = clock::format(attempt.capture.finished_at);
+        tx.execute(
+            "INSERT INTO sources (id, url, parent, first_seen) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET url = excluded.url, parent = excluded.parent",
+            params![attempt.source, attempt.source_url, attempt.parent, now],
+        )?;
+        let state = load_state(&tx, &attempt.source)?;
+        let (record_id, prev_hash) = chain::next_link(&tx)?;
+
+        let (raw_hash, text_hash, detect_attempt, content_kind) = match &attempt.result {
+            AttemptResult::Extracted {
+                body,
+                content_kind,
+                text,
+                sign_in,
+            } => {
+                let raw_hash = put_blob(&tx, body)?;
+                let text_hash = put_blob(&tx, text.as_bytes())?;
+                let detect_attempt = Attempt::Fetched {
+                    raw_hash,
+                    text_hash,
+                    final_url: attempt
+                        .capture
+                        .final_url
+                        .clone()
+                        .unwrap_or_else(|| attempt.capture.url.clone()),
+                    content_kind: content_kind.clone(),
+                    sign_in: *sign_in,
+                };
+                (
+                    Some(raw_hash),
+                    Some(text_hash),
+                    detect_attempt,
+                    Some(content_kind.clone()),
+                )
+            }
+            AttemptResult::NotModified => {
+                let good = state.last_good.as_ref();
+                (
+                    good.map(|g| g.raw_hash),
+                    good.map(|g| g.text_hash),
+                    Attempt::NotModified,
+                    good.map(|g| g.content_kind.clone()),
+                )
+            }
+            AttemptResult::Failed { body, .. } => {
+                let raw_hash = body.as_deref().map(|b| put_blob(&tx, b)).transpose()?;
+                (raw_hash, None, Attempt::Failed, None)
+            }
+        };
+
+        let previous_text = match (&state.last_good, text_hash) {
+            (Some(good), Some(current)) if good.text_hash != current => {
+                Some(String::from_utf8_lossy(&get_blob(&tx, &good.text_hash)?).into_owned())
+            }
+            _ => None,
+        };
+        let texts = match (&previous_text, &attempt.result) {
+            (Some(previous), AttemptResult::Extracted { text, .. }) => Some(Texts {
+                previous,
+                current: text,
+            }),
+            _ => None,
+        };
+        let detection = detect::detect(
+            &state,
+            &detect_attempt,
+            record_id,
+            texts,
+            attempt.fail_after,
+        );
+
+        let (outcome, error_class, error_message) = match &attempt.result {
+            AttemptResult::Extracted { .. } => ("ok", None, None),
+            AttemptResult::NotModified => ("not-modified", None, None),
+            AttemptResult::Failed { class, message, .. } => {
+                ("failed", Some(class.clone()), Some(message.clone()))
+            }
+        };
+        let capture = &attempt.capture;
+        let row = RecordRow {
+            id: record_id,
+            source: attempt.source.clone(),
+            url: capture.url.clone(),
+            started_at: clock::format(capture.started_at),
+            finished_at: clock::format(capture.finished_at),
+            outcome: outcome.to_string(),
+            change: detection.change.map(|c| c.as_str().to_string()),
+            error_class,
+            error_message,
+            attempts: i64::from(capture.attempts),
+            status: capture.status.map(i64::from),
+            final_url: capture.final_url.clone(),
+            redirects: serde_json::to_string(&capture.hops).expect("hops serialise"),
+            request_headers: serde_json::to_string(&capture.request_headers)
+                .expect("headers serialise"),
+            response_headers: serde_json::to_string(&capture.response_headers)
+                .expect("headers serialise"),
+            remote_ip: capture.remote_ip.clone(),
+            tls_cert_sha256: capture.tls_cert_sha256.clone(),
+            content_type: capture.content_type.clone(),
+            content_kind,
+            raw_hash: raw_hash.map(|h| h.to_hex()),
+            text_hash: text_hash.map(|h| h.to_hex()),
+            prev_hash: prev_hash.to_hex(),
+        };
+        let record_hash = row.hash();
+        chain::insert(&tx, &row, &record_hash)?;
+
+        let mut events = Vec::new();
+        for draft in &detection.events {
+            events.push(insert_event(&tx, record_id, &attempt.source, &now, draft)?);
+        }
+        save_state(
+            &tx,
+            &attempt.source,
+            record_id,
+            &detection,
+            capture,
+            &attempt.result,
+        )?;
+        tx.commit()?;
+        Ok(Recorded {
+            record_id,
+            change: detection.change,
+            events,
+        })
+    }
+
+    /// The bytes of a blob.
+    pub fn blob(&self, hash: &Digest) -> Result<Vec<u8>> {
+        get_blob(&self.conn, hash)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+fn restrict_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Stores `bytes` once under their SHA-256; returns the digest.
+fn put_blob(conn: &Connection, bytes: &[u8]) -> Result<Digest> {
+    let hash = Digest::of(bytes);
+    let hex = hash.to_hex();
+    let exists: bool = conn
+        .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [&hex], |_| Ok(true))
+        .optional()?
+        .unwrap_or(false);
+    if !exists {
+        let compressed = zstd::bulk::compress(bytes, ZSTD_LEVEL)
+            .map_err(|e| StoreError::Corrupt(format!("zstd compression failed: {e}")))?;
+        conn.execute(
+            "INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)",
+            params![hex, bytes.len() as i64, compressed],
+        )?;
+    }
+    Ok(hash)
+}
+
+fn get_blob(conn: &Connection, hash: &Digest) -> Result<Vec<u8>> {
+    let (size, data): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT size, data FROM blobs WHERE hash = ?1",
+            [hash.to_hex()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("no stored blob {hash}")))?;
+    zstd::bulk::decompress(&data, size.max(0) as usize)
+        .map_err(|e| StoreError::Corrupt(format!("blob {hash} does not decompress: {e}")))
+}
+
+fn load_state(conn: &Connection, source: &str) -> Result<SourceState> {
+    let row = conn
+        .query_row(
+            "SELECT s.consecutive_failures, s.failing, s.sign_in, r.id, r.raw_hash, r.text_hash,
+                    COALESCE(r.final_url, r.url), r.content_kind
+             FROM source_state s LEFT JOIN records r ON r.id = s.last_good_record
+             WHERE s.source = ?1",
+            [source],
+            |row| {
+                let last_good = match row.get::<_, Option<i64>>(3)? {
+                    Some(record_id) => {
+                        let raw: String = row.get(4)?;
+                        let text: String = row.get(5)?;
+                        Some((record_id, raw, text, row.get(6)?, row.get(7)?, row.get(2)?))
+                    }
+                    None => None,
+                };
+                Ok((row.get::<_, i64>(0)?, row.get::<_, bool>(1)?, last_good))
+            },
+        )
+        .optional()?;
+    let Some((failures, failing, last_good)) = row else {
+        return Ok(SourceState::default());
+    };
+    let last_good = match last_good {
+        Some((record_id, raw, text, final_url, kind, sign_in)) => {
+            let parse = |h: &str| {
+                Digest::from_hex(h).ok_or_else(|| {
+                    StoreError::Corrupt(format!("record {record_id} has a malformed hash"))
+                })
+            };
+            let kind: Option<String> = kind;
+            Some(LastGood {
+                record_id,
+                raw_hash: parse(&raw)?,
+                text_hash: parse(&text)?,
+                final_url,
+                content_kind: kind.unwrap_or_default(),
+                sign_in,
+            })
+        }
+        None => None,
+    };
+    Ok(SourceState {
+        last_good,
+        consecutive_failures: failures.max(0) as u32,
+        failing,
+    })
+}
+
+fn save_state(
+    conn: &Connection,
+    source: &str,
+    record_id: i64,
+    detection: &detect::Detection,
+    capture: &Capture,
+    result: &AttemptResult,
+) -> Result<()> {
+    let changed = matches!(
+        detection.change,
+        Some(Change::Baseline | Change::Content | Change::Moved)
+    );
+    // Validators come from a full 200 response; a 304 keeps the old ones.
+    let fresh_validators = matches!(result, AttemptResult::Extracted { .. });
+    let header = |name: &str| {
+        capture
+            .response_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let next = &detection.next;
+    conn.execute(
+        "INSERT INTO source_state (source, last_record, last_good_record, last_change_record,
+                                   consecutive_failures, failing, sign_in, etag, last_modified)
+         VALUES (?1, ?2, ?3, CASE WHEN ?4 THEN ?2 END, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(source) DO UPDATE SET
+            last_record = excluded.last_record,
+            last_good_record = excluded.last_good_record,
+            last_change_record = COALESCE(excluded.last_change_record, last_change_record),
+            consecutive_failures = excluded.consecutive_failures,
+            failing = excluded.failing,
+            sign_in = excluded.sign_in,
+            etag = CASE WHEN ?10 THEN excluded.etag ELSE etag END,
+            last_modified = CASE WHEN ?10 THEN excluded.last_modified ELSE last_modified END",
+        params![
+            source,
+            record_id,
+            next.last_good.as_ref().map(|g| g.record_id),
+            changed,
+            i64::from(next.consecutive_failures),
+            next.failing,
+            next.last_good.as_ref().is_some_and(|g| g.sign_in),
+            header("etag"),
+            header("last-modified"),
+            fresh_validators,
+        ],
+    )?;
+    Ok(())
+}
+
+fn insert_event(
+    conn: &Connection,
+    record_id: i64,
+    source: &str,
+    detected_at: &str,
+    draft: &EventDraft,
+) -> Result<EventRow> {
+    let diff_hash = draft
+        .diff
+        .as_deref()
+        .map(|d| put_blob(conn, d.as_bytes()))
+        .transpose()?;
+    conn.execute(
+        "INSERT INTO events (record_id, source, kind, detected_at, from_record, summary, diff_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            record_id,
+            source,
+            draft.kind.as_str(),
+            detected_at,
+            draft.from_record,
+            draft.summary,
+            diff_hash.map(|h| h.to_hex()),
+        ],
+    )?;
+    Ok(EventRow {
+        id: conn.last_insert_rowid(),
+        source: source.to_string(),
+        kind: draft.kind.as_str().to_string(),
+        detected_at: detected_at.to_string(),
+        from_snapshot: draft.from_record,
+        to_snapshot: record_id,
+        summary: draft.summary.clone(),
+        diff_hash: diff_hash.map(|h| h.to_hex()),
+    })
+}

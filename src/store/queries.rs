@@ -1,0 +1,248 @@
+//! Read-only queries behind the CLI listings. Field names of these structs
+//! are the stable `--json` contract documented in the README.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Result, Store, StoreError};
+use crate::hash::Digest;
+
+/// One row of `scopewatch sources`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceSummary {
+    pub id: String,
+    pub url: String,
+    /// The source that linked to this one, for followed pages.
+    pub parent: Option<String>,
+    /// `ok`, `failing`, `failed` (below the failing threshold) or `never` checked.
+    pub state: String,
+    pub last_checked: Option<String>,
+    pub last_changed: Option<String>,
+    /// Successful snapshots stored.
+    pub snapshots: i64,
+    pub consecutive_failures: i64,
+}
+
+/// One row of `scopewatch history`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordSummary {
+    pub id: i64,
+    pub source: String,
+    pub started_at: String,
+    pub outcome: String,
+    pub change: Option<String>,
+    pub status: Option<i64>,
+    pub final_url: Option<String>,
+    pub content_kind: Option<String>,
+    pub raw_hash: Option<String>,
+    pub text_hash: Option<String>,
+    pub raw_size: Option<i64>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub record_hash: String,
+}
+
+/// One event, as `scopewatch changes --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub source: String,
+    pub kind: String,
+    pub detected_at: String,
+    pub from_snapshot: Option<i64>,
+    pub to_snapshot: i64,
+    pub summary: String,
+    pub diff_hash: Option<String>,
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub since: Option<String>,
+    pub sources: Vec<String>,
+    pub kinds: Vec<String>,
+}
+
+const RECORD_SUMMARY: &str = "SELECT r.id, r.source, r.started_at, r.outcome, r.change, r.status,
+    r.final_url, r.content_kind, r.raw_hash, r.text_hash, b.size, r.error_class, r.error_message,
+    r.record_hash FROM records r LEFT JOIN blobs b ON b.hash = r.raw_hash";
+
+fn record_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordSummary> {
+    Ok(RecordSummary {
+        id: row.get(0)?,
+        source: row.get(1)?,
+        started_at: row.get(2)?,
+        outcome: row.get(3)?,
+        change: row.get(4)?,
+        status: row.get(5)?,
+        final_url: row.get(6)?,
+        content_kind: row.get(7)?,
+        raw_hash: row.get(8)?,
+        text_hash: row.get(9)?,
+        raw_size: row.get(10)?,
+        error_class: row.get(11)?,
+        error_message: row.get(12)?,
+        record_hash: row.get(13)?,
+    })
+}
+
+impl Store {
+    /// Every source the database has records for, by id.
+    pub fn source_summaries(&self) -> Result<Vec<SourceSummary>> {
+        let mut statement = self.conn().prepare(
+            "SELECT s.id, s.url, s.parent, st.failing, st.consecutive_failures,
+                    last.started_at, changed.started_at,
+                    (SELECT COUNT(*) FROM records r WHERE r.source = s.id AND r.outcome = 'ok'),
+                    last.outcome
+             FROM sources s
+             LEFT JOIN source_state st ON st.source = s.id
+             LEFT JOIN records last ON last.id = st.last_record
+             LEFT JOIN records changed ON changed.id = st.last_change_record
+             ORDER BY s.id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            let failing: Option<bool> = row.get(3)?;
+            let last_outcome: Option<String> = row.get(8)?;
+            let state = match (failing, last_outcome.as_deref()) {
+                (Some(true), _) => "failing",
+                (_, Some("failed")) => "failed",
+                (_, Some(_)) => "ok",
+                (_, None) => "never",
+            };
+            Ok(SourceSummary {
+                id: row.get(0)?,
+                url: row.get(1)?,
+                parent: row.get(2)?,
+                state: state.to_string(),
+                last_checked: row.get(5)?,
+                last_changed: row.get(6)?,
+                snapshots: row.get(7)?,
+                consecutive_failures: row.get::<_, Option<i64>>(4)?.unwrap_or(0),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records of one source, newest first.
+    pub fn history(&self, source: &str, limit: usize) -> Result<Vec<RecordSummary>> {
+        let mut statement = self.conn().prepare(&format!(
+            "{RECORD_SUMMARY} WHERE r.source = ?1 ORDER BY r.started_at DESC, r.id DESC LIMIT ?2"
+        ))?;
+        let rows = statement.query_map(params![source, limit as i64], record_summary)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One record.
+    pub fn record(&self, id: i64) -> Result<RecordSummary> {
+        self.conn()
+            .query_row(
+                &format!("{RECORD_SUMMARY} WHERE r.id = ?1"),
+                [id],
+                record_summary,
+            )
+            .optional()?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "no snapshot {id}; `scopewatch history SOURCE` lists them"
+                ))
+            })
+    }
+
+    /// The ids of the last two successful records of `source` whose
+    /// normalised texts differ, older first.
+    pub fn last_two_versions(&self, source: &str) -> Result<Option<(i64, i64)>> {
+        let mut statement = self.conn().prepare(
+            "SELECT id, text_hash FROM records
+             WHERE source = ?1 AND outcome = 'ok' ORDER BY id DESC",
+        )?;
+        let mut rows = statement.query([source])?;
+        let mut newest: Option<(i64, String)> = None;
+        while let Some(row) = rows.next()? {
+            let (id, hash): (i64, String) = (row.get(0)?, row.get(1)?);
+            match &newest {
+                None => newest = Some((id, hash)),
+                Some((newest_id, newest_hash)) if *newest_hash != hash => {
+                    return Ok(Some((id, *newest_id)));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// The normalised text (or with `raw`, the body) a record points to.
+    pub fn snapshot_bytes(&self, id: i64, raw: bool) -> Result<Vec<u8>> {
+        let record = self.record(id)?;
+        let hash = if raw {
+            record.raw_hash
+        } else {
+            record.text_hash
+        };
+        let hex = hash.ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "snapshot {id} has no {} ({}{})",
+                if raw { "body" } else { "text" },
+                record.outcome,
+                record
+                    .error_class
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default()
+            ))
+        })?;
+        let digest = Digest::from_hex(&hex)
+            .ok_or_else(|| StoreError::Corrupt(format!("record {id} has a malformed hash")))?;
+        self.blob(&digest)
+    }
+
+    /// Events, newest first.
+    pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
+        let mut sql = String::from(
+            "SELECT id, source, kind, detected_at, from_record, record_id, summary, diff_hash
+             FROM events WHERE 1 = 1",
+        );
+        let mut values: Vec<String> = Vec::new();
+        if let Some(since) = &filter.since {
+            values.push(since.clone());
+            sql.push_str(&format!(" AND detected_at >= ?{}", values.len()));
+        }
+        for (column, list) in [("source", &filter.sources), ("kind", &filter.kinds)] {
+            if list.is_empty() {
+                continue;
+            }
+            let start = values.len();
+            values.extend(list.iter().cloned());
+            let marks: Vec<String> = (start + 1..=values.len())
+                .map(|i| format!("?{i}"))
+                .collect();
+            sql.push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
+        }
+        sql.push_str(" ORDER BY detected_at DESC, id DESC");
+        let mut statement = self.conn().prepare(&sql)?;
+        let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), |row| {
+            Ok(EventRow {
+                id: row.get(0)?,
+                source: row.get(1)?,
+                kind: row.get(2)?,
+                detected_at: row.get(3)?,
+                from_snapshot: row.get(4)?,
+                to_snapshot: row.get(5)?,
+                summary: row.get(6)?,
+                diff_hash: row.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// When each source was last checked, for catching up missed schedules.
+    pub fn last_checked(&self, source: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT r.started_at FROM source_state s JOIN records r ON r.id = s.last_record
+                 WHERE s.source = ?1",
+                [source],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+}

@@ -1,0 +1,78 @@
+//! Database migrations, append-only: a released migration is never edited;
+//! a change is a new entry at the end. `PRAGMA user_version` counts the
+//! migrations applied.
+
+/// Each entry is one migration, applied in its own transaction.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: sources, blobs, the hash-chained record of every fetch, events.
+    r#"
+    CREATE TABLE sources (
+        id         TEXT PRIMARY KEY,
+        url        TEXT NOT NULL,
+        -- The source whose page linked to this one (`follow`), if any.
+        parent     TEXT,
+        first_seen TEXT NOT NULL
+    ) STRICT;
+
+    -- Content-addressed, zstd-compressed bodies and texts, stored once.
+    CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,      -- SHA-256 of the uncompressed bytes
+        size INTEGER NOT NULL,      -- uncompressed length
+        data BLOB NOT NULL          -- zstd frame
+    ) STRICT;
+
+    -- One row per fetch attempt, failures included, hash-chained in id order.
+    CREATE TABLE records (
+        id               INTEGER PRIMARY KEY,
+        source           TEXT NOT NULL REFERENCES sources(id),
+        url              TEXT NOT NULL,
+        started_at       TEXT NOT NULL,
+        finished_at      TEXT NOT NULL,
+        outcome          TEXT NOT NULL CHECK (outcome IN ('ok', 'not-modified', 'failed')),
+        change           TEXT,
+        error_class      TEXT,
+        error_message    TEXT,
+        attempts         INTEGER NOT NULL,
+        status           INTEGER,
+        final_url        TEXT,
+        redirects        TEXT NOT NULL,   -- JSON array of hops
+        request_headers  TEXT NOT NULL,   -- JSON array of [name, value]
+        response_headers TEXT NOT NULL,   -- JSON array of [name, value]
+        remote_ip        TEXT,
+        tls_cert_sha256  TEXT,
+        content_type     TEXT,
+        content_kind     TEXT,
+        raw_hash         TEXT REFERENCES blobs(hash),
+        text_hash        TEXT REFERENCES blobs(hash),
+        prev_hash        TEXT NOT NULL,
+        record_hash      TEXT NOT NULL UNIQUE
+    ) STRICT;
+    CREATE INDEX records_by_source_time ON records(source, started_at);
+
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        record_id   INTEGER NOT NULL REFERENCES records(id),
+        source      TEXT NOT NULL REFERENCES sources(id),
+        kind        TEXT NOT NULL,
+        detected_at TEXT NOT NULL,
+        from_record INTEGER REFERENCES records(id),
+        summary     TEXT NOT NULL,
+        diff_hash   TEXT REFERENCES blobs(hash)
+    ) STRICT;
+    CREATE INDEX events_by_time ON events(detected_at);
+    CREATE INDEX events_by_source_time ON events(source, detected_at);
+
+    -- Running state per source, updated in the same transaction as each record.
+    CREATE TABLE source_state (
+        source               TEXT PRIMARY KEY REFERENCES sources(id),
+        last_record          INTEGER REFERENCES records(id),
+        last_good_record     INTEGER REFERENCES records(id),
+        last_change_record   INTEGER REFERENCES records(id),
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        failing              INTEGER NOT NULL DEFAULT 0,
+        sign_in              INTEGER NOT NULL DEFAULT 0,
+        etag                 TEXT,
+        last_modified        TEXT
+    ) STRICT;
+    "#,
+];
