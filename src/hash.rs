@@ -42,21 +42,6 @@ impl fmt::Debug for Digest {
     }
 }
 
-/// Hashes data that arrives in pieces; gives the same digest as
-/// [`Digest::of`] over the concatenation.
-#[derive(Default, Clone)]
-pub struct StreamingDigest(Sha256);
-
-impl StreamingDigest {
-    pub fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-
-    pub fn finish(self) -> Digest {
-        Digest(self.0.finalize().into())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,16 +55,5 @@ mod tests {
         );
         assert_eq!(Digest::from_hex(&d.to_hex()), Some(d));
         assert_eq!(Digest::from_hex("xyz"), None);
-    }
-
-    #[test]
-    fn streaming_matches_one_shot_for_every_split() {
-        let data: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
-        for split in [0, 1, 63, 64, 65, 1000, 4096] {
-            let mut s = StreamingDigest::default();
-            s.update(&data[..split]);
-            s.update(&data[split..]);
-            assert_eq!(s.finish(), Digest::of(&data), "split at {split}");
-        }
     }
 }

@@ -3,10 +3,14 @@
 //! The pure core (`extract`, `scope`, `hash`, `detect`) turns bytes into
 //! values; the edges (`fetch`, `store`, `sweep`, `daemon`, `commands`) do I/O.
 
+pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod detect;
 pub mod extract;
 pub mod fetch;
 pub mod hash;
 pub mod store;
+pub mod sweep;

@@ -71,6 +71,14 @@ pub enum HtmlError {
     TooDeep,
 }
 
+/// What an HTML page yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtmlExtract {
+    pub document: Document,
+    /// The page asks for a password: a sign-in page, not the content.
+    pub sign_in: bool,
+}
+
 /// Extracts the structured content of an HTML page.
 ///
 /// `content`: selectors of the part that counts; every match is taken, in
@@ -80,11 +88,10 @@ pub fn extract_html(
     html: &str,
     content: &[Selector],
     ignore: &[Selector],
-) -> Result<Document, HtmlError> {
-    if nesting_depth(html) > MAX_NESTING {
-        return Err(HtmlError::TooDeep);
-    }
-    let page = Html::parse_document(html);
+) -> Result<HtmlExtract, HtmlError> {
+    let page = parse(html)?;
+    let password = Selector::parse("input[type=password]").expect("a valid selector");
+    let sign_in = page.select(&password).next().is_some();
     let mut ignored: HashSet<NodeId> = ignore
         .iter()
         .flat_map(|sel| page.select(sel).map(|el| el.id()))
@@ -101,7 +108,36 @@ pub fn extract_html(
     for root in roots {
         walker.walk(root);
     }
-    Ok(walker.builder.finish())
+    Ok(HtmlExtract {
+        document: walker.builder.finish(),
+        sign_in,
+    })
+}
+
+fn parse(html: &str) -> Result<Html, HtmlError> {
+    if nesting_depth(html) > MAX_NESTING {
+        return Err(HtmlError::TooDeep);
+    }
+    Ok(Html::parse_document(html))
+}
+
+/// The absolute http(s) URLs of the elements `select` matches (their
+/// `href`), resolved against `base`, without fragments, deduplicated, in
+/// document order.
+pub fn links(html: &str, select: &Selector, base: &url::Url) -> Result<Vec<url::Url>, HtmlError> {
+    let page = parse(html)?;
+    let mut seen = HashSet::new();
+    Ok(page
+        .select(select)
+        .filter_map(|el| el.value().attr("href"))
+        .filter_map(|href| base.join(href.trim()).ok())
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+        .map(|mut url| {
+            url.set_fragment(None);
+            url
+        })
+        .filter(|url| seen.insert(url.clone()))
+        .collect())
 }
 
 /// The elements whose text counts, outermost only, in document order.
@@ -417,7 +453,9 @@ mod tests {
             <div class="feedback">Was this helpful?</div>
             <ul><li>One</li><li>Two<ul><li>Two-a</li></ul></li></ul></main>
             <footer>nonce 123</footer></body></html>"#;
-        let doc = extract_html(html, &[], &[sel(".feedback")]).unwrap();
+        let doc = extract_html(html, &[], &[sel(".feedback")])
+            .unwrap()
+            .document;
         assert_eq!(
             doc.to_text(),
             "# Title\nHello world.\n- One\n- Two\n  - Two-a\n"
@@ -429,7 +467,7 @@ mod tests {
         let html = "<main><table><thead><tr><th>Service</th><th>ISO</th></tr></thead>
             <tbody><tr><td><a href=x>Bot</a> *</td><td>&#x2705;</td></tr>
             <tr><td>Nested<table><tr><td>inner</td></tr></table></td><td></td></tr></tbody></table></main>";
-        let doc = extract_html(html, &[], &[]).unwrap();
+        let doc = extract_html(html, &[], &[]).unwrap().document;
         let Block::Table(rows) = &doc.blocks[0] else {
             panic!("expected a table: {doc:?}")
         };
@@ -443,12 +481,26 @@ mod tests {
     fn configured_content_takes_every_match_in_order() {
         let html =
             "<div class=a>first<div class=a>inner</div></div><p>skip</p><div class=a>second</div>";
-        let doc = extract_html(html, &[sel(".a")], &[]).unwrap();
+        let doc = extract_html(html, &[sel(".a")], &[]).unwrap().document;
         assert_eq!(doc.to_text(), "first\ninner\nsecond\n");
         assert!(matches!(
             extract_html(html, &[sel("#missing")], &[]),
             Err(HtmlError::ContentNotFound(_))
         ));
+    }
+
+    #[test]
+    fn sign_in_pages_and_links() {
+        let html = r#"<main><a href="/a#x">A</a><a href="https://other/b">B</a><a href="/a">again</a>
+            <a href="mailto:x@y">mail</a><form><input type="password"></form></main>"#;
+        let base = url::Url::parse("https://learn.microsoft.com/en-us/page").unwrap();
+        let urls: Vec<String> = links(html, &sel("main a[href]"), &base)
+            .unwrap()
+            .iter()
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(urls, ["https://learn.microsoft.com/a", "https://other/b"]);
+        assert!(extract_html(html, &[], &[]).unwrap().sign_in);
     }
 
     #[test]
@@ -459,7 +511,7 @@ mod tests {
             extract_html(&nest(100_000), &[], &[]),
             Err(HtmlError::TooDeep)
         );
-        let doc = extract_html(&nest(1_500), &[], &[]).unwrap();
+        let doc = extract_html(&nest(1_500), &[], &[]).unwrap().document;
         assert!(doc.to_text().contains("deep"));
         // Unclosed list items and paragraphs do not count as nesting.
         let sloppy = format!("<ul>{}</ul>", "<li><p>item".repeat(5_000));

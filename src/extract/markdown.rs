@@ -84,15 +84,11 @@ pub fn extract_markdown(source: &str) -> Document {
                     row.cells.push(std::mem::take(&mut text));
                 }
             }
-            Event::End(TagEnd::Paragraph | TagEnd::BlockQuote(_) | TagEnd::CodeBlock) => {
-                if table.is_none() {
-                    flush(&mut builder, &mut text, heading, &items);
-                }
-            }
-            Event::Start(Tag::Paragraph | Tag::BlockQuote(_) | Tag::CodeBlock(_)) => {
-                if table.is_none() {
-                    flush(&mut builder, &mut text, heading, &items);
-                }
+            Event::Start(Tag::Paragraph | Tag::BlockQuote(_) | Tag::CodeBlock(_))
+            | Event::End(TagEnd::Paragraph | TagEnd::BlockQuote(_) | TagEnd::CodeBlock)
+                if table.is_none() =>
+            {
+                flush(&mut builder, &mut text, heading, &items);
             }
             _ => {}
         }

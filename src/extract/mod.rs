@@ -83,6 +83,8 @@ pub struct Extracted {
     pub document: Document,
     /// The normalised text: `document.to_text()`.
     pub text: String,
+    /// An HTML page that asks for a password.
+    pub sign_in: bool,
 }
 
 /// Why a fetched body yielded no text.
@@ -128,12 +130,17 @@ pub fn extract(
     let kind = ContentKind::detect(content_type, url, body).ok_or_else(|| {
         ExtractError::UnsupportedContentType(content_type.unwrap_or("(none)").to_string())
     })?;
+    let mut sign_in = false;
     let document = match kind {
-        ContentKind::Html => html::extract_html(
-            &decode(body, content_type, true),
-            &rules.content,
-            &rules.ignore,
-        )?,
+        ContentKind::Html => {
+            let page = html::extract_html(
+                &decode(body, content_type, true),
+                &rules.content,
+                &rules.ignore,
+            )?;
+            sign_in = page.sign_in;
+            page.document
+        }
         ContentKind::Markdown => markdown::extract_markdown(&decode(body, content_type, false)),
         ContentKind::Json => json::extract_json(
             &decode(body, content_type, false),
@@ -142,7 +149,9 @@ pub fn extract(
         ContentKind::Pdf => pdf::extract_pdf(body)?,
         ContentKind::Text => text::extract_text(&decode(body, content_type, false)),
     };
-    if document.blocks.is_empty() {
+    // A sign-in page without text is still a page (detection calls it a
+    // move); any other page without text is a failed fetch.
+    if document.blocks.is_empty() && !sign_in {
         return Err(ExtractError::Empty);
     }
     let text = document.to_text();
@@ -150,6 +159,7 @@ pub fn extract(
         kind,
         document,
         text,
+        sign_in,
     })
 }
 

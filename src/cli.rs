@@ -1,0 +1,125 @@
+//! Command-line definitions (clap). The doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Audit-evidence collector: snapshots the compliance pages your audits rely
+/// on, keeps a hash-chained history in SQLite, and reports what changed.
+#[derive(Debug, Parser)]
+#[command(name = "scopewatch", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Configuration file [default: $SCOPEWATCH_CONFIG, then /etc/scopewatch/scopewatch.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Database file [default: [storage] database, then $STATE_DIRECTORY/scopewatch.db, then the platform data directory]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
+    /// Log line format on standard error
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One sweep now (fetch, store, detect), then exit; exit 1 if a source failed
+    Check(CheckArgs),
+    /// The daemon: scheduled sweeps until SIGTERM or SIGINT
+    Run,
+    /// Watched sources: id, url, state, last checked, last changed, snapshots
+    Sources(JsonArg),
+    /// Snapshots of one source, newest first
+    History(HistoryArgs),
+    /// The normalised text (or the raw body) of a snapshot
+    Show(ShowArgs),
+    /// Unified diff of normalised text [default: the last two distinct versions]
+    Diff(DiffArgs),
+    /// Events (baseline, content, failing, recovered, moved), newest first
+    Changes(ChangesArgs),
+    /// Recompute every record hash, chain link and blob hash; exit 1 on findings
+    Verify(JsonArg),
+    /// Configuration commands
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Only these sources (repeatable)
+    #[arg(long = "source", value_name = "ID")]
+    pub sources: Vec<String>,
+    /// Print the outcome of each source as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Source id
+    pub source: String,
+    /// At most this many snapshots
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Snapshot id (from `history`)
+    pub snapshot: i64,
+    /// The body exactly as received instead of the normalised text
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Source id
+    pub source: String,
+    /// Older snapshot id
+    pub from: Option<i64>,
+    /// Newer snapshot id [default: the source's latest snapshot]
+    pub to: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    /// Only events at or after this time (RFC 3339, a date, or a duration ago such as 7d)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only these sources (repeatable)
+    #[arg(long = "source", value_name = "ID")]
+    pub sources: Vec<String>,
+    /// Only these kinds of event (repeatable)
+    #[arg(long = "kind", value_name = "KIND")]
+    pub kinds: Vec<String>,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration; exit 0 when valid, 2 when not
+    Check,
+}

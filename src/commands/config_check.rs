@@ -1,0 +1,17 @@
+//! `scopewatch config check`: validate the configuration and summarise it.
+
+use super::{Env, Status};
+
+pub fn run(env: &Env) -> anyhow::Result<Status> {
+    let config = env.config()?;
+    let followed = config.sources.iter().filter(|s| s.follow.is_some()).count();
+    println!(
+        "{}: valid; {} sources ({} follow links), schedule \"{}\", concurrency {}",
+        config.path.display(),
+        config.sources.len(),
+        followed,
+        config.daemon.schedule.as_str(),
+        config.daemon.concurrency
+    );
+    Ok(Status::Success)
+}

@@ -1,0 +1,53 @@
+//! `scopewatch history SOURCE`: the records of one source, newest first.
+
+use super::{Env, Status, UsageError, cell, print_json, print_table};
+
+pub fn run(env: &Env, args: crate::cli::HistoryArgs) -> anyhow::Result<Status> {
+    let (_, store) = env.open_existing_store()?;
+    let records = store.history(&args.source, args.limit)?;
+    if records.is_empty()
+        && !store
+            .source_summaries()?
+            .iter()
+            .any(|s| s.id == args.source)
+    {
+        return Err(UsageError(format!(
+            "no source {:?} in the database; `scopewatch sources` lists them",
+            args.source
+        ))
+        .into());
+    }
+    if args.json {
+        print_json(&records)?;
+    } else {
+        let rows: Vec<Vec<String>> = records
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.to_string(),
+                    r.started_at.clone(),
+                    r.outcome.clone(),
+                    cell(r.change.as_ref()),
+                    cell(r.status),
+                    cell(r.raw_size),
+                    cell(r.text_hash.as_ref().map(|h| &h[..12])),
+                    cell(r.error_class.as_ref()),
+                ]
+            })
+            .collect();
+        print_table(
+            &[
+                "SNAPSHOT",
+                "FETCHED",
+                "OUTCOME",
+                "CHANGE",
+                "STATUS",
+                "BYTES",
+                "TEXT HASH",
+                "ERROR",
+            ],
+            &rows,
+        )?;
+    }
+    Ok(Status::Success)
+}

@@ -1,0 +1,171 @@
+//! One file per subcommand: each loads what it needs (configuration,
+//! database), calls the library, and prints. Shared here: locating the
+//! configuration and database, the exit status, and output helpers.
+
+mod changes;
+mod check;
+mod config_check;
+mod diff;
+mod history;
+mod run;
+mod show;
+mod sources;
+mod verify;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::config::{self, Config, defaults};
+use crate::store::Store;
+
+/// How a command that ran to its end went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Exit 0.
+    Success,
+    /// Exit 1: `check` finished but a source failed; `verify` found problems.
+    Findings,
+}
+
+/// A mistake in how scopewatch was called or configured: exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs the command line.
+pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
+    let env = Env {
+        config: cli.config.clone(),
+        db: cli.db.clone(),
+    };
+    match cli.command {
+        Command::Check(args) => check::run(&env, args),
+        Command::Run => run::run(&env),
+        Command::Sources(args) => sources::run(&env, args.json),
+        Command::History(args) => history::run(&env, args),
+        Command::Show(args) => show::run(&env, args),
+        Command::Diff(args) => diff::run(&env, args),
+        Command::Changes(args) => changes::run(&env, args),
+        Command::Verify(args) => verify::run(&env, args.json),
+        Command::Config(ConfigCommand::Check) => config_check::run(&env),
+    }
+}
+
+/// Where the configuration and database are, from the command line.
+pub struct Env {
+    config: Option<PathBuf>,
+    db: Option<PathBuf>,
+}
+
+impl Env {
+    /// The configuration; an error (exit 2) when it is missing or invalid.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let path = config::locate(self.config.as_deref());
+        config::load(&path).map_err(|e| UsageError(e.to_string()).into())
+    }
+
+    /// The configuration when one was named or exists at the default place;
+    /// commands that only read the database work without one.
+    pub fn optional_config(&self) -> anyhow::Result<Option<Config>> {
+        let path = config::locate(self.config.as_deref());
+        let named = self.config.is_some() || std::env::var_os("SCOPEWATCH_CONFIG").is_some();
+        if named || path.exists() {
+            self.config().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The database path: `--db`, `[storage] database`, `$STATE_DIRECTORY`,
+    /// then the platform data directory.
+    pub fn database_path(&self, config: Option<&Config>) -> anyhow::Result<PathBuf> {
+        if let Some(db) = &self.db {
+            return Ok(db.clone());
+        }
+        if let Some(db) = config.and_then(|c| c.database.clone()) {
+            return Ok(db);
+        }
+        if let Some(state) = std::env::var_os("STATE_DIRECTORY") {
+            // systemd may list several directories, separated by ':'.
+            let first = state
+                .to_string_lossy()
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            if !first.is_empty() {
+                return Ok(Path::new(&first).join(defaults::DATABASE_FILE));
+            }
+        }
+        dirs::data_dir()
+            .map(|dir| dir.join("scopewatch").join(defaults::DATABASE_FILE))
+            .ok_or_else(|| {
+                UsageError("no database path: pass --db FILE or set [storage] database".into())
+                    .into()
+            })
+    }
+
+    /// Opens the database (creating it when new).
+    pub fn open_store(&self, config: Option<&Config>) -> anyhow::Result<Store> {
+        let path = self.database_path(config)?;
+        Store::open(&path).map_err(|e| UsageError(e.to_string()).into())
+    }
+
+    /// Opens an existing database for reading; a missing one is a usage error.
+    pub fn open_existing_store(&self) -> anyhow::Result<(Option<Config>, Store)> {
+        let config = self.optional_config()?;
+        let path = self.database_path(config.as_ref())?;
+        if !path.exists() {
+            return Err(UsageError(format!(
+                "no database at {}: run `scopewatch check` first, or pass --db FILE",
+                path.display()
+            ))
+            .into());
+        }
+        let store = Store::open(&path).map_err(|e| UsageError(e.to_string()))?;
+        Ok((config, store))
+    }
+}
+
+/// Prints a value as pretty JSON on standard output.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value).context("writing JSON")?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Prints rows as a table with aligned columns on standard output.
+pub fn print_table(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = io::stdout().lock();
+    let mut line = |cells: Vec<&str>| -> io::Result<()> {
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(headers.to_vec())?;
+    for row in rows {
+        line(row.iter().map(String::as_str).collect())?;
+    }
+    Ok(())
+}
+
+/// An optional value for a table cell.
+pub fn cell<T: ToString>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_string(), |v| v.to_string())
+}

@@ -1,0 +1,59 @@
+//! `scopewatch sources`: every source, configured or followed, and its state.
+
+use super::{Env, Status, cell, print_json, print_table};
+use crate::store::SourceSummary;
+
+pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
+    let config = env.optional_config()?;
+    let path = env.database_path(config.as_ref())?;
+    let mut summaries = if path.exists() {
+        env.open_store(config.as_ref())?.source_summaries()?
+    } else {
+        Vec::new()
+    };
+    // Configured sources never checked yet are listed too.
+    for source in config.iter().flat_map(|c| &c.sources) {
+        if !summaries.iter().any(|s| s.id == source.id) {
+            summaries.push(SourceSummary {
+                id: source.id.clone(),
+                url: source.url.to_string(),
+                parent: None,
+                state: "never".into(),
+                last_checked: None,
+                last_changed: None,
+                snapshots: 0,
+                consecutive_failures: 0,
+            });
+        }
+    }
+    summaries.sort_by(|a, b| a.id.cmp(&b.id));
+    if json {
+        print_json(&summaries)?;
+    } else {
+        let rows: Vec<Vec<String>> = summaries
+            .iter()
+            .map(|s| {
+                vec![
+                    s.id.clone(),
+                    s.state.clone(),
+                    cell(s.last_checked.as_ref()),
+                    cell(s.last_changed.as_ref()),
+                    s.snapshots.to_string(),
+                    s.url.clone(),
+                ]
+            })
+            .collect();
+        print_table(
+            &[
+                "ID",
+                "STATE",
+                "LAST CHECKED",
+                "LAST CHANGED",
+                "SNAPSHOTS",
+                "URL",
+            ],
+            &rows,
+        )?;
+    }
+    Ok(Status::Success)
+}

@@ -1,0 +1,361 @@
+//! One sweep: fetch a set of sources concurrently (bounded by `[daemon]
+//! concurrency` and the per-host limits), extract, and record each attempt
+//! in its own transaction; then fetch the pages those sources link to
+//! (`follow`). One source failing never stops the others: each outcome is
+//! a value in the [`SweepReport`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use url::Url;
+
+use crate::config::{Config, Source};
+use crate::detect::Change;
+use crate::extract::{self, ContentKind};
+use crate::fetch::{Capture, FetchOutcome, FetchRequest, Fetcher};
+use crate::hash::Digest;
+use crate::store::{AttemptRecord, AttemptResult, EventRow, StoreHandle};
+
+/// What one source's attempt came to.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceOutcome {
+    pub source: String,
+    pub url: String,
+    /// `ok`, `not-modified`, `failed`, or `not-recorded` (the store refused the write).
+    pub result: String,
+    pub change: Option<Change>,
+    pub snapshot: Option<i64>,
+    pub error: Option<String>,
+    pub events: Vec<EventRow>,
+}
+
+impl SourceOutcome {
+    pub fn failed(&self) -> bool {
+        matches!(self.result.as_str(), "failed" | "not-recorded")
+    }
+}
+
+/// The outcomes of a sweep, in completion order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SweepReport {
+    pub outcomes: Vec<SourceOutcome>,
+}
+
+impl SweepReport {
+    pub fn failed(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.failed()).count()
+    }
+
+    pub fn changed(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o.change, Some(Change::Content | Change::Moved)))
+            .count()
+    }
+}
+
+/// What a sweep needs.
+#[derive(Clone)]
+pub struct Sweeper {
+    pub config: Arc<Config>,
+    pub fetcher: Arc<Fetcher>,
+    pub store: StoreHandle,
+}
+
+/// One page to fetch: a configured source or a page one links to.
+#[derive(Debug, Clone)]
+struct Job {
+    id: String,
+    url: Url,
+    parent: Option<String>,
+    source: Arc<Source>,
+}
+
+/// Called as each source finishes: the outcome, how many are done, of how many.
+pub type Progress<'a> = &'a (dyn Fn(&SourceOutcome, usize, usize) + Sync);
+
+impl Sweeper {
+    /// Sweeps `sources`. Each waits a random delay up to `jitter` before it
+    /// starts. When `stop` turns true, no new fetch starts and fetches in
+    /// flight are abandoned; writes already started complete.
+    pub async fn sweep(
+        &self,
+        sources: &[Source],
+        jitter: Duration,
+        stop: watch::Receiver<bool>,
+        progress: Progress<'_>,
+    ) -> SweepReport {
+        let jobs = sources
+            .iter()
+            .map(|source| Job {
+                id: source.id.clone(),
+                url: source.url.clone(),
+                parent: None,
+                source: Arc::new(source.clone()),
+            })
+            .collect();
+        let mut report = SweepReport::default();
+        let followed = self
+            .run_jobs(jobs, jitter, &stop, progress, &mut report)
+            .await;
+        if !followed.is_empty() && !*stop.borrow() {
+            self.run_jobs(followed, Duration::ZERO, &stop, progress, &mut report)
+                .await;
+        }
+        report
+    }
+
+    /// Runs jobs concurrently; returns the followed-link jobs they found.
+    async fn run_jobs(
+        &self,
+        jobs: Vec<Job>,
+        jitter: Duration,
+        stop: &watch::Receiver<bool>,
+        progress: Progress<'_>,
+        report: &mut SweepReport,
+    ) -> Vec<Job> {
+        let total = jobs.len();
+        let slots = Arc::new(Semaphore::new(self.config.daemon.concurrency));
+        let mut tasks = JoinSet::new();
+        for job in jobs {
+            let sweeper = self.clone();
+            let slots = Arc::clone(&slots);
+            let mut stop = stop.clone();
+            tasks.spawn(async move {
+                let delay = jitter.mul_f64(fastrand::f64());
+                let work = async {
+                    tokio::time::sleep(delay).await;
+                    let _slot = slots.acquire_owned().await.expect("never closed");
+                    sweeper.fetch_job(&job).await
+                };
+                tokio::select! {
+                    done = work => Some(done),
+                    _ = stop.wait_for(|stopped| *stopped) => None,
+                }
+            });
+        }
+        let mut followed = Vec::new();
+        let mut done = 0;
+        while let Some(joined) = tasks.join_next().await {
+            let Ok(Some((outcome, links))) = joined else {
+                continue;
+            };
+            done += 1;
+            progress(&outcome, done, total);
+            report.outcomes.push(outcome);
+            followed.extend(links);
+        }
+        followed
+    }
+
+    /// Fetches, extracts and records one page; also returns the jobs for
+    /// the pages it links to, when its source follows links.
+    async fn fetch_job(&self, job: &Job) -> (SourceOutcome, Vec<Job>) {
+        let id = job.id.clone();
+        let validators = self
+            .store
+            .call(move |store| store.validators(&id))
+            .await
+            .unwrap_or_default();
+        let request = FetchRequest {
+            url: job.url.clone(),
+            configured: job.parent.is_none(),
+            allow_private: job.source.allow_private,
+            etag: validators.etag,
+            last_modified: validators.last_modified,
+        };
+        let capture = self.fetcher.fetch(&request).await;
+        let source = Arc::clone(&job.source);
+        let (capture, result, links) =
+            tokio::task::spawn_blocking(move || process(capture, &source))
+                .await
+                .expect("extraction does not panic");
+        let follow_links = if job.parent.is_none() {
+            links
+        } else {
+            Vec::new()
+        };
+
+        let attempt = AttemptRecord {
+            source: job.id.clone(),
+            source_url: job.url.to_string(),
+            parent: job.parent.clone(),
+            capture,
+            result,
+            fail_after: job.source.fail_after,
+        };
+        let error = match &attempt.result {
+            AttemptResult::Failed { class, message, .. } => Some(format!("{class}: {message}")),
+            _ => None,
+        };
+        let result = match &attempt.result {
+            AttemptResult::Extracted { .. } => "ok",
+            AttemptResult::NotModified => "not-modified",
+            AttemptResult::Failed { .. } => "failed",
+        };
+        let recorded = self
+            .store
+            .call(move |store| store.record_attempt(&attempt))
+            .await;
+        let outcome = match recorded {
+            Ok(recorded) => SourceOutcome {
+                source: job.id.clone(),
+                url: job.url.to_string(),
+                result: result.to_string(),
+                change: recorded.change,
+                snapshot: Some(recorded.record_id),
+                error,
+                events: recorded.events,
+            },
+            Err(e) => {
+                tracing::error!(source = %job.id, "could not record the fetch: {e}");
+                SourceOutcome {
+                    source: job.id.clone(),
+                    url: job.url.to_string(),
+                    result: "not-recorded".to_string(),
+                    change: None,
+                    snapshot: None,
+                    error: Some(e.to_string()),
+                    events: Vec::new(),
+                }
+            }
+        };
+        let followed = follow_links
+            .into_iter()
+            .map(|url| Job {
+                id: followed_id(&job.id, &url),
+                url,
+                parent: Some(job.id.clone()),
+                source: Arc::clone(&job.source),
+            })
+            .collect();
+        (outcome, followed)
+    }
+}
+
+/// Extraction, off the async workers: the capture and the attempt result to
+/// record, and the links to follow.
+fn process(mut capture: Capture, source: &Source) -> (Capture, AttemptResult, Vec<Url>) {
+    let outcome = std::mem::replace(&mut capture.outcome, FetchOutcome::NotModified);
+    let body = match outcome {
+        FetchOutcome::NotModified => return (capture, AttemptResult::NotModified, Vec::new()),
+        FetchOutcome::Failed { class, message } => {
+            let result = AttemptResult::Failed {
+                body: None,
+                class: class.to_string(),
+                message,
+            };
+            return (capture, result, Vec::new());
+        }
+        FetchOutcome::Body(body) => body,
+    };
+    let final_url = capture
+        .final_url
+        .clone()
+        .unwrap_or_else(|| capture.url.clone());
+    match extract::extract(
+        &body,
+        capture.content_type.as_deref(),
+        &final_url,
+        &source.rules,
+    ) {
+        Ok(extracted) => {
+            let links = match (&source.follow, extracted.kind) {
+                (Some(follow), ContentKind::Html) => {
+                    follow_links(&body, &capture, &final_url, source, follow)
+                }
+                _ => Vec::new(),
+            };
+            let result = AttemptResult::Extracted {
+                body,
+                content_kind: extracted.kind.as_str().to_string(),
+                text: extracted.text,
+                sign_in: extracted.sign_in,
+            };
+            (capture, result, links)
+        }
+        Err(e) => {
+            let result = AttemptResult::Failed {
+                body: Some(body),
+                class: e.class().to_string(),
+                message: e.to_string(),
+            };
+            (capture, result, Vec::new())
+        }
+    }
+}
+
+fn follow_links(
+    body: &[u8],
+    capture: &Capture,
+    final_url: &str,
+    source: &Source,
+    follow: &crate::config::Follow,
+) -> Vec<Url> {
+    let Ok(base) = Url::parse(final_url) else {
+        return Vec::new();
+    };
+    let html = extract::decode(body, capture.content_type.as_deref(), true);
+    let own_host = base.host_str().map(str::to_ascii_lowercase);
+    extract::html::links(&html, &follow.select, &base)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|url| {
+            let host = url.host_str().map(str::to_ascii_lowercase);
+            if follow.hosts.is_empty() {
+                host == own_host
+            } else {
+                host.is_some_and(|h| follow.hosts.contains(&h))
+            }
+        })
+        .filter(|url| *url != source.url && url.as_str() != final_url)
+        .take(follow.max)
+        .collect()
+}
+
+/// The id of a followed page: `PARENT~host-and-path`, readable and stable,
+/// shortened with a hash when long. `~` never appears in configured ids.
+pub fn followed_id(parent: &str, url: &Url) -> String {
+    let readable: String = format!("{}{}", url.host_str().unwrap_or(""), url.path())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let readable = readable.trim_matches('-');
+    if readable.len() <= 60 && url.query().is_none() {
+        format!("{parent}~{readable}")
+    } else {
+        let short: String = readable.chars().take(50).collect();
+        let hash = Digest::of(url.as_str().as_bytes()).to_hex();
+        format!("{parent}~{}-{}", short.trim_matches('-'), &hash[..8])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn followed_ids_are_readable_and_bounded() {
+        let url = Url::parse("https://www.microsoft.com/en-us/trust-center/iso-27001").unwrap();
+        assert_eq!(
+            followed_id("bot", &url),
+            "bot~www.microsoft.com-en-us-trust-center-iso-27001"
+        );
+        let long = Url::parse(&format!("https://x.example/{}", "a/".repeat(60))).unwrap();
+        let id = followed_id("bot", &long);
+        assert!(id.len() < 70, "{id}");
+        assert_ne!(
+            id,
+            followed_id("bot", &Url::parse("https://x.example/?q=1").unwrap())
+        );
+    }
+}

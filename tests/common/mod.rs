@@ -1,0 +1,102 @@
+//! Test support: an HTTP server on 127.0.0.1 that the tests start and
+//! script themselves, the real corpus pages rendered as the live site
+//! would serve them (with chrome that changes on every request), and a
+//! harness that runs sweeps into a temporary database. No test reaches
+//! any address outside 127.0.0.0/8.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod server;
+pub mod site;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use scopewatch::config::{self, Config};
+use scopewatch::fetch::Fetcher;
+use scopewatch::store::{Store, StoreHandle};
+use scopewatch::sweep::{SweepReport, Sweeper};
+
+/// A configuration, a database in a temporary directory, and a sweeper.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub config: Config,
+}
+
+impl Harness {
+    /// Parses `config` (TOML); `[storage]` is pointed at a temporary database.
+    pub fn new(config_text: &str) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scopewatch.toml");
+        let text = format!("[storage]\ndatabase = \"scopewatch.db\"\n{config_text}");
+        std::fs::write(&path, &text).unwrap();
+        let config = config::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+        Harness { dir, config }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("scopewatch.db")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("scopewatch.toml")
+    }
+
+    /// One sweep over every configured source.
+    pub async fn sweep(&self) -> SweepReport {
+        let store = Store::open(&self.db_path()).unwrap();
+        let (store, writer) = StoreHandle::spawn(store);
+        let sweeper = Sweeper {
+            config: Arc::new(self.config.clone()),
+            fetcher: Arc::new(Fetcher::new(&self.config.http).unwrap()),
+            store,
+        };
+        let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+        let report = sweeper
+            .sweep(&self.config.sources, Duration::ZERO, stop, &|_, _, _| {})
+            .await;
+        drop(sweeper);
+        writer.join().unwrap();
+        report
+    }
+
+    /// A read connection to the database.
+    pub fn store(&self) -> Store {
+        Store::open(&self.db_path()).unwrap()
+    }
+}
+
+/// HTTP settings that keep retries fast in tests.
+pub const FAST_HTTP: &str = "[http]\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\nbackoff = \"10ms\"\nbackoff_max = \"50ms\"\nhost_delay = \"0s\"\nretries = 2\n";
+
+/// A `[[source]]` block for the live-site chrome the test pages carry.
+pub fn html_source(id: &str, url: &str, extra: &str) -> String {
+    format!(
+        "[[source]]\nid = \"{id}\"\nurl = \"{url}\"\ncontent = [\"main\"]\nignore = [\".feedback\", \"time\"]\n{extra}\n"
+    )
+}
+
+/// The directory of a corpus source copied into the fixtures.
+pub fn corpus_dir(source: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/corpus")
+        .join(source)
+}
+
+/// The dated versions of a corpus source, in date order (file names sort so).
+pub fn corpus_versions(source: &str) -> Vec<(String, String)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir(source))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
