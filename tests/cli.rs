@@ -1,0 +1,257 @@
+//! The command line as a user runs it: exit codes, listings and their JSON
+//! fields, configuration errors, and the daemon stopping cleanly.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::server::{Reply, Server};
+use common::{FAST_HTTP, Harness};
+
+fn scopewatch(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scopewatch"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("SCOPEWATCH_CONFIG")
+        .env_remove("STATE_DIRECTORY")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)))
+}
+
+#[test]
+fn the_shipped_configuration_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/scopewatch.toml");
+    let config = scopewatch::config::load(&path).unwrap();
+    assert!(config.sources.len() >= 15);
+    for id in [
+        "bot-service-compliance",
+        "azure-compliance-overview",
+        "service-trust-portal",
+        "azure-fedramp-audit-scope",
+    ] {
+        assert!(config.source(id).is_some(), "{id}");
+    }
+    assert!(
+        config
+            .source("bot-service-compliance")
+            .unwrap()
+            .follow
+            .is_some()
+    );
+    let out = scopewatch(&path, &["config", "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("valid"));
+}
+
+#[test]
+fn configuration_errors_exit_2_naming_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[daemon]\nschedule = \"every day\"\n",
+            ":2:12: daemon.schedule:",
+        ),
+        ("[daemon]\nbogus = 1\n", ":2:1: bogus"),
+        ("[http]\ntimeout = \"soon\"\n", ":2:11: http.timeout:"),
+        (
+            "[[source]]\nid = \"a\"\nurl = \"not a url\"\n",
+            ":3:7: source[0].url:",
+        ),
+        (
+            "[[source]]\nid = \"a\"\nurl = \"https://x/\"\nignore = [\"<<\"]\n",
+            ":4:11: source[0].ignore:",
+        ),
+        (
+            "[[source]]\nid = \"a\"\nurl = \"https://x/\"\n[[source]]\nid = \"a\"\nurl = \"https://y/\"\n",
+            ":5:6: source[1].id: duplicate",
+        ),
+        ("[[source]\n", ":1:"),
+    ];
+    for (i, (text, expected)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let out = scopewatch(&path, &["config", "check"]);
+        assert_eq!(out.status.code(), Some(2), "case {i}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("bad{i}.toml{expected}")),
+            "case {i}: {err}"
+        );
+        assert!(!err.contains("panicked"), "case {i}: {err}");
+    }
+    let out = scopewatch(&dir.path().join("missing.toml"), &["config", "check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read the configuration file"));
+}
+
+#[test]
+fn check_then_the_listings() {
+    let server = Server::start(|req| match req.path.as_str() {
+        "/gone" => Reply::status(410),
+        _ => Reply::html("<main><h1>ISO/IEC 27001</h1><ul><li>Azure Bot Service</li></ul></main>"),
+    });
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[[source]]\nid = \"iso\"\nurl = \"{}\"\n[[source]]\nid = \"gone\"\nurl = \"{}\"\n",
+        server.url("/iso"),
+        server.url("/gone")
+    ));
+    let config = h.config_path();
+
+    let out = scopewatch(&config, &["check", "--source", "iso"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("iso"), "{}", stdout(&out));
+
+    let out = scopewatch(&config, &["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed source makes check exit 1"
+    );
+
+    let out = scopewatch(&config, &["check", "--source", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let sources = json(&scopewatch(&config, &["sources", "--json"]));
+    let by_id = |id: &str| {
+        sources
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_id("iso")["state"], "ok");
+    assert_eq!(by_id("iso")["snapshots"], 2);
+    assert_eq!(by_id("gone")["state"], "failed");
+    for field in [
+        "id",
+        "url",
+        "state",
+        "last_checked",
+        "last_changed",
+        "snapshots",
+    ] {
+        assert!(
+            by_id("iso").get(field).is_some(),
+            "sources --json lacks {field}"
+        );
+    }
+
+    let history = json(&scopewatch(&config, &["history", "iso", "--json"]));
+    let newest = &history[0];
+    assert_eq!(newest["change"], "unchanged");
+    let id = newest["id"].as_i64().unwrap().to_string();
+
+    let out = scopewatch(&config, &["show", &id]);
+    assert_eq!(stdout(&out), "# ISO/IEC 27001\n- Azure Bot Service\n");
+    let out = scopewatch(&config, &["show", &id, "--raw"]);
+    assert!(stdout(&out).starts_with("<main>"));
+
+    let changes = json(&scopewatch(&config, &["changes", "--json"]));
+    let event = &changes[0];
+    for field in [
+        "id",
+        "source",
+        "kind",
+        "detected_at",
+        "from_snapshot",
+        "to_snapshot",
+        "summary",
+    ] {
+        assert!(event.get(field).is_some(), "changes --json lacks {field}");
+    }
+    assert_eq!(event["kind"], "baseline");
+    assert!(event["detected_at"].as_str().unwrap().ends_with('Z'));
+    let filtered = json(&scopewatch(
+        &config,
+        &["changes", "--json", "--source", "gone", "--since", "1d"],
+    ));
+    assert_eq!(filtered.as_array().unwrap().len(), 0);
+
+    let out = scopewatch(&config, &["diff", "iso"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "one version only: nothing to diff"
+    );
+
+    let out = scopewatch(&config, &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn diff_shows_the_last_change() {
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    let server = Server::start(move |_| {
+        let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let services = if n == 0 {
+            "<li>Azure</li><li>Microsoft Graph</li>"
+        } else {
+            "<li>Azure</li>"
+        };
+        Reply::html(format!("<main><h2>In scope</h2><ul>{services}</ul></main>"))
+    });
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[[source]]\nid = \"soc2\"\nurl = \"{}\"\n",
+        server.url("/soc2")
+    ));
+    for _ in 0..2 {
+        assert_eq!(
+            scopewatch(&h.config_path(), &["check"]).status.code(),
+            Some(0)
+        );
+    }
+    let out = scopewatch(&h.config_path(), &["diff", "soc2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "--- snapshot 1\n+++ snapshot 2\n@@ -1,3 +1,2 @@\n ## In scope\n - Azure\n-- Microsoft Graph\n"
+    );
+}
+
+#[test]
+fn the_daemon_sweeps_and_stops_cleanly_on_sigterm() {
+    let server = Server::start(|_| Reply::html("<main><p>statement</p></main>"));
+    let h = Harness::new(&format!(
+        "[daemon]\nschedule = \"* * * * * *\"\njitter = \"0s\"\n{FAST_HTTP}[[source]]\nid = \"s\"\nurl = \"{}\"\n",
+        server.url("/s")
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scopewatch"))
+        .arg("--config")
+        .arg(h.config_path())
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.hits("/s") < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(server.hits("/s") >= 3, "the daemon sweeps on schedule");
+    let stopping = Instant::now();
+    // SAFETY: kill(2) with a child's pid and a valid signal number.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(stopping.elapsed() < Duration::from_secs(10));
+    let store = h.store();
+    assert!(store.history("s", 100).unwrap().len() >= 3);
+    assert!(store.verify_chain().unwrap().is_empty());
+}
