@@ -3,6 +3,9 @@
 //! The pure core (`extract`, `scope`, `hash`, `detect`) turns bytes into
 //! values; the edges (`fetch`, `store`, `sweep`, `daemon`, `commands`) do I/O.
 
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod cli;
 pub mod clock;
 pub mod commands;
