@@ -4,3 +4,4 @@
 //! values; the edges (`fetch`, `store`, `sweep`, `daemon`, `commands`) do I/O.
 
 pub mod extract;
+pub mod scope;
