@@ -15,5 +15,6 @@ pub mod detect;
 pub mod extract;
 pub mod fetch;
 pub mod hash;
+pub mod scope;
 pub mod store;
 pub mod sweep;

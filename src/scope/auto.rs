@@ -1,0 +1,135 @@
+//! The `auto` extractor, used when a source has no `[source.scope]` (or
+//! `kind = "auto"`). Its rules:
+//!
+//! 1. A table is a check-mark matrix when it has at least two columns and
+//!    one body row, and among the body cells outside the first column at
+//!    least one matches `mark` and at least 80% are marks or empty. Such a
+//!    table is read by the [`matrix`](super::matrix) rules (with `mark`,
+//!    `ignore_columns` and `prefix_from_heading`), wherever it is.
+//! 2. Other tables, and list items, under a heading matching `section`
+//!    (default `(?i)\bin[- ]scope\b`) are read by the [`list`](super::list)
+//!    rules, with the page title as the certification.
+//! 3. Anything else is ignored. A page with neither gives an empty set, not
+//!    Broken: most watched pages state no scope. `table = n` restricts rule
+//!    1 to the n-th table.
+
+use crate::extract::{Block, Document, TableRow};
+
+use super::names::mark_text;
+use super::{
+    HeadingTrail, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec, TableChoice, list, matrix,
+};
+
+/// Whether a table looks like a check-mark matrix (rule 1).
+pub(crate) fn is_mark_matrix(rows: &[TableRow], spec: &ScopeSpec) -> bool {
+    let header_at = rows
+        .iter()
+        .take_while(|r| r.header)
+        .count()
+        .saturating_sub(1);
+    let body = rows.get(header_at + 1..).unwrap_or_default();
+    if body.is_empty() || rows.get(header_at).is_none_or(|h| h.cells.len() < 2) {
+        return false;
+    }
+    let (mut total, mut marks, mut empty) = (0usize, 0usize, 0usize);
+    for row in body {
+        for cell in row.cells.iter().skip(1) {
+            total += 1;
+            let c = mark_text(cell);
+            if c.is_empty() {
+                empty += 1;
+            } else if spec.mark.is_match(c) {
+                marks += 1;
+            }
+        }
+    }
+    marks > 0 && (marks + empty) * 10 >= total * 8
+}
+
+/// Extracts a document with the `auto` rules.
+pub(crate) fn extract(
+    doc: &Document,
+    spec: &ScopeSpec,
+    settings: &ScopeSettings,
+) -> Result<ScopeSet, String> {
+    let mut trail = HeadingTrail::default();
+    let mut out = ScopeSetBuilder::default();
+    let mut tables = 0usize;
+    for block in &doc.blocks {
+        if trail.visit(block) {
+            continue;
+        }
+        let in_section = trail.within(spec.section.as_ref());
+        match block {
+            Block::Table(rows) => {
+                tables += 1;
+                if let TableChoice::Nth(n) = spec.table {
+                    if n != tables {
+                        continue;
+                    }
+                }
+                if is_mark_matrix(rows, spec) {
+                    if let Err(matrix::NotRead::NoCertificationColumn(header)) =
+                        matrix::read_matrix(rows, trail.nearest(), spec, settings, &mut out)
+                    {
+                        return Err(format!(
+                            "table {tables} has check marks but no column it recognises as a certification (header: {header})"
+                        ));
+                    }
+                } else if in_section {
+                    if let Some(cert) = list::certification_of(spec, &trail, settings) {
+                        list::read_table(rows, &cert, settings, &mut out);
+                    }
+                }
+            }
+            Block::ListItem { text, .. } if in_section => {
+                if let Some(cert) = list::certification_of(spec, &trail, settings) {
+                    list::read_item(text, &cert, settings, &mut out);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::markdown::extract_markdown;
+    use crate::scope::{ScopeEntry, ScopeOutcome, extract_scope};
+
+    fn run(md: &str) -> ScopeSet {
+        match extract_scope(
+            &extract_markdown(md),
+            &ScopeSpec::auto(),
+            &ScopeSettings::default(),
+        ) {
+            ScopeOutcome::Extracted(set) => set,
+            ScopeOutcome::Broken { reason } => panic!("{reason}"),
+        }
+    }
+
+    #[test]
+    fn finds_matrices_anywhere_and_lists_under_in_scope_headings() {
+        let set = run(
+            "# HIPAA\n\n## Overview\n\n- not a service\n\n| A | B |\n|---|---|\n| text | more text |\n\n\
+            ## Services\n\n| Service | HIPAA | SOC 2 |\n|---|---|---|\n| Azure Files | ✅ | |\n| Azure Maps | Yes | ✓ |\n\n\
+            ## In-scope services\n\n- Intune\n",
+        );
+        assert_eq!(
+            set.entries(),
+            &[
+                ScopeEntry::new("HIPAA", "Azure Files"),
+                ScopeEntry::new("HIPAA", "Azure Maps"),
+                ScopeEntry::new("HIPAA", "Intune"),
+                ScopeEntry::new("SOC 2", "Azure Maps"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_page_without_scope_is_empty_not_broken() {
+        assert!(run("# Blog\n\nText.\n\n- a point\n").is_empty());
+    }
+}

@@ -1,0 +1,240 @@
+//! The `list` extractor: one certification per page (or section), services
+//! as list items or comma-separated table cells.
+//!
+//! - Only blocks under a heading matching `section` count (default
+//!   `(?i)\bin[- ]scope\b`: "Microsoft in-scope cloud services", "Office 365
+//!   applicability and in-scope services"). A section runs to the next
+//!   heading of the same or a higher level.
+//! - The certification is `certification` if set, else the page title (the
+//!   `#` heading in effect), aliased.
+//! - A list item is one service, whole: "Azure, Azure Government, and Azure
+//!   Germany" is one item as the page lists it.
+//! - A table row with one cell is a comma list of services. A row with two
+//!   or more cells is a row label (an environment) followed by comma lists;
+//!   each service is stored as "<service> (<label>)", e.g. "Exchange Online
+//!   (GCC High)", so the same service in two environments is two entries
+//!   and a watched "Exchange Online" still matches both (see
+//!   [`base_name`](super::names::base_name)). Row labels are aliased after
+//!   the built-in [`ROW_LABELS`] synonyms: Microsoft renamed the row
+//!   "Office 365" to "Commercial" on 2021-08-05 without changing its
+//!   services, so both spellings are stored as "Commercial".
+//! - A row whose first cell starts with a comma (or is a comma list with
+//!   every other cell empty) continues the previous row: a line break in
+//!   the page source split it, and the rendered page shows it as a stray
+//!   row under the same label.
+//! - Comma lists split outside parentheses: "Office 365 Microservices
+//!   (including but not limited to Kaizala, ObjectStore, ...)" is one
+//!   service. Header rows are skipped.
+//!
+//! Broken when nothing is found under the section, or no certification.
+
+use crate::extract::{Block, Document, TableRow};
+
+use super::names::{alias, clean_name, split_list, strip_markup};
+use super::{HeadingTrail, ScopeEntry, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec};
+
+/// Built-in row-label synonyms (old label, label stored).
+pub const ROW_LABELS: &[(&str, &str)] = &[("Office 365", "Commercial")];
+
+/// The stored form of a row label.
+fn row_label(raw: &str, settings: &ScopeSettings) -> String {
+    let label = strip_markup(raw);
+    let label = ROW_LABELS
+        .iter()
+        .find(|(old, _)| old.eq_ignore_ascii_case(&label))
+        .map_or(label.clone(), |(_, new)| (*new).to_string());
+    alias(&label, settings).to_string()
+}
+
+/// Reads one service (list item or list element) into `out`.
+fn add_service(
+    raw: &str,
+    label: Option<&str>,
+    certification: &str,
+    settings: &ScopeSettings,
+    out: &mut ScopeSetBuilder,
+) {
+    let clean = clean_name(raw);
+    if clean.name.is_empty() {
+        return;
+    }
+    let qualify = |name: &str| match label {
+        Some(l) if !l.is_empty() => format!("{name} ({l})"),
+        _ => name.to_string(),
+    };
+    let service = alias(&qualify(alias(&clean.name, settings)), settings).to_string();
+    if let Some(old) = clean.former {
+        out.former(&service, qualify(&old));
+    }
+    out.insert(ScopeEntry::new(certification, service));
+}
+
+/// Reads a table of services (see the module doc) into `out`.
+pub(crate) fn read_table(
+    rows: &[TableRow],
+    certification: &str,
+    settings: &ScopeSettings,
+    out: &mut ScopeSetBuilder,
+) {
+    let mut previous_label: Option<String> = None;
+    for row in rows.iter().filter(|r| !r.header) {
+        let (label, lists) = match row.cells.as_slice() {
+            [] => continue,
+            [only] => (None, std::slice::from_ref(only)),
+            cells if is_continuation(cells) => (previous_label.clone(), cells),
+            [first, rest @ ..] => (Some(row_label(first, settings)), rest),
+        };
+        previous_label.clone_from(&label);
+        for cell in lists {
+            for item in split_list(cell, false) {
+                add_service(&item, label.as_deref(), certification, settings, out);
+            }
+        }
+    }
+}
+
+/// A row that is the rest of the previous row's list, split off by a line
+/// break in the page source (SOC 3, 2021-07-12 to 2022-04-19: the GCC row
+/// continues on a line of its own that starts with ", Microsoft Defender
+/// ..."): its first cell starts with a comma, or holds a comma list while
+/// every other cell is empty.
+fn is_continuation(cells: &[String]) -> bool {
+    let Some((first, rest)) = cells.split_first() else {
+        return false;
+    };
+    let first = first.trim_start();
+    first.starts_with(',') || (first.contains(", ") && rest.iter().all(|c| c.trim().is_empty()))
+}
+
+/// Reads a list item into `out`.
+pub(crate) fn read_item(
+    text: &str,
+    certification: &str,
+    settings: &ScopeSettings,
+    out: &mut ScopeSetBuilder,
+) {
+    add_service(text, None, certification, settings, out);
+}
+
+/// The certification of a list: fixed, else the page title.
+pub(crate) fn certification_of(
+    spec: &ScopeSpec,
+    trail: &HeadingTrail,
+    settings: &ScopeSettings,
+) -> Option<String> {
+    let name = match &spec.certification {
+        Some(c) => c.clone(),
+        None => strip_markup(trail.title()?),
+    };
+    (!name.is_empty()).then(|| alias(&name, settings).to_string())
+}
+
+/// Extracts a document with a `list` spec.
+pub(crate) fn extract(
+    doc: &Document,
+    spec: &ScopeSpec,
+    settings: &ScopeSettings,
+) -> Result<ScopeSet, String> {
+    let mut trail = HeadingTrail::default();
+    let mut out = ScopeSetBuilder::default();
+    let mut without_certification = false;
+    for block in &doc.blocks {
+        if trail.visit(block) || !trail.within(spec.section.as_ref()) {
+            continue;
+        }
+        if !matches!(block, Block::ListItem { .. } | Block::Table(_)) {
+            continue;
+        }
+        let Some(cert) = certification_of(spec, &trail, settings) else {
+            without_certification = true;
+            continue;
+        };
+        match block {
+            Block::ListItem { text, .. } => read_item(text, &cert, settings, &mut out),
+            Block::Table(rows) => read_table(rows, &cert, settings, &mut out),
+            _ => {}
+        }
+    }
+    if out.is_empty() {
+        return Err(if without_certification {
+            "services found, but no certification: the page has no heading; set certification = \"...\"".to_string()
+        } else {
+            let section = spec.section.as_ref().map_or("", |r| r.as_str());
+            format!("no list item or table row under a heading matching {section:?}")
+        });
+    }
+    Ok(out.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::markdown::extract_markdown;
+    use crate::scope::{RawScopeSpec, ScopeOutcome, extract_scope};
+
+    fn list_spec(cert: Option<&str>) -> ScopeSpec {
+        ScopeSpec::from_raw(RawScopeSpec {
+            kind: Some("list".into()),
+            certification: cert.map(Into::into),
+            ..RawScopeSpec::default()
+        })
+        .unwrap()
+    }
+
+    const PAGE: &str = "# SOC 2 Type 2\n\n## Overview\n\n- Not a service\n\n\
+        ## Microsoft in-scope cloud services\n\n- [Azure](https://x), Azure Government\n- Intune¹\n\n\
+        ## Office 365 and SOC 2\n\n- not in scope either\n\n\
+        ### Office 365 applicability and in-scope services\n\n\
+        | **Applicability** | **In-scope services** |\n|---|---|\n\
+        | **Office 365** | Delve, Office 365 Microservices (including but not limited to Kaizala, ObjectStore), Azure Cognitive Search (formerly Azure Search) |\n\
+        | **GCC High** | Delve, |\n, Exchange Online |\n\n## FAQ\n\n- What is in scope?\n";
+
+    #[test]
+    fn reads_items_and_labelled_rows_under_in_scope_headings() {
+        let doc = extract_markdown(PAGE);
+        let ScopeOutcome::Extracted(set) =
+            extract_scope(&doc, &list_spec(None), &ScopeSettings::default())
+        else {
+            panic!("broken")
+        };
+        let services: Vec<&str> = set.entries().iter().map(|e| e.service.as_str()).collect();
+        assert_eq!(
+            services,
+            vec![
+                "Azure Cognitive Search (Commercial)",
+                "Azure, Azure Government",
+                "Delve (Commercial)",
+                "Delve (GCC High)",
+                "Exchange Online (GCC High)",
+                "Intune",
+                "Office 365 Microservices (including but not limited to Kaizala, ObjectStore) (Commercial)",
+            ]
+        );
+        assert!(
+            set.entries()
+                .iter()
+                .all(|e| e.certification == "SOC 2 Type 2")
+        );
+        assert_eq!(
+            set.former_names("Azure Cognitive Search (Commercial)")
+                .collect::<Vec<_>>(),
+            vec!["Azure Search (Commercial)"]
+        );
+    }
+
+    #[test]
+    fn fixed_certification_and_broken_when_empty() {
+        let doc = extract_markdown(PAGE);
+        let ScopeOutcome::Extracted(set) =
+            extract_scope(&doc, &list_spec(Some("SOC 2")), &ScopeSettings::default())
+        else {
+            panic!("broken")
+        };
+        assert!(set.entries().iter().all(|e| e.certification == "SOC 2"));
+        let doc = extract_markdown("# SOC 2\n\n## Services\n\n- Intune\n");
+        assert!(matches!(
+            extract_scope(&doc, &list_spec(None), &ScopeSettings::default()),
+            ScopeOutcome::Broken { .. }
+        ));
+    }
+}

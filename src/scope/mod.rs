@@ -1,0 +1,857 @@
+//! Scope statements: which services a page says are in scope of which
+//! certification. A normalised [`Document`] and a source's [`ScopeSpec`]
+//! give a [`ScopeSet`] of (certification, service) pairs; two sets give a
+//! [`ScopeDiff`] and its [`Severity`]. Pure functions: no I/O, no clock.
+//!
+//! The extractor kinds (`[source.scope] kind`):
+//! - `matrix` ([`matrix`]): services as rows, certifications as columns, a
+//!   check mark where a service is in scope;
+//! - `list` ([`list`]): one certification per page, services as list items
+//!   or comma-separated table cells under "in scope" headings;
+//! - `certifications` ([`certifications`]): one service per page,
+//!   certifications as table cells or list items;
+//! - `pattern` ([`pattern`]): a regex with `service` and `certification`
+//!   groups over running text;
+//! - `auto` ([`auto`], the default): check-mark matrices and lists under
+//!   "in scope" headings.
+//!
+//! Names are cleaned by [`names`]; `[scope] aliases` map both certification
+//! and service names to one spelling, at extraction and again in the diff.
+
+pub mod auto;
+pub mod certifications;
+pub mod diff;
+pub mod list;
+pub mod matrix;
+pub mod names;
+pub mod pattern;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::extract::{Block, Document};
+
+pub use diff::{ScopeDiff, ScopeRename, Severity, diff_scope, severity};
+
+/// One pair a source asserts: `service` is in scope of `certification`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct ScopeEntry {
+    pub certification: String,
+    pub service: String,
+}
+
+impl ScopeEntry {
+    pub fn new(certification: impl Into<String>, service: impl Into<String>) -> Self {
+        Self {
+            certification: certification.into(),
+            service: service.into(),
+        }
+    }
+}
+
+impl fmt::Display for ScopeEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} / {}", self.certification, self.service)
+    }
+}
+
+/// A sorted, deduplicated set of [`ScopeEntry`], with the former names that
+/// "(formerly X)" notes on the page gave for its services.
+///
+/// Serialised as a JSON array of `{"certification", "service"}` objects in
+/// sorted order; an entry whose service had "(formerly X)" notes also
+/// carries `"formerly": ["X", ...]`. Former names are annotations used to
+/// recognise renames: they are not part of the scope and not in [`hash`].
+///
+/// [`hash`]: ScopeSet::hash
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Vec<EntryRepr>", into = "Vec<EntryRepr>")]
+pub struct ScopeSet {
+    entries: Vec<ScopeEntry>,
+    /// service → names the page said it was formerly known by.
+    former: BTreeMap<String, BTreeSet<String>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EntryRepr {
+    certification: String,
+    service: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    formerly: Vec<String>,
+}
+
+impl From<Vec<EntryRepr>> for ScopeSet {
+    fn from(reprs: Vec<EntryRepr>) -> Self {
+        let mut builder = ScopeSetBuilder::default();
+        for r in reprs {
+            for old in r.formerly {
+                builder.former(&r.service, old);
+            }
+            builder.insert(ScopeEntry::new(r.certification, r.service));
+        }
+        builder.finish()
+    }
+}
+
+impl From<ScopeSet> for Vec<EntryRepr> {
+    fn from(set: ScopeSet) -> Self {
+        let ScopeSet { entries, former } = set;
+        entries
+            .into_iter()
+            .map(|e| EntryRepr {
+                formerly: former
+                    .get(&e.service)
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default(),
+                certification: e.certification,
+                service: e.service,
+            })
+            .collect()
+    }
+}
+
+impl ScopeSet {
+    /// A set of the given entries (sorted and deduplicated here).
+    pub fn from_entries(entries: impl IntoIterator<Item = ScopeEntry>) -> Self {
+        let mut builder = ScopeSetBuilder::default();
+        for e in entries {
+            builder.insert(e);
+        }
+        builder.finish()
+    }
+
+    /// The entries, sorted by certification then service.
+    pub fn entries(&self) -> &[ScopeEntry] {
+        &self.entries
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn contains(&self, entry: &ScopeEntry) -> bool {
+        self.entries.binary_search(entry).is_ok()
+    }
+
+    /// The names the page gave as former names of `service`.
+    pub fn former_names(&self, service: &str) -> impl Iterator<Item = &str> {
+        self.former
+            .get(service)
+            .into_iter()
+            .flat_map(|s| s.iter().map(String::as_str))
+    }
+
+    /// Lowercase hex SHA-256 of the canonical encoding: for each entry in
+    /// sorted order, the UTF-8 certification, U+001F, the UTF-8 service,
+    /// U+001E. Names never hold control characters (extraction drops them),
+    /// so the encoding is unambiguous. The empty set hashes the empty input.
+    /// Former names are not included: a note appearing or disappearing does
+    /// not change the scope.
+    pub fn hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        for e in &self.entries {
+            hasher.update(e.certification.as_bytes());
+            hasher.update([0x1f]);
+            hasher.update(e.service.as_bytes());
+            hasher.update([0x1e]);
+        }
+        hex::encode(hasher.finalize())
+    }
+}
+
+/// Collects entries and former names; extractors share one.
+#[derive(Debug, Default)]
+pub(crate) struct ScopeSetBuilder {
+    entries: BTreeSet<ScopeEntry>,
+    former: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl ScopeSetBuilder {
+    pub(crate) fn insert(&mut self, entry: ScopeEntry) {
+        if !entry.certification.is_empty() && !entry.service.is_empty() {
+            self.entries.insert(entry);
+        }
+    }
+
+    pub(crate) fn former(&mut self, service: &str, old: String) {
+        if !old.is_empty() && old != service {
+            self.former
+                .entry(service.to_string())
+                .or_default()
+                .insert(old);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub(crate) fn finish(self) -> ScopeSet {
+        let entries: Vec<ScopeEntry> = self.entries.into_iter().collect();
+        // Keep only notes about services that are in the set.
+        let services: BTreeSet<&str> = entries.iter().map(|e| e.service.as_str()).collect();
+        let former = self
+            .former
+            .into_iter()
+            .filter(|(s, _)| services.contains(s.as_str()))
+            .collect();
+        ScopeSet { entries, former }
+    }
+}
+
+/// `[source.scope]` as written in the configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScopeSpec {
+    /// "matrix" | "list" | "certifications" | "pattern" | "auto" (default).
+    pub kind: Option<String>,
+    /// list: the certification (else the page's `#` heading); pattern: the
+    /// certification when the regex has no `certification` group.
+    pub certification: Option<String>,
+    /// Regex: only lists and tables under headings matching it count.
+    pub section: Option<String>,
+    /// matrix/auto: which table: `n` or `table:nth-of-type(n)` (the n-th
+    /// table of the document, 1-based), or any CSS selector (checked here,
+    /// applied by the HTML extractor; all tables are read).
+    pub table: Option<String>,
+    /// matrix/auto: regex of an in-scope cell.
+    pub mark: Option<String>,
+    /// matrix/auto: regex of column headers that are not certifications.
+    pub ignore_columns: Option<String>,
+    /// matrix/auto: certification = "<nearest heading> / <column>".
+    pub prefix_from_heading: Option<bool>,
+    /// certifications: the service the page is about; pattern: the service
+    /// when the regex has no `service` group.
+    pub service: Option<String>,
+    /// pattern: regex with named groups `service` and `certification`.
+    pub regex: Option<String>,
+}
+
+/// The extractor kind of a [`ScopeSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeKind {
+    Matrix,
+    List,
+    Certifications,
+    Pattern,
+    Auto,
+}
+
+impl ScopeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Matrix => "matrix",
+            Self::List => "list",
+            Self::Certifications => "certifications",
+            Self::Pattern => "pattern",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+/// Which tables a matrix reads.
+#[derive(Debug, Clone)]
+pub enum TableChoice {
+    /// Every table (under `section`, if set).
+    All,
+    /// The n-th table of the document, 1-based.
+    Nth(usize),
+    /// A CSS selector, for the HTML extractor to narrow the page with
+    /// before the document is built; scope extraction reads all tables.
+    Css(String),
+}
+
+/// The default mark of an in-scope cell: ✅ ✔ ✔️ ✓ ☑ `:heavy_check_mark:`
+/// `:white_check_mark:` or "Yes", case-insensitive, alone in the cell
+/// (footnote markers removed first).
+pub const DEFAULT_MARK: &str =
+    r"(?i)^(?:✅|✔\x{FE0F}?|✓|☑\x{FE0F}?|:heavy_check_mark:|:white_check_mark:|yes)$";
+
+/// The default `section` of `list`: headings saying "in scope".
+pub const DEFAULT_LIST_SECTION: &str = r"(?i)\bin[- ]scope\b";
+
+/// A validated `[source.scope]`: regexes compiled once, here.
+#[derive(Debug, Clone)]
+pub struct ScopeSpec {
+    pub(crate) kind: ScopeKind,
+    pub(crate) certification: Option<String>,
+    pub(crate) section: Option<Regex>,
+    pub(crate) table: TableChoice,
+    pub(crate) mark: Regex,
+    pub(crate) ignore_columns: Option<Regex>,
+    pub(crate) prefix_from_heading: bool,
+    pub(crate) service: Option<String>,
+    pub(crate) regex: Option<Regex>,
+}
+
+/// A `[source.scope]` key with a wrong value: says what is wrong and what
+/// to write instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("scope.{key}: {message}")]
+pub struct ScopeSpecError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+fn spec_error(key: &'static str, message: impl Into<String>) -> ScopeSpecError {
+    ScopeSpecError {
+        key,
+        message: message.into(),
+    }
+}
+
+fn compile(key: &'static str, pattern: &str) -> Result<Regex, ScopeSpecError> {
+    Regex::new(pattern).map_err(|e| {
+        spec_error(
+            key,
+            format!(
+                "{pattern:?} is not a valid regular expression ({e}); write a Rust regex, e.g. \"(?i)^yes$\""
+            ),
+        )
+    })
+}
+
+fn default_mark() -> Regex {
+    // DEFAULT_MARK is a constant pattern compiled by the tests: cannot fail.
+    #[allow(clippy::expect_used)]
+    Regex::new(DEFAULT_MARK).expect("constant regex")
+}
+
+fn default_list_section() -> Regex {
+    // DEFAULT_LIST_SECTION is a constant pattern compiled by the tests.
+    #[allow(clippy::expect_used)]
+    Regex::new(DEFAULT_LIST_SECTION).expect("constant regex")
+}
+
+fn non_empty(key: &'static str, value: Option<String>) -> Result<Option<String>, ScopeSpecError> {
+    match value {
+        Some(v) if names::strip_markup(&v).is_empty() => {
+            Err(spec_error(key, "is empty; remove the key or write a name"))
+        }
+        Some(v) => Ok(Some(names::strip_markup(&v))),
+        None => Ok(None),
+    }
+}
+
+fn parse_table(value: &str) -> Result<TableChoice, ScopeSpecError> {
+    let v = value.trim();
+    let nth = v
+        .strip_prefix("table:nth-of-type(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or(v);
+    if let Ok(n) = nth.trim().parse::<usize>() {
+        return if n == 0 {
+            Err(spec_error(
+                "table",
+                "tables are counted from 1; write table = \"1\" for the first table",
+            ))
+        } else {
+            Ok(TableChoice::Nth(n))
+        };
+    }
+    scraper::Selector::parse(v).map_err(|e| {
+        spec_error(
+            "table",
+            format!(
+                "{v:?} is neither a table number nor a CSS selector ({e}); write e.g. \"2\" or \"table.audit-scope\""
+            ),
+        )
+    })?;
+    Ok(TableChoice::Css(v.to_string()))
+}
+
+impl ScopeSpec {
+    /// Validates a raw spec: the kind is known, keys fit the kind, regexes
+    /// compile, a pattern regex has the groups it needs.
+    pub fn from_raw(raw: RawScopeSpec) -> Result<ScopeSpec, ScopeSpecError> {
+        let kind = match raw.kind.as_deref().map(str::trim) {
+            None | Some("auto") => ScopeKind::Auto,
+            Some("matrix") => ScopeKind::Matrix,
+            Some("list") => ScopeKind::List,
+            Some("certifications") => ScopeKind::Certifications,
+            Some("pattern") => ScopeKind::Pattern,
+            Some(other) => {
+                return Err(spec_error(
+                    "kind",
+                    format!(
+                        "unknown kind {other:?}; write one of \"matrix\", \"list\", \"certifications\", \"pattern\" or \"auto\""
+                    ),
+                ));
+            }
+        };
+        let only = |key: &'static str, set: bool, kinds: &[ScopeKind]| {
+            if set && !kinds.contains(&kind) {
+                let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+                Err(spec_error(
+                    key,
+                    format!(
+                        "is not used by kind = {:?}; remove it, or use kind = {:?}",
+                        kind.as_str(),
+                        names.join("\" or \"")
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        use ScopeKind::*;
+        let table_kinds = [Matrix, Auto];
+        only("table", raw.table.is_some(), &table_kinds)?;
+        only("mark", raw.mark.is_some(), &table_kinds)?;
+        only("ignore_columns", raw.ignore_columns.is_some(), &table_kinds)?;
+        only(
+            "prefix_from_heading",
+            raw.prefix_from_heading.is_some(),
+            &table_kinds,
+        )?;
+        only("regex", raw.regex.is_some(), &[Pattern])?;
+        only("service", raw.service.is_some(), &[Certifications, Pattern])?;
+        only(
+            "certification",
+            raw.certification.is_some(),
+            &[List, Pattern],
+        )?;
+        only(
+            "section",
+            raw.section.is_some(),
+            &[Matrix, List, Certifications, Auto],
+        )?;
+
+        let certification = non_empty("certification", raw.certification)?;
+        let service = non_empty("service", raw.service)?;
+        let section = match raw.section.as_deref() {
+            Some(s) => Some(compile("section", s)?),
+            None if matches!(kind, List | Auto) => Some(default_list_section()),
+            None => None,
+        };
+        let table = match raw.table.as_deref() {
+            Some(t) => parse_table(t)?,
+            None => TableChoice::All,
+        };
+        let mark = match raw.mark.as_deref() {
+            Some(m) => compile("mark", m)?,
+            None => default_mark(),
+        };
+        if mark.is_match("") {
+            return Err(spec_error(
+                "mark",
+                "matches an empty cell, so every cell would be in scope; anchor it, e.g. \"(?i)^(yes|✅)$\"",
+            ));
+        }
+        let ignore_columns = raw
+            .ignore_columns
+            .as_deref()
+            .map(|r| compile("ignore_columns", r))
+            .transpose()?;
+        let regex = raw
+            .regex
+            .as_deref()
+            .map(|r| compile("regex", r))
+            .transpose()?;
+
+        if kind == Certifications && service.is_none() {
+            return Err(spec_error(
+                "service",
+                "kind = \"certifications\" needs the service the page is about, e.g. service = \"Azure Bot Service\"",
+            ));
+        }
+        if kind == Pattern {
+            let Some(re) = &regex else {
+                return Err(spec_error(
+                    "regex",
+                    "kind = \"pattern\" needs a regex, e.g. regex = \"(?P<service>.+?) is compliant with (?P<certification>.+)\"",
+                ));
+            };
+            let groups: Vec<&str> = re.capture_names().flatten().collect();
+            if !groups.contains(&"service") && service.is_none() {
+                return Err(spec_error(
+                    "regex",
+                    "has no (?P<service>...) group; add one, or set service = \"...\"",
+                ));
+            }
+            if !groups.contains(&"certification") && certification.is_none() {
+                return Err(spec_error(
+                    "regex",
+                    "has no (?P<certification>...) group; add one, or set certification = \"...\"",
+                ));
+            }
+        }
+        Ok(ScopeSpec {
+            kind,
+            certification,
+            section,
+            table,
+            mark,
+            ignore_columns,
+            prefix_from_heading: raw.prefix_from_heading.unwrap_or(false),
+            service,
+            regex,
+        })
+    }
+
+    /// The spec of a source without `[source.scope]`: kind `auto` with the
+    /// default mark and section.
+    pub fn auto() -> ScopeSpec {
+        ScopeSpec {
+            kind: ScopeKind::Auto,
+            certification: None,
+            section: Some(default_list_section()),
+            table: TableChoice::All,
+            mark: default_mark(),
+            ignore_columns: None,
+            prefix_from_heading: false,
+            service: None,
+            regex: None,
+        }
+    }
+
+    pub fn kind(&self) -> ScopeKind {
+        self.kind
+    }
+
+    /// The CSS selector of `table`, for the HTML extractor, if one was set.
+    pub fn table_css(&self) -> Option<&str> {
+        match &self.table {
+            TableChoice::Css(css) => Some(css),
+            _ => None,
+        }
+    }
+
+    /// Sources of kind `certifications` and `pattern` are claims a service
+    /// makes about itself, not a vendor's statement of scope.
+    pub fn is_claim(&self) -> bool {
+        matches!(self.kind, ScopeKind::Certifications | ScopeKind::Pattern)
+    }
+}
+
+/// `[scope]` as written in the configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScopeSettings {
+    /// Services whose changes are severity "high".
+    pub watch: Option<Vec<String>>,
+    /// Old or variant name → the name to store (certifications and services).
+    pub aliases: Option<BTreeMap<String, String>>,
+}
+
+/// Validated `[scope]` settings. Names are cleaned like page names; alias
+/// chains (a → b, b → c) are resolved so every alias points at a final name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeSettings {
+    pub watch: Vec<String>,
+    pub aliases: BTreeMap<String, String>,
+}
+
+impl ScopeSettings {
+    pub fn from_raw(raw: RawScopeSettings) -> Result<ScopeSettings, ScopeSpecError> {
+        let mut watch = Vec::new();
+        for w in raw.watch.unwrap_or_default() {
+            let w = names::strip_markup(&w);
+            if w.is_empty() {
+                return Err(spec_error(
+                    "watch",
+                    "holds an empty name; remove it or write a service name",
+                ));
+            }
+            watch.push(w);
+        }
+        let mut aliases = BTreeMap::new();
+        for (from, to) in raw.aliases.unwrap_or_default() {
+            let (f, t) = (names::strip_markup(&from), names::strip_markup(&to));
+            if f.is_empty() || t.is_empty() {
+                return Err(spec_error(
+                    "aliases",
+                    format!(
+                        "{from:?} = {to:?} has an empty side; write \"old name\" = \"new name\""
+                    ),
+                ));
+            }
+            if f != t {
+                aliases.insert(f, t);
+            }
+        }
+        let mut resolved = BTreeMap::new();
+        for (from, to) in &aliases {
+            let mut target = to;
+            let mut steps = 0;
+            while let Some(next) = aliases.get(target) {
+                steps += 1;
+                if steps > aliases.len() {
+                    return Err(spec_error(
+                        "aliases",
+                        format!(
+                            "{from:?} leads to a cycle; make every chain end in a name that is not itself an alias"
+                        ),
+                    ));
+                }
+                target = next;
+            }
+            resolved.insert(from.clone(), target.clone());
+        }
+        Ok(ScopeSettings {
+            watch,
+            aliases: resolved,
+        })
+    }
+}
+
+/// The result of extracting a scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeOutcome {
+    Extracted(ScopeSet),
+    /// extraction yielded nothing where the spec expects something, or a
+    /// matrix table whose columns are no longer recognised: never reported
+    /// as a mass removal.
+    Broken {
+        reason: String,
+    },
+}
+
+/// Extracts the scope statement of a document with a source's spec.
+///
+/// `matrix`, `list`, `certifications` and `pattern` are Broken when they
+/// find nothing; `auto` returns an empty set for a page without scope
+/// (most watched pages have none), so the caller should treat a previous
+/// non-empty set followed by an empty one as broken, not as a mass removal.
+pub fn extract_scope(doc: &Document, spec: &ScopeSpec, settings: &ScopeSettings) -> ScopeOutcome {
+    let result = match spec.kind {
+        ScopeKind::Matrix => matrix::extract(doc, spec, settings),
+        ScopeKind::List => list::extract(doc, spec, settings),
+        ScopeKind::Certifications => certifications::extract(doc, spec, settings),
+        ScopeKind::Pattern => pattern::extract(doc, spec, settings),
+        ScopeKind::Auto => auto::extract(doc, spec, settings),
+    };
+    match result {
+        Ok(set) => ScopeOutcome::Extracted(set),
+        Err(reason) => ScopeOutcome::Broken { reason },
+    }
+}
+
+/// The headings in effect at a point of a document, outermost first.
+#[derive(Debug, Default)]
+pub(crate) struct HeadingTrail {
+    stack: Vec<(u8, String)>,
+}
+
+impl HeadingTrail {
+    /// Updates the trail with a block; returns true if it was a heading.
+    pub(crate) fn visit(&mut self, block: &Block) -> bool {
+        if let Block::Heading { level, text } = block {
+            while self.stack.last().is_some_and(|(l, _)| l >= level) {
+                self.stack.pop();
+            }
+            self.stack.push((*level, text.clone()));
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether a heading in effect matches `section` (`None`: everywhere).
+    pub(crate) fn within(&self, section: Option<&Regex>) -> bool {
+        match section {
+            None => true,
+            Some(re) => self.stack.iter().any(|(_, t)| re.is_match(t)),
+        }
+    }
+
+    /// The innermost heading.
+    pub(crate) fn nearest(&self) -> Option<&str> {
+        self.stack.last().map(|(_, t)| t.as_str())
+    }
+
+    /// The page title: the `#` heading in effect, else the outermost one.
+    pub(crate) fn title(&self) -> Option<&str> {
+        self.stack
+            .iter()
+            .find(|(l, _)| *l == 1)
+            .or_else(|| self.stack.first())
+            .map(|(_, t)| t.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(kind: &str) -> RawScopeSpec {
+        RawScopeSpec {
+            kind: Some(kind.into()),
+            ..RawScopeSpec::default()
+        }
+    }
+
+    #[test]
+    fn constant_regexes_compile() {
+        let spec = ScopeSpec::auto();
+        for m in [
+            "✅",
+            "✔",
+            "✔\u{fe0f}",
+            "✓",
+            ":heavy_check_mark:",
+            "YES",
+            "yes",
+        ] {
+            assert!(spec.mark.is_match(m), "{m}");
+        }
+        for m in ["", "No", "Planned", "yesterday"] {
+            assert!(!spec.mark.is_match(m), "{m}");
+        }
+        assert!(default_list_section().is_match("Microsoft in-scope cloud services"));
+        assert!(default_list_section().is_match("Services in scope"));
+        assert!(!default_list_section().is_match("Scope of this page"));
+    }
+
+    #[test]
+    fn spec_errors_name_the_key() {
+        let err = ScopeSpec::from_raw(raw("grid")).unwrap_err();
+        assert_eq!(err.key, "kind");
+        let err = ScopeSpec::from_raw(raw("certifications")).unwrap_err();
+        assert_eq!(err.key, "service");
+        let err = ScopeSpec::from_raw(RawScopeSpec {
+            regex: Some("(?P<service>.+) is compliant".into()),
+            ..raw("pattern")
+        })
+        .unwrap_err();
+        assert_eq!(err.key, "regex");
+        assert!(err.message.contains("certification"));
+        let err = ScopeSpec::from_raw(RawScopeSpec {
+            mark: Some("(".into()),
+            ..raw("matrix")
+        })
+        .unwrap_err();
+        assert_eq!(err.key, "mark");
+        let err = ScopeSpec::from_raw(RawScopeSpec {
+            mark: Some(".*".into()),
+            ..raw("matrix")
+        })
+        .unwrap_err();
+        assert_eq!(err.key, "mark");
+        let err = ScopeSpec::from_raw(RawScopeSpec {
+            service: Some("X".into()),
+            ..raw("matrix")
+        })
+        .unwrap_err();
+        assert_eq!(err.key, "service");
+        assert!(err.to_string().starts_with("scope.service: "));
+        let err = ScopeSpec::from_raw(RawScopeSpec {
+            table: Some("0".into()),
+            ..raw("matrix")
+        })
+        .unwrap_err();
+        assert_eq!(err.key, "table");
+        let err = ScopeSpec::from_raw(RawScopeSpec {
+            table: Some("table[[".into()),
+            ..raw("matrix")
+        })
+        .unwrap_err();
+        assert_eq!(err.key, "table");
+    }
+
+    #[test]
+    fn spec_accepts_table_forms_and_defaults_to_auto() {
+        let spec = ScopeSpec::from_raw(RawScopeSpec::default()).unwrap();
+        assert_eq!(spec.kind(), ScopeKind::Auto);
+        assert!(!spec.is_claim());
+        let spec = ScopeSpec::from_raw(RawScopeSpec {
+            table: Some("table:nth-of-type(2)".into()),
+            ..raw("matrix")
+        })
+        .unwrap();
+        assert!(matches!(spec.table, TableChoice::Nth(2)));
+        let spec = ScopeSpec::from_raw(RawScopeSpec {
+            table: Some("main table.scope".into()),
+            ..raw("matrix")
+        })
+        .unwrap();
+        assert_eq!(spec.table_css(), Some("main table.scope"));
+        let spec = ScopeSpec::from_raw(RawScopeSpec {
+            service: Some("Azure Bot Service".into()),
+            ..raw("certifications")
+        })
+        .unwrap();
+        assert!(spec.is_claim());
+    }
+
+    #[test]
+    fn raw_spec_rejects_unknown_keys() {
+        let err = serde_json::from_str::<RawScopeSpec>(r#"{"kind":"list","colour":"red"}"#);
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn settings_resolve_alias_chains_and_reject_cycles() {
+        let s = ScopeSettings::from_raw(RawScopeSettings {
+            watch: Some(vec![" Azure Bot Service ".into()]),
+            aliases: Some(BTreeMap::from([
+                ("A".to_string(), "B".to_string()),
+                ("B".to_string(), "C".to_string()),
+            ])),
+        })
+        .unwrap();
+        assert_eq!(s.watch, vec!["Azure Bot Service"]);
+        assert_eq!(s.aliases["A"], "C");
+        assert_eq!(s.aliases["B"], "C");
+        let err = ScopeSettings::from_raw(RawScopeSettings {
+            watch: None,
+            aliases: Some(BTreeMap::from([
+                ("A".to_string(), "B".to_string()),
+                ("B".to_string(), "A".to_string()),
+            ])),
+        })
+        .unwrap_err();
+        assert_eq!(err.key, "aliases");
+    }
+
+    #[test]
+    fn set_sorts_dedups_hashes_and_round_trips() {
+        let a = ScopeSet::from_entries([
+            ScopeEntry::new("SOC 2", "Intune"),
+            ScopeEntry::new("ISO 27001", "Intune"),
+            ScopeEntry::new("SOC 2", "Intune"),
+        ]);
+        assert_eq!(a.len(), 2);
+        assert_eq!(a.entries()[0].certification, "ISO 27001");
+        assert_eq!(
+            ScopeSet::default().hash(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let b = ScopeSet::from_entries(a.entries().iter().rev().cloned());
+        assert_eq!(a.hash(), b.hash());
+        assert_ne!(
+            ScopeSet::from_entries([ScopeEntry::new("ab", "c")]).hash(),
+            ScopeSet::from_entries([ScopeEntry::new("a", "bc")]).hash()
+        );
+
+        let mut builder = ScopeSetBuilder::default();
+        builder.insert(ScopeEntry::new("ISO", "Azure AI Search"));
+        builder.former("Azure AI Search", "Azure Search".into());
+        let set = builder.finish();
+        let json = serde_json::to_string(&set).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"certification":"ISO","service":"Azure AI Search","formerly":["Azure Search"]}]"#
+        );
+        let back: ScopeSet = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, set);
+        assert_eq!(
+            back.hash(),
+            ScopeSet::from_entries(set.entries().to_vec()).hash()
+        );
+        let plain: ScopeSet =
+            serde_json::from_str(r#"[{"certification":"ISO","service":"X"}]"#).unwrap();
+        assert_eq!(plain.len(), 1);
+    }
+}
