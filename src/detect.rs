@@ -7,11 +7,17 @@
 //! - `fail_after` consecutive failures: `failing`; the next success after
 //!   that: `recovered`. A failure is never a content change;
 //! - final URL, content type or sign-in page status differs from the
-//!   previous success: `moved` (and no `content` event for that attempt).
+//!   previous success: `moved` (and no `content` event for that attempt);
+//! - the scope set differs from the previous one: `scope`, with the pairs
+//!   added, removed and renamed; a text edit that leaves the scope alone
+//!   gives no `scope` event. An extraction that breaks, or suddenly finds
+//!   nothing where it found pairs before, is `extraction-broken`, never a
+//!   mass removal; the previous scope stays the reference.
 
 use serde::Serialize;
 
 use crate::hash::Digest;
+use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings, Severity, diff_scope, severity};
 
 /// What a source looked like at its last successful fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +85,8 @@ pub enum EventKind {
     Failing,
     Recovered,
     Moved,
+    Scope,
+    ExtractionBroken,
 }
 
 impl EventKind {
@@ -89,6 +97,8 @@ impl EventKind {
             EventKind::Failing => "failing",
             EventKind::Recovered => "recovered",
             EventKind::Moved => "moved",
+            EventKind::Scope => "scope",
+            EventKind::ExtractionBroken => "extraction-broken",
         }
     }
 }
@@ -102,6 +112,22 @@ pub struct EventDraft {
     pub from_record: Option<i64>,
     /// Unified diff of the normalised text (`content` events).
     pub diff: Option<String>,
+    pub severity: Option<Severity>,
+    /// Kind-specific fields (`scope`: `added`, `removed`, `renamed`).
+    pub details: Option<serde_json::Value>,
+}
+
+impl EventDraft {
+    fn new(kind: EventKind, summary: String, from_record: Option<i64>) -> Self {
+        EventDraft {
+            kind,
+            summary,
+            from_record,
+            diff: None,
+            severity: None,
+            details: None,
+        }
+    }
 }
 
 /// What an attempt means.
@@ -135,26 +161,24 @@ pub fn detect(
             next.consecutive_failures = state.consecutive_failures.saturating_add(1);
             if next.consecutive_failures == fail_after && !state.failing {
                 next.failing = true;
-                events.push(EventDraft {
-                    kind: EventKind::Failing,
-                    summary: format!("{fail_after} consecutive failed fetches"),
-                    from_record: state.last_good.as_ref().map(|g| g.record_id),
-                    diff: None,
-                });
+                events.push(EventDraft::new(
+                    EventKind::Failing,
+                    format!("{fail_after} consecutive failed fetches"),
+                    state.last_good.as_ref().map(|g| g.record_id),
+                ));
             }
             None
         }
         Attempt::NotModified | Attempt::Fetched { .. } => {
             if state.failing {
-                events.push(EventDraft {
-                    kind: EventKind::Recovered,
-                    summary: format!(
+                events.push(EventDraft::new(
+                    EventKind::Recovered,
+                    format!(
                         "fetched again after {} failed attempts",
                         state.consecutive_failures
                     ),
-                    from_record: state.last_good.as_ref().map(|g| g.record_id),
-                    diff: None,
-                });
+                    state.last_good.as_ref().map(|g| g.record_id),
+                ));
             }
             next.consecutive_failures = 0;
             next.failing = false;
@@ -196,12 +220,11 @@ fn compare(
     events: &mut Vec<EventDraft>,
 ) -> Change {
     let Some(previous) = previous else {
-        events.push(EventDraft {
-            kind: EventKind::Baseline,
-            summary: format!("first snapshot ({})", current.content_kind),
-            from_record: None,
-            diff: None,
-        });
+        events.push(EventDraft::new(
+            EventKind::Baseline,
+            format!("first snapshot ({})", current.content_kind),
+            None,
+        ));
         return Change::Baseline;
     };
     let mut moves = Vec::new();
@@ -221,12 +244,11 @@ fn compare(
         moves.push("the page is now a sign-in page".to_string());
     }
     if !moves.is_empty() {
-        events.push(EventDraft {
-            kind: EventKind::Moved,
-            summary: moves.join("; "),
-            from_record: Some(previous.record_id),
-            diff: None,
-        });
+        events.push(EventDraft::new(
+            EventKind::Moved,
+            moves.join("; "),
+            Some(previous.record_id),
+        ));
         return Change::Moved;
     }
     if previous.text_hash == current.text_hash {
@@ -248,12 +270,109 @@ fn compare(
         None => ("content changed".to_string(), None),
     };
     events.push(EventDraft {
-        kind: EventKind::Content,
-        summary,
-        from_record: Some(previous.record_id),
         diff,
+        ..EventDraft::new(EventKind::Content, summary, Some(previous.record_id))
     });
     Change::Content
+}
+
+/// The scope side of an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopeDetection {
+    /// The scope set to store with the record (`None`: broken, keep the
+    /// previous one as the reference).
+    pub store: Option<ScopeSet>,
+    pub event: Option<EventDraft>,
+    pub broken: bool,
+}
+
+/// Compares a freshly extracted scope with the previous stored one.
+/// `was_broken`: the previous extraction was broken (its event was raised
+/// then, not again). `previous_record`: the record of the previous scope.
+pub fn detect_scope(
+    previous: Option<&ScopeSet>,
+    previous_record: Option<i64>,
+    was_broken: bool,
+    current: &ScopeOutcome,
+    settings: &ScopeSettings,
+) -> ScopeDetection {
+    let broken = |reason: String| ScopeDetection {
+        store: None,
+        event: (!was_broken).then(|| EventDraft {
+            severity: Some(Severity::Medium),
+            details: Some(serde_json::json!({ "reason": reason })),
+            ..EventDraft::new(
+                EventKind::ExtractionBroken,
+                format!("scope extraction broken: {reason}"),
+                previous_record,
+            )
+        }),
+        broken: true,
+    };
+    let set = match current {
+        ScopeOutcome::Broken { reason } => return broken(reason.clone()),
+        ScopeOutcome::Extracted(set) => set,
+    };
+    let Some(previous) = previous else {
+        return ScopeDetection {
+            store: Some(set.clone()),
+            event: None,
+            broken: false,
+        };
+    };
+    if set.is_empty() && !previous.is_empty() {
+        return broken(format!(
+            "no scope entries found where the previous snapshot had {}",
+            previous.len()
+        ));
+    }
+    let diff = diff_scope(previous, set, settings);
+    let event = (!diff.is_empty()).then(|| {
+        let mut parts = Vec::new();
+        for (count, what) in [
+            (diff.added.len(), "added"),
+            (diff.removed.len(), "removed"),
+            (diff.renamed.len(), "renamed"),
+        ] {
+            if count > 0 {
+                parts.push(format!("{count} {what}"));
+            }
+        }
+        let examples: Vec<String> = diff
+            .added
+            .iter()
+            .map(|e| format!("+ {e}"))
+            .chain(diff.removed.iter().map(|e| format!("- {e}")))
+            .chain(
+                diff.renamed
+                    .iter()
+                    .map(|r| format!("{} → {}", r.from, r.to)),
+            )
+            .take(3)
+            .collect();
+        EventDraft {
+            severity: Some(severity(&diff, settings)),
+            details: Some(serde_json::json!({
+                "added": diff.added,
+                "removed": diff.removed,
+                "renamed": diff.renamed,
+            })),
+            ..EventDraft::new(
+                EventKind::Scope,
+                format!(
+                    "scope changed: {} ({})",
+                    parts.join(", "),
+                    examples.join("; ")
+                ),
+                previous_record,
+            )
+        }
+    });
+    ScopeDetection {
+        store: Some(set.clone()),
+        event,
+        broken: false,
+    }
 }
 
 /// A unified diff (3 lines of context) of two normalised texts, with the
@@ -339,6 +458,81 @@ mod tests {
         assert_eq!(kinds(&d), [EventKind::Recovered]);
         assert_eq!(d.change, Some(Change::Unchanged));
         assert!(!d.next.failing);
+    }
+
+    #[test]
+    fn scope_changes_and_broken_extractions() {
+        use crate::scope::ScopeEntry;
+        let settings = ScopeSettings {
+            watch: vec!["Azure Bot Service".into()],
+            ..ScopeSettings::default()
+        };
+        let set = |pairs: &[(&str, &str)]| {
+            ScopeSet::from_entries(pairs.iter().map(|(c, s)| ScopeEntry::new(*c, *s)))
+        };
+        let before = set(&[
+            ("PCI DSS", "Azure Bot Service"),
+            ("PCI DSS", "Azure Cosmos DB"),
+        ]);
+        let after = set(&[("PCI DSS", "Azure Cosmos DB")]);
+
+        let first = detect_scope(
+            None,
+            None,
+            false,
+            &ScopeOutcome::Extracted(before.clone()),
+            &settings,
+        );
+        assert_eq!((first.event, first.store), (None, Some(before.clone())));
+
+        let same = detect_scope(
+            Some(&before),
+            Some(1),
+            false,
+            &ScopeOutcome::Extracted(before.clone()),
+            &settings,
+        );
+        assert_eq!(same.event, None);
+
+        let removed = detect_scope(
+            Some(&before),
+            Some(1),
+            false,
+            &ScopeOutcome::Extracted(after),
+            &settings,
+        );
+        let event = removed.event.unwrap();
+        assert_eq!(event.kind, EventKind::Scope);
+        assert_eq!(event.severity, Some(Severity::High));
+        assert_eq!(
+            event.details.unwrap()["removed"][0]["service"],
+            "Azure Bot Service"
+        );
+
+        let empty = detect_scope(
+            Some(&before),
+            Some(1),
+            false,
+            &ScopeOutcome::Extracted(ScopeSet::default()),
+            &settings,
+        );
+        assert_eq!(empty.event.unwrap().kind, EventKind::ExtractionBroken);
+        assert_eq!(empty.store, None, "the previous scope stays the reference");
+
+        let broken = ScopeOutcome::Broken {
+            reason: "no table".into(),
+        };
+        assert!(
+            detect_scope(Some(&before), Some(1), false, &broken, &settings)
+                .event
+                .is_some()
+        );
+        assert!(
+            detect_scope(Some(&before), Some(1), true, &broken, &settings)
+                .event
+                .is_none(),
+            "raised once"
+        );
     }
 
     #[test]

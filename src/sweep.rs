@@ -17,6 +17,7 @@ use crate::detect::Change;
 use crate::extract::{self, ContentKind};
 use crate::fetch::{Capture, FetchOutcome, FetchRequest, Fetcher};
 use crate::hash::Digest;
+use crate::scope::{self, ScopeSettings};
 use crate::store::{AttemptRecord, AttemptResult, EventRow, StoreHandle};
 
 /// What one source's attempt came to.
@@ -169,8 +170,9 @@ impl Sweeper {
         };
         let capture = self.fetcher.fetch(&request).await;
         let source = Arc::clone(&job.source);
+        let settings = Arc::clone(&self.config.scope);
         let (capture, result, links) =
-            tokio::task::spawn_blocking(move || process(capture, &source))
+            tokio::task::spawn_blocking(move || process(capture, &source, &settings))
                 .await
                 .expect("extraction does not panic");
         let follow_links = if job.parent.is_none() {
@@ -186,6 +188,7 @@ impl Sweeper {
             capture,
             result,
             fail_after: job.source.fail_after,
+            scope_settings: Arc::clone(&self.config.scope),
         };
         let error = match &attempt.result {
             AttemptResult::Failed { class, message, .. } => Some(format!("{class}: {message}")),
@@ -238,7 +241,11 @@ impl Sweeper {
 
 /// Extraction, off the async workers: the capture and the attempt result to
 /// record, and the links to follow.
-fn process(mut capture: Capture, source: &Source) -> (Capture, AttemptResult, Vec<Url>) {
+fn process(
+    mut capture: Capture,
+    source: &Source,
+    scope_settings: &ScopeSettings,
+) -> (Capture, AttemptResult, Vec<Url>) {
     let outcome = std::mem::replace(&mut capture.outcome, FetchOutcome::NotModified);
     let body = match outcome {
         FetchOutcome::NotModified => return (capture, AttemptResult::NotModified, Vec::new()),
@@ -269,11 +276,13 @@ fn process(mut capture: Capture, source: &Source) -> (Capture, AttemptResult, Ve
                 }
                 _ => Vec::new(),
             };
+            let scope = scope::extract_scope(&extracted.document, &source.scope, scope_settings);
             let result = AttemptResult::Extracted {
                 body,
                 content_kind: extracted.kind.as_str().to_string(),
                 text: extracted.text,
                 sign_in: extracted.sign_in,
+                scope,
             };
             (capture, result, links)
         }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use scraper::Selector;
@@ -16,6 +17,7 @@ use toml::Spanned;
 use url::Url;
 
 use crate::extract::ExtractRules;
+use crate::scope::{ScopeSettings, ScopeSpec};
 use raw::{RawConfig, RawSource};
 pub use values::Schedule;
 
@@ -58,6 +60,8 @@ pub struct Config {
     pub http: HttpSettings,
     /// `[storage] database`, resolved against the config file's directory.
     pub database: Option<PathBuf>,
+    /// `[scope]`: watched services and name aliases.
+    pub scope: Arc<ScopeSettings>,
     pub sources: Vec<Source>,
 }
 
@@ -96,6 +100,8 @@ pub struct Source {
     /// Lets redirects and followed links reach private addresses.
     pub allow_private: bool,
     pub fail_after: u32,
+    /// `[source.scope]`: how to read its scope statement (`auto` when absent).
+    pub scope: ScopeSpec,
 }
 
 /// `follow = { ... }`: also snapshot the pages a source links to.
@@ -411,6 +417,17 @@ impl Validator<'_> {
             }
         });
 
+        let scope = match raw.scope {
+            Some(spanned) => {
+                let span = spanned.span();
+                ScopeSettings::from_raw(spanned.into_inner()).unwrap_or_else(|e| {
+                    self.issue(&span, &format!("scope.{}", e.key), e.message);
+                    ScopeSettings::default()
+                })
+            }
+            None => ScopeSettings::default(),
+        };
+
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut sources = Vec::new();
         for (index, raw_source) in raw.sources.into_iter().enumerate() {
@@ -434,6 +451,7 @@ impl Validator<'_> {
             daemon,
             http,
             database,
+            scope: Arc::new(scope),
             sources,
         }
     }
@@ -485,6 +503,19 @@ impl Validator<'_> {
             1000,
             daemon.fail_after,
         );
+        let scope = match raw.scope {
+            Some(spanned) => {
+                let span = spanned.span();
+                match ScopeSpec::from_raw(spanned.into_inner()) {
+                    Ok(spec) => Some(spec),
+                    Err(e) => {
+                        self.issue(&span, &key(&format!("scope.{}", e.key)), e.message);
+                        None
+                    }
+                }
+            }
+            None => Some(ScopeSpec::auto()),
+        };
         Some(Source {
             id: id?,
             url: url?,
@@ -493,6 +524,7 @@ impl Validator<'_> {
             follow,
             allow_private: raw.allow_private.unwrap_or(false),
             fail_after,
+            scope: scope?,
         })
     }
 }

@@ -5,12 +5,15 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::scope::{RawScopeSettings, RawScopeSpec};
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     pub daemon: Option<RawDaemon>,
     pub http: Option<RawHttp>,
     pub storage: Option<RawStorage>,
+    pub scope: Option<Spanned<RawScopeSettings>>,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
 }
@@ -57,6 +60,7 @@ pub struct RawSource {
     pub follow: Option<Spanned<RawFollow>>,
     pub allow_private: Option<bool>,
     pub fail_after: Option<Spanned<i64>>,
+    pub scope: Option<Spanned<RawScopeSpec>>,
 }
 
 #[derive(Debug, Deserialize)]

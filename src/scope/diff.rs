@@ -50,6 +50,17 @@ pub enum Severity {
     High,
 }
 
+impl Severity {
+    /// The name used in the database and JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
 /// Compares two sets. Lists come out sorted.
 pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSettings) -> ScopeDiff {
     let removed: Vec<&ScopeEntry> = previous

@@ -36,12 +36,14 @@ pub struct RecordRow {
     pub content_kind: Option<String>,
     pub raw_hash: Option<String>,
     pub text_hash: Option<String>,
+    pub scope_hash: Option<String>,
     pub prev_hash: String,
 }
 
 const COLUMNS: &str = "id, source, url, started_at, finished_at, outcome, change, error_class,
     error_message, attempts, status, final_url, redirects, request_headers, response_headers,
-    remote_ip, tls_cert_sha256, content_type, content_kind, raw_hash, text_hash, prev_hash";
+    remote_ip, tls_cert_sha256, content_type, content_kind, raw_hash, text_hash, scope_hash,
+    prev_hash";
 
 impl RecordRow {
     /// The canonical encoding (see the module doc).
@@ -80,7 +82,8 @@ impl RecordRow {
             content_kind: row.get(18)?,
             raw_hash: row.get(19)?,
             text_hash: row.get(20)?,
-            prev_hash: row.get(21)?,
+            scope_hash: row.get(21)?,
+            prev_hash: row.get(22)?,
         })
     }
 }
@@ -108,7 +111,7 @@ pub(super) fn next_link(conn: &Connection) -> Result<(i64, Digest)> {
 
 pub(super) fn insert(conn: &Connection, row: &RecordRow, record_hash: &Digest) -> Result<()> {
     conn.execute(
-        &format!("INSERT INTO records ({COLUMNS}, record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"),
+        &format!("INSERT INTO records ({COLUMNS}, record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"),
         params![
             row.id,
             row.source,
@@ -131,6 +134,7 @@ pub(super) fn insert(conn: &Connection, row: &RecordRow, record_hash: &Digest) -
             row.content_kind,
             row.raw_hash,
             row.text_hash,
+            row.scope_hash,
             row.prev_hash,
             record_hash.to_hex(),
         ],
@@ -158,7 +162,7 @@ impl Store {
         let mut expected_id = 1;
         while let Some(row) = rows.next()? {
             let record = RecordRow::from_row(row)?;
-            let stored_hash: String = row.get(22)?;
+            let stored_hash: String = row.get(23)?;
             let mut problem = |text: String| {
                 findings.push(ChainFinding {
                     record_id: record.id,

@@ -9,6 +9,7 @@ mod queries;
 mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -17,6 +18,7 @@ use crate::clock;
 use crate::detect::{self, Attempt, Change, EventDraft, LastGood, SourceState, Texts};
 use crate::fetch::Capture;
 use crate::hash::Digest;
+use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
 
 pub use actor::StoreHandle;
 pub use chain::{ChainFinding, RecordRow};
@@ -68,6 +70,8 @@ pub struct AttemptRecord {
     pub capture: Capture,
     pub result: AttemptResult,
     pub fail_after: u32,
+    /// `[scope]` settings: aliases and watched services for the scope diff.
+    pub scope_settings: Arc<ScopeSettings>,
 }
 
 /// The outcome of fetching and extracting one page.
@@ -78,6 +82,7 @@ pub enum AttemptResult {
         content_kind: String,
         text: String,
         sign_in: bool,
+        scope: ScopeOutcome,
     },
     NotModified,
     /// The fetch or the extraction failed; `body` is kept when there was one.
@@ -206,6 +211,7 @@ impl Store {
                 content_kind,
                 text,
                 sign_in,
+                ..
             } => {
                 let raw_hash = put_blob(&tx, body)?;
                 let text_hash = put_blob(&tx, text.as_bytes())?;
@@ -262,6 +268,13 @@ impl Store {
             texts,
             attempt.fail_after,
         );
+        let (scope_hash, scope_detection) = scope_for_record(
+            &tx,
+            &attempt.source,
+            &state,
+            &attempt.result,
+            &attempt.scope_settings,
+        )?;
 
         let (outcome, error_class, error_message) = match &attempt.result {
             AttemptResult::Extracted { .. } => ("ok", None, None),
@@ -295,13 +308,15 @@ impl Store {
             content_kind,
             raw_hash: raw_hash.map(|h| h.to_hex()),
             text_hash: text_hash.map(|h| h.to_hex()),
+            scope_hash: scope_hash.clone(),
             prev_hash: prev_hash.to_hex(),
         };
         let record_hash = row.hash();
         chain::insert(&tx, &row, &record_hash)?;
 
         let mut events = Vec::new();
-        for draft in &detection.events {
+        let scope_event = scope_detection.as_ref().and_then(|d| d.event.as_ref());
+        for draft in detection.events.iter().chain(scope_event) {
             events.push(insert_event(&tx, record_id, &attempt.source, &now, draft)?);
         }
         save_state(
@@ -312,6 +327,19 @@ impl Store {
             capture,
             &attempt.result,
         )?;
+        if let Some(scope) = &scope_detection {
+            tx.execute(
+                "UPDATE source_state SET scope_broken = ?2,
+                    last_scope_record = CASE WHEN ?3 THEN ?4 ELSE last_scope_record END
+                 WHERE source = ?1",
+                params![
+                    attempt.source,
+                    scope.broken,
+                    scope.store.is_some(),
+                    record_id
+                ],
+            )?;
+        }
         tx.commit()?;
         Ok(Recorded {
             record_id,
@@ -379,6 +407,101 @@ fn get_blob(conn: &Connection, hash: &Digest) -> Result<Vec<u8>> {
         .ok_or_else(|| StoreError::NotFound(format!("no stored blob {hash}")))?;
     zstd::bulk::decompress(&data, size.max(0) as usize)
         .map_err(|e| StoreError::Corrupt(format!("blob {hash} does not decompress: {e}")))
+}
+
+/// The scope side of an attempt: the scope hash to store with the record,
+/// and (for a fresh extraction) what it means against the previous scope.
+fn scope_for_record(
+    conn: &Connection,
+    source: &str,
+    state: &SourceState,
+    result: &AttemptResult,
+    settings: &ScopeSettings,
+) -> Result<(Option<String>, Option<detect::ScopeDetection>)> {
+    match result {
+        AttemptResult::Failed { .. } => Ok((None, None)),
+        AttemptResult::NotModified => {
+            // A 304 confirms the scope of the content it confirms.
+            let Some(good) = &state.last_good else {
+                return Ok((None, None));
+            };
+            let hash: Option<String> = conn.query_row(
+                "SELECT scope_hash FROM records WHERE id = ?1",
+                [good.record_id],
+                |row| row.get(0),
+            )?;
+            Ok((hash, None))
+        }
+        AttemptResult::Extracted { scope, .. } => {
+            let (previous, was_broken) = previous_scope(conn, source)?;
+            let detection = detect::detect_scope(
+                previous.as_ref().map(|(_, set)| set),
+                previous.as_ref().map(|(record, _)| *record),
+                was_broken,
+                scope,
+                settings,
+            );
+            let hash = detection
+                .store
+                .as_ref()
+                .map(|set| put_scope_set(conn, set))
+                .transpose()?;
+            Ok((hash, Some(detection)))
+        }
+    }
+}
+
+/// The last stored scope of a source (its record and set), and whether the
+/// last extraction was broken.
+fn previous_scope(conn: &Connection, source: &str) -> Result<(Option<(i64, ScopeSet)>, bool)> {
+    let row: Option<(Option<i64>, Option<String>, bool)> = conn
+        .query_row(
+            "SELECT st.last_scope_record, sc.entries, st.scope_broken
+             FROM source_state st
+             LEFT JOIN records r ON r.id = st.last_scope_record
+             LEFT JOIN scope_sets sc ON sc.hash = r.scope_hash
+             WHERE st.source = ?1",
+            [source],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()?;
+    let Some((record, entries, broken)) = row else {
+        return Ok((None, false));
+    };
+    let previous = match (record, entries) {
+        (Some(record), Some(json)) => Some((record, parse_scope(&json, record)?)),
+        _ => None,
+    };
+    Ok((previous, broken))
+}
+
+fn parse_scope(json: &str, record: i64) -> Result<ScopeSet> {
+    serde_json::from_str(json).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "the scope set of record {record} is unreadable: {e}"
+        ))
+    })
+}
+
+/// Stores a scope set once under its hash; returns the hash.
+fn put_scope_set(conn: &Connection, set: &ScopeSet) -> Result<String> {
+    let hash = set.hash();
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO scope_sets (hash, entries) VALUES (?1, ?2)",
+        params![
+            hash,
+            serde_json::to_string(set).expect("a scope set serialises")
+        ],
+    )?;
+    if inserted > 0 {
+        let mut insert = conn.prepare_cached(
+            "INSERT OR IGNORE INTO scope_entries (scope_hash, certification, service) VALUES (?1, ?2, ?3)",
+        )?;
+        for entry in set.entries() {
+            insert.execute(params![hash, entry.certification, entry.service])?;
+        }
+    }
+    Ok(hash)
 }
 
 fn load_state(conn: &Connection, source: &str) -> Result<SourceState> {
@@ -494,9 +617,12 @@ fn insert_event(
         .as_deref()
         .map(|d| put_blob(conn, d.as_bytes()))
         .transpose()?;
+    let severity = draft.severity.map(|s| s.as_str().to_string());
+    let details = draft.details.as_ref().map(|d| d.to_string());
     conn.execute(
-        "INSERT INTO events (record_id, source, kind, detected_at, from_record, summary, diff_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO events (record_id, source, kind, detected_at, from_record, summary, diff_hash,
+                             severity, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             record_id,
             source,
@@ -505,6 +631,8 @@ fn insert_event(
             draft.from_record,
             draft.summary,
             diff_hash.map(|h| h.to_hex()),
+            severity,
+            details,
         ],
     )?;
     Ok(EventRow {
@@ -516,5 +644,7 @@ fn insert_event(
         to_snapshot: record_id,
         summary: draft.summary.clone(),
         diff_hash: diff_hash.map(|h| h.to_hex()),
+        severity,
+        details: queries::details_map(details.as_deref()),
     })
 }

@@ -53,6 +53,24 @@ pub struct EventRow {
     pub to_snapshot: i64,
     pub summary: String,
     pub diff_hash: Option<String>,
+    /// `low`, `medium` or `high` (scope and extraction events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    /// Kind-specific fields, flattened into the JSON object: scope events
+    /// carry `added`, `removed` and `renamed`.
+    #[serde(flatten)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Parses an event's stored `details` into the fields it adds.
+pub(super) fn details_map(details: Option<&str>) -> serde_json::Map<String, serde_json::Value> {
+    details
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .and_then(|v| match v {
+            serde_json::Value::Object(map) => Some(map),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// Which events to list.
@@ -197,7 +215,8 @@ impl Store {
     /// Events, newest first.
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
         let mut sql = String::from(
-            "SELECT id, source, kind, detected_at, from_record, record_id, summary, diff_hash
+            "SELECT id, source, kind, detected_at, from_record, record_id, summary, diff_hash,
+                    severity, details
              FROM events WHERE 1 = 1",
         );
         let mut values: Vec<String> = Vec::new();
@@ -228,6 +247,8 @@ impl Store {
                 to_snapshot: row.get(5)?,
                 summary: row.get(6)?,
                 diff_hash: row.get(7)?,
+                severity: row.get(8)?,
+                details: details_map(row.get::<_, Option<String>>(9)?.as_deref()),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -21,6 +21,20 @@ pub const MIGRATIONS: &[&str] = &[
         data BLOB NOT NULL          -- zstd frame
     ) STRICT;
 
+    -- Scope sets, stored once: ScopeSet::hash() → its JSON, and its entries
+    -- one per row for lookups by service and certification.
+    CREATE TABLE scope_sets (
+        hash    TEXT PRIMARY KEY,
+        entries TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE scope_entries (
+        scope_hash    TEXT NOT NULL REFERENCES scope_sets(hash),
+        certification TEXT NOT NULL,
+        service       TEXT NOT NULL,
+        PRIMARY KEY (scope_hash, certification, service)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX scope_entries_by_service ON scope_entries(service);
+
     -- One row per fetch attempt, failures included, hash-chained in id order.
     CREATE TABLE records (
         id               INTEGER PRIMARY KEY,
@@ -44,6 +58,9 @@ pub const MIGRATIONS: &[&str] = &[
         content_kind     TEXT,
         raw_hash         TEXT REFERENCES blobs(hash),
         text_hash        TEXT REFERENCES blobs(hash),
+        -- The scope set extracted (or, for a 304, confirmed); NULL when
+        -- extraction failed or was broken.
+        scope_hash       TEXT REFERENCES scope_sets(hash),
         prev_hash        TEXT NOT NULL,
         record_hash      TEXT NOT NULL UNIQUE
     ) STRICT;
@@ -57,7 +74,10 @@ pub const MIGRATIONS: &[&str] = &[
         detected_at TEXT NOT NULL,
         from_record INTEGER REFERENCES records(id),
         summary     TEXT NOT NULL,
-        diff_hash   TEXT REFERENCES blobs(hash)
+        diff_hash   TEXT REFERENCES blobs(hash),
+        severity    TEXT,
+        -- Kind-specific fields as a JSON object (scope: added/removed/renamed).
+        details     TEXT
     ) STRICT;
     CREATE INDEX events_by_time ON events(detected_at);
     CREATE INDEX events_by_source_time ON events(source, detected_at);
@@ -71,6 +91,8 @@ pub const MIGRATIONS: &[&str] = &[
         consecutive_failures INTEGER NOT NULL DEFAULT 0,
         failing              INTEGER NOT NULL DEFAULT 0,
         sign_in              INTEGER NOT NULL DEFAULT 0,
+        last_scope_record    INTEGER REFERENCES records(id),
+        scope_broken         INTEGER NOT NULL DEFAULT 0,
         etag                 TEXT,
         last_modified        TEXT
     ) STRICT;
