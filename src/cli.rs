@@ -47,6 +47,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Events (baseline, content, failing, recovered, moved), newest first
     Changes(ChangesArgs),
+    /// Scope statements: which services are in scope of which certification
+    Scope(ScopeArgs),
     /// Recompute every record hash, chain link and blob hash; exit 1 on findings
     Verify(JsonArg),
     /// Configuration commands
@@ -113,6 +115,47 @@ pub struct ChangesArgs {
     /// Only these kinds of event (repeatable)
     #[arg(long = "kind", value_name = "KIND")]
     pub kinds: Vec<String>,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ScopeArgs {
+    #[command(subcommand)]
+    pub command: Option<ScopeCommand>,
+    /// Only these sources (repeatable)
+    #[arg(long = "source", value_name = "ID")]
+    pub sources: Vec<String>,
+    /// Only this service (case-insensitive; "Exchange Online" also matches "Exchange Online (GCC)")
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Only this certification (case-insensitive)
+    #[arg(long)]
+    pub certification: Option<String>,
+    /// The scope as known at this time (RFC 3339, a date, or a duration ago) [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Cross-check claim sources (kind certifications/pattern) against statement sources; exit 1 when a claim is unsupported
+    #[arg(long, conflicts_with_all = ["service", "certification", "at", "sources"])]
+    pub check_claims: bool,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScopeCommand {
+    /// When a service entered or left which certification's scope, with snapshot ids
+    History(ScopeHistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScopeHistoryArgs {
+    /// The service
+    #[arg(long)]
+    pub service: String,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,

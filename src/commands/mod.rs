@@ -8,6 +8,7 @@ mod config_check;
 mod diff;
 mod history;
 mod run;
+mod scope;
 mod show;
 mod sources;
 mod verify;
@@ -49,6 +50,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Show(args) => show::run(&env, args),
         Command::Diff(args) => diff::run(&env, args),
         Command::Changes(args) => changes::run(&env, args),
+        Command::Scope(args) => scope::run(&env, args),
         Command::Verify(args) => verify::run(&env, args.json),
         Command::Config(ConfigCommand::Check) => config_check::run(&env),
     }

@@ -20,6 +20,7 @@
 
 pub mod auto;
 pub mod certifications;
+pub mod claims;
 pub mod diff;
 pub mod list;
 pub mod matrix;

@@ -22,7 +22,10 @@ use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
 
 pub use actor::StoreHandle;
 pub use chain::{ChainFinding, RecordRow};
-pub use queries::{EventFilter, EventRow, RecordSummary, SourceSummary};
+pub use queries::{
+    EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition, SourceSummary,
+    service_matches,
+};
 
 /// zstd level for blobs: fast, and compliance pages compress ~5×.
 const ZSTD_LEVEL: i32 = 3;

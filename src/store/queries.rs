@@ -267,3 +267,153 @@ impl Store {
             .optional()?)
     }
 }
+
+/// One (certification, service) pair a source asserted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScopeRow {
+    pub source: String,
+    pub certification: String,
+    pub service: String,
+}
+
+/// Which scope pairs to list.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeFilter {
+    pub sources: Vec<String>,
+    /// Matches the service name case-insensitively, with or without a
+    /// trailing qualifier: "Exchange Online" matches "Exchange Online (GCC)".
+    pub service: Option<String>,
+    /// Matches the certification name case-insensitively.
+    pub certification: Option<String>,
+}
+
+/// When a service entered or left a certification's scope on a source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScopeTransition {
+    pub source: String,
+    pub certification: String,
+    pub service: String,
+    /// `entered` or `left`.
+    pub change: String,
+    pub at: String,
+    pub snapshot: i64,
+}
+
+/// Whether `name` is `wanted`, ignoring case and a trailing `(qualifier)`.
+pub fn service_matches(name: &str, wanted: &str) -> bool {
+    let name = name.trim();
+    let base = match name.rfind(" (") {
+        Some(i) if name.ends_with(')') => &name[..i],
+        _ => name,
+    };
+    name.eq_ignore_ascii_case(wanted.trim()) || base.eq_ignore_ascii_case(wanted.trim())
+}
+
+impl ScopeFilter {
+    fn keeps(&self, source: &str, certification: &str, service: &str) -> bool {
+        (self.sources.is_empty() || self.sources.iter().any(|s| s == source))
+            && self
+                .service
+                .as_deref()
+                .is_none_or(|s| service_matches(service, s))
+            && self
+                .certification
+                .as_deref()
+                .is_none_or(|c| certification.eq_ignore_ascii_case(c.trim()))
+    }
+}
+
+impl Store {
+    /// The pairs in scope at `at` (RFC 3339, default now): per source, those
+    /// of its latest stored scope at that time. A source whose extraction
+    /// broke or whose fetches fail keeps its last known scope.
+    pub fn scope_at(&self, at: Option<&str>, filter: &ScopeFilter) -> Result<Vec<ScopeRow>> {
+        let mut statement = self.conn().prepare(
+            "SELECT r.source, e.certification, e.service
+             FROM records r JOIN scope_entries e ON e.scope_hash = r.scope_hash
+             WHERE r.id IN (
+                 SELECT MAX(id) FROM records
+                 WHERE scope_hash IS NOT NULL AND (?1 IS NULL OR started_at <= ?1)
+                 GROUP BY source)
+             ORDER BY r.source, e.certification, e.service",
+        )?;
+        let rows = statement.query_map([at], |row| {
+            Ok(ScopeRow {
+                source: row.get(0)?,
+                certification: row.get(1)?,
+                service: row.get(2)?,
+            })
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let row = row?;
+            if filter.keeps(&row.source, &row.certification, &row.service) {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// When `service` entered or left each certification's scope, per
+    /// source, oldest first, with the snapshot that showed it.
+    pub fn scope_history(&self, service: &str) -> Result<Vec<ScopeTransition>> {
+        let mut statement = self.conn().prepare(
+            "SELECT r.id, r.source, r.started_at, e.certification, e.service
+             FROM records r LEFT JOIN scope_entries e ON e.scope_hash = r.scope_hash
+             WHERE r.scope_hash IS NOT NULL
+             ORDER BY r.source, r.id",
+        )?;
+        let mut rows = statement.query([])?;
+        let mut transitions = Vec::new();
+        // Per source: the record being read, its matching pairs, and the
+        // pairs of the previous record.
+        let mut current: Option<(String, i64, String)> = None;
+        let mut now: std::collections::BTreeSet<(String, String)> = Default::default();
+        let mut before: std::collections::BTreeSet<(String, String)> = Default::default();
+        let mut flush =
+            |source: &str,
+             id: i64,
+             at: &str,
+             now: &std::collections::BTreeSet<(String, String)>,
+             before: &std::collections::BTreeSet<(String, String)>| {
+                for (change, set, other) in [("entered", now, before), ("left", before, now)] {
+                    for (certification, service) in set.difference(other) {
+                        transitions.push(ScopeTransition {
+                            source: source.to_string(),
+                            certification: certification.clone(),
+                            service: service.clone(),
+                            change: change.to_string(),
+                            at: at.to_string(),
+                            snapshot: id,
+                        });
+                    }
+                }
+            };
+        while let Some(row) = rows.next()? {
+            let (id, source, at): (i64, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let pair: Option<(String, String)> = match (row.get(3)?, row.get(4)?) {
+                (Some(c), Some(s)) => Some((c, s)),
+                _ => None,
+            };
+            if current.as_ref().map(|(_, cur, _)| *cur) != Some(id) {
+                if let Some((src, cur, cur_at)) = current.take() {
+                    flush(&src, cur, &cur_at, &now, &before);
+                    before = if src == source {
+                        std::mem::take(&mut now)
+                    } else {
+                        Default::default()
+                    };
+                    now.clear();
+                }
+                current = Some((source, id, at));
+            }
+            if let Some((certification, name)) = pair.filter(|(_, s)| service_matches(s, service)) {
+                now.insert((certification, name));
+            }
+        }
+        if let Some((src, cur, cur_at)) = current {
+            flush(&src, cur, &cur_at, &now, &before);
+        }
+        Ok(transitions)
+    }
+}

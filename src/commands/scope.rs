@@ -1,0 +1,151 @@
+//! `scopewatch scope`: the pairs in scope now or at a time, a service's
+//! scope history, and the claims cross-check.
+
+use super::{Env, Status, UsageError, print_json, print_table};
+use crate::cli::{ScopeArgs, ScopeCommand};
+use crate::clock;
+use crate::scope::claims::{self, Pair};
+use crate::store::{ScopeFilter, ScopeRow, Store};
+
+pub fn run(env: &Env, args: ScopeArgs) -> anyhow::Result<Status> {
+    let (config, store) = env.open_existing_store()?;
+    if let Some(ScopeCommand::History(history)) = args.command {
+        let transitions = store.scope_history(&history.service)?;
+        if history.json {
+            print_json(&transitions)?;
+        } else {
+            let rows: Vec<Vec<String>> = transitions
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.at.clone(),
+                        t.change.clone(),
+                        t.certification.clone(),
+                        t.service.clone(),
+                        t.source.clone(),
+                        t.snapshot.to_string(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "AT",
+                    "CHANGE",
+                    "CERTIFICATION",
+                    "SERVICE",
+                    "SOURCE",
+                    "SNAPSHOT",
+                ],
+                &rows,
+            )?;
+        }
+        return Ok(Status::Success);
+    }
+    if args.check_claims {
+        let config = config.ok_or_else(|| {
+            UsageError(
+                "--check-claims needs the configuration, to know which sources are claims".into(),
+            )
+        })?;
+        let claim_sources: Vec<&str> = config
+            .sources
+            .iter()
+            .filter(|s| s.scope.is_claim())
+            .map(|s| s.id.as_str())
+            .collect();
+        return check_claims(&store, &claim_sources, args.json);
+    }
+    let at = args
+        .at
+        .as_deref()
+        .map(|t| clock::parse_time(t, clock::now()).map(clock::format))
+        .transpose()
+        .map_err(|e| UsageError(format!("--at: {e}")))?;
+    let rows = store.scope_at(
+        at.as_deref(),
+        &ScopeFilter {
+            sources: args.sources,
+            service: args.service,
+            certification: args.certification,
+        },
+    )?;
+    if args.json {
+        print_json(&rows)?;
+    } else {
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| vec![r.certification.clone(), r.service.clone(), r.source.clone()])
+            .collect();
+        print_table(&["CERTIFICATION", "SERVICE", "SOURCE"], &table)?;
+    }
+    Ok(Status::Success)
+}
+
+fn check_claims(store: &Store, claim_sources: &[&str], json: bool) -> anyhow::Result<Status> {
+    let (claims, statements): (Vec<ScopeRow>, Vec<ScopeRow>) = store
+        .scope_at(None, &ScopeFilter::default())?
+        .into_iter()
+        .partition(|row| claim_sources.contains(&row.source.as_str()));
+    let pair = |row: ScopeRow| Pair {
+        source: row.source,
+        certification: row.certification,
+        service: row.service,
+    };
+    let report = claims::check_claims(
+        &claims.into_iter().map(pair).collect::<Vec<_>>(),
+        &statements.into_iter().map(pair).collect::<Vec<_>>(),
+    );
+    if json {
+        print_json(&report)?;
+    } else {
+        println!(
+            "{} claims: {} supported by a statement, {} not",
+            report.claims,
+            report.supported,
+            report.unsupported.len()
+        );
+        let rows: Vec<Vec<String>> = report
+            .unsupported
+            .iter()
+            .map(|u| {
+                let candidates: Vec<String> = u
+                    .candidates
+                    .iter()
+                    .map(|c| format!("{} ({})", c.service, c.source))
+                    .collect();
+                vec![
+                    u.certification.clone(),
+                    u.service.clone(),
+                    u.source.clone(),
+                    candidates.join(", "),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            println!("\nUnsupported claims:");
+            print_table(
+                &[
+                    "CERTIFICATION",
+                    "SERVICE",
+                    "CLAIMED BY",
+                    "BROADER STATEMENT ENTRIES",
+                ],
+                &rows,
+            )?;
+        }
+        if !report.unmentioned.is_empty() {
+            println!("\nIn a statement, not on the claim page:");
+            let rows: Vec<Vec<String>> = report
+                .unmentioned
+                .iter()
+                .map(|p| vec![p.certification.clone(), p.service.clone(), p.source.clone()])
+                .collect();
+            print_table(&["CERTIFICATION", "SERVICE", "STATEMENT"], &rows)?;
+        }
+    }
+    Ok(if report.unsupported.is_empty() {
+        Status::Success
+    } else {
+        Status::Findings
+    })
+}
