@@ -54,6 +54,8 @@ pub enum Command {
     /// Configuration commands
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Offline tour: replays bundled real versions of Microsoft compliance pages through the real pipeline
+    Demo,
 }
 
 #[derive(Debug, Args)]

@@ -255,3 +255,32 @@ fn the_daemon_sweeps_and_stops_cleanly_on_sigterm() {
     assert!(store.history("s", 100).unwrap().len() >= 3);
     assert!(store.verify_chain().unwrap().is_empty());
 }
+
+#[test]
+fn the_demo_runs_offline_and_reports_the_real_scope_changes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_scopewatch"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("2021-08-09  bot-service-compliance   SCOPE CHANGE [high]"),
+        "{text}"
+    );
+    assert!(text.contains("+ Chapter 508 / Azure Bot Service"), "{text}");
+    assert!(text.contains("- WCAG 2.0 / Azure Bot Service"), "{text}");
+    assert!(text.contains("+ HIPAA/HITECH / Windows 365"), "{text}");
+    // The demo's aliases make the Defender ATP → Defender for Endpoint rename a non-event.
+    assert!(!text.contains("Microsoft Defender ATP"), "{text}");
+    let db = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("The database is ")?
+                .strip_suffix(". Look around:")
+        })
+        .unwrap();
+    let store = scopewatch::store::Store::open(Path::new(db)).unwrap();
+    assert!(store.verify_chain().unwrap().is_empty());
+    std::fs::remove_dir_all(Path::new(db).parent().unwrap()).unwrap();
+}

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness, corpus_versions, html_source, site};
+use common::{FAST_HTTP, Harness, corpus_versions, html_source};
+use scopewatch::demo::site;
 use scopewatch::extract::markdown::extract_markdown;
 use scopewatch::store::EventFilter;
 

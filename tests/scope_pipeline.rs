@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::sync::Mutex;
 
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness, corpus_versions, html_source, site};
+use common::{FAST_HTTP, Harness, corpus_versions, html_source};
+use scopewatch::demo::site;
 use scopewatch::extract::markdown::extract_markdown;
 use scopewatch::scope::{ScopeEntry, ScopeOutcome, diff_scope, extract_scope};
 use scopewatch::store::EventRow;

@@ -5,6 +5,7 @@
 mod changes;
 mod check;
 mod config_check;
+mod demo;
 mod diff;
 mod history;
 mod run;
@@ -53,6 +54,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Scope(args) => scope::run(&env, args),
         Command::Verify(args) => verify::run(&env, args.json),
         Command::Config(ConfigCommand::Check) => config_check::run(&env),
+        Command::Demo => demo::run(),
     }
 }
 

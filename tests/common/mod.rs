@@ -7,7 +7,6 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod server;
-pub mod site;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

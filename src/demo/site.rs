@@ -1,8 +1,9 @@
-//! The corpus pages as learn.microsoft.com serves them: the Markdown
-//! rendered to HTML (front matter and DocFX include lines removed), inside
-//! site chrome that changes on every request: a request id and timestamp,
-//! a rotating "recommended" block outside the content, and a feedback
-//! widget and `<time>` stamp inside `<main>`.
+//! Real page versions as learn.microsoft.com serves them, for the demo and
+//! the tests: the Markdown rendered to HTML (front matter and DocFX include
+//! lines removed), inside site chrome that changes on every request: a
+//! request id and timestamp, a rotating "recommended" block outside the
+//! content, and a feedback widget and `<time>` stamp inside `<main>` (the
+//! shipped configuration ignores `.feedback` and `time`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,0 +1,240 @@
+//! `scopewatch demo`: the first five minutes, offline. A loopback server
+//! inside the process publishes bundled real versions of the Azure Bot
+//! Service compliance page and Microsoft compliance offering pages in date
+//! order, with page chrome that changes on every request; the real
+//! pipeline (fetch, extract, scope, store, detect) sweeps them into a new
+//! database, and the scope changes it detects are printed as they happen.
+
+mod server;
+pub mod site;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::config;
+use crate::fetch::Fetcher;
+use crate::store::{EventRow, Store, StoreHandle};
+use crate::sweep::Sweeper;
+
+/// Bundled corpus: (source, [(file name `YYYY-MM-DD_id.md`, Markdown)]),
+/// each source's versions in date order (see build.rs).
+static CORPUS: &[(&str, &[(&str, &str)])] = include!(concat!(env!("OUT_DIR"), "/demo_corpus.rs"));
+
+/// How each bundled source is configured: id, `[source.scope]`.
+fn source_config(corpus_name: &str) -> (&'static str, &'static str) {
+    match corpus_name {
+        "azure-bot-service-compliance" => (
+            "bot-service-compliance",
+            "kind = \"certifications\"\nservice = \"Azure Bot Service\"",
+        ),
+        "ms-compliance-offering-hipaa-hitech" => (
+            "offering-hipaa-hitech",
+            "kind = \"list\"\ncertification = \"HIPAA/HITECH\"",
+        ),
+        "ms-compliance-offering-iso-27001" => (
+            "offering-iso-27001",
+            "kind = \"list\"\ncertification = \"ISO/IEC 27001\"",
+        ),
+        "ms-compliance-offering-pci-dss" => (
+            "offering-pci-dss",
+            "kind = \"list\"\ncertification = \"PCI DSS\"",
+        ),
+        "ms-compliance-offering-soc-2" => (
+            "offering-soc-2",
+            "kind = \"list\"\ncertification = \"SOC 2\"",
+        ),
+        "ms-compliance-offering-fedramp" => (
+            "offering-fedramp",
+            "kind = \"list\"\ncertification = \"FedRAMP\"",
+        ),
+        _ => ("unknown", "kind = \"auto\""),
+    }
+}
+
+fn date_of(file: &str) -> &str {
+    file.split('_').next().unwrap_or(file)
+}
+
+/// What the demo did.
+pub struct DemoSummary {
+    pub database: PathBuf,
+    pub fetches: usize,
+    pub content_events: usize,
+    pub scope_events: usize,
+}
+
+/// Runs the demo into a new database under `dir`, printing to `out`.
+pub async fn run(dir: &Path, out: &mut (dyn Write + Send)) -> anyhow::Result<DemoSummary> {
+    let pages: server::Pages = Arc::new(Mutex::new(HashMap::new()));
+    let addr = server::start(pages.clone()).await?;
+
+    let mut text = String::from(
+        "[daemon]\nconcurrency = 8\n\
+         [http]\ntimeout = \"10s\"\nretries = 0\nhost_delay = \"0s\"\nper_host = 8\n\
+         [scope]\nwatch = [\"Azure Bot Service\", \"Windows 365\"]\n\
+         aliases = { \"Microsoft Defender ATP\" = \"Microsoft Defender for Endpoint\", \
+         \"Microsoft Defender Advanced Threat Protection\" = \"Microsoft Defender for Endpoint\", \
+         \"Microsoft Cloud App Security\" = \"Microsoft Defender for Cloud Apps\" }\n",
+    );
+    for (name, _) in CORPUS {
+        let (id, scope) = source_config(name);
+        text.push_str(&format!(
+            "[[source]]\nid = \"{id}\"\nurl = \"http://{addr}/{name}\"\ncontent = [\"main\"]\n\
+             ignore = [\".feedback\", \"time\"]\n[source.scope]\n{scope}\n"
+        ));
+    }
+    let config = config::parse(&text, &dir.join("demo.toml"))
+        .map_err(|e| anyhow::anyhow!("the demo configuration is invalid: {e}"))?;
+    let database = dir.join("scopewatch.db");
+    let (store, writer) = StoreHandle::spawn(Store::open(&database)?);
+    let sweeper = Sweeper {
+        fetcher: Arc::new(Fetcher::new(&config.http)?),
+        config: Arc::new(config),
+        store,
+    };
+
+    let dates: BTreeSet<&str> = CORPUS
+        .iter()
+        .flat_map(|(_, versions)| versions.iter().map(|(file, _)| date_of(file)))
+        .collect();
+    let versions: usize = CORPUS.iter().map(|(_, v)| v.len()).sum();
+    writeln!(
+        out,
+        "scopewatch demo: {versions} real versions of {} Microsoft compliance pages, {} to {},\n\
+         published in date order by a server on http://{addr} with page chrome that changes on\n\
+         every request. Each date is one sweep of every page published by then.\n",
+        CORPUS.len(),
+        dates.first().unwrap_or(&""),
+        dates.last().unwrap_or(&""),
+    )?;
+
+    let mut summary = DemoSummary {
+        database: database.clone(),
+        fetches: 0,
+        content_events: 0,
+        scope_events: 0,
+    };
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    for date in &dates {
+        let mut published = Vec::new();
+        {
+            let mut pages = pages.lock().unwrap_or_else(|e| e.into_inner());
+            for (name, versions) in CORPUS {
+                if let Some((_, markdown)) = versions
+                    .iter()
+                    .rev()
+                    .find(|(file, _)| date_of(file) <= *date)
+                {
+                    pages.insert(format!("/{name}"), markdown);
+                    published.push(source_config(name).0);
+                }
+            }
+        }
+        let sources: Vec<_> = sweeper
+            .config
+            .sources
+            .iter()
+            .filter(|s| published.contains(&s.id.as_str()))
+            .cloned()
+            .collect();
+        let report = sweeper
+            .sweep(&sources, Duration::ZERO, stop.clone(), &|_, _, _| {})
+            .await;
+        summary.fetches += report.outcomes.len();
+        let mut outcomes = report.outcomes;
+        outcomes.sort_by(|a, b| a.source.cmp(&b.source));
+        for outcome in &outcomes {
+            if let Some(error) = &outcome.error {
+                writeln!(out, "{date}  {:<24} fetch failed: {error}", outcome.source)?;
+            }
+            let scope_changed = outcome.events.iter().any(|e| e.kind == "scope");
+            for event in &outcome.events {
+                if event.kind == "content" {
+                    summary.content_events += 1;
+                    if scope_changed {
+                        continue;
+                    }
+                }
+                print_event(out, date, event, &mut summary)?;
+            }
+        }
+    }
+    drop(sweeper);
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the store writer thread failed"))?;
+    writeln!(
+        out,
+        "\n{} fetches: {} content changes, {} scope changes; every other fetch differed only in page chrome.",
+        summary.fetches, summary.content_events, summary.scope_events
+    )?;
+    Ok(summary)
+}
+
+fn print_event(
+    out: &mut (dyn Write + Send),
+    date: &str,
+    event: &EventRow,
+    summary: &mut DemoSummary,
+) -> std::io::Result<()> {
+    match event.kind.as_str() {
+        "baseline" => writeln!(out, "{date}  {:<24} first snapshot", event.source),
+        "content" => {
+            summary.content_events += 1;
+            writeln!(
+                out,
+                "{date}  {:<24} text changed, scope did not ({})",
+                event.source, event.summary
+            )
+        }
+        "scope" => {
+            summary.scope_events += 1;
+            writeln!(
+                out,
+                "{date}  {:<24} SCOPE CHANGE [{}]",
+                event.source,
+                event.severity.as_deref().unwrap_or("-")
+            )?;
+            for (field, mark) in [("added", "+"), ("removed", "-")] {
+                for entry in event
+                    .details
+                    .get(field)
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    writeln!(
+                        out,
+                        "              {mark} {} / {}",
+                        entry["certification"].as_str().unwrap_or(""),
+                        entry["service"].as_str().unwrap_or("")
+                    )?;
+                }
+            }
+            for rename in event
+                .details
+                .get("renamed")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
+                writeln!(
+                    out,
+                    "              ~ {} / {} -> {}",
+                    rename["from"]["certification"].as_str().unwrap_or(""),
+                    rename["from"]["service"].as_str().unwrap_or(""),
+                    rename["to"]["service"].as_str().unwrap_or("")
+                )?;
+            }
+            Ok(())
+        }
+        _ => writeln!(
+            out,
+            "{date}  {:<24} {}: {}",
+            event.source, event.kind, event.summary
+        ),
+    }
+}
