@@ -326,6 +326,24 @@ pub fn detect_scope(
             previous.len()
         ));
     }
+    let certifications = |set: &ScopeSet| -> std::collections::BTreeSet<String> {
+        set.entries()
+            .iter()
+            .map(|e| e.certification.clone())
+            .collect()
+    };
+    let (before, now) = (certifications(previous), certifications(set));
+    if !before.is_empty() && !now.is_empty() && before.is_disjoint(&now) {
+        let list = |names: &std::collections::BTreeSet<String>| {
+            names.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        };
+        return broken(format!(
+            "none of the certifications found before ({}) is on the page now (found: {}); \
+             if they were renamed, add [scope] aliases",
+            list(&before),
+            list(&now)
+        ));
+    }
     let diff = diff_scope(previous, set, settings);
     let event = (!diff.is_empty()).then(|| {
         let mut parts = Vec::new();

@@ -438,10 +438,14 @@ async fn pdf_and_json_sources() {
     )
     .unwrap();
     assert!(pdf_text.contains("--- page 2 ---"), "{pdf_text}");
-    assert!(pdf_text.contains("- Azure Bot Service"), "{pdf_text}");
     assert!(
-        pdf_text.contains("## Office 365 in-scope services")
-            || pdf_text.contains("Office 365 in-scope services"),
+        pdf_text.contains(
+            "\n## Microsoft in-scope cloud platforms & services\n- Azure and Azure Government\n"
+        ),
+        "{pdf_text}"
+    );
+    assert!(
+        pdf_text.contains("--- page 2 ---\n- Microsoft Managed Desktop\n"),
         "{pdf_text}"
     );
     let json_changes: Vec<_> = store

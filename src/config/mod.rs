@@ -470,6 +470,7 @@ impl Validator<'_> {
                     Err(format!("a JSON pointer starts with '/' (RFC 6901), e.g. \"/data/services\"; got {p:?}"))
                 }
             }),
+            scope_tables: None,
         };
         let schedule = self.value(raw.schedule.as_ref(), &key("schedule"), |s| {
             Schedule::parse(s)
@@ -516,6 +517,11 @@ impl Validator<'_> {
             }
             None => Some(ScopeSpec::auto()),
         };
+        let mut rules = rules;
+        rules.scope_tables = scope
+            .as_ref()
+            .and_then(|spec| spec.table_css())
+            .and_then(|css| Selector::parse(css).ok());
         Some(Source {
             id: id?,
             url: url?,

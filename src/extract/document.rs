@@ -31,6 +31,9 @@ pub struct TableRow {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Document {
     pub blocks: Vec<Block>,
+    /// HTML pages read with a scope `table` CSS selector: the ordinals
+    /// (1-based, in document order) of the [`Block::Table`]s it matched.
+    pub selected_tables: Option<Vec<usize>>,
 }
 
 impl Document {
@@ -128,7 +131,8 @@ impl DocumentBuilder {
     }
 
     /// Adds a table; cells are cleaned, rows with no text are dropped.
-    pub(crate) fn table(&mut self, rows: Vec<TableRow>) {
+    /// Returns the table's ordinal (1-based), or `None` when it was empty.
+    pub(crate) fn table(&mut self, rows: Vec<TableRow>) -> Option<usize> {
         let rows: Vec<TableRow> = rows
             .into_iter()
             .map(|row| TableRow {
@@ -137,9 +141,16 @@ impl DocumentBuilder {
             })
             .filter(|row| row.cells.iter().any(|c| !c.is_empty()))
             .collect();
-        if !rows.is_empty() {
-            self.blocks.push(Block::Table(rows));
+        if rows.is_empty() {
+            return None;
         }
+        self.blocks.push(Block::Table(rows));
+        Some(
+            self.blocks
+                .iter()
+                .filter(|b| matches!(b, Block::Table(_)))
+                .count(),
+        )
     }
 
     pub(crate) fn page(&mut self, number: u32) {
@@ -149,6 +160,7 @@ impl DocumentBuilder {
     pub(crate) fn finish(self) -> Document {
         Document {
             blocks: self.blocks,
+            selected_tables: None,
         }
     }
 }

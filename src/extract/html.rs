@@ -84,10 +84,13 @@ pub struct HtmlExtract {
 /// `content`: selectors of the part that counts; every match is taken, in
 /// document order (empty: the first of [`DEFAULT_CONTENT`] that matches).
 /// `ignore`: selectors of elements removed before normalising.
+/// `tables`: a scope `table` selector; the tables it matches are listed in
+/// [`Document::selected_tables`].
 pub fn extract_html(
     html: &str,
     content: &[Selector],
     ignore: &[Selector],
+    tables: Option<&Selector>,
 ) -> Result<HtmlExtract, HtmlError> {
     let page = parse(html)?;
     let password = Selector::parse("input[type=password]").expect("a valid selector");
@@ -105,13 +108,15 @@ pub fn extract_html(
 
     let roots = content_roots(&page, content)?;
     let mut walker = Walker::new(&ignored);
+    walker.wanted_tables = tables.map(|sel| page.select(sel).map(|el| el.id()).collect());
     for root in roots {
         walker.walk(root);
     }
-    Ok(HtmlExtract {
-        document: walker.builder.finish(),
-        sign_in,
-    })
+    let mut document = walker.builder.finish();
+    if walker.wanted_tables.is_some() {
+        document.selected_tables = Some(walker.selected_tables);
+    }
+    Ok(HtmlExtract { document, sign_in })
 }
 
 fn parse(html: &str) -> Result<Html, HtmlError> {
@@ -251,6 +256,9 @@ struct Walker<'i> {
     list_depth: u8,
     /// Depth of each open `<li>`, innermost last.
     items: Vec<u8>,
+    /// Tables a scope `table` selector matched, and the ordinals they got.
+    wanted_tables: Option<HashSet<NodeId>>,
+    selected_tables: Vec<usize>,
 }
 
 impl<'i> Walker<'i> {
@@ -262,6 +270,8 @@ impl<'i> Walker<'i> {
             heading: None,
             list_depth: 0,
             items: Vec::new(),
+            wanted_tables: None,
+            selected_tables: Vec::new(),
         }
     }
 
@@ -283,7 +293,14 @@ impl<'i> Walker<'i> {
                             let tag = el.name();
                             if tag == "table" {
                                 self.flush();
-                                self.builder.table(collect_table(node, self.ignored));
+                                let ordinal = self.builder.table(collect_table(node, self.ignored));
+                                let wanted = self
+                                    .wanted_tables
+                                    .as_ref()
+                                    .is_some_and(|w| w.contains(&node.id()));
+                                if let (Some(ordinal), true) = (ordinal, wanted) {
+                                    self.selected_tables.push(ordinal);
+                                }
                                 skip_until = Some(node.id());
                             } else if let Some(level) = heading_level(tag) {
                                 self.flush();
@@ -453,7 +470,7 @@ mod tests {
             <div class="feedback">Was this helpful?</div>
             <ul><li>One</li><li>Two<ul><li>Two-a</li></ul></li></ul></main>
             <footer>nonce 123</footer></body></html>"#;
-        let doc = extract_html(html, &[], &[sel(".feedback")])
+        let doc = extract_html(html, &[], &[sel(".feedback")], None)
             .unwrap()
             .document;
         assert_eq!(
@@ -467,7 +484,7 @@ mod tests {
         let html = "<main><table><thead><tr><th>Service</th><th>ISO</th></tr></thead>
             <tbody><tr><td><a href=x>Bot</a> *</td><td>&#x2705;</td></tr>
             <tr><td>Nested<table><tr><td>inner</td></tr></table></td><td></td></tr></tbody></table></main>";
-        let doc = extract_html(html, &[], &[]).unwrap().document;
+        let doc = extract_html(html, &[], &[], None).unwrap().document;
         let Block::Table(rows) = &doc.blocks[0] else {
             panic!("expected a table: {doc:?}")
         };
@@ -481,12 +498,28 @@ mod tests {
     fn configured_content_takes_every_match_in_order() {
         let html =
             "<div class=a>first<div class=a>inner</div></div><p>skip</p><div class=a>second</div>";
-        let doc = extract_html(html, &[sel(".a")], &[]).unwrap().document;
+        let doc = extract_html(html, &[sel(".a")], &[], None)
+            .unwrap()
+            .document;
         assert_eq!(doc.to_text(), "first\ninner\nsecond\n");
         assert!(matches!(
-            extract_html(html, &[sel("#missing")], &[]),
+            extract_html(html, &[sel("#missing")], &[], None),
             Err(HtmlError::ContentNotFound(_))
         ));
+    }
+
+    #[test]
+    fn a_table_selector_marks_the_tables_it_matches() {
+        let html = "<main><table><tr><td>a</td></tr></table><table></table>\
+            <table class=scope><tr><td>b</td></tr></table></main>";
+        let doc = extract_html(html, &[], &[], Some(&sel("table.scope")))
+            .unwrap()
+            .document;
+        assert_eq!(
+            doc.selected_tables,
+            Some(vec![2]),
+            "empty tables are not counted"
+        );
     }
 
     #[test]
@@ -500,7 +533,7 @@ mod tests {
             .map(|u| u.to_string())
             .collect();
         assert_eq!(urls, ["https://learn.microsoft.com/a", "https://other/b"]);
-        assert!(extract_html(html, &[], &[]).unwrap().sign_in);
+        assert!(extract_html(html, &[], &[], None).unwrap().sign_in);
     }
 
     #[test]
@@ -508,13 +541,13 @@ mod tests {
         let nest =
             |depth: usize| format!("{}deep{}", "<div>".repeat(depth), "</div>".repeat(depth));
         assert_eq!(
-            extract_html(&nest(100_000), &[], &[]),
+            extract_html(&nest(100_000), &[], &[], None),
             Err(HtmlError::TooDeep)
         );
-        let doc = extract_html(&nest(1_500), &[], &[]).unwrap().document;
+        let doc = extract_html(&nest(1_500), &[], &[], None).unwrap().document;
         assert!(doc.to_text().contains("deep"));
         // Unclosed list items and paragraphs do not count as nesting.
         let sloppy = format!("<ul>{}</ul>", "<li><p>item".repeat(5_000));
-        assert!(extract_html(&sloppy, &[], &[]).is_ok());
+        assert!(extract_html(&sloppy, &[], &[], None).is_ok());
     }
 }

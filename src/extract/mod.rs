@@ -74,6 +74,8 @@ pub struct ExtractRules {
     pub ignore: Vec<Selector>,
     /// JSON: an RFC 6901 pointer to the part that counts.
     pub json_pointer: Option<String>,
+    /// HTML: the scope `table` selector (see [`Document::selected_tables`]).
+    pub scope_tables: Option<Selector>,
 }
 
 /// A page reduced to what counts.
@@ -137,6 +139,7 @@ pub fn extract(
                 &decode(body, content_type, true),
                 &rules.content,
                 &rules.ignore,
+                rules.scope_tables.as_ref(),
             )?;
             sign_in = page.sign_in;
             page.document

@@ -16,9 +16,7 @@
 use crate::extract::{Block, Document, TableRow};
 
 use super::names::mark_text;
-use super::{
-    HeadingTrail, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec, TableChoice, list, matrix,
-};
+use super::{HeadingTrail, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec, list, matrix};
 
 /// Whether a table looks like a check-mark matrix (rule 1).
 pub(crate) fn is_mark_matrix(rows: &[TableRow], spec: &ScopeSpec) -> bool {
@@ -63,10 +61,8 @@ pub(crate) fn extract(
         match block {
             Block::Table(rows) => {
                 tables += 1;
-                if let TableChoice::Nth(n) = spec.table {
-                    if n != tables {
-                        continue;
-                    }
+                if !spec.table.chooses(doc, tables, true) {
+                    continue;
                 }
                 if is_mark_matrix(rows, spec) {
                     if let Err(matrix::NotRead::NoCertificationColumn(header)) =

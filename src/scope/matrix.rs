@@ -142,11 +142,10 @@ pub(crate) fn extract(
         }
         let Block::Table(rows) = block else { continue };
         tables += 1;
-        let chosen = match spec.table {
-            TableChoice::Nth(n) => n == tables,
-            TableChoice::All | TableChoice::Css(_) => trail.within(spec.section.as_ref()),
-        };
-        if !chosen {
+        if !spec
+            .table
+            .chooses(doc, tables, trail.within(spec.section.as_ref()))
+        {
             continue;
         }
         seen += 1;

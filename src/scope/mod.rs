@@ -268,9 +268,25 @@ pub enum TableChoice {
     All,
     /// The n-th table of the document, 1-based.
     Nth(usize),
-    /// A CSS selector, for the HTML extractor to narrow the page with
-    /// before the document is built; scope extraction reads all tables.
+    /// A CSS selector: the HTML extractor lists the tables it matches in
+    /// [`Document::selected_tables`]. Documents that are not HTML have no
+    /// such list, and then every table (under `section`) is read.
     Css(String),
+}
+
+impl TableChoice {
+    /// Whether the `ordinal`-th table (1-based) of `doc` is read;
+    /// `in_section`: it is under a heading matching `section`.
+    pub(crate) fn chooses(&self, doc: &Document, ordinal: usize, in_section: bool) -> bool {
+        match self {
+            TableChoice::Nth(n) => *n == ordinal,
+            TableChoice::All => in_section,
+            TableChoice::Css(_) => doc
+                .selected_tables
+                .as_ref()
+                .map_or(in_section, |selected| selected.contains(&ordinal)),
+        }
+    }
 }
 
 /// The default mark of an in-scope cell: ✅ ✔ ✔️ ✓ ☑ `:heavy_check_mark:`

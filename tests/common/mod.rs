@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod matrix;
 pub mod server;
 
 use std::path::{Path, PathBuf};

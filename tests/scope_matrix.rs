@@ -1,0 +1,106 @@
+//! A matrix page at the real size, with every quirk, through the whole
+//! pipeline: the pairs are exactly the check marks, a lost check mark is
+//! one removal, and a column renamed over the years is no change at all.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::matrix::{self, CLOUDS, COLUMNS};
+use common::server::{Reply, Server};
+use common::{FAST_HTTP, Harness};
+use scopewatch::scope::ScopeEntry;
+
+const ROWS: usize = 200;
+
+fn expected() -> Vec<ScopeEntry> {
+    let mut pairs = Vec::new();
+    for (cloud, heading) in CLOUDS.iter().enumerate() {
+        for row in 0..ROWS {
+            for (col, column) in COLUMNS.iter().enumerate() {
+                if matrix::in_scope(cloud, row, col) {
+                    let column = if *column == "DoD CC SRG IL 2" {
+                        "DoD IL2"
+                    } else {
+                        column
+                    };
+                    pairs.push(ScopeEntry::new(
+                        format!("{heading} / {column}"),
+                        matrix::service(row),
+                    ));
+                }
+            }
+        }
+    }
+    pairs.sort();
+    pairs
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_size_matrix_with_every_quirk_over_http() {
+    let page = Arc::new(Mutex::new(matrix::page(ROWS, "DoD CC SRG IL 2", None)));
+    let served = page.clone();
+    let server = Server::start(move |_| Reply::html(served.lock().unwrap().clone()));
+    let h = Harness::new(&format!(
+        "[scope]\naliases = {{ \"DoD CC SRG IL 2\" = \"DoD IL2\" }}\n{FAST_HTTP}\
+         [[source]]\nid = \"audit\"\nurl = \"{}\"\n\
+         [source.scope]\nkind = \"matrix\"\ntable = \"table.audit-scope\"\nignore_columns = \"^Planned\"\nprefix_from_heading = true\n",
+        server.url("/audit")
+    ));
+
+    let report = h.sweep().await;
+    assert_eq!(report.failed(), 0);
+    let stored: Vec<ScopeEntry> = h
+        .store()
+        .scope_at(None, &Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|r| ScopeEntry::new(r.certification, r.service))
+        .collect();
+    assert_eq!(stored.len(), expected().len());
+    assert_eq!(
+        stored,
+        expected(),
+        "footnotes, notes, repeated headers, marks, Planned, legend"
+    );
+
+    // The column renamed to what the alias already calls it: no scope change.
+    *page.lock().unwrap() = matrix::page(ROWS, "DoD IL2", None);
+    let report = h.sweep().await;
+    assert!(
+        report.outcomes[0].events.iter().all(|e| e.kind != "scope"),
+        "{report:?}"
+    );
+
+    // One check mark lost: exactly one removal.
+    let (cloud, row, col) = (1, 17, 1);
+    assert!(matrix::in_scope(cloud, row, col));
+    *page.lock().unwrap() = matrix::page(ROWS, "DoD IL2", Some((cloud, row, col)));
+    let report = h.sweep().await;
+    let event = report.outcomes[0]
+        .events
+        .iter()
+        .find(|e| e.kind == "scope")
+        .unwrap();
+    assert_eq!(event.details["added"], serde_json::json!([]));
+    assert_eq!(
+        event.details["removed"],
+        serde_json::json!([{"certification": "Azure Government / FedRAMP High", "service": "Azure Service 017"}])
+    );
+
+    // The table replaced by one whose columns are not certifications: broken, not a mass removal.
+    *page.lock().unwrap() = matrix::page(ROWS, "DoD IL2", None)
+        .replace("FedRAMP Moderate", "Notes")
+        .replace("<th>FedRAMP High</th>", "<th>Comments</th>")
+        .replace("DoD IL2", "Region")
+        .replace("DoD IL4", "Owner")
+        .replace("DoD IL5", "Since");
+    let report = h.sweep().await;
+    let kinds: Vec<&str> = report.outcomes[0]
+        .events
+        .iter()
+        .map(|e| e.kind.as_str())
+        .collect();
+    assert!(kinds.contains(&"extraction-broken"), "{kinds:?}");
+    assert!(!kinds.contains(&"scope"), "{kinds:?}");
+}
