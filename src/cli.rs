@@ -35,8 +35,10 @@ pub enum LogFormat {
 pub enum Command {
     /// One sweep now (fetch, store, detect), then exit; exit 1 if a source failed
     Check(CheckArgs),
-    /// The daemon: scheduled sweeps until SIGTERM or SIGINT
+    /// The daemon: scheduled sweeps until SIGTERM or SIGINT; SIGHUP reloads the configuration
     Run,
+    /// Whether a daemon is running on the database, its heartbeat, next sweep and failing sources
+    Status(JsonArg),
     /// Watched sources: id, url, state, last checked, last changed, snapshots
     Sources(JsonArg),
     /// Snapshots of one source, newest first

@@ -16,6 +16,7 @@ pub mod detect;
 pub mod extract;
 pub mod fetch;
 pub mod hash;
+pub mod logging;
 pub mod scope;
 pub mod store;
 pub mod sweep;

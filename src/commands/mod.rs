@@ -12,6 +12,7 @@ mod run;
 mod scope;
 mod show;
 mod sources;
+mod status;
 mod verify;
 
 use std::io::{self, Write};
@@ -47,6 +48,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Check(args) => check::run(&env, args),
         Command::Run => run::run(&env),
         Command::Sources(args) => sources::run(&env, args.json),
+        Command::Status(args) => status::run(&env, args.json),
         Command::History(args) => history::run(&env, args),
         Command::Show(args) => show::run(&env, args),
         Command::Diff(args) => diff::run(&env, args),

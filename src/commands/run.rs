@@ -1,40 +1,164 @@
-//! `scopewatch run`: the daemon. Stops on SIGTERM or SIGINT: no new
-//! fetches start, writes in flight finish, exit 0.
+//! `scopewatch run`: the daemon. One per database (a lock file), READY
+//! only when the configuration is loaded, the database migrated and the
+//! schedule computed; SIGHUP reloads the configuration (an invalid one is
+//! rejected and the old one kept); SIGTERM or SIGINT stops it: no new
+//! fetches, writes in flight finish, exit 0.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::{Env, Status};
-use crate::daemon;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::{Env, Status, UsageError};
+use crate::clock;
+use crate::config;
+use crate::daemon::lock::DaemonLock;
+use crate::daemon::notify::{self, Notifier};
+use crate::daemon::{self, DaemonLink, Heartbeat};
 use crate::fetch::Fetcher;
-use crate::store::StoreHandle;
+use crate::store::{Store, StoreHandle};
 use crate::sweep::Sweeper;
+
+/// How long a stop may take before the scheduler is abandoned (systemd's
+/// TimeoutStopSec is longer).
+const STOP_GRACE: Duration = Duration::from_secs(8);
 
 pub fn run(env: &Env) -> anyhow::Result<Status> {
     let config = env.config()?;
-    let store = env.open_store(Some(&config))?;
+    let config_path = config.path.clone();
+    let database = env.database_path(Some(&config))?;
+    if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let _lock = DaemonLock::acquire(&database).map_err(|e| UsageError(e.to_string()))?;
+    let notifier = Arc::new(Notifier::from_env());
+    // Migrations of a large database can outlast TimeoutStartSec.
+    notifier.extend_timeout(Duration::from_secs(300));
+    let mut store = Store::open(&database).map_err(|e| UsageError(e.to_string()))?;
+    store.add_daemon_event(
+        &clock::format(clock::now()),
+        "started",
+        &format!("pid {}", std::process::id()),
+    )?;
     let fetcher = Fetcher::new(&config.http)?;
     let (store, writer) = StoreHandle::spawn(store);
+    let config = Arc::new(config);
     let sweeper = Sweeper {
-        config: Arc::new(config),
+        config: config.clone(),
         fetcher: Arc::new(fetcher),
-        store,
+        store: store.clone(),
     };
+    let watchdog = notify::watchdog_interval();
+    let link = DaemonLink {
+        notifier: notifier.clone(),
+        heartbeat: Arc::new(Heartbeat::default()),
+        beat_every: watchdog.map_or(Duration::from_secs(60), |w| w / 4),
+    };
+
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        let scheduler = tokio::spawn(daemon::run(sweeper, stop));
-        tokio::select! {
-            _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
-            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
+        let (config_tx, configs) = tokio::sync::watch::channel(config);
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut hangup = signal(SignalKind::hangup())?;
+        let mut scheduler = tokio::spawn(daemon::run(sweeper, configs, stop, link.clone()));
+        if let Some(interval) = watchdog {
+            tokio::spawn(watchdog_task(link.clone(), interval));
         }
+        loop {
+            tokio::select! {
+                _ = terminate.recv() => { tracing::info!("SIGTERM: stopping"); break; }
+                _ = interrupt.recv() => { tracing::info!("SIGINT: stopping"); break; }
+                _ = hangup.recv() => reload(&config_path, &config_tx, &store, &notifier).await,
+                finished = &mut scheduler => {
+                    finished?;
+                    anyhow::bail!("the scheduler ended without a stop signal");
+                }
+            }
+        }
+        notifier.stopping();
         let _ = stop_tx.send(true);
-        scheduler.await?;
+        if tokio::time::timeout(STOP_GRACE, &mut scheduler)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the scheduler did not stop within {STOP_GRACE:?}; abandoning fetches in flight"
+            );
+            scheduler.abort();
+        }
+        let message = format!("pid {}", std::process::id());
+        if let Err(e) = store
+            .call(move |store| {
+                store.add_daemon_event(&clock::format(clock::now()), "stopped", &message)
+            })
+            .await
+        {
+            tracing::warn!("cannot record the stop: {e}");
+        }
         anyhow::Ok(())
     })?;
     drop(runtime);
-    writer.join().expect("the store writer finished its jobs");
+    drop(store);
+    // Every write already queued finishes before the writer thread ends.
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the store writer thread failed"))?;
     tracing::info!("stopped");
     Ok(Status::Success)
+}
+
+/// SIGHUP: re-read and validate the configuration; swap it in, or keep the
+/// old one and say why.
+async fn reload(
+    path: &std::path::Path,
+    configs: &tokio::sync::watch::Sender<Arc<config::Config>>,
+    store: &StoreHandle,
+    notifier: &Notifier,
+) {
+    notifier.reloading();
+    let (kind, message) = match config::load(path) {
+        Ok(config) => {
+            let message = format!("{} sources from {}", config.sources.len(), path.display());
+            let _ = configs.send(Arc::new(config));
+            tracing::info!("SIGHUP: configuration reloaded: {message}");
+            ("reloaded", message)
+        }
+        Err(e) => {
+            tracing::error!("SIGHUP: the new configuration is invalid; keeping the old one:\n{e}");
+            ("config-rejected", e.to_string())
+        }
+    };
+    let (event_kind, event_message) = (kind.to_string(), message.clone());
+    if let Err(e) = store
+        .call(move |store| {
+            store.add_daemon_event(&clock::format(clock::now()), &event_kind, &event_message)
+        })
+        .await
+    {
+        tracing::warn!("cannot record the reload: {e}");
+    }
+    notifier.ready(&format!("{kind}: {message}"));
+}
+
+/// Pings the watchdog at half its interval, but only while the scheduler
+/// loop makes progress: a stuck loop gets the service restarted.
+async fn watchdog_task(link: DaemonLink, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval / 2);
+    let mut warned = false;
+    loop {
+        ticks.tick().await;
+        let age = link.heartbeat.age();
+        if age < interval {
+            link.notifier.watchdog();
+            warned = false;
+        } else if !warned {
+            tracing::error!(
+                "the scheduler loop has made no progress for {age:?}; withholding the watchdog ping"
+            );
+            warned = true;
+        }
+    }
 }

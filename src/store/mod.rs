@@ -5,6 +5,7 @@
 
 mod actor;
 mod chain;
+mod daemon;
 mod queries;
 mod schema;
 
@@ -22,6 +23,7 @@ use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
 
 pub use actor::StoreHandle;
 pub use chain::{ChainFinding, RecordRow};
+pub use daemon::{DaemonEvent, DaemonStatus, SweepSummary};
 pub use queries::{
     EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition, SourceSummary,
     service_matches,

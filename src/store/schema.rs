@@ -96,5 +96,24 @@ pub const MIGRATIONS: &[&str] = &[
         etag                 TEXT,
         last_modified        TEXT
     ) STRICT;
+
+    -- The running daemon's heartbeat and schedule, one row, for `status`.
+    CREATE TABLE daemon_status (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        pid          INTEGER NOT NULL,
+        started_at   TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        next_sweep   TEXT,
+        last_sweep   TEXT          -- JSON: {finished_at, checked, failed, changed}
+    ) STRICT;
+
+    -- What happened to the daemon itself: started, stopped, reloaded,
+    -- config-rejected.
+    CREATE TABLE daemon_events (
+        id      INTEGER PRIMARY KEY,
+        at      TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        message TEXT NOT NULL
+    ) STRICT;
     "#,
 ];

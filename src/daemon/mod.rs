@@ -1,0 +1,306 @@
+//! The daemon behind `scopewatch run`: each source is swept on its own
+//! cron schedule (or `[daemon] schedule`), spread by jitter; sources whose
+//! last check is older than one period (the machine was off) are checked
+//! once at start. The loop keeps systemd informed (READY, STATUS), beats a
+//! heartbeat the watchdog task checks, takes new configurations from
+//! `configs` (SIGHUP), and ends when `stop` turns true, after the writes in
+//! flight have finished.
+
+pub mod lock;
+pub mod notify;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use crate::clock;
+use crate::config::{Config, Schedule, Source};
+use crate::fetch::Fetcher;
+use crate::store::{DaemonStatus, SweepSummary};
+use crate::sweep::{SourceOutcome, Sweeper};
+use notify::Notifier;
+
+/// The longest single sleep, so a changed wall clock (suspend, NTP step)
+/// is noticed within this time.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// Test hook: after this many sweeps the scheduler loop stalls for good,
+/// so tests can see the watchdog pings stop. Never set it in production.
+const STALL_HOOK: &str = "SCOPEWATCH_TEST_STALL_AFTER_SWEEPS";
+
+/// When the scheduler loop last made progress; the watchdog pings systemd
+/// only while this is recent.
+#[derive(Debug)]
+pub struct Heartbeat(Mutex<Instant>);
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Heartbeat(Mutex::new(Instant::now()))
+    }
+}
+
+impl Heartbeat {
+    pub fn beat(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    pub fn age(&self) -> Duration {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
+    }
+}
+
+fn schedule_of<'c>(config: &'c Config, source: &'c Source) -> &'c Schedule {
+    source.schedule.as_ref().unwrap_or(&config.daemon.schedule)
+}
+
+/// When each source is next due. A source never checked, or last checked
+/// more than one period ago, is due now.
+pub fn initial_due(
+    config: &Config,
+    last_checked: &HashMap<String, DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> HashMap<String, DateTime<Utc>> {
+    config
+        .sources
+        .iter()
+        .map(|source| {
+            let schedule = schedule_of(config, source);
+            let next = schedule.next_after(now);
+            let period =
+                next.and_then(|first| schedule.next_after(first).map(|second| second - first));
+            let overdue = match (last_checked.get(&source.id), period) {
+                (None, _) => true,
+                (Some(last), Some(period)) => *last + period < now,
+                (Some(_), None) => false,
+            };
+            let due = if overdue { Some(now) } else { next };
+            (source.id.clone(), due.unwrap_or(DateTime::<Utc>::MAX_UTC))
+        })
+        .collect()
+}
+
+/// What the loop shares with the signal handlers and the watchdog task.
+#[derive(Clone)]
+pub struct DaemonLink {
+    pub notifier: Arc<Notifier>,
+    pub heartbeat: Arc<Heartbeat>,
+    /// How often the loop must beat at least (a quarter of the watchdog
+    /// interval, or [`MAX_SLEEP`]).
+    pub beat_every: Duration,
+}
+
+/// When each configured source was last checked.
+async fn last_checked(sweeper: &Sweeper) -> HashMap<String, DateTime<Utc>> {
+    let ids: Vec<String> = sweeper
+        .config
+        .sources
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
+    sweeper
+        .store
+        .call(move |store| {
+            ids.into_iter()
+                .filter_map(|id| {
+                    let at = store.last_checked(&id).ok().flatten()?;
+                    let at = DateTime::parse_from_rfc3339(&at).ok()?.with_timezone(&Utc);
+                    Some((id, at))
+                })
+                .collect()
+        })
+        .await
+}
+
+fn status_line(next: Option<DateTime<Utc>>, last: Option<&SweepSummary>) -> String {
+    let next = next
+        .filter(|n| *n < DateTime::<Utc>::MAX_UTC)
+        .map_or_else(|| "none".to_string(), clock::format);
+    match last {
+        Some(l) => format!(
+            "next sweep {next}; last sweep {}: {} checked, {} failed, {} changed",
+            l.finished_at, l.checked, l.failed, l.changed
+        ),
+        None => format!("next sweep {next}; no sweep yet"),
+    }
+}
+
+/// Runs sweeps on schedule until `stop` turns true. A new configuration
+/// arriving on `configs` replaces the old one between sweeps.
+pub async fn run(
+    mut sweeper: Sweeper,
+    mut configs: watch::Receiver<Arc<Config>>,
+    mut stop: watch::Receiver<bool>,
+    link: DaemonLink,
+) {
+    let started_at = clock::format(clock::now());
+    let mut due = initial_due(&sweeper.config, &last_checked(&sweeper).await, clock::now());
+    let stall_after: Option<usize> = std::env::var(STALL_HOOK).ok().and_then(|v| v.parse().ok());
+    let mut last_sweep: Option<SweepSummary> = None;
+    let mut sweeps = 0usize;
+    let mut ready = false;
+    tracing::info!(sources = sweeper.config.sources.len(), "scheduler started");
+
+    loop {
+        link.heartbeat.beat();
+        let soonest = due.values().min().copied();
+        let status = DaemonStatus {
+            pid: std::process::id(),
+            started_at: started_at.clone(),
+            heartbeat_at: clock::format(clock::now()),
+            next_sweep: soonest
+                .filter(|n| *n < DateTime::<Utc>::MAX_UTC)
+                .map(clock::format),
+            last_sweep: last_sweep.clone(),
+        };
+        if let Err(e) = sweeper
+            .store
+            .call(move |store| store.save_daemon_status(&status))
+            .await
+        {
+            tracing::warn!("cannot record the heartbeat: {e}");
+        }
+        let line = status_line(soonest, last_sweep.as_ref());
+        if ready {
+            link.notifier.status(&line);
+        } else {
+            // Configuration loaded, database migrated, schedule computed.
+            link.notifier.ready(&line);
+            ready = true;
+        }
+        if stall_after.is_some_and(|n| sweeps >= n) {
+            tracing::warn!("{STALL_HOOK} is set: the scheduler loop stalls now");
+            let _ = stop.wait_for(|stopped| *stopped).await;
+            return;
+        }
+
+        let wait = soonest
+            .map(|at| (at - clock::now()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(MAX_SLEEP);
+        if !wait.is_zero() || soonest.is_none() {
+            let reloaded = tokio::select! {
+                _ = tokio::time::sleep(wait.min(MAX_SLEEP).min(link.beat_every)) => false,
+                _ = stop.wait_for(|stopped| *stopped) => return,
+                changed = configs.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    true
+                }
+            };
+            if reloaded {
+                let config = configs.borrow_and_update().clone();
+                match Fetcher::new(&config.http) {
+                    Ok(fetcher) => {
+                        sweeper.fetcher = Arc::new(fetcher);
+                        sweeper.config = config;
+                        due = initial_due(
+                            &sweeper.config,
+                            &last_checked(&sweeper).await,
+                            clock::now(),
+                        );
+                        tracing::info!(
+                            sources = sweeper.config.sources.len(),
+                            "configuration swapped in"
+                        );
+                    }
+                    Err(e) => tracing::error!(
+                        "the new configuration's HTTP client cannot start ({e}); keeping the old one"
+                    ),
+                }
+            }
+            continue;
+        }
+        let now = clock::now();
+        let sources: Vec<Source> = sweeper
+            .config
+            .sources
+            .iter()
+            .filter(|s| due.get(&s.id).is_some_and(|at| *at <= now))
+            .cloned()
+            .collect();
+        tracing::info!(sources = sources.len(), "sweep started");
+        let heartbeat = link.heartbeat.clone();
+        let progress = move |outcome: &SourceOutcome, _: usize, _: usize| {
+            heartbeat.beat();
+            log_outcome(outcome);
+        };
+        let report = sweeper
+            .sweep(
+                &sources,
+                sweeper.config.daemon.jitter,
+                stop.clone(),
+                &progress,
+            )
+            .await;
+        sweeps += 1;
+        last_sweep = Some(SweepSummary {
+            finished_at: clock::format(clock::now()),
+            checked: report.outcomes.len(),
+            failed: report.failed(),
+            changed: report.changed(),
+        });
+        tracing::info!(
+            checked = report.outcomes.len(),
+            failed = report.failed(),
+            changed = report.changed(),
+            "sweep finished"
+        );
+        if *stop.borrow() {
+            return;
+        }
+        let after = clock::now();
+        for source in &sources {
+            let next = schedule_of(&sweeper.config, source).next_after(after);
+            due.insert(source.id.clone(), next.unwrap_or(DateTime::<Utc>::MAX_UTC));
+        }
+    }
+}
+
+fn log_outcome(outcome: &SourceOutcome) {
+    for event in &outcome.events {
+        tracing::info!(source = %outcome.source, kind = %event.kind, "{}", event.summary);
+    }
+    if let Some(error) = &outcome.error {
+        tracing::warn!(source = %outcome.source, "fetch failed: {error}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use std::path::Path;
+
+    #[test]
+    fn missed_and_new_sources_are_due_now() {
+        let config = crate::config::parse(
+            "[daemon]\nschedule = \"0 */6 * * *\"\n\
+             [[source]]\nid = \"new\"\nurl = \"https://x/\"\n\
+             [[source]]\nid = \"recent\"\nurl = \"https://x/\"\n\
+             [[source]]\nid = \"missed\"\nurl = \"https://x/\"\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 13, 0, 0).unwrap();
+        let checked = HashMap::from([
+            (
+                "recent".to_string(),
+                Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
+            ),
+            (
+                "missed".to_string(),
+                Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap(),
+            ),
+        ]);
+        let due = initial_due(&config, &checked, now);
+        assert_eq!(due["new"], now);
+        assert_eq!(due["missed"], now);
+        assert_eq!(
+            due["recent"],
+            Utc.with_ymd_and_hms(2026, 11, 28, 18, 0, 0).unwrap()
+        );
+    }
+}
