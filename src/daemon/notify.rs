@@ -35,10 +35,10 @@ impl Notifier {
 
     /// Sends `KEY=value` lines; failures are logged, never fatal.
     pub fn send(&self, message: &str) {
-        if let Some((socket, addr)) = &self.socket {
-            if let Err(e) = socket.send_to_addr(message.as_bytes(), addr) {
-                tracing::warn!("sd_notify failed: {e}");
-            }
+        if let Some((socket, addr)) = &self.socket
+            && let Err(e) = socket.send_to_addr(message.as_bytes(), addr)
+        {
+            tracing::warn!("sd_notify failed: {e}");
         }
     }
 
@@ -85,10 +85,10 @@ fn connect(path: &str) -> io::Result<(UnixDatagram, std::os::unix::net::SocketAd
 /// if it is meant for this process (`$WATCHDOG_PID`).
 pub fn watchdog_interval() -> Option<Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
-    if let Ok(pid) = std::env::var("WATCHDOG_PID") {
-        if pid.parse::<u32>().ok()? != std::process::id() {
-            return None;
-        }
+    if let Ok(pid) = std::env::var("WATCHDOG_PID")
+        && pid.parse::<u32>().ok()? != std::process::id()
+    {
+        return None;
     }
     (usec > 0).then(|| Duration::from_micros(usec))
 }
