@@ -72,10 +72,10 @@ pub(crate) fn extract(
                             "table {tables} has check marks but no column it recognises as a certification (header: {header})"
                         ));
                     }
-                } else if in_section {
-                    if let Some(cert) = list::certification_of(spec, &trail, settings) {
-                        list::read_table(rows, &cert, settings, &mut out);
-                    }
+                } else if in_section
+                    && let Some(cert) = list::certification_of(spec, &trail, settings)
+                {
+                    list::read_table(rows, &cert, settings, &mut out);
                 }
             }
             Block::ListItem { text, .. } if in_section => {

@@ -110,10 +110,8 @@ pub(crate) fn read_matrix(
                 out.insert(super::ScopeEntry::new(cert.clone(), name.clone()));
             }
         }
-        if in_row {
-            if let Some(old) = service.former {
-                out.former(&name, old);
-            }
+        if in_row && let Some(old) = service.former {
+            out.former(&name, old);
         }
     }
     if marks == 0 {

@@ -157,15 +157,12 @@ pub fn split_list(text: &str, and_too: bool) -> Vec<String> {
             continue;
         }
         let bare = strip_markup(t);
-        if is_bare_number(&bare) {
-            if let Some(prev) = out.last() {
-                if let Some((prefix, last)) = prev.rsplit_once(' ') {
-                    if is_bare_number(last) {
-                        out.push(format!("{prefix} {bare}"));
-                        continue;
-                    }
-                }
-            }
+        if is_bare_number(&bare)
+            && let Some((prefix, last)) = out.last().and_then(|prev| prev.rsplit_once(' '))
+            && is_bare_number(last)
+        {
+            out.push(format!("{prefix} {bare}"));
+            continue;
         }
         out.push(t.to_string());
     }
