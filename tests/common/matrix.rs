@@ -25,7 +25,7 @@ const MARKS: [&str; 6] = [
 
 /// Whether service `row` is in scope of column `col` in cloud `cloud`.
 pub fn in_scope(cloud: usize, row: usize, col: usize) -> bool {
-    (row * 7 + col + cloud) % 3 != 0
+    !(row * 7 + col + cloud).is_multiple_of(3)
 }
 
 pub fn service(row: usize) -> String {
