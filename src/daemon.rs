@@ -92,6 +92,7 @@ pub async fn run(sweeper: Sweeper, mut stop: watch::Receiver<bool>) {
         let report = sweeper
             .sweep(&sources, config.daemon.jitter, stop.clone(), &log_outcome)
             .await;
+        crate::evidence::after_sweep(&sweeper).await;
         tracing::info!(
             checked = report.outcomes.len(),
             failed = report.failed(),

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod detect;
+pub mod evidence;
 pub mod extract;
 pub mod fetch;
 pub mod hash;

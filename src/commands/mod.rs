@@ -6,6 +6,7 @@ mod changes;
 mod check;
 mod config_check;
 mod diff;
+mod evidence;
 mod history;
 mod run;
 mod show;
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, KeyCommand};
 use crate::config::{self, Config, defaults};
 use crate::store::Store;
 
@@ -49,7 +50,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Show(args) => show::run(&env, args),
         Command::Diff(args) => diff::run(&env, args),
         Command::Changes(args) => changes::run(&env, args),
-        Command::Verify(args) => verify::run(&env, args.json),
+        Command::Verify(args) => verify::run(&env, args),
+        Command::Export(_) => Err(UsageError("export: not yet".into()).into()),
+        Command::Key(KeyCommand::Show) => evidence::key_show(&env),
         Command::Config(ConfigCommand::Check) => config_check::run(&env),
     }
 }

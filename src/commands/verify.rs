@@ -1,18 +1,32 @@
-//! `scopewatch verify`: recompute the hash chain and blob hashes of the
-//! live database and report every finding.
+//! `scopewatch verify`: recompute the hash chain, blob hashes, ledger and
+//! signed checkpoints of the live database, or check an exported bundle
+//! (`scopewatch verify BUNDLE`), and report every finding.
+
+use std::path::Path;
 
 use super::{Env, Status, print_json};
+use crate::evidence::{self, Finding, Signer};
 
-pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
-    let (_, store) = env.open_existing_store()?;
-    let findings = store.verify_chain()?;
-    if json {
+pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
+    let findings = match &args.bundle {
+        Some(_) => anyhow::bail!("not yet"),
+        None => live(env, args.key.as_deref())?,
+    };
+    if args.json {
         print_json(&findings)?;
     } else if findings.is_empty() {
-        println!("chain verified: every record hash, link and blob hash matches");
+        println!(
+            "{}",
+            match &args.bundle {
+                Some(_) =>
+                    "bundle verified: every checksum, signature, WARC digest, ledger proof and checkpoint matches",
+                None =>
+                    "verified: every record hash, link, blob hash, ledger entry and signed checkpoint matches",
+            }
+        );
     } else {
         for finding in &findings {
-            println!("record {}: {}", finding.record_id, finding.problem);
+            println!("{}: {}", finding.concerns, finding.problem);
         }
         println!("{} findings", findings.len());
     }
@@ -21,4 +35,18 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
     } else {
         Status::Findings
     })
+}
+
+fn live(env: &Env, pinned: Option<&Path>) -> anyhow::Result<Vec<Finding>> {
+    let (config, store) = env.open_existing_store()?;
+    let database = env.database_path(config.as_ref())?;
+    let key = match pinned {
+        Some(path) => Some(evidence::verify::read_public_key(path)?),
+        None => Signer::existing(
+            config.as_ref().and_then(|c| c.key_file.as_deref()),
+            &database,
+        )?
+        .map(|s| s.verifying_key()),
+    };
+    Ok(evidence::verify::verify_store(&store, key.as_ref())?)
 }

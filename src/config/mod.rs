@@ -58,6 +58,9 @@ pub struct Config {
     pub http: HttpSettings,
     /// `[storage] database`, resolved against the config file's directory.
     pub database: Option<PathBuf>,
+    /// `[evidence] key_file`: the Ed25519 signing key (PKCS#8 PEM),
+    /// resolved against the config file's directory.
+    pub key_file: Option<PathBuf>,
     pub sources: Vec<Source>,
 }
 
@@ -403,13 +406,15 @@ impl Validator<'_> {
             max_redirects: defaults::MAX_REDIRECTS,
         };
 
-        let database = raw.storage.and_then(|s| s.database).map(|db| {
-            let db = PathBuf::from(db.into_inner());
+        let beside_config = |file: Spanned<String>| {
+            let file = PathBuf::from(file.into_inner());
             match path.parent() {
-                Some(dir) if db.is_relative() => dir.join(db),
-                _ => db,
+                Some(dir) if file.is_relative() => dir.join(file),
+                _ => file,
             }
-        });
+        };
+        let database = raw.storage.and_then(|s| s.database).map(beside_config);
+        let key_file = raw.evidence.and_then(|e| e.key_file).map(beside_config);
 
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut sources = Vec::new();
@@ -434,6 +439,7 @@ impl Validator<'_> {
             daemon,
             http,
             database,
+            key_file,
             sources,
         }
     }

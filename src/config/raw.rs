@@ -11,6 +11,7 @@ pub struct RawConfig {
     pub daemon: Option<RawDaemon>,
     pub http: Option<RawHttp>,
     pub storage: Option<RawStorage>,
+    pub evidence: Option<RawEvidence>,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
 }
@@ -43,6 +44,12 @@ pub struct RawHttp {
 #[serde(deny_unknown_fields)]
 pub struct RawStorage {
     pub database: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvidence {
+    pub key_file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

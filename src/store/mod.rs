@@ -304,6 +304,7 @@ impl Store {
         for draft in &detection.events {
             events.push(insert_event(&tx, record_id, &attempt.source, &now, draft)?);
         }
+        crate::evidence::ledger::record_attempt(&tx, &row, &record_hash, &events)?;
         save_state(
             &tx,
             &attempt.source,
