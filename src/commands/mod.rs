@@ -51,7 +51,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Diff(args) => diff::run(&env, args),
         Command::Changes(args) => changes::run(&env, args),
         Command::Verify(args) => verify::run(&env, args),
-        Command::Export(_) => Err(UsageError("export: not yet".into()).into()),
+        Command::Export(args) => evidence::export(&env, args),
         Command::Key(KeyCommand::Show) => evidence::key_show(&env),
         Command::Config(ConfigCommand::Check) => config_check::run(&env),
     }

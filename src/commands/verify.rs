@@ -9,7 +9,7 @@ use crate::evidence::{self, Finding, Signer};
 
 pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
     let findings = match &args.bundle {
-        Some(_) => anyhow::bail!("not yet"),
+        Some(bundle) => evidence::verify::verify_bundle(bundle, args.key.as_deref())?,
         None => live(env, args.key.as_deref())?,
     };
     if args.json {

@@ -6,12 +6,12 @@
 //! [`after_sweep`] and the ledger's lifecycle and configuration leaves.
 
 pub mod checkpoint;
-// pub mod export;
+pub mod export;
 pub mod ledger;
 pub mod merkle;
-// mod report;
+mod report;
 pub mod verify;
-// pub mod warc;
+pub mod warc;
 
 use std::path::{Path, PathBuf};
 

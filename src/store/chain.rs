@@ -138,6 +138,15 @@ pub(super) fn insert(conn: &Connection, row: &RecordRow, record_hash: &Digest) -
     Ok(())
 }
 
+/// Every record with its stored `record_hash`, in id order (for export).
+pub(crate) fn all_records(conn: &Connection) -> Result<Vec<(RecordRow, String)>> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {COLUMNS}, record_hash FROM records ORDER BY id"
+    ))?;
+    let rows = statement.query_map([], |row| Ok((RecordRow::from_row(row)?, row.get(22)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// One problem found by [`Store::verify_chain`], with the record concerned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainFinding {

@@ -329,6 +329,11 @@ impl Store {
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
+
+    /// Every record with its stored `record_hash`, in id order.
+    pub fn all_records(&self) -> Result<Vec<(RecordRow, String)>> {
+        chain::all_records(&self.conn)
+    }
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
