@@ -427,3 +427,67 @@ fn a_checkpoint_re_signed_with_another_key_is_named_in_a_bundle() {
     assert!(out.contains("checkpoint 1 (tree size"), "{out}");
     assert!(out.contains("signed by another key"), "{out}");
 }
+
+#[test]
+fn pruned_bodies_are_reported_as_policy_and_a_silent_removal_as_tampering() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let server = Server::start(move |_| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        Reply::html(format!("<main><p>version {}</p></main>", n.min(1)))
+    });
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[retention]\nraw_bodies = \"1ms\"\n[[source]]\nid = \"iso\"\nurl = \"{}\"\n",
+        server.url("/iso")
+    ));
+    for _ in 0..3 {
+        let out = scopewatch(&h.config_path(), &["check"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let conn = shell(&h);
+    let pruned: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM blobs WHERE pruned_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        pruned, 1,
+        "the first version's body; the last good one is kept"
+    );
+    let prunes: i64 = conn
+        .query_row(
+            r#"SELECT COUNT(*) FROM ledger WHERE leaf LIKE '%"type":"prune"%'"#,
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(prunes, 1, "every prune is a ledger event");
+    let (code, out) = verify(&h);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("record 1: raw body pruned by policy"), "{out}");
+
+    let bundle = h.dir.path().join("bundle");
+    let out = scopewatch(
+        &h.config_path(),
+        &["export", "--out", bundle.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (code, out) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 0, "{out}");
+
+    // The same removal without a prune leaf is tampering.
+    conn.execute(
+        "UPDATE blobs SET data = X'', pruned_at = 'x'
+         WHERE hash = (SELECT raw_hash FROM records WHERE id = 3)",
+        [],
+    )
+    .unwrap();
+    let (code, out) = verify(&h);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("removed outside the retention policy"),
+        "{out}"
+    );
+}

@@ -12,25 +12,24 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
         Some(bundle) => evidence::verify::verify_bundle(bundle, args.key.as_deref())?,
         None => live(env, args.key.as_deref())?,
     };
+    let tampering = findings.iter().filter(|f| !f.pruned_by_policy).count();
     if args.json {
         print_json(&findings)?;
-    } else if findings.is_empty() {
-        println!(
-            "{}",
-            match &args.bundle {
-                Some(_) =>
-                    "bundle verified: every checksum, signature, WARC digest, ledger proof and checkpoint matches",
-                None =>
-                    "verified: every record hash, link, blob hash, ledger entry and signed checkpoint matches",
-            }
-        );
     } else {
         for finding in &findings {
             println!("{}: {}", finding.concerns, finding.problem);
         }
-        println!("{} findings", findings.len());
+        match (tampering, &args.bundle) {
+            (0, Some(_)) => println!(
+                "bundle verified: every checksum, signature, WARC digest, ledger proof and checkpoint matches"
+            ),
+            (0, None) => println!(
+                "verified: every record hash, link, blob hash, ledger entry and signed checkpoint matches"
+            ),
+            (n, _) => println!("{n} findings"),
+        }
     }
-    Ok(if findings.is_empty() {
+    Ok(if tampering == 0 {
         Status::Success
     } else {
         Status::Findings

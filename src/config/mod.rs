@@ -61,6 +61,9 @@ pub struct Config {
     /// `[evidence] key_file`: the Ed25519 signing key (PKCS#8 PEM),
     /// resolved against the config file's directory.
     pub key_file: Option<PathBuf>,
+    /// `[retention] raw_bodies`: raw bodies older than this are pruned
+    /// (hashes and the ledger stay); `None` keeps everything.
+    pub keep_raw_bodies: Option<Duration>,
     pub sources: Vec<Source>,
 }
 
@@ -415,6 +418,11 @@ impl Validator<'_> {
         };
         let database = raw.storage.and_then(|s| s.database).map(beside_config);
         let key_file = raw.evidence.and_then(|e| e.key_file).map(beside_config);
+        let keep_raw_bodies = raw.retention.and_then(|r| {
+            self.value(r.raw_bodies.as_ref(), "retention.raw_bodies", |s| {
+                values::parse_duration(s)
+            })
+        });
 
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut sources = Vec::new();
@@ -440,6 +448,7 @@ impl Validator<'_> {
             http,
             database,
             key_file,
+            keep_raw_bodies,
             sources,
         }
     }
@@ -559,6 +568,20 @@ mod tests {
             c.database.unwrap(),
             PathBuf::from("/etc/scopewatch/state/sw.db")
         );
+    }
+
+    #[test]
+    fn evidence_and_retention_keys() {
+        let c =
+            check("[evidence]\nkey_file = \"keys/sign.pem\"\n[retention]\nraw_bodies = \"365d\"\n")
+                .unwrap();
+        assert_eq!(
+            c.key_file.unwrap(),
+            PathBuf::from("/etc/scopewatch/keys/sign.pem")
+        );
+        assert_eq!(c.keep_raw_bodies, Some(Duration::from_secs(365 * 86400)));
+        let err = check("[retention]\nraw_bodies = \"soon\"\n").unwrap_err();
+        assert_eq!(err.issues[0].key, "retention.raw_bodies");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub struct RawConfig {
     pub http: Option<RawHttp>,
     pub storage: Option<RawStorage>,
     pub evidence: Option<RawEvidence>,
+    pub retention: Option<RawRetention>,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
 }
@@ -50,6 +51,12 @@ pub struct RawStorage {
 #[serde(deny_unknown_fields)]
 pub struct RawEvidence {
     pub key_file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    pub raw_bodies: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

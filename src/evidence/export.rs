@@ -120,6 +120,7 @@ pub fn write_bundle(
             text: text.as_deref(),
             ledger_seq: seq_of_record.get(&row.id).copied(),
             first: firsts.get(&key),
+            pruned: row.raw_hash.is_some() && body.is_none(),
         };
         let ledger_seq = attempt.ledger_seq;
         let (rendered, first) = warc::render(&attempt);
@@ -279,7 +280,10 @@ fn blob(store: &Store, hash: Option<&str>) -> Result<Option<Vec<u8>>, EvidenceEr
         ))
     })?;
     // A pruned or damaged blob is left out; `verify` reports it.
-    Ok(store.blob(&digest).ok())
+    Ok(store
+        .blob(&digest)
+        .ok()
+        .filter(|bytes| Digest::of(bytes) == digest))
 }
 
 fn readme(latest: &Checkpoint) -> String {

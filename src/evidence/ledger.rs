@@ -129,7 +129,8 @@ pub(crate) fn record_attempt(
     Ok(())
 }
 
-fn object(value: Value) -> Map<String, Value> {
+/// The members of a JSON object (`json!({...})` always makes one).
+pub(crate) fn object(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
         _ => Map::new(),

@@ -10,6 +10,7 @@ pub mod export;
 pub mod ledger;
 pub mod merkle;
 mod report;
+pub mod retention;
 pub mod verify;
 pub mod warc;
 
@@ -61,6 +62,9 @@ pub struct Finding {
     /// The fetch record concerned, when there is one.
     pub record_id: Option<i64>,
     pub problem: String,
+    /// Data removed by `[retention]` with a ledger prune leaf: reported,
+    /// but not tampering, and not counted for the exit status.
+    pub pruned_by_policy: bool,
 }
 
 impl Finding {
@@ -69,6 +73,7 @@ impl Finding {
             concerns: concerns.into(),
             record_id: None,
             problem: problem.into(),
+            pruned_by_policy: false,
         }
     }
 
@@ -77,6 +82,7 @@ impl Finding {
             concerns: format!("record {record_id}"),
             record_id: Some(record_id),
             problem: problem.into(),
+            pruned_by_policy: false,
         }
     }
 }
@@ -101,6 +107,9 @@ pub async fn after_sweep(sweeper: &Sweeper) {
             let bytes =
                 std::fs::read(&config.path).map_err(|e| EvidenceError::file(&config.path, e))?;
             ledger::record_config(store, &bytes)?;
+            if let Some(keep) = config.keep_raw_bodies {
+                retention::prune(store, keep)?;
+            }
             let Some(database) = database_path(store) else {
                 return Ok(());
             };

@@ -22,13 +22,29 @@ pub fn verify_store(
     store: &Store,
     key: Option<&VerifyingKey>,
 ) -> Result<Vec<Finding>, EvidenceError> {
+    let conn = store.conn();
+    let entries = ledger::entries(conn, 0, i64::MAX)?;
+    let pruned = pruned_raw_bodies(conn, &entries)?;
     let mut findings: Vec<Finding> = store
         .verify_chain()?
         .into_iter()
-        .map(|f| Finding::record(f.record_id, f.problem))
+        .map(|f| {
+            let mut finding = Finding::record(f.record_id, f.problem);
+            if finding.problem.starts_with("the blob named by raw_hash") {
+                match pruned.get(&f.record_id) {
+                    Some(true) => {
+                        finding.problem = "raw body pruned by policy ([retention] raw_bodies); its hash and the ledger remain".into();
+                        finding.pruned_by_policy = true;
+                    }
+                    Some(false) => {
+                        finding.problem = "the raw body was emptied without a prune entry in the ledger: it was removed outside the retention policy".into();
+                    }
+                    None => {}
+                }
+            }
+            finding
+        })
         .collect();
-    let conn = store.conn();
-    let entries = ledger::entries(conn, 0, i64::MAX)?;
     let records: HashMap<i64, String> = conn
         .prepare("SELECT id, record_hash FROM records")?
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
@@ -36,6 +52,31 @@ pub fn verify_store(
     findings.extend(check_ledger(&entries, &records));
     findings.extend(check_checkpoints(&entries, &checkpoint::all(conn)?, key));
     Ok(findings)
+}
+
+/// Records whose raw body is marked pruned, and whether a ledger `prune`
+/// leaf names that body.
+fn pruned_raw_bodies(
+    conn: &rusqlite::Connection,
+    entries: &[Entry],
+) -> Result<HashMap<i64, bool>, EvidenceError> {
+    let logged: HashSet<String> = entries
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(&e.leaf).ok())
+        .filter(|leaf| leaf["type"] == "prune")
+        .filter_map(|leaf| leaf["raw_hash"].as_str().map(str::to_string))
+        .collect();
+    let rows: Vec<(i64, String)> = conn
+        .prepare(
+            "SELECT r.id, r.raw_hash FROM records r JOIN blobs b ON b.hash = r.raw_hash
+             WHERE b.pruned_at IS NOT NULL",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, hash)| (id, logged.contains(&hash)))
+        .collect())
 }
 
 /// The leaves' hashes, links and order, and each capture or failure leaf
@@ -67,16 +108,20 @@ pub fn check_ledger(entries: &[Entry], records: &HashMap<i64, String>) -> Vec<Fi
         first_referenced = Some(first_referenced.map_or(id, |f: i64| f.min(id)));
         match records.get(&id) {
             None => findings.push(Finding {
-                concerns: format!("ledger entry {}", entry.seq),
                 record_id: Some(id),
-                problem: format!("names record {id}, which is missing: the record was deleted"),
+                ..Finding::new(
+                    format!("ledger entry {}", entry.seq),
+                    format!("names record {id}, which is missing: the record was deleted"),
+                )
             }),
             Some(stored) if stored != hash => findings.push(Finding {
-                concerns: format!("ledger entry {}", entry.seq),
                 record_id: Some(id),
-                problem: format!(
-                    "names record {id} with hash {hash}, but the record's hash is now {stored}: the record was replaced"
-                ),
+                ..Finding::new(
+                    format!("ledger entry {}", entry.seq),
+                    format!(
+                        "names record {id} with hash {hash}, but the record's hash is now {stored}: the record was replaced"
+                    ),
+                )
             }),
             Some(_) => {}
         }
@@ -381,12 +426,14 @@ fn check_bundle_ledger(
             );
         if !included {
             findings.push(Finding {
-                concerns,
                 record_id: leaf["record_id"].as_i64(),
-                problem: format!(
-                    "the leaf and its audit path do not lead to the root signed by checkpoint {}: the entry was altered or is not in the log",
-                    latest.id
-                ),
+                ..Finding::new(
+                    concerns,
+                    format!(
+                        "the leaf and its audit path do not lead to the root signed by checkpoint {}: the entry was altered or is not in the log",
+                        latest.id
+                    ),
+                )
             });
         }
         leaves.insert(seq, leaf);
@@ -495,9 +542,8 @@ fn check_metadata(
     let record_id = meta["record_id"].as_i64();
     let mut problem = |text: String| {
         findings.push(Finding {
-            concerns: concerns.to_string(),
             record_id,
-            problem: text,
+            ..Finding::new(concerns, text)
         })
     };
     let leaf = meta["ledger_seq"].as_i64().and_then(|seq| leaves.get(&seq));
@@ -513,6 +559,9 @@ fn check_metadata(
             )
         }
         Some(_) => {}
+    }
+    if meta["raw_pruned"] == true {
+        return;
     }
     if let (Some(raw), Some(response)) = (
         meta["raw_hash"].as_str(),

@@ -109,6 +109,8 @@ pub struct Attempt<'a> {
     pub ledger_seq: Option<i64>,
     /// For an unchanged payload or a 304: the first response with that payload.
     pub first: Option<&'a FirstCapture>,
+    /// The body was pruned by `[retention]`: the response holds headers only.
+    pub pruned: bool,
 }
 
 /// The WARC records of one attempt, and the response a later revisit of
@@ -296,6 +298,7 @@ fn metadata_json(attempt: &Attempt<'_>) -> Value {
         "content_type": row.content_type,
         "content_kind": row.content_kind,
         "raw_hash": row.raw_hash,
+        "raw_pruned": attempt.pruned,
         "text_hash": row.text_hash,
         "error_class": row.error_class,
         "error_message": row.error_message,
@@ -436,6 +439,7 @@ mod tests {
             text: None,
             ledger_seq: Some(3),
             first: None,
+            pruned: false,
         };
         let (records, first) = render(&attempt);
         let kinds: Vec<_> = records

@@ -93,6 +93,10 @@ pub const MIGRATIONS: &[&str] = &[
         signature TEXT NOT NULL         -- Ed25519 over the checkpoint text, hex
     ) STRICT;
 
+    -- Set when [retention] pruned the blob's bytes (data is then empty);
+    -- the prune is a ledger leaf.
+    ALTER TABLE blobs ADD COLUMN pruned_at TEXT;
+
     CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
     BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: entries cannot be changed'); END;
     CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
