@@ -491,3 +491,56 @@ fn pruned_bodies_are_reported_as_policy_and_a_silent_removal_as_tampering() {
         "{out}"
     );
 }
+
+#[test]
+fn export_selects_by_source_and_period() {
+    let (h, _server) = history();
+    let bundle = h.dir.path().join("only-iso");
+    let out = scopewatch(
+        &h.config_path(),
+        &[
+            "export",
+            "--out",
+            bundle.to_str().unwrap(),
+            "--source",
+            "iso",
+            "--since",
+            "1d",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(bundle.join("archive/iso.warc.gz").is_file());
+    assert!(!bundle.join("archive/flaky.warc.gz").exists());
+    let entries = std::fs::read_to_string(bundle.join("ledger/entries.jsonl")).unwrap();
+    assert!(!entries.contains(r#""source":"flaky""#), "{entries}");
+    assert_eq!(verify_bundle(&h, &bundle).0, 0);
+
+    let empty = h.dir.path().join("future");
+    let out = scopewatch(
+        &h.config_path(),
+        &[
+            "export",
+            "--out",
+            empty.to_str().unwrap(),
+            "--since",
+            "2999-01-01",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        std::fs::read_dir(empty.join("archive")).is_err(),
+        "no captures, no archive"
+    );
+    assert_eq!(verify_bundle(&h, &empty).0, 0);
+
+    let out = scopewatch(
+        &h.config_path(),
+        &["export", "--out", bundle.to_str().unwrap()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a non-empty directory is refused"
+    );
+    assert!(text(&out).contains("not empty"), "{}", text(&out));
+}
