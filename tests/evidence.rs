@@ -544,3 +544,38 @@ fn export_selects_by_source_and_period() {
     );
     assert!(text(&out).contains("not empty"), "{}", text(&out));
 }
+
+#[test]
+fn key_show_prefers_the_configured_key_then_the_systemd_credential() {
+    let h = Harness::new("");
+    let credentials = h.dir.path().join("credentials");
+    std::fs::create_dir(&credentials).unwrap();
+    let credential =
+        scopewatch::evidence::Signer::create(&credentials.join("scopewatch-signing-key")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scopewatch"))
+        .arg("--config")
+        .arg(h.config_path())
+        .args(["key", "show"])
+        .env("CREDENTIALS_DIRECTORY", &credentials)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        credential.public_pem()
+    );
+    assert!(!h.dir.path().join("scopewatch-signing-key.pem").exists());
+
+    let configured = scopewatch::evidence::Signer::create(&h.dir.path().join("mine.pem")).unwrap();
+    let config = h.config_path();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}[evidence]\nkey_file = \"mine.pem\"\n"),
+    )
+    .unwrap();
+    let out = scopewatch(&config, &["key", "show"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        configured.public_pem()
+    );
+}

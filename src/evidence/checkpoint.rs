@@ -271,3 +271,69 @@ fn key_path(key_file: Option<&Path>, database: &Path) -> (PathBuf, bool) {
         true,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_created_once_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("scopewatch.db");
+        let created = Signer::locate(None, &db).unwrap();
+        let again = Signer::locate(None, &db).unwrap();
+        assert_eq!(created.public_pem(), again.public_pem());
+        assert_eq!(
+            parse_public_pem(&created.public_pem()),
+            Some(created.verifying_key())
+        );
+        let existing = Signer::existing(None, &db).unwrap().unwrap();
+        assert_eq!(existing.key_id(), created.key_id());
+        assert!(
+            Signer::existing(None, &dir.path().join("other/x.db"))
+                .unwrap()
+                .is_none()
+        );
+
+        let missing = dir.path().join("missing.pem");
+        let err = Signer::locate(Some(&missing), &db)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("openssl genpkey -algorithm ed25519"), "{err}");
+    }
+
+    #[test]
+    fn an_openssl_key_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.pem");
+        let made = std::process::Command::new("openssl")
+            .args(["genpkey", "-algorithm", "ed25519", "-out"])
+            .arg(&path)
+            .status();
+        match made {
+            Ok(status) if status.success() => {
+                let signer = Signer::load(&path).unwrap();
+                let checkpoint = Checkpoint {
+                    id: 1,
+                    tree_size: 3,
+                    root: "00".repeat(32),
+                    at: "2026-11-28T12:00:00.000Z".into(),
+                    key_id: signer.key_id(),
+                    signature: hex::encode(signer.sign(b"scopewatch checkpoint v1\ntree_size 3\n")),
+                };
+                assert!(
+                    !checkpoint.signed_by(&signer.verifying_key()),
+                    "the text differs"
+                );
+                let signature = signer.sign(checkpoint.text().as_bytes());
+                let signed = Checkpoint {
+                    signature: hex::encode(signature),
+                    ..checkpoint
+                };
+                assert!(signed.signed_by(&signer.verifying_key()));
+            }
+            _ => eprintln!("SKIPPED: openssl is not installed, so no key of its making to read"),
+        }
+    }
+}
