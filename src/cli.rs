@@ -51,8 +51,14 @@ pub enum Command {
     Changes(ChangesArgs),
     /// Scope statements: which services are in scope of which certification
     Scope(ScopeArgs),
-    /// Recompute every record hash, chain link and blob hash; exit 1 on findings
-    Verify(JsonArg),
+    /// Recompute every record hash, chain link, blob hash, ledger entry and
+    /// signed checkpoint, or check an exported bundle; exit 1 on findings
+    Verify(VerifyArgs),
+    /// Write an evidence bundle an auditor can check with standard tools
+    Export(ExportArgs),
+    /// The checkpoint signing key
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Configuration commands
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -163,6 +169,40 @@ pub struct ScopeHistoryArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// An exported bundle directory [default: the live database]
+    pub bundle: Option<PathBuf>,
+    /// The public key (PEM) signatures must verify with [default: the bundle's public-key.pem, or the store's signing key]
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Print the findings as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Directory to write the bundle to (created; must be empty if it exists)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Only captures at or after this time (RFC 3339, a date, or a duration ago such as 30d)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only captures before this time
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only these sources (repeatable)
+    #[arg(long = "source", value_name = "ID")]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print the public key (PEM) to pin; creates the key when there is none
+    Show,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod detect;
+pub mod evidence;
 pub mod extract;
 pub mod fetch;
 pub mod hash;

@@ -43,7 +43,13 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
     };
     let runtime = tokio::runtime::Runtime::new()?;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
-    let report = runtime.block_on(sweeper.sweep(&sources, Duration::ZERO, stop, &progress));
+    let report = runtime.block_on(async {
+        let report = sweeper
+            .sweep(&sources, Duration::ZERO, stop, &progress)
+            .await;
+        crate::evidence::after_sweep(&sweeper).await;
+        report
+    });
     drop(sweeper);
     drop(runtime);
     writer.join().expect("the store writer finished its jobs");

@@ -7,6 +7,7 @@ mod check;
 mod config_check;
 mod demo;
 mod diff;
+mod evidence;
 mod history;
 mod run;
 mod scope;
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, KeyCommand};
 use crate::config::{self, Config, defaults};
 use crate::store::Store;
 
@@ -54,7 +55,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Diff(args) => diff::run(&env, args),
         Command::Changes(args) => changes::run(&env, args),
         Command::Scope(args) => scope::run(&env, args),
-        Command::Verify(args) => verify::run(&env, args.json),
+        Command::Verify(args) => verify::run(&env, args),
+        Command::Export(args) => evidence::export(&env, args),
+        Command::Key(KeyCommand::Show) => evidence::key_show(&env),
         Command::Config(ConfigCommand::Check) => config_check::run(&env),
         Command::Demo => demo::run(),
     }

@@ -15,6 +15,7 @@ use crate::config;
 use crate::daemon::lock::DaemonLock;
 use crate::daemon::notify::{self, Notifier};
 use crate::daemon::{self, DaemonLink, Heartbeat};
+use crate::evidence::{self, Lifecycle};
 use crate::fetch::Fetcher;
 use crate::store::{Store, StoreHandle};
 use crate::sweep::Sweeper;
@@ -41,6 +42,7 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         "started",
         &format!("pid {}", std::process::id()),
     )?;
+    evidence::record_lifecycle(&store, Lifecycle::DaemonStart)?;
     let fetcher = Fetcher::new(&config.http)?;
     let (store, writer) = StoreHandle::spawn(store);
     let config = Arc::new(config);
@@ -92,7 +94,10 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         let message = format!("pid {}", std::process::id());
         if let Err(e) = store
             .call(move |store| {
-                store.add_daemon_event(&clock::format(clock::now()), "stopped", &message)
+                store.add_daemon_event(&clock::format(clock::now()), "stopped", &message)?;
+                evidence::record_lifecycle(store, Lifecycle::DaemonStop)
+                    .map(|_| ())
+                    .map_err(anyhow::Error::from)
             })
             .await
         {

@@ -1,24 +1,51 @@
-//! `scopewatch verify`: recompute the hash chain and blob hashes of the
-//! live database and report every finding.
+//! `scopewatch verify`: recompute the hash chain, blob hashes, ledger and
+//! signed checkpoints of the live database, or check an exported bundle
+//! (`scopewatch verify BUNDLE`), and report every finding.
+
+use std::path::Path;
 
 use super::{Env, Status, print_json};
+use crate::evidence::{self, Finding, Signer};
 
-pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
-    let (_, store) = env.open_existing_store()?;
-    let findings = store.verify_chain()?;
-    if json {
+pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
+    let findings = match &args.bundle {
+        Some(bundle) => evidence::verify::verify_bundle(bundle, args.key.as_deref())?,
+        None => live(env, args.key.as_deref())?,
+    };
+    let tampering = findings.iter().filter(|f| !f.pruned_by_policy).count();
+    if args.json {
         print_json(&findings)?;
-    } else if findings.is_empty() {
-        println!("chain verified: every record hash, link and blob hash matches");
     } else {
         for finding in &findings {
-            println!("record {}: {}", finding.record_id, finding.problem);
+            println!("{}: {}", finding.concerns, finding.problem);
         }
-        println!("{} findings", findings.len());
+        match (tampering, &args.bundle) {
+            (0, Some(_)) => println!(
+                "bundle verified: every checksum, signature, WARC digest, ledger proof and checkpoint matches"
+            ),
+            (0, None) => println!(
+                "verified: every record hash, link, blob hash, ledger entry and signed checkpoint matches"
+            ),
+            (n, _) => println!("{n} findings"),
+        }
     }
-    Ok(if findings.is_empty() {
+    Ok(if tampering == 0 {
         Status::Success
     } else {
         Status::Findings
     })
+}
+
+fn live(env: &Env, pinned: Option<&Path>) -> anyhow::Result<Vec<Finding>> {
+    let (config, store) = env.open_existing_store()?;
+    let database = env.database_path(config.as_ref())?;
+    let key = match pinned {
+        Some(path) => Some(evidence::verify::read_public_key(path)?),
+        None => Signer::existing(
+            config.as_ref().and_then(|c| c.key_file.as_deref()),
+            &database,
+        )?
+        .map(|s| s.verifying_key()),
+    };
+    Ok(evidence::verify::verify_store(&store, key.as_ref())?)
 }

@@ -62,6 +62,12 @@ pub struct Config {
     pub database: Option<PathBuf>,
     /// `[scope]`: watched services and name aliases.
     pub scope: Arc<ScopeSettings>,
+    /// `[evidence] key_file`: the Ed25519 signing key (PKCS#8 PEM),
+    /// resolved against the config file's directory.
+    pub key_file: Option<PathBuf>,
+    /// `[retention] raw_bodies`: raw bodies older than this are pruned
+    /// (hashes and the ledger stay); `None` keeps everything.
+    pub keep_raw_bodies: Option<Duration>,
     pub sources: Vec<Source>,
 }
 
@@ -409,12 +415,19 @@ impl Validator<'_> {
             max_redirects: defaults::MAX_REDIRECTS,
         };
 
-        let database = raw.storage.and_then(|s| s.database).map(|db| {
-            let db = PathBuf::from(db.into_inner());
+        let beside_config = |file: Spanned<String>| {
+            let file = PathBuf::from(file.into_inner());
             match path.parent() {
-                Some(dir) if db.is_relative() => dir.join(db),
-                _ => db,
+                Some(dir) if file.is_relative() => dir.join(file),
+                _ => file,
             }
+        };
+        let database = raw.storage.and_then(|s| s.database).map(beside_config);
+        let key_file = raw.evidence.and_then(|e| e.key_file).map(beside_config);
+        let keep_raw_bodies = raw.retention.and_then(|r| {
+            self.value(r.raw_bodies.as_ref(), "retention.raw_bodies", |s| {
+                values::parse_duration(s)
+            })
         });
 
         let scope = match raw.scope {
@@ -452,6 +465,8 @@ impl Validator<'_> {
             http,
             database,
             scope: Arc::new(scope),
+            key_file,
+            keep_raw_bodies,
             sources,
         }
     }
@@ -591,6 +606,20 @@ mod tests {
             c.database.unwrap(),
             PathBuf::from("/etc/scopewatch/state/sw.db")
         );
+    }
+
+    #[test]
+    fn evidence_and_retention_keys() {
+        let c =
+            check("[evidence]\nkey_file = \"keys/sign.pem\"\n[retention]\nraw_bodies = \"365d\"\n")
+                .unwrap();
+        assert_eq!(
+            c.key_file.unwrap(),
+            PathBuf::from("/etc/scopewatch/keys/sign.pem")
+        );
+        assert_eq!(c.keep_raw_bodies, Some(Duration::from_secs(365 * 86400)));
+        let err = check("[retention]\nraw_bodies = \"soon\"\n").unwrap_err();
+        assert_eq!(err.issues[0].key, "retention.raw_bodies");
     }
 
     #[test]

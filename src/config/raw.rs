@@ -14,6 +14,8 @@ pub struct RawConfig {
     pub http: Option<RawHttp>,
     pub storage: Option<RawStorage>,
     pub scope: Option<Spanned<RawScopeSettings>>,
+    pub evidence: Option<RawEvidence>,
+    pub retention: Option<RawRetention>,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
 }
@@ -46,6 +48,18 @@ pub struct RawHttp {
 #[serde(deny_unknown_fields)]
 pub struct RawStorage {
     pub database: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvidence {
+    pub key_file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    pub raw_bodies: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

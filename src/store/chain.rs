@@ -45,6 +45,9 @@ const COLUMNS: &str = "id, source, url, started_at, finished_at, outcome, change
     remote_ip, tls_cert_sha256, content_type, content_kind, raw_hash, text_hash, scope_hash,
     prev_hash";
 
+/// Where `record_hash` is in a `SELECT {COLUMNS}, record_hash`.
+const RECORD_HASH_INDEX: usize = 23;
+
 impl RecordRow {
     /// The canonical encoding (see the module doc).
     pub fn canonical(&self) -> String {
@@ -57,6 +60,13 @@ impl RecordRow {
     /// SHA-256 of the canonical encoding.
     pub fn hash(&self) -> Digest {
         Digest::of(self.canonical().as_bytes())
+    }
+
+    /// A row selected as `{COLUMNS}, record_hash`, and its stored hash.
+    fn with_stored_hash(row: &Row<'_>) -> rusqlite::Result<(Self, String)> {
+        let record = Self::from_row(row)?;
+        let stored_hash = row.get(RECORD_HASH_INDEX)?;
+        Ok((record, stored_hash))
     }
 
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
@@ -142,6 +152,15 @@ pub(super) fn insert(conn: &Connection, row: &RecordRow, record_hash: &Digest) -
     Ok(())
 }
 
+/// Every record with its stored `record_hash`, in id order (for export).
+pub(crate) fn all_records(conn: &Connection) -> Result<Vec<(RecordRow, String)>> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {COLUMNS}, record_hash FROM records ORDER BY id"
+    ))?;
+    let rows = statement.query_map([], RecordRow::with_stored_hash)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// One problem found by [`Store::verify_chain`], with the record concerned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainFinding {
@@ -161,8 +180,7 @@ impl Store {
         let mut expected_prev = Digest::ZERO.to_hex();
         let mut expected_id = 1;
         while let Some(row) = rows.next()? {
-            let record = RecordRow::from_row(row)?;
-            let stored_hash: String = row.get(23)?;
+            let (record, stored_hash) = RecordRow::with_stored_hash(row)?;
             let mut problem = |text: String| {
                 findings.push(ChainFinding {
                     record_id: record.id,

@@ -324,6 +324,7 @@ impl Store {
         for draft in detection.events.iter().chain(scope_event) {
             events.push(insert_event(&tx, record_id, &attempt.source, &now, draft)?);
         }
+        crate::evidence::ledger::record_attempt(&tx, &row, &record_hash, &events)?;
         save_state(
             &tx,
             &attempt.source,
@@ -360,6 +361,11 @@ impl Store {
 
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Every record with its stored `record_hash`, in id order.
+    pub fn all_records(&self) -> Result<Vec<(RecordRow, String)>> {
+        chain::all_records(&self.conn)
     }
 }
 

@@ -116,4 +116,35 @@ pub const MIGRATIONS: &[&str] = &[
         message TEXT NOT NULL
     ) STRICT;
     "#,
+    // Evidence (src/evidence): the append-only Merkle ledger and its signed
+    // checkpoints. Triggers refuse UPDATE and DELETE on both.
+    r#"
+    CREATE TABLE ledger (
+        seq       INTEGER PRIMARY KEY,  -- 0-based leaf index in the Merkle tree
+        leaf      TEXT NOT NULL,        -- canonical JSON (RFC 8785)
+        leaf_hash TEXT NOT NULL         -- SHA-256(0x00 || leaf), hex
+    ) STRICT;
+
+    CREATE TABLE checkpoints (
+        id        INTEGER PRIMARY KEY,
+        tree_size INTEGER NOT NULL,
+        root      TEXT NOT NULL,        -- RFC 6962 tree hash of the first tree_size leaves
+        at        TEXT NOT NULL,
+        key_id    TEXT NOT NULL,
+        signature TEXT NOT NULL         -- Ed25519 over the checkpoint text, hex
+    ) STRICT;
+
+    -- Set when [retention] pruned the blob's bytes (data is then empty);
+    -- the prune is a ledger leaf.
+    ALTER TABLE blobs ADD COLUMN pruned_at TEXT;
+
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: entries cannot be changed'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: entries cannot be deleted'); END;
+    CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: they cannot be changed'); END;
+    CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: they cannot be deleted'); END;
+    "#,
 ];

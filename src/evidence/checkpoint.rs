@@ -1,0 +1,339 @@
+//! Signed checkpoints: after every sweep, the ledger's size and RFC 6962
+//! root are signed with Ed25519 and stored. The signing key is a PKCS#8 PEM
+//! file: `[evidence] key_file`, else the systemd credential
+//! `$CREDENTIALS_DIRECTORY/scopewatch-signing-key`, else
+//! `scopewatch-signing-key.pem` beside the database, created (mode 0600) on
+//! first use. The signed bytes are the checkpoint text ([`Checkpoint::text`]),
+//! so `openssl pkeyutl -verify -rawin` checks a checkpoint as it checks the
+//! bundle's `SHA256SUMS`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+
+use super::EvidenceError;
+use super::ledger;
+use super::merkle::Tree;
+use crate::clock;
+use crate::hash::Digest;
+use crate::store::Store;
+
+/// The file name of the signing key created beside the database.
+pub const KEY_FILE: &str = "scopewatch-signing-key.pem";
+/// The systemd credential name (`LoadCredential=scopewatch-signing-key:...`).
+pub const CREDENTIAL: &str = "scopewatch-signing-key";
+
+/// The Ed25519 key that signs checkpoints and bundles.
+pub struct Signer {
+    key: SigningKey,
+}
+
+impl Signer {
+    /// Reads the key from `[evidence] key_file` or the systemd credential,
+    /// or creates one beside the database on first use.
+    pub fn locate(key_file: Option<&Path>, database: &Path) -> Result<Signer, EvidenceError> {
+        let (path, created_here) = key_path(key_file, database);
+        if created_here && !path.exists() {
+            Signer::create(&path)
+        } else {
+            Signer::load(&path)
+        }
+    }
+
+    /// The key, when it exists; never creates one (for `verify`).
+    pub fn existing(
+        key_file: Option<&Path>,
+        database: &Path,
+    ) -> Result<Option<Signer>, EvidenceError> {
+        let (path, created_here) = key_path(key_file, database);
+        if created_here && !path.exists() {
+            return Ok(None);
+        }
+        Signer::load(&path).map(Some)
+    }
+
+    /// Reads a PKCS#8 PEM Ed25519 private key.
+    pub fn load(path: &Path) -> Result<Signer, EvidenceError> {
+        let key_error = |message: String| EvidenceError::Key {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            key_error(format!(
+                "cannot read it ({e}); create one with `openssl genpkey -algorithm ed25519 -out {}`, or remove [evidence] key_file to let scopewatch create one beside the database",
+                path.display()
+            ))
+        })?;
+        let key = SigningKey::from_pkcs8_pem(&text).map_err(|e| {
+            key_error(format!(
+                "not a PKCS#8 PEM Ed25519 private key ({e}); `openssl genpkey -algorithm ed25519` writes one"
+            ))
+        })?;
+        Ok(Signer { key })
+    }
+
+    /// Makes a new key and writes it to `path` (mode 0600, never replacing a file).
+    pub fn create(path: &Path) -> Result<Signer, EvidenceError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| EvidenceError::Key {
+            path: path.to_path_buf(),
+            message: format!("the system has no randomness to make a key: {e}"),
+        })?;
+        let key = SigningKey::from_bytes(&seed);
+        let pem = key
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .map_err(|e| EvidenceError::Key {
+                path: path.to_path_buf(),
+                message: format!("cannot encode the key: {e}"),
+            })?;
+        write_private(path, pem.as_bytes()).map_err(|e| EvidenceError::Key {
+            path: path.to_path_buf(),
+            message: format!("cannot write the new key ({e}); check the directory's permissions"),
+        })?;
+        tracing::info!(path = %path.display(), "created a checkpoint signing key");
+        Ok(Signer { key })
+    }
+
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// The public key as SubjectPublicKeyInfo PEM, for `openssl -pubin`.
+    pub fn public_pem(&self) -> String {
+        public_pem(&self.verifying_key())
+    }
+
+    pub fn key_id(&self) -> String {
+        key_id(&self.verifying_key())
+    }
+
+    /// The 64-byte Ed25519 signature of `message`.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+}
+
+/// A public key as SubjectPublicKeyInfo PEM.
+pub fn public_pem(key: &VerifyingKey) -> String {
+    key.to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .expect("an Ed25519 public key always encodes")
+}
+
+/// Reads a SubjectPublicKeyInfo PEM public key.
+pub fn parse_public_pem(text: &str) -> Option<VerifyingKey> {
+    VerifyingKey::from_public_key_pem(text).ok()
+}
+
+/// The first 16 hex digits of SHA-256 over the raw 32-byte public key.
+pub fn key_id(key: &VerifyingKey) -> String {
+    Digest::of(key.as_bytes()).to_hex()[..16].to_string()
+}
+
+/// Checks an Ed25519 signature over `message`.
+pub fn verify_signature(key: &VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
+    Signature::from_slice(signature).is_ok_and(|s| key.verify(message, &s).is_ok())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// One signed statement of the ledger's size and root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub id: i64,
+    pub tree_size: i64,
+    /// RFC 6962 root of the first `tree_size` leaves, hex.
+    pub root: String,
+    pub at: String,
+    pub key_id: String,
+    /// Ed25519 over [`Checkpoint::text`], hex.
+    pub signature: String,
+}
+
+impl Checkpoint {
+    /// The exact bytes signed.
+    pub fn text(&self) -> String {
+        format!(
+            "scopewatch checkpoint v1\ntree_size {}\nroot {}\nat {}\nkey_id {}\n",
+            self.tree_size, self.root, self.at, self.key_id
+        )
+    }
+
+    /// Whether `key` made this checkpoint's signature.
+    pub fn signed_by(&self, key: &VerifyingKey) -> bool {
+        hex::decode(&self.signature)
+            .is_ok_and(|sig| verify_signature(key, self.text().as_bytes(), &sig))
+    }
+}
+
+/// Signs a checkpoint of the whole ledger, unless the latest checkpoint
+/// already covers every leaf; returns it. One IMMEDIATE transaction.
+pub fn sign(store: &Store, signer: &Signer) -> Result<Option<Checkpoint>, EvidenceError> {
+    let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
+    let size = ledger::size(&tx)?;
+    let latest = latest(&tx)?;
+    if latest.is_some_and(|c| c.tree_size == size) {
+        return Ok(None);
+    }
+    let hashes = ledger::entries(&tx, 0, size)?
+        .iter()
+        .map(|e| {
+            ledger::parse_hash(&e.leaf_hash).ok_or_else(|| {
+                EvidenceError::Damaged(format!(
+                    "ledger entry {} has a malformed leaf hash; run `scopewatch verify`",
+                    e.seq
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let root = Tree::new(hashes).root(size as usize);
+    let mut checkpoint = Checkpoint {
+        id: 0,
+        tree_size: size,
+        root: hex::encode(root),
+        at: clock::format(clock::now()),
+        key_id: signer.key_id(),
+        signature: String::new(),
+    };
+    checkpoint.signature = hex::encode(signer.sign(checkpoint.text().as_bytes()));
+    tx.execute(
+        "INSERT INTO checkpoints (tree_size, root, at, key_id, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            checkpoint.tree_size,
+            checkpoint.root,
+            checkpoint.at,
+            checkpoint.key_id,
+            checkpoint.signature
+        ],
+    )
+    ?;
+    checkpoint.id = tx.last_insert_rowid();
+    tx.commit()?;
+    Ok(Some(checkpoint))
+}
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {
+    Ok(Checkpoint {
+        id: row.get(0)?,
+        tree_size: row.get(1)?,
+        root: row.get(2)?,
+        at: row.get(3)?,
+        key_id: row.get(4)?,
+        signature: row.get(5)?,
+    })
+}
+
+const COLUMNS: &str = "id, tree_size, root, at, key_id, signature";
+
+/// The newest checkpoint.
+pub fn latest(conn: &Connection) -> Result<Option<Checkpoint>, EvidenceError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM checkpoints ORDER BY id DESC LIMIT 1"),
+            [],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Every checkpoint, oldest first.
+pub fn all(conn: &Connection) -> Result<Vec<Checkpoint>, EvidenceError> {
+    let mut statement = conn.prepare(&format!("SELECT {COLUMNS} FROM checkpoints ORDER BY id"))?;
+    let rows = statement.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Where the key is, and whether scopewatch creates it there when missing:
+/// `[evidence] key_file`, the systemd credential, or beside the database.
+fn key_path(key_file: Option<&Path>, database: &Path) -> (PathBuf, bool) {
+    if let Some(path) = key_file {
+        return (path.to_path_buf(), false);
+    }
+    if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+        let path = Path::new(&dir).join(CREDENTIAL);
+        if path.exists() {
+            return (path, false);
+        }
+    }
+    (
+        database.parent().unwrap_or(Path::new(".")).join(KEY_FILE),
+        true,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_created_once_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("scopewatch.db");
+        let created = Signer::locate(None, &db).unwrap();
+        let again = Signer::locate(None, &db).unwrap();
+        assert_eq!(created.public_pem(), again.public_pem());
+        assert_eq!(
+            parse_public_pem(&created.public_pem()),
+            Some(created.verifying_key())
+        );
+        let existing = Signer::existing(None, &db).unwrap().unwrap();
+        assert_eq!(existing.key_id(), created.key_id());
+        assert!(
+            Signer::existing(None, &dir.path().join("other/x.db"))
+                .unwrap()
+                .is_none()
+        );
+
+        let missing = dir.path().join("missing.pem");
+        let err = Signer::locate(Some(&missing), &db)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("openssl genpkey -algorithm ed25519"), "{err}");
+    }
+
+    #[test]
+    fn an_openssl_key_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.pem");
+        let made = std::process::Command::new("openssl")
+            .args(["genpkey", "-algorithm", "ed25519", "-out"])
+            .arg(&path)
+            .status();
+        match made {
+            Ok(status) if status.success() => {
+                let signer = Signer::load(&path).unwrap();
+                let checkpoint = Checkpoint {
+                    id: 1,
+                    tree_size: 3,
+                    root: "00".repeat(32),
+                    at: "2026-11-28T12:00:00.000Z".into(),
+                    key_id: signer.key_id(),
+                    signature: hex::encode(signer.sign(b"scopewatch checkpoint v1\ntree_size 3\n")),
+                };
+                assert!(
+                    !checkpoint.signed_by(&signer.verifying_key()),
+                    "the text differs"
+                );
+                let signature = signer.sign(checkpoint.text().as_bytes());
+                let signed = Checkpoint {
+                    signature: hex::encode(signature),
+                    ..checkpoint
+                };
+                assert!(signed.signed_by(&signer.verifying_key()));
+            }
+            _ => eprintln!("SKIPPED: openssl is not installed, so no key of its making to read"),
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! `scopewatch export`: the evidence bundle. A fresh checkpoint is signed
+//! first, so every leaf exported is covered; then the captures of the
+//! period render as WARC, the ledger leaves that concern them go out with
+//! an inclusion proof each against the newest checkpoint, every checkpoint
+//! goes out as its signed text and raw signature with consistency proofs
+//! between consecutive ones, and `SHA256SUMS` lists every file and is signed
+//! (`SHA256SUMS.sig`, raw Ed25519, as `openssl pkeyutl -verify -rawin`
+//! reads it). Scope extraction is not on this branch, so there is no
+//! `scope/` directory yet.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::EvidenceError;
+use super::checkpoint::{self, Checkpoint, Signer};
+use super::ledger::{self, Entry};
+use super::merkle::Tree;
+use super::report::{self, ReportRow};
+use super::warc::{self, Attempt, FirstCapture};
+use crate::hash::Digest;
+use crate::store::{EventFilter, Store};
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Empty: every source.
+    pub sources: Vec<String>,
+}
+
+impl Selection {
+    fn covers_time(&self, at: &str) -> bool {
+        let Ok(at) = DateTime::parse_from_rfc3339(at) else {
+            return false;
+        };
+        self.since.is_none_or(|s| at >= s) && self.until.is_none_or(|u| at < u)
+    }
+
+    fn covers_source(&self, source: &str) -> bool {
+        self.sources.is_empty() || self.sources.iter().any(|s| s == source)
+    }
+}
+
+/// What a bundle holds.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub records: usize,
+    pub entries: usize,
+    pub checkpoints: usize,
+}
+
+/// Files of a bundle, relative path to bytes, written in one go at the end.
+type Files = BTreeMap<String, Vec<u8>>;
+
+/// Writes the bundle for `selection` into `out` (created; must be empty).
+pub fn write_bundle(
+    store: &Store,
+    signer: &Signer,
+    selection: &Selection,
+    out: &Path,
+) -> Result<Summary, EvidenceError> {
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map_err(|e| EvidenceError::file(out, e))?
+            .next()
+            .is_some()
+    {
+        return Err(EvidenceError::file(
+            out,
+            "the directory is not empty: name a new directory for the bundle",
+        ));
+    }
+    checkpoint::sign(store, signer)?;
+    let checkpoints = checkpoint::all(store.conn())?;
+    let latest = checkpoints
+        .last()
+        .ok_or_else(|| EvidenceError::Damaged("no checkpoint could be signed".into()))?;
+    let entries = ledger::entries(store.conn(), 0, latest.tree_size)?;
+    let leaves: Vec<Value> = entries
+        .iter()
+        .map(|e| serde_json::from_str(&e.leaf).unwrap_or(Value::Null))
+        .collect();
+
+    let records: Vec<_> = store
+        .all_records()?
+        .into_iter()
+        .filter(|(row, _)| {
+            selection.covers_source(&row.source) && selection.covers_time(&row.started_at)
+        })
+        .collect();
+    let record_ids: HashSet<i64> = records.iter().map(|(row, _)| row.id).collect();
+    let seq_of_record: HashMap<i64, i64> = entries
+        .iter()
+        .zip(&leaves)
+        .filter(|(_, leaf)| matches!(leaf["type"].as_str(), Some("capture" | "failure")))
+        .filter_map(|(entry, leaf)| Some((leaf["record_id"].as_i64()?, entry.seq)))
+        .collect();
+
+    let mut files = Files::new();
+    let mut report_rows = Vec::new();
+    let mut archives: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut firsts: HashMap<(String, String), FirstCapture> = HashMap::new();
+    for (row, record_hash) in &records {
+        let body = blob(store, row.raw_hash.as_deref())?;
+        let text = blob(store, row.text_hash.as_deref())?;
+        let uri = row.final_url.clone().unwrap_or_else(|| row.url.clone());
+        let key = (uri, row.raw_hash.clone().unwrap_or_default());
+        let attempt = Attempt {
+            row,
+            record_hash,
+            body: if row.outcome == "not-modified" {
+                None
+            } else {
+                body.as_deref()
+            },
+            text: text.as_deref(),
+            ledger_seq: seq_of_record.get(&row.id).copied(),
+            first: firsts.get(&key),
+            pruned: row.raw_hash.is_some() && body.is_none(),
+        };
+        let ledger_seq = attempt.ledger_seq;
+        let (rendered, first) = warc::render(&attempt);
+        if let Some(first) = first {
+            firsts.entry(key).or_insert(first);
+        }
+        let archive = archives.entry(row.source.clone()).or_default();
+        for record in rendered {
+            archive.extend(record.to_gzip().map_err(|e| EvidenceError::file(out, e))?);
+        }
+        report_rows.push(ReportRow {
+            row: row.clone(),
+            record_hash: record_hash.clone(),
+            ledger_seq,
+        });
+    }
+    for (source, bytes) in archives {
+        files.insert(format!("archive/{source}.warc.gz"), bytes);
+    }
+
+    // The leaves concerning the selection: its records' captures and
+    // events, and the daemon/config/prune leaves of the period.
+    let chosen: Vec<(&Entry, &Value)> = entries
+        .iter()
+        .zip(&leaves)
+        .filter(|(_, leaf)| match leaf["type"].as_str() {
+            Some("capture" | "failure" | "event") => leaf["record_id"]
+                .as_i64()
+                .is_some_and(|id| record_ids.contains(&id)),
+            _ => leaf["at"]
+                .as_str()
+                .is_some_and(|at| selection.covers_time(at)),
+        })
+        .collect();
+    let tree = Tree::new(
+        entries
+            .iter()
+            .map(|e| ledger::parse_hash(&e.leaf_hash).unwrap_or([0; 32]))
+            .collect(),
+    );
+    let size = latest.tree_size as usize;
+    let mut lines = String::new();
+    let mut inclusion = String::new();
+    for (entry, _) in &chosen {
+        lines.push_str(&entry.leaf);
+        lines.push('\n');
+        let proof = tree
+            .inclusion_proof(entry.seq as usize, size)
+            .unwrap_or_default();
+        inclusion.push_str(
+            &json!({
+                "seq": entry.seq,
+                "leaf_hash": entry.leaf_hash,
+                "tree_size": size,
+                "path": proof.iter().map(hex::encode).collect::<Vec<_>>(),
+            })
+            .to_string(),
+        );
+        inclusion.push('\n');
+    }
+    files.insert("ledger/entries.jsonl".into(), lines.into_bytes());
+    files.insert(
+        "ledger/proofs/inclusion.jsonl".into(),
+        inclusion.into_bytes(),
+    );
+
+    let mut consistency = String::new();
+    for pair in checkpoints.windows(2) {
+        let (first, second) = (pair[0].tree_size as usize, pair[1].tree_size as usize);
+        if let Some(proof) = tree.consistency_proof(first, second) {
+            consistency.push_str(
+                &json!({
+                    "first": first,
+                    "second": second,
+                    "path": proof.iter().map(hex::encode).collect::<Vec<_>>(),
+                })
+                .to_string(),
+            );
+            consistency.push('\n');
+        }
+    }
+    files.insert(
+        "ledger/proofs/consistency.jsonl".into(),
+        consistency.into_bytes(),
+    );
+    for checkpoint in &checkpoints {
+        add_checkpoint(&mut files, checkpoint)?;
+    }
+
+    let events = store.events(&EventFilter::default())?;
+    let mut changes = String::new();
+    let mut report_changes = Vec::new();
+    for event in events
+        .iter()
+        .rev()
+        .filter(|e| record_ids.contains(&e.to_snapshot))
+    {
+        let diff = blob(store, event.diff_hash.as_deref())?
+            .map(|d| String::from_utf8_lossy(&d).into_owned());
+        changes.push_str(&json!({ "event": event, "diff": diff }).to_string());
+        changes.push('\n');
+        report_changes.push((event.clone(), diff));
+    }
+    files.insert("changes.jsonl".into(), changes.into_bytes());
+    files.insert(
+        "report.html".into(),
+        report::html(&report_rows, &report_changes, latest).into_bytes(),
+    );
+    files.insert("report.csv".into(), report::csv(&report_rows).into_bytes());
+    files.insert("public-key.pem".into(), signer.public_pem().into_bytes());
+    files.insert("README.txt".into(), readme(latest).into_bytes());
+
+    let mut sums = String::new();
+    for (name, bytes) in &files {
+        sums.push_str(&format!("{}  {name}\n", Digest::of(bytes).to_hex()));
+    }
+    let signature = signer.sign(sums.as_bytes());
+    files.insert("SHA256SUMS".into(), sums.into_bytes());
+    files.insert("SHA256SUMS.sig".into(), signature.to_vec());
+
+    for (name, bytes) in &files {
+        let path: PathBuf = out.join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| EvidenceError::file(dir, e))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| EvidenceError::file(&path, e))?;
+    }
+    Ok(Summary {
+        records: records.len(),
+        entries: chosen.len(),
+        checkpoints: checkpoints.len(),
+    })
+}
+
+/// `ledger/checkpoints/<id>.txt` (the signed text), `.sig` (raw signature)
+/// and `.json` (every field).
+fn add_checkpoint(files: &mut Files, checkpoint: &Checkpoint) -> Result<(), EvidenceError> {
+    let stem = format!("ledger/checkpoints/{:06}", checkpoint.id);
+    let signature = hex::decode(&checkpoint.signature).map_err(|_| {
+        EvidenceError::Damaged(format!(
+            "checkpoint {} has a malformed signature; run `scopewatch verify`",
+            checkpoint.id
+        ))
+    })?;
+    files.insert(format!("{stem}.txt"), checkpoint.text().into_bytes());
+    files.insert(format!("{stem}.sig"), signature);
+    let json = serde_json::to_vec_pretty(checkpoint).expect("a checkpoint serialises");
+    files.insert(format!("{stem}.json"), json);
+    Ok(())
+}
+
+fn blob(store: &Store, hash: Option<&str>) -> Result<Option<Vec<u8>>, EvidenceError> {
+    let Some(hex) = hash else { return Ok(None) };
+    let digest = Digest::from_hex(hex).ok_or_else(|| {
+        EvidenceError::Damaged(format!(
+            "malformed blob hash {hex}; run `scopewatch verify`"
+        ))
+    })?;
+    // A pruned or damaged blob is left out; `verify` reports it.
+    Ok(store
+        .blob(&digest)
+        .ok()
+        .filter(|bytes| Digest::of(bytes) == digest))
+}
+
+fn readme(latest: &Checkpoint) -> String {
+    format!(
+        r#"scopewatch evidence bundle
+==========================
+
+What this is
+------------
+Captures of vendor web pages made by scopewatch {version}, with the
+append-only ledger that logged every fetch attempt and event, and the
+checkpoints that signed the ledger's size and Merkle root. The newest
+checkpoint covers {size} ledger entries (root {root}, signed {at},
+key id {key_id}).
+
+Files
+-----
+README.txt              this file
+SHA256SUMS              SHA-256 of every other file, sha256sum format
+SHA256SUMS.sig          Ed25519 signature over SHA256SUMS (raw 64 bytes)
+public-key.pem          the public key that signed it
+archive/*.warc.gz       WARC 1.1 records, one gzip member each, one file per source
+ledger/entries.jsonl    the ledger leaves concerning these captures, one per line,
+                        each exactly the bytes hashed (canonical JSON, RFC 8785)
+ledger/checkpoints/     NNNNNN.txt (signed text), NNNNNN.sig (raw signature), NNNNNN.json
+ledger/proofs/          inclusion.jsonl (an RFC 6962 audit path per entry, against the
+                        newest checkpoint), consistency.jsonl (between consecutive checkpoints)
+changes.jsonl           content changes and other events, with their diffs
+report.html, report.csv the same for people and spreadsheets
+
+How to verify, step by step
+---------------------------
+1. Compare public-key.pem with the key you pinned earlier (the operator's
+   `scopewatch key show`). Everything below only proves the files were
+   signed by whoever holds that key.
+2. Check every file against the checksums:
+       sha256sum -c SHA256SUMS
+3. Check the signature over the checksums:
+       openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin \
+           -in SHA256SUMS -sigfile SHA256SUMS.sig
+4. Check each checkpoint's signature the same way, e.g.:
+       openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin \
+           -in ledger/checkpoints/000001.txt -sigfile ledger/checkpoints/000001.sig
+5. Check the WARC files' digests:
+       warcio check archive/*.warc.gz        (pip install warcio)
+6. A ledger leaf's hash is SHA-256 of a zero byte followed by the line:
+       (printf '\000'; head -n1 ledger/entries.jsonl | tr -d '\n') | sha256sum
+   Each leaf's audit path in ledger/proofs/inclusion.jsonl leads to the
+   newest checkpoint's root (RFC 6962 / RFC 9162 section 2.1.3.2).
+7. Or all of the above, plus the proofs and the link from each WARC
+   metadata record to its ledger leaf, in one go:
+       scopewatch verify THIS_DIRECTORY --key PINNED.pem
+
+What the evidence proves
+------------------------
+- The bytes in archive/ are the bytes scopewatch stored for each fetch,
+  with the request and response headers, peer address and certificate
+  hash it recorded, unchanged since the checkpoint was signed.
+- Every fetch attempt (failures included) and every detected change is a
+  leaf of one append-only log; a leaf cannot be changed, removed or
+  reordered without breaking the signed root, and each checkpoint's log
+  extends the previous one (consistency proofs).
+
+What it does not prove
+----------------------
+- That the vendor's server sent these bytes: scopewatch records what it
+  received over TLS, but a TLS session is not signed evidence. The
+  certificate hash and peer address help a third party corroborate it.
+- The time of capture beyond the operator's clock: there is no trusted
+  timestamp (RFC 3161) on the checkpoints yet. Checkpoints held elsewhere
+  (an auditor's earlier copy of a root) are what bound it.
+- That the operator did not rewrite history before a checkpoint was
+  signed, or re-sign a rewritten log with the same key: only a root or
+  public key you received earlier, out of band, rules that out.
+- Bodies are stored after HTTP content decoding: the WARC response holds
+  the decoded body, and the received Content-Encoding, Transfer-Encoding
+  and Content-Length are kept as X-Scopewatch-Original-* headers.
+"#,
+        version = env!("CARGO_PKG_VERSION"),
+        size = latest.tree_size,
+        root = latest.root,
+        at = latest.at,
+        key_id = latest.key_id,
+    )
+}

@@ -1,0 +1,332 @@
+//! The append-only ledger: every capture, failure, event, prune, daemon
+//! start and stop and configuration change is one leaf of an RFC 6962
+//! Merkle log (see [`super::merkle`]). A leaf is a JSON object in the
+//! canonical form of RFC 8785 (JCS) holding `seq` (0-based, the leaf's
+//! index in the tree), `type`, `at`, `source`, digests and references, and
+//! `prev`, the previous leaf's hash (zeros for the first).
+//!
+//! Canonical JSON: serde_json's `Value` map is ordered by key (the crate's
+//! `preserve_order` feature is off; a unit test pins it), writes no
+//! whitespace, escapes strings as RFC 8785 section 3.2.2.2 asks (the two-
+//! character escapes, `\u00xx` in lowercase hex for other controls, all
+//! else as UTF-8), and our leaves hold only strings, integers, booleans
+//! and null: no floats, whose formatting is where JCS and serde_json could
+//! differ. Keys are ASCII, so UTF-8 byte order equals JCS's UTF-16 order.
+//!
+//! The `ledger` table refuses UPDATE and DELETE (triggers, see the schema).
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::merkle::{self, Hash};
+use crate::clock;
+use crate::hash::Digest;
+use crate::store::{EventRow, RecordRow, Result, Store};
+
+/// One stored leaf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub seq: i64,
+    /// The canonical JSON, exactly the bytes hashed.
+    pub leaf: String,
+    /// `SHA-256(0x00 || leaf)`, hex.
+    pub leaf_hash: String,
+}
+
+/// A daemon lifecycle moment worth a ledger leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    DaemonStart,
+    DaemonStop,
+}
+
+/// Appends one leaf of type `kind`; `fields` are merged into the leaf.
+/// Call inside the caller's write transaction.
+pub(crate) fn append(
+    conn: &Connection,
+    kind: &str,
+    at: &str,
+    source: Option<&str>,
+    fields: Map<String, Value>,
+) -> Result<Entry> {
+    let last: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT seq, leaf_hash FROM ledger ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let (seq, prev) = match last {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (0, Digest::ZERO.to_hex()),
+    };
+    let mut leaf = fields;
+    leaf.insert("seq".into(), json!(seq));
+    leaf.insert("type".into(), json!(kind));
+    leaf.insert("at".into(), json!(at));
+    leaf.insert("source".into(), json!(source));
+    leaf.insert("prev".into(), json!(prev));
+    let leaf = Value::Object(leaf).to_string();
+    let leaf_hash = hex::encode(merkle::leaf_hash(leaf.as_bytes()));
+    conn.execute(
+        "INSERT INTO ledger (seq, leaf, leaf_hash) VALUES (?1, ?2, ?3)",
+        params![seq, leaf, leaf_hash],
+    )?;
+    Ok(Entry {
+        seq,
+        leaf,
+        leaf_hash,
+    })
+}
+
+/// The leaves for one recorded fetch attempt and the events it raised:
+/// called by `Store::record_attempt` inside its transaction.
+pub(crate) fn record_attempt(
+    conn: &Connection,
+    row: &RecordRow,
+    record_hash: &Digest,
+    events: &[EventRow],
+) -> Result<()> {
+    let kind = if row.outcome == "failed" {
+        "failure"
+    } else {
+        "capture"
+    };
+    let fields = json!({
+        "record_id": row.id,
+        "record_hash": record_hash.to_hex(),
+        "outcome": row.outcome,
+        "url": row.url,
+        "status": row.status,
+        "raw_hash": row.raw_hash,
+        "text_hash": row.text_hash,
+        "error_class": row.error_class,
+    });
+    append(
+        conn,
+        kind,
+        &row.finished_at,
+        Some(&row.source),
+        object(fields),
+    )?;
+    for event in events {
+        let fields = json!({
+            "event_id": event.id,
+            "kind": event.kind,
+            "record_id": event.to_snapshot,
+            "from_record": event.from_snapshot,
+            "diff_hash": event.diff_hash,
+        });
+        append(
+            conn,
+            "event",
+            &event.detected_at,
+            Some(&event.source),
+            object(fields),
+        )?;
+    }
+    Ok(())
+}
+
+/// The members of a JSON object (`json!({...})` always makes one).
+pub(crate) fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Appends `fields` as a leaf of type `kind` in its own transaction.
+pub(crate) fn append_now(
+    store: &Store,
+    kind: &str,
+    source: Option<&str>,
+    fields: Value,
+) -> Result<Entry> {
+    let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
+    let entry = append(
+        &tx,
+        kind,
+        &clock::format(clock::now()),
+        source,
+        object(fields),
+    )?;
+    tx.commit()?;
+    Ok(entry)
+}
+
+/// Records a daemon start or stop in the ledger; `scopewatch run` calls it.
+pub fn record_lifecycle(store: &Store, moment: Lifecycle) -> Result<Entry> {
+    let kind = match moment {
+        Lifecycle::DaemonStart => "daemon-start",
+        Lifecycle::DaemonStop => "daemon-stop",
+    };
+    append_now(
+        store,
+        kind,
+        None,
+        json!({ "version": env!("CARGO_PKG_VERSION") }),
+    )
+}
+
+/// Records the configuration in force when its SHA-256 differs from the
+/// last one recorded; returns the new leaf, or `None` when unchanged.
+/// `scopewatch run` and `check` call it with the configuration file's bytes.
+pub fn record_config(store: &Store, config_bytes: &[u8]) -> Result<Option<Entry>> {
+    let hash = Digest::of(config_bytes).to_hex();
+    if last_config_hash(store.conn())?.as_deref() == Some(hash.as_str()) {
+        return Ok(None);
+    }
+    append_now(store, "config", None, json!({ "config_sha256": hash })).map(Some)
+}
+
+/// The `config_sha256` of the latest `config` leaf.
+pub(crate) fn last_config_hash(conn: &Connection) -> Result<Option<String>> {
+    let leaf: Option<String> = conn
+        .query_row(
+            // Quotes inside JSON strings are escaped, so only a leaf's own
+            // `type` member can match.
+            r#"SELECT leaf FROM ledger WHERE leaf LIKE '%"type":"config"%'
+               ORDER BY seq DESC LIMIT 1"#,
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(leaf
+        .and_then(|l| serde_json::from_str::<Value>(&l).ok())
+        .and_then(|v| v["config_sha256"].as_str().map(str::to_string)))
+}
+
+/// Every leaf with `seq` in `from..to`, in order.
+pub fn entries(conn: &Connection, from: i64, to: i64) -> Result<Vec<Entry>> {
+    let mut statement = conn.prepare(
+        "SELECT seq, leaf, leaf_hash FROM ledger WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+    )?;
+    let rows = statement.query_map([from, to], |row| {
+        Ok(Entry {
+            seq: row.get(0)?,
+            leaf: row.get(1)?,
+            leaf_hash: row.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Leaves stored.
+pub fn size(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM ledger", [], |row| row.get(0))?)
+}
+
+/// Parses a 64-digit hex hash.
+pub(crate) fn parse_hash(text: &str) -> Option<Hash> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(text, &mut out).ok()?;
+    Some(out)
+}
+
+/// One problem found in the ledger, named by the leaf concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LedgerProblem {
+    pub seq: i64,
+    pub problem: String,
+}
+
+/// Recomputes every leaf hash and `prev` link and checks each leaf's
+/// `seq`; returns the problems and the leaf hashes as stored (for the tree).
+pub fn check_entries(entries: &[Entry]) -> (Vec<LedgerProblem>, Vec<Hash>) {
+    let mut problems = Vec::new();
+    let mut hashes = Vec::with_capacity(entries.len());
+    let mut prev = Digest::ZERO.to_hex();
+    for (index, entry) in entries.iter().enumerate() {
+        let mut problem = |text: String| {
+            problems.push(LedgerProblem {
+                seq: entry.seq,
+                problem: text,
+            })
+        };
+        if entry.seq != index as i64 {
+            problem(format!(
+                "ledger entry {} is at position {index}: entries are missing or out of order",
+                entry.seq
+            ));
+        }
+        let computed = merkle::leaf_hash(entry.leaf.as_bytes());
+        if hex::encode(computed) != entry.leaf_hash {
+            problem("the leaf hash does not match the leaf: the entry was altered".into());
+        }
+        match serde_json::from_str::<Value>(&entry.leaf) {
+            Ok(leaf) => {
+                if leaf["seq"].as_i64() != Some(entry.seq) {
+                    problem("the leaf's own seq differs from its place in the log".into());
+                }
+                if leaf["prev"].as_str() != Some(prev.as_str()) {
+                    problem("prev does not match the previous leaf's hash: the log is broken or reordered here".into());
+                }
+            }
+            Err(e) => problem(format!("the leaf is not JSON: {e}")),
+        }
+        hashes.push(parse_hash(&entry.leaf_hash).unwrap_or(computed));
+        prev = entry.leaf_hash.clone();
+    }
+    (problems, hashes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_are_canonical_json() {
+        // RFC 8785: keys sorted, no whitespace, the short escapes, other
+        // controls as lowercase \u00xx, non-ASCII as UTF-8, '/' unescaped.
+        let value = json!({"b": 1, "a": "\u{1}\n\"é/", "c": null, "A": [true, -5]});
+        assert_eq!(
+            value.to_string(),
+            r#"{"A":[true,-5],"a":"\u0001\n\"é/","b":1,"c":null}"#
+        );
+    }
+
+    #[test]
+    fn leaves_link_and_the_table_refuses_edits() {
+        let store = Store::open_in_memory().unwrap();
+        let first = record_lifecycle(&store, Lifecycle::DaemonStart).unwrap();
+        assert_eq!(record_config(&store, b"a = 1").unwrap().unwrap().seq, 1);
+        assert_eq!(record_config(&store, b"a = 1").unwrap(), None, "unchanged");
+        assert!(record_config(&store, b"a = 2").unwrap().is_some());
+        let entries = entries(store.conn(), 0, 10).unwrap();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0], first);
+        let leaf: Value = serde_json::from_str(&entries[1].leaf).unwrap();
+        assert_eq!(leaf["prev"], json!(first.leaf_hash));
+        assert_eq!(leaf["type"], "config");
+        assert!(check_entries(&entries).0.is_empty());
+
+        for sql in [
+            "UPDATE ledger SET leaf = 'x' WHERE seq = 0",
+            "DELETE FROM ledger WHERE seq = 2",
+        ] {
+            let err = store.conn().execute(sql, []).unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{err}");
+        }
+    }
+
+    #[test]
+    fn check_names_an_altered_or_swapped_leaf() {
+        let store = Store::open_in_memory().unwrap();
+        for i in 0..4 {
+            record_config(&store, format!("v{i}").as_bytes()).unwrap();
+        }
+        let mut entries = entries(store.conn(), 0, 10).unwrap();
+        entries[1].leaf = entries[1].leaf.replace("config", "confiG");
+        let (problems, _) = check_entries(&entries);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].seq, 1);
+        assert!(problems[0].problem.contains("altered"));
+
+        let mut entries = super::entries(store.conn(), 0, 10).unwrap();
+        entries.swap(2, 3);
+        let seqs: Vec<i64> = check_entries(&entries).0.iter().map(|p| p.seq).collect();
+        assert!(seqs.contains(&2) && seqs.contains(&3), "{seqs:?}");
+    }
+}

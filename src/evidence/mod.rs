@@ -1,0 +1,124 @@
+//! Evidence an auditor can check without trusting scopewatch: the
+//! append-only Merkle ledger ([`ledger`], [`merkle`]), Ed25519-signed
+//! checkpoints ([`checkpoint`]), WARC rendering of captures ([`warc`]), the
+//! export bundle ([`export`]) and verification of the live store and of a
+//! bundle ([`verify`]). The hooks the rest of the program calls are here:
+//! [`after_sweep`] and the ledger's lifecycle and configuration leaves.
+
+pub mod checkpoint;
+pub mod export;
+pub mod ledger;
+pub mod merkle;
+mod report;
+pub mod retention;
+pub mod verify;
+pub mod warc;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::store::{Store, StoreError};
+use crate::sweep::Sweeper;
+
+pub use checkpoint::{Checkpoint, Signer};
+pub use ledger::{Lifecycle, record_config, record_lifecycle};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("signing key {path}: {message}")]
+    Key { path: PathBuf, message: String },
+    #[error("{0}")]
+    Damaged(String),
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+impl From<rusqlite::Error> for EvidenceError {
+    fn from(e: rusqlite::Error) -> Self {
+        EvidenceError::Store(StoreError::from(e))
+    }
+}
+
+impl EvidenceError {
+    /// An I/O error on `path`, naming it.
+    pub fn file(path: &Path, error: impl std::fmt::Display) -> EvidenceError {
+        EvidenceError::File {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// One problem found by `verify`, naming what it concerns (a record, a
+/// ledger entry, a checkpoint, a file of a bundle).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// What the problem is in, e.g. `record 3`, `ledger entry 7`,
+    /// `checkpoint 2`, `archive/records.warc.gz record 5`.
+    pub concerns: String,
+    /// The fetch record concerned, when there is one.
+    pub record_id: Option<i64>,
+    pub problem: String,
+    /// Data removed by `[retention]` with a ledger prune leaf: reported,
+    /// but not tampering, and not counted for the exit status.
+    pub pruned_by_policy: bool,
+}
+
+impl Finding {
+    pub fn new(concerns: impl Into<String>, problem: impl Into<String>) -> Finding {
+        Finding {
+            concerns: concerns.into(),
+            record_id: None,
+            problem: problem.into(),
+            pruned_by_policy: false,
+        }
+    }
+
+    pub fn record(record_id: i64, problem: impl Into<String>) -> Finding {
+        Finding {
+            concerns: format!("record {record_id}"),
+            record_id: Some(record_id),
+            problem: problem.into(),
+            pruned_by_policy: false,
+        }
+    }
+}
+
+/// The path of the open database file, when it is a file.
+pub(crate) fn database_path(store: &Store) -> Option<PathBuf> {
+    store
+        .conn()
+        .path()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+/// After each sweep (`check` and the daemon): records the configuration in
+/// the ledger when it changed, then signs a checkpoint. A failure is
+/// logged, never fatal: the captures are already committed.
+pub async fn after_sweep(sweeper: &Sweeper) {
+    let config = sweeper.config.clone();
+    let result = sweeper
+        .store
+        .call(move |store| -> Result<(), EvidenceError> {
+            let bytes =
+                std::fs::read(&config.path).map_err(|e| EvidenceError::file(&config.path, e))?;
+            ledger::record_config(store, &bytes)?;
+            if let Some(keep) = config.keep_raw_bodies {
+                retention::prune(store, keep)?;
+            }
+            let Some(database) = database_path(store) else {
+                return Ok(());
+            };
+            let signer = Signer::locate(config.key_file.as_deref(), &database)?;
+            checkpoint::sign(store, &signer)?;
+            Ok(())
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::warn!("no checkpoint signed after this sweep: {e}");
+    }
+}

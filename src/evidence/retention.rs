@@ -1,0 +1,50 @@
+//! `[retention] raw_bodies`: raw bodies whose every capture is older than
+//! the period are pruned (the blob's bytes are emptied and `pruned_at` set;
+//! its hash, the records and the ledger stay). Every prune is a `prune`
+//! leaf naming the body's hash, so `verify` reports the missing bytes as
+//! "pruned by policy" and a body emptied without such a leaf as tampering.
+//! Texts, diffs and each source's last good body are never pruned: change
+//! detection and the reports still need them.
+
+use std::time::Duration;
+
+use rusqlite::TransactionBehavior;
+use serde_json::json;
+
+use super::{EvidenceError, ledger};
+use crate::clock;
+use crate::store::Store;
+
+/// Prunes raw bodies older than `keep`, in one transaction; returns how
+/// many were pruned.
+pub fn prune(store: &Store, keep: Duration) -> Result<usize, EvidenceError> {
+    let now = clock::now();
+    let keep_for = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+    let cutoff = clock::format(now.checked_sub_signed(keep_for).unwrap_or(now));
+    let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
+    let hashes: Vec<String> = tx
+        .prepare(
+            "SELECT b.hash FROM blobs b
+             WHERE b.pruned_at IS NULL
+               AND EXISTS (SELECT 1 FROM records r WHERE r.raw_hash = b.hash)
+               AND NOT EXISTS (SELECT 1 FROM records r WHERE r.raw_hash = b.hash AND r.started_at >= ?1)
+               AND NOT EXISTS (SELECT 1 FROM records r WHERE r.text_hash = b.hash)
+               AND NOT EXISTS (SELECT 1 FROM events e WHERE e.diff_hash = b.hash)
+               AND NOT EXISTS (SELECT 1 FROM source_state s JOIN records r ON r.id = s.last_good_record
+                               WHERE r.raw_hash = b.hash)",
+        )?
+        .query_map([&cutoff], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let at = clock::format(now);
+    let policy = format!("raw_bodies = {}", humantime::format_duration(keep));
+    for hash in &hashes {
+        tx.execute(
+            "UPDATE blobs SET data = X'', pruned_at = ?1 WHERE hash = ?2",
+            [&at, hash],
+        )?;
+        let fields = json!({ "raw_hash": hash, "policy": policy, "cutoff": cutoff });
+        ledger::append(&tx, "prune", &at, None, ledger::object(fields))?;
+    }
+    tx.commit()?;
+    Ok(hashes.len())
+}

@@ -1,0 +1,582 @@
+//! Verification: of the live store (the record chain and blobs, the
+//! ledger's leaves and links, every leaf's reference to its record, and the
+//! Merkle root against every signed checkpoint) and of an exported bundle
+//! (see [`verify_bundle`]). Every problem is collected and named by what it
+//! concerns; nothing stops at the first.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use ed25519_dalek::VerifyingKey;
+use serde_json::Value;
+
+use super::checkpoint::{self, Checkpoint, key_id};
+use super::ledger::{self, Entry};
+use super::merkle::Tree;
+use super::{EvidenceError, Finding, warc};
+use crate::store::Store;
+
+/// Everything `scopewatch verify` checks in the live store; `key` is the
+/// public key checkpoints must be signed with.
+pub fn verify_store(
+    store: &Store,
+    key: Option<&VerifyingKey>,
+) -> Result<Vec<Finding>, EvidenceError> {
+    let conn = store.conn();
+    let entries = ledger::entries(conn, 0, i64::MAX)?;
+    let pruned = pruned_raw_bodies(conn, &entries)?;
+    let mut findings: Vec<Finding> = store
+        .verify_chain()?
+        .into_iter()
+        .map(|f| {
+            let mut finding = Finding::record(f.record_id, f.problem);
+            if finding.problem.starts_with("the blob named by raw_hash") {
+                match pruned.get(&f.record_id) {
+                    Some(true) => {
+                        finding.problem = "raw body pruned by policy ([retention] raw_bodies); its hash and the ledger remain".into();
+                        finding.pruned_by_policy = true;
+                    }
+                    Some(false) => {
+                        finding.problem = "the raw body was emptied without a prune entry in the ledger: it was removed outside the retention policy".into();
+                    }
+                    None => {}
+                }
+            }
+            finding
+        })
+        .collect();
+    let records: HashMap<i64, String> = conn
+        .prepare("SELECT id, record_hash FROM records")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    findings.extend(check_ledger(&entries, &records));
+    findings.extend(check_checkpoints(&entries, &checkpoint::all(conn)?, key));
+    Ok(findings)
+}
+
+/// Records whose raw body is marked pruned, and whether a ledger `prune`
+/// leaf names that body.
+fn pruned_raw_bodies(
+    conn: &rusqlite::Connection,
+    entries: &[Entry],
+) -> Result<HashMap<i64, bool>, EvidenceError> {
+    let logged: HashSet<String> = entries
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(&e.leaf).ok())
+        .filter(|leaf| leaf["type"] == "prune")
+        .filter_map(|leaf| leaf["raw_hash"].as_str().map(str::to_string))
+        .collect();
+    let rows: Vec<(i64, String)> = conn
+        .prepare(
+            "SELECT r.id, r.raw_hash FROM records r JOIN blobs b ON b.hash = r.raw_hash
+             WHERE b.pruned_at IS NOT NULL",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, hash)| (id, logged.contains(&hash)))
+        .collect())
+}
+
+/// The leaves' hashes, links and order, and each capture or failure leaf
+/// against the record it names (`records`: id to record_hash).
+pub fn check_ledger(entries: &[Entry], records: &HashMap<i64, String>) -> Vec<Finding> {
+    let (problems, _) = ledger::check_entries(entries);
+    let mut findings: Vec<Finding> = problems
+        .into_iter()
+        .map(|p| Finding::new(format!("ledger entry {}", p.seq), p.problem))
+        .collect();
+    let mut referenced = HashSet::new();
+    let mut first_referenced = None;
+    for entry in entries {
+        let Ok(leaf) = serde_json::from_str::<Value>(&entry.leaf) else {
+            continue;
+        };
+        if !matches!(leaf["type"].as_str(), Some("capture" | "failure")) {
+            continue;
+        }
+        let (Some(id), Some(hash)) = (leaf["record_id"].as_i64(), leaf["record_hash"].as_str())
+        else {
+            findings.push(Finding::new(
+                format!("ledger entry {}", entry.seq),
+                "a capture leaf without record_id and record_hash",
+            ));
+            continue;
+        };
+        referenced.insert(id);
+        first_referenced = Some(first_referenced.map_or(id, |f: i64| f.min(id)));
+        match records.get(&id) {
+            None => findings.push(Finding {
+                record_id: Some(id),
+                ..Finding::new(
+                    format!("ledger entry {}", entry.seq),
+                    format!("names record {id}, which is missing: the record was deleted"),
+                )
+            }),
+            Some(stored) if stored != hash => findings.push(Finding {
+                record_id: Some(id),
+                ..Finding::new(
+                    format!("ledger entry {}", entry.seq),
+                    format!(
+                        "names record {id} with hash {hash}, but the record's hash is now {stored}: the record was replaced"
+                    ),
+                )
+            }),
+            Some(_) => {}
+        }
+    }
+    // Records from before the ledger existed have no leaf; any later one must.
+    if let Some(first) = first_referenced {
+        let mut unlogged: Vec<i64> = records
+            .keys()
+            .filter(|id| **id > first && !referenced.contains(id))
+            .copied()
+            .collect();
+        unlogged.sort_unstable();
+        for id in unlogged {
+            findings.push(Finding::record(
+                id,
+                "the record has no ledger entry: it was added outside scopewatch, or its ledger entry is gone",
+            ));
+        }
+    }
+    findings
+}
+
+/// Every checkpoint's signature against `key`, and its root against the
+/// ledger's leaves as stored.
+pub fn check_checkpoints(
+    entries: &[Entry],
+    checkpoints: &[Checkpoint],
+    key: Option<&VerifyingKey>,
+) -> Vec<Finding> {
+    // The hashes as stored: a leaf that no longer matches its hash is
+    // reported by `check_ledger`; here the stored hashes meet the roots.
+    let hashes: Vec<_> = entries
+        .iter()
+        .map(|e| ledger::parse_hash(&e.leaf_hash).unwrap_or([0; 32]))
+        .collect();
+    let size = hashes.len() as i64;
+    let tree = Tree::new(hashes);
+    let mut findings = Vec::new();
+    let Some(key) = key else {
+        if !checkpoints.is_empty() {
+            findings.push(Finding::new(
+                "checkpoints",
+                "no public key to check the signatures with: the signing key is missing; pass --key public-key.pem",
+            ));
+        }
+        return findings;
+    };
+    let expected_key = key_id(key);
+    let mut previous_size = 0;
+    for checkpoint in checkpoints {
+        let concerns = format!(
+            "checkpoint {} (tree size {})",
+            checkpoint.id, checkpoint.tree_size
+        );
+        let mut problem = |text: String| findings.push(Finding::new(concerns.clone(), text));
+        if !checkpoint.signed_by(key) {
+            if checkpoint.key_id != expected_key {
+                problem(format!(
+                    "signed by another key (key id {}), not the pinned key {expected_key}: the checkpoint was re-signed",
+                    checkpoint.key_id
+                ));
+            } else {
+                problem(
+                    "the signature does not verify: the checkpoint or its signature was altered"
+                        .into(),
+                );
+            }
+        }
+        if checkpoint.tree_size < previous_size {
+            problem(format!(
+                "the tree shrank from {previous_size} to {} entries: checkpoints were reordered or replaced",
+                checkpoint.tree_size
+            ));
+        }
+        previous_size = checkpoint.tree_size;
+        if checkpoint.tree_size > size {
+            problem(format!(
+                "it signed {} ledger entries but only {size} exist: the ledger was truncated at the tail",
+                checkpoint.tree_size
+            ));
+        } else if hex::encode(tree.root(checkpoint.tree_size as usize)) != checkpoint.root {
+            problem(format!(
+                "the first {} ledger entries no longer hash to the signed root: the ledger was rewritten",
+                checkpoint.tree_size
+            ));
+        }
+    }
+    findings
+}
+
+/// Reads a public key (SubjectPublicKeyInfo PEM) to pin.
+pub fn read_public_key(path: &std::path::Path) -> Result<VerifyingKey, EvidenceError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EvidenceError::file(path, e))?;
+    checkpoint::parse_public_pem(&text).ok_or_else(|| {
+        EvidenceError::file(
+            path,
+            "not an Ed25519 public key in PEM (`scopewatch key show` prints one)",
+        )
+    })
+}
+
+/// Everything `scopewatch verify BUNDLE` checks: each file against
+/// `SHA256SUMS`, the signature over it, each checkpoint's signature, each
+/// ledger leaf's hash and inclusion proof against the newest checkpoint,
+/// the consistency proofs between checkpoints, every WARC record's framing
+/// and digests, and each capture's metadata record against its ledger leaf.
+/// `pinned`: the public key to trust [default: the bundle's own].
+pub fn verify_bundle(dir: &Path, pinned: Option<&Path>) -> Result<Vec<Finding>, EvidenceError> {
+    if !dir.join("SHA256SUMS").is_file() {
+        return Err(EvidenceError::file(
+            dir,
+            "not an evidence bundle (no SHA256SUMS): name the directory `scopewatch export --out` wrote",
+        ));
+    }
+    let mut findings = Vec::new();
+    let bundled_key = read_public_key(&dir.join("public-key.pem"));
+    let key = match pinned {
+        Some(path) => {
+            let key = read_public_key(path)?;
+            if bundled_key.as_ref().is_ok_and(|b| b != &key) {
+                findings.push(Finding::new(
+                    "public-key.pem",
+                    "differs from the pinned key: the bundle was signed by someone else",
+                ));
+            }
+            Some(key)
+        }
+        None => match bundled_key {
+            Ok(key) => Some(key),
+            Err(e) => {
+                findings.push(Finding::new("public-key.pem", e.to_string()));
+                None
+            }
+        },
+    };
+
+    let sums = read(dir, "SHA256SUMS", &mut findings).unwrap_or_default();
+    check_sums(dir, &sums, &mut findings);
+    if let (Some(key), Some(signature)) = (&key, read(dir, "SHA256SUMS.sig", &mut findings))
+        && !checkpoint::verify_signature(key, &sums, &signature)
+    {
+        findings.push(Finding::new(
+            "SHA256SUMS.sig",
+            "the signature does not verify with the public key: the signature was replaced or SHA256SUMS was altered",
+        ));
+    }
+
+    let checkpoints = bundle_checkpoints(dir, key.as_ref(), &mut findings);
+    let leaves = check_bundle_ledger(dir, &checkpoints, &mut findings);
+    check_archives(dir, &leaves, &mut findings);
+    Ok(findings)
+}
+
+fn read(dir: &Path, name: &str, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
+    match std::fs::read(dir.join(name)) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            findings.push(Finding::new(name, format!("cannot be read: {e}")));
+            None
+        }
+    }
+}
+
+/// Every file against SHA256SUMS, and every file listed there.
+fn check_sums(dir: &Path, sums: &[u8], findings: &mut Vec<Finding>) {
+    let mut listed = HashSet::new();
+    for line in String::from_utf8_lossy(sums).lines() {
+        let Some((hash, name)) = line.split_once("  ") else {
+            findings.push(Finding::new(
+                "SHA256SUMS",
+                format!("malformed line {line:?}"),
+            ));
+            continue;
+        };
+        listed.insert(name.to_string());
+        match std::fs::read(dir.join(name)) {
+            Ok(bytes) if crate::hash::Digest::of(&bytes).to_hex() == hash => {}
+            Ok(_) => findings.push(Finding::new(
+                name,
+                "does not match its SHA256SUMS line: the file was altered",
+            )),
+            Err(_) => findings.push(Finding::new(name, "is listed in SHA256SUMS but missing")),
+        }
+    }
+    for name in files_under(dir, dir) {
+        if name != "SHA256SUMS" && name != "SHA256SUMS.sig" && !listed.contains(&name) {
+            findings.push(Finding::new(
+                name,
+                "is not listed in SHA256SUMS: it was added",
+            ));
+        }
+    }
+}
+
+fn files_under(root: &Path, dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(root, &path));
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            out.push(relative.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The bundle's checkpoints (from the `.json` files), each checked against
+/// its `.txt` and `.sig` and the key.
+fn bundle_checkpoints(
+    dir: &Path,
+    key: Option<&VerifyingKey>,
+    findings: &mut Vec<Finding>,
+) -> Vec<Checkpoint> {
+    let mut checkpoints = Vec::new();
+    for name in files_under(dir, &dir.join("ledger/checkpoints")) {
+        let Some(stem) = name.strip_suffix(".json") else {
+            continue;
+        };
+        let parsed = std::fs::read(dir.join(&name))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Checkpoint>(&b).ok());
+        let Some(checkpoint) = parsed else {
+            findings.push(Finding::new(name, "is not a checkpoint"));
+            continue;
+        };
+        let text = std::fs::read(dir.join(format!("{stem}.txt"))).unwrap_or_default();
+        let signature = std::fs::read(dir.join(format!("{stem}.sig"))).unwrap_or_default();
+        let concerns = format!(
+            "checkpoint {} (tree size {})",
+            checkpoint.id, checkpoint.tree_size
+        );
+        if text != checkpoint.text().as_bytes() || hex::encode(&signature) != checkpoint.signature {
+            findings.push(Finding::new(
+                &concerns,
+                format!("{stem}.txt or .sig disagrees with {stem}.json"),
+            ));
+        }
+        checkpoints.push(checkpoint);
+    }
+    checkpoints.sort_by_key(|c| c.id);
+    if let Some(key) = key {
+        let expected = key_id(key);
+        for c in &checkpoints {
+            if !c.signed_by(key) {
+                let concerns = format!("checkpoint {} (tree size {})", c.id, c.tree_size);
+                findings.push(Finding::new(concerns, if c.key_id != expected {
+                    format!("signed by another key (key id {}), not the pinned key {expected}: the checkpoint was re-signed", c.key_id)
+                } else {
+                    "the signature does not verify: the checkpoint or its signature was altered".into()
+                }));
+            }
+        }
+    }
+    checkpoints
+}
+
+/// The leaves' hashes and inclusion proofs against the newest checkpoint,
+/// and the consistency proofs; returns the leaves by seq.
+fn check_bundle_ledger(
+    dir: &Path,
+    checkpoints: &[Checkpoint],
+    findings: &mut Vec<Finding>,
+) -> HashMap<i64, Value> {
+    let mut leaves = HashMap::new();
+    let Some(latest) = checkpoints.last() else {
+        findings.push(Finding::new(
+            "ledger/checkpoints",
+            "no checkpoint: nothing signs the ledger",
+        ));
+        return leaves;
+    };
+    let root = ledger::parse_hash(&latest.root).unwrap_or([0; 32]);
+    let proofs: HashMap<i64, Value> = lines(dir, "ledger/proofs/inclusion.jsonl", findings)
+        .into_iter()
+        .filter_map(|p| Some((p["seq"].as_i64()?, p)))
+        .collect();
+    for line in
+        String::from_utf8_lossy(&read(dir, "ledger/entries.jsonl", findings).unwrap_or_default())
+            .lines()
+    {
+        let Ok(leaf) = serde_json::from_str::<Value>(line) else {
+            findings.push(Finding::new(
+                "ledger/entries.jsonl",
+                format!("a line is not JSON: {line:?}"),
+            ));
+            continue;
+        };
+        let seq = leaf["seq"].as_i64().unwrap_or(-1);
+        let concerns = format!("ledger entry {seq}");
+        let hash = super::merkle::leaf_hash(line.as_bytes());
+        let path: Vec<_> = proofs
+            .get(&seq)
+            .and_then(|p| p["path"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|h| h.as_str().and_then(ledger::parse_hash))
+            .collect();
+        let included = seq >= 0
+            && super::merkle::verify_inclusion(
+                seq as u64,
+                latest.tree_size as u64,
+                &hash,
+                &path,
+                &root,
+            );
+        if !included {
+            findings.push(Finding {
+                record_id: leaf["record_id"].as_i64(),
+                ..Finding::new(
+                    concerns,
+                    format!(
+                        "the leaf and its audit path do not lead to the root signed by checkpoint {}: the entry was altered or is not in the log",
+                        latest.id
+                    ),
+                )
+            });
+        }
+        leaves.insert(seq, leaf);
+    }
+    let consistency: Vec<Value> = lines(dir, "ledger/proofs/consistency.jsonl", findings);
+    for pair in checkpoints.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let proof = consistency.iter().find(|p| {
+            p["first"].as_i64() == Some(a.tree_size) && p["second"].as_i64() == Some(b.tree_size)
+        });
+        let path: Vec<_> = proof
+            .and_then(|p| p["path"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|h| h.as_str().and_then(ledger::parse_hash))
+            .collect();
+        let (ra, rb) = (
+            ledger::parse_hash(&a.root).unwrap_or([0; 32]),
+            ledger::parse_hash(&b.root).unwrap_or([0; 32]),
+        );
+        if a.tree_size > b.tree_size
+            || !super::merkle::verify_consistency(
+                a.tree_size as u64,
+                b.tree_size as u64,
+                &ra,
+                &rb,
+                &path,
+            )
+        {
+            findings.push(Finding::new(
+                format!("checkpoint {}", b.id),
+                format!(
+                    "its log does not extend checkpoint {}'s: history was rewritten between them",
+                    a.id
+                ),
+            ));
+        }
+    }
+    leaves
+}
+
+fn lines(dir: &Path, name: &str, findings: &mut Vec<Finding>) -> Vec<Value> {
+    String::from_utf8_lossy(&read(dir, name, findings).unwrap_or_default())
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Every WARC record's framing and digests, and each metadata record
+/// against the ledger leaf that logged its capture.
+fn check_archives(dir: &Path, leaves: &HashMap<i64, Value>, findings: &mut Vec<Finding>) {
+    for name in files_under(dir, &dir.join("archive")) {
+        let Some(bytes) = read(dir, &name, findings) else {
+            continue;
+        };
+        let mut payloads: HashMap<String, String> = HashMap::new();
+        for (index, read) in warc::read_all(&bytes).into_iter().enumerate() {
+            let (offset, record) = match read {
+                warc::ReadRecord::Ok { offset, record } => (offset, record),
+                warc::ReadRecord::Damaged { offset, problem } => {
+                    findings.push(Finding::new(
+                        format!("{name} record {} (offset {offset})", index + 1),
+                        problem,
+                    ));
+                    continue;
+                }
+            };
+            let concerns = format!("{name} record {} (offset {offset})", index + 1);
+            let kind = record.header("WARC-Type").unwrap_or("");
+            if record.header("WARC-Block-Digest") != Some(warc::digest(&record.block).as_str()) {
+                findings.push(Finding::new(
+                    &concerns,
+                    format!("the {kind} block does not match WARC-Block-Digest: it was altered"),
+                ));
+            }
+            if kind == "response" {
+                let payload = warc::digest(warc::http_payload(&record.block));
+                if record.header("WARC-Payload-Digest") != Some(payload.as_str()) {
+                    findings.push(Finding::new(
+                        &concerns,
+                        "the payload does not match WARC-Payload-Digest: it was altered",
+                    ));
+                }
+                if let Some(id) = record.header("WARC-Record-ID") {
+                    payloads.insert(id.to_string(), payload);
+                }
+            }
+            if kind == "metadata" {
+                check_metadata(&concerns, &record, leaves, &payloads, findings);
+            }
+        }
+    }
+}
+
+fn check_metadata(
+    concerns: &str,
+    record: &warc::WarcRecord,
+    leaves: &HashMap<i64, Value>,
+    payloads: &HashMap<String, String>,
+    findings: &mut Vec<Finding>,
+) {
+    let Ok(meta) = serde_json::from_slice::<Value>(&record.block) else {
+        findings.push(Finding::new(concerns, "the metadata record is not JSON"));
+        return;
+    };
+    let record_id = meta["record_id"].as_i64();
+    let mut problem = |text: String| {
+        findings.push(Finding {
+            record_id,
+            ..Finding::new(concerns, text)
+        })
+    };
+    let leaf = meta["ledger_seq"].as_i64().and_then(|seq| leaves.get(&seq));
+    match leaf {
+        None => problem("the capture's ledger entry is not in ledger/entries.jsonl".into()),
+        Some(leaf)
+            if leaf["record_hash"] != meta["record_hash"]
+                || leaf["record_id"] != meta["record_id"] =>
+        {
+            problem(
+                "the metadata names a record hash the ledger does not: the capture was replaced"
+                    .into(),
+            )
+        }
+        Some(_) => {}
+    }
+    if meta["raw_pruned"] == true {
+        return;
+    }
+    if let (Some(raw), Some(response)) = (
+        meta["raw_hash"].as_str(),
+        record.header("WARC-Concurrent-To"),
+    ) && let Some(payload) = payloads.get(response)
+        && payload != &format!("sha256:{raw}")
+    {
+        problem(
+            "the response payload is not the body the record hashed: the capture was replaced"
+                .into(),
+        );
+    }
+}

@@ -1,0 +1,581 @@
+//! The evidence trail end to end, through the command line: the ledger
+//! and signed checkpoints written by `check`, `key show`, and `verify`
+//! naming each kind of tampering the issue lists.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::server::{Reply, Server};
+use common::{FAST_HTTP, Harness};
+use rusqlite::Connection;
+
+fn scopewatch(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scopewatch"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("SCOPEWATCH_CONFIG")
+        .env_remove("STATE_DIRECTORY")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Two sources swept four times: one page changes on the third sweep, the
+/// other fails on the second. Returns the harness and the server.
+fn history() -> (Harness, Server) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let server = Server::start(move |req| match req.path.as_str() {
+        "/flaky" if counter.fetch_add(1, Ordering::SeqCst) == 1 => Reply::status(500),
+        "/flaky" => Reply::html("<main><p>SOC 2 Type 2: Azure Bot Service</p></main>"),
+        _ => Reply::html("<main><h1>ISO/IEC 27001</h1><p>In scope</p></main>"),
+    });
+    let h = Harness::new(&format!(
+        "{}[[source]]\nid = \"iso\"\nurl = \"{}\"\n[[source]]\nid = \"flaky\"\nurl = \"{}\"\n",
+        FAST_HTTP.replace("retries = 2", "retries = 0"),
+        server.url("/iso"),
+        server.url("/flaky")
+    ));
+    for _ in 0..4 {
+        scopewatch(&h.config_path(), &["check"]);
+    }
+    (h, server)
+}
+
+fn verify(h: &Harness) -> (i32, String) {
+    let out = scopewatch(&h.config_path(), &["verify"]);
+    (out.status.code().unwrap(), text(&out))
+}
+
+/// The sqlite3 shell's view of the database: triggers can be dropped.
+fn shell(h: &Harness) -> Connection {
+    let conn = Connection::open(h.db_path()).unwrap();
+    conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+    conn
+}
+
+#[test]
+fn every_attempt_and_event_is_a_leaf_and_every_sweep_is_signed() {
+    let (h, _server) = history();
+    let conn = shell(&h);
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let records = count("SELECT COUNT(*) FROM records");
+    let events = count("SELECT COUNT(*) FROM events");
+    assert_eq!(records, 8);
+    assert!(events >= 2, "a baseline per source: {events}");
+    // One leaf per record and per event, and one for the configuration.
+    assert_eq!(count("SELECT COUNT(*) FROM ledger"), records + events + 1);
+    assert_eq!(
+        count(r#"SELECT COUNT(*) FROM ledger WHERE leaf LIKE '%"type":"failure"%'"#),
+        1
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM checkpoints"),
+        4,
+        "one per sweep"
+    );
+
+    let key = h.dir.path().join("scopewatch-signing-key.pem");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let out = scopewatch(&h.config_path(), &["key", "show"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let pem = String::from_utf8(out.stdout).unwrap();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{pem}");
+    assert_eq!(
+        scopewatch(&h.config_path(), &["key", "show"]).stdout,
+        pem.as_bytes(),
+        "the key is created once"
+    );
+
+    let (code, out) = verify(&h);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("signed checkpoint"), "{out}");
+}
+
+#[test]
+fn the_ledger_tables_refuse_update_and_delete() {
+    let (h, _server) = history();
+    let conn = shell(&h);
+    for sql in [
+        "UPDATE ledger SET leaf_hash = 'x'",
+        "DELETE FROM ledger",
+        "UPDATE checkpoints SET root = 'x'",
+        "DELETE FROM checkpoints",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err().to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[test]
+fn a_flipped_byte_in_a_stored_body_is_named() {
+    let (h, _server) = history();
+    let conn = shell(&h);
+    let (hash, mut data): (String, Vec<u8>) = conn
+        .query_row(
+            "SELECT b.hash, b.data FROM blobs b JOIN records r ON r.raw_hash = b.hash WHERE r.id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let last = data.len() - 5;
+    data[last] ^= 0x01;
+    conn.execute(
+        "UPDATE blobs SET data = ?1 WHERE hash = ?2",
+        rusqlite::params![data, hash],
+    )
+    .unwrap();
+    let (code, out) = verify(&h);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("record 1: the blob named by raw_hash"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_edited_row_is_named() {
+    let (h, _server) = history();
+    shell(&h)
+        .execute("UPDATE records SET status = 299 WHERE id = 3", [])
+        .unwrap();
+    let (code, out) = verify(&h);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("record 3: record_hash does not match"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_deleted_row_is_named() {
+    let (h, _server) = history();
+    let conn = shell(&h);
+    conn.execute("DELETE FROM events WHERE record_id = 4", [])
+        .unwrap();
+    conn.execute("DELETE FROM records WHERE id = 4", [])
+        .unwrap();
+    let (code, out) = verify(&h);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("record 5: record ids jump"), "{out}");
+    assert!(out.contains("names record 4, which is missing"), "{out}");
+}
+
+#[test]
+fn two_swapped_rows_are_named() {
+    let (h, _server) = history();
+    let conn = shell(&h);
+    conn.execute_batch(
+        "DROP TRIGGER ledger_no_update;
+         UPDATE ledger SET seq = -1 WHERE seq = 2;
+         UPDATE ledger SET seq = 2 WHERE seq = 3;
+         UPDATE ledger SET seq = 3 WHERE seq = -1;",
+    )
+    .unwrap();
+    let (code, out) = verify(&h);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ledger entry 2:"), "{out}");
+    assert!(out.contains("ledger entry 3:"), "{out}");
+    assert!(out.contains("no longer hash to the signed root"), "{out}");
+}
+
+#[test]
+fn a_log_truncated_at_the_tail_is_caught_by_the_last_checkpoint() {
+    let (h, _server) = history();
+    let conn = shell(&h);
+    conn.execute_batch(
+        "DROP TRIGGER ledger_no_delete;
+         DELETE FROM ledger WHERE seq = (SELECT MAX(seq) FROM ledger);",
+    )
+    .unwrap();
+    let (code, out) = verify(&h);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the ledger was truncated at the tail"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_checkpoint_signed_with_another_key_is_named() {
+    let (h, _server) = history();
+    // Another key signs a checkpoint over the same ledger.
+    let other = scopewatch::evidence::Signer::create(&h.dir.path().join("other.pem")).unwrap();
+    let store = h.store();
+    let conn = shell(&h);
+    let latest: (i64, String, String) = conn
+        .query_row(
+            "SELECT tree_size, root, at FROM checkpoints ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let mut forged = scopewatch::evidence::Checkpoint {
+        id: 0,
+        tree_size: latest.0,
+        root: latest.1,
+        at: latest.2,
+        key_id: other.key_id(),
+        signature: String::new(),
+    };
+    forged.signature = hex::encode(other.sign(forged.text().as_bytes()));
+    conn.execute(
+        "INSERT INTO checkpoints (tree_size, root, at, key_id, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+        rusqlite::params![forged.tree_size, forged.root, forged.at, forged.key_id, forged.signature],
+    )
+    .unwrap();
+    drop(store);
+    let (code, out) = verify(&h);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("checkpoint 5 (tree size"), "{out}");
+    assert!(out.contains("signed by another key"), "{out}");
+}
+
+/// A page that changes to text carrying markup, swept three times.
+fn exported() -> (Harness, Server, std::path::PathBuf) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let server = Server::start(move |req| match req.path.as_str() {
+        "/iso" if counter.fetch_add(1, Ordering::SeqCst) >= 2 => Reply::html(
+            "<main><p>ISO 27001</p><p>&lt;script&gt;alert(1)&lt;/script&gt; in scope</p></main>",
+        ),
+        "/iso" => Reply::html("<main><p>ISO 27001</p></main>"),
+        _ => Reply::status(404),
+    });
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[[source]]\nid = \"iso\"\nurl = \"{}\"\n",
+        server.url("/iso")
+    ));
+    for _ in 0..3 {
+        let out = scopewatch(&h.config_path(), &["check"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let bundle = h.dir.path().join("bundle");
+    let out = scopewatch(
+        &h.config_path(),
+        &["export", "--out", bundle.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    (h, server, bundle)
+}
+
+fn verify_bundle(h: &Harness, bundle: &Path) -> (i32, String) {
+    let out = scopewatch(&h.config_path(), &["verify", bundle.to_str().unwrap()]);
+    (out.status.code().unwrap(), text(&out))
+}
+
+/// Runs a standard tool in `dir`; `None` when it is not installed.
+fn tool(program: &str, args: &[&str], dir: &Path) -> Option<Output> {
+    match Command::new(program).args(args).current_dir(dir).output() {
+        Ok(out) => Some(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("{program}: {e}"),
+    }
+}
+
+#[test]
+fn a_bundle_verifies_with_scopewatch_and_standard_tools() {
+    let (h, _server, bundle) = exported();
+    for name in [
+        "README.txt",
+        "SHA256SUMS",
+        "SHA256SUMS.sig",
+        "public-key.pem",
+        "archive/iso.warc.gz",
+        "ledger/entries.jsonl",
+        "ledger/proofs/inclusion.jsonl",
+        "ledger/proofs/consistency.jsonl",
+        "ledger/checkpoints/000001.txt",
+        "changes.jsonl",
+        "report.html",
+        "report.csv",
+    ] {
+        assert!(bundle.join(name).is_file(), "{name}");
+    }
+    let (code, out) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 0, "{out}");
+
+    // The report escapes what came from the page.
+    let report = std::fs::read_to_string(bundle.join("report.html")).unwrap();
+    assert!(
+        report.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{report}"
+    );
+    assert!(!report.contains("<script"), "{report}");
+    let csv = std::fs::read_to_string(bundle.join("report.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "a header and three captures: {csv}");
+
+    // Two captures of the same payload: the second is a revisit.
+    let warc = std::fs::read(bundle.join("archive/iso.warc.gz")).unwrap();
+    let mut plain = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::MultiGzDecoder::new(&warc[..]),
+        &mut plain,
+    )
+    .unwrap();
+    assert!(plain.contains("WARC-Type: revisit\r\n"), "{plain}");
+    assert!(plain.contains("identical-payload-digest"));
+
+    match tool("sha256sum", &["-c", "--quiet", "SHA256SUMS"], &bundle) {
+        Some(out) => assert!(out.status.success(), "sha256sum -c: {}", text(&out)),
+        None => eprintln!("SKIPPED: sha256sum is not installed"),
+    }
+    let openssl = [
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        "public-key.pem",
+        "-rawin",
+        "-in",
+        "SHA256SUMS",
+        "-sigfile",
+        "SHA256SUMS.sig",
+    ];
+    match tool("openssl", &openssl, &bundle) {
+        Some(out) => {
+            assert!(
+                out.status.success(),
+                "openssl pkeyutl -verify: {}",
+                text(&out)
+            );
+            // A checkpoint verifies the same way.
+            let mut checkpoint = openssl;
+            checkpoint[7] = "ledger/checkpoints/000001.txt";
+            checkpoint[9] = "ledger/checkpoints/000001.sig";
+            let out = tool("openssl", &checkpoint, &bundle).unwrap();
+            assert!(out.status.success(), "checkpoint: {}", text(&out));
+        }
+        None => eprintln!("SKIPPED: openssl is not installed"),
+    }
+    let warcio = std::env::var("SCOPEWATCH_WARCIO").unwrap_or_else(|_| "warcio".into());
+    match tool(&warcio, &["check", "-v", "archive/iso.warc.gz"], &bundle) {
+        Some(out) => {
+            assert!(out.status.success(), "warcio check: {}", text(&out));
+            assert!(text(&out).contains("digest pass"), "{}", text(&out));
+        }
+        None => eprintln!(
+            "SKIPPED: warcio is not available ({warcio}); .ci/run installs it into a venv and sets SCOPEWATCH_WARCIO"
+        ),
+    }
+}
+
+#[test]
+fn a_truncated_warc_record_is_named() {
+    let (h, _server, bundle) = exported();
+    let path = bundle.join("archive/iso.warc.gz");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 20]).unwrap();
+    let (code, out) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("archive/iso.warc.gz record"), "{out}");
+    assert!(out.contains("truncated"), "{out}");
+    assert!(
+        out.contains("archive/iso.warc.gz: does not match its SHA256SUMS line"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_replaced_signature_is_named() {
+    let (h, _server, bundle) = exported();
+    let other = scopewatch::evidence::Signer::create(&h.dir.path().join("other.pem")).unwrap();
+    let sums = std::fs::read(bundle.join("SHA256SUMS")).unwrap();
+    std::fs::write(bundle.join("SHA256SUMS.sig"), other.sign(&sums)).unwrap();
+    let (code, out) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("SHA256SUMS.sig: the signature does not verify"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_checkpoint_re_signed_with_another_key_is_named_in_a_bundle() {
+    let (h, _server, bundle) = exported();
+    let other = scopewatch::evidence::Signer::create(&h.dir.path().join("other.pem")).unwrap();
+    let stem = bundle.join("ledger/checkpoints/000001");
+    let json_path = stem.with_extension("json");
+    let mut checkpoint: scopewatch::evidence::Checkpoint =
+        serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    checkpoint.key_id = other.key_id();
+    let signature = other.sign(checkpoint.text().as_bytes());
+    checkpoint.signature = hex::encode(signature);
+    std::fs::write(&json_path, serde_json::to_vec(&checkpoint).unwrap()).unwrap();
+    std::fs::write(stem.with_extension("txt"), checkpoint.text()).unwrap();
+    std::fs::write(stem.with_extension("sig"), signature).unwrap();
+    let (code, out) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("checkpoint 1 (tree size"), "{out}");
+    assert!(out.contains("signed by another key"), "{out}");
+}
+
+#[test]
+fn pruned_bodies_are_reported_as_policy_and_a_silent_removal_as_tampering() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let server = Server::start(move |_| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        Reply::html(format!("<main><p>version {}</p></main>", n.min(1)))
+    });
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[retention]\nraw_bodies = \"1ms\"\n[[source]]\nid = \"iso\"\nurl = \"{}\"\n",
+        server.url("/iso")
+    ));
+    for _ in 0..3 {
+        let out = scopewatch(&h.config_path(), &["check"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let conn = shell(&h);
+    let pruned: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM blobs WHERE pruned_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        pruned, 1,
+        "the first version's body; the last good one is kept"
+    );
+    let prunes: i64 = conn
+        .query_row(
+            r#"SELECT COUNT(*) FROM ledger WHERE leaf LIKE '%"type":"prune"%'"#,
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(prunes, 1, "every prune is a ledger event");
+    let (code, out) = verify(&h);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("record 1: raw body pruned by policy"), "{out}");
+
+    let bundle = h.dir.path().join("bundle");
+    let out = scopewatch(
+        &h.config_path(),
+        &["export", "--out", bundle.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (code, out) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 0, "{out}");
+
+    // The same removal without a prune leaf is tampering.
+    conn.execute(
+        "UPDATE blobs SET data = X'', pruned_at = 'x'
+         WHERE hash = (SELECT raw_hash FROM records WHERE id = 3)",
+        [],
+    )
+    .unwrap();
+    let (code, out) = verify(&h);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("removed outside the retention policy"),
+        "{out}"
+    );
+}
+
+#[test]
+fn export_selects_by_source_and_period() {
+    let (h, _server) = history();
+    let bundle = h.dir.path().join("only-iso");
+    let out = scopewatch(
+        &h.config_path(),
+        &[
+            "export",
+            "--out",
+            bundle.to_str().unwrap(),
+            "--source",
+            "iso",
+            "--since",
+            "1d",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(bundle.join("archive/iso.warc.gz").is_file());
+    assert!(!bundle.join("archive/flaky.warc.gz").exists());
+    let entries = std::fs::read_to_string(bundle.join("ledger/entries.jsonl")).unwrap();
+    assert!(!entries.contains(r#""source":"flaky""#), "{entries}");
+    assert_eq!(verify_bundle(&h, &bundle).0, 0);
+
+    let empty = h.dir.path().join("future");
+    let out = scopewatch(
+        &h.config_path(),
+        &[
+            "export",
+            "--out",
+            empty.to_str().unwrap(),
+            "--since",
+            "2999-01-01",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        std::fs::read_dir(empty.join("archive")).is_err(),
+        "no captures, no archive"
+    );
+    assert_eq!(verify_bundle(&h, &empty).0, 0);
+
+    let out = scopewatch(
+        &h.config_path(),
+        &["export", "--out", bundle.to_str().unwrap()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a non-empty directory is refused"
+    );
+    assert!(text(&out).contains("not empty"), "{}", text(&out));
+}
+
+#[test]
+fn key_show_prefers_the_configured_key_then_the_systemd_credential() {
+    let h = Harness::new("");
+    let credentials = h.dir.path().join("credentials");
+    std::fs::create_dir(&credentials).unwrap();
+    let credential =
+        scopewatch::evidence::Signer::create(&credentials.join("scopewatch-signing-key")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scopewatch"))
+        .arg("--config")
+        .arg(h.config_path())
+        .args(["key", "show"])
+        .env("CREDENTIALS_DIRECTORY", &credentials)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        credential.public_pem()
+    );
+    assert!(!h.dir.path().join("scopewatch-signing-key.pem").exists());
+
+    let configured = scopewatch::evidence::Signer::create(&h.dir.path().join("mine.pem")).unwrap();
+    let config = h.config_path();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}[evidence]\nkey_file = \"mine.pem\"\n"),
+    )
+    .unwrap();
+    let out = scopewatch(&config, &["key", "show"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        configured.public_pem()
+    );
+}
