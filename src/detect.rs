@@ -79,6 +79,9 @@ pub enum EventKind {
     Failing,
     Recovered,
     Moved,
+    FailingReminder,
+    AttestationExpiry,
+    AlertFailed,
 }
 
 impl EventKind {
@@ -89,6 +92,9 @@ impl EventKind {
             EventKind::Failing => "failing",
             EventKind::Recovered => "recovered",
             EventKind::Moved => "moved",
+            EventKind::FailingReminder => "failing-reminder",
+            EventKind::AttestationExpiry => "attestation-expiry",
+            EventKind::AlertFailed => "alert-failed",
         }
     }
 }

@@ -186,6 +186,11 @@ impl Sweeper {
             capture,
             result,
             fail_after: job.source.fail_after,
+            alerts: crate::alert::AttemptAlerts::new(
+                &self.config.alerts,
+                &job.source,
+                job.parent.is_none(),
+            ),
         };
         let error = match &attempt.result {
             AttemptResult::Failed { class, message, .. } => Some(format!("{class}: {message}")),

@@ -44,6 +44,7 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
     let runtime = tokio::runtime::Runtime::new()?;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let report = runtime.block_on(sweeper.sweep(&sources, Duration::ZERO, stop, &progress));
+    crate::alert::dispatch::deliver_before_exit(&runtime, &sweeper)?;
     drop(sweeper);
     drop(runtime);
     writer.join().expect("the store writer finished its jobs");

@@ -2,6 +2,7 @@
 //! database), calls the library, and prints. Shared here: locating the
 //! configuration and database, the exit status, and output helpers.
 
+mod alerts;
 mod changes;
 mod check;
 mod config_check;
@@ -50,6 +51,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Diff(args) => diff::run(&env, args),
         Command::Changes(args) => changes::run(&env, args),
         Command::Verify(args) => verify::run(&env, args.json),
+        Command::Alerts(args) => alerts::run(&env, args),
         Command::Config(ConfigCommand::Check) => config_check::run(&env),
     }
 }

@@ -24,6 +24,9 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let dispatcher =
+            crate::alert::Dispatcher::new(&sweeper.config.alerts, sweeper.store.clone())?;
+        let dispatcher = tokio::spawn(dispatcher.run(stop.clone()));
         let scheduler = tokio::spawn(daemon::run(sweeper, stop));
         tokio::select! {
             _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
@@ -31,6 +34,7 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         }
         let _ = stop_tx.send(true);
         scheduler.await?;
+        dispatcher.await?;
         anyhow::Ok(())
     })?;
     drop(runtime);

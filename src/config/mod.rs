@@ -2,6 +2,7 @@
 //! built from the raw TOML, and errors that name the file, line, column and
 //! key, and say what to write instead. Defaults are defined once, here.
 
+pub mod alerts;
 mod raw;
 pub mod values;
 
@@ -16,6 +17,7 @@ use toml::Spanned;
 use url::Url;
 
 use crate::extract::ExtractRules;
+pub use alerts::{Attestation, Channel, ChannelKind, Secret};
 use raw::{RawConfig, RawSource};
 pub use values::Schedule;
 
@@ -59,6 +61,8 @@ pub struct Config {
     /// `[storage] database`, resolved against the config file's directory.
     pub database: Option<PathBuf>,
     pub sources: Vec<Source>,
+    /// `[[alert]]` channels; the default `log` channel when none is written.
+    pub alerts: Vec<Channel>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +71,8 @@ pub struct DaemonSettings {
     pub jitter: Duration,
     pub concurrency: usize,
     pub fail_after: u32,
+    /// Default `remind_every` of the sources.
+    pub remind_every: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +102,9 @@ pub struct Source {
     /// Lets redirects and followed links reach private addresses.
     pub allow_private: bool,
     pub fail_after: u32,
+    /// While failing, a `failing-reminder` this often.
+    pub remind_every: Option<Duration>,
+    pub attestation: Option<Attestation>,
 }
 
 /// `follow = { ... }`: also snapshot the pages a source links to.
@@ -346,6 +355,8 @@ impl Validator<'_> {
                 1000,
                 defaults::FAIL_AFTER,
             ),
+            remind_every: self
+                .remind_every(daemon_raw.remind_every.as_ref(), "daemon.remind_every"),
         };
 
         let http_raw = raw.http.unwrap_or_default();
@@ -411,6 +422,7 @@ impl Validator<'_> {
             }
         });
 
+        let alerts = self.channels(raw.alerts);
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut sources = Vec::new();
         for (index, raw_source) in raw.sources.into_iter().enumerate() {
@@ -435,6 +447,7 @@ impl Validator<'_> {
             http,
             database,
             sources,
+            alerts,
         }
     }
 
@@ -485,6 +498,10 @@ impl Validator<'_> {
             1000,
             daemon.fail_after,
         );
+        let remind_every = self
+            .remind_every(raw.remind_every.as_ref(), &key("remind_every"))
+            .or(daemon.remind_every);
+        let attestation = self.attestation(raw.attestation.as_ref(), &key("attestation"));
         Some(Source {
             id: id?,
             url: url?,
@@ -493,6 +510,8 @@ impl Validator<'_> {
             follow,
             allow_private: raw.allow_private.unwrap_or(false),
             fail_after,
+            remind_every,
+            attestation,
         })
     }
 }

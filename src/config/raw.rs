@@ -13,6 +13,8 @@ pub struct RawConfig {
     pub storage: Option<RawStorage>,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
+    #[serde(default, rename = "alert")]
+    pub alerts: Vec<super::alerts::RawAlert>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -22,6 +24,7 @@ pub struct RawDaemon {
     pub jitter: Option<Spanned<String>>,
     pub concurrency: Option<Spanned<i64>>,
     pub fail_after: Option<Spanned<i64>>,
+    pub remind_every: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +60,8 @@ pub struct RawSource {
     pub follow: Option<Spanned<RawFollow>>,
     pub allow_private: Option<bool>,
     pub fail_after: Option<Spanned<i64>>,
+    pub remind_every: Option<Spanned<String>>,
+    pub attestation: Option<super::alerts::RawAttestation>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,6 +5,7 @@
 
 mod actor;
 mod chain;
+mod outbox;
 mod queries;
 mod schema;
 
@@ -20,6 +21,7 @@ use crate::hash::Digest;
 
 pub use actor::StoreHandle;
 pub use chain::{ChainFinding, RecordRow};
+pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish};
 pub use queries::{EventFilter, EventRow, RecordSummary, SourceSummary};
 
 /// zstd level for blobs: fast, and compliance pages compress ~5×.
@@ -68,6 +70,8 @@ pub struct AttemptRecord {
     pub capture: Capture,
     pub result: AttemptResult,
     pub fail_after: u32,
+    /// Where the events go (channel names and filters), reminders, attestation.
+    pub alerts: crate::alert::AttemptAlerts,
 }
 
 /// The outcome of fetching and extracting one page.
@@ -304,6 +308,7 @@ impl Store {
         for draft in &detection.events {
             events.push(insert_event(&tx, record_id, &attempt.source, &now, draft)?);
         }
+        outbox::on_recorded(&tx, attempt, record_id, &detection.next, &mut events)?;
         save_state(
             &tx,
             &attempt.source,

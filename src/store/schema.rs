@@ -75,4 +75,29 @@ pub const MIGRATIONS: &[&str] = &[
         last_modified        TEXT
     ) STRICT;
     "#,
+    // 2: the alert outbox, filled in the same transaction as the events,
+    // and the attestation-expiry reminders already raised.
+    r#"
+    CREATE TABLE outbox (
+        id              TEXT PRIMARY KEY,  -- stable delivery id: Idempotency-Key, Message-ID
+        event_id        INTEGER NOT NULL REFERENCES events(id),
+        channel         TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        created_at      TEXT NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        last_attempt_at TEXT,
+        last_error      TEXT,
+        UNIQUE (event_id, channel)
+    ) STRICT;
+    CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+
+    CREATE TABLE attestation_reminders (
+        source   TEXT NOT NULL REFERENCES sources(id),
+        expires  TEXT NOT NULL,             -- YYYY-MM-DD
+        days     INTEGER NOT NULL,          -- the threshold (days before) reached
+        event_id INTEGER NOT NULL REFERENCES events(id),
+        PRIMARY KEY (source, expires, days)
+    ) STRICT;
+    "#,
 ];
