@@ -247,7 +247,8 @@ fn process_env(name: &str) -> Option<String> {
 
 impl Validator<'_> {
     /// Validates every `[[alert]]`; with none, the default `log` channel.
-    pub(super) fn channels(&mut self, raw: Vec<RawAlert>) -> Vec<Channel> {
+    /// A relative file `path` is resolved against `dir`, the config file's.
+    pub(super) fn channels(&mut self, raw: Vec<RawAlert>, dir: &std::path::Path) -> Vec<Channel> {
         if raw.is_empty() {
             return vec![default_channel()];
         }
@@ -265,7 +266,7 @@ impl Validator<'_> {
                     ),
                 );
             }
-            if let Some(channel) = self.channel(alert, index) {
+            if let Some(channel) = self.channel(alert, index, dir) {
                 channels.push(channel);
             }
         }
@@ -327,7 +328,7 @@ impl Validator<'_> {
         value
     }
 
-    fn channel(&mut self, alert: RawAlert, index: usize) -> Option<Channel> {
+    fn channel(&mut self, alert: RawAlert, index: usize, dir: &std::path::Path) -> Option<Channel> {
         let key = |name: &str| format!("alert[{index}].{name}");
         let name = self.value(Some(&alert.name), &key("name"), |n| {
             let ok = !n.is_empty()
@@ -379,14 +380,25 @@ impl Validator<'_> {
         };
         let kind_name = alert.kind.get_ref().clone();
         let url_key = key("url");
-        let url = |v: &mut Self, alert: &RawAlert| -> Option<Secret> {
-            let raw = v.required(alert.url.as_ref(), &alert.kind, &url_key, &kind_name)?;
-            let secret = v.secret_or_file(alert, Some(raw), &url_key, index)??;
+        // `secret_file` holds the URL of a chat channel (its token is in
+        // the path), and the HMAC secret of a webhook.
+        let url = |v: &mut Self, alert: &RawAlert, from_file: bool| -> Option<Secret> {
+            let raw = alert.url.as_ref();
+            let secret = if from_file && raw.is_none() && alert.secret_file.is_some() {
+                v.secret_or_file(alert, None, &url_key, index)??
+            } else {
+                let raw = v.required(raw, &alert.kind, &url_key, &kind_name)?;
+                v.secret(Some(raw), &url_key)??
+            };
             match Url::parse(secret.expose()) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => Some(secret),
                 _ => {
+                    let span = alert
+                        .url
+                        .as_ref()
+                        .map_or_else(|| alert.kind.span(), |u| u.span());
                     v.issue(
-                        &raw.span(),
+                        &span,
                         &url_key,
                         "not an absolute http(s) URL; write e.g. \"https://hooks.example.com/scopewatch\"".to_string(),
                     );
@@ -396,7 +408,7 @@ impl Validator<'_> {
         };
         let kind = match kind_name.as_str() {
             "webhook" => {
-                let url = url(self, &alert);
+                let url = url(self, &alert, false);
                 let secret =
                     self.secret_or_file(&alert, alert.secret.as_ref(), &key("secret"), index);
                 let mut headers = Vec::new();
@@ -424,10 +436,10 @@ impl Validator<'_> {
                 }
             }
             "slack" => ChannelKind::Slack {
-                url: url(self, &alert)?,
+                url: url(self, &alert, true)?,
             },
             "teams" => ChannelKind::Teams {
-                url: url(self, &alert)?,
+                url: url(self, &alert, true)?,
             },
             "command" => {
                 let argv: Vec<String> = alert
@@ -445,7 +457,7 @@ impl Validator<'_> {
             "file" => {
                 let path = self.required(alert.path.as_ref(), &alert.kind, &key("path"), "file")?;
                 ChannelKind::File {
-                    path: PathBuf::from(path.get_ref()),
+                    path: dir.join(path.get_ref()),
                 }
             }
             "log" => ChannelKind::Log,

@@ -422,7 +422,7 @@ impl Validator<'_> {
             }
         });
 
-        let alerts = self.channels(raw.alerts);
+        let alerts = self.channels(raw.alerts, path.parent().unwrap_or(Path::new("")));
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut sources = Vec::new();
         for (index, raw_source) in raw.sources.into_iter().enumerate() {

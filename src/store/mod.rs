@@ -21,7 +21,7 @@ use crate::hash::Digest;
 
 pub use actor::StoreHandle;
 pub use chain::{ChainFinding, RecordRow};
-pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish};
+pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish, Snapshot};
 pub use queries::{EventFilter, EventRow, RecordSummary, SourceSummary};
 
 /// zstd level for blobs: fast, and compliance pages compress ~5×.
