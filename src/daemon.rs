@@ -48,8 +48,9 @@ pub fn initial_due(
         .collect()
 }
 
-/// Runs sweeps on schedule until `stop` turns true.
-pub async fn run(sweeper: Sweeper, mut stop: watch::Receiver<bool>) {
+/// Runs sweeps on schedule until `stop` turns true; `sweeping` is true
+/// while a sweep runs (digest alert channels wait for its end).
+pub async fn run(sweeper: Sweeper, mut stop: watch::Receiver<bool>, sweeping: watch::Sender<bool>) {
     let config = sweeper.config.clone();
     let ids: Vec<String> = config.sources.iter().map(|s| s.id.clone()).collect();
     let last_checked: HashMap<String, DateTime<Utc>> = sweeper
@@ -89,9 +90,11 @@ pub async fn run(sweeper: Sweeper, mut stop: watch::Receiver<bool>) {
             .cloned()
             .collect();
         tracing::info!(sources = sources.len(), "sweep started");
+        sweeping.send_replace(true);
         let report = sweeper
             .sweep(&sources, config.daemon.jitter, stop.clone(), &log_outcome)
             .await;
+        sweeping.send_replace(false);
         tracing::info!(
             checked = report.outcomes.len(),
             failed = report.failed(),

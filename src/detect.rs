@@ -80,6 +80,7 @@ pub enum EventKind {
     Recovered,
     Moved,
     FailingReminder,
+    Gone,
     AttestationExpiry,
     AlertFailed,
 }
@@ -93,6 +94,7 @@ impl EventKind {
             EventKind::Recovered => "recovered",
             EventKind::Moved => "moved",
             EventKind::FailingReminder => "failing-reminder",
+            EventKind::Gone => "gone",
             EventKind::AttestationExpiry => "attestation-expiry",
             EventKind::AlertFailed => "alert-failed",
         }

@@ -384,12 +384,12 @@ fn killed_between_enqueue_and_delivery_delivers_after_restart_with_the_same_id()
 }
 
 #[test]
-fn a_hanging_receiver_does_not_delay_the_next_sweep() {
-    let page = corpus_versions(BOT)[0].1.clone();
-    let site = Server::start(move |_| Reply::html(site::render(&page)));
+fn a_hanging_receiver_delays_neither_sweeps_nor_other_deliveries() {
+    let (site, phase) = site_in_phases(two_versions());
     let hook = Server::start(|_| Reply::Stall(Duration::from_secs(30)));
     let h = Harness::new(&format!(
-        "[daemon]\nschedule = \"* * * * * *\"\njitter = \"0s\"\n{FAST_HTTP}{}{}",
+        "[daemon]\nschedule = \"* * * * * *\"\njitter = \"0s\"\n{FAST_HTTP}{}{}\
+         [[alert]]\nname = \"siem\"\nkind = \"file\"\npath = \"alerts.jsonl\"\nevents = [\"content\"]\n",
         html_source("bot", &site.url("/bot"), ""),
         webhook(
             "hook",
@@ -403,16 +403,31 @@ fn a_hanging_receiver_does_not_delay_the_next_sweep() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(4500));
-    // SAFETY: signalling our own child, which has not been reaped yet.
+    std::thread::sleep(Duration::from_millis(1500));
+    phase.store(1, Ordering::SeqCst); // a content change while the hook hangs
+    std::thread::sleep(Duration::from_millis(3000));
+    // SAFETY: kill(2) with a child's pid and a valid signal number.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let stopping = Instant::now();
     let status = child.wait().unwrap();
     assert!(status.success());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "a hanging delivery delays the stop"
+    );
     assert_eq!(hook.requests().len(), 1, "the delivery hung the whole time");
     let sweeps = h.store().history("bot", 100).unwrap().len();
     assert!(
         sweeps >= 3,
         "only {sweeps} sweeps in 4.5 s while the receiver hung"
+    );
+    let lines = std::fs::read_to_string(h.dir.path().join("alerts.jsonl")).unwrap();
+    assert!(lines.contains("\"kind\":\"content\""), "{lines}");
+    let pending = h.store().deliveries(Some(DeliveryState::Pending)).unwrap();
+    assert_eq!(
+        pending.len(),
+        1,
+        "the hanging delivery stays pending for the next start"
     );
 }
 
@@ -538,4 +553,106 @@ fn secrets_never_reach_output_errors_or_debug() {
     for secret in secrets {
         assert!(!debug.contains(secret), "Debug shows {secret}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_that_answers_410_raises_gone_once() {
+    let page = corpus_versions(BOT)[0].1.clone();
+    let gone = Arc::new(AtomicBool::new(false));
+    let g = gone.clone();
+    let site = Server::start(move |_| {
+        if g.load(Ordering::SeqCst) {
+            Reply::status(410)
+        } else {
+            Reply::html(site::render(&page))
+        }
+    });
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}{}",
+        html_source("bot", &site.url("/bot"), "fail_after = 5")
+    ));
+    h.sweep().await;
+    gone.store(true, Ordering::SeqCst);
+    h.sweep().await;
+    h.sweep().await;
+    let events = h
+        .store()
+        .events(&EventFilter {
+            kinds: vec!["gone".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(events[0].summary.contains("HTTP 410"));
+    let deliveries = h.store().deliveries(None).unwrap();
+    assert_eq!(deliveries.len(), 1, "the default log channel gets it");
+    assert_eq!(
+        (
+            deliveries[0].channel.as_str(),
+            deliveries[0].event_kind.as_str()
+        ),
+        ("log", "gone")
+    );
+    assert_eq!(h.dispatch().await.delivered, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn digest_slack_teams_and_command_channels() {
+    let (site, _) = site_in_phases(two_versions());
+    let chat = Server::start(|_| Reply::status(200));
+    let out_dir = tempfile::tempdir().unwrap();
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}{}{}{}\
+         [[alert]]\nname = \"slack\"\nkind = \"slack\"\nurl = \"{}\"\nevents = [\"baseline\"]\n\
+         [[alert]]\nname = \"teams\"\nkind = \"teams\"\nurl = \"{}\"\nevents = [\"baseline\"]\n\
+         [[alert]]\nname = \"tee\"\nkind = \"command\"\ncommand = [\"tee\", \"{}\"]\nevents = [\"baseline\"]\n",
+        html_source("a", &site.url("/a"), ""),
+        html_source("b", &site.url("/b"), ""),
+        webhook(
+            "digest",
+            &chat.url("/digest"),
+            "events = [\"baseline\"]\ndigest = true"
+        ),
+        chat.url("/slack"),
+        chat.url("/teams"),
+        out_dir.path().join("out.json").display(),
+    ));
+    h.sweep().await;
+    let report = h.dispatch().await;
+    assert_eq!(report.delivered, 8, "{report:?}");
+    let requests = hook_bodies(&chat);
+    let digests: Vec<_> = requests.iter().filter(|(p, _)| p == "/digest").collect();
+    assert_eq!(digests.len(), 1, "one digest message for the sweep");
+    assert_eq!(digests[0].1["digest"], true);
+    assert_eq!(digests[0].1["alerts"].as_array().unwrap().len(), 2);
+    let slack: Vec<_> = requests.iter().filter(|(p, _)| p == "/slack").collect();
+    assert_eq!(slack.len(), 2);
+    assert!(
+        slack[0].1["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[scopewatch] baseline")
+    );
+    assert_eq!(slack[0].1["blocks"][0]["type"], "section");
+    let teams: Vec<_> = requests.iter().filter(|(p, _)| p == "/teams").collect();
+    assert_eq!(
+        teams[0].1["attachments"][0]["content"]["type"],
+        "AdaptiveCard"
+    );
+    let out_path = h.config.alerts.iter().find_map(|c| match &c.kind {
+        scopewatch::config::ChannelKind::Command { argv } => Some(argv[1].clone()),
+        _ => None,
+    });
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_path.unwrap()).unwrap()).unwrap();
+    assert_eq!(written["schema"], "scopewatch.alert/v1");
+    assert_eq!(written["kind"], "baseline");
+}
+
+fn hook_bodies(server: &Server) -> Vec<(String, serde_json::Value)> {
+    server
+        .requests()
+        .into_iter()
+        .map(|r| (r.path.clone(), serde_json::from_slice(&r.body).unwrap()))
+        .collect()
 }

@@ -4,8 +4,8 @@
 //! backoff, or failed after `max_attempts`. `check` runs one bounded round
 //! before it exits; the daemon runs rounds continuously.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -40,6 +40,8 @@ pub struct Dispatcher {
     routes: Arc<[crate::alert::Route]>,
     store: StoreHandle,
     http: reqwest::Client,
+    /// Deliveries being sent by the daemon loop, not to be started again.
+    in_flight: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Dispatcher {
@@ -58,25 +60,32 @@ impl Dispatcher {
             routes: routes(channels).into(),
             store,
             http,
+            in_flight: Arc::default(),
         })
     }
 
-    /// Attempts every delivery due now, once.
-    pub async fn round(&self) -> RoundReport {
+    /// The messages due now, leaving out deliveries in flight and, when
+    /// `digests` is false (a sweep is running), the digest channels'.
+    async fn due(&self, digests: bool) -> Vec<Vec<Delivery>> {
         let now = clock::now();
+        let skip = self.in_flight.lock().map(|s| s.clone()).unwrap_or_default();
         let due = self
             .store
-            .call(move |store| store.due_deliveries(Some(now)))
+            .call(move |store| store.due_deliveries(now, &skip))
             .await;
-        let due = match due {
-            Ok(due) => due,
+        match due {
+            Ok(due) => self.batches(due, digests),
             Err(e) => {
                 tracing::error!("cannot read the alert outbox: {e}");
-                return RoundReport::default();
+                Vec::new()
             }
-        };
+        }
+    }
+
+    /// Attempts every delivery due now, once, and waits for the results.
+    pub async fn round(&self) -> RoundReport {
         let mut tasks = JoinSet::new();
-        for batch in self.batches(due) {
+        for batch in self.due(true).await {
             let dispatcher = self.clone();
             tasks.spawn(async move { dispatcher.send_batch(batch).await });
         }
@@ -98,13 +107,30 @@ impl Dispatcher {
         tokio::time::timeout(limit, self.round()).await.ok()
     }
 
-    /// Rounds every [`POLL`] until `stop` turns true.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// The daemon's loop: every [`POLL`], starts the messages that are due,
+    /// without waiting for those still in flight (a hanging receiver holds
+    /// up only its own delivery). Digest channels wait while `sweeping` is
+    /// true, so that a sweep's alerts go out as one message. Ends when
+    /// `stop` turns true; deliveries in flight then stay pending.
+    pub async fn run(self, mut stop: watch::Receiver<bool>, sweeping: watch::Receiver<bool>) {
+        let mut tasks = JoinSet::new();
         loop {
-            let round = self.round();
-            tokio::select! {
-                _ = round => {}
-                _ = stop.wait_for(|stopped| *stopped) => return,
+            while tasks.try_join_next().is_some() {}
+            let digests = !*sweeping.borrow();
+            for batch in self.due(digests).await {
+                let ids: Vec<String> = batch.iter().map(|d| d.id.clone()).collect();
+                if let Ok(mut in_flight) = self.in_flight.lock() {
+                    in_flight.extend(ids.iter().cloned());
+                }
+                let dispatcher = self.clone();
+                tasks.spawn(async move {
+                    dispatcher.send_batch(batch).await;
+                    if let Ok(mut in_flight) = dispatcher.in_flight.lock() {
+                        for id in &ids {
+                            in_flight.remove(id);
+                        }
+                    }
+                });
             }
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}
@@ -114,21 +140,23 @@ impl Dispatcher {
     }
 
     /// Groups due deliveries into messages: one each, or one per digest channel.
-    fn batches(&self, due: Vec<Delivery>) -> Vec<Vec<Delivery>> {
-        let mut digests: HashMap<String, Vec<Delivery>> = HashMap::new();
+    fn batches(&self, due: Vec<Delivery>, digests: bool) -> Vec<Vec<Delivery>> {
+        let mut grouped: HashMap<String, Vec<Delivery>> = HashMap::new();
         let mut batches = Vec::new();
         for delivery in due {
             match self.channels.get(&delivery.channel) {
                 Some(channel) if channel.digest => {
-                    digests
-                        .entry(delivery.channel.clone())
-                        .or_default()
-                        .push(delivery);
+                    if digests {
+                        grouped
+                            .entry(delivery.channel.clone())
+                            .or_default()
+                            .push(delivery);
+                    }
                 }
                 _ => batches.push(vec![delivery]),
             }
         }
-        batches.extend(digests.into_values());
+        batches.extend(grouped.into_values());
         batches
     }
 

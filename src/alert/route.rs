@@ -9,6 +9,7 @@ pub const KINDS: &[&str] = &[
     "baseline",
     "content",
     "moved",
+    "gone",
     "failing",
     "failing-reminder",
     "recovered",
@@ -29,7 +30,7 @@ pub enum Severity {
 impl Severity {
     pub fn of(kind: &str) -> Severity {
         match kind {
-            "failing" | "failing-reminder" | "alert-failed" => Severity::Critical,
+            "failing" | "failing-reminder" | "gone" | "alert-failed" => Severity::Critical,
             "content" | "moved" | "attestation-expiry" => Severity::Warning,
             _ => Severity::Info,
         }

@@ -26,8 +26,9 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let dispatcher =
             crate::alert::Dispatcher::new(&sweeper.config.alerts, sweeper.store.clone())?;
-        let dispatcher = tokio::spawn(dispatcher.run(stop.clone()));
-        let scheduler = tokio::spawn(daemon::run(sweeper, stop));
+        let (sweeping_tx, sweeping) = tokio::sync::watch::channel(false);
+        let dispatcher = tokio::spawn(dispatcher.run(stop.clone(), sweeping));
+        let scheduler = tokio::spawn(daemon::run(sweeper, stop, sweeping_tx));
         tokio::select! {
             _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
             _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),

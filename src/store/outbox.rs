@@ -4,6 +4,8 @@
 //! and the dispatcher's reads and state changes (done, retry, failed with
 //! an `alert-failed` event for the other channels).
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -104,6 +106,9 @@ pub(super) fn on_recorded(
     let now = clock::format(at);
     let from_record = next.last_good.as_ref().map(|g| g.record_id);
     let mut drafts = Vec::new();
+    if let Some(draft) = gone(conn, attempt, record_id, from_record)? {
+        drafts.push(draft);
+    }
     if let (Some(every), true) = (attempt.alerts.remind_every, next.failing) {
         let just_failed = events.iter().any(|e| e.kind == "failing");
         let last: Option<String> = conn
@@ -175,6 +180,40 @@ pub(super) fn on_recorded(
     Ok(())
 }
 
+/// `gone` when the page answers 404 or 410 and the previous attempt did not.
+fn gone(
+    conn: &Connection,
+    attempt: &AttemptRecord,
+    record_id: i64,
+    from_record: Option<i64>,
+) -> Result<Option<EventDraft>> {
+    let is_gone = |status: Option<i64>| matches!(status, Some(404 | 410));
+    let status = attempt.capture.status.map(i64::from);
+    if !matches!(attempt.result, AttemptResult::Failed { .. }) || !is_gone(status) {
+        return Ok(None);
+    }
+    let previous: Option<Option<i64>> = conn
+        .query_row(
+            "SELECT status FROM records WHERE source = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1",
+            params![attempt.source, record_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if previous.is_some_and(is_gone) {
+        return Ok(None);
+    }
+    Ok(Some(EventDraft {
+        kind: EventKind::Gone,
+        summary: format!(
+            "the page answers HTTP {} at {}",
+            status.unwrap_or_default(),
+            attempt.capture.url
+        ),
+        from_record,
+        diff: None,
+    }))
+}
+
 /// The reminder for the tightest threshold reached (`reached`: the
 /// thresholds at or above the days left), unless already raised.
 fn attestation_reminder(
@@ -238,9 +277,13 @@ const DELIVERY_ROW: &str = "SELECT o.id, o.channel, o.state, o.attempts, e.id, e
     FROM outbox o JOIN events e ON e.id = o.event_id";
 
 impl Store {
-    /// Pending deliveries due at `now` (all pending with `None`), oldest first.
-    pub fn due_deliveries(&self, now: Option<DateTime<Utc>>) -> Result<Vec<Delivery>> {
-        let cutoff = now.map_or_else(|| "9999".to_string(), clock::format);
+    /// Pending deliveries due at `now`, oldest first, except those in `skip`.
+    pub fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        skip: &HashSet<String>,
+    ) -> Result<Vec<Delivery>> {
+        let cutoff = clock::format(now);
         let mut statement = self.conn().prepare(
             "SELECT id, channel, attempts, event_id FROM outbox
              WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at, id",
@@ -251,6 +294,7 @@ impl Store {
             })?
             .collect::<rusqlite::Result<_>>()?;
         rows.into_iter()
+            .filter(|(id, ..)| !skip.contains(id))
             .map(|(id, channel, attempts, event_id)| {
                 Ok(Delivery {
                     id,
