@@ -144,6 +144,25 @@ async fn smtp_server_on_loopback_receives_the_mail() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn starttls_is_required_not_downgraded() {
+    // The loopback server offers no STARTTLS: the mail must not go out in clear.
+    let smtp = SmtpServer::start().await;
+    let (site, _) = site_in_phases(two_versions());
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}{}[[alert]]\nname = \"mail\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"starttls\"\nusername = \"u\"\npassword = \"smtp-pass-31337\"\nfrom = \"scopewatch@example.com\"\nto = [\"grc@example.com\"]\nevents = [\"baseline\"]\n",
+        html_source("bot", &site.url("/bot"), ""),
+        smtp.port
+    ));
+    h.sweep().await;
+    let report = h.dispatch().await;
+    assert_eq!(report.retrying, 1, "{report:?}");
+    assert!(smtp.messages.lock().unwrap().is_empty());
+    let row = &h.store().deliveries(None).unwrap()[0];
+    let error = row.last_error.clone().unwrap();
+    assert!(!error.contains("smtp-pass-31337"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn receiver_down_then_up_gets_each_delivery_once_with_one_id() {
     let (site, _) = site_in_phases(two_versions());
     let calls = Arc::new(AtomicUsize::new(0));

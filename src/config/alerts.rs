@@ -384,8 +384,8 @@ impl Validator<'_> {
         // the path), and the HMAC secret of a webhook.
         let url = |v: &mut Self, alert: &RawAlert, from_file: bool| -> Option<Secret> {
             let raw = alert.url.as_ref();
-            let secret = if from_file && raw.is_none() && alert.secret_file.is_some() {
-                v.secret_or_file(alert, None, &url_key, index)??
+            let secret = if from_file && (raw.is_some() || alert.secret_file.is_some()) {
+                v.secret_or_file(alert, raw, &url_key, index)??
             } else {
                 let raw = v.required(raw, &alert.kind, &url_key, &kind_name)?;
                 v.secret(Some(raw), &url_key)??
@@ -628,6 +628,63 @@ mod tests {
         assert!(err.contains("MISSING") && !err.contains("s3cr3t"), "{err}");
         assert!(interpolate("${TOKEN", &env).is_err());
         assert!(interpolate("${BAD NAME}", &env).is_err());
+    }
+
+    fn check(text: &str) -> Result<super::super::Config, super::super::ConfigError> {
+        super::super::parse(text, std::path::Path::new("/etc/scopewatch/t.toml"))
+    }
+
+    #[test]
+    fn channel_errors_name_the_key_and_what_to_write() {
+        let err = check(
+            "[[alert]]\nname = \"a\"\nkind = \"pager\"\n\
+             [[alert]]\nname = \"b\"\nkind = \"webhook\"\n\
+             [[alert]]\nname = \"c\"\nkind = \"slack\"\nurl = \"https://x/\"\nsecret_file = \"/f\"\n\
+             [[alert]]\nname = \"d\"\nkind = \"email\"\nsmtp_host = \"mx\"\nfrom = \"not an address\"\n\
+             [[alert]]\nname = \"d\"\nkind = \"log\"\nevents = [\"contnet\"]\nseverity = \"high\"\n",
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "alert[0].kind",
+                "alert[1].url",
+                "alert[2].secret_file",
+                "alert[3].to",
+                "alert[3].from",
+                "alert[4].name",
+                "alert[4].events",
+                "alert[4].severity"
+            ]
+        );
+        assert!(
+            err.to_string()
+                .contains("use webhook, slack, teams, email, command, file or log")
+        );
+    }
+
+    #[test]
+    fn defaults_and_the_log_channel() {
+        let c = check("").unwrap();
+        assert_eq!(c.alerts.len(), 1);
+        assert_eq!(c.alerts[0].name, DEFAULT_CHANNEL);
+        let c = check(
+            "[[alert]]\nname = \"m\"\nkind = \"email\"\nsmtp_host = \"mx\"\ntls = \"implicit\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\n\
+             [[alert]]\nname = \"f\"\nkind = \"file\"\npath = \"alerts.jsonl\"\n",
+        )
+        .unwrap();
+        match &c.alerts[0].kind {
+            ChannelKind::Email(e) => assert_eq!((e.port, e.tls), (465, Tls::Implicit)),
+            other => panic!("{other:?}"),
+        }
+        match &c.alerts[1].kind {
+            ChannelKind::File { path } => {
+                assert_eq!(path, std::path::Path::new("/etc/scopewatch/alerts.jsonl"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.alerts[1].max_attempts, MAX_ATTEMPTS);
     }
 
     #[test]
