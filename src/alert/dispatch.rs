@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::payload::Item;
@@ -22,6 +22,8 @@ use crate::store::{Delivery, Finish, StoreHandle};
 
 /// How often the daemon looks for due deliveries.
 pub const POLL: Duration = Duration::from_secs(1);
+/// Messages sent at once; the rest wait for a slot.
+pub const CONCURRENCY: usize = 16;
 /// How long `check` waits for pending deliveries before it exits.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -42,6 +44,7 @@ pub struct Dispatcher {
     http: reqwest::Client,
     /// Deliveries being sent by the daemon loop, not to be started again.
     in_flight: Arc<Mutex<HashSet<String>>>,
+    slots: Arc<Semaphore>,
 }
 
 impl Dispatcher {
@@ -61,6 +64,7 @@ impl Dispatcher {
             store,
             http,
             in_flight: Arc::default(),
+            slots: Arc::new(Semaphore::new(CONCURRENCY)),
         })
     }
 
@@ -161,6 +165,11 @@ impl Dispatcher {
     }
 
     async fn send_batch(&self, batch: Vec<Delivery>) -> Vec<Finish> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let Some(first) = batch.first() else {
             return Vec::new();
         };
