@@ -59,11 +59,39 @@ pub enum Command {
     /// The checkpoint signing key
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Alert deliveries [default: all, newest first]; `alerts test` sends a test alert
+    Alerts(AlertsArgs),
     /// Configuration commands
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Offline tour: replays bundled real versions of Microsoft compliance pages through the real pipeline
     Demo,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub command: Option<AlertsCommand>,
+    /// Only deliveries still to be sent
+    #[arg(long, conflicts_with = "failed")]
+    pub pending: bool,
+    /// Only deliveries that failed for good (after max_attempts)
+    #[arg(long)]
+    pub failed: bool,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Send a test alert through each channel; print whether each accepted it
+    Test {
+        /// Only this channel
+        #[arg(long, value_name = "NAME")]
+        channel: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -87,6 +87,10 @@ pub enum EventKind {
     Moved,
     Scope,
     ExtractionBroken,
+    FailingReminder,
+    Gone,
+    AttestationExpiry,
+    AlertFailed,
 }
 
 impl EventKind {
@@ -99,6 +103,10 @@ impl EventKind {
             EventKind::Moved => "moved",
             EventKind::Scope => "scope",
             EventKind::ExtractionBroken => "extraction-broken",
+            EventKind::FailingReminder => "failing-reminder",
+            EventKind::Gone => "gone",
+            EventKind::AttestationExpiry => "attestation-expiry",
+            EventKind::AlertFailed => "alert-failed",
         }
     }
 }

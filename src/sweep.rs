@@ -189,6 +189,11 @@ impl Sweeper {
             result,
             fail_after: job.source.fail_after,
             scope_settings: Arc::clone(&self.config.scope),
+            alerts: crate::alert::AttemptAlerts::new(
+                &self.config.alerts,
+                &job.source,
+                job.parent.is_none(),
+            ),
         };
         let error = match &attempt.result {
             AttemptResult::Failed { class, message, .. } => Some(format!("{class}: {message}")),

@@ -50,6 +50,7 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
         crate::evidence::after_sweep(&sweeper).await;
         report
     });
+    crate::alert::dispatch::deliver_before_exit(&runtime, &sweeper)?;
     drop(sweeper);
     drop(runtime);
     writer.join().expect("the store writer finished its jobs");

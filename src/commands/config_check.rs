@@ -13,5 +13,11 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         config.daemon.schedule.as_str(),
         config.daemon.concurrency
     );
+    let channels: Vec<String> = config
+        .alerts
+        .iter()
+        .map(|c| format!("{} ({})", c.name, c.kind.as_str()))
+        .collect();
+    println!("alert channels: {}", channels.join(", "));
     Ok(Status::Success)
 }

@@ -2,6 +2,7 @@
 //! database), calls the library, and prints. Shared here: locating the
 //! configuration and database, the exit status, and output helpers.
 
+mod alerts;
 mod changes;
 mod check;
 mod config_check;
@@ -58,6 +59,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Verify(args) => verify::run(&env, args),
         Command::Export(args) => evidence::export(&env, args),
         Command::Key(KeyCommand::Show) => evidence::key_show(&env),
+        Command::Alerts(args) => alerts::run(&env, args),
         Command::Config(ConfigCommand::Check) => config_check::run(&env),
         Command::Demo => demo::run(),
     }

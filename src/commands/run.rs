@@ -65,7 +65,19 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         let mut terminate = signal(SignalKind::terminate())?;
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut hangup = signal(SignalKind::hangup())?;
-        let mut scheduler = tokio::spawn(daemon::run(sweeper, configs, stop, link.clone()));
+        // Alerts are delivered beside the sweeps, never in their way; digest
+        // channels wait while `sweeping` is true.
+        let dispatcher =
+            crate::alert::Dispatcher::new(&sweeper.config.alerts, sweeper.store.clone())?;
+        let (sweeping_tx, sweeping) = tokio::sync::watch::channel(false);
+        let dispatcher = tokio::spawn(dispatcher.run(stop.clone(), sweeping));
+        let mut scheduler = tokio::spawn(daemon::run(
+            sweeper,
+            configs,
+            stop,
+            sweeping_tx,
+            link.clone(),
+        ));
         if let Some(interval) = watchdog {
             tokio::spawn(watchdog_task(link.clone(), interval));
         }
@@ -90,6 +102,11 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
                 "the scheduler did not stop within {STOP_GRACE:?}; abandoning fetches in flight"
             );
             scheduler.abort();
+        }
+        if tokio::time::timeout(STOP_GRACE, dispatcher).await.is_err() {
+            tracing::warn!(
+                "alert deliveries still in flight at stop are retried at the next start"
+            );
         }
         let message = format!("pid {}", std::process::id());
         if let Err(e) = store

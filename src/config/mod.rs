@@ -2,6 +2,7 @@
 //! built from the raw TOML, and errors that name the file, line, column and
 //! key, and say what to write instead. Defaults are defined once, here.
 
+pub mod alerts;
 mod raw;
 pub mod values;
 
@@ -18,6 +19,7 @@ use url::Url;
 
 use crate::extract::ExtractRules;
 use crate::scope::{ScopeSettings, ScopeSpec};
+pub use alerts::{Attestation, Channel, ChannelKind, Secret};
 use raw::{RawConfig, RawSource};
 pub use values::Schedule;
 
@@ -69,6 +71,8 @@ pub struct Config {
     /// (hashes and the ledger stay); `None` keeps everything.
     pub keep_raw_bodies: Option<Duration>,
     pub sources: Vec<Source>,
+    /// `[[alert]]` channels; the default `log` channel when none is written.
+    pub alerts: Vec<Channel>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +81,8 @@ pub struct DaemonSettings {
     pub jitter: Duration,
     pub concurrency: usize,
     pub fail_after: u32,
+    /// Default `remind_every` of the sources.
+    pub remind_every: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +114,9 @@ pub struct Source {
     pub fail_after: u32,
     /// `[source.scope]`: how to read its scope statement (`auto` when absent).
     pub scope: ScopeSpec,
+    /// While failing, a `failing-reminder` this often.
+    pub remind_every: Option<Duration>,
+    pub attestation: Option<Attestation>,
 }
 
 /// `follow = { ... }`: also snapshot the pages a source links to.
@@ -358,6 +367,8 @@ impl Validator<'_> {
                 1000,
                 defaults::FAIL_AFTER,
             ),
+            remind_every: self
+                .remind_every(daemon_raw.remind_every.as_ref(), "daemon.remind_every"),
         };
 
         let http_raw = raw.http.unwrap_or_default();
@@ -441,6 +452,7 @@ impl Validator<'_> {
             None => ScopeSettings::default(),
         };
 
+        let alerts = self.channels(raw.alerts, path.parent().unwrap_or(Path::new("")));
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut sources = Vec::new();
         for (index, raw_source) in raw.sources.into_iter().enumerate() {
@@ -468,6 +480,7 @@ impl Validator<'_> {
             key_file,
             keep_raw_bodies,
             sources,
+            alerts,
         }
     }
 
@@ -537,6 +550,10 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|spec| spec.table_css())
             .and_then(|css| Selector::parse(css).ok());
+        let remind_every = self
+            .remind_every(raw.remind_every.as_ref(), &key("remind_every"))
+            .or(daemon.remind_every);
+        let attestation = self.attestation(raw.attestation.as_ref(), &key("attestation"));
         Some(Source {
             id: id?,
             url: url?,
@@ -546,6 +563,8 @@ impl Validator<'_> {
             allow_private: raw.allow_private.unwrap_or(false),
             fail_after,
             scope: scope?,
+            remind_every,
+            attestation,
         })
     }
 }

@@ -18,6 +18,8 @@ pub struct RawConfig {
     pub retention: Option<RawRetention>,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
+    #[serde(default, rename = "alert")]
+    pub alerts: Vec<super::alerts::RawAlert>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +29,7 @@ pub struct RawDaemon {
     pub jitter: Option<Spanned<String>>,
     pub concurrency: Option<Spanned<i64>>,
     pub fail_after: Option<Spanned<i64>>,
+    pub remind_every: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +78,8 @@ pub struct RawSource {
     pub allow_private: Option<bool>,
     pub fail_after: Option<Spanned<i64>>,
     pub scope: Option<Spanned<RawScopeSpec>>,
+    pub remind_every: Option<Spanned<String>>,
+    pub attestation: Option<super::alerts::RawAttestation>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -128,11 +128,13 @@ fn status_line(next: Option<DateTime<Utc>>, last: Option<&SweepSummary>) -> Stri
 }
 
 /// Runs sweeps on schedule until `stop` turns true. A new configuration
-/// arriving on `configs` replaces the old one between sweeps.
+/// arriving on `configs` replaces the old one between sweeps; `sweeping`
+/// is true while a sweep runs (digest alert channels wait for its end).
 pub async fn run(
     mut sweeper: Sweeper,
     mut configs: watch::Receiver<Arc<Config>>,
     mut stop: watch::Receiver<bool>,
+    sweeping: watch::Sender<bool>,
     link: DaemonLink,
 ) {
     let started_at = clock::format(clock::now());
@@ -227,6 +229,7 @@ pub async fn run(
             heartbeat.beat();
             log_outcome(outcome);
         };
+        sweeping.send_replace(true);
         let report = sweeper
             .sweep(
                 &sources,
@@ -235,6 +238,7 @@ pub async fn run(
                 &progress,
             )
             .await;
+        sweeping.send_replace(false);
         sweeps += 1;
         last_sweep = Some(SweepSummary {
             finished_at: clock::format(clock::now()),

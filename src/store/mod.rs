@@ -6,6 +6,7 @@
 mod actor;
 mod chain;
 mod daemon;
+mod outbox;
 mod queries;
 mod schema;
 
@@ -24,6 +25,7 @@ use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
 pub use actor::StoreHandle;
 pub use chain::{ChainFinding, RecordRow};
 pub use daemon::{DaemonEvent, DaemonStatus, SweepSummary};
+pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish, Snapshot};
 pub use queries::{
     EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition, SourceSummary,
     service_matches,
@@ -77,6 +79,8 @@ pub struct AttemptRecord {
     pub fail_after: u32,
     /// `[scope]` settings: aliases and watched services for the scope diff.
     pub scope_settings: Arc<ScopeSettings>,
+    /// Where the events go (channel names and filters), reminders, attestation.
+    pub alerts: crate::alert::AttemptAlerts,
 }
 
 /// The outcome of fetching and extracting one page.
@@ -324,6 +328,7 @@ impl Store {
         for draft in detection.events.iter().chain(scope_event) {
             events.push(insert_event(&tx, record_id, &attempt.source, &now, draft)?);
         }
+        outbox::on_recorded(&tx, attempt, record_id, &detection.next, &mut events)?;
         crate::evidence::ledger::record_attempt(&tx, &row, &record_hash, &events)?;
         save_state(
             &tx,

@@ -116,7 +116,7 @@ pub const MIGRATIONS: &[&str] = &[
         message TEXT NOT NULL
     ) STRICT;
     "#,
-    // Evidence (src/evidence): the append-only Merkle ledger and its signed
+    // 2: evidence (src/evidence): the append-only Merkle ledger and its signed
     // checkpoints. Triggers refuse UPDATE and DELETE on both.
     r#"
     CREATE TABLE ledger (
@@ -146,5 +146,30 @@ pub const MIGRATIONS: &[&str] = &[
     BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: they cannot be changed'); END;
     CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
     BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: they cannot be deleted'); END;
+    "#,
+    // 3: the alert outbox, filled in the same transaction as the events,
+    // and the attestation-expiry reminders already raised.
+    r#"
+    CREATE TABLE outbox (
+        id              TEXT PRIMARY KEY,  -- stable delivery id: Idempotency-Key, Message-ID
+        event_id        INTEGER NOT NULL REFERENCES events(id),
+        channel         TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        created_at      TEXT NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        last_attempt_at TEXT,
+        last_error      TEXT,
+        UNIQUE (event_id, channel)
+    ) STRICT;
+    CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+
+    CREATE TABLE attestation_reminders (
+        source   TEXT NOT NULL REFERENCES sources(id),
+        expires  TEXT NOT NULL,             -- YYYY-MM-DD
+        days     INTEGER NOT NULL,          -- the threshold (days before) reached
+        event_id INTEGER NOT NULL REFERENCES events(id),
+        PRIMARY KEY (source, expires, days)
+    ) STRICT;
     "#,
 ];

@@ -8,6 +8,7 @@
 
 pub mod matrix;
 pub mod server;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,6 +58,17 @@ impl Harness {
             .sweep(&self.config.sources, Duration::ZERO, stop, &|_, _, _| {})
             .await;
         drop(sweeper);
+        writer.join().unwrap();
+        report
+    }
+
+    /// One round of alert deliveries, as `check` runs before it exits.
+    pub async fn dispatch(&self) -> scopewatch::alert::RoundReport {
+        let store = Store::open(&self.db_path()).unwrap();
+        let (store, writer) = StoreHandle::spawn(store);
+        let dispatcher = scopewatch::alert::Dispatcher::new(&self.config.alerts, store).unwrap();
+        let report = dispatcher.round().await;
+        drop(dispatcher);
         writer.join().unwrap();
         report
     }

@@ -16,6 +16,8 @@ pub struct Request {
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
+    /// The body, read by its Content-Length.
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -160,6 +162,8 @@ async fn serve(
             return;
         }
     }
+    let split = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let mut body = head.split_off(split);
     let text = String::from_utf8_lossy(&head);
     let mut lines = text.split("\r\n");
     let mut first = lines.next().unwrap_or("").split(' ');
@@ -171,7 +175,19 @@ async fn serve(
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
             .collect(),
+        body: Vec::new(),
     };
+    let length: usize = request
+        .header("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    while body.len() < length.min(1 << 20) {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+        }
+    }
+    let request = Request { body, ..request };
     *hits
         .lock()
         .unwrap()

@@ -1,0 +1,271 @@
+//! The dispatcher: reads due deliveries from the outbox, sends them (each
+//! bounded by its channel's timeout, all concurrently, off the sweep path),
+//! and records each result: done, retry after a capped exponential
+//! backoff, or failed after `max_attempts`. `check` runs one bounded round
+//! before it exits; the daemon runs rounds continuously.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::payload::Item;
+use super::{backoff_delay, channel};
+use crate::clock;
+use crate::config::Channel;
+use crate::config::alerts::routes;
+use crate::hash::Digest;
+use crate::store::{Delivery, Finish, StoreHandle};
+
+/// How often the daemon looks for due deliveries.
+pub const POLL: Duration = Duration::from_secs(1);
+/// Messages sent at once; the rest wait for a slot.
+pub const CONCURRENCY: usize = 16;
+/// How long `check` waits for pending deliveries before it exits.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What one round did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RoundReport {
+    pub delivered: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+/// Sends what the outbox holds.
+#[derive(Clone)]
+pub struct Dispatcher {
+    channels: Arc<HashMap<String, Channel>>,
+    routes: Arc<[crate::alert::Route]>,
+    store: StoreHandle,
+    http: reqwest::Client,
+    /// Deliveries being sent by the daemon loop, not to be started again.
+    in_flight: Arc<Mutex<HashSet<String>>>,
+    slots: Arc<Semaphore>,
+}
+
+impl Dispatcher {
+    pub fn new(channels: &[Channel], store: StoreHandle) -> anyhow::Result<Dispatcher> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(crate::config::defaults::user_agent())
+            .build()?;
+        Ok(Dispatcher {
+            channels: Arc::new(
+                channels
+                    .iter()
+                    .map(|c| (c.name.clone(), c.clone()))
+                    .collect(),
+            ),
+            routes: routes(channels).into(),
+            store,
+            http,
+            in_flight: Arc::default(),
+            slots: Arc::new(Semaphore::new(CONCURRENCY)),
+        })
+    }
+
+    /// The messages due now, leaving out deliveries in flight and, when
+    /// `digests` is false (a sweep is running), the digest channels'.
+    async fn due(&self, digests: bool) -> Vec<Vec<Delivery>> {
+        let now = clock::now();
+        let skip = self.in_flight.lock().map(|s| s.clone()).unwrap_or_default();
+        let due = self
+            .store
+            .call(move |store| store.due_deliveries(now, &skip))
+            .await;
+        match due {
+            Ok(due) => self.batches(due, digests),
+            Err(e) => {
+                tracing::error!("cannot read the alert outbox: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Attempts every delivery due now, once, and waits for the results.
+    pub async fn round(&self) -> RoundReport {
+        let mut tasks = JoinSet::new();
+        for batch in self.due(true).await {
+            let dispatcher = self.clone();
+            tasks.spawn(async move { dispatcher.send_batch(batch).await });
+        }
+        let mut report = RoundReport::default();
+        while let Some(joined) = tasks.join_next().await {
+            for finish in joined.unwrap_or_default() {
+                match finish {
+                    Finish::Done => report.delivered += 1,
+                    Finish::Retry { .. } => report.retrying += 1,
+                    Finish::Failed { .. } => report.failed += 1,
+                }
+            }
+        }
+        report
+    }
+
+    /// One round, given at most `limit`; what is left stays pending.
+    pub async fn round_within(&self, limit: Duration) -> Option<RoundReport> {
+        tokio::time::timeout(limit, self.round()).await.ok()
+    }
+
+    /// The daemon's loop: every [`POLL`], starts the messages that are due,
+    /// without waiting for those still in flight (a hanging receiver holds
+    /// up only its own delivery). Digest channels wait while `sweeping` is
+    /// true, so that a sweep's alerts go out as one message. Ends when
+    /// `stop` turns true; deliveries in flight then stay pending.
+    pub async fn run(self, mut stop: watch::Receiver<bool>, sweeping: watch::Receiver<bool>) {
+        let mut tasks = JoinSet::new();
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let digests = !*sweeping.borrow();
+            for batch in self.due(digests).await {
+                let ids: Vec<String> = batch.iter().map(|d| d.id.clone()).collect();
+                if let Ok(mut in_flight) = self.in_flight.lock() {
+                    in_flight.extend(ids.iter().cloned());
+                }
+                let dispatcher = self.clone();
+                tasks.spawn(async move {
+                    dispatcher.send_batch(batch).await;
+                    if let Ok(mut in_flight) = dispatcher.in_flight.lock() {
+                        for id in &ids {
+                            in_flight.remove(id);
+                        }
+                    }
+                });
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
+        }
+    }
+
+    /// Groups due deliveries into messages: one each, or one per digest channel.
+    fn batches(&self, due: Vec<Delivery>, digests: bool) -> Vec<Vec<Delivery>> {
+        let mut grouped: HashMap<String, Vec<Delivery>> = HashMap::new();
+        let mut batches = Vec::new();
+        for delivery in due {
+            match self.channels.get(&delivery.channel) {
+                Some(channel) if channel.digest => {
+                    if digests {
+                        grouped
+                            .entry(delivery.channel.clone())
+                            .or_default()
+                            .push(delivery);
+                    }
+                }
+                _ => batches.push(vec![delivery]),
+            }
+        }
+        batches.extend(grouped.into_values());
+        batches
+    }
+
+    async fn send_batch(&self, batch: Vec<Delivery>) -> Vec<Finish> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let Some(first) = batch.first() else {
+            return Vec::new();
+        };
+        let finishes: Vec<(String, Finish)> = match self.channels.get(&first.channel) {
+            None => batch
+                .iter()
+                .map(|d| {
+                    let error = format!(
+                        "channel {:?} is no longer configured; add it back to deliver",
+                        d.channel
+                    );
+                    (d.id.clone(), Finish::Failed { error })
+                })
+                .collect(),
+            Some(channel) => {
+                let message_id = match batch.as_slice() {
+                    [one] => one.id.clone(),
+                    many => {
+                        let ids: Vec<&str> = many.iter().map(|d| d.id.as_str()).collect();
+                        Digest::of(ids.join(",").as_bytes()).to_hex()[..32].to_string()
+                    }
+                };
+                let items: Vec<Item> = batch
+                    .iter()
+                    .map(|d| Item {
+                        delivery_id: d.id.clone(),
+                        alert: d.alert.clone(),
+                    })
+                    .collect();
+                let result = channel::send(channel, &self.http, &message_id, &items).await;
+                batch
+                    .iter()
+                    .map(|d| (d.id.clone(), decide(channel, d.attempts + 1, &result)))
+                    .collect()
+            }
+        };
+        for (id, finish) in &finishes {
+            if let Finish::Retry { error, .. } | Finish::Failed { error } = finish {
+                tracing::warn!(delivery = %id, "alert delivery failed: {error}");
+            }
+        }
+        let routes = Arc::clone(&self.routes);
+        let recorded = finishes.clone();
+        let result = self
+            .store
+            .call(move |store| {
+                recorded
+                    .iter()
+                    .try_for_each(|(id, finish)| store.finish_delivery(id, finish, &routes))
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!("cannot record alert deliveries: {e}");
+        }
+        finishes.into_iter().map(|(_, f)| f).collect()
+    }
+}
+
+/// `check`'s last step: one round of deliveries, bounded by
+/// [`CHECK_TIMEOUT`]; what is left is retried by the next check or the daemon.
+pub fn deliver_before_exit(
+    runtime: &tokio::runtime::Runtime,
+    sweeper: &crate::sweep::Sweeper,
+) -> anyhow::Result<()> {
+    let dispatcher = Dispatcher::new(&sweeper.config.alerts, sweeper.store.clone())?;
+    match runtime.block_on(dispatcher.round_within(CHECK_TIMEOUT)) {
+        Some(report) if report.retrying + report.failed > 0 => tracing::warn!(
+            delivered = report.delivered,
+            retrying = report.retrying,
+            failed = report.failed,
+            "some alerts were not delivered: `scopewatch alerts --pending` lists them"
+        ),
+        Some(_) => {}
+        None => tracing::warn!(
+            "alert delivery did not finish within {}s; the next check or the daemon retries",
+            CHECK_TIMEOUT.as_secs()
+        ),
+    }
+    Ok(())
+}
+
+/// What a send result means for a delivery on its `attempts`-th attempt.
+fn decide(channel: &Channel, attempts: u32, result: &Result<(), String>) -> Finish {
+    match result {
+        Ok(()) => Finish::Done,
+        Err(error) if attempts >= channel.max_attempts => Finish::Failed {
+            error: error.clone(),
+        },
+        Err(error) => {
+            let delay = backoff_delay(channel.backoff, channel.backoff_max, attempts);
+            let at =
+                clock::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+            Finish::Retry {
+                at,
+                error: error.clone(),
+            }
+        }
+    }
+}

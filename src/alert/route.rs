@@ -1,0 +1,188 @@
+//! Which channels an event goes to: the severity of each event kind and the
+//! per-channel filters (event kinds, minimum severity, sources, services).
+//! Pure; the store applies it when it enqueues deliveries.
+
+use serde::Serialize;
+
+/// The event kinds an alert can be about; `events = [...]` filters name these.
+pub const KINDS: &[&str] = &[
+    "baseline",
+    "content",
+    "moved",
+    "gone",
+    "failing",
+    "failing-reminder",
+    "recovered",
+    "attestation-expiry",
+    "alert-failed",
+    "alert-test",
+];
+
+/// How urgent an event is; a channel's `severity` is the minimum it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn of(kind: &str) -> Severity {
+        match kind {
+            "failing" | "failing-reminder" | "gone" | "alert-failed" => Severity::Critical,
+            "content" | "moved" | "attestation-expiry" => Severity::Warning,
+            _ => Severity::Info,
+        }
+    }
+
+    pub fn parse(written: &str) -> Result<Severity, String> {
+        match written {
+            "info" => Ok(Severity::Info),
+            "warning" => Ok(Severity::Warning),
+            "critical" => Ok(Severity::Critical),
+            other => Err(format!(
+                "unknown severity {other:?}: write \"info\", \"warning\" or \"critical\""
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// A channel's filters. Empty lists match everything, except that with no
+/// `events` list the `baseline` of a new source is not alerted on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub kinds: Vec<String>,
+    pub severity: Option<Severity>,
+    pub sources: Vec<String>,
+    /// Matches events whose scope changes name one of these services.
+    pub services: Vec<String>,
+}
+
+/// What a filter is applied to.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub kind: &'a str,
+    pub source: &'a str,
+    /// Services named by the event's scope changes.
+    pub services: &'a [String],
+}
+
+impl Filter {
+    pub fn matches(&self, subject: &Subject<'_>) -> bool {
+        let kind_ok = if self.kinds.is_empty() {
+            subject.kind != "baseline"
+        } else {
+            self.kinds.iter().any(|k| k == subject.kind)
+        };
+        // A followed page `PARENT~...` matches a filter on its parent.
+        let parent = subject.source.split('~').next().unwrap_or(subject.source);
+        let source_ok = self.sources.is_empty()
+            || self
+                .sources
+                .iter()
+                .any(|s| s == subject.source || s == parent);
+        let service_ok = self.services.is_empty()
+            || subject.services.iter().any(|svc| {
+                self.services
+                    .iter()
+                    .any(|wanted| wanted.eq_ignore_ascii_case(svc))
+            });
+        let severity_ok = self
+            .severity
+            .is_none_or(|min| Severity::of(subject.kind) >= min);
+        kind_ok && source_ok && service_ok && severity_ok
+    }
+}
+
+/// A channel as the store sees it when enqueueing: its name and filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub channel: String,
+    pub filter: Filter,
+}
+
+/// The channels `subject` goes to, skipping `except` (the channel whose
+/// delivery failure an `alert-failed` event reports).
+pub fn channels_for<'r>(
+    routes: &'r [Route],
+    subject: &Subject<'_>,
+    except: Option<&str>,
+) -> impl Iterator<Item = &'r str> {
+    routes
+        .iter()
+        .filter(move |r| Some(r.channel.as_str()) != except && r.filter.matches(subject))
+        .map(|r| r.channel.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject<'a>(kind: &'a str, source: &'a str) -> Subject<'a> {
+        Subject {
+            kind,
+            source,
+            services: &[],
+        }
+    }
+
+    #[test]
+    fn default_filter_skips_baseline_only() {
+        let f = Filter::default();
+        assert!(!f.matches(&subject("baseline", "a")));
+        for kind in ["content", "failing", "recovered", "alert-failed"] {
+            assert!(f.matches(&subject(kind, "a")), "{kind}");
+        }
+    }
+
+    #[test]
+    fn filters_combine() {
+        let f = Filter {
+            kinds: vec![],
+            severity: Some(Severity::Warning),
+            sources: vec!["bot".into()],
+            services: vec![],
+        };
+        assert!(f.matches(&subject("content", "bot")));
+        assert!(f.matches(&subject("content", "bot~learn.microsoft.com-x")));
+        assert!(!f.matches(&subject("recovered", "bot")));
+        assert!(!f.matches(&subject("content", "other")));
+        let services = Filter {
+            services: vec!["Azure Bot Service".into()],
+            ..Filter::default()
+        };
+        let named = ["azure bot service".to_string()];
+        assert!(services.matches(&Subject {
+            kind: "content",
+            source: "x",
+            services: &named
+        }));
+        assert!(!services.matches(&subject("content", "x")));
+    }
+
+    #[test]
+    fn failed_channel_is_skipped() {
+        let routes = vec![
+            Route {
+                channel: "hook".into(),
+                filter: Filter::default(),
+            },
+            Route {
+                channel: "mail".into(),
+                filter: Filter::default(),
+            },
+        ];
+        let to: Vec<_> =
+            channels_for(&routes, &subject("alert-failed", "a"), Some("hook")).collect();
+        assert_eq!(to, ["mail"]);
+    }
+}

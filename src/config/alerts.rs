@@ -1,0 +1,696 @@
+//! `[[alert]]` channels and the alert settings of a source (`remind_every`,
+//! `[source.attestation]`): their raw TOML form, validation, and secrets.
+//! A secret (`${ENV}` interpolated, or read from `secret_file`) is held in
+//! a [`Secret`], whose Debug output never shows it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use super::{Validator, values};
+use crate::alert::{Filter, KINDS, Route, Severity};
+
+pub const MAX_ATTEMPTS: u32 = 8;
+pub const BACKOFF: &str = "30s";
+pub const BACKOFF_MAX: &str = "1h";
+pub const TIMEOUT: &str = "10s";
+pub const ATTESTATION_DAYS: [u32; 4] = [90, 30, 7, 0];
+/// The channel used when no `[[alert]]` is configured.
+pub const DEFAULT_CHANNEL: &str = "log";
+
+/// A raw string that may be a secret: redacted in Debug output.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct RawSecret(String);
+
+impl fmt::Debug for RawSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RawSecret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlert {
+    pub name: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub events: Option<Vec<Spanned<String>>>,
+    pub severity: Option<Spanned<String>>,
+    pub sources: Option<Vec<Spanned<String>>>,
+    pub services: Option<Vec<Spanned<String>>>,
+    pub digest: Option<bool>,
+    pub max_attempts: Option<Spanned<i64>>,
+    pub backoff: Option<Spanned<String>>,
+    pub backoff_max: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub url: Option<Spanned<RawSecret>>,
+    pub secret: Option<Spanned<RawSecret>>,
+    pub secret_file: Option<Spanned<String>>,
+    pub headers: Option<Spanned<BTreeMap<String, RawSecret>>>,
+    pub command: Option<Vec<Spanned<String>>>,
+    pub path: Option<Spanned<String>>,
+    pub smtp_host: Option<Spanned<String>>,
+    pub smtp_port: Option<Spanned<i64>>,
+    pub tls: Option<Spanned<String>>,
+    pub username: Option<Spanned<String>>,
+    pub password: Option<Spanned<RawSecret>>,
+    pub from: Option<Spanned<String>>,
+    pub to: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAttestation {
+    pub expires: Option<Spanned<String>>,
+    pub pattern: Option<Spanned<String>>,
+    pub valid_for: Option<Spanned<String>>,
+    pub days: Option<Vec<Spanned<i64>>>,
+}
+
+/// A secret value; Debug shows `<redacted>`, and there is no Display.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    /// The value, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// One `[[alert]]` channel.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub filter: Filter,
+    /// One message per dispatch round instead of one per event.
+    pub digest: bool,
+    pub max_attempts: u32,
+    pub backoff: Duration,
+    pub backoff_max: Duration,
+    pub timeout: Duration,
+}
+
+/// How a channel delivers. Every URL a channel posts to is a [`Secret`]:
+/// chat webhook URLs carry their token in the path.
+#[derive(Debug, Clone)]
+pub enum ChannelKind {
+    Webhook {
+        url: Secret,
+        secret: Option<Secret>,
+        headers: Vec<(String, Secret)>,
+    },
+    Slack {
+        url: Secret,
+    },
+    Teams {
+        url: Secret,
+    },
+    Command {
+        argv: Vec<String>,
+    },
+    File {
+        path: PathBuf,
+    },
+    Log,
+    Email(Box<EmailSettings>),
+}
+
+impl ChannelKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChannelKind::Webhook { .. } => "webhook",
+            ChannelKind::Slack { .. } => "slack",
+            ChannelKind::Teams { .. } => "teams",
+            ChannelKind::Command { .. } => "command",
+            ChannelKind::File { .. } => "file",
+            ChannelKind::Log => "log",
+            ChannelKind::Email(_) => "email",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// STARTTLS required (port 587 by default).
+    Starttls,
+    /// TLS from the first byte (port 465 by default).
+    Implicit,
+    /// Plain SMTP: only for a relay on this machine.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    pub to: Vec<String>,
+}
+
+/// `[source.attestation]`: when the vendor's attestation expires.
+#[derive(Debug, Clone)]
+pub struct Attestation {
+    pub expiry: Expiry,
+    /// Reminders this many days before, descending (default 90, 30, 7, 0).
+    pub days: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Expiry {
+    Date(NaiveDate),
+    /// A regex whose first capture group (or `date` group) is a date on the
+    /// page; the attestation expires `valid_for` days after it.
+    Pattern {
+        regex: Regex,
+        valid_for_days: u32,
+    },
+}
+
+/// The routes (names and filters) the store enqueues deliveries by.
+pub fn routes(channels: &[Channel]) -> Vec<Route> {
+    channels
+        .iter()
+        .map(|c| Route {
+            channel: c.name.clone(),
+            filter: c.filter.clone(),
+        })
+        .collect()
+}
+
+/// The `log` channel used when none is configured.
+pub fn default_channel() -> Channel {
+    let duration = |s: &str| values::parse_duration(s).expect("default durations are valid");
+    Channel {
+        name: DEFAULT_CHANNEL.to_string(),
+        kind: ChannelKind::Log,
+        filter: Filter::default(),
+        digest: false,
+        max_attempts: MAX_ATTEMPTS,
+        backoff: duration(BACKOFF),
+        backoff_max: duration(BACKOFF_MAX),
+        timeout: duration(TIMEOUT),
+    }
+}
+
+/// Replaces each `${NAME}` with the environment variable NAME. The error
+/// names the variable, never a value.
+pub fn interpolate(written: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = written;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or("an unclosed ${: write ${NAME} to use the environment variable NAME")?;
+        let name = &after[..end];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "${{{name}}} is not a variable reference: names are letters, digits and '_'"
+            ));
+        }
+        let value = env(name).ok_or_else(|| {
+            format!("the environment variable {name} is not set: set it, or use secret_file")
+        })?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+impl Validator<'_> {
+    /// Validates every `[[alert]]`; with none, the default `log` channel.
+    /// A relative file `path` is resolved against `dir`, the config file's.
+    pub(super) fn channels(&mut self, raw: Vec<RawAlert>, dir: &std::path::Path) -> Vec<Channel> {
+        if raw.is_empty() {
+            return vec![default_channel()];
+        }
+        let mut seen: HashMap<String, ()> = HashMap::new();
+        let mut channels = Vec::new();
+        for (index, alert) in raw.into_iter().enumerate() {
+            let name_key = format!("alert[{index}].name");
+            if seen.insert(alert.name.get_ref().clone(), ()).is_some() {
+                self.issue(
+                    &alert.name.span(),
+                    &name_key,
+                    format!(
+                        "duplicate alert name {:?}: give each channel its own name",
+                        alert.name.get_ref()
+                    ),
+                );
+            }
+            if let Some(channel) = self.channel(alert, index, dir) {
+                channels.push(channel);
+            }
+        }
+        channels
+    }
+
+    fn secret(&mut self, value: Option<&Spanned<RawSecret>>, key: &str) -> Option<Option<Secret>> {
+        let Some(spanned) = value else {
+            return Some(None);
+        };
+        match interpolate(&spanned.get_ref().0, &process_env) {
+            Ok(v) => Some(Some(Secret(v))),
+            Err(message) => {
+                self.issue(&spanned.span(), key, message);
+                None
+            }
+        }
+    }
+
+    /// The channel's one secret: the key written inline, or `secret_file`.
+    fn secret_or_file(
+        &mut self,
+        alert: &RawAlert,
+        inline: Option<&Spanned<RawSecret>>,
+        key: &str,
+        index: usize,
+    ) -> Option<Option<Secret>> {
+        let file_key = format!("alert[{index}].secret_file");
+        match (inline, &alert.secret_file) {
+            (Some(_), Some(file)) => {
+                self.issue(
+                    &file.span(),
+                    &file_key,
+                    format!("give either {key} or secret_file, not both"),
+                );
+                None
+            }
+            (_, Some(file)) => self.value(Some(file), &file_key, |path| {
+                let path = interpolate(path, &process_env)?;
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    format!("cannot read the secret file {path}: {e}; check the path and that scopewatch may read it")
+                })?;
+                Ok(Some(Secret(text.trim_end_matches(['\n', '\r']).to_string())))
+            }),
+            (inline, None) => self.secret(inline, key),
+        }
+    }
+
+    fn required<'a, T>(
+        &mut self,
+        value: Option<&'a Spanned<T>>,
+        name: &Spanned<String>,
+        key: &str,
+        kind: &str,
+    ) -> Option<&'a Spanned<T>> {
+        if value.is_none() {
+            self.issue(&name.span(), key, format!("a {kind} channel needs {key}"));
+        }
+        value
+    }
+
+    fn channel(&mut self, alert: RawAlert, index: usize, dir: &std::path::Path) -> Option<Channel> {
+        let key = |name: &str| format!("alert[{index}].{name}");
+        let name = self.value(Some(&alert.name), &key("name"), |n| {
+            let ok = !n.is_empty()
+                && n.len() <= 64
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if ok {
+                Ok(n.clone())
+            } else {
+                Err(format!(
+                    "{n:?} is not a valid channel name: use 1-64 letters, digits, '-', '_' or '.'"
+                ))
+            }
+        });
+        let kinds = alert
+            .events
+            .iter()
+            .flatten()
+            .filter_map(|k| {
+                self.value(Some(k), &key("events"), |k| {
+                    if KINDS.contains(&k.as_str()) {
+                        Ok(k.clone())
+                    } else {
+                        Err(format!(
+                            "unknown event kind {k:?}: use one of {}",
+                            KINDS.join(", ")
+                        ))
+                    }
+                })
+            })
+            .collect();
+        let filter = Filter {
+            kinds,
+            severity: self.value(alert.severity.as_ref(), &key("severity"), |s| {
+                Severity::parse(s)
+            }),
+            sources: alert
+                .sources
+                .iter()
+                .flatten()
+                .map(|s| s.get_ref().clone())
+                .collect(),
+            services: alert
+                .services
+                .iter()
+                .flatten()
+                .map(|s| s.get_ref().clone())
+                .collect(),
+        };
+        let kind_name = alert.kind.get_ref().clone();
+        let url_key = key("url");
+        // `secret_file` holds the URL of a chat channel (its token is in
+        // the path), and the HMAC secret of a webhook.
+        let url = |v: &mut Self, alert: &RawAlert, from_file: bool| -> Option<Secret> {
+            let raw = alert.url.as_ref();
+            let secret = if from_file && (raw.is_some() || alert.secret_file.is_some()) {
+                v.secret_or_file(alert, raw, &url_key, index)??
+            } else {
+                let raw = v.required(raw, &alert.kind, &url_key, &kind_name)?;
+                v.secret(Some(raw), &url_key)??
+            };
+            match Url::parse(secret.expose()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Some(secret),
+                _ => {
+                    let span = alert
+                        .url
+                        .as_ref()
+                        .map_or_else(|| alert.kind.span(), |u| u.span());
+                    v.issue(
+                        &span,
+                        &url_key,
+                        "not an absolute http(s) URL; write e.g. \"https://hooks.example.com/scopewatch\"".to_string(),
+                    );
+                    None
+                }
+            }
+        };
+        let kind = match kind_name.as_str() {
+            "webhook" => {
+                let url = url(self, &alert, false);
+                let secret =
+                    self.secret_or_file(&alert, alert.secret.as_ref(), &key("secret"), index);
+                let mut headers = Vec::new();
+                for (header, value) in alert.headers.iter().flat_map(|h| h.get_ref()) {
+                    let span = alert.headers.as_ref().map(|h| h.span()).unwrap_or(0..0);
+                    match interpolate(&value.0, &process_env) {
+                        Ok(v)
+                            if reqwest::header::HeaderName::from_bytes(header.as_bytes())
+                                .is_ok() =>
+                        {
+                            headers.push((header.clone(), Secret(v)));
+                        }
+                        Ok(_) => self.issue(
+                            &span,
+                            &key("headers"),
+                            format!("{header:?} is not a valid header name"),
+                        ),
+                        Err(message) => self.issue(&span, &key("headers"), message),
+                    }
+                }
+                ChannelKind::Webhook {
+                    url: url?,
+                    secret: secret?,
+                    headers,
+                }
+            }
+            "slack" => ChannelKind::Slack {
+                url: url(self, &alert, true)?,
+            },
+            "teams" => ChannelKind::Teams {
+                url: url(self, &alert, true)?,
+            },
+            "command" => {
+                let argv: Vec<String> = alert
+                    .command
+                    .iter()
+                    .flatten()
+                    .map(|a| a.get_ref().clone())
+                    .collect();
+                if argv.is_empty() {
+                    self.issue(&alert.kind.span(), &key("command"), "a command channel needs command = [\"/path/to/program\", \"arg\", ...] (no shell)".to_string());
+                    return None;
+                }
+                ChannelKind::Command { argv }
+            }
+            "file" => {
+                let path = self.required(alert.path.as_ref(), &alert.kind, &key("path"), "file")?;
+                ChannelKind::File {
+                    path: dir.join(path.get_ref()),
+                }
+            }
+            "log" => ChannelKind::Log,
+            "email" => {
+                let host = self.required(
+                    alert.smtp_host.as_ref(),
+                    &alert.kind,
+                    &key("smtp_host"),
+                    "email",
+                );
+                let from = self.required(alert.from.as_ref(), &alert.kind, &key("from"), "email");
+                let tls = self
+                    .value(alert.tls.as_ref(), &key("tls"), |t| match t.as_str() {
+                        "starttls" => Ok(Tls::Starttls),
+                        "implicit" => Ok(Tls::Implicit),
+                        "none" => Ok(Tls::None),
+                        other => Err(format!("unknown tls {other:?}: write \"starttls\", \"implicit\" or \"none\" (a relay on this machine only)")),
+                    })
+                    .unwrap_or(Tls::Starttls);
+                let default_port = match tls {
+                    Tls::Starttls => 587,
+                    Tls::Implicit => 465,
+                    Tls::None => 25,
+                };
+                let port = self.count(
+                    alert.smtp_port.as_ref(),
+                    &key("smtp_port"),
+                    1,
+                    65535,
+                    default_port,
+                );
+                let password =
+                    self.secret_or_file(&alert, alert.password.as_ref(), &key("password"), index);
+                let to: Vec<String> = alert
+                    .to
+                    .iter()
+                    .flatten()
+                    .filter_map(|t| self.value(Some(t), &key("to"), |a| parse_mailbox(a)))
+                    .collect();
+                if to.is_empty() {
+                    self.issue(
+                        &alert.kind.span(),
+                        &key("to"),
+                        "an email channel needs to = [\"team@example.com\"]".to_string(),
+                    );
+                }
+                let from = self.value(from, &key("from"), |a| parse_mailbox(a));
+                ChannelKind::Email(Box::new(EmailSettings {
+                    host: host?.get_ref().clone(),
+                    port: port as u16,
+                    tls,
+                    username: alert.username.as_ref().map(|u| u.get_ref().clone()),
+                    password: password?,
+                    from: from?,
+                    to,
+                }))
+            }
+            other => {
+                self.issue(
+                    &alert.kind.span(),
+                    &key("kind"),
+                    format!("unknown channel kind {other:?}: use webhook, slack, teams, email, command, file or log"),
+                );
+                return None;
+            }
+        };
+        Some(Channel {
+            name: name?,
+            kind,
+            filter,
+            digest: alert.digest.unwrap_or(false),
+            max_attempts: self.count(
+                alert.max_attempts.as_ref(),
+                &key("max_attempts"),
+                1,
+                100,
+                MAX_ATTEMPTS,
+            ),
+            backoff: self.duration(alert.backoff.as_ref(), &key("backoff"), BACKOFF),
+            backoff_max: self.duration(
+                alert.backoff_max.as_ref(),
+                &key("backoff_max"),
+                BACKOFF_MAX,
+            ),
+            timeout: self.duration(alert.timeout.as_ref(), &key("timeout"), TIMEOUT),
+        })
+    }
+
+    /// `remind_every` of a source: how often a `failing-reminder` goes out.
+    pub(super) fn remind_every(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        key: &str,
+    ) -> Option<Duration> {
+        self.value(value, key, |s| values::parse_duration(s))
+    }
+
+    pub(super) fn attestation(
+        &mut self,
+        raw: Option<&RawAttestation>,
+        key: &str,
+    ) -> Option<Attestation> {
+        let raw = raw?;
+        let expiry = match (&raw.expires, &raw.pattern) {
+            (Some(date), None) => {
+                Expiry::Date(self.value(Some(date), &format!("{key}.expires"), |d| {
+                    NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                        .map_err(|e| format!("{d:?} is not a date ({e}); write \"YYYY-MM-DD\""))
+                })?)
+            }
+            (None, Some(pattern)) => {
+                let regex = self.value(Some(pattern), &format!("{key}.pattern"), |p| {
+                    Regex::new(p).map_err(|e| format!("invalid regex: {e}"))
+                })?;
+                let valid_for = self
+                    .value(raw.valid_for.as_ref(), &format!("{key}.valid_for"), |s| {
+                        values::parse_duration(s)
+                    })
+                    .map_or(365, |d| (d.as_secs() / 86_400) as u32);
+                Expiry::Pattern {
+                    regex,
+                    valid_for_days: valid_for,
+                }
+            }
+            _ => {
+                self.issue(&(0..0), key, format!("{key} needs exactly one of expires = \"YYYY-MM-DD\" or pattern = \"regex with a date\""));
+                return None;
+            }
+        };
+        let mut days: Vec<u32> = match &raw.days {
+            Some(list) => list
+                .iter()
+                .filter_map(|d| {
+                    self.value(Some(d), &format!("{key}.days"), |n| {
+                        u32::try_from(*n)
+                            .map_err(|_| format!("{n} is not a number of days (0 or more)"))
+                    })
+                })
+                .collect(),
+            None => ATTESTATION_DAYS.to_vec(),
+        };
+        days.sort_unstable_by(|a, b| b.cmp(a));
+        days.dedup();
+        Some(Attestation { expiry, days })
+    }
+}
+
+fn parse_mailbox(address: &str) -> Result<String, String> {
+    address
+        .parse::<lettre::message::Mailbox>()
+        .map(|_| address.to_string())
+        .map_err(|e| format!("{address:?} is not an email address ({e}); write e.g. \"grc@example.com\" or \"GRC <grc@example.com>\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolation_names_the_variable_never_the_value() {
+        let env = |name: &str| (name == "TOKEN").then(|| "s3cr3t".to_string());
+        assert_eq!(
+            interpolate("Bearer ${TOKEN}", &env).unwrap(),
+            "Bearer s3cr3t"
+        );
+        assert_eq!(interpolate("plain", &env).unwrap(), "plain");
+        let err = interpolate("${MISSING}", &env).unwrap_err();
+        assert!(err.contains("MISSING") && !err.contains("s3cr3t"), "{err}");
+        assert!(interpolate("${TOKEN", &env).is_err());
+        assert!(interpolate("${BAD NAME}", &env).is_err());
+    }
+
+    fn check(text: &str) -> Result<super::super::Config, super::super::ConfigError> {
+        super::super::parse(text, std::path::Path::new("/etc/scopewatch/t.toml"))
+    }
+
+    #[test]
+    fn channel_errors_name_the_key_and_what_to_write() {
+        let err = check(
+            "[[alert]]\nname = \"a\"\nkind = \"pager\"\n\
+             [[alert]]\nname = \"b\"\nkind = \"webhook\"\n\
+             [[alert]]\nname = \"c\"\nkind = \"slack\"\nurl = \"https://x/\"\nsecret_file = \"/f\"\n\
+             [[alert]]\nname = \"d\"\nkind = \"email\"\nsmtp_host = \"mx\"\nfrom = \"not an address\"\n\
+             [[alert]]\nname = \"d\"\nkind = \"log\"\nevents = [\"contnet\"]\nseverity = \"high\"\n",
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "alert[0].kind",
+                "alert[1].url",
+                "alert[2].secret_file",
+                "alert[3].to",
+                "alert[3].from",
+                "alert[4].name",
+                "alert[4].events",
+                "alert[4].severity"
+            ]
+        );
+        assert!(
+            err.to_string()
+                .contains("use webhook, slack, teams, email, command, file or log")
+        );
+    }
+
+    #[test]
+    fn defaults_and_the_log_channel() {
+        let c = check("").unwrap();
+        assert_eq!(c.alerts.len(), 1);
+        assert_eq!(c.alerts[0].name, DEFAULT_CHANNEL);
+        let c = check(
+            "[[alert]]\nname = \"m\"\nkind = \"email\"\nsmtp_host = \"mx\"\ntls = \"implicit\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\n\
+             [[alert]]\nname = \"f\"\nkind = \"file\"\npath = \"alerts.jsonl\"\n",
+        )
+        .unwrap();
+        match &c.alerts[0].kind {
+            ChannelKind::Email(e) => assert_eq!((e.port, e.tls), (465, Tls::Implicit)),
+            other => panic!("{other:?}"),
+        }
+        match &c.alerts[1].kind {
+            ChannelKind::File { path } => {
+                assert_eq!(path, std::path::Path::new("/etc/scopewatch/alerts.jsonl"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.alerts[1].max_attempts, MAX_ATTEMPTS);
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let s = Secret::new("s3cr3t".into());
+        assert_eq!(format!("{s:?}"), "<redacted>");
+        assert!(!format!("{:?}", RawSecret("s3cr3t".into())).contains("s3cr3t"));
+    }
+}

@@ -1,0 +1,467 @@
+//! The alert outbox: deliveries enqueued in the same transaction as the
+//! events they are about (one per matching channel), the reminders that
+//! recording an attempt raises (`failing-reminder`, `attestation-expiry`),
+//! and the dispatcher's reads and state changes (done, retry, failed with
+//! an `alert-failed` event for the other channels).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::{AttemptRecord, AttemptResult, EventRow, Result, Store, insert_event};
+use crate::alert::{self, Route, Subject};
+use crate::clock;
+use crate::detect::{EventDraft, EventKind, SourceState};
+use crate::hash::Digest;
+
+/// Where a delivery is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    Pending,
+    Done,
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Done => "done",
+            DeliveryState::Failed => "failed",
+        }
+    }
+}
+
+/// One row of `scopewatch alerts`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub channel: String,
+    pub state: String,
+    pub attempts: i64,
+    pub event_id: i64,
+    pub event_kind: String,
+    pub source: String,
+    pub summary: String,
+    pub created_at: String,
+    pub next_attempt_at: String,
+    pub last_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// Everything an alert message says about its event.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertData {
+    pub event_id: i64,
+    pub kind: String,
+    pub source: String,
+    pub source_url: String,
+    pub summary: String,
+    pub detected_at: String,
+    pub from_snapshot: Option<Snapshot>,
+    pub to_snapshot: Option<Snapshot>,
+    /// The unified diff of a `content` event.
+    pub diff: Option<String>,
+}
+
+/// A snapshot an alert points to, with its hashes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub id: i64,
+    pub raw_sha256: Option<String>,
+    pub text_sha256: Option<String>,
+    pub record_sha256: String,
+}
+
+/// A delivery due now, with its alert.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: String,
+    pub channel: String,
+    pub attempts: u32,
+    pub alert: AlertData,
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone)]
+pub enum Finish {
+    Done,
+    Retry { at: DateTime<Utc>, error: String },
+    Failed { error: String },
+}
+
+/// The hook in `Store::record_attempt`: raises the reminders the attempt
+/// calls for, then enqueues one delivery per event and matching channel.
+pub(super) fn on_recorded(
+    conn: &Connection,
+    attempt: &AttemptRecord,
+    record_id: i64,
+    next: &SourceState,
+    events: &mut Vec<EventRow>,
+) -> Result<()> {
+    let at = attempt.capture.finished_at;
+    let now = clock::format(at);
+    let from_record = next.last_good.as_ref().map(|g| g.record_id);
+    let mut drafts = Vec::new();
+    if let Some(draft) = gone(conn, attempt, record_id, from_record)? {
+        drafts.push(draft);
+    }
+    if let (Some(every), true) = (attempt.alerts.remind_every, next.failing) {
+        let just_failed = events.iter().any(|e| e.kind == "failing");
+        let last: Option<String> = conn
+            .query_row(
+                "SELECT MAX(detected_at) FROM events
+                 WHERE source = ?1 AND kind IN ('failing', 'failing-reminder')",
+                [&attempt.source],
+                |row| row.get(0),
+            )
+            .optional()?
+            .flatten();
+        let due = last
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .and_then(|t| chrono::Duration::from_std(every).ok().map(|e| t + e))
+            .is_some_and(|due| due <= at);
+        if due && !just_failed {
+            drafts.push(EventDraft {
+                kind: EventKind::FailingReminder,
+                summary: format!(
+                    "still failing: {} consecutive failed fetches",
+                    next.consecutive_failures
+                ),
+                from_record,
+                severity: None,
+                details: None,
+                diff: None,
+            });
+        }
+    }
+    let mut reached = None;
+    if let (Some(attestation), AttemptResult::Extracted { text, .. }) =
+        (&attempt.alerts.attestation, &attempt.result)
+        && let Some(expires) = alert::expiry_date(attestation, text)
+    {
+        let days_left = (expires - at.date_naive()).num_days();
+        let thresholds: Vec<u32> = attestation
+            .days
+            .iter()
+            .copied()
+            .filter(|d| days_left <= i64::from(*d))
+            .collect();
+        if let Some(draft) = attestation_reminder(
+            conn,
+            &attempt.source,
+            expires,
+            days_left,
+            &thresholds,
+            from_record,
+        )? {
+            reached = Some((drafts.len(), expires, thresholds));
+            drafts.push(draft);
+        }
+    }
+    for (index, draft) in drafts.iter().enumerate() {
+        let row = insert_event(conn, record_id, &attempt.source, &now, draft)?;
+        if let Some((_, expires, thresholds)) = reached.as_ref().filter(|r| r.0 == index) {
+            // Every threshold reached is marked, so a larger one is not raised later.
+            for days in thresholds {
+                conn.execute(
+                    "INSERT OR IGNORE INTO attestation_reminders (source, expires, days, event_id)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![attempt.source, expires.to_string(), days, row.id],
+                )?;
+            }
+        }
+        events.push(row);
+    }
+    for event in events.iter() {
+        enqueue(conn, &attempt.alerts.routes, event, None, &now)?;
+    }
+    Ok(())
+}
+
+/// `gone` when the page answers 404 or 410 and the previous attempt did not.
+fn gone(
+    conn: &Connection,
+    attempt: &AttemptRecord,
+    record_id: i64,
+    from_record: Option<i64>,
+) -> Result<Option<EventDraft>> {
+    let is_gone = |status: Option<i64>| matches!(status, Some(404 | 410));
+    let status = attempt.capture.status.map(i64::from);
+    if !matches!(attempt.result, AttemptResult::Failed { .. }) || !is_gone(status) {
+        return Ok(None);
+    }
+    let previous: Option<Option<i64>> = conn
+        .query_row(
+            "SELECT status FROM records WHERE source = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1",
+            params![attempt.source, record_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if previous.is_some_and(is_gone) {
+        return Ok(None);
+    }
+    Ok(Some(EventDraft {
+        kind: EventKind::Gone,
+        summary: format!(
+            "the page answers HTTP {} at {}",
+            status.unwrap_or_default(),
+            attempt.capture.url
+        ),
+        from_record,
+        severity: None,
+        details: None,
+        diff: None,
+    }))
+}
+
+/// The reminder for the tightest threshold reached (`reached`: the
+/// thresholds at or above the days left), unless already raised.
+fn attestation_reminder(
+    conn: &Connection,
+    source: &str,
+    expires: NaiveDate,
+    days_left: i64,
+    reached: &[u32],
+    from_record: Option<i64>,
+) -> Result<Option<EventDraft>> {
+    let Some(reached) = reached.iter().min() else {
+        return Ok(None);
+    };
+    let raised: bool = conn
+        .query_row(
+            "SELECT 1 FROM attestation_reminders WHERE source = ?1 AND expires = ?2 AND days = ?3",
+            params![source, expires.to_string(), reached],
+            |_| Ok(true),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if raised {
+        return Ok(None);
+    }
+    let when = if days_left < 0 { "expired" } else { "expires" };
+    Ok(Some(EventDraft {
+        kind: EventKind::AttestationExpiry,
+        summary: format!(
+            "attestation {when}: {days_left} days left (reminder at {reached} days), expires {expires}"
+        ),
+        from_record,
+        severity: None,
+        details: None,
+        diff: None,
+    }))
+}
+
+/// Enqueues one delivery of `event` per matching channel, skipping `except`.
+fn enqueue(
+    conn: &Connection,
+    routes: &[Route],
+    event: &EventRow,
+    except: Option<&str>,
+    now: &str,
+) -> Result<()> {
+    let subject = Subject {
+        kind: &event.kind,
+        source: &event.source,
+        services: &[],
+    };
+    for channel in alert::channels_for(routes, &subject, except) {
+        conn.execute(
+            "INSERT OR IGNORE INTO outbox (id, event_id, channel, created_at, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![alert::delivery_id(), event.id, channel, now],
+        )?;
+    }
+    Ok(())
+}
+
+const DELIVERY_ROW: &str = "SELECT o.id, o.channel, o.state, o.attempts, e.id, e.kind, e.source,
+    e.summary, o.created_at, o.next_attempt_at, o.last_attempt_at, o.last_error
+    FROM outbox o JOIN events e ON e.id = o.event_id";
+
+impl Store {
+    /// Pending deliveries due at `now`, oldest first, except those in `skip`.
+    pub fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        skip: &HashSet<String>,
+    ) -> Result<Vec<Delivery>> {
+        let cutoff = clock::format(now);
+        let mut statement = self.conn().prepare(
+            "SELECT id, channel, attempts, event_id FROM outbox
+             WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at, id",
+        )?;
+        let rows: Vec<(String, String, i64, i64)> = statement
+            .query_map([cutoff], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter()
+            .filter(|(id, ..)| !skip.contains(id))
+            .map(|(id, channel, attempts, event_id)| {
+                Ok(Delivery {
+                    id,
+                    channel,
+                    attempts: attempts.max(0) as u32,
+                    alert: self.alert_data(event_id)?,
+                })
+            })
+            .collect()
+    }
+
+    fn alert_data(&self, event_id: i64) -> Result<AlertData> {
+        let (kind, source, url, summary, detected_at, from, to, diff_hash): (
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<i64>,
+            i64,
+            Option<String>,
+        ) = self.conn().query_row(
+            "SELECT e.kind, e.source, s.url, e.summary, e.detected_at, e.from_record,
+                    e.record_id, e.diff_hash
+             FROM events e JOIN sources s ON s.id = e.source WHERE e.id = ?1",
+            [event_id],
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                    row.get(7)?,
+                ))
+            },
+        )?;
+        let diff = diff_hash
+            .as_deref()
+            .and_then(Digest::from_hex)
+            .map(|h| self.blob(&h))
+            .transpose()?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+        Ok(AlertData {
+            event_id,
+            kind,
+            source,
+            source_url: url,
+            summary,
+            detected_at,
+            from_snapshot: from.map(|id| self.snapshot(id)).transpose()?,
+            to_snapshot: Some(self.snapshot(to)?),
+            diff,
+        })
+    }
+
+    fn snapshot(&self, id: i64) -> Result<Snapshot> {
+        Ok(self.conn().query_row(
+            "SELECT raw_hash, text_hash, record_hash FROM records WHERE id = ?1",
+            [id],
+            |row| {
+                Ok(Snapshot {
+                    id,
+                    raw_sha256: row.get(0)?,
+                    text_sha256: row.get(1)?,
+                    record_sha256: row.get(2)?,
+                })
+            },
+        )?)
+    }
+
+    /// Records the result of one delivery attempt. A delivery that fails
+    /// for good raises an `alert-failed` event, enqueued on the other
+    /// channels by `routes` (unless it was itself about a failed delivery).
+    pub fn finish_delivery(&mut self, id: &str, finish: &Finish, routes: &[Route]) -> Result<()> {
+        let now = clock::format(clock::now());
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (state, next, error) = match finish {
+            Finish::Done => (DeliveryState::Done, None, None),
+            Finish::Retry { at, error } => (
+                DeliveryState::Pending,
+                Some(clock::format(*at)),
+                Some(error),
+            ),
+            Finish::Failed { error } => (DeliveryState::Failed, None, Some(error)),
+        };
+        let changed = tx.execute(
+            "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_attempt_at = ?3,
+                    last_error = ?4, next_attempt_at = COALESCE(?5, next_attempt_at)
+             WHERE id = ?1 AND state = 'pending'",
+            params![id, state.as_str(), now, error, next],
+        )?;
+        if changed == 1
+            && let Finish::Failed { error } = finish
+        {
+            let (channel, attempts, event_id, record_id, source, kind): (
+                String,
+                i64,
+                i64,
+                i64,
+                String,
+                String,
+            ) = tx.query_row(
+                "SELECT o.channel, o.attempts, e.id, e.record_id, e.source, e.kind
+                 FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.id = ?1",
+                [id],
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                    ))
+                },
+            )?;
+            if kind != "alert-failed" {
+                let draft = EventDraft {
+                    kind: EventKind::AlertFailed,
+                    summary: format!(
+                        "delivery {id} of the {kind} event {event_id} to channel {channel} failed after {attempts} attempts: {error}"
+                    ),
+                    from_record: None,
+                    severity: None,
+                    details: None,
+                    diff: None,
+                };
+                let event = insert_event(&tx, record_id, &source, &now, &draft)?;
+                enqueue(&tx, routes, &event, Some(&channel), &now)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deliveries in `state` (every state with `None`), newest first.
+    pub fn deliveries(&self, state: Option<DeliveryState>) -> Result<Vec<DeliveryRow>> {
+        let mut statement = self.conn().prepare(&format!(
+            "{DELIVERY_ROW} WHERE ?1 IS NULL OR o.state = ?1 ORDER BY o.created_at DESC, o.rowid DESC"
+        ))?;
+        let rows = statement.query_map([state.map(DeliveryState::as_str)], |row| {
+            Ok(DeliveryRow {
+                id: row.get(0)?,
+                channel: row.get(1)?,
+                state: row.get(2)?,
+                attempts: row.get(3)?,
+                event_id: row.get(4)?,
+                event_kind: row.get(5)?,
+                source: row.get(6)?,
+                summary: row.get(7)?,
+                created_at: row.get(8)?,
+                next_attempt_at: row.get(9)?,
+                last_attempt_at: row.get(10)?,
+                last_error: row.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
