@@ -82,7 +82,7 @@ async fn webhook_gets_signed_documented_json_for_a_content_change() {
     let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
     assert_eq!(body["schema"], "scopewatch.alert/v1");
     assert_eq!(body["kind"], "content");
-    assert_eq!(body["severity"], "warning");
+    assert_eq!(body["severity"], "medium");
     assert_eq!(body["source"]["id"], "bot");
     assert_eq!(body["source"]["url"], site.url("/bot"));
     assert_eq!(req.header("idempotency-key").unwrap(), body["delivery_id"]);

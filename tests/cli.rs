@@ -286,3 +286,22 @@ fn the_demo_runs_offline_and_reports_the_real_scope_changes() {
     assert!(store.verify_chain().unwrap().is_empty());
     std::fs::remove_dir_all(Path::new(db).parent().unwrap()).unwrap();
 }
+
+#[test]
+fn the_man_page_documents_every_command() {
+    use clap::CommandFactory;
+    let man = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/man/scopewatch.1"
+    ))
+    .unwrap();
+    for command in scopewatch::cli::Cli::command().get_subcommands() {
+        let name = command.get_name();
+        assert!(
+            man.contains(&format!(".B {name}"))
+                || man.contains(&format!(".BR {name} "))
+                || man.contains(&format!(".BI {name} ")),
+            "docs/man/scopewatch.1 does not document `{name}`"
+        );
+    }
+}

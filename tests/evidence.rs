@@ -305,11 +305,19 @@ fn a_bundle_verifies_with_scopewatch_and_standard_tools() {
         "ledger/proofs/consistency.jsonl",
         "ledger/checkpoints/000001.txt",
         "changes.jsonl",
+        "scope/iso.jsonl",
         "report.html",
         "report.csv",
     ] {
         assert!(bundle.join(name).is_file(), "{name}");
     }
+    // One scope line per capture, naming the record and the scope hash.
+    let scope = std::fs::read_to_string(bundle.join("scope/iso.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(scope.lines().next().unwrap()).unwrap();
+    assert!(
+        first["record_hash"].is_string() && first["entries"].is_array(),
+        "{first}"
+    );
     let (code, out) = verify_bundle(&h, &bundle);
     assert_eq!(code, 0, "{out}");
 

@@ -116,7 +116,14 @@ impl Dispatcher {
     /// up only its own delivery). Digest channels wait while `sweeping` is
     /// true, so that a sweep's alerts go out as one message. Ends when
     /// `stop` turns true; deliveries in flight then stay pending.
-    pub async fn run(self, mut stop: watch::Receiver<bool>, sweeping: watch::Receiver<bool>) {
+    /// Delivers until `stop`; a configuration arriving on `configs` (SIGHUP)
+    /// replaces the channels and their routes.
+    pub async fn run(
+        mut self,
+        mut stop: watch::Receiver<bool>,
+        sweeping: watch::Receiver<bool>,
+        mut configs: watch::Receiver<Arc<crate::config::Config>>,
+    ) {
         let mut tasks = JoinSet::new();
         loop {
             while tasks.try_join_next().is_some() {}
@@ -136,9 +143,21 @@ impl Dispatcher {
                     }
                 });
             }
-            tokio::select! {
-                _ = tokio::time::sleep(POLL) => {}
+            let reconfigured = tokio::select! {
+                _ = tokio::time::sleep(POLL) => false,
                 _ = stop.wait_for(|stopped| *stopped) => return,
+                changed = configs.changed() => changed.is_ok(),
+            };
+            if reconfigured {
+                let config = configs.borrow_and_update().clone();
+                self.channels = Arc::new(
+                    config
+                        .alerts
+                        .iter()
+                        .map(|c| (c.name.clone(), c.clone()))
+                        .collect(),
+                );
+                self.routes = routes(&config.alerts).into();
             }
         }
     }

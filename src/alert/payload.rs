@@ -6,7 +6,6 @@
 
 use serde_json::{Value, json};
 
-use super::Severity;
 use crate::store::AlertData;
 
 /// The webhook schema version; a breaking change gets a new one.
@@ -74,11 +73,11 @@ pub fn alert_json(item: &Item) -> Value {
         "delivery_id": item.delivery_id,
         "event_id": a.event_id,
         "kind": a.kind,
-        "severity": Severity::of(&a.kind),
+        "severity": a.severity,
         "summary": a.summary,
         "detected_at": a.detected_at,
         "source": {"id": a.source, "url": a.source_url},
-        "scope": {"added": [], "removed": [], "renamed": []},
+        "scope": a.scope,
         "diff": diff,
         "snapshots": {"from": a.from_snapshot, "to": a.to_snapshot},
     })
@@ -121,7 +120,7 @@ pub fn slack(items: &[Item]) -> Value {
         let head = format!(
             "*{}* `{}` <{}|{}>\n{}",
             a.kind,
-            Severity::of(&a.kind).as_str(),
+            a.severity.as_str(),
             slack_escape(&a.source_url),
             slack_escape(&a.source),
             slack_escape(&a.summary)
@@ -154,7 +153,7 @@ pub fn teams(items: &[Item]) -> Value {
         let a = &item.alert;
         body.push(
             json!({"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true,
-            "text": format!("{} {} ({})", a.kind, a.source, Severity::of(&a.kind).as_str())}),
+            "text": format!("{} {} ({})", a.kind, a.source, a.severity.as_str())}),
         );
         body.push(json!({"type": "TextBlock", "wrap": true, "text": a.summary}));
         body.push(
@@ -304,6 +303,8 @@ mod tests {
                     record_sha256: "cc".into(),
                 }),
                 diff,
+                severity: crate::alert::Severity::Medium,
+                scope: json!({"added": [], "removed": [], "renamed": []}),
             },
         }
     }
@@ -341,7 +342,7 @@ mod tests {
         ] {
             assert!(v.get(field).is_some(), "{field}");
         }
-        assert_eq!(v["severity"], "warning");
+        assert_eq!(v["severity"], "medium");
         assert_eq!(v["diff"]["truncated"], true);
         assert!(v["diff"]["excerpt"].as_str().unwrap().len() <= DIFF_EXCERPT_BYTES);
         assert_eq!(v["snapshots"]["to"]["text_sha256"], "bb");

@@ -2,12 +2,12 @@
 //! per-channel filters (event kinds, minimum severity, sources, services).
 //! Pure; the store applies it when it enqueues deliveries.
 
-use serde::Serialize;
-
 /// The event kinds an alert can be about; `events = [...]` filters name these.
 pub const KINDS: &[&str] = &[
     "baseline",
     "content",
+    "scope",
+    "extraction-broken",
     "moved",
     "gone",
     "failing",
@@ -18,41 +18,19 @@ pub const KINDS: &[&str] = &[
     "alert-test",
 ];
 
-/// How urgent an event is; a channel's `severity` is the minimum it gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
+/// How urgent an event is: one scale for every event (scope events carry
+/// their own, from the scope diff); a channel's `severity` is the minimum
+/// it gets.
+pub use crate::scope::Severity;
 
-impl Severity {
-    pub fn of(kind: &str) -> Severity {
-        match kind {
-            "failing" | "failing-reminder" | "gone" | "alert-failed" => Severity::Critical,
-            "content" | "moved" | "attestation-expiry" => Severity::Warning,
-            _ => Severity::Info,
+/// The severity of an event without one of its own, by kind.
+pub fn kind_severity(kind: &str) -> Severity {
+    match kind {
+        "failing" | "failing-reminder" | "gone" | "alert-failed" => Severity::High,
+        "content" | "moved" | "attestation-expiry" | "extraction-broken" | "scope" => {
+            Severity::Medium
         }
-    }
-
-    pub fn parse(written: &str) -> Result<Severity, String> {
-        match written {
-            "info" => Ok(Severity::Info),
-            "warning" => Ok(Severity::Warning),
-            "critical" => Ok(Severity::Critical),
-            other => Err(format!(
-                "unknown severity {other:?}: write \"info\", \"warning\" or \"critical\""
-            )),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
+        _ => Severity::Low,
     }
 }
 
@@ -74,6 +52,7 @@ pub struct Subject<'a> {
     pub source: &'a str,
     /// Services named by the event's scope changes.
     pub services: &'a [String],
+    pub severity: Severity,
 }
 
 impl Filter {
@@ -96,9 +75,7 @@ impl Filter {
                     .iter()
                     .any(|wanted| wanted.eq_ignore_ascii_case(svc))
             });
-        let severity_ok = self
-            .severity
-            .is_none_or(|min| Severity::of(subject.kind) >= min);
+        let severity_ok = self.severity.is_none_or(|min| subject.severity >= min);
         kind_ok && source_ok && service_ok && severity_ok
     }
 }
@@ -132,6 +109,7 @@ mod tests {
             kind,
             source,
             services: &[],
+            severity: kind_severity(kind),
         }
     }
 
@@ -148,7 +126,7 @@ mod tests {
     fn filters_combine() {
         let f = Filter {
             kinds: vec![],
-            severity: Some(Severity::Warning),
+            severity: Some(Severity::Medium),
             sources: vec!["bot".into()],
             services: vec![],
         };
@@ -162,11 +140,23 @@ mod tests {
         };
         let named = ["azure bot service".to_string()];
         assert!(services.matches(&Subject {
-            kind: "content",
+            kind: "scope",
             source: "x",
-            services: &named
+            services: &named,
+            severity: Severity::Low,
         }));
         assert!(!services.matches(&subject("content", "x")));
+        // A scope event's own severity counts, not its kind's.
+        let high_only = Filter {
+            severity: Some(Severity::High),
+            ..Filter::default()
+        };
+        let watched = Subject {
+            severity: Severity::High,
+            ..subject("scope", "x")
+        };
+        assert!(high_only.matches(&watched));
+        assert!(!high_only.matches(&subject("scope", "x")));
     }
 
     #[test]

@@ -88,6 +88,8 @@ fn test(env: &Env, only: Option<&str>) -> anyhow::Result<Status> {
                 from_snapshot: None,
                 to_snapshot: None,
                 diff: None,
+                severity: crate::alert::kind_severity("alert-test"),
+                scope: serde_json::json!({"added": [], "removed": [], "renamed": []}),
             },
         };
         let id = item.delivery_id.clone();

@@ -70,7 +70,8 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         let dispatcher =
             crate::alert::Dispatcher::new(&sweeper.config.alerts, sweeper.store.clone())?;
         let (sweeping_tx, sweeping) = tokio::sync::watch::channel(false);
-        let dispatcher = tokio::spawn(dispatcher.run(stop.clone(), sweeping));
+        let dispatcher =
+            tokio::spawn(dispatcher.run(stop.clone(), sweeping, config_tx.subscribe()));
         let mut scheduler = tokio::spawn(daemon::run(
             sweeper,
             configs,

@@ -641,7 +641,7 @@ mod tests {
              [[alert]]\nname = \"b\"\nkind = \"webhook\"\n\
              [[alert]]\nname = \"c\"\nkind = \"slack\"\nurl = \"https://x/\"\nsecret_file = \"/f\"\n\
              [[alert]]\nname = \"d\"\nkind = \"email\"\nsmtp_host = \"mx\"\nfrom = \"not an address\"\n\
-             [[alert]]\nname = \"d\"\nkind = \"log\"\nevents = [\"contnet\"]\nseverity = \"high\"\n",
+             [[alert]]\nname = \"d\"\nkind = \"log\"\nevents = [\"contnet\"]\nseverity = \"urgent\"\n",
         )
         .unwrap_err();
         let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();

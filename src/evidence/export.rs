@@ -225,6 +225,31 @@ pub fn write_bundle(
         report_changes.push((event.clone(), diff));
     }
     files.insert("changes.jsonl".into(), changes.into_bytes());
+
+    // scope/<source>.jsonl: the scope each capture asserted, in order.
+    let mut scopes: BTreeMap<String, String> = BTreeMap::new();
+    for (row, record_hash) in &records {
+        let Some(hash) = &row.scope_hash else {
+            continue;
+        };
+        let entries: Value = store
+            .scope_set_json(hash)?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or(Value::Null);
+        let line = json!({
+            "record_id": row.id,
+            "record_hash": record_hash,
+            "started_at": row.started_at,
+            "scope_hash": hash,
+            "entries": entries,
+        });
+        let file = scopes.entry(row.source.clone()).or_default();
+        file.push_str(&line.to_string());
+        file.push('\n');
+    }
+    for (source, lines) in scopes {
+        files.insert(format!("scope/{source}.jsonl"), lines.into_bytes());
+    }
     files.insert(
         "report.html".into(),
         report::html(&report_rows, &report_changes, latest).into_bytes(),
@@ -312,6 +337,7 @@ ledger/checkpoints/     NNNNNN.txt (signed text), NNNNNN.sig (raw signature), NN
 ledger/proofs/          inclusion.jsonl (an RFC 6962 audit path per entry, against the
                         newest checkpoint), consistency.jsonl (between consecutive checkpoints)
 changes.jsonl           content changes and other events, with their diffs
+scope/<source>.jsonl    the scope (certification, service pairs) each capture asserted
 report.html, report.csv the same for people and spreadsheets
 
 How to verify, step by step

@@ -51,6 +51,18 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Parses `low`, `medium` or `high`.
+    pub fn parse(written: &str) -> Result<Severity, String> {
+        match written {
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            other => Err(format!(
+                "unknown severity {other:?}: write \"low\", \"medium\" or \"high\""
+            )),
+        }
+    }
+
     /// The name used in the database and JSON output.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::{AttemptRecord, AttemptResult, EventRow, Result, Store, insert_event};
-use crate::alert::{self, Route, Subject};
+use crate::alert::{self, Route, Severity, Subject};
 use crate::clock;
 use crate::detect::{EventDraft, EventKind, SourceState};
 use crate::hash::Digest;
@@ -65,6 +65,9 @@ pub struct AlertData {
     pub to_snapshot: Option<Snapshot>,
     /// The unified diff of a `content` event.
     pub diff: Option<String>,
+    pub severity: Severity,
+    /// `{added, removed, renamed}` of a scope event (empty lists otherwise).
+    pub scope: serde_json::Value,
 }
 
 /// A snapshot an alert points to, with its hashes.
@@ -255,6 +258,33 @@ fn attestation_reminder(
     }))
 }
 
+/// The services a scope event's `added`, `removed` and `renamed` entries name.
+fn scope_services(details: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    let entries = ["added", "removed"]
+        .iter()
+        .flat_map(|field| {
+            details
+                .get(*field)
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+        })
+        .chain(
+            details
+                .get("renamed")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .flat_map(|r| [&r["from"], &r["to"]]),
+        );
+    let mut services: Vec<String> = entries
+        .filter_map(|e| e["service"].as_str().map(str::to_string))
+        .collect();
+    services.sort();
+    services.dedup();
+    services
+}
+
 /// Enqueues one delivery of `event` per matching channel, skipping `except`.
 fn enqueue(
     conn: &Connection,
@@ -263,10 +293,17 @@ fn enqueue(
     except: Option<&str>,
     now: &str,
 ) -> Result<()> {
+    let services = scope_services(&event.details);
+    let severity = event
+        .severity
+        .as_deref()
+        .and_then(|s| Severity::parse(s).ok())
+        .unwrap_or_else(|| alert::kind_severity(&event.kind));
     let subject = Subject {
         kind: &event.kind,
         source: &event.source,
-        services: &[],
+        services: &services,
+        severity,
     };
     for channel in alert::channels_for(routes, &subject, except) {
         conn.execute(
@@ -313,7 +350,7 @@ impl Store {
     }
 
     fn alert_data(&self, event_id: i64) -> Result<AlertData> {
-        let (kind, source, url, summary, detected_at, from, to, diff_hash): (
+        type Row = (
             String,
             String,
             String,
@@ -322,24 +359,46 @@ impl Store {
             Option<i64>,
             i64,
             Option<String>,
-        ) = self.conn().query_row(
-            "SELECT e.kind, e.source, s.url, e.summary, e.detected_at, e.from_record,
-                    e.record_id, e.diff_hash
-             FROM events e JOIN sources s ON s.id = e.source WHERE e.id = ?1",
-            [event_id],
-            |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                    row.get(6)?,
-                    row.get(7)?,
-                ))
-            },
-        )?;
+            Option<String>,
+            Option<String>,
+        );
+        let (kind, source, url, summary, detected_at, from, to, diff_hash, severity, details): Row =
+            self.conn().query_row(
+                "SELECT e.kind, e.source, s.url, e.summary, e.detected_at, e.from_record,
+                        e.record_id, e.diff_hash, e.severity, e.details
+                 FROM events e JOIN sources s ON s.id = e.source WHERE e.id = ?1",
+                [event_id],
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                        row.get(6)?,
+                        row.get(7)?,
+                        row.get(8)?,
+                        row.get(9)?,
+                    ))
+                },
+            )?;
+        let details = super::queries::details_map(details.as_deref());
+        let severity = severity
+            .as_deref()
+            .and_then(|s| Severity::parse(s).ok())
+            .unwrap_or_else(|| alert::kind_severity(&kind));
+        let scope_field = |name: &str| {
+            details
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!([]))
+        };
+        let scope = serde_json::json!({
+            "added": scope_field("added"),
+            "removed": scope_field("removed"),
+            "renamed": scope_field("renamed"),
+        });
         let diff = diff_hash
             .as_deref()
             .and_then(Digest::from_hex)
@@ -356,6 +415,8 @@ impl Store {
             from_snapshot: from.map(|id| self.snapshot(id)).transpose()?,
             to_snapshot: Some(self.snapshot(to)?),
             diff,
+            severity,
+            scope,
         })
     }
 

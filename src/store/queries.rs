@@ -417,3 +417,17 @@ impl Store {
         Ok(transitions)
     }
 }
+
+impl Store {
+    /// The stored JSON of a scope set (an array of `{certification, service}`).
+    pub fn scope_set_json(&self, hash: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT entries FROM scope_sets WHERE hash = ?1",
+                [hash],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+}
