@@ -18,6 +18,7 @@ pub mod evidence;
 pub mod extract;
 pub mod fetch;
 pub mod hash;
+pub mod html;
 pub mod logging;
 pub mod scope;
 pub mod store;

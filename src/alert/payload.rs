@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::html::escape as escape_html;
 use crate::store::AlertData;
 
 /// The webhook schema version; a breaking change gets a new one.
@@ -188,22 +189,6 @@ pub fn teams(items: &[Item]) -> Value {
             }
         }]
     })
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The mail subject.

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::checkpoint::Checkpoint;
+use crate::html::escape;
 use crate::store::{EventRow, RecordRow};
 
 /// One capture as the report lists it.
@@ -13,22 +14,6 @@ pub struct ReportRow {
     pub row: RecordRow,
     pub record_hash: String,
     pub ledger_seq: Option<i64>,
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn cell(value: Option<impl ToString>) -> String {
