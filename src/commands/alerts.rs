@@ -94,10 +94,10 @@ fn test(env: &Env, only: Option<&str>) -> anyhow::Result<Status> {
         };
         let id = item.delivery_id.clone();
         match runtime.block_on(channel::send(channel, &http, &id, &[item])) {
-            Ok(()) => println!("{} ({}): accepted", channel.name, channel.kind.as_str()),
+            Ok(()) => say!("{} ({}): accepted", channel.name, channel.kind.as_str()),
             Err(e) => {
                 failed += 1;
-                println!(
+                say!(
                     "{} ({}): not accepted: {e}",
                     channel.name,
                     channel.kind.as_str()

@@ -78,7 +78,7 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
             })
             .collect();
         print_table(&["SOURCE", "RESULT", "CHANGE", "SNAPSHOT", "DETAIL"], &rows)?;
-        println!(
+        say!(
             "{} sources: {} failed, {} changed",
             report.outcomes.len(),
             report.failed(),

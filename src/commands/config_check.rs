@@ -5,7 +5,7 @@ use super::{Env, Status};
 pub fn run(env: &Env) -> anyhow::Result<Status> {
     let config = env.config()?;
     let followed = config.sources.iter().filter(|s| s.follow.is_some()).count();
-    println!(
+    say!(
         "{}: valid; {} sources ({} follow links), schedule \"{}\", concurrency {}",
         config.path.display(),
         config.sources.len(),
@@ -18,6 +18,6 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         .iter()
         .map(|c| format!("{} ({})", c.name, c.kind.as_str()))
         .collect();
-    println!("alert channels: {}", channels.join(", "));
+    say!("alert channels: {}", channels.join(", "));
     Ok(Status::Success)
 }

@@ -16,11 +16,11 @@ pub fn run() -> anyhow::Result<Status> {
     let mut stdout = std::io::stdout();
     let summary = runtime.block_on(demo::run(&dir, &mut stdout))?;
     let db = summary.database.display();
-    println!("\nThe database is {db}. Look around:");
-    println!("  scopewatch --db {db} changes --kind scope");
-    println!("  scopewatch --db {db} scope --service \"Azure Bot Service\"");
-    println!("  scopewatch --db {db} scope history --service \"Windows 365\"");
-    println!("  scopewatch --db {db} diff bot-service-compliance");
-    println!("  scopewatch --db {db} verify");
+    say!("\nThe database is {db}. Look around:");
+    say!("  scopewatch --db {db} changes --kind scope");
+    say!("  scopewatch --db {db} scope --service \"Azure Bot Service\"");
+    say!("  scopewatch --db {db} scope history --service \"Windows 365\"");
+    say!("  scopewatch --db {db} diff bot-service-compliance");
+    say!("  scopewatch --db {db} verify");
     Ok(Status::Success)
 }

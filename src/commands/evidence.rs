@@ -35,7 +35,7 @@ pub fn export(env: &Env, args: crate::cli::ExportArgs) -> anyhow::Result<Status>
         &database,
     )?;
     let summary = crate::evidence::export::write_bundle(&store, &signer, &selection, &args.out)?;
-    println!(
+    say!(
         "wrote {}: {} captures, {} ledger entries, {} checkpoints; check it with `scopewatch verify {}` or the steps in its README.txt",
         args.out.display(),
         summary.records,

@@ -2,6 +2,15 @@
 //! database), calls the library, and prints. Shared here: locating the
 //! configuration and database, the exit status, and output helpers.
 
+/// `println!` for command output: a closed pipe (`scopewatch status | head`)
+/// becomes an error the caller turns into exit 0, instead of a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod alerts;
 mod changes;
 mod check;

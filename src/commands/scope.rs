@@ -98,7 +98,7 @@ fn check_claims(store: &Store, claim_sources: &[&str], json: bool) -> anyhow::Re
     if json {
         print_json(&report)?;
     } else {
-        println!(
+        say!(
             "{} claims: {} supported by a statement, {} not",
             report.claims,
             report.supported,
@@ -122,7 +122,7 @@ fn check_claims(store: &Store, claim_sources: &[&str], json: bool) -> anyhow::Re
             })
             .collect();
         if !rows.is_empty() {
-            println!("\nUnsupported claims:");
+            say!("\nUnsupported claims:");
             print_table(
                 &[
                     "CERTIFICATION",
@@ -134,7 +134,7 @@ fn check_claims(store: &Store, claim_sources: &[&str], json: bool) -> anyhow::Re
             )?;
         }
         if !report.unmentioned.is_empty() {
-            println!("\nIn a statement, not on the claim page:");
+            say!("\nIn a statement, not on the claim page:");
             let rows: Vec<Vec<String>> = report
                 .unmentioned
                 .iter()

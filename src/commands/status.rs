@@ -46,23 +46,26 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
         print_json(&report)?;
         return Ok(Status::Success);
     }
-    println!("database:        {}", database.display());
-    println!(
+    say!("database:        {}", database.display());
+    say!(
         "daemon:          {}",
         match &report.pid {
             Some(pid) => format!("running (pid {pid})"),
             None => "not running".to_string(),
         }
     );
-    println!("last heartbeat:  {}", cell(report.last_heartbeat.as_ref()));
-    println!("next sweep:      {}", cell(report.next_sweep.as_ref()));
+    say!("last heartbeat:  {}", cell(report.last_heartbeat.as_ref()));
+    say!("next sweep:      {}", cell(report.next_sweep.as_ref()));
     if let Some(last) = &report.last_sweep {
-        println!(
+        say!(
             "last sweep:      {}: {} checked, {} failed, {} changed",
-            last.finished_at, last.checked, last.failed, last.changed
+            last.finished_at,
+            last.checked,
+            last.failed,
+            last.changed
         );
     }
-    println!(
+    say!(
         "failing sources: {}",
         if report.failing_sources.is_empty() {
             "none".to_string()
@@ -71,7 +74,7 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
         }
     );
     for event in &report.recent_events {
-        println!("  {} {}: {}", event.at, event.kind, event.message);
+        say!("  {} {}: {}", event.at, event.kind, event.message);
     }
     Ok(Status::Success)
 }

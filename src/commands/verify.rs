@@ -17,16 +17,16 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
         print_json(&findings)?;
     } else {
         for finding in &findings {
-            println!("{}: {}", finding.concerns, finding.problem);
+            say!("{}: {}", finding.concerns, finding.problem);
         }
         match (tampering, &args.bundle) {
-            (0, Some(_)) => println!(
+            (0, Some(_)) => say!(
                 "bundle verified: every checksum, signature, WARC digest, ledger proof and checkpoint matches"
             ),
-            (0, None) => println!(
+            (0, None) => say!(
                 "verified: every record hash, link, blob hash, ledger entry and signed checkpoint matches"
             ),
-            (n, _) => println!("{n} findings"),
+            (n, _) => say!("{n} findings"),
         }
     }
     Ok(if tampering == 0 {
