@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// (fixture, "line:column: key" the message must name, words of the advice).
+#[rustfmt::skip]
 const EXPECTED: &[(&str, &str, &str)] = &[
     ("bad-alert-event", "4:11: alert[0].events", "use one of baseline"),
     ("bad-alert-kind", "3:8: alert[0].kind", "use webhook, slack"),
@@ -65,11 +66,18 @@ fn every_broken_configuration_exits_2_naming_file_line_and_fix() {
         .filter(|name| name.ends_with(".toml"))
         .collect();
     fixtures.sort();
-    let mut listed: Vec<String> = EXPECTED.iter().map(|(f, _, _)| format!("{f}.toml")).collect();
+    let mut listed: Vec<String> = EXPECTED
+        .iter()
+        .map(|(f, _, _)| format!("{f}.toml"))
+        .collect();
     listed.sort();
-    assert_eq!(fixtures, listed, "every fixture has its expectation, and only those");
+    assert_eq!(
+        fixtures, listed,
+        "every fixture has its expectation, and only those"
+    );
     assert!(fixtures.len() >= 30);
 
+    println!("FIGURE bad-configs {}", EXPECTED.len());
     for (fixture, location, advice) in EXPECTED {
         let path = corpus_dir().join(format!("{fixture}.toml"));
         let out = Command::new(env!("CARGO_BIN_EXE_scopewatch"))
@@ -85,7 +93,10 @@ fn every_broken_configuration_exits_2_naming_file_line_and_fix() {
         assert_eq!(out.status.code(), Some(2), "{fixture}: {stderr}");
         assert!(!stderr.contains("panicked"), "{fixture}: {stderr}");
         let named = format!("{}:{location}", path.display());
-        assert!(stderr.contains(&named), "{fixture}: expected {named:?} in:\n{stderr}");
+        assert!(
+            stderr.contains(&named),
+            "{fixture}: expected {named:?} in:\n{stderr}"
+        );
         assert!(
             stderr.contains(advice),
             "{fixture}: expected the advice {advice:?} in:\n{stderr}"

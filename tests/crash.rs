@@ -148,12 +148,12 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
             }
         }
     }
-    assert!(
-        snapshots > 0,
-        "the daemon committed nothing in {runs} runs"
-    );
+    assert!(snapshots > 0, "the daemon committed nothing in {runs} runs");
     let requests = server.requests().len();
-    assert!(snapshots <= requests, "{snapshots} snapshots from {requests} responses");
+    assert!(
+        snapshots <= requests,
+        "{snapshots} snapshots from {requests} responses"
+    );
 
     // One more run, on pages that no longer change (no new alerts), left
     // alone until the outbox is empty, then stopped.
@@ -169,7 +169,10 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         if swept_twice && pending == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{pending} deliveries still pending");
+        assert!(
+            Instant::now() < deadline,
+            "{pending} deliveries still pending"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     signal(&child, libc::SIGTERM);
@@ -178,7 +181,10 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
 
     let deliveries = store.deliveries(None).unwrap();
     let ids: BTreeSet<String> = deliveries.iter().map(|d| d.id.clone()).collect();
-    assert!(deliveries.iter().all(|d| d.state == "done"), "{deliveries:?}");
+    assert!(
+        deliveries.iter().all(|d| d.state == "done"),
+        "{deliveries:?}"
+    );
     let written = std::fs::read_to_string(h.dir.path().join("alerts.jsonl")).unwrap();
     let mut delivered = BTreeMap::<String, usize>::new();
     for line in written.lines() {
@@ -188,12 +194,18 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         delivery_ids(&value, &mut found);
         assert!(!found.is_empty(), "a line without a delivery id: {line}");
         for id in found {
-            assert!(ids.contains(&id), "delivered {id}, which was never enqueued");
+            assert!(
+                ids.contains(&id),
+                "delivered {id}, which was never enqueued"
+            );
             *delivered.entry(id).or_default() += 1;
         }
     }
     for id in &ids {
-        assert!(delivered.contains_key(id), "delivery {id} was never delivered");
+        assert!(
+            delivered.contains_key(id),
+            "delivery {id} was never delivered"
+        );
     }
     let duplicates: usize = delivered.values().map(|n| n - 1).sum();
 

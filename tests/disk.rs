@@ -80,7 +80,12 @@ fn a_full_disk_is_a_clear_error_the_store_stays_whole_and_work_resumes() {
         server.url("/b")
     ));
     let first = scopewatch(&h.config_path(), &["check"]).output().unwrap();
-    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert_eq!(record_count(&h), 2);
     // Files may not grow past 100 kB: the database (larger already) and its
     // WAL can be read and take small writes, not a 400 kB page.

@@ -52,7 +52,8 @@ fn nested(depth: usize) -> Vec<u8> {
 /// A chunked response of `total` bytes of HTML-ish filler, no Content-Length.
 fn chunked(total: usize) -> Vec<u8> {
     let mut out =
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
     let chunk = vec![b'x'; 1 << 20];
     for _ in 0..total / chunk.len() {
         out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
@@ -157,12 +158,21 @@ async fn every_hostile_server_is_a_classified_failure_and_the_sweep_goes_on() {
             "{id}: a failure raises no content or scope event"
         );
     }
-    assert_eq!(server.hits("/429"), 1, "Retry-After: 3600 is not waited for");
+    assert_eq!(
+        server.hits("/429"),
+        1,
+        "Retry-After: 3600 is not waited for"
+    );
     assert_eq!(server.hits("/503"), 2, "a 503 is retried (retries = 1)");
     let control = &store.history("control", 1).unwrap()[0];
     assert_eq!(control.outcome, "ok");
     assert_eq!(event_kinds(&h, "control"), ["baseline"]);
     assert!(store.verify_chain().unwrap().is_empty());
+    println!(
+        "FIGURE hostile-cases {} sweep-seconds {:.1}",
+        FAILING.len(),
+        took.as_secs_f64()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -214,7 +224,12 @@ async fn broken_encodings_give_the_same_text_every_time() {
         ),
         _ => Reply::html(CONTROL_PAGE),
     });
-    let ids = ["invalid-utf8", "wrong-charset", "unknown-charset", "control"];
+    let ids = [
+        "invalid-utf8",
+        "wrong-charset",
+        "unknown-charset",
+        "control",
+    ];
     let h = Harness::new(&format!("{HTTP}{}", sources(&server, &ids)));
     for _ in 0..3 {
         assert_eq!(h.sweep().await.failed(), 0);
@@ -232,7 +247,8 @@ async fn broken_encodings_give_the_same_text_every_time() {
             history.iter().all(|r| r.text_hash == history[0].text_hash),
             "{id}: the same bytes give the same text"
         );
-        let stored = String::from_utf8(store.snapshot_bytes(history[0].id, false).unwrap()).unwrap();
+        let stored =
+            String::from_utf8(store.snapshot_bytes(history[0].id, false).unwrap()).unwrap();
         assert_eq!(stored.trim(), text, "{id}");
         assert_eq!(event_kinds(&h, id), ["baseline"], "{id}");
     }
@@ -310,7 +326,10 @@ fn check_peak_rss(config: &std::path::Path) -> (i32, u64) {
             peak_kib = peak_kib.max(kib);
         }
         if let Some(status) = child.try_wait().unwrap() {
-            return (status.code().expect("check exits, it is not killed"), peak_kib);
+            return (
+                status.code().expect("check exits, it is not killed"),
+                peak_kib,
+            );
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -321,13 +340,7 @@ fn peak_memory_stays_under_100_mb_for_large_bodies_and_bombs() {
     let server = hostile_server();
     let mut peaks = Vec::new();
     // The default max_body (20 MiB) applies: the configuration sets none.
-    for id in [
-        "50mb",
-        "50mb-chunked",
-        "gzip-bomb",
-        "brotli-bomb",
-        "nested",
-    ] {
+    for id in ["50mb", "50mb-chunked", "gzip-bomb", "brotli-bomb", "nested"] {
         let h = Harness::new(&format!(
             "{FAST_HTTP}{}",
             sources(&server, &[id, "control"])

@@ -24,6 +24,7 @@ fn replay(target: &str, run: fn(&[u8])) {
         }
     }
     assert!(inputs > 0, "no {target} inputs under {}", root.display());
+    println!("FIGURE fuzz-replay {target} {inputs}");
 }
 
 #[test]

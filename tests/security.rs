@@ -50,7 +50,12 @@ fn the_state_directory_and_its_files_are_private() {
     )
     .unwrap();
     let out = scopewatch(&config, &["check"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let state = dir.path().join("state/nested");
     assert_eq!(mode(&dir.path().join("state")), 0o700);
     assert_eq!(mode(&state), 0o700);
@@ -101,6 +106,12 @@ fn secrets_never_reach_the_logs() {
         server.requests().iter().any(|r| r.path == "/hook"),
         "the webhook was tried, so its secrets were in use"
     );
-    assert!(!logged.contains(SECRET), "the HMAC secret was logged:\n{logged}");
-    assert!(!logged.contains(TOKEN), "the header token was logged:\n{logged}");
+    assert!(
+        !logged.contains(SECRET),
+        "the HMAC secret was logged:\n{logged}"
+    );
+    assert!(
+        !logged.contains(TOKEN),
+        "the header token was logged:\n{logged}"
+    );
 }

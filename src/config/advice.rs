@@ -75,6 +75,9 @@ mod tests {
             ),
             "dangling combinator"
         );
-        assert_eq!(selector_problem("Token \"<\" was not expected"), "Token \"<\" was not expected");
+        assert_eq!(
+            selector_problem("Token \"<\" was not expected"),
+            "Token \"<\" was not expected"
+        );
     }
 }

@@ -37,7 +37,9 @@ fn scope_specs() -> Vec<ScopeSpec> {
             ..raw("certifications")
         },
         RawScopeSpec {
-            regex: Some(r"(?P<service>[A-Z][\w ]+) is in scope for (?P<certification>[\w /-]+)".into()),
+            regex: Some(
+                r"(?P<service>[A-Z][\w ]+) is in scope for (?P<certification>[\w /-]+)".into(),
+            ),
             ..raw("pattern")
         },
     ];
