@@ -2,6 +2,7 @@
 //! built from the raw TOML, and errors that name the file, line, column and
 //! key, and say what to write instead. Defaults are defined once, here.
 
+mod advice;
 pub mod alerts;
 mod raw;
 pub mod values;
@@ -235,7 +236,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
             let key = key_at(text, &span);
-            v.issue(&span, &key, e.message().trim().to_string());
+            v.issue(&span, &key, advice::toml_message(e.message().trim()));
             return Err(v.into_error(path));
         }
     };
@@ -598,7 +599,7 @@ fn parse_url(written: &str) -> Result<Url, String> {
 
 fn parse_selector(css: &str) -> Result<Selector, String> {
     Selector::parse(css)
-        .map_err(|e| format!("{css:?} is not a valid CSS selector ({e}); e.g. \"main\", \".feedback\", \"main a[href]\""))
+        .map_err(|e| format!("{css:?} is not a valid CSS selector ({}); e.g. \"main\", \".feedback\", \"main a[href]\"", advice::selector_problem(&e.to_string())))
 }
 
 #[cfg(test)]

@@ -149,7 +149,11 @@ pub fn split_list(text: &str, and_too: bool) -> Vec<String> {
     for item in items {
         let mut t = item.trim();
         for lead in ["and ", "or ", "& "] {
-            if t.len() > lead.len() && t[..lead.len()].eq_ignore_ascii_case(lead) {
+            // `get`: the item may start with a multi-byte character ("✅").
+            if t.len() > lead.len()
+                && t.get(..lead.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(lead))
+            {
                 t = t[lead.len()..].trim_start();
             }
         }
@@ -191,6 +195,12 @@ pub fn base_name(name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_item_starting_with_a_multibyte_character_is_kept() {
+        // Found by the fuzz seed corpus: slicing "✅" at byte 2 panicked.
+        assert_eq!(split_list("✅, é and ü", true), ["✅", "é", "ü"]);
+    }
 
     #[test]
     fn strips_markup_footnotes_and_punctuation() {

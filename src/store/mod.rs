@@ -39,7 +39,7 @@ pub enum StoreError {
     #[error("cannot open the database {path}: {message}")]
     Open { path: PathBuf, message: String },
     #[error(
-        "the database is full or the disk has no space left ({0}); free space and run again: nothing committed was lost"
+        "cannot write the database: the disk is full, a file size limit was reached or the disk failed ({0}); free space (or check the disk) and run again: nothing committed was lost"
     )]
     Full(String),
     #[error("database error: {0}")]
@@ -54,6 +54,11 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
+            // ENOSPC mid-write is SQLITE_FULL; EFBIG or ENOSPC at the start of
+            // a write is SQLITE_IOERR_WRITE (778): the same remedy.
+            _ if e.sqlite_error().is_some_and(|f| f.extended_code == 778) => {
+                StoreError::Full(e.to_string())
+            }
             _ => StoreError::Sqlite(e),
         }
     }
@@ -174,6 +179,12 @@ impl Store {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Another process opening the same new database may have applied
+            // it between the read above and this lock.
+            let now: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            if now as usize > index {
+                continue;
+            }
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (index + 1) as i64)?;
             tx.commit()?;

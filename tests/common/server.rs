@@ -43,6 +43,10 @@ pub enum Reply {
     RawThenReset(Vec<u8>),
     /// Wait, then close without answering.
     Stall(Duration),
+    /// These bytes one at a time, waiting `every` before each (slow headers).
+    Trickle { bytes: Vec<u8>, every: Duration },
+    /// These bytes, then wait with the connection open, then close.
+    RawThenStall(Vec<u8>, Duration),
 }
 
 impl Reply {
@@ -229,6 +233,20 @@ async fn serve(
             drop(std_stream);
         }
         Reply::Stall(duration) => {
+            tokio::time::sleep(duration).await;
+        }
+        Reply::Trickle { bytes, every } => {
+            for byte in bytes {
+                tokio::time::sleep(every).await;
+                if stream.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+            }
+            let _ = stream.shutdown().await;
+        }
+        Reply::RawThenStall(bytes, duration) => {
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.flush().await;
             tokio::time::sleep(duration).await;
         }
     }

@@ -1,0 +1,117 @@
+//! Security properties a user relies on without looking: the state
+//! directory and every file scopewatch creates in it are private (0700 /
+//! 0600) even under a permissive umask, and secrets from the environment
+//! never reach the logs, even at debug level.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::FAST_HTTP;
+use common::server::{Reply, Server};
+
+fn scopewatch(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scopewatch"));
+    command
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("SCOPEWATCH_CONFIG")
+        .env_remove("STATE_DIRECTORY")
+        .envs(envs.iter().copied());
+    // SAFETY: umask(2) is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    command.output().unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn the_state_directory_and_its_files_are_private() {
+    let server = Server::start(|_| Reply::html("<main><p>ISO 27001: Azure</p></main>"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scopewatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndatabase = \"state/nested/scopewatch.db\"\n{FAST_HTTP}[[source]]\nid = \"s\"\nurl = \"{}\"\n[[alert]]\nname = \"siem\"\nkind = \"file\"\npath = \"state/nested/alerts.jsonl\"\nevents = [\"baseline\"]\n",
+            server.url("/s")
+        ),
+    )
+    .unwrap();
+    let out = scopewatch(&config, &["check"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state = dir.path().join("state/nested");
+    assert_eq!(mode(&dir.path().join("state")), 0o700);
+    assert_eq!(mode(&state), 0o700);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&state).unwrap() {
+        let path = entry.unwrap().path();
+        let expected = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode(&path), expected, "{}", path.display());
+        files.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    files.sort();
+    for name in ["alerts.jsonl", "scopewatch.db"] {
+        assert!(files.iter().any(|f| f == name), "{name} not in {files:?}");
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_logs() {
+    const SECRET: &str = "s3cr3t-hmac-4f1d2a";
+    const TOKEN: &str = "t0ken-9b8c7d";
+    let server = Server::start(|req| match req.path.as_str() {
+        "/hook" => Reply::status(500),
+        _ => Reply::html("<main><p>ISO 27001: Azure</p></main>"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scopewatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndatabase = \"scopewatch.db\"\n{FAST_HTTP}[[source]]\nid = \"s\"\nurl = \"{}\"\n[[alert]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"${{SW_TEST_SECRET}}\"\nheaders = {{ Authorization = \"Bearer ${{SW_TEST_TOKEN}}\" }}\nevents = [\"baseline\"]\nmax_attempts = 1\n",
+            server.url("/s"),
+            server.url("/hook")
+        ),
+    )
+    .unwrap();
+    let envs = [
+        ("SW_TEST_SECRET", SECRET),
+        ("SW_TEST_TOKEN", TOKEN),
+        ("SCOPEWATCH_LOG", "trace"),
+    ];
+    let mut logged = String::new();
+    for args in [&["config", "check"][..], &["check"], &["alerts", "--json"]] {
+        let out = scopewatch(&config, args, &envs);
+        logged.push_str(&String::from_utf8_lossy(&out.stdout));
+        logged.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(
+        server.requests().iter().any(|r| r.path == "/hook"),
+        "the webhook was tried, so its secrets were in use"
+    );
+    assert!(
+        !logged.contains(SECRET),
+        "the HMAC secret was logged:\n{logged}"
+    );
+    assert!(
+        !logged.contains(TOKEN),
+        "the header token was logged:\n{logged}"
+    );
+}
