@@ -11,7 +11,7 @@ use std::process::Command;
 const EXPECTED: &[(&str, &str, &str)] = &[
     ("bad-alert-event", "4:11: alert[0].events", "use one of baseline"),
     ("bad-alert-kind", "3:8: alert[0].kind", "use webhook, slack"),
-    ("bad-alert-severity", "4:12: alert[0].severity", "write \"info\""),
+    ("bad-alert-severity", "4:12: alert[0].severity", "write \"low\""),
     ("bad-backoff", "2:11: http.backoff", "Write a number and a unit"),
     ("bad-content-selector", "4:12: source[0].content", "e.g. \"main\""),
     ("bad-cron-range", "2:12: daemon.schedule", "Example: \"0 */6 * * *\""),

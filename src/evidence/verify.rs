@@ -23,6 +23,9 @@ pub fn verify_store(
     key: Option<&VerifyingKey>,
 ) -> Result<Vec<Finding>, EvidenceError> {
     let conn = store.conn();
+    // One read transaction: every query below sees the same snapshot, so a
+    // daemon writing meanwhile cannot make records and ledger disagree.
+    let _snapshot = conn.unchecked_transaction()?;
     let entries = ledger::entries(conn, 0, i64::MAX)?;
     let pruned = pruned_raw_bodies(conn, &entries)?;
     let mut findings: Vec<Finding> = store
