@@ -51,6 +51,53 @@ fn webhook(name: &str, url: &str, extra: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn webhook_gets_the_scope_change_of_a_watched_service() {
+    let (site, phase) = site_in_phases(two_versions());
+    let hook = Server::start(|req| {
+        let signature = req.header("x-scopewatch-signature").unwrap_or("");
+        if signature == format!("sha256={}", sign(SECRET.as_bytes(), &req.body)) {
+            Reply::status(204)
+        } else {
+            Reply::status(401)
+        }
+    });
+    let h = Harness::new(&format!(
+        "[scope]\nwatch = [\"Azure Bot Service\"]\n{FAST_HTTP}{}\
+         [source.scope]\nkind = \"certifications\"\nservice = \"Azure Bot Service\"\n{}",
+        html_source("bot", &site.url("/bot"), ""),
+        webhook(
+            "hook",
+            &hook.url("/hook"),
+            "events = [\"scope\"]\nseverity = \"high\"\nservices = [\"Azure Bot Service\"]"
+        )
+    ));
+    h.sweep().await;
+    phase.store(1, Ordering::SeqCst);
+    h.sweep().await;
+    let report = h.dispatch().await;
+    assert_eq!(
+        report.delivered, 1,
+        "only the scope event passes the filters: {report:?}"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&hook.requests()[0].body).unwrap();
+    assert_eq!(body["kind"], "scope");
+    assert_eq!(body["severity"], "high");
+    let bot = "Azure Bot Service";
+    assert_eq!(
+        body["scope"]["added"],
+        serde_json::json!([
+            {"certification": "Chapter 508", "service": bot},
+            {"certification": "EN 301 549", "service": bot},
+            {"certification": "WCAG 2.1", "service": bot}
+        ])
+    );
+    assert_eq!(
+        body["scope"]["removed"],
+        serde_json::json!([{"certification": "WCAG 2.0", "service": bot}])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn webhook_gets_signed_documented_json_for_a_content_change() {
     let (site, phase) = site_in_phases(two_versions());
     let hook = Server::start(|req| {
