@@ -458,8 +458,10 @@ impl Validator<'_> {
         for (index, raw_source) in raw.sources.into_iter().enumerate() {
             let id_span = raw_source.id.span();
             let id = raw_source.id.get_ref().clone();
-            let line = self.text[..id_span.start].matches('\n').count() + 1;
-            if let Some(first) = seen.insert(id.clone(), line) {
+            // The line is counted only for a duplicate: counting it for
+            // every source made loading quadratic in the number of sources.
+            if let Some(first) = seen.insert(id.clone(), id_span.start) {
+                let first = self.text[..first].matches('\n').count() + 1;
                 self.issue(
                     &id_span,
                     &format!("source[{index}].id"),
