@@ -5,7 +5,7 @@ Generates N compliance-style pages, serves them from a private nginx on
 127.0.0.1, and times whole passes of each tool as processes with
 /usr/bin/time -v (wall, user+sys CPU, peak RSS), plus the bytes and rows
 each tool's database gained. Started by bench/run.sh, which installs what
-this needs; see bench/README.md. Everything stays on 127.0.0.1.
+this needs; see "Performance" in README.md. Everything stays on 127.0.0.1.
 """
 
 import argparse

@@ -1,31 +1,23 @@
 #!/usr/bin/env bash
-# One command for the benchmark against urlwatch and a plain curl fetch (and
-# changedetection.io with --with-changedetection): installs what is missing
-# (nginx, GNU time, curl, a venv with urlwatch 2.29), builds scopewatch in
-# release mode, and runs bench/bench.py, which prints the table.
+# One command for the benchmark against urlwatch and a plain curl fetch:
+# installs what is missing (nginx, GNU time, curl, python3-venv, a venv with
+# urlwatch 2.29), builds scopewatch in release mode, and runs bench/bench.py,
+# which prints the table.
 #
 #   bench/run.sh [--pages N (1000)] [--runs N (5)] [--concurrency N (8)]
-#                [--history N (50)] [--workdir DIR] [--with-changedetection]
+#                [--history N (50)] [--workdir DIR]
 #
-# Everything it serves and fetches is on 127.0.0.1. See bench/README.md.
+# Everything it serves and fetches is on 127.0.0.1. See "Performance" in README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-args=()
-with_changedetection=0
-for arg in "$@"; do
-  case "$arg" in
-    --with-changedetection) with_changedetection=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) args+=("$arg") ;;
-  esac
-done
+case "${1:-}" in -h|--help) sed -n '2,10p' "$0"; exit 0 ;; esac
 
 missing=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 [ -x /usr/bin/time ] || missing+=(time)
 command -v curl >/dev/null || missing+=(curl)
-command -v python3 >/dev/null || missing+=(python3 python3-venv)
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3 python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}" >&2
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -42,11 +34,7 @@ if ! "$venv/bin/urlwatch" --version 2>/dev/null | grep -q '^urlwatch 2\.29'; the
   "$venv/bin/pip" install -q 'urlwatch==2.29'
 fi
 
-if [ "$with_changedetection" -eq 1 ]; then
-  echo "--with-changedetection: changedetection.io is not driven by this harness yet; skipped (see bench/README.md)" >&2
-fi
-
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo build --release --quiet
 exec python3 bench/bench.py --scopewatch "$CARGO_TARGET_DIR/release/scopewatch" \
-  --urlwatch-venv "$venv" "${args[@]}"
+  --urlwatch-venv "$venv" "$@"
