@@ -13,6 +13,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import statistics
@@ -327,11 +328,16 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--history", type=int, default=50,
-                    help="stored versions per page before the after-history pass")
+                    help="stored versions per page before scopewatch's after-history pass")
+    ap.add_argument("--peer-history", type=int,
+                    help="the same for urlwatch (default: --history); its passes slow down "
+                         "as its history grows, so 50 versions take it about an hour to store")
     ap.add_argument("--scopewatch", required=True, help="the scopewatch binary")
     ap.add_argument("--urlwatch-venv", help="venv with urlwatch 2.29 (omit to skip urlwatch)")
     ap.add_argument("--workdir", help="keep the pages and databases here (default: a temp dir, removed)")
     args = ap.parse_args()
+    if args.peer_history is None:
+        args.peer_history = args.history
 
     root = args.workdir or tempfile.mkdtemp(prefix="scopewatch-bench-")
     os.makedirs(root, exist_ok=True)
@@ -339,6 +345,16 @@ def main():
     site = Site(root, args.pages)
     site.write(range(args.pages), 0)
     nginx = Nginx(root, site)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
+    try:
+        run(args, root, site, nginx)
+    finally:
+        nginx.stop()
+    if not args.workdir:
+        shutil.rmtree(root)
+
+
+def run(args, root, site, nginx):
     urls = [site.url(nginx.port, i) for i in range(args.pages)]
     tools = [Scopewatch(root, args.scopewatch, urls, args.concurrency)]
     if args.urlwatch_venv:
@@ -361,19 +377,24 @@ def main():
     # once; each run then starts from a copy of it.
     site.write(everything, 0)
     history = {}
+    last = args.history - 1
     for tool in tools:
         db = os.path.join(root, f"history-{tool.name.split()[0]}.db")
         history[tool.name] = db
         if isinstance(tool, Curl):
             continue
-        for v in range(args.history):
+        depth = args.history if isinstance(tool, Scopewatch) else args.peer_history
+        for v in range(depth):
             site.write(everything, v)
             tool.pass_(db)
-        print(f"{tool.name}: {args.history} versions of each page stored", file=sys.stderr)
-    last = args.history - 1
+        # Every tool's history ends at the same version of the pages.
+        if site.versions[0] != last:
+            site.write(everything, last)
+            tool.pass_(db)
+        print(f"{tool.name}: {depth} versions of each page stored", file=sys.stderr)
 
     rng = random.Random(7)
-    for run in range(args.runs):
+    for n in range(args.runs):
         tenth = rng.sample(range(args.pages), max(1, args.pages // 10))
         for tool in tools:
             db = os.path.join(root, f"run-{tool.name.split()[0]}.db")
@@ -383,7 +404,7 @@ def main():
             site.write(everything, 0)
             measure(tool, "first", db)
             measure(tool, "unchanged", db)
-            site.write(tenth, 1000 + run)
+            site.write(tenth, 1000 + n)
             measure(tool, "changed-10%", db)
             site.set_errors(tenth)
             nginx.reload((urls[tenth[0]], 404))
@@ -393,25 +414,24 @@ def main():
             # The same changed-10% pass, on a copy of the history.
             site.write(everything, last)
             if not isinstance(tool, Curl):
-                shutil.copyfile(history[tool.name], db)
-                for ext in ("-wal", "-shm"):
+                # The WAL may hold committed pages not yet in the main file.
+                for ext in ("", "-wal", "-shm"):
                     if os.path.exists(db + ext):
                         os.remove(db + ext)
-            site.write(tenth, 1000 + run)
+                    if ext != "-shm" and os.path.exists(history[tool.name] + ext):
+                        shutil.copyfile(history[tool.name] + ext, db + ext)
+            site.write(tenth, 1000 + n)
             measure(tool, "after-history", db)
-        print(f"run {run + 1}/{args.runs} done", file=sys.stderr)
-    nginx.stop()
-
+        print(f"run {n + 1}/{args.runs} done", file=sys.stderr)
     print_table(tools, results, args)
-    if not args.workdir:
-        shutil.rmtree(root)
 
 
 def print_table(tools, results, args):
     med = {k: [statistics.median(x[i] for x in v) for i in range(5)] for k, v in results.items() if v}
     peers = [t.name for t in tools if t.name != "scopewatch"]
     print(f"\nMedians of {args.runs} runs, {args.pages} pages, concurrency {args.concurrency}; "
-          f"after-history = the changed-10% pass with {args.history} stored versions per page.\n")
+          f"after-history = the changed-10% pass with {args.history} stored versions per page "
+          f"({args.peer_history} for urlwatch).\n")
     head = ["tool", "pass", "wall s", "CPU s", "peak RSS MB", "disk +bytes", "bytes/page", "rows +"]
     head += [f"scopewatch/{p.split()[0]} wall" for p in peers]
     print("| " + " | ".join(head) + " |")
