@@ -664,4 +664,20 @@ mod tests {
         let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
         assert_eq!(keys, ["source[0].url", "source[1].id", "source[1].content"]);
     }
+
+    #[test]
+    fn a_duplicate_id_names_the_line_of_the_first() {
+        let source =
+            |id: &str| format!("\n[[source]]\nid = \"{id}\"\nurl = \"https://example.com/\"\n");
+        let text = [source("a"), source("b"), source("a")].concat();
+        let err = check(&text).unwrap_err();
+        assert_eq!(err.issues.len(), 1);
+        assert_eq!(err.issues[0].key, "source[2].id");
+        assert_eq!(err.issues[0].line, 11);
+        assert!(
+            err.issues[0].message.contains("first defined on line 3"),
+            "{}",
+            err.issues[0].message
+        );
+    }
 }
