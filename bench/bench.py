@@ -113,14 +113,15 @@ reports, after signing in with an organisational account.</p>
 
 
 class Site:
-    """The page files and nginx's error rules. Every write moves the file's
-    mtime to a new second, so nginx's ETag and Last-Modified change with it."""
+    """The page files and nginx's error rules. A page's mtime is a function
+    of its version, so nginx's ETag and Last-Modified change with the
+    content and come back the same when a version is written again (each
+    tool's stored validators stay valid for the pages it stored)."""
 
     def __init__(self, root, pages):
         self.root = root
         self.pages = pages
         self.versions = [None] * pages
-        self.stamp = 1_700_000_000
         os.makedirs(os.path.join(root, "www", "p"), exist_ok=True)
         self.rules = os.path.join(root, "errors.conf")
         self.set_errors([])
@@ -132,13 +133,13 @@ class Site:
         return f"http://127.0.0.1:{port}/p/{i:05d}.html"
 
     def write(self, indices, version):
-        self.stamp += 1
+        stamp = 1_700_000_000 + version
         for i in indices:
             if self.versions[i] == version:
                 continue
             with open(self.path(i), "w", encoding="utf-8") as f:
                 f.write(page(i, version))
-            os.utime(self.path(i), (self.stamp, self.stamp))
+            os.utime(self.path(i), (stamp, stamp))
             self.versions[i] = version
 
     def set_errors(self, indices):
