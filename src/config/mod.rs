@@ -459,8 +459,10 @@ impl Validator<'_> {
         for (index, raw_source) in raw.sources.into_iter().enumerate() {
             let id_span = raw_source.id.span();
             let id = raw_source.id.get_ref().clone();
-            let line = self.text[..id_span.start].matches('\n').count() + 1;
-            if let Some(first) = seen.insert(id.clone(), line) {
+            // The line is counted only for a duplicate: counting it for
+            // every source made loading quadratic in the number of sources.
+            if let Some(first) = seen.insert(id.clone(), id_span.start) {
+                let first = self.text[..first].matches('\n').count() + 1;
                 self.issue(
                     &id_span,
                     &format!("source[{index}].id"),
@@ -662,5 +664,21 @@ mod tests {
         .unwrap_err();
         let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
         assert_eq!(keys, ["source[0].url", "source[1].id", "source[1].content"]);
+    }
+
+    #[test]
+    fn a_duplicate_id_names_the_line_of_the_first() {
+        let source =
+            |id: &str| format!("\n[[source]]\nid = \"{id}\"\nurl = \"https://example.com/\"\n");
+        let text = [source("a"), source("b"), source("a")].concat();
+        let err = check(&text).unwrap_err();
+        assert_eq!(err.issues.len(), 1);
+        assert_eq!(err.issues[0].key, "source[2].id");
+        assert_eq!(err.issues[0].line, 11);
+        assert!(
+            err.issues[0].message.contains("first defined on line 3"),
+            "{}",
+            err.issues[0].message
+        );
     }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::EvidenceError;
 use super::ledger;
-use super::merkle::Tree;
+use super::merkle::RootBuilder;
 use crate::clock;
 use crate::hash::Digest;
 use crate::store::Store;
@@ -186,18 +186,19 @@ pub fn sign(store: &Store, signer: &Signer) -> Result<Option<Checkpoint>, Eviden
     if latest.is_some_and(|c| c.tree_size == size) {
         return Ok(None);
     }
-    let hashes = ledger::entries(&tx, 0, size)?
-        .iter()
-        .map(|e| {
-            ledger::parse_hash(&e.leaf_hash).ok_or_else(|| {
-                EvidenceError::Damaged(format!(
-                    "ledger entry {} has a malformed leaf hash; run `scopewatch verify`",
-                    e.seq
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let root = Tree::new(hashes).root(size as usize);
+    // Streamed: holding every leaf and every tree level made a sweep's
+    // memory and time grow with the whole history.
+    let mut builder = RootBuilder::default();
+    ledger::for_each_leaf_hash(&tx, size, |seq, leaf_hash| {
+        let hash = ledger::parse_hash(leaf_hash).ok_or_else(|| {
+            EvidenceError::Damaged(format!(
+                "ledger entry {seq} has a malformed leaf hash; run `scopewatch verify`"
+            ))
+        })?;
+        builder.push(hash);
+        Ok::<_, EvidenceError>(())
+    })?;
+    let root = builder.root();
     let mut checkpoint = Checkpoint {
         id: 0,
         tree_size: size,

@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 use super::merkle::{self, Hash};
 use crate::clock;
 use crate::hash::Digest;
-use crate::store::{EventRow, RecordRow, Result, Store};
+use crate::store::{EventRow, RecordRow, Result, Store, StoreError};
 
 /// One stored leaf.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -211,6 +211,26 @@ pub fn entries(conn: &Connection, from: i64, to: i64) -> Result<Vec<Entry>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Feeds the leaf hashes with `seq` below `to` to `each`, in order, one
+/// row at a time (a checkpoint needs them all, but not all in memory, and
+/// not the leaves themselves).
+pub fn for_each_leaf_hash<E: From<StoreError>>(
+    conn: &Connection,
+    to: i64,
+    mut each: impl FnMut(i64, &str) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    let mut statement = conn
+        .prepare("SELECT seq, leaf_hash FROM ledger WHERE seq < ?1 ORDER BY seq")
+        .map_err(StoreError::from)?;
+    let mut rows = statement.query([to]).map_err(StoreError::from)?;
+    while let Some(row) = rows.next().map_err(StoreError::from)? {
+        let seq: i64 = row.get(0).map_err(StoreError::from)?;
+        let hash: String = row.get(1).map_err(StoreError::from)?;
+        each(seq, &hash)?;
+    }
+    Ok(())
 }
 
 /// Leaves stored.

@@ -41,6 +41,39 @@ fn split(n: usize) -> usize {
     k
 }
 
+/// The Merkle tree hash of leaves fed one at a time, in O(log n) memory:
+/// a stack of the complete subtrees on the right edge, merged as they fill.
+/// For checkpoints, which need the root only, not proofs.
+#[derive(Debug, Default)]
+pub struct RootBuilder {
+    /// (height, hash) of complete subtrees, left to right, heights falling.
+    edge: Vec<(u32, Hash)>,
+}
+
+impl RootBuilder {
+    pub fn push(&mut self, leaf_hash: Hash) {
+        let mut node = (0, leaf_hash);
+        while let Some(&(height, left)) = self.edge.last().filter(|(h, _)| *h == node.0) {
+            self.edge.pop();
+            node = (height + 1, node_hash(&left, &node.1));
+        }
+        self.edge.push(node);
+    }
+
+    /// The root: the right-edge subtrees joined from the right, which is
+    /// where RFC 6962's split at the largest power of two puts them.
+    pub fn root(&self) -> Hash {
+        let mut nodes = self.edge.iter().rev();
+        let Some(&(_, mut root)) = nodes.next() else {
+            return empty_root();
+        };
+        for (_, left) in nodes {
+            root = node_hash(left, &root);
+        }
+        root
+    }
+}
+
 /// A tree over leaf hashes. Every complete, aligned subtree is hashed once
 /// when the tree is built, so a root of any prefix, an inclusion proof or
 /// a consistency proof costs O(log n) node hashes.
@@ -261,6 +294,18 @@ mod tests {
         "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
         "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
     ];
+
+    #[test]
+    fn root_builder_matches_the_tree_for_every_size() {
+        let leaves: Vec<Hash> = (0..70u8).map(|i| leaf_hash(&[i])).collect();
+        let tree = Tree::new(leaves.clone());
+        let mut builder = RootBuilder::default();
+        assert_eq!(builder.root(), empty_root());
+        for (n, leaf) in leaves.iter().enumerate() {
+            builder.push(*leaf);
+            assert_eq!(builder.root(), tree.root(n + 1), "size {}", n + 1);
+        }
+    }
 
     fn h(text: &str) -> Hash {
         let mut out = [0u8; 32];
