@@ -18,7 +18,9 @@ use crate::config::alerts::{Expiry, routes};
 use crate::config::{Attestation, Channel, Source};
 
 pub use dispatch::{Dispatcher, RoundReport};
-pub use route::{Filter, KINDS, Route, Severity, Subject, channels_for, kind_severity};
+pub use route::{
+    Filter, KINDS, Route, Severity, Subject, channels_for, event_severity, kind_severity,
+};
 
 /// What the store needs, with an attempt, to raise and route alerts.
 #[derive(Debug, Clone, Default)]

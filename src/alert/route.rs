@@ -23,6 +23,13 @@ pub const KINDS: &[&str] = &[
 /// it gets.
 pub use crate::scope::Severity;
 
+/// An event's severity: its own when it has one (scope events), else its kind's.
+pub fn event_severity(stored: Option<&str>, kind: &str) -> Severity {
+    stored
+        .and_then(|s| Severity::parse(s).ok())
+        .unwrap_or_else(|| kind_severity(kind))
+}
+
 /// The severity of an event without one of its own, by kind.
 pub fn kind_severity(kind: &str) -> Severity {
     match kind {

@@ -294,11 +294,7 @@ fn enqueue(
     now: &str,
 ) -> Result<()> {
     let services = scope_services(&event.details);
-    let severity = event
-        .severity
-        .as_deref()
-        .and_then(|s| Severity::parse(s).ok())
-        .unwrap_or_else(|| alert::kind_severity(&event.kind));
+    let severity = alert::event_severity(event.severity.as_deref(), &event.kind);
     let subject = Subject {
         kind: &event.kind,
         source: &event.source,
@@ -384,10 +380,7 @@ impl Store {
                 },
             )?;
         let details = super::queries::details_map(details.as_deref());
-        let severity = severity
-            .as_deref()
-            .and_then(|s| Severity::parse(s).ok())
-            .unwrap_or_else(|| alert::kind_severity(&kind));
+        let severity = alert::event_severity(severity.as_deref(), &kind);
         let scope_field = |name: &str| {
             details
                 .get(name)
