@@ -44,6 +44,18 @@ fn two_versions() -> Vec<String> {
     vec![pick("2021-06-18"), pick("2021-08-09")]
 }
 
+/// A webhook receiver that accepts (204) only bodies signed with `SECRET`.
+fn hmac_checking_receiver() -> Server {
+    Server::start(|req| {
+        let signature = req.header("x-scopewatch-signature").unwrap_or("");
+        if signature == format!("sha256={}", sign(SECRET.as_bytes(), &req.body)) {
+            Reply::status(204)
+        } else {
+            Reply::status(401)
+        }
+    })
+}
+
 fn webhook(name: &str, url: &str, extra: &str) -> String {
     format!(
         "[[alert]]\nname = \"{name}\"\nkind = \"webhook\"\nurl = \"{url}\"\nsecret = \"{SECRET}\"\n{extra}\n"
@@ -53,14 +65,7 @@ fn webhook(name: &str, url: &str, extra: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn webhook_gets_the_scope_change_of_a_watched_service() {
     let (site, phase) = site_in_phases(two_versions());
-    let hook = Server::start(|req| {
-        let signature = req.header("x-scopewatch-signature").unwrap_or("");
-        if signature == format!("sha256={}", sign(SECRET.as_bytes(), &req.body)) {
-            Reply::status(204)
-        } else {
-            Reply::status(401)
-        }
-    });
+    let hook = hmac_checking_receiver();
     let h = Harness::new(&format!(
         "[scope]\nwatch = [\"Azure Bot Service\"]\n{FAST_HTTP}{}\
          [source.scope]\nkind = \"certifications\"\nservice = \"Azure Bot Service\"\n{}",
@@ -100,14 +105,7 @@ async fn webhook_gets_the_scope_change_of_a_watched_service() {
 #[tokio::test(flavor = "multi_thread")]
 async fn webhook_gets_signed_documented_json_for_a_content_change() {
     let (site, phase) = site_in_phases(two_versions());
-    let hook = Server::start(|req| {
-        let signature = req.header("x-scopewatch-signature").unwrap_or("");
-        if signature == format!("sha256={}", sign(SECRET.as_bytes(), &req.body)) {
-            Reply::status(204)
-        } else {
-            Reply::status(401)
-        }
-    });
+    let hook = hmac_checking_receiver();
     let h = Harness::new(&format!(
         "{FAST_HTTP}{}{}",
         html_source("bot", &site.url("/bot"), ""),

@@ -11,12 +11,8 @@ use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness};
 
 fn scopewatch(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scopewatch"))
-        .arg("--config")
-        .arg(config)
+    common::scopewatch_command(config)
         .args(args)
-        .env_remove("SCOPEWATCH_CONFIG")
-        .env_remove("STATE_DIRECTORY")
         .output()
         .unwrap()
 }

@@ -16,15 +16,8 @@ use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness};
 
 fn scopewatch(config: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_scopewatch"));
-    command
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("SCOPEWATCH_CONFIG")
-        .env_remove("STATE_DIRECTORY")
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("WATCHDOG_USEC");
+    let mut command = common::scopewatch_command(config);
+    command.args(args);
     command
 }
 

@@ -14,13 +14,8 @@ use common::{FAST_HTTP, Harness};
 use rusqlite::Connection;
 
 fn scopewatch(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scopewatch"))
-        .arg("--config")
-        .arg(config)
+    common::scopewatch_command(config)
         .args(args)
-        .env_remove("SCOPEWATCH_CONFIG")
-        .env_remove("STATE_DIRECTORY")
-        .env_remove("CREDENTIALS_DIRECTORY")
         .output()
         .unwrap()
 }

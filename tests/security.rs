@@ -8,20 +8,14 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::FAST_HTTP;
 use common::server::{Reply, Server};
 
 fn scopewatch(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_scopewatch"));
-    command
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("SCOPEWATCH_CONFIG")
-        .env_remove("STATE_DIRECTORY")
-        .envs(envs.iter().copied());
+    let mut command = common::scopewatch_command(config);
+    command.args(args).envs(envs.iter().copied());
     // SAFETY: umask(2) is async-signal-safe.
     unsafe {
         command.pre_exec(|| {

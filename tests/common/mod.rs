@@ -79,6 +79,24 @@ impl Harness {
     }
 }
 
+/// The scopewatch binary with `--config config`, cut off from the
+/// environment variables that would point it elsewhere (another config,
+/// a systemd state or credentials directory, a notify socket).
+pub fn scopewatch_command(config: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_scopewatch"));
+    command.arg("--config").arg(config);
+    for var in [
+        "SCOPEWATCH_CONFIG",
+        "STATE_DIRECTORY",
+        "CREDENTIALS_DIRECTORY",
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
 /// HTTP settings that keep retries fast in tests.
 pub const FAST_HTTP: &str = "[http]\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\nbackoff = \"10ms\"\nbackoff_max = \"50ms\"\nhost_delay = \"0s\"\nretries = 2\n";
 
