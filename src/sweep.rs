@@ -4,6 +4,7 @@
 //! (`follow`). One source failing never stops the others: each outcome is
 //! a value in the [`SweepReport`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +18,10 @@ use crate::detect::Change;
 use crate::extract::{self, ContentKind};
 use crate::fetch::{Capture, FetchOutcome, FetchRequest, Fetcher};
 use crate::hash::Digest;
-use crate::scope::{self, ScopeSettings};
-use crate::store::{AttemptRecord, AttemptResult, EventRow, StoreHandle};
+use crate::scope::{self, ScopeOutcome, ScopeSettings};
+use crate::store::{
+    AttemptRecord, AttemptResult, EventRow, PackedBlob, PackedScope, StoreHandle, Validators,
+};
 
 /// What one source's attempt came to.
 #[derive(Debug, Clone, Serialize)]
@@ -99,12 +102,28 @@ impl Sweeper {
             })
             .collect();
         let mut report = SweepReport::default();
+        // One read for every source's validators, rather than a trip to the
+        // writer thread before each fetch.
+        let validators = match self.store.call(|store| store.validators()).await {
+            Ok(validators) => Arc::new(validators),
+            Err(e) => {
+                tracing::warn!("cannot read the stored validators, fetching in full: {e}");
+                Arc::default()
+            }
+        };
         let followed = self
-            .run_jobs(jobs, jitter, &stop, progress, &mut report)
+            .run_jobs(jobs, jitter, &validators, &stop, progress, &mut report)
             .await;
         if !followed.is_empty() && !*stop.borrow() {
-            self.run_jobs(followed, Duration::ZERO, &stop, progress, &mut report)
-                .await;
+            self.run_jobs(
+                followed,
+                Duration::ZERO,
+                &validators,
+                &stop,
+                progress,
+                &mut report,
+            )
+            .await;
         }
         report
     }
@@ -114,6 +133,7 @@ impl Sweeper {
         &self,
         jobs: Vec<Job>,
         jitter: Duration,
+        validators: &Arc<HashMap<String, Validators>>,
         stop: &watch::Receiver<bool>,
         progress: Progress<'_>,
         report: &mut SweepReport,
@@ -125,12 +145,14 @@ impl Sweeper {
             let sweeper = self.clone();
             let slots = Arc::clone(&slots);
             let mut stop = stop.clone();
+            let validators = Arc::clone(validators);
             tasks.spawn(async move {
                 let delay = jitter.mul_f64(fastrand::f64());
                 let work = async {
                     tokio::time::sleep(delay).await;
                     let _slot = slots.acquire_owned().await.expect("never closed");
-                    sweeper.fetch_job(&job).await
+                    let validators = validators.get(&job.id).cloned().unwrap_or_default();
+                    sweeper.fetch_job(&job, validators).await
                 };
                 tokio::select! {
                     done = work => Some(done),
@@ -154,13 +176,7 @@ impl Sweeper {
 
     /// Fetches, extracts and records one page; also returns the jobs for
     /// the pages it links to, when its source follows links.
-    async fn fetch_job(&self, job: &Job) -> (SourceOutcome, Vec<Job>) {
-        let id = job.id.clone();
-        let validators = self
-            .store
-            .call(move |store| store.validators(&id))
-            .await
-            .unwrap_or_default();
+    async fn fetch_job(&self, job: &Job, validators: Validators) -> (SourceOutcome, Vec<Job>) {
         let request = FetchRequest {
             url: job.url.clone(),
             configured: job.parent.is_none(),
@@ -204,10 +220,7 @@ impl Sweeper {
             AttemptResult::NotModified => "not-modified",
             AttemptResult::Failed { .. } => "failed",
         };
-        let recorded = self
-            .store
-            .call(move |store| store.record_attempt(&attempt))
-            .await;
+        let recorded = self.store.record(attempt).await;
         let outcome = match recorded {
             Ok(recorded) => SourceOutcome {
                 source: job.id.clone(),
@@ -268,37 +281,61 @@ fn process(
         .final_url
         .clone()
         .unwrap_or_else(|| capture.url.clone());
-    match extract::extract(
+    let extracted = match extract::extract(
         &body,
         capture.content_type.as_deref(),
         &final_url,
         &source.rules,
     ) {
-        Ok(extracted) => {
-            let links = match (&source.follow, extracted.kind) {
-                (Some(follow), ContentKind::Html) => {
-                    follow_links(&body, &capture, &final_url, source, follow)
-                }
-                _ => Vec::new(),
-            };
-            let scope = scope::extract_scope(&extracted.document, &source.scope, scope_settings);
-            let result = AttemptResult::Extracted {
-                body,
-                content_kind: extracted.kind.as_str().to_string(),
-                text: extracted.text,
-                sign_in: extracted.sign_in,
-                scope,
-            };
-            (capture, result, links)
-        }
+        Ok(extracted) => extracted,
         Err(e) => {
-            let result = AttemptResult::Failed {
-                body: Some(body),
-                class: e.class().to_string(),
-                message: e.to_string(),
-            };
-            (capture, result, Vec::new())
+            let result = packed_failure(&body, e.class(), e.to_string());
+            return (capture, result, Vec::new());
         }
+    };
+    let links = match (&source.follow, extracted.kind) {
+        (Some(follow), ContentKind::Html) => {
+            follow_links(&body, &capture, &final_url, source, follow)
+        }
+        _ => Vec::new(),
+    };
+    let scope = scope::extract_scope(&extracted.document, &source.scope, scope_settings);
+    let packed = (|| {
+        let packed_scope = match &scope {
+            ScopeOutcome::Extracted(set) => Some(PackedScope::pack(set)?),
+            ScopeOutcome::Broken { .. } => None,
+        };
+        std::io::Result::Ok((
+            PackedBlob::pack(&body)?,
+            PackedBlob::pack(extracted.text.as_bytes())?,
+            packed_scope,
+        ))
+    })();
+    let result = match packed {
+        Ok((packed_body, packed_text, packed_scope)) => AttemptResult::Extracted {
+            body: packed_body,
+            content_kind: extracted.kind.as_str().to_string(),
+            text: extracted.text,
+            packed_text,
+            sign_in: extracted.sign_in,
+            scope,
+            packed_scope,
+        },
+        Err(e) => AttemptResult::Failed {
+            body: None,
+            class: "out-of-memory".to_string(),
+            message: format!("the page could not be compressed for storage: {e}"),
+        },
+    };
+    (capture, result, links)
+}
+
+/// A failed extraction, keeping the body that failed.
+fn packed_failure(body: &[u8], class: &str, message: String) -> AttemptResult {
+    AttemptResult::Failed {
+        body: PackedBlob::pack(body).ok(),
+        class: class.to_string(),
+        message,
     }
 }
 

@@ -51,11 +51,8 @@ pub(crate) fn append(
     fields: Map<String, Value>,
 ) -> Result<Entry> {
     let last: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT seq, leaf_hash FROM ledger ORDER BY seq DESC LIMIT 1",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, leaf_hash FROM ledger ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     let (seq, prev) = match last {
         Some((seq, hash)) => (seq + 1, hash),
@@ -69,10 +66,8 @@ pub(crate) fn append(
     leaf.insert("prev".into(), json!(prev));
     let leaf = Value::Object(leaf).to_string();
     let leaf_hash = hex::encode(merkle::leaf_hash(leaf.as_bytes()));
-    conn.execute(
-        "INSERT INTO ledger (seq, leaf, leaf_hash) VALUES (?1, ?2, ?3)",
-        params![seq, leaf, leaf_hash],
-    )?;
+    conn.prepare_cached("INSERT INTO ledger (seq, leaf, leaf_hash) VALUES (?1, ?2, ?3)")?
+        .execute(params![seq, leaf, leaf_hash])?;
     Ok(Entry {
         seq,
         leaf,
@@ -235,7 +230,9 @@ pub fn for_each_leaf_hash<E: From<StoreError>>(
 
 /// Leaves stored.
 pub fn size(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM ledger", [], |row| row.get(0))?)
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM ledger")?
+        .query_row([], |row| row.get(0))?)
 }
 
 /// Parses a 64-digit hex hash.

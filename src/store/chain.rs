@@ -9,7 +9,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Result, Store, get_blob};
+use super::{Result, Store, blob};
 use crate::hash::Digest;
 
 /// A `records` row, exactly as hashed.
@@ -102,11 +102,8 @@ impl RecordRow {
 /// transaction (IMMEDIATE), so no other writer can take the same link.
 pub(super) fn next_link(conn: &Connection) -> Result<(i64, Digest)> {
     let last: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT id, record_hash FROM records ORDER BY id DESC LIMIT 1",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        .prepare_cached("SELECT id, record_hash FROM records ORDER BY id DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     Ok(match last {
         Some((id, hash)) => (
@@ -212,7 +209,7 @@ impl Store {
                 let Some(hex) = hash else { continue };
                 match Digest::from_hex(hex) {
                     None => problem(format!("{column} is not a SHA-256 digest")),
-                    Some(digest) => match get_blob(self.conn(), &digest) {
+                    Some(digest) => match blob::get(self.conn(), &digest) {
                         Ok(bytes) if Digest::of(&bytes) == digest => {}
                         Ok(_) => problem(format!(
                             "the blob named by {column} does not hash to its name: its bytes were altered"

@@ -4,17 +4,23 @@
 //! either the whole record (blobs, row, events, state) or none of it.
 
 mod actor;
+mod blob;
 mod chain;
 mod daemon;
 mod outbox;
 mod queries;
 mod schema;
+mod scope_sets;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+pub use blob::PackedBlob;
+pub use scope_sets::PackedScope;
 
 use crate::clock;
 use crate::detect::{self, Attempt, Change, EventDraft, LastGood, SourceState, Texts};
@@ -30,9 +36,6 @@ pub use queries::{
     EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition, SourceSummary,
     service_matches,
 };
-
-/// zstd level for blobs: fast, and compliance pages compress ~5×.
-const ZSTD_LEVEL: i32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -64,6 +67,28 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// The same error again, for each attempt of a batch that failed as a
+    /// whole (`rusqlite::Error` is not `Clone`).
+    fn again(&self) -> StoreError {
+        match self {
+            StoreError::Open { path, message } => StoreError::Open {
+                path: path.clone(),
+                message: message.clone(),
+            },
+            StoreError::Full(message) => StoreError::Full(message.clone()),
+            StoreError::Sqlite(e) => StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                e.sqlite_error()
+                    .copied()
+                    .unwrap_or_else(|| rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR)),
+                Some(e.to_string()),
+            )),
+            StoreError::NotFound(message) => StoreError::NotFound(message.clone()),
+            StoreError::Corrupt(message) => StoreError::Corrupt(message.clone()),
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// The database.
@@ -88,20 +113,29 @@ pub struct AttemptRecord {
     pub alerts: crate::alert::AttemptAlerts,
 }
 
-/// The outcome of fetching and extracting one page.
+/// The outcome of fetching and extracting one page. Bodies, texts and
+/// scope sets arrive packed ([`PackedBlob`], [`PackedScope`]): hashed and
+/// compressed on the extraction threads, not on the writer.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per attempt, moved a few times: boxing would buy nothing"
+)]
 pub enum AttemptResult {
     Extracted {
-        body: Vec<u8>,
+        body: PackedBlob,
         content_kind: String,
         text: String,
+        packed_text: PackedBlob,
         sign_in: bool,
         scope: ScopeOutcome,
+        /// The extracted scope set, packed; `None` when `scope` is broken.
+        packed_scope: Option<PackedScope>,
     },
     NotModified,
     /// The fetch or the extraction failed; `body` is kept when there was one.
     Failed {
-        body: Option<Vec<u8>>,
+        body: Option<PackedBlob>,
         class: String,
         message: String,
     },
@@ -192,187 +226,67 @@ impl Store {
         Ok(())
     }
 
-    /// The validators to send with the next request for `source`.
-    pub fn validators(&self, source: &str) -> Result<Validators> {
-        Ok(self
+    /// The validators to send with the next request, per source.
+    pub fn validators(&self) -> Result<HashMap<String, Validators>> {
+        let mut statement = self
             .conn
-            .query_row(
-                "SELECT etag, last_modified FROM source_state WHERE source = ?1",
-                [source],
-                |row| {
-                    Ok(Validators {
-                        etag: row.get(0)?,
-                        last_modified: row.get(1)?,
-                    })
+            .prepare("SELECT source, etag, last_modified FROM source_state")?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                Validators {
+                    etag: row.get(1)?,
+                    last_modified: row.get(2)?,
                 },
-            )
-            .optional()?
-            .unwrap_or_default())
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Records one attempt, its blobs, the events it calls for and the new
-    /// source state, in one transaction, linked into the hash chain.
+    /// Records one attempt in its own transaction (see [`Store::record_attempts`]).
     pub fn record_attempt(&mut self, attempt: &AttemptRecord) -> Result<Recorded> {
-        let tx = self
+        self.record_attempts(&[attempt])
+            .pop()
+            .expect("one result per attempt")
+    }
+
+    /// Records attempts in one transaction, each in its own savepoint: an
+    /// attempt's blobs, row (linked into the hash chain), events, ledger
+    /// leaf and source state are written whole or not at all, and an
+    /// attempt that fails to record is rolled back without the others.
+    /// Returns one result per attempt, in order; when the commit fails,
+    /// every attempt fails with its error.
+    pub fn record_attempts(&mut self, attempts: &[&AttemptRecord]) -> Vec<Result<Recorded>> {
+        let fail_all = |e: StoreError| (0..attempts.len()).map(|_| Err(e.again())).collect();
+        let mut tx = match self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now = clock::format(attempt.capture.finished_at);
-        tx.execute(
-            "INSERT INTO sources (id, url, parent, first_seen) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(id) DO UPDATE SET url = excluded.url, parent = excluded.parent",
-            params![attempt.source, attempt.source_url, attempt.parent, now],
-        )?;
-        let state = load_state(&tx, &attempt.source)?;
-        let (record_id, prev_hash) = chain::next_link(&tx)?;
-
-        let (raw_hash, text_hash, detect_attempt, content_kind) = match &attempt.result {
-            AttemptResult::Extracted {
-                body,
-                content_kind,
-                text,
-                sign_in,
-                ..
-            } => {
-                let raw_hash = put_blob(&tx, body)?;
-                let text_hash = put_blob(&tx, text.as_bytes())?;
-                let detect_attempt = Attempt::Fetched {
-                    raw_hash,
-                    text_hash,
-                    final_url: attempt
-                        .capture
-                        .final_url
-                        .clone()
-                        .unwrap_or_else(|| attempt.capture.url.clone()),
-                    content_kind: content_kind.clone(),
-                    sign_in: *sign_in,
-                };
-                (
-                    Some(raw_hash),
-                    Some(text_hash),
-                    detect_attempt,
-                    Some(content_kind.clone()),
-                )
-            }
-            AttemptResult::NotModified => {
-                let good = state.last_good.as_ref();
-                (
-                    good.map(|g| g.raw_hash),
-                    good.map(|g| g.text_hash),
-                    Attempt::NotModified,
-                    good.map(|g| g.content_kind.clone()),
-                )
-            }
-            AttemptResult::Failed { body, .. } => {
-                let raw_hash = body.as_deref().map(|b| put_blob(&tx, b)).transpose()?;
-                (raw_hash, None, Attempt::Failed, None)
-            }
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+        {
+            Ok(tx) => tx,
+            Err(e) => return fail_all(e.into()),
         };
-
-        let previous_text = match (&state.last_good, text_hash) {
-            (Some(good), Some(current)) if good.text_hash != current => {
-                Some(String::from_utf8_lossy(&get_blob(&tx, &good.text_hash)?).into_owned())
-            }
-            _ => None,
-        };
-        let texts = match (&previous_text, &attempt.result) {
-            (Some(previous), AttemptResult::Extracted { text, .. }) => Some(Texts {
-                previous,
-                current: text,
-            }),
-            _ => None,
-        };
-        let detection = detect::detect(
-            &state,
-            &detect_attempt,
-            record_id,
-            texts,
-            attempt.fail_after,
-        );
-        let (scope_hash, scope_detection) = scope_for_record(
-            &tx,
-            &attempt.source,
-            &state,
-            &attempt.result,
-            &attempt.scope_settings,
-        )?;
-
-        let (outcome, error_class, error_message) = match &attempt.result {
-            AttemptResult::Extracted { .. } => ("ok", None, None),
-            AttemptResult::NotModified => ("not-modified", None, None),
-            AttemptResult::Failed { class, message, .. } => {
-                ("failed", Some(class.clone()), Some(message.clone()))
-            }
-        };
-        let capture = &attempt.capture;
-        let row = RecordRow {
-            id: record_id,
-            source: attempt.source.clone(),
-            url: capture.url.clone(),
-            started_at: clock::format(capture.started_at),
-            finished_at: clock::format(capture.finished_at),
-            outcome: outcome.to_string(),
-            change: detection.change.map(|c| c.as_str().to_string()),
-            error_class,
-            error_message,
-            attempts: i64::from(capture.attempts),
-            status: capture.status.map(i64::from),
-            final_url: capture.final_url.clone(),
-            redirects: serde_json::to_string(&capture.hops).expect("hops serialise"),
-            request_headers: serde_json::to_string(&capture.request_headers)
-                .expect("headers serialise"),
-            response_headers: serde_json::to_string(&capture.response_headers)
-                .expect("headers serialise"),
-            remote_ip: capture.remote_ip.clone(),
-            tls_cert_sha256: capture.tls_cert_sha256.clone(),
-            content_type: capture.content_type.clone(),
-            content_kind,
-            raw_hash: raw_hash.map(|h| h.to_hex()),
-            text_hash: text_hash.map(|h| h.to_hex()),
-            scope_hash: scope_hash.clone(),
-            prev_hash: prev_hash.to_hex(),
-        };
-        let record_hash = row.hash();
-        chain::insert(&tx, &row, &record_hash)?;
-
-        let mut events = Vec::new();
-        let scope_event = scope_detection.as_ref().and_then(|d| d.event.as_ref());
-        for draft in detection.events.iter().chain(scope_event) {
-            events.push(insert_event(&tx, record_id, &attempt.source, &now, draft)?);
+        let mut results = Vec::with_capacity(attempts.len());
+        for attempt in attempts {
+            // Dropping an uncommitted savepoint rolls it back.
+            let result = tx
+                .savepoint()
+                .map_err(StoreError::from)
+                .and_then(|savepoint| {
+                    let recorded = record_in(&savepoint, attempt)?;
+                    savepoint.commit()?;
+                    Ok(recorded)
+                });
+            results.push(result);
         }
-        outbox::on_recorded(&tx, attempt, record_id, &detection.next, &mut events)?;
-        crate::evidence::ledger::record_attempt(&tx, &row, &record_hash, &events)?;
-        save_state(
-            &tx,
-            &attempt.source,
-            record_id,
-            &detection,
-            capture,
-            &attempt.result,
-        )?;
-        if let Some(scope) = &scope_detection {
-            tx.execute(
-                "UPDATE source_state SET scope_broken = ?2,
-                    last_scope_record = CASE WHEN ?3 THEN ?4 ELSE last_scope_record END
-                 WHERE source = ?1",
-                params![
-                    attempt.source,
-                    scope.broken,
-                    scope.store.is_some(),
-                    record_id
-                ],
-            )?;
+        match tx.commit() {
+            Ok(()) => results,
+            Err(e) => fail_all(e.into()),
         }
-        tx.commit()?;
-        Ok(Recorded {
-            record_id,
-            change: detection.change,
-            events,
-        })
     }
 
     /// The bytes of a blob.
     pub fn blob(&self, hash: &Digest) -> Result<Vec<u8>> {
-        get_blob(&self.conn, hash)
+        blob::get(&self.conn, hash)
     }
 
     pub(crate) fn conn(&self) -> &Connection {
@@ -383,6 +297,167 @@ impl Store {
     pub fn all_records(&self) -> Result<Vec<(RecordRow, String)>> {
         chain::all_records(&self.conn)
     }
+}
+
+/// Records one attempt inside the caller's transaction: see
+/// [`Store::record_attempts`].
+fn record_in(tx: &Connection, attempt: &AttemptRecord) -> Result<Recorded> {
+    let now = clock::format(attempt.capture.finished_at);
+    tx.prepare_cached(
+        "INSERT INTO sources (id, url, parent, first_seen) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(id) DO UPDATE SET url = excluded.url, parent = excluded.parent",
+    )?
+    .execute(params![
+        attempt.source,
+        attempt.source_url,
+        attempt.parent,
+        now
+    ])?;
+    let state = load_state(tx, &attempt.source)?;
+    let (record_id, prev_hash) = chain::next_link(tx)?;
+
+    let (raw_hash, text_hash, detect_attempt, content_kind) = match &attempt.result {
+        AttemptResult::Extracted {
+            body,
+            content_kind,
+            packed_text,
+            sign_in,
+            ..
+        } => {
+            let raw_hash = blob::put(tx, body)?;
+            let text_hash = blob::put(tx, packed_text)?;
+            let detect_attempt = Attempt::Fetched {
+                raw_hash,
+                text_hash,
+                final_url: attempt
+                    .capture
+                    .final_url
+                    .clone()
+                    .unwrap_or_else(|| attempt.capture.url.clone()),
+                content_kind: content_kind.clone(),
+                sign_in: *sign_in,
+            };
+            (
+                Some(raw_hash),
+                Some(text_hash),
+                detect_attempt,
+                Some(content_kind.clone()),
+            )
+        }
+        AttemptResult::NotModified => {
+            let good = state.last_good.as_ref();
+            (
+                good.map(|g| g.raw_hash),
+                good.map(|g| g.text_hash),
+                Attempt::NotModified,
+                good.map(|g| g.content_kind.clone()),
+            )
+        }
+        AttemptResult::Failed { body, .. } => {
+            let raw_hash = body.as_ref().map(|b| blob::put(tx, b)).transpose()?;
+            (raw_hash, None, Attempt::Failed, None)
+        }
+    };
+
+    let previous_text = match (&state.last_good, text_hash) {
+        (Some(good), Some(current)) if good.text_hash != current => {
+            Some(String::from_utf8_lossy(&blob::get(tx, &good.text_hash)?).into_owned())
+        }
+        _ => None,
+    };
+    let texts = match (&previous_text, &attempt.result) {
+        (Some(previous), AttemptResult::Extracted { text, .. }) => Some(Texts {
+            previous,
+            current: text,
+        }),
+        _ => None,
+    };
+    let detection = detect::detect(
+        &state,
+        &detect_attempt,
+        record_id,
+        texts,
+        attempt.fail_after,
+    );
+    let (scope_hash, scope_detection) = scope_for_record(
+        tx,
+        &attempt.source,
+        &state,
+        &attempt.result,
+        &attempt.scope_settings,
+    )?;
+
+    let (outcome, error_class, error_message) = match &attempt.result {
+        AttemptResult::Extracted { .. } => ("ok", None, None),
+        AttemptResult::NotModified => ("not-modified", None, None),
+        AttemptResult::Failed { class, message, .. } => {
+            ("failed", Some(class.clone()), Some(message.clone()))
+        }
+    };
+    let capture = &attempt.capture;
+    let row = RecordRow {
+        id: record_id,
+        source: attempt.source.clone(),
+        url: capture.url.clone(),
+        started_at: clock::format(capture.started_at),
+        finished_at: clock::format(capture.finished_at),
+        outcome: outcome.to_string(),
+        change: detection.change.map(|c| c.as_str().to_string()),
+        error_class,
+        error_message,
+        attempts: i64::from(capture.attempts),
+        status: capture.status.map(i64::from),
+        final_url: capture.final_url.clone(),
+        redirects: serde_json::to_string(&capture.hops).expect("hops serialise"),
+        request_headers: serde_json::to_string(&capture.request_headers)
+            .expect("headers serialise"),
+        response_headers: serde_json::to_string(&capture.response_headers)
+            .expect("headers serialise"),
+        remote_ip: capture.remote_ip.clone(),
+        tls_cert_sha256: capture.tls_cert_sha256.clone(),
+        content_type: capture.content_type.clone(),
+        content_kind,
+        raw_hash: raw_hash.map(|h| h.to_hex()),
+        text_hash: text_hash.map(|h| h.to_hex()),
+        scope_hash: scope_hash.clone(),
+        prev_hash: prev_hash.to_hex(),
+    };
+    let record_hash = row.hash();
+    chain::insert(tx, &row, &record_hash)?;
+
+    let mut events = Vec::new();
+    let scope_event = scope_detection.as_ref().and_then(|d| d.event.as_ref());
+    for draft in detection.events.iter().chain(scope_event) {
+        events.push(insert_event(tx, record_id, &attempt.source, &now, draft)?);
+    }
+    outbox::on_recorded(tx, attempt, record_id, &detection.next, &mut events)?;
+    crate::evidence::ledger::record_attempt(tx, &row, &record_hash, &events)?;
+    save_state(
+        tx,
+        &attempt.source,
+        record_id,
+        &detection,
+        capture,
+        &attempt.result,
+    )?;
+    if let Some(scope) = &scope_detection {
+        tx.prepare_cached(
+            "UPDATE source_state SET scope_broken = ?2,
+                last_scope_record = CASE WHEN ?3 THEN ?4 ELSE last_scope_record END
+             WHERE source = ?1",
+        )?
+        .execute(params![
+            attempt.source,
+            scope.broken,
+            scope.store.is_some(),
+            record_id
+        ])?;
+    }
+    Ok(Recorded {
+        record_id,
+        change: detection.change,
+        events,
+    })
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -404,38 +479,6 @@ fn restrict_file(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Stores `bytes` once under their SHA-256; returns the digest.
-fn put_blob(conn: &Connection, bytes: &[u8]) -> Result<Digest> {
-    let hash = Digest::of(bytes);
-    let hex = hash.to_hex();
-    let exists: bool = conn
-        .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [&hex], |_| Ok(true))
-        .optional()?
-        .unwrap_or(false);
-    if !exists {
-        let compressed = zstd::bulk::compress(bytes, ZSTD_LEVEL)
-            .map_err(|e| StoreError::Corrupt(format!("zstd compression failed: {e}")))?;
-        conn.execute(
-            "INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)",
-            params![hex, bytes.len() as i64, compressed],
-        )?;
-    }
-    Ok(hash)
-}
-
-fn get_blob(conn: &Connection, hash: &Digest) -> Result<Vec<u8>> {
-    let (size, data): (i64, Vec<u8>) = conn
-        .query_row(
-            "SELECT size, data FROM blobs WHERE hash = ?1",
-            [hash.to_hex()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("no stored blob {hash}")))?;
-    zstd::bulk::decompress(&data, size.max(0) as usize)
-        .map_err(|e| StoreError::Corrupt(format!("blob {hash} does not decompress: {e}")))
-}
-
 /// The scope side of an attempt: the scope hash to store with the record,
 /// and (for a fresh extraction) what it means against the previous scope.
 fn scope_for_record(
@@ -452,14 +495,16 @@ fn scope_for_record(
             let Some(good) = &state.last_good else {
                 return Ok((None, None));
             };
-            let hash: Option<String> = conn.query_row(
-                "SELECT scope_hash FROM records WHERE id = ?1",
-                [good.record_id],
-                |row| row.get(0),
-            )?;
+            let hash: Option<String> = conn
+                .prepare_cached("SELECT scope_hash FROM records WHERE id = ?1")?
+                .query_row([good.record_id], |row| row.get(0))?;
             Ok((hash, None))
         }
-        AttemptResult::Extracted { scope, .. } => {
+        AttemptResult::Extracted {
+            scope,
+            packed_scope,
+            ..
+        } => {
             let (previous, was_broken) = previous_scope(conn, source)?;
             let detection = detect::detect_scope(
                 previous.as_ref().map(|(_, set)| set),
@@ -468,11 +513,11 @@ fn scope_for_record(
                 scope,
                 settings,
             );
-            let hash = detection
-                .store
-                .as_ref()
-                .map(|set| put_scope_set(conn, set))
-                .transpose()?;
+            // `store` is the extracted set, which `packed_scope` holds packed.
+            let hash = match (&detection.store, packed_scope) {
+                (Some(_), Some(packed)) => Some(scope_sets::put(conn, packed)?),
+                _ => None,
+            };
             Ok((hash, Some(detection)))
         }
     }
@@ -482,75 +527,43 @@ fn scope_for_record(
 /// last extraction was broken.
 fn previous_scope(conn: &Connection, source: &str) -> Result<(Option<(i64, ScopeSet)>, bool)> {
     let row: Option<(Option<i64>, Option<String>, bool)> = conn
-        .query_row(
-            "SELECT st.last_scope_record, sc.entries, st.scope_broken
+        .prepare_cached(
+            "SELECT st.last_scope_record, r.scope_hash, st.scope_broken
              FROM source_state st
              LEFT JOIN records r ON r.id = st.last_scope_record
-             LEFT JOIN scope_sets sc ON sc.hash = r.scope_hash
              WHERE st.source = ?1",
-            [source],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
+        )?
+        .query_row([source], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()?;
     let Some((record, entries, broken)) = row else {
         return Ok((None, false));
     };
     let previous = match (record, entries) {
-        (Some(record), Some(json)) => Some((record, parse_scope(&json, record)?)),
+        (Some(record), Some(hash)) => Some((record, scope_sets::load(conn, &hash, record)?)),
         _ => None,
     };
     Ok((previous, broken))
 }
 
-fn parse_scope(json: &str, record: i64) -> Result<ScopeSet> {
-    serde_json::from_str(json).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "the scope set of record {record} is unreadable: {e}"
-        ))
-    })
-}
-
-/// Stores a scope set once under its hash; returns the hash.
-fn put_scope_set(conn: &Connection, set: &ScopeSet) -> Result<String> {
-    let hash = set.hash();
-    let inserted = conn.execute(
-        "INSERT OR IGNORE INTO scope_sets (hash, entries) VALUES (?1, ?2)",
-        params![
-            hash,
-            serde_json::to_string(set).expect("a scope set serialises")
-        ],
-    )?;
-    if inserted > 0 {
-        let mut insert = conn.prepare_cached(
-            "INSERT OR IGNORE INTO scope_entries (scope_hash, certification, service) VALUES (?1, ?2, ?3)",
-        )?;
-        for entry in set.entries() {
-            insert.execute(params![hash, entry.certification, entry.service])?;
-        }
-    }
-    Ok(hash)
-}
-
 fn load_state(conn: &Connection, source: &str) -> Result<SourceState> {
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT s.consecutive_failures, s.failing, s.sign_in, r.id, r.raw_hash, r.text_hash,
                     COALESCE(r.final_url, r.url), r.content_kind
              FROM source_state s LEFT JOIN records r ON r.id = s.last_good_record
              WHERE s.source = ?1",
-            [source],
-            |row| {
-                let last_good = match row.get::<_, Option<i64>>(3)? {
-                    Some(record_id) => {
-                        let raw: String = row.get(4)?;
-                        let text: String = row.get(5)?;
-                        Some((record_id, raw, text, row.get(6)?, row.get(7)?, row.get(2)?))
-                    }
-                    None => None,
-                };
-                Ok((row.get::<_, i64>(0)?, row.get::<_, bool>(1)?, last_good))
-            },
-        )
+        )?
+        .query_row([source], |row| {
+            let last_good = match row.get::<_, Option<i64>>(3)? {
+                Some(record_id) => {
+                    let raw: String = row.get(4)?;
+                    let text: String = row.get(5)?;
+                    Some((record_id, raw, text, row.get(6)?, row.get(7)?, row.get(2)?))
+                }
+                None => None,
+            };
+            Ok((row.get::<_, i64>(0)?, row.get::<_, bool>(1)?, last_good))
+        })
         .optional()?;
     let Some((failures, failing, last_good)) = row else {
         return Ok(SourceState::default());
@@ -603,7 +616,7 @@ fn save_state(
             .map(|(_, v)| v.clone())
     };
     let next = &detection.next;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO source_state (source, last_record, last_good_record, last_change_record,
                                    consecutive_failures, failing, sign_in, etag, last_modified)
          VALUES (?1, ?2, ?3, CASE WHEN ?4 THEN ?2 END, ?5, ?6, ?7, ?8, ?9)
@@ -616,19 +629,19 @@ fn save_state(
             sign_in = excluded.sign_in,
             etag = CASE WHEN ?10 THEN excluded.etag ELSE etag END,
             last_modified = CASE WHEN ?10 THEN excluded.last_modified ELSE last_modified END",
-        params![
-            source,
-            record_id,
-            next.last_good.as_ref().map(|g| g.record_id),
-            changed,
-            i64::from(next.consecutive_failures),
-            next.failing,
-            next.last_good.as_ref().is_some_and(|g| g.sign_in),
-            header("etag"),
-            header("last-modified"),
-            fresh_validators,
-        ],
-    )?;
+    )?
+    .execute(params![
+        source,
+        record_id,
+        next.last_good.as_ref().map(|g| g.record_id),
+        changed,
+        i64::from(next.consecutive_failures),
+        next.failing,
+        next.last_good.as_ref().is_some_and(|g| g.sign_in),
+        header("etag"),
+        header("last-modified"),
+        fresh_validators,
+    ])?;
     Ok(())
 }
 
@@ -642,26 +655,26 @@ fn insert_event(
     let diff_hash = draft
         .diff
         .as_deref()
-        .map(|d| put_blob(conn, d.as_bytes()))
+        .map(|d| blob::put_bytes(conn, d.as_bytes()))
         .transpose()?;
     let severity = draft.severity.map(|s| s.as_str().to_string());
     let details = draft.details.as_ref().map(|d| d.to_string());
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO events (record_id, source, kind, detected_at, from_record, summary, diff_hash,
                              severity, details)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            record_id,
-            source,
-            draft.kind.as_str(),
-            detected_at,
-            draft.from_record,
-            draft.summary,
-            diff_hash.map(|h| h.to_hex()),
-            severity,
-            details,
-        ],
-    )?;
+    )?
+    .execute(params![
+        record_id,
+        source,
+        draft.kind.as_str(),
+        detected_at,
+        draft.from_record,
+        draft.summary,
+        diff_hash.map(|h| h.to_hex()),
+        severity,
+        details,
+    ])?;
     Ok(EventRow {
         id: conn.last_insert_rowid(),
         source: source.to_string(),

@@ -115,12 +115,11 @@ pub(super) fn on_recorded(
     if let (Some(every), true) = (attempt.alerts.remind_every, next.failing) {
         let just_failed = events.iter().any(|e| e.kind == "failing");
         let last: Option<String> = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT MAX(detected_at) FROM events
                  WHERE source = ?1 AND kind IN ('failing', 'failing-reminder')",
-                [&attempt.source],
-                |row| row.get(0),
-            )
+            )?
+            .query_row([&attempt.source], |row| row.get(0))
             .optional()?
             .flatten();
         let due = last
@@ -170,11 +169,16 @@ pub(super) fn on_recorded(
         if let Some((_, expires, thresholds)) = reached.as_ref().filter(|r| r.0 == index) {
             // Every threshold reached is marked, so a larger one is not raised later.
             for days in thresholds {
-                conn.execute(
+                conn.prepare_cached(
                     "INSERT OR IGNORE INTO attestation_reminders (source, expires, days, event_id)
                      VALUES (?1, ?2, ?3, ?4)",
-                    params![attempt.source, expires.to_string(), days, row.id],
-                )?;
+                )?
+                .execute(params![
+                    attempt.source,
+                    expires.to_string(),
+                    days,
+                    row.id
+                ])?;
             }
         }
         events.push(row);
@@ -198,11 +202,10 @@ fn gone(
         return Ok(None);
     }
     let previous: Option<Option<i64>> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT status FROM records WHERE source = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1",
-            params![attempt.source, record_id],
-            |row| row.get(0),
-        )
+        )?
+        .query_row(params![attempt.source, record_id], |row| row.get(0))
         .optional()?;
     if previous.is_some_and(is_gone) {
         return Ok(None);
@@ -235,11 +238,10 @@ fn attestation_reminder(
         return Ok(None);
     };
     let raised: bool = conn
-        .query_row(
+        .prepare_cached(
             "SELECT 1 FROM attestation_reminders WHERE source = ?1 AND expires = ?2 AND days = ?3",
-            params![source, expires.to_string(), reached],
-            |_| Ok(true),
-        )
+        )?
+        .query_row(params![source, expires.to_string(), reached], |_| Ok(true))
         .optional()?
         .unwrap_or(false);
     if raised {
@@ -302,11 +304,11 @@ fn enqueue(
         severity,
     };
     for channel in alert::channels_for(routes, &subject, except) {
-        conn.execute(
+        conn.prepare_cached(
             "INSERT OR IGNORE INTO outbox (id, event_id, channel, created_at, next_attempt_at)
              VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![alert::delivery_id(), event.id, channel, now],
-        )?;
+        )?
+        .execute(params![alert::delivery_id(), event.id, channel, now])?;
     }
     Ok(())
 }
@@ -359,12 +361,13 @@ impl Store {
             Option<String>,
         );
         let (kind, source, url, summary, detected_at, from, to, diff_hash, severity, details): Row =
-            self.conn().query_row(
-                "SELECT e.kind, e.source, s.url, e.summary, e.detected_at, e.from_record,
+            self.conn()
+                .prepare_cached(
+                    "SELECT e.kind, e.source, s.url, e.summary, e.detected_at, e.from_record,
                         e.record_id, e.diff_hash, e.severity, e.details
                  FROM events e JOIN sources s ON s.id = e.source WHERE e.id = ?1",
-                [event_id],
-                |row| {
+                )?
+                .query_row([event_id], |row| {
                     Ok((
                         row.get(0)?,
                         row.get(1)?,
@@ -377,8 +380,7 @@ impl Store {
                         row.get(8)?,
                         row.get(9)?,
                     ))
-                },
-            )?;
+                })?;
         let details = super::queries::details_map(details.as_deref());
         let severity = alert::event_severity(severity.as_deref(), &kind);
         let scope_field = |name: &str| {
@@ -414,18 +416,17 @@ impl Store {
     }
 
     fn snapshot(&self, id: i64) -> Result<Snapshot> {
-        Ok(self.conn().query_row(
-            "SELECT raw_hash, text_hash, record_hash FROM records WHERE id = ?1",
-            [id],
-            |row| {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT raw_hash, text_hash, record_hash FROM records WHERE id = ?1")?
+            .query_row([id], |row| {
                 Ok(Snapshot {
                     id,
                     raw_sha256: row.get(0)?,
                     text_sha256: row.get(1)?,
                     record_sha256: row.get(2)?,
                 })
-            },
-        )?)
+            })?)
     }
 
     /// Records the result of one delivery attempt. A delivery that fails
@@ -445,12 +446,13 @@ impl Store {
             ),
             Finish::Failed { error } => (DeliveryState::Failed, None, Some(error)),
         };
-        let changed = tx.execute(
-            "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_attempt_at = ?3,
+        let changed = tx
+            .prepare_cached(
+                "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_attempt_at = ?3,
                     last_error = ?4, next_attempt_at = COALESCE(?5, next_attempt_at)
              WHERE id = ?1 AND state = 'pending'",
-            params![id, state.as_str(), now, error, next],
-        )?;
+            )?
+            .execute(params![id, state.as_str(), now, error, next])?;
         if changed == 1
             && let Finish::Failed { error } = finish
         {
@@ -461,11 +463,12 @@ impl Store {
                 i64,
                 String,
                 String,
-            ) = tx.query_row(
-                "SELECT o.channel, o.attempts, e.id, e.record_id, e.source, e.kind
+            ) = tx
+                .prepare_cached(
+                    "SELECT o.channel, o.attempts, e.id, e.record_id, e.source, e.kind
                  FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.id = ?1",
-                [id],
-                |row| {
+                )?
+                .query_row([id], |row| {
                     Ok((
                         row.get(0)?,
                         row.get(1)?,
@@ -474,8 +477,7 @@ impl Store {
                         row.get(4)?,
                         row.get(5)?,
                     ))
-                },
-            )?;
+                })?;
             if kind != "alert-failed" {
                 let draft = EventDraft {
                     kind: EventKind::AlertFailed,

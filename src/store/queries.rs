@@ -1,9 +1,12 @@
 //! Read-only queries behind the CLI listings. Field names of these structs
 //! are the stable `--json` contract documented in the README.
 
+use std::collections::BTreeSet;
+
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use super::scope_sets::SetCache;
 use super::{Result, Store, StoreError};
 use crate::hash::Digest;
 
@@ -329,26 +332,27 @@ impl Store {
     /// broke or whose fetches fail keeps its last known scope.
     pub fn scope_at(&self, at: Option<&str>, filter: &ScopeFilter) -> Result<Vec<ScopeRow>> {
         let mut statement = self.conn().prepare(
-            "SELECT r.source, e.certification, e.service
-             FROM records r JOIN scope_entries e ON e.scope_hash = r.scope_hash
+            "SELECT r.id, r.source, r.scope_hash FROM records r
              WHERE r.id IN (
                  SELECT MAX(id) FROM records
                  WHERE scope_hash IS NOT NULL AND (?1 IS NULL OR started_at <= ?1)
                  GROUP BY source)
-             ORDER BY r.source, e.certification, e.service",
+             ORDER BY r.source",
         )?;
-        let rows = statement.query_map([at], |row| {
-            Ok(ScopeRow {
-                source: row.get(0)?,
-                certification: row.get(1)?,
-                service: row.get(2)?,
-            })
-        })?;
+        let latest = statement
+            .query_map([at], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .collect::<rusqlite::Result<Vec<(i64, String, String)>>>()?;
+        let mut sets = SetCache::new(self.conn());
         let mut out = Vec::new();
-        for row in rows {
-            let row = row?;
-            if filter.keeps(&row.source, &row.certification, &row.service) {
-                out.push(row);
+        for (record, source, hash) in latest {
+            for entry in sets.get(&hash, record)?.entries() {
+                if filter.keeps(&source, &entry.certification, &entry.service) {
+                    out.push(ScopeRow {
+                        source: source.clone(),
+                        certification: entry.certification.clone(),
+                        service: entry.service.clone(),
+                    });
+                }
             }
         }
         Ok(out)
@@ -358,61 +362,43 @@ impl Store {
     /// source, oldest first, with the snapshot that showed it.
     pub fn scope_history(&self, service: &str) -> Result<Vec<ScopeTransition>> {
         let mut statement = self.conn().prepare(
-            "SELECT r.id, r.source, r.started_at, e.certification, e.service
-             FROM records r LEFT JOIN scope_entries e ON e.scope_hash = r.scope_hash
-             WHERE r.scope_hash IS NOT NULL
-             ORDER BY r.source, r.id",
+            "SELECT id, source, started_at, scope_hash FROM records
+             WHERE scope_hash IS NOT NULL
+             ORDER BY source, id",
         )?;
         let mut rows = statement.query([])?;
+        let mut sets = SetCache::new(self.conn());
         let mut transitions = Vec::new();
-        // Per source: the record being read, its matching pairs, and the
-        // pairs of the previous record.
-        let mut current: Option<(String, i64, String)> = None;
-        let mut now: std::collections::BTreeSet<(String, String)> = Default::default();
-        let mut before: std::collections::BTreeSet<(String, String)> = Default::default();
-        let mut flush =
-            |source: &str,
-             id: i64,
-             at: &str,
-             now: &std::collections::BTreeSet<(String, String)>,
-             before: &std::collections::BTreeSet<(String, String)>| {
-                for (change, set, other) in [("entered", now, before), ("left", before, now)] {
-                    for (certification, service) in set.difference(other) {
-                        transitions.push(ScopeTransition {
-                            source: source.to_string(),
-                            certification: certification.clone(),
-                            service: service.clone(),
-                            change: change.to_string(),
-                            at: at.to_string(),
-                            snapshot: id,
-                        });
-                    }
-                }
-            };
+        // The previous record's matching pairs, per source.
+        let mut before: Option<(String, BTreeSet<(String, String)>)> = None;
         while let Some(row) = rows.next()? {
-            let (id, source, at): (i64, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
-            let pair: Option<(String, String)> = match (row.get(3)?, row.get(4)?) {
-                (Some(c), Some(s)) => Some((c, s)),
-                _ => None,
+            let (id, source, at, hash): (i64, String, String, String) =
+                (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+            let now: BTreeSet<(String, String)> = sets
+                .get(&hash, id)?
+                .entries()
+                .iter()
+                .filter(|e| service_matches(&e.service, service))
+                .map(|e| (e.certification.clone(), e.service.clone()))
+                .collect();
+            let empty = BTreeSet::new();
+            let previous = match &before {
+                Some((src, pairs)) if *src == source => pairs,
+                _ => &empty,
             };
-            if current.as_ref().map(|(_, cur, _)| *cur) != Some(id) {
-                if let Some((src, cur, cur_at)) = current.take() {
-                    flush(&src, cur, &cur_at, &now, &before);
-                    before = if src == source {
-                        std::mem::take(&mut now)
-                    } else {
-                        Default::default()
-                    };
-                    now.clear();
+            for (change, set, other) in [("entered", &now, previous), ("left", previous, &now)] {
+                for (certification, name) in set.difference(other) {
+                    transitions.push(ScopeTransition {
+                        source: source.clone(),
+                        certification: certification.clone(),
+                        service: name.clone(),
+                        change: change.to_string(),
+                        at: at.clone(),
+                        snapshot: id,
+                    });
                 }
-                current = Some((source, id, at));
             }
-            if let Some((certification, name)) = pair.filter(|(_, s)| service_matches(s, service)) {
-                now.insert((certification, name));
-            }
-        }
-        if let Some((src, cur, cur_at)) = current {
-            flush(&src, cur, &cur_at, &now, &before);
+            before = Some((source, now));
         }
         Ok(transitions)
     }
@@ -421,13 +407,6 @@ impl Store {
 impl Store {
     /// The stored JSON of a scope set (an array of `{certification, service}`).
     pub fn scope_set_json(&self, hash: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT entries FROM scope_sets WHERE hash = ?1",
-                [hash],
-                |row| row.get(0),
-            )
-            .optional()?)
+        super::scope_sets::json(self.conn(), hash)
     }
 }

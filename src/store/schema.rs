@@ -172,4 +172,12 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (source, expires, days)
     ) STRICT;
     "#,
+    // 4: scope sets as one compressed blob each (see store/scope_sets.rs);
+    // the per-pair rows are dropped: queries filter the sets in memory.
+    r#"
+    ALTER TABLE scope_sets ADD COLUMN packed BLOB;   -- zstd JSON; NULL: JSON in `entries`
+    ALTER TABLE scope_sets ADD COLUMN size INTEGER;  -- uncompressed length of `packed`
+    DROP INDEX scope_entries_by_service;
+    DROP TABLE scope_entries;
+    "#,
 ];

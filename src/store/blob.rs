@@ -1,0 +1,74 @@
+//! Content-addressed blobs: bytes stored once under their SHA-256, zstd
+//! compressed. Hashing and compressing happen in [`PackedBlob::pack`], off
+//! the single writer thread, so the writer only looks up and inserts.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Result, StoreError};
+use crate::hash::Digest;
+
+/// zstd level for blobs: fast, and compliance pages compress ~5×.
+const ZSTD_LEVEL: i32 = 3;
+
+/// Bytes hashed and compressed, ready to store.
+#[derive(Debug, Clone)]
+pub struct PackedBlob {
+    hash: Digest,
+    size: usize,
+    zstd: Vec<u8>,
+}
+
+impl PackedBlob {
+    /// Hashes and compresses `bytes`. Compression of an in-memory buffer
+    /// fails only when memory runs out.
+    pub fn pack(bytes: &[u8]) -> std::io::Result<PackedBlob> {
+        Ok(PackedBlob {
+            hash: Digest::of(bytes),
+            size: bytes.len(),
+            zstd: zstd::bulk::compress(bytes, ZSTD_LEVEL)?,
+        })
+    }
+
+    pub fn hash(&self) -> Digest {
+        self.hash
+    }
+
+    pub(super) fn size(&self) -> i64 {
+        self.size as i64
+    }
+
+    pub(super) fn compressed(&self) -> &[u8] {
+        &self.zstd
+    }
+
+    /// The original bytes.
+    pub(super) fn unpack(compressed: &[u8], size: i64) -> std::io::Result<Vec<u8>> {
+        zstd::bulk::decompress(compressed, size.max(0) as usize)
+    }
+}
+
+/// Stores a packed blob unless its hash is already there; returns the hash.
+pub(super) fn put(conn: &Connection, blob: &PackedBlob) -> Result<Digest> {
+    conn.prepare_cached("INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)")?
+        .execute(params![blob.hash.to_hex(), blob.size(), blob.compressed()])?;
+    Ok(blob.hash)
+}
+
+/// Hashes, compresses and stores `bytes` on the calling thread (for the
+/// small blobs written on the writer thread, such as diffs).
+pub(super) fn put_bytes(conn: &Connection, bytes: &[u8]) -> Result<Digest> {
+    let packed = PackedBlob::pack(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("zstd compression failed: {e}")))?;
+    put(conn, &packed)
+}
+
+/// The bytes of the blob `hash`.
+pub(super) fn get(conn: &Connection, hash: &Digest) -> Result<Vec<u8>> {
+    let (size, data): (i64, Vec<u8>) = conn
+        .prepare_cached("SELECT size, data FROM blobs WHERE hash = ?1")?
+        .query_row([hash.to_hex()], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("no stored blob {hash}")))?;
+    PackedBlob::unpack(&data, size)
+        .map_err(|e| StoreError::Corrupt(format!("blob {hash} does not decompress: {e}")))
+}
