@@ -19,6 +19,7 @@ use super::checkpoint::{self, Checkpoint, Signer};
 use super::ledger::{self, Entry};
 use super::merkle::Tree;
 use super::report::{self, ReportRow};
+use super::wacz::{self, Page};
 use super::warc::{self, Attempt, FirstCapture};
 use crate::hash::Digest;
 use crate::store::{EventFilter, Store};
@@ -45,6 +46,17 @@ impl Selection {
     }
 }
 
+/// What `export` writes besides the bundle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The evidence bundle only.
+    #[default]
+    Bundle,
+    /// The bundle and `archive.wacz`, a WACZ 1.1.1 package of its WARC
+    /// files for replay (listed in `SHA256SUMS`, so the signature covers it).
+    Wacz,
+}
+
 /// What a bundle holds.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -61,6 +73,7 @@ pub fn write_bundle(
     store: &Store,
     signer: &Signer,
     selection: &Selection,
+    format: Format,
     out: &Path,
 ) -> Result<Summary, EvidenceError> {
     if out.exists()
@@ -104,11 +117,12 @@ pub fn write_bundle(
     let mut report_rows = Vec::new();
     let mut archives: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut firsts: HashMap<(String, String), FirstCapture> = HashMap::new();
+    let mut pages: BTreeMap<String, Page> = BTreeMap::new();
     for (row, record_hash) in &records {
         let body = blob(store, row.raw_hash.as_deref())?;
         let text = blob(store, row.text_hash.as_deref())?;
         let uri = row.final_url.clone().unwrap_or_else(|| row.url.clone());
-        let key = (uri, row.raw_hash.clone().unwrap_or_default());
+        let key = (uri.clone(), row.raw_hash.clone().unwrap_or_default());
         let attempt = Attempt {
             row,
             record_hash,
@@ -123,6 +137,11 @@ pub fn write_bundle(
             pruned: row.raw_hash.is_some() && body.is_none(),
         };
         let ledger_seq = attempt.ledger_seq;
+        if let Some(body) = attempt.body {
+            let html = (row.content_kind.as_deref() == Some("html")).then_some(body);
+            let page = Page::of_capture(&uri, &row.started_at, html, &row.source);
+            pages.insert(row.source.clone(), page);
+        }
         let (rendered, first) = warc::render(&attempt);
         if let Some(first) = first {
             firsts.entry(key).or_insert(first);
@@ -139,6 +158,17 @@ pub fn write_bundle(
     }
     for (source, bytes) in archives {
         files.insert(format!("archive/{source}.warc.gz"), bytes);
+    }
+    if format == Format::Wacz {
+        let warcs: Vec<(&str, &[u8])> = files
+            .iter()
+            .filter(|(path, _)| path.starts_with("archive/"))
+            .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
+            .collect();
+        let pages: Vec<Page> = pages.into_values().collect();
+        let package = wacz::package(&warcs, &pages, &latest.at)
+            .map_err(|e| EvidenceError::file(&out.join("archive.wacz"), e))?;
+        files.insert("archive.wacz".into(), package);
     }
 
     // The leaves concerning the selection: its records' captures and
@@ -256,7 +286,10 @@ pub fn write_bundle(
     );
     files.insert("report.csv".into(), report::csv(&report_rows).into_bytes());
     files.insert("public-key.pem".into(), signer.public_pem().into_bytes());
-    files.insert("README.txt".into(), readme(latest).into_bytes());
+    files.insert(
+        "README.txt".into(),
+        readme(latest, format == Format::Wacz).into_bytes(),
+    );
 
     let mut sums = String::new();
     for (name, bytes) in &files {
@@ -311,7 +344,15 @@ fn blob(store: &Store, hash: Option<&str>) -> Result<Option<Vec<u8>>, EvidenceEr
         .filter(|bytes| Digest::of(bytes) == digest))
 }
 
-fn readme(latest: &Checkpoint) -> String {
+fn readme(latest: &Checkpoint, wacz: bool) -> String {
+    let (wacz_file, wacz_step) = if wacz {
+        (
+            "archive.wacz            the same WARC files as a WACZ 1.1.1 package, for replay in\n                        ReplayWeb.page or pywb (see step 8)\n",
+            "8. archive.wacz holds archive/*.warc.gz byte for byte (stored, not\n   recompressed), indexes/index.cdx, pages/pages.jsonl (one page per\n   source), and datapackage.json with the SHA-256 of each; SHA256SUMS\n   covers the package itself. Check it with py-wacz:\n       wacz validate -f archive.wacz        (pip install wacz)\n",
+        )
+    } else {
+        ("", "")
+    };
     format!(
         r#"scopewatch evidence bundle
 ==========================
@@ -339,7 +380,7 @@ ledger/proofs/          inclusion.jsonl (an RFC 6962 audit path per entry, again
 changes.jsonl           content changes and other events, with their diffs
 scope/<source>.jsonl    the scope (certification, service pairs) each capture asserted
 report.html, report.csv the same for people and spreadsheets
-
+{wacz_file}
 How to verify, step by step
 ---------------------------
 1. Compare public-key.pem with the key you pinned earlier (the operator's
@@ -362,7 +403,7 @@ How to verify, step by step
 7. Or all of the above, plus the proofs and the link from each WARC
    metadata record to its ledger leaf, in one go:
        scopewatch verify THIS_DIRECTORY --key PINNED.pem
-
+{wacz_step}
 What the evidence proves
 ------------------------
 - The bytes in archive/ are the bytes scopewatch stored for each fetch,

@@ -1,7 +1,8 @@
 //! Evidence an auditor can check without trusting scopewatch: the
 //! append-only Merkle ledger ([`ledger`], [`merkle`]), Ed25519-signed
 //! checkpoints ([`checkpoint`]), WARC rendering of captures ([`warc`]), the
-//! export bundle ([`export`]) and verification of the live store and of a
+//! export bundle ([`export`]) with its optional WACZ package ([`wacz`]), and
+//! verification of the live store and of a
 //! bundle ([`verify`]). The hooks the rest of the program calls are here:
 //! [`after_sweep`] and the ledger's lifecycle and configuration leaves.
 
@@ -12,6 +13,7 @@ pub mod merkle;
 mod report;
 pub mod retention;
 pub mod verify;
+pub mod wacz;
 pub mod warc;
 
 use std::path::{Path, PathBuf};
