@@ -20,7 +20,7 @@ use super::ledger::{self, Entry};
 use super::merkle::Tree;
 use super::report::{self, ReportRow};
 use super::wacz::{self, Page};
-use super::warc::{self, Attempt, FirstCapture};
+use super::warc::{self, Attempt, Config, FirstCapture};
 use crate::hash::Digest;
 use crate::store::{EventFilter, Store};
 
@@ -113,6 +113,26 @@ pub fn write_bundle(
         .filter_map(|(entry, leaf)| Some((leaf["record_id"].as_i64()?, entry.seq)))
         .collect();
 
+    // The configuration in force for each attempt: the last `config` leaf
+    // before the attempt's leaf (`before_sweep` records it before captures).
+    let configs: Vec<Config> = entries
+        .iter()
+        .zip(&leaves)
+        .filter(|(_, leaf)| leaf["type"] == "config")
+        .filter_map(|(entry, leaf)| {
+            Some(Config {
+                seq: entry.seq,
+                sha256: leaf["config_sha256"].as_str()?.to_string(),
+            })
+        })
+        .collect();
+    let config_before = |seq: Option<i64>| -> Option<&Config> {
+        let seq = seq?;
+        let at = configs.partition_point(|c| c.seq < seq);
+        at.checked_sub(1).map(|i| &configs[i])
+    };
+    let mut configs_used: HashSet<i64> = HashSet::new();
+
     let mut files = Files::new();
     let mut report_rows = Vec::new();
     let mut archives: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -133,10 +153,14 @@ pub fn write_bundle(
             },
             text: text.as_deref(),
             ledger_seq: seq_of_record.get(&row.id).copied(),
+            config: config_before(seq_of_record.get(&row.id).copied()),
             first: firsts.get(&key),
             pruned: row.raw_hash.is_some() && body.is_none(),
         };
         let ledger_seq = attempt.ledger_seq;
+        if let Some(config) = attempt.config {
+            configs_used.insert(config.seq);
+        }
         if let Some(body) = attempt.body {
             let html = (row.content_kind.as_deref() == Some("html")).then_some(body);
             let page = Page::of_capture(&uri, &row.started_at, html, &row.source);
@@ -172,14 +196,16 @@ pub fn write_bundle(
     }
 
     // The leaves concerning the selection: its records' captures and
-    // events, and the daemon/config/prune leaves of the period.
+    // events, the config leaves they name, and the daemon/config/prune
+    // leaves of the period.
     let chosen: Vec<(&Entry, &Value)> = entries
         .iter()
         .zip(&leaves)
-        .filter(|(_, leaf)| match leaf["type"].as_str() {
+        .filter(|(entry, leaf)| match leaf["type"].as_str() {
             Some("capture" | "failure" | "event") => leaf["record_id"]
                 .as_i64()
                 .is_some_and(|id| record_ids.contains(&id)),
+            Some("config") if configs_used.contains(&entry.seq) => true,
             _ => leaf["at"]
                 .as_str()
                 .is_some_and(|at| selection.covers_time(at)),
@@ -409,6 +435,11 @@ What the evidence proves
 - The bytes in archive/ are the bytes scopewatch stored for each fetch,
   with the request and response headers, peer address and certificate
   hash it recorded, unchanged since the checkpoint was signed.
+- Which configuration each capture ran with: its WARC metadata record's
+  config_sha256 is the SHA-256 of the configuration file in force, and
+  config_ledger_seq the ledger leaf that recorded it (in
+  ledger/entries.jsonl). Hash your copy of the file to compare:
+       sha256sum scopewatch.toml
 - Every fetch attempt (failures included) and every detected change is a
   leaf of one append-only log; a leaf cannot be changed, removed or
   reordered without breaking the signed root, and each checkpoint's log
@@ -425,6 +456,9 @@ What it does not prove
 - That the operator did not rewrite history before a checkpoint was
   signed, or re-sign a rewritten log with the same key: only a root or
   public key you received earlier, out of band, rules that out.
+- The TLS version of a fetch: the HTTP client scopewatch uses (reqwest)
+  does not expose the negotiated version, so the metadata record says
+  tls_version null and why; tls_cert_sha256 names the peer certificate.
 - Bodies are stored after HTTP content decoding: the WARC response holds
   the decoded body, and the received Content-Encoding, Transfer-Encoding
   and Content-Length are kept as X-Scopewatch-Original-* headers.
