@@ -141,7 +141,7 @@ pub fn write_bundle(
     for (row, record_hash) in &records {
         let body = blob(store, row.raw_hash.as_deref())?;
         let text = blob(store, row.text_hash.as_deref())?;
-        let uri = row.final_url.clone().unwrap_or_else(|| row.url.clone());
+        let uri = warc::uri_of(row).to_string();
         let key = (uri.clone(), row.raw_hash.clone().unwrap_or_default());
         let attempt = Attempt {
             row,

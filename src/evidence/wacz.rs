@@ -13,6 +13,7 @@
 //! size; and `datapackage-digest.json` with the SHA-256 of the
 //! `datapackage.json`. Text entries are deflated.
 
+use std::borrow::Cow;
 use std::io::{Cursor, Write};
 
 use serde_json::{Value, json};
@@ -66,18 +67,25 @@ pub fn package(
     pages: &[Page],
     created: &str,
 ) -> zip::result::ZipResult<Vec<u8>> {
-    let mut entries: Vec<(String, Vec<u8>, CompressionMethod)> = archives
+    // The WARC files are borrowed, not copied: they can be large.
+    let mut entries: Vec<(String, Cow<'_, [u8]>, CompressionMethod)> = archives
         .iter()
-        .map(|(path, bytes)| (path.to_string(), bytes.to_vec(), CompressionMethod::Stored))
+        .map(|&(path, bytes)| {
+            (
+                path.to_string(),
+                Cow::Borrowed(bytes),
+                CompressionMethod::Stored,
+            )
+        })
         .collect();
     entries.push((
         "indexes/index.cdx".into(),
-        cdxj(archives).into_bytes(),
+        Cow::Owned(cdxj(archives).into_bytes()),
         CompressionMethod::Deflated,
     ));
     entries.push((
         "pages/pages.jsonl".into(),
-        pages_jsonl(pages).into_bytes(),
+        Cow::Owned(pages_jsonl(pages).into_bytes()),
         CompressionMethod::Deflated,
     ));
 
@@ -109,12 +117,12 @@ pub fn package(
     let digest = json!({ "path": "datapackage.json", "hash": warc::digest(&datapackage) });
     entries.push((
         "datapackage.json".into(),
-        datapackage,
+        Cow::Owned(datapackage),
         CompressionMethod::Deflated,
     ));
     entries.push((
         "datapackage-digest.json".into(),
-        serde_json::to_vec_pretty(&digest).expect("a JSON value serialises"),
+        Cow::Owned(serde_json::to_vec_pretty(&digest).expect("a JSON value serialises")),
         CompressionMethod::Deflated,
     ));
 
@@ -123,7 +131,8 @@ pub fn package(
     for (path, bytes, method) in entries {
         let options = SimpleFileOptions::default()
             .compression_method(method)
-            .last_modified_time(time);
+            .last_modified_time(time)
+            .large_file(bytes.len() as u64 >= u64::from(u32::MAX));
         zip.start_file(path, options)?;
         zip.write_all(&bytes)?;
     }

@@ -245,7 +245,7 @@ pub fn render(attempt: &Attempt<'_>) -> (Vec<WarcRecord>, Option<FirstCapture>) 
 }
 
 /// The URI a capture is archived under: where the redirects ended.
-fn uri_of(row: &RecordRow) -> &str {
+pub(crate) fn uri_of(row: &RecordRow) -> &str {
     row.final_url.as_deref().unwrap_or(&row.url)
 }
 
