@@ -225,6 +225,9 @@ pub struct ExportArgs {
     /// Only these sources (repeatable)
     #[arg(long = "source", value_name = "ID")]
     pub sources: Vec<String>,
+    /// `wacz` also writes DIR/archive.wacz (WACZ 1.1.1, for replay)
+    #[arg(long, value_enum, default_value_t)]
+    pub format: crate::evidence::export::Format,
 }
 
 #[derive(Debug, Subcommand)]

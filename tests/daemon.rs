@@ -173,6 +173,16 @@ fn sighup_swaps_in_a_valid_config_and_keeps_the_old_one_when_invalid() {
         "{:?}",
         events[1]
     );
+
+    // The ledger names the two configurations that ran (not the rejected
+    // file now on disk), and the daemon signs a checkpoint after sweeps.
+    let conn = rusqlite::Connection::open(h.db_path()).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count(r#"SELECT COUNT(*) FROM ledger WHERE leaf LIKE '%"type":"config"%'"#),
+        2
+    );
+    assert!(count("SELECT COUNT(*) FROM checkpoints") >= 2);
 }
 
 #[test]

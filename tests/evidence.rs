@@ -582,3 +582,103 @@ fn key_show_prefers_the_configured_key_then_the_systemd_credential() {
         configured.public_pem()
     );
 }
+
+/// The `metadata` records of a `.warc.gz`, as JSON, in file order.
+fn warc_metadata(path: &Path) -> Vec<serde_json::Value> {
+    let warc = std::fs::read(path).unwrap();
+    let mut plain = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::MultiGzDecoder::new(&warc[..]),
+        &mut plain,
+    )
+    .unwrap();
+    plain
+        .split("WARC/1.1\r\n")
+        .filter(|record| record.contains("WARC-Type: metadata\r\n"))
+        .map(|record| {
+            let block = record.split_once("\r\n\r\n").unwrap().1;
+            serde_json::from_str(block.trim_end()).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn each_warc_metadata_record_names_the_configuration_in_force() {
+    let server = Server::start(|_| Reply::html("<main><p>ISO 27001</p></main>"));
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[[source]]\nid = \"iso\"\nurl = \"{}\"\n",
+        server.url("/iso")
+    ));
+    let sha256 = |bytes: &[u8]| scopewatch::hash::Digest::of(bytes).to_hex();
+    let first = std::fs::read(h.config_path()).unwrap();
+    let check = || {
+        let out = scopewatch(&h.config_path(), &["check"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    };
+    check();
+    let mut second = first.clone();
+    second.extend_from_slice(b"# edited between sweeps\n");
+    std::fs::write(h.config_path(), &second).unwrap();
+    check();
+    check();
+
+    let bundle = h.dir.path().join("bundle");
+    let out = scopewatch(
+        &h.config_path(),
+        &["export", "--out", bundle.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let metadata = warc_metadata(&bundle.join("archive/iso.warc.gz"));
+    let hashes: Vec<&str> = metadata
+        .iter()
+        .map(|m| m["config_sha256"].as_str().unwrap())
+        .collect();
+    let (one, two) = (sha256(&first), sha256(&second));
+    assert_eq!(hashes, [one.as_str(), two.as_str(), two.as_str()]);
+    // Each names its config leaf, which is in the bundle's ledger.
+    let entries = std::fs::read_to_string(bundle.join("ledger/entries.jsonl")).unwrap();
+    for meta in &metadata {
+        let seq = meta["config_ledger_seq"].as_i64().unwrap();
+        assert!(seq < meta["ledger_seq"].as_i64().unwrap(), "{meta}");
+        let leaf = format!(
+            r#""config_sha256":"{}","prev""#,
+            meta["config_sha256"].as_str().unwrap()
+        );
+        assert!(
+            entries
+                .lines()
+                .any(|l| l.contains(&leaf) && l.contains(&format!(r#""seq":{seq},"#))),
+            "{entries}"
+        );
+        assert_eq!(meta["tls_version"], serde_json::Value::Null);
+        assert_eq!(meta["tls_version_note"], "no TLS: the URL is plain HTTP");
+    }
+    assert_eq!(verify_bundle(&h, &bundle).0, 0);
+    let readme = std::fs::read_to_string(bundle.join("README.txt")).unwrap();
+    assert!(readme.contains("config_sha256"), "{readme}");
+    assert!(
+        readme.contains("does not expose the negotiated version"),
+        "{readme}"
+    );
+
+    // A period that starts after the configuration changed still carries
+    // the config leaf its captures name.
+    let since: String = shell(&h)
+        .query_row("SELECT started_at FROM records WHERE id = 3", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let late = h.dir.path().join("late");
+    let out = scopewatch(
+        &h.config_path(),
+        &["export", "--out", late.to_str().unwrap(), "--since", &since],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let metadata = warc_metadata(&late.join("archive/iso.warc.gz"));
+    assert_eq!(metadata.len(), 1);
+    assert_eq!(metadata[0]["config_sha256"], two.as_str());
+    let entries = std::fs::read_to_string(late.join("ledger/entries.jsonl")).unwrap();
+    assert!(entries.contains(&two), "{entries}");
+    assert!(!entries.contains(&one), "{entries}");
+    assert_eq!(verify_bundle(&h, &late).0, 0);
+}

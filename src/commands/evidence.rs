@@ -34,7 +34,8 @@ pub fn export(env: &Env, args: crate::cli::ExportArgs) -> anyhow::Result<Status>
         config.as_ref().and_then(|c| c.key_file.as_deref()),
         &database,
     )?;
-    let summary = crate::evidence::export::write_bundle(&store, &signer, &selection, &args.out)?;
+    let summary =
+        crate::evidence::export::write_bundle(&store, &signer, &selection, args.format, &args.out)?;
     say!(
         "wrote {}: {} captures, {} ledger entries, {} checkpoints; check it with `scopewatch verify {}` or the steps in its README.txt",
         args.out.display(),

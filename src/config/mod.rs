@@ -59,6 +59,9 @@ pub mod defaults {
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
+    /// SHA-256 (hex) of the file's bytes as parsed: what the ledger's
+    /// `config` leaves record, so a capture names the configuration in force.
+    pub sha256: String,
     pub daemon: DaemonSettings,
     pub http: HttpSettings,
     /// `[storage] database`, resolved against the config file's directory.
@@ -476,6 +479,7 @@ impl Validator<'_> {
 
         Config {
             path: path.to_path_buf(),
+            sha256: crate::hash::Digest::of(self.text.as_bytes()).to_hex(),
             daemon,
             http,
             database,

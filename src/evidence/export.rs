@@ -19,7 +19,8 @@ use super::checkpoint::{self, Checkpoint, Signer};
 use super::ledger::{self, Entry};
 use super::merkle::Tree;
 use super::report::{self, ReportRow};
-use super::warc::{self, Attempt, FirstCapture};
+use super::wacz::{self, Page};
+use super::warc::{self, Attempt, Config, FirstCapture};
 use crate::hash::Digest;
 use crate::store::{EventFilter, Store};
 
@@ -45,6 +46,17 @@ impl Selection {
     }
 }
 
+/// What `export` writes besides the bundle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The evidence bundle only.
+    #[default]
+    Bundle,
+    /// The bundle and `archive.wacz`, a WACZ 1.1.1 package of its WARC
+    /// files for replay (listed in `SHA256SUMS`, so the signature covers it).
+    Wacz,
+}
+
 /// What a bundle holds.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -61,6 +73,7 @@ pub fn write_bundle(
     store: &Store,
     signer: &Signer,
     selection: &Selection,
+    format: Format,
     out: &Path,
 ) -> Result<Summary, EvidenceError> {
     if out.exists()
@@ -100,15 +113,36 @@ pub fn write_bundle(
         .filter_map(|(entry, leaf)| Some((leaf["record_id"].as_i64()?, entry.seq)))
         .collect();
 
+    // The configuration in force for each attempt: the last `config` leaf
+    // before the attempt's leaf (`before_sweep` records it before captures).
+    let configs: Vec<Config> = entries
+        .iter()
+        .zip(&leaves)
+        .filter(|(_, leaf)| leaf["type"] == "config")
+        .filter_map(|(entry, leaf)| {
+            Some(Config {
+                seq: entry.seq,
+                sha256: leaf["config_sha256"].as_str()?.to_string(),
+            })
+        })
+        .collect();
+    let config_before = |seq: Option<i64>| -> Option<&Config> {
+        let seq = seq?;
+        let at = configs.partition_point(|c| c.seq < seq);
+        at.checked_sub(1).map(|i| &configs[i])
+    };
+    let mut configs_used: HashSet<i64> = HashSet::new();
+
     let mut files = Files::new();
     let mut report_rows = Vec::new();
     let mut archives: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut firsts: HashMap<(String, String), FirstCapture> = HashMap::new();
+    let mut pages: BTreeMap<String, Page> = BTreeMap::new();
     for (row, record_hash) in &records {
         let body = blob(store, row.raw_hash.as_deref())?;
         let text = blob(store, row.text_hash.as_deref())?;
-        let uri = row.final_url.clone().unwrap_or_else(|| row.url.clone());
-        let key = (uri, row.raw_hash.clone().unwrap_or_default());
+        let uri = warc::uri_of(row).to_string();
+        let key = (uri.clone(), row.raw_hash.clone().unwrap_or_default());
         let attempt = Attempt {
             row,
             record_hash,
@@ -119,10 +153,19 @@ pub fn write_bundle(
             },
             text: text.as_deref(),
             ledger_seq: seq_of_record.get(&row.id).copied(),
+            config: config_before(seq_of_record.get(&row.id).copied()),
             first: firsts.get(&key),
             pruned: row.raw_hash.is_some() && body.is_none(),
         };
         let ledger_seq = attempt.ledger_seq;
+        if let Some(config) = attempt.config {
+            configs_used.insert(config.seq);
+        }
+        if let Some(body) = attempt.body {
+            let html = (row.content_kind.as_deref() == Some("html")).then_some(body);
+            let page = Page::of_capture(&uri, &row.started_at, html, &row.source);
+            pages.insert(row.source.clone(), page);
+        }
         let (rendered, first) = warc::render(&attempt);
         if let Some(first) = first {
             firsts.entry(key).or_insert(first);
@@ -140,16 +183,29 @@ pub fn write_bundle(
     for (source, bytes) in archives {
         files.insert(format!("archive/{source}.warc.gz"), bytes);
     }
+    if format == Format::Wacz {
+        let warcs: Vec<(&str, &[u8])> = files
+            .iter()
+            .filter(|(path, _)| path.starts_with("archive/"))
+            .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
+            .collect();
+        let pages: Vec<Page> = pages.into_values().collect();
+        let package = wacz::package(&warcs, &pages, &latest.at)
+            .map_err(|e| EvidenceError::file(&out.join("archive.wacz"), e))?;
+        files.insert("archive.wacz".into(), package);
+    }
 
     // The leaves concerning the selection: its records' captures and
-    // events, and the daemon/config/prune leaves of the period.
+    // events, the config leaves they name, and the daemon/config/prune
+    // leaves of the period.
     let chosen: Vec<(&Entry, &Value)> = entries
         .iter()
         .zip(&leaves)
-        .filter(|(_, leaf)| match leaf["type"].as_str() {
+        .filter(|(entry, leaf)| match leaf["type"].as_str() {
             Some("capture" | "failure" | "event") => leaf["record_id"]
                 .as_i64()
                 .is_some_and(|id| record_ids.contains(&id)),
+            Some("config") if configs_used.contains(&entry.seq) => true,
             _ => leaf["at"]
                 .as_str()
                 .is_some_and(|at| selection.covers_time(at)),
@@ -256,7 +312,10 @@ pub fn write_bundle(
     );
     files.insert("report.csv".into(), report::csv(&report_rows).into_bytes());
     files.insert("public-key.pem".into(), signer.public_pem().into_bytes());
-    files.insert("README.txt".into(), readme(latest).into_bytes());
+    files.insert(
+        "README.txt".into(),
+        readme(latest, format == Format::Wacz).into_bytes(),
+    );
 
     let mut sums = String::new();
     for (name, bytes) in &files {
@@ -311,7 +370,15 @@ fn blob(store: &Store, hash: Option<&str>) -> Result<Option<Vec<u8>>, EvidenceEr
         .filter(|bytes| Digest::of(bytes) == digest))
 }
 
-fn readme(latest: &Checkpoint) -> String {
+fn readme(latest: &Checkpoint, wacz: bool) -> String {
+    let (wacz_file, wacz_step) = if wacz {
+        (
+            "archive.wacz            the same WARC files as a WACZ 1.1.1 package, for replay in\n                        ReplayWeb.page or pywb (see step 8)\n",
+            "8. archive.wacz holds archive/*.warc.gz byte for byte (stored, not\n   recompressed), indexes/index.cdx, pages/pages.jsonl (one page per\n   source), and datapackage.json with the SHA-256 of each; SHA256SUMS\n   covers the package itself. Check it with py-wacz:\n       wacz validate -f archive.wacz        (pip install wacz)\n",
+        )
+    } else {
+        ("", "")
+    };
     format!(
         r#"scopewatch evidence bundle
 ==========================
@@ -339,7 +406,7 @@ ledger/proofs/          inclusion.jsonl (an RFC 6962 audit path per entry, again
 changes.jsonl           content changes and other events, with their diffs
 scope/<source>.jsonl    the scope (certification, service pairs) each capture asserted
 report.html, report.csv the same for people and spreadsheets
-
+{wacz_file}
 How to verify, step by step
 ---------------------------
 1. Compare public-key.pem with the key you pinned earlier (the operator's
@@ -362,12 +429,17 @@ How to verify, step by step
 7. Or all of the above, plus the proofs and the link from each WARC
    metadata record to its ledger leaf, in one go:
        scopewatch verify THIS_DIRECTORY --key PINNED.pem
-
+{wacz_step}
 What the evidence proves
 ------------------------
 - The bytes in archive/ are the bytes scopewatch stored for each fetch,
   with the request and response headers, peer address and certificate
   hash it recorded, unchanged since the checkpoint was signed.
+- Which configuration each capture ran with: its WARC metadata record's
+  config_sha256 is the SHA-256 of the configuration file in force, and
+  config_ledger_seq the ledger leaf that recorded it (in
+  ledger/entries.jsonl). Hash your copy of the file to compare:
+       sha256sum scopewatch.toml
 - Every fetch attempt (failures included) and every detected change is a
   leaf of one append-only log; a leaf cannot be changed, removed or
   reordered without breaking the signed root, and each checkpoint's log
@@ -384,6 +456,9 @@ What it does not prove
 - That the operator did not rewrite history before a checkpoint was
   signed, or re-sign a rewritten log with the same key: only a root or
   public key you received earlier, out of band, rules that out.
+- The TLS version of a fetch: the HTTP client scopewatch uses (reqwest)
+  does not expose the negotiated version, so the metadata record says
+  tls_version null and why; tls_cert_sha256 names the peer certificate.
 - Bodies are stored after HTTP content decoding: the WARC response holds
   the decoded body, and the received Content-Encoding, Transfer-Encoding
   and Content-Length are kept as X-Scopewatch-Original-* headers.

@@ -169,8 +169,13 @@ pub fn record_lifecycle(store: &Store, moment: Lifecycle) -> Result<Entry> {
 /// last one recorded; returns the new leaf, or `None` when unchanged.
 /// `scopewatch run` and `check` call it with the configuration file's bytes.
 pub fn record_config(store: &Store, config_bytes: &[u8]) -> Result<Option<Entry>> {
-    let hash = Digest::of(config_bytes).to_hex();
-    if last_config_hash(store.conn())?.as_deref() == Some(hash.as_str()) {
+    record_config_hash(store, &Digest::of(config_bytes).to_hex())
+}
+
+/// [`record_config`] for a configuration whose SHA-256 (hex) is known
+/// (`Config::sha256`).
+pub fn record_config_hash(store: &Store, hash: &str) -> Result<Option<Entry>> {
+    if last_config_hash(store.conn())?.as_deref() == Some(hash) {
         return Ok(None);
     }
     append_now(store, "config", None, json!({ "config_sha256": hash })).map(Some)

@@ -1,9 +1,10 @@
 //! Evidence an auditor can check without trusting scopewatch: the
 //! append-only Merkle ledger ([`ledger`], [`merkle`]), Ed25519-signed
 //! checkpoints ([`checkpoint`]), WARC rendering of captures ([`warc`]), the
-//! export bundle ([`export`]) and verification of the live store and of a
+//! export bundle ([`export`]) with its optional WACZ package ([`wacz`]), and
+//! verification of the live store and of a
 //! bundle ([`verify`]). The hooks the rest of the program calls are here:
-//! [`after_sweep`] and the ledger's lifecycle and configuration leaves.
+//! [`before_sweep`], [`after_sweep`] and the ledger's lifecycle leaves.
 
 pub mod checkpoint;
 pub mod export;
@@ -12,6 +13,7 @@ pub mod merkle;
 mod report;
 pub mod retention;
 pub mod verify;
+pub mod wacz;
 pub mod warc;
 
 use std::path::{Path, PathBuf};
@@ -96,17 +98,30 @@ pub(crate) fn database_path(store: &Store) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// After each sweep (`check` and the daemon): records the configuration in
-/// the ledger when it changed, then signs a checkpoint. A failure is
-/// logged, never fatal: the captures are already committed.
+/// Before each sweep (`check` and the daemon): records the configuration
+/// the sweep runs with (`Config::sha256`, the bytes it was parsed from) in
+/// the ledger when it differs from the last one recorded, so the leaves of
+/// the sweep's captures follow the leaf of the configuration in force. A
+/// failure is logged, never fatal: it must not stop capture.
+pub async fn before_sweep(sweeper: &Sweeper) {
+    let hash = sweeper.config.sha256.clone();
+    let result = sweeper
+        .store
+        .call(move |store| ledger::record_config_hash(store, &hash))
+        .await;
+    if let Err(e) = result {
+        tracing::warn!("the configuration was not recorded in the ledger: {e}");
+    }
+}
+
+/// After each sweep (`check` and the daemon): prunes by `[retention]`, then
+/// signs a checkpoint. A failure is logged, never fatal: the captures are
+/// already committed.
 pub async fn after_sweep(sweeper: &Sweeper) {
     let config = sweeper.config.clone();
     let result = sweeper
         .store
         .call(move |store| -> Result<(), EvidenceError> {
-            let bytes =
-                std::fs::read(&config.path).map_err(|e| EvidenceError::file(&config.path, e))?;
-            ledger::record_config(store, &bytes)?;
             if let Some(keep) = config.keep_raw_bodies {
                 retention::prune(store, keep)?;
             }

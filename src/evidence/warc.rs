@@ -13,7 +13,11 @@
 //! identical-payload-digest profile when an earlier capture of the same
 //! URI in the file had the same payload, or with the server-not-modified
 //! profile for a 304); a `conversion` with the extracted text for a PDF;
-//! and a `metadata` record (JSON) tying it to the record hash. Digests are
+//! and a `metadata` record (JSON) tying it to the record hash and naming
+//! the configuration in force (`config_sha256`, `config_ledger_seq`: the
+//! last `config` leaf before the attempt's leaf). It has no TLS version:
+//! reqwest does not expose the negotiated one (`tls_version_note` says so;
+//! `tls_cert_sha256` identifies the peer certificate). Digests are
 //! `sha256:` in hex. Each record is its own gzip member.
 //!
 //! The stored body is the one after HTTP content decoding, so the rendered
@@ -97,6 +101,18 @@ pub struct FirstCapture {
     pub date: String,
 }
 
+/// The configuration in force for an attempt: its ledger leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The `config` leaf's `seq`.
+    pub seq: i64,
+    /// SHA-256 (hex) of the configuration file.
+    pub sha256: String,
+}
+
+/// Why the metadata record has no TLS version.
+pub const TLS_VERSION_ABSENT: &str = "not recorded: the HTTP client (reqwest) does not expose the negotiated TLS version; tls_cert_sha256 identifies the peer certificate";
+
 /// What one fetch attempt renders from.
 pub struct Attempt<'a> {
     pub row: &'a RecordRow,
@@ -107,6 +123,8 @@ pub struct Attempt<'a> {
     pub text: Option<&'a [u8]>,
     /// The ledger leaf that logged this attempt.
     pub ledger_seq: Option<i64>,
+    /// The configuration in force: the last `config` leaf before `ledger_seq`.
+    pub config: Option<&'a Config>,
     /// For an unchanged payload or a 304: the first response with that payload.
     pub first: Option<&'a FirstCapture>,
     /// The body was pruned by `[retention]`: the response holds headers only.
@@ -117,7 +135,7 @@ pub struct Attempt<'a> {
 /// the same payload may point at.
 pub fn render(attempt: &Attempt<'_>) -> (Vec<WarcRecord>, Option<FirstCapture>) {
     let row = attempt.row;
-    let uri = row.final_url.clone().unwrap_or_else(|| row.url.clone());
+    let uri = uri_of(row).to_string();
     let date = row.started_at.clone();
     let base = |kind: &str| {
         vec![
@@ -226,6 +244,11 @@ pub fn render(attempt: &Attempt<'_>) -> (Vec<WarcRecord>, Option<FirstCapture>) 
     (records, first)
 }
 
+/// The URI a capture is archived under: where the redirects ended.
+pub(crate) fn uri_of(row: &RecordRow) -> &str {
+    row.final_url.as_deref().unwrap_or(&row.url)
+}
+
 fn header_list(json_text: &str) -> Vec<(String, String)> {
     serde_json::from_str(json_text).unwrap_or_default()
 }
@@ -295,6 +318,14 @@ fn metadata_json(attempt: &Attempt<'_>) -> Value {
         "redirects": serde_json::from_str::<Value>(&row.redirects).unwrap_or(Value::Null),
         "remote_ip": row.remote_ip,
         "tls_cert_sha256": row.tls_cert_sha256,
+        "tls_version": null,
+        "tls_version_note": if uri_of(row).starts_with("https:") {
+            TLS_VERSION_ABSENT
+        } else {
+            "no TLS: the URL is plain HTTP"
+        },
+        "config_sha256": attempt.config.map(|c| c.sha256.as_str()),
+        "config_ledger_seq": attempt.config.map(|c| c.seq),
         "content_type": row.content_type,
         "content_kind": row.content_kind,
         "raw_hash": row.raw_hash,
@@ -433,12 +464,17 @@ mod tests {
     #[test]
     fn a_capture_renders_request_response_metadata_and_reads_back() {
         let row = row();
+        let config = Config {
+            seq: 2,
+            sha256: "c0".repeat(32),
+        };
         let attempt = Attempt {
             row: &row,
             record_hash: "ab",
             body: Some(b"<p>hi</p>"),
             text: None,
             ledger_seq: Some(3),
+            config: Some(&config),
             first: None,
             pruned: false,
         };
@@ -448,6 +484,11 @@ mod tests {
             .map(|r| r.header("WARC-Type").unwrap())
             .collect();
         assert_eq!(kinds, ["request", "response", "metadata"]);
+        let meta: Value = serde_json::from_slice(&records[2].block).unwrap();
+        assert_eq!(meta["config_sha256"], "c0".repeat(32));
+        assert_eq!(meta["config_ledger_seq"], 2);
+        assert_eq!(meta["tls_version"], Value::Null);
+        assert_eq!(meta["tls_version_note"], TLS_VERSION_ABSENT);
         let response = &records[1];
         assert!(response.block.starts_with(b"HTTP/1.1 200 OK\r\n"));
         let head = String::from_utf8_lossy(&response.block);

@@ -1,0 +1,317 @@
+//! `scopewatch export --format wacz`: the bundle's WARC files packaged as
+//! a WACZ 1.1.1 file (<https://specs.webrecorder.net/wacz/1.1.1/>), so the
+//! captures replay in ReplayWeb.page or pywb.
+//!
+//! The package holds `archive/*.warc.gz` byte for byte as in the bundle
+//! (ZIP "stored", no recompression, so an index offset is an offset into
+//! the same bytes `SHA256SUMS` lists); `indexes/index.cdx`, a CDXJ line per
+//! `response` and `revisit` record, sorted, with the record's gzip member
+//! offset and length, file name, status, MIME type and payload digest, read
+//! back from the rendered bytes rather than predicted; `pages/pages.jsonl`,
+//! one page per source URL (its latest capture with a body, and the HTML
+//! title); `datapackage.json` listing every other entry with its SHA-256 and
+//! size; and `datapackage-digest.json` with the SHA-256 of the
+//! `datapackage.json`. Text entries are deflated.
+
+use std::borrow::Cow;
+use std::io::{Cursor, Write};
+
+use serde_json::{Value, json};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+use super::warc::{self, ReadRecord};
+use crate::hash::Digest;
+
+/// The WACZ version written.
+pub const WACZ_VERSION: &str = "1.1.1";
+
+/// One entry of `pages/pages.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The WARC-Target-URI of the capture, so a replay finds it.
+    pub url: String,
+    /// The capture's WARC-Date (RFC 3339).
+    pub ts: String,
+    pub title: String,
+}
+
+impl Page {
+    /// The page for a capture of `url` at `ts`: the `<title>` of an HTML
+    /// body, else `fallback` (the source id).
+    pub fn of_capture(url: &str, ts: &str, html: Option<&[u8]>, fallback: &str) -> Page {
+        let title = html
+            .and_then(|body| {
+                let document = scraper::Html::parse_document(&String::from_utf8_lossy(body));
+                let selector = scraper::Selector::parse("title").expect("a valid selector");
+                document
+                    .select(&selector)
+                    .next()
+                    .map(|t| t.text().collect::<String>().trim().to_string())
+            })
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| fallback.to_string());
+        Page {
+            url: url.to_string(),
+            ts: ts.to_string(),
+            title,
+        }
+    }
+}
+
+/// The WACZ bytes for the bundle's `archives` (path in the bundle, e.g.
+/// `archive/iso.warc.gz`, to bytes). `created` is an RFC 3339 time (the
+/// export's checkpoint), used for `created` and the ZIP entry times.
+pub fn package(
+    archives: &[(&str, &[u8])],
+    pages: &[Page],
+    created: &str,
+) -> zip::result::ZipResult<Vec<u8>> {
+    // The WARC files are borrowed, not copied: they can be large.
+    let mut entries: Vec<(String, Cow<'_, [u8]>, CompressionMethod)> = archives
+        .iter()
+        .map(|&(path, bytes)| {
+            (
+                path.to_string(),
+                Cow::Borrowed(bytes),
+                CompressionMethod::Stored,
+            )
+        })
+        .collect();
+    entries.push((
+        "indexes/index.cdx".into(),
+        Cow::Owned(cdxj(archives).into_bytes()),
+        CompressionMethod::Deflated,
+    ));
+    entries.push((
+        "pages/pages.jsonl".into(),
+        Cow::Owned(pages_jsonl(pages).into_bytes()),
+        CompressionMethod::Deflated,
+    ));
+
+    let resources: Vec<Value> = entries
+        .iter()
+        .map(|(path, bytes, _)| {
+            json!({
+                "name": path.rsplit('/').next().unwrap_or(path).to_lowercase(),
+                "path": path,
+                "hash": warc::digest(bytes),
+                "bytes": bytes.len(),
+            })
+        })
+        .collect();
+    let mut datapackage = json!({
+        "profile": "data-package",
+        "wacz_version": WACZ_VERSION,
+        "title": "scopewatch captures",
+        "description": "Captures of vendor compliance pages made by scopewatch. The enclosing evidence bundle's README.txt says how to verify them.",
+        "created": created,
+        "software": format!("scopewatch {}", env!("CARGO_PKG_VERSION")),
+        "resources": resources,
+    });
+    if let Some(main) = pages.first() {
+        datapackage["mainPageUrl"] = json!(main.url);
+        datapackage["mainPageDate"] = json!(main.ts);
+    }
+    let datapackage = serde_json::to_vec_pretty(&datapackage).expect("a JSON value serialises");
+    let digest = json!({ "path": "datapackage.json", "hash": warc::digest(&datapackage) });
+    entries.push((
+        "datapackage.json".into(),
+        Cow::Owned(datapackage),
+        CompressionMethod::Deflated,
+    ));
+    entries.push((
+        "datapackage-digest.json".into(),
+        Cow::Owned(serde_json::to_vec_pretty(&digest).expect("a JSON value serialises")),
+        CompressionMethod::Deflated,
+    ));
+
+    let time = zip_time(created);
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    for (path, bytes, method) in entries {
+        let options = SimpleFileOptions::default()
+            .compression_method(method)
+            .last_modified_time(time)
+            .large_file(bytes.len() as u64 >= u64::from(u32::MAX));
+        zip.start_file(path, options)?;
+        zip.write_all(&bytes)?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
+/// The ZIP (DOS) time of an RFC 3339 time; the ZIP epoch when unreadable.
+fn zip_time(rfc3339: &str) -> zip::DateTime {
+    use chrono::{Datelike, Timelike};
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .ok()
+        .and_then(|t| {
+            let t = t.naive_utc();
+            zip::DateTime::from_date_and_time(
+                u16::try_from(t.year()).ok()?,
+                t.month() as u8,
+                t.day() as u8,
+                t.hour() as u8,
+                t.minute() as u8,
+                t.second() as u8,
+            )
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// `indexes/index.cdx`: one CDXJ line per `response` and `revisit` record
+/// of every archive, sorted (SURT key, then timestamp).
+pub fn cdxj(archives: &[(&str, &[u8])]) -> String {
+    let mut lines = Vec::new();
+    for &(path, bytes) in archives {
+        let filename = path.rsplit('/').next().unwrap_or(path);
+        let records: Vec<(u64, warc::WarcRecord)> = warc::read_all(bytes)
+            .into_iter()
+            .filter_map(|r| match r {
+                ReadRecord::Ok { offset, record } => Some((offset, record)),
+                ReadRecord::Damaged { .. } => None,
+            })
+            .collect();
+        for (index, (offset, record)) in records.iter().enumerate() {
+            let kind = record.header("WARC-Type");
+            if !matches!(kind, Some("response" | "revisit")) {
+                continue;
+            }
+            let (Some(uri), Some(date)) =
+                (record.header("WARC-Target-URI"), record.header("WARC-Date"))
+            else {
+                continue;
+            };
+            let end = records
+                .get(index + 1)
+                .map_or(bytes.len() as u64, |(next, _)| *next);
+            let (status, mime) = http_status_and_type(&record.block);
+            let mut fields = json!({
+                "url": uri,
+                "mime": if kind == Some("revisit") { "warc/revisit".to_string() } else { mime },
+                // Strings, as the reference indexer (cdxj-indexer) writes them.
+                "offset": offset.to_string(),
+                "length": (end - offset).to_string(),
+                "filename": filename,
+            });
+            if let Some(status) = status {
+                fields["status"] = json!(status.to_string());
+            }
+            if let Some(digest) = record.header("WARC-Payload-Digest") {
+                fields["digest"] = json!(digest);
+            }
+            lines.push(format!("{} {} {fields}", surt(uri), timestamp(date)));
+        }
+    }
+    lines.sort();
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// The status code and MIME type (without parameters) of an HTTP
+/// response block.
+fn http_status_and_type(block: &[u8]) -> (Option<u16>, String) {
+    let head_len = block.len() - warc::http_payload(block).len();
+    let head = String::from_utf8_lossy(&block[..head_len]);
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok());
+    let mime = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.split(';').next().unwrap_or("").trim().to_lowercase())
+        .unwrap_or_else(|| "unk".into());
+    (status, mime)
+}
+
+/// The 14-digit CDX timestamp of a WARC-Date (`YYYYMMDDhhmmss`).
+fn timestamp(date: &str) -> String {
+    date.chars().filter(char::is_ascii_digit).take(14).collect()
+}
+
+/// The SURT form of a URL, as the Python `surt` package writes it for the
+/// URLs scopewatch fetches: lowercased, scheme and `www.` dropped, host
+/// labels reversed and comma-separated, a non-default port kept, a
+/// trailing slash dropped, query parameters sorted, no fragment.
+pub fn surt(uri: &str) -> String {
+    let Ok(url) = url::Url::parse(&uri.to_lowercase()) else {
+        return uri.to_lowercase();
+    };
+    let host = url.host_str().unwrap_or("");
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let mut key = host.split('.').rev().collect::<Vec<_>>().join(",");
+    if let Some(port) = url.port() {
+        key.push_str(&format!(":{port}"));
+    }
+    key.push(')');
+    let path = url.path();
+    key.push_str(if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        "/"
+    });
+    if let Some(query) = url.query().filter(|q| !q.is_empty()) {
+        let mut params: Vec<&str> = query.split('&').collect();
+        params.sort_unstable();
+        key.push('?');
+        key.push_str(&params.join("&"));
+    }
+    key
+}
+
+/// `pages/pages.jsonl`: the header line, then one page per line.
+fn pages_jsonl(pages: &[Page]) -> String {
+    let mut out =
+        json!({ "format": "json-pages-1.0", "id": "pages", "title": "Sources" }).to_string();
+    out.push('\n');
+    for page in pages {
+        let id = &Digest::of(format!("{}\n{}", page.url, page.ts).as_bytes()).to_hex()[..16];
+        out.push_str(
+            &json!({ "id": id, "url": page.url, "ts": page.ts, "title": page.title }).to_string(),
+        );
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surt_keys_match_the_python_surt_package() {
+        // Expected values printed by `surt.surt()` (Python surt 0.3).
+        for (url, key) in [
+            (
+                "http://127.0.0.1:8080/iso?b=2&a=1",
+                "1,0,0,127:8080)/iso?a=1&b=2",
+            ),
+            (
+                "https://www.Example.com/A/b?Z=1&a=2#frag",
+                "com,example)/a/b?a=2&z=1",
+            ),
+            (
+                "https://learn.microsoft.com:443/en-us/compliance/",
+                "com,microsoft,learn)/en-us/compliance",
+            ),
+            ("http://example.com", "com,example)/"),
+        ] {
+            assert_eq!(surt(url), key, "{url}");
+        }
+        assert_eq!(timestamp("2026-11-28T12:00:01.250Z"), "20261128120001");
+    }
+
+    #[test]
+    fn a_page_is_titled_by_its_html_title_else_the_source() {
+        let page = Page::of_capture(
+            "https://e.com/",
+            "2026-11-28T12:00:00Z",
+            Some(b"<html><head><title> ISO 27001 </title></head></html>"),
+            "iso",
+        );
+        assert_eq!(page.title, "ISO 27001");
+        let page = Page::of_capture("https://e.com/", "t", Some(b"%PDF-1.7"), "iso");
+        assert_eq!(page.title, "iso");
+    }
+}
