@@ -183,13 +183,11 @@ pub fn sign(store: &Store, signer: &Signer) -> Result<Option<Checkpoint>, Eviden
     let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
     let size = ledger::size(&tx)?;
     let latest = latest(&tx)?;
-    if latest.is_some_and(|c| c.tree_size == size) {
+    if latest.as_ref().is_some_and(|c| c.tree_size == size) {
         return Ok(None);
     }
-    // Streamed: holding every leaf and every tree level made a sweep's
-    // memory and time grow with the whole history.
-    let mut builder = RootBuilder::default();
-    ledger::for_each_leaf_hash(&tx, size, |seq, leaf_hash| {
+    let (mut builder, from) = resume_edge(&tx, latest.as_ref())?;
+    ledger::for_each_leaf_hash(&tx, from, size, |seq, leaf_hash| {
         let hash = ledger::parse_hash(leaf_hash).ok_or_else(|| {
             EvidenceError::Damaged(format!(
                 "ledger entry {seq} has a malformed leaf hash; run `scopewatch verify`"
@@ -220,8 +218,44 @@ pub fn sign(store: &Store, signer: &Signer) -> Result<Option<Checkpoint>, Eviden
     )
     ?;
     checkpoint.id = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO checkpoint_edges (checkpoint_id, edge) VALUES (?1, ?2)")?
+        .execute(params![checkpoint.id, builder.edge_text()])?;
     tx.commit()?;
     Ok(Some(checkpoint))
+}
+
+/// The Merkle right edge saved with `latest`, so a checkpoint hashes only
+/// the leaves added since (its cost does not grow with the history). The
+/// edge is a cache, not evidence: it is used only when it reproduces the
+/// signed root of `latest`, and otherwise the tree is rebuilt from every
+/// leaf (an empty builder, fed from leaf 0 by the caller).
+fn resume_edge(
+    conn: &Connection,
+    latest: Option<&Checkpoint>,
+) -> Result<(RootBuilder, i64), EvidenceError> {
+    let Some(latest) = latest else {
+        return Ok((RootBuilder::default(), 0));
+    };
+    let edge: Option<String> = conn
+        .prepare_cached("SELECT edge FROM checkpoint_edges WHERE checkpoint_id = ?1")?
+        .query_row([latest.id], |row| row.get(0))
+        .optional()?;
+    let Some(text) = edge else {
+        // A checkpoint signed before edges were saved (schema 5).
+        return Ok((RootBuilder::default(), 0));
+    };
+    match RootBuilder::resume(&text, latest.tree_size as u64)
+        .filter(|builder| hex::encode(builder.root()) == latest.root)
+    {
+        Some(builder) => Ok((builder, latest.tree_size)),
+        None => {
+            tracing::warn!(
+                checkpoint = latest.id,
+                "the saved Merkle edge of the last checkpoint does not reproduce its root; hashing the whole ledger (run `scopewatch verify`)"
+            );
+            Ok((RootBuilder::default(), 0))
+        }
+    }
 }
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {
@@ -302,6 +336,46 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("openssl genpkey -algorithm ed25519"), "{err}");
+    }
+
+    #[test]
+    fn each_checkpoint_resumes_from_the_last_edge_and_ignores_a_bad_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = Signer::create(&dir.path().join("key.pem")).unwrap();
+        let store = Store::open_in_memory().unwrap();
+        let expected_root = || {
+            let entries = ledger::entries(store.conn(), 0, i64::MAX).unwrap();
+            let hashes = entries
+                .iter()
+                .map(|e| ledger::parse_hash(&e.leaf_hash).unwrap())
+                .collect();
+            hex::encode(super::super::merkle::Tree::new(hashes).root(entries.len()))
+        };
+        let append = |n: usize| {
+            for i in 0..n {
+                ledger::append_now(&store, "test", None, serde_json::json!({ "i": i })).unwrap();
+            }
+        };
+        for (round, leaves) in [5, 1, 8, 3].into_iter().enumerate() {
+            append(leaves);
+            let checkpoint = sign(&store, &signer).unwrap().unwrap();
+            assert_eq!(checkpoint.root, expected_root(), "round {round}");
+        }
+        assert!(sign(&store, &signer).unwrap().is_none(), "nothing new");
+
+        // A damaged edge is not trusted: the root is rebuilt from the leaves.
+        store
+            .conn()
+            .execute(
+                "UPDATE checkpoint_edges SET edge = '0:' || hex(zeroblob(32))",
+                [],
+            )
+            .unwrap();
+        append(2);
+        assert_eq!(
+            sign(&store, &signer).unwrap().unwrap().root,
+            expected_root()
+        );
     }
 
     #[test]

@@ -213,18 +213,18 @@ pub fn entries(conn: &Connection, from: i64, to: i64) -> Result<Vec<Entry>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Feeds the leaf hashes with `seq` below `to` to `each`, in order, one
-/// row at a time (a checkpoint needs them all, but not all in memory, and
-/// not the leaves themselves).
+/// Feeds the leaf hashes with `seq` in `from..to` to `each`, in order, one
+/// row at a time (not all in memory, and not the leaves themselves).
 pub fn for_each_leaf_hash<E: From<StoreError>>(
     conn: &Connection,
+    from: i64,
     to: i64,
     mut each: impl FnMut(i64, &str) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
     let mut statement = conn
-        .prepare("SELECT seq, leaf_hash FROM ledger WHERE seq < ?1 ORDER BY seq")
+        .prepare("SELECT seq, leaf_hash FROM ledger WHERE seq >= ?1 AND seq < ?2 ORDER BY seq")
         .map_err(StoreError::from)?;
-    let mut rows = statement.query([to]).map_err(StoreError::from)?;
+    let mut rows = statement.query([from, to]).map_err(StoreError::from)?;
     while let Some(row) = rows.next().map_err(StoreError::from)? {
         let seq: i64 = row.get(0).map_err(StoreError::from)?;
         let hash: String = row.get(1).map_err(StoreError::from)?;
@@ -233,10 +233,11 @@ pub fn for_each_leaf_hash<E: From<StoreError>>(
     Ok(())
 }
 
-/// Leaves stored.
+/// Leaves stored. `seq` runs from 0 without gaps (the triggers refuse
+/// deletes), so this is the last `seq` plus one: a lookup, not a scan.
 pub fn size(conn: &Connection) -> Result<i64> {
     Ok(conn
-        .prepare_cached("SELECT COUNT(*) FROM ledger")?
+        .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM ledger")?
         .query_row([], |row| row.get(0))?)
 }
 

@@ -51,6 +51,34 @@ pub struct RootBuilder {
 }
 
 impl RootBuilder {
+    /// Resumes from a saved right edge ([`RootBuilder::edge_text`]) of a
+    /// tree of `size` leaves; `None` when the text is not such an edge.
+    pub fn resume(text: &str, size: u64) -> Option<RootBuilder> {
+        let mut edge = Vec::new();
+        let mut covered: u64 = 0;
+        for part in text.split_whitespace() {
+            let (height, hash) = part.split_once(':')?;
+            let height: u32 = height.parse().ok().filter(|h| *h < 64)?;
+            let mut node = [0u8; 32];
+            hex::decode_to_slice(hash, &mut node).ok()?;
+            if edge.last().is_some_and(|&(last, _)| last <= height) {
+                return None;
+            }
+            covered = covered.checked_add(1u64 << height)?;
+            edge.push((height, node));
+        }
+        (covered == size).then_some(RootBuilder { edge })
+    }
+
+    /// The right edge as text (`height:hash` pairs), to resume from later.
+    pub fn edge_text(&self) -> String {
+        self.edge
+            .iter()
+            .map(|(height, hash)| format!("{height}:{}", hex::encode(hash)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     pub fn push(&mut self, leaf_hash: Hash) {
         let mut node = (0, leaf_hash);
         while let Some(&(height, left)) = self.edge.last().filter(|(h, _)| *h == node.0) {
@@ -305,6 +333,29 @@ mod tests {
             builder.push(*leaf);
             assert_eq!(builder.root(), tree.root(n + 1), "size {}", n + 1);
         }
+    }
+
+    #[test]
+    fn root_builder_resumes_from_its_saved_edge() {
+        let leaves: Vec<Hash> = (0..40u8).map(|i| leaf_hash(&[i])).collect();
+        let tree = Tree::new(leaves.clone());
+        for cut in 0..leaves.len() {
+            let mut first = RootBuilder::default();
+            leaves[..cut].iter().for_each(|l| first.push(*l));
+            let mut resumed = RootBuilder::resume(&first.edge_text(), cut as u64).unwrap();
+            leaves[cut..].iter().for_each(|l| resumed.push(*l));
+            assert_eq!(resumed.root(), tree.root(leaves.len()), "cut at {cut}");
+        }
+        let mut three = RootBuilder::default();
+        leaves[..3].iter().for_each(|l| three.push(*l));
+        let edge = three.edge_text();
+        assert!(RootBuilder::resume(&edge, 4).is_none(), "wrong size");
+        assert!(RootBuilder::resume(&edge.replace("1:", "x:"), 3).is_none());
+        let swapped: Vec<&str> = edge.split(' ').rev().collect();
+        assert!(
+            RootBuilder::resume(&swapped.join(" "), 3).is_none(),
+            "order"
+        );
     }
 
     fn h(text: &str) -> Hash {

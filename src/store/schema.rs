@@ -180,4 +180,16 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX scope_entries_by_service;
     DROP TABLE scope_entries;
     "#,
+    // 5: the Merkle right edge at each checkpoint, so the next checkpoint
+    // hashes only the leaves added since. A cache: checked against the
+    // signed root before use, never evidence itself.
+    r#"
+    CREATE TABLE checkpoint_edges (
+        checkpoint_id INTEGER PRIMARY KEY REFERENCES checkpoints(id),
+        edge          TEXT NOT NULL      -- "height:hash" pairs, left to right
+    ) STRICT;
+    -- The latest configuration leaf, found without reading the whole ledger
+    -- (the expression is the one ledger::last_config_hash queries).
+    CREATE INDEX ledger_config_leaves ON ledger(seq) WHERE leaf LIKE '%"type":"config"%';
+    "#,
 ];
