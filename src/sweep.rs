@@ -5,11 +5,11 @@
 //! a value in the [`SweepReport`].
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use url::Url;
 
@@ -128,7 +128,10 @@ impl Sweeper {
         report
     }
 
-    /// Runs jobs concurrently; returns the followed-link jobs they found.
+    /// Runs jobs on `[daemon] concurrency` workers; returns the
+    /// followed-link jobs they found. Each job gets a random start offset
+    /// below `jitter` and the workers take jobs in offset order, so memory
+    /// holds one job in flight per worker, however many sources there are.
     async fn run_jobs(
         &self,
         jobs: Vec<Job>,
@@ -139,44 +142,72 @@ impl Sweeper {
         report: &mut SweepReport,
     ) -> Vec<Job> {
         let total = jobs.len();
-        let slots = Arc::new(Semaphore::new(self.config.daemon.concurrency));
-        let mut tasks = JoinSet::new();
-        for job in jobs {
+        let mut schedule: Vec<(Duration, Job)> = jobs
+            .into_iter()
+            .map(|job| (jitter.mul_f64(fastrand::f64()), job))
+            .collect();
+        schedule.sort_by_key(|(offset, _)| *offset);
+        let queue = Arc::new(Mutex::new(schedule.into_iter()));
+        let started = tokio::time::Instant::now();
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+        // Attempts between the start of their fetch and their commit: the
+        // writer commits those queued together, and this bounds the memory
+        // they hold when it falls behind.
+        let in_flight = Arc::new(Semaphore::new(self.config.daemon.concurrency * 4));
+        let mut workers = JoinSet::new();
+        for _ in 0..self.config.daemon.concurrency.min(total) {
             let sweeper = self.clone();
-            let slots = Arc::clone(&slots);
-            let mut stop = stop.clone();
+            let queue = Arc::clone(&queue);
             let validators = Arc::clone(validators);
-            tasks.spawn(async move {
-                let delay = jitter.mul_f64(fastrand::f64());
-                let work = async {
-                    tokio::time::sleep(delay).await;
-                    let _slot = slots.acquire_owned().await.expect("never closed");
+            let done_tx = done_tx.clone();
+            let in_flight = Arc::clone(&in_flight);
+            let mut stop = stop.clone();
+            workers.spawn(async move {
+                loop {
+                    let next = queue.lock().expect("no worker panics holding it").next();
+                    let Some((offset, job)) = next else { break };
                     let validators = validators.get(&job.id).cloned().unwrap_or_default();
-                    sweeper.fetch_job(&job, validators).await
-                };
-                tokio::select! {
-                    done = work => Some(done),
-                    _ = stop.wait_for(|stopped| *stopped) => None,
+                    let work = async {
+                        tokio::time::sleep_until(started + offset).await;
+                        let slot = Arc::clone(&in_flight).acquire_owned().await;
+                        (slot, sweeper.fetch_job(job, validators).await)
+                    };
+                    tokio::select! {
+                        (slot, recording) = work => {
+                            let done_tx = done_tx.clone();
+                            tokio::spawn(async move {
+                                // The receiver is gone only when the sweep was dropped.
+                                let _ = done_tx.send(recording.await);
+                                drop(slot);
+                            });
+                        }
+                        _ = stop.wait_for(|stopped| *stopped) => break,
+                    }
                 }
             });
         }
+        drop(done_tx);
         let mut followed = Vec::new();
         let mut done = 0;
-        while let Some(joined) = tasks.join_next().await {
-            let Ok(Some((outcome, links))) = joined else {
-                continue;
-            };
+        while let Some((outcome, links)) = done_rx.recv().await {
             done += 1;
             progress(&outcome, done, total);
             report.outcomes.push(outcome);
             followed.extend(links);
         }
+        while workers.join_next().await.is_some() {}
         followed
     }
 
-    /// Fetches, extracts and records one page; also returns the jobs for
-    /// the pages it links to, when its source follows links.
-    async fn fetch_job(&self, job: &Job, validators: Validators) -> (SourceOutcome, Vec<Job>) {
+    /// Fetches and extracts one page and hands the attempt to the writer.
+    /// Returns the rest as a future: waiting for the write, then the
+    /// outcome and the jobs for the pages it links to (when its source
+    /// follows links), so the worker can fetch the next page meanwhile.
+    async fn fetch_job(
+        &self,
+        job: Job,
+        validators: Validators,
+    ) -> impl Future<Output = (SourceOutcome, Vec<Job>)> + Send + 'static {
         let request = FetchRequest {
             url: job.url.clone(),
             configured: job.parent.is_none(),
@@ -220,41 +251,53 @@ impl Sweeper {
             AttemptResult::NotModified => "not-modified",
             AttemptResult::Failed { .. } => "failed",
         };
-        let recorded = self.store.record(attempt).await;
-        let outcome = match recorded {
-            Ok(recorded) => SourceOutcome {
+        let recorded = self.store.record(attempt);
+        async move { finish(job, result, error, recorded.await, follow_links) }
+    }
+}
+
+/// The outcome of a recorded (or unrecordable) attempt, and the jobs for
+/// the pages it links to.
+fn finish(
+    job: Job,
+    result: &str,
+    error: Option<String>,
+    recorded: crate::store::Result<crate::store::Recorded>,
+    follow_links: Vec<Url>,
+) -> (SourceOutcome, Vec<Job>) {
+    let outcome = match recorded {
+        Ok(recorded) => SourceOutcome {
+            source: job.id.clone(),
+            url: job.url.to_string(),
+            result: result.to_string(),
+            change: recorded.change,
+            snapshot: Some(recorded.record_id),
+            error,
+            events: recorded.events,
+        },
+        Err(e) => {
+            tracing::error!(source = %job.id, "could not record the fetch: {e}");
+            SourceOutcome {
                 source: job.id.clone(),
                 url: job.url.to_string(),
-                result: result.to_string(),
-                change: recorded.change,
-                snapshot: Some(recorded.record_id),
-                error,
-                events: recorded.events,
-            },
-            Err(e) => {
-                tracing::error!(source = %job.id, "could not record the fetch: {e}");
-                SourceOutcome {
-                    source: job.id.clone(),
-                    url: job.url.to_string(),
-                    result: "not-recorded".to_string(),
-                    change: None,
-                    snapshot: None,
-                    error: Some(e.to_string()),
-                    events: Vec::new(),
-                }
+                result: "not-recorded".to_string(),
+                change: None,
+                snapshot: None,
+                error: Some(e.to_string()),
+                events: Vec::new(),
             }
-        };
-        let followed = follow_links
-            .into_iter()
-            .map(|url| Job {
-                id: followed_id(&job.id, &url),
-                url,
-                parent: Some(job.id.clone()),
-                source: Arc::clone(&job.source),
-            })
-            .collect();
-        (outcome, followed)
-    }
+        }
+    };
+    let followed = follow_links
+        .into_iter()
+        .map(|url| Job {
+            id: followed_id(&job.id, &url),
+            url,
+            parent: Some(job.id.clone()),
+            source: Arc::clone(&job.source),
+        })
+        .collect();
+    (outcome, followed)
 }
 
 /// Extraction, off the async workers: the capture and the attempt result to

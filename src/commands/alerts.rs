@@ -73,7 +73,7 @@ fn test(env: &Env, only: Option<&str>) -> anyhow::Result<Status> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = super::runtime()?;
     let mut failed = 0;
     for channel in channels {
         let item = Item {

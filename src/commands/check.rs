@@ -41,7 +41,7 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
             eprintln!("[{done}/{total}] {} {}", outcome.source, outcome.result);
         }
     };
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = super::runtime()?;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let report = runtime.block_on(async {
         crate::evidence::before_sweep(&sweeper).await;

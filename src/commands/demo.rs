@@ -12,7 +12,7 @@ pub fn run() -> anyhow::Result<Status> {
         crate::clock::now().timestamp()
     ));
     std::fs::create_dir_all(&dir)?;
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = super::runtime()?;
     let mut stdout = std::io::stdout();
     let summary = runtime.block_on(demo::run(&dir, &mut stdout))?;
     let db = summary.database.display();

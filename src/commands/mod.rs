@@ -189,3 +189,15 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()>
 pub fn cell<T: ToString>(value: Option<T>) -> String {
     value.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
+
+/// The async runtime of the commands that fetch: a worker thread per core,
+/// and at most two blocking threads per core. The blocking threads run
+/// extraction (CPU-bound: more threads than cores only add memory, each
+/// holding its own allocator arena), DNS lookups and file appends.
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(cores * 2)
+        .build()
+}

@@ -58,7 +58,7 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         beat_every: watchdog.map_or(Duration::from_secs(60), |w| w / 4),
     };
 
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         let (config_tx, configs) = tokio::sync::watch::channel(config);

@@ -57,7 +57,7 @@ pub(crate) fn extract(
         if trail.visit(block) {
             continue;
         }
-        let in_section = trail.within(spec.section.as_ref());
+        let in_section = trail.within(spec.section.as_deref());
         match block {
             Block::Table(rows) => {
                 tables += 1;

@@ -68,7 +68,7 @@ pub(crate) fn extract(
         if let Block::Heading { text, .. } | Block::Paragraph(text) = block {
             context = Some(text);
         }
-        if trail.visit(block) || !trail.within(spec.section.as_ref()) {
+        if trail.visit(block) || !trail.within(spec.section.as_deref()) {
             continue;
         }
         match block {

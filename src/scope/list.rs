@@ -139,7 +139,7 @@ pub(crate) fn extract(
     let mut out = ScopeSetBuilder::default();
     let mut without_certification = false;
     for block in &doc.blocks {
-        if trail.visit(block) || !trail.within(spec.section.as_ref()) {
+        if trail.visit(block) || !trail.within(spec.section.as_deref()) {
             continue;
         }
         if !matches!(block, Block::ListItem { .. } | Block::Table(_)) {

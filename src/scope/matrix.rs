@@ -142,7 +142,7 @@ pub(crate) fn extract(
         tables += 1;
         if !spec
             .table
-            .chooses(doc, tables, trail.within(spec.section.as_ref()))
+            .chooses(doc, tables, trail.within(spec.section.as_deref()))
         {
             continue;
         }

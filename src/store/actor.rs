@@ -56,12 +56,16 @@ impl StoreHandle {
         result.await.expect("the store writer thread ran the job")
     }
 
-    /// Records an attempt (see [`Store::record_attempts`]), committed
-    /// together with the other attempts waiting at the same time.
-    pub async fn record(&self, attempt: AttemptRecord) -> Result<Recorded> {
+    /// Sends an attempt to be recorded (see [`Store::record_attempts`]),
+    /// committed together with the other attempts waiting at the same time;
+    /// the returned future resolves once it is committed (or failed).
+    pub fn record(
+        &self,
+        attempt: AttemptRecord,
+    ) -> impl Future<Output = Result<Recorded>> + Send + 'static {
         let (reply, result) = oneshot::channel();
         self.send(Job::Record(Box::new(attempt), reply));
-        result.await.expect("the store writer thread ran the job")
+        async move { result.await.expect("the store writer thread ran the job") }
     }
 
     fn send(&self, job: Job) {
