@@ -268,20 +268,20 @@ fn process(
         .final_url
         .clone()
         .unwrap_or_else(|| capture.url.clone());
-    match extract::extract(
+    match extract_page(
         &body,
         capture.content_type.as_deref(),
         &final_url,
-        &source.rules,
+        source,
+        scope_settings,
     ) {
-        Ok(extracted) => {
+        Ok((extracted, scope)) => {
             let links = match (&source.follow, extracted.kind) {
                 (Some(follow), ContentKind::Html) => {
                     follow_links(&body, &capture, &final_url, source, follow)
                 }
                 _ => Vec::new(),
             };
-            let scope = scope::extract_scope(&extracted.document, &source.scope, scope_settings);
             let result = AttemptResult::Extracted {
                 body,
                 content_kind: extracted.kind.as_str().to_string(),
@@ -300,6 +300,21 @@ fn process(
             (capture, result, Vec::new())
         }
     }
+}
+
+/// The extraction a sweep runs on a fetched body: the page reduced to what
+/// counts under the source's rules, and its scope. `verify` re-runs it on
+/// stored bodies (see `evidence::recheck`), so both always agree.
+pub fn extract_page(
+    body: &[u8],
+    content_type: Option<&str>,
+    final_url: &str,
+    source: &Source,
+    scope_settings: &ScopeSettings,
+) -> Result<(extract::Extracted, scope::ScopeOutcome), extract::ExtractError> {
+    let extracted = extract::extract(body, content_type, final_url, &source.rules)?;
+    let scope = scope::extract_scope(&extracted.document, &source.scope, scope_settings);
+    Ok((extracted, scope))
 }
 
 fn follow_links(

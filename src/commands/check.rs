@@ -44,6 +44,7 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
     let runtime = tokio::runtime::Runtime::new()?;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let report = runtime.block_on(async {
+        crate::evidence::before_sweep(&sweeper).await;
         let report = sweeper
             .sweep(&sources, Duration::ZERO, stop, &progress)
             .await;

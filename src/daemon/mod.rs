@@ -230,6 +230,7 @@ pub async fn run(
             log_outcome(outcome);
         };
         sweeping.send_replace(true);
+        crate::evidence::before_sweep(&sweeper).await;
         let report = sweeper
             .sweep(
                 &sources,
@@ -238,6 +239,7 @@ pub async fn run(
                 &progress,
             )
             .await;
+        crate::evidence::after_sweep(&sweeper).await;
         sweeping.send_replace(false);
         sweeps += 1;
         last_sweep = Some(SweepSummary {
