@@ -71,6 +71,8 @@ pub struct Config {
     /// `[retention] raw_bodies`: raw bodies older than this are pruned
     /// (hashes and the ledger stay); `None` keeps everything.
     pub keep_raw_bodies: Option<Duration>,
+    /// `[evidence] tsa_url` and `tsa_timeout`: RFC 3161 timestamps.
+    pub tsa: Option<crate::evidence::timestamp::TsaSettings>,
     pub sources: Vec<Source>,
     /// `[[alert]]` channels; the default `log` channel when none is written.
     pub alerts: Vec<Channel>,
@@ -435,7 +437,20 @@ impl Validator<'_> {
             }
         };
         let database = raw.storage.and_then(|s| s.database).map(beside_config);
-        let key_file = raw.evidence.and_then(|e| e.key_file).map(beside_config);
+        let evidence = raw.evidence.unwrap_or_default();
+        let key_file = evidence.key_file.map(beside_config);
+        let tsa = self
+            .value(evidence.tsa_url.as_ref(), "evidence.tsa_url", |u| {
+                parse_url(u)
+            })
+            .map(|url| crate::evidence::timestamp::TsaSettings {
+                url,
+                timeout: self.duration(
+                    evidence.tsa_timeout.as_ref(),
+                    "evidence.tsa_timeout",
+                    crate::evidence::timestamp::DEFAULT_TIMEOUT,
+                ),
+            });
         let keep_raw_bodies = raw.retention.and_then(|r| {
             self.value(r.raw_bodies.as_ref(), "retention.raw_bodies", |s| {
                 values::parse_duration(s)
@@ -482,6 +497,7 @@ impl Validator<'_> {
             scope: Arc::new(scope),
             key_file,
             keep_raw_bodies,
+            tsa,
             sources,
             alerts,
         }

@@ -8,6 +8,7 @@ mod chain;
 mod daemon;
 mod outbox;
 mod queries;
+mod raised;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ pub use queries::{
     EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition, SourceSummary,
     service_matches,
 };
+pub use raised::raise_event;
 
 /// zstd level for blobs: fast, and compliance pages compress ~5×.
 const ZSTD_LEVEL: i32 = 3;

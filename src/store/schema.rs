@@ -172,4 +172,25 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (source, expires, days)
     ) STRICT;
     "#,
+    // 4: RFC 3161 timestamp tokens over checkpoints ([evidence] tsa_url,
+    // src/evidence/timestamp.rs), and the requests that failed (retried).
+    r#"
+    CREATE TABLE checkpoint_timestamps (
+        checkpoint_id INTEGER PRIMARY KEY REFERENCES checkpoints(id),
+        tsa_url       TEXT NOT NULL,
+        at            TEXT NOT NULL,
+        response      BLOB NOT NULL     -- DER TimeStampResp, status granted
+    ) STRICT;
+    CREATE TABLE timestamp_failures (
+        id            INTEGER PRIMARY KEY,
+        checkpoint_id INTEGER NOT NULL REFERENCES checkpoints(id),
+        tsa_url       TEXT NOT NULL,
+        at            TEXT NOT NULL,
+        error         TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER checkpoint_timestamps_no_update BEFORE UPDATE ON checkpoint_timestamps
+    BEGIN SELECT RAISE(ABORT, 'timestamps are append-only: they cannot be changed'); END;
+    CREATE TRIGGER checkpoint_timestamps_no_delete BEFORE DELETE ON checkpoint_timestamps
+    BEGIN SELECT RAISE(ABORT, 'timestamps are append-only: they cannot be deleted'); END;
+    "#,
 ];
