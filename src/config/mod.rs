@@ -661,6 +661,33 @@ mod tests {
     }
 
     #[test]
+    fn tsa_keys_are_validated_with_their_position() {
+        let c = check("[evidence]\ntsa_url = \"http://127.0.0.1:3180/tsa\"\n").unwrap();
+        let tsa = c.tsa.unwrap();
+        assert_eq!(tsa.url.as_str(), "http://127.0.0.1:3180/tsa");
+        assert_eq!(tsa.timeout, Duration::from_secs(30));
+        let c = check("[evidence]\ntsa_url = \"https://tsa.example/\"\ntsa_timeout = \"5s\"\n")
+            .unwrap();
+        assert_eq!(c.tsa.unwrap().timeout, Duration::from_secs(5));
+        assert_eq!(check("").unwrap().tsa, None);
+        let err = check("[evidence]\ntsa_url = \"ftp://tsa.example/\"\n").unwrap_err();
+        assert_eq!(
+            (
+                err.issues[0].key.as_str(),
+                err.issues[0].line,
+                err.issues[0].column
+            ),
+            ("evidence.tsa_url", 2, 11)
+        );
+        let err = check("[evidence]\ntsa_url = \"https://tsa.example/\"\ntsa_timeout = \"soon\"\n")
+            .unwrap_err();
+        assert_eq!(
+            (err.issues[0].key.as_str(), err.issues[0].line),
+            ("evidence.tsa_timeout", 3)
+        );
+    }
+
+    #[test]
     fn errors_name_file_line_column_and_key() {
         let err = check("[daemon]\nschedule = \"bogus\"\n").unwrap_err();
         assert_eq!(err.issues[0].line, 2);

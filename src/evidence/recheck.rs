@@ -302,6 +302,7 @@ fn compare(
         plan.iter().map(|(row, _, input)| (row.id, input)).collect();
     let mut previous: HashMap<&str, Previous> = HashMap::new();
     let mut sets = StoredSets::default();
+    let mut replayed: HashMap<Replay, Option<String>> = HashMap::new();
     let mut findings = Vec::new();
     for (row, _) in records {
         if let Some(hash) = &row.scope_hash {
@@ -317,8 +318,9 @@ fn compare(
             Some((record, hash)) => sets.get(hash).map(|set| Some((*record, set))),
             None => Some(None),
         };
-        let output = planned.get(&row.id).and_then(|input| outputs.get(*input));
-        if let (Some(output), Some(before)) = (output, before) {
+        let input = planned.get(&row.id).copied();
+        let output = input.and_then(|input| outputs.get(input));
+        if let (Some(input), Some(output), Some(before)) = (input, output, before) {
             let concerns = format!("record {} (source {})", row.id, row.source);
             let mut finding = |problem: String| {
                 findings.push(Finding {
@@ -337,15 +339,23 @@ fn compare(
                             row.text_hash.as_deref().unwrap_or("none")
                         ));
                     }
-                    let expected = detect::detect_scope(
-                        before.map(|(_, set)| set),
-                        before.map(|(record, _)| record),
-                        state.1,
-                        scope,
-                        settings,
-                    )
-                    .store
-                    .map(|set| set.hash());
+                    // What is stored depends only on the input and the
+                    // previous set (not its record): replayed once for each.
+                    let key = (input, state.0.as_ref().map(|p| p.1.clone()), state.1);
+                    let expected = replayed
+                        .entry(key)
+                        .or_insert_with(|| {
+                            detect::detect_scope(
+                                before.map(|(_, set)| set),
+                                before.map(|(record, _)| record),
+                                state.1,
+                                scope,
+                                settings,
+                            )
+                            .store
+                            .map(|set| set.hash())
+                        })
+                        .clone();
                     if expected != row.scope_hash {
                         let show = |h: &Option<String>| {
                             h.clone()
@@ -372,6 +382,10 @@ fn compare(
 /// Per source, as the sweep saw it: the last stored scope (record and
 /// hash), and whether the last extraction was judged broken.
 type Previous = (Option<(i64, String)>, bool);
+
+/// What decides the scope a record stores: its input, the previous stored
+/// set's hash, and whether the last extraction was broken.
+type Replay<'a> = (&'a Input, Option<String>, bool);
 
 /// Stored scope sets by hash, each read and checked once; `None` for one
 /// missing, unreadable or not matching its hash (named when first met).

@@ -248,17 +248,23 @@ async fn stamp(
     Ok(body.to_vec())
 }
 
-/// Checkpoints without a token, oldest first.
+/// Requests per sweep at most: a TSA configured on an old store, or back
+/// after a long outage, catches up over a few sweeps instead of at once.
+const MAX_PER_SWEEP: usize = 16;
+
+/// Checkpoints without a token, newest first (a token over the newest also
+/// bounds every entry before it), at most [`MAX_PER_SWEEP`].
 fn unstamped(conn: &Connection) -> Result<Vec<Checkpoint>, EvidenceError> {
-    let ids: Vec<i64> = conn
+    let ids: std::collections::HashSet<i64> = conn
         .prepare(
             "SELECT c.id FROM checkpoints c LEFT JOIN checkpoint_timestamps t ON t.checkpoint_id = c.id
-             WHERE t.checkpoint_id IS NULL ORDER BY c.id",
+             WHERE t.checkpoint_id IS NULL ORDER BY c.id DESC LIMIT ?1",
         )?
-        .query_map([], |row| row.get(0))?
+        .query_map([MAX_PER_SWEEP as i64], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(checkpoint::all(conn)?
         .into_iter()
+        .rev()
         .filter(|c| ids.contains(&c.id))
         .collect())
 }
@@ -279,9 +285,10 @@ pub fn bundle_files(
     conn: &Connection,
     checkpoints: &[Checkpoint],
 ) -> Result<Vec<(String, Vec<u8>)>, EvidenceError> {
+    let ids: std::collections::HashSet<i64> = checkpoints.iter().map(|c| c.id).collect();
     Ok(tokens(conn)?
         .into_iter()
-        .filter(|(id, _)| checkpoints.iter().any(|c| c.id == *id))
+        .filter(|(id, _)| ids.contains(id))
         .map(|(id, der)| (format!("ledger/checkpoints/{id:06}.tsr"), der))
         .collect())
 }
@@ -293,12 +300,14 @@ pub fn check_tokens(
     conn: &Connection,
     checkpoints: &[Checkpoint],
 ) -> Result<Vec<Finding>, EvidenceError> {
+    let by_id: std::collections::HashMap<i64, &Checkpoint> =
+        checkpoints.iter().map(|c| (c.id, c)).collect();
     let tokens: Vec<(String, Option<&Checkpoint>, Vec<u8>)> = tokens(conn)?
         .into_iter()
         .map(|(id, der)| {
             (
                 format!("timestamp of checkpoint {id}"),
-                checkpoints.iter().find(|c| c.id == id),
+                by_id.get(&id).copied(),
                 der,
             )
         })
@@ -418,8 +427,8 @@ fn fail(
     Ok(())
 }
 
-/// After a checkpoint is signed: a token for every checkpoint that lacks
-/// one, oldest first, stopping at the first failure (recorded and alerted
+/// After a checkpoint is signed: a token for each checkpoint that lacks
+/// one (newest first, [`MAX_PER_SWEEP`] at most), stopping at the first failure (recorded and alerted
 /// on, never returned: the sweep is done either way).
 pub async fn stamp_pending(
     store: &crate::store::StoreHandle,
