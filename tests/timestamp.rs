@@ -159,12 +159,17 @@ struct Setup {
 }
 
 fn setup() -> Option<Setup> {
+    setup_with("")
+}
+
+/// [`setup`] with `extra` configuration (e.g. a `[daemon]` table) first.
+fn setup_with(extra: &str) -> Option<Setup> {
     let tsa_dir = tempfile::tempdir().unwrap();
     let config = make_tsa(tsa_dir.path())?;
     let mode = Arc::new(AtomicU8::new(GOOD));
     let server = server(tsa_dir.path().to_path_buf(), config, mode.clone());
     let h = Harness::new(&format!(
-        "{FAST_HTTP}[evidence]\ntsa_url = \"{}\"\ntsa_timeout = \"1s\"\n\
+        "{extra}{FAST_HTTP}[evidence]\ntsa_url = \"{}\"\ntsa_timeout = \"1s\"\n\
          [[source]]\nid = \"page\"\nurl = \"{}\"\n",
         server.url("/tsa"),
         server.url("/page")
@@ -295,4 +300,37 @@ fn a_failing_tsa_never_blocks_capture_raises_one_event_and_is_retried() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn the_daemon_signs_and_stamps_a_checkpoint_after_each_sweep() {
+    let Some(s) = setup_with("[daemon]\nschedule = \"* * * * * *\"\njitter = \"0s\"\n") else {
+        return;
+    };
+    let mut child = common::scopewatch_command(&s.h.config_path())
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stamped = || {
+        Connection::open(s.h.db_path())
+            .and_then(|c| {
+                c.query_row("SELECT COUNT(*) FROM checkpoint_timestamps", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while stamped() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no stamped checkpoints from the daemon"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) with our child's pid and a valid signal number.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert!(child.wait().unwrap().success());
 }
