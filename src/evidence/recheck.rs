@@ -82,8 +82,9 @@ struct Settings {
     /// Every config leaf's seq, ascending.
     config_seqs: Vec<i64>,
     /// Per settings source: the seq of the last config leaf whose
-    /// fingerprint differs from the current one.
-    last_mismatch: HashMap<String, i64>,
+    /// fingerprint differs from the current one, and why (`Unrecorded`
+    /// for a leaf written before leaves carried fingerprints).
+    last_mismatch: HashMap<String, (i64, Skip)>,
 }
 
 impl Settings {
@@ -105,9 +106,16 @@ impl Settings {
                 }
                 Some("config") => {
                     settings.config_seqs.push(entry.seq);
+                    let why = if leaf["extraction"].is_object() {
+                        Skip::Changed
+                    } else {
+                        Skip::Unrecorded
+                    };
                     for (source, print) in current {
                         if leaf["extraction"][source].as_str() != Some(print.as_str()) {
-                            settings.last_mismatch.insert(source.clone(), entry.seq);
+                            settings
+                                .last_mismatch
+                                .insert(source.clone(), (entry.seq, why));
                         }
                     }
                 }
@@ -127,7 +135,7 @@ impl Settings {
             .and_then(|seq| self.config_seqs.iter().rev().find(|c| *c < seq))
             .ok_or(Skip::Unrecorded)?;
         match self.last_mismatch.get(id) {
-            Some(mismatch) if mismatch >= in_force => Err(Skip::Changed),
+            Some((mismatch, why)) if mismatch >= in_force => Err(*why),
             _ => Ok(source),
         }
     }
@@ -453,6 +461,84 @@ fn ranges(ids: &[i64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn leaf(seq: i64, json: &str) -> Entry {
+        Entry {
+            seq,
+            leaf: json.to_string(),
+            leaf_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_config_leaf_before_a_capture_decides_and_old_leaves_are_unrecorded() {
+        let current = BTreeMap::from([("a".to_string(), "new".to_string())]);
+        let entries = [
+            leaf(0, r#"{"type":"config","config_sha256":"x"}"#),
+            leaf(1, r#"{"type":"capture","record_id":1}"#),
+            leaf(2, r#"{"type":"config","extraction":{"a":"old"}}"#),
+            leaf(3, r#"{"type":"capture","record_id":2}"#),
+            leaf(4, r#"{"type":"config","extraction":{"a":"new"}}"#),
+            leaf(5, r#"{"type":"capture","record_id":3}"#),
+        ];
+        let settings = Settings::from_ledger(&entries, &current);
+        let config = crate::config::parse(
+            "[[source]]\nid = \"a\"\nurl = \"https://a.example/\"\n",
+            std::path::Path::new("/x.toml"),
+        )
+        .unwrap();
+        let row = |id: i64, source: &str| RecordRow {
+            id,
+            source: source.into(),
+            url: String::new(),
+            started_at: String::new(),
+            finished_at: String::new(),
+            outcome: "ok".into(),
+            change: None,
+            error_class: None,
+            error_message: None,
+            attempts: 1,
+            status: None,
+            final_url: None,
+            redirects: String::new(),
+            request_headers: String::new(),
+            response_headers: String::new(),
+            remote_ip: None,
+            tls_cert_sha256: None,
+            content_type: None,
+            content_kind: None,
+            raw_hash: None,
+            text_hash: None,
+            scope_hash: None,
+            prev_hash: String::new(),
+        };
+        let why = |id, source| settings.for_record(&row(id, source), &config).err();
+        // Unknown settings at record 1, but "old" after it: changed since.
+        assert_eq!(why(1, "a"), Some(Skip::Changed));
+        assert_eq!(why(2, "a"), Some(Skip::Changed));
+        assert_eq!(why(3, "a"), None);
+        assert_eq!(
+            why(3, "a~followed-page"),
+            None,
+            "a followed page: its parent's"
+        );
+        assert_eq!(why(3, "gone"), Some(Skip::Removed));
+        assert_eq!(why(9, "a"), Some(Skip::Unrecorded), "no capture leaf");
+
+        // Only a leaf from before fingerprints: not known, not "changed".
+        let settings = Settings::from_ledger(
+            &[
+                entries[0].clone(),
+                entries[1].clone(),
+                entries[4].clone(),
+                entries[5].clone(),
+            ],
+            &current,
+        );
+        let why = |id, source| settings.for_record(&row(id, source), &config).err();
+        assert_eq!(why(1, "a"), Some(Skip::Unrecorded));
+        assert_eq!(why(3, "a"), None);
+    }
 
     #[test]
     fn ranges_collapse_runs() {
