@@ -91,6 +91,7 @@ pub enum EventKind {
     Gone,
     AttestationExpiry,
     AlertFailed,
+    TimestampFailed,
 }
 
 impl EventKind {
@@ -107,6 +108,7 @@ impl EventKind {
             EventKind::Gone => "gone",
             EventKind::AttestationExpiry => "attestation-expiry",
             EventKind::AlertFailed => "alert-failed",
+            EventKind::TimestampFailed => "timestamp-failed",
         }
     }
 }

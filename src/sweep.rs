@@ -18,10 +18,8 @@ use crate::detect::Change;
 use crate::extract::{self, ContentKind};
 use crate::fetch::{Capture, FetchOutcome, FetchRequest, Fetcher};
 use crate::hash::Digest;
-use crate::scope::{self, ScopeOutcome, ScopeSettings};
-use crate::store::{
-    AttemptRecord, AttemptResult, EventRow, PackedBlob, PackedScope, StoreHandle, Validators,
-};
+use crate::scope::{self, ScopeSettings};
+use crate::store::{AttemptRecord, AttemptResult, EventRow, PackedBlob, StoreHandle, Validators};
 
 /// What one source's attempt came to.
 #[derive(Debug, Clone, Serialize)]
@@ -324,11 +322,12 @@ fn process(
         .final_url
         .clone()
         .unwrap_or_else(|| capture.url.clone());
-    let extracted = match extract::extract(
+    let (extracted, scope) = match extract_page(
         &body,
         capture.content_type.as_deref(),
         &final_url,
-        &source.rules,
+        source,
+        scope_settings,
     ) {
         Ok(extracted) => extracted,
         Err(e) => {
@@ -342,34 +341,13 @@ fn process(
         }
         _ => Vec::new(),
     };
-    let scope = scope::extract_scope(&extracted.document, &source.scope, scope_settings);
-    let packed = (|| {
-        let packed_scope = match &scope {
-            ScopeOutcome::Extracted(set) => Some(PackedScope::pack(set)?),
-            ScopeOutcome::Broken { .. } => None,
-        };
-        std::io::Result::Ok((
-            PackedBlob::pack(&body)?,
-            PackedBlob::pack(extracted.text.as_bytes())?,
-            packed_scope,
-        ))
-    })();
-    let result = match packed {
-        Ok((packed_body, packed_text, packed_scope)) => AttemptResult::Extracted {
-            body: packed_body,
-            content_kind: extracted.kind.as_str().to_string(),
-            text: extracted.text,
-            packed_text,
-            sign_in: extracted.sign_in,
-            scope,
-            packed_scope,
-        },
-        Err(e) => AttemptResult::Failed {
+    let result = AttemptResult::extracted(&body, extracted, scope).unwrap_or_else(|e| {
+        AttemptResult::Failed {
             body: None,
             class: "out-of-memory".to_string(),
             message: format!("the page could not be compressed for storage: {e}"),
-        },
-    };
+        }
+    });
     (capture, result, links)
 }
 
@@ -380,6 +358,21 @@ fn packed_failure(body: &[u8], class: &str, message: String) -> AttemptResult {
         class: class.to_string(),
         message,
     }
+}
+
+/// The extraction a sweep runs on a fetched body: the page reduced to what
+/// counts under the source's rules, and its scope. `verify` re-runs it on
+/// stored bodies (see `evidence::recheck`), so both always agree.
+pub fn extract_page(
+    body: &[u8],
+    content_type: Option<&str>,
+    final_url: &str,
+    source: &Source,
+    scope_settings: &ScopeSettings,
+) -> Result<(extract::Extracted, scope::ScopeOutcome), extract::ExtractError> {
+    let extracted = extract::extract(body, content_type, final_url, &source.rules)?;
+    let scope = scope::extract_scope(&extracted.document, &source.scope, scope_settings);
+    Ok((extracted, scope))
 }
 
 fn follow_links(

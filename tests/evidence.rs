@@ -641,13 +641,13 @@ fn each_warc_metadata_record_names_the_configuration_in_force() {
         let seq = meta["config_ledger_seq"].as_i64().unwrap();
         assert!(seq < meta["ledger_seq"].as_i64().unwrap(), "{meta}");
         let leaf = format!(
-            r#""config_sha256":"{}","prev""#,
+            r#""config_sha256":"{}","#,
             meta["config_sha256"].as_str().unwrap()
         );
         assert!(
-            entries
-                .lines()
-                .any(|l| l.contains(&leaf) && l.contains(&format!(r#""seq":{seq},"#))),
+            entries.lines().any(|l| l.contains(&leaf)
+                && l.contains(r#""type":"config""#)
+                && l.contains(&format!(r#""seq":{seq},"#))),
             "{entries}"
         );
         assert_eq!(meta["tls_version"], serde_json::Value::Null);

@@ -16,6 +16,7 @@ pub const KINDS: &[&str] = &[
     "attestation-expiry",
     "alert-failed",
     "alert-test",
+    "timestamp-failed",
 ];
 
 /// How urgent an event is: one scale for every event (scope events carry
@@ -34,9 +35,8 @@ pub fn event_severity(stored: Option<&str>, kind: &str) -> Severity {
 pub fn kind_severity(kind: &str) -> Severity {
     match kind {
         "failing" | "failing-reminder" | "gone" | "alert-failed" => Severity::High,
-        "content" | "moved" | "attestation-expiry" | "extraction-broken" | "scope" => {
-            Severity::Medium
-        }
+        "content" | "moved" | "attestation-expiry" | "extraction-broken" | "scope"
+        | "timestamp-failed" => Severity::Medium,
         _ => Severity::Low,
     }
 }

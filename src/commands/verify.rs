@@ -1,5 +1,6 @@
 //! `scopewatch verify`: recompute the hash chain, blob hashes, ledger and
-//! signed checkpoints of the live database, or check an exported bundle
+//! signed checkpoints of the live database and re-extract its stored
+//! bodies, or check an exported bundle
 //! (`scopewatch verify BUNDLE`), and report every finding.
 
 use std::path::Path;
@@ -12,19 +13,23 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
         Some(bundle) => evidence::verify::verify_bundle(bundle, args.key.as_deref())?,
         None => live(env, args.key.as_deref())?,
     };
-    let tampering = findings.iter().filter(|f| !f.pruned_by_policy).count();
+    let tampering = findings
+        .iter()
+        .filter(|f| !f.pruned_by_policy && !f.info)
+        .count();
     if args.json {
         print_json(&findings)?;
     } else {
         for finding in &findings {
-            say!("{}: {}", finding.concerns, finding.problem);
+            let info = if finding.info { "info: " } else { "" };
+            say!("{info}{}: {}", finding.concerns, finding.problem);
         }
         match (tampering, &args.bundle) {
             (0, Some(_)) => say!(
                 "bundle verified: every checksum, signature, WARC digest, ledger proof and checkpoint matches"
             ),
             (0, None) => say!(
-                "verified: every record hash, link, blob hash, ledger entry and signed checkpoint matches"
+                "verified: every record hash, link, blob hash, ledger entry and signed checkpoint matches, and every re-extracted body gives its record's text and scope hashes"
             ),
             (n, _) => say!("{n} findings"),
         }
@@ -47,5 +52,9 @@ fn live(env: &Env, pinned: Option<&Path>) -> anyhow::Result<Vec<Finding>> {
         )?
         .map(|s| s.verifying_key()),
     };
-    Ok(evidence::verify::verify_store(&store, key.as_ref())?)
+    Ok(evidence::verify::verify_store(
+        &store,
+        key.as_ref(),
+        config.as_ref(),
+    )?)
 }

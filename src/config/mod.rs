@@ -74,6 +74,8 @@ pub struct Config {
     /// `[retention] raw_bodies`: raw bodies older than this are pruned
     /// (hashes and the ledger stay); `None` keeps everything.
     pub keep_raw_bodies: Option<Duration>,
+    /// `[evidence] tsa_url` and `tsa_timeout`: RFC 3161 timestamps.
+    pub tsa: Option<crate::evidence::timestamp::TsaSettings>,
     pub sources: Vec<Source>,
     /// `[[alert]]` channels; the default `log` channel when none is written.
     pub alerts: Vec<Channel>,
@@ -438,7 +440,20 @@ impl Validator<'_> {
             }
         };
         let database = raw.storage.and_then(|s| s.database).map(beside_config);
-        let key_file = raw.evidence.and_then(|e| e.key_file).map(beside_config);
+        let evidence = raw.evidence.unwrap_or_default();
+        let key_file = evidence.key_file.map(beside_config);
+        let tsa = self
+            .value(evidence.tsa_url.as_ref(), "evidence.tsa_url", |u| {
+                parse_url(u)
+            })
+            .map(|url| crate::evidence::timestamp::TsaSettings {
+                url,
+                timeout: self.duration(
+                    evidence.tsa_timeout.as_ref(),
+                    "evidence.tsa_timeout",
+                    crate::evidence::timestamp::DEFAULT_TIMEOUT,
+                ),
+            });
         let keep_raw_bodies = raw.retention.and_then(|r| {
             self.value(r.raw_bodies.as_ref(), "retention.raw_bodies", |s| {
                 values::parse_duration(s)
@@ -486,6 +501,7 @@ impl Validator<'_> {
             scope: Arc::new(scope),
             key_file,
             keep_raw_bodies,
+            tsa,
             sources,
             alerts,
         }
@@ -646,6 +662,33 @@ mod tests {
         assert_eq!(c.keep_raw_bodies, Some(Duration::from_secs(365 * 86400)));
         let err = check("[retention]\nraw_bodies = \"soon\"\n").unwrap_err();
         assert_eq!(err.issues[0].key, "retention.raw_bodies");
+    }
+
+    #[test]
+    fn tsa_keys_are_validated_with_their_position() {
+        let c = check("[evidence]\ntsa_url = \"http://127.0.0.1:3180/tsa\"\n").unwrap();
+        let tsa = c.tsa.unwrap();
+        assert_eq!(tsa.url.as_str(), "http://127.0.0.1:3180/tsa");
+        assert_eq!(tsa.timeout, Duration::from_secs(30));
+        let c = check("[evidence]\ntsa_url = \"https://tsa.example/\"\ntsa_timeout = \"5s\"\n")
+            .unwrap();
+        assert_eq!(c.tsa.unwrap().timeout, Duration::from_secs(5));
+        assert_eq!(check("").unwrap().tsa, None);
+        let err = check("[evidence]\ntsa_url = \"ftp://tsa.example/\"\n").unwrap_err();
+        assert_eq!(
+            (
+                err.issues[0].key.as_str(),
+                err.issues[0].line,
+                err.issues[0].column
+            ),
+            ("evidence.tsa_url", 2, 11)
+        );
+        let err = check("[evidence]\ntsa_url = \"https://tsa.example/\"\ntsa_timeout = \"soon\"\n")
+            .unwrap_err();
+        assert_eq!(
+            (err.issues[0].key.as_str(), err.issues[0].line),
+            ("evidence.tsa_timeout", 3)
+        );
     }
 
     #[test]

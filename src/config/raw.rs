@@ -57,6 +57,8 @@ pub struct RawStorage {
 #[serde(deny_unknown_fields)]
 pub struct RawEvidence {
     pub key_file: Option<Spanned<String>>,
+    pub tsa_url: Option<Spanned<String>>,
+    pub tsa_timeout: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -218,8 +218,10 @@ pub fn sign(store: &Store, signer: &Signer) -> Result<Option<Checkpoint>, Eviden
     )
     ?;
     checkpoint.id = tx.last_insert_rowid();
-    tx.prepare_cached("INSERT INTO checkpoint_edges (checkpoint_id, edge) VALUES (?1, ?2)")?
-        .execute(params![checkpoint.id, builder.edge_text()])?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO checkpoint_edges (checkpoint_id, edge) VALUES (?1, ?2)",
+    )?
+    .execute(params![checkpoint.id, builder.edge_text()])?;
     tx.commit()?;
     Ok(Some(checkpoint))
 }

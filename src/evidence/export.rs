@@ -265,6 +265,7 @@ pub fn write_bundle(
     for checkpoint in &checkpoints {
         add_checkpoint(&mut files, checkpoint)?;
     }
+    files.extend(super::timestamp::bundle_files(store.conn(), &checkpoints)?);
 
     let events = store.events(&EventFilter::default())?;
     let mut changes = String::new();
@@ -400,7 +401,8 @@ public-key.pem          the public key that signed it
 archive/*.warc.gz       WARC 1.1 records, one gzip member each, one file per source
 ledger/entries.jsonl    the ledger leaves concerning these captures, one per line,
                         each exactly the bytes hashed (canonical JSON, RFC 8785)
-ledger/checkpoints/     NNNNNN.txt (signed text), NNNNNN.sig (raw signature), NNNNNN.json
+ledger/checkpoints/     NNNNNN.txt (signed text), NNNNNN.sig (raw signature), NNNNNN.json,
+                        NNNNNN.tsr (RFC 3161 timestamp reply, when [evidence] tsa_url is set)
 ledger/proofs/          inclusion.jsonl (an RFC 6962 audit path per entry, against the
                         newest checkpoint), consistency.jsonl (between consecutive checkpoints)
 changes.jsonl           content changes and other events, with their diffs
@@ -420,6 +422,12 @@ How to verify, step by step
 4. Check each checkpoint's signature the same way, e.g.:
        openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin \
            -in ledger/checkpoints/000001.txt -sigfile ledger/checkpoints/000001.sig
+   And where a checkpoint has an RFC 3161 timestamp (NNNNNN.tsr), check it
+   with the TSA's CA certificate (from the TSA, not from this bundle):
+       openssl ts -verify -data ledger/checkpoints/000001.txt \
+           -in ledger/checkpoints/000001.tsr -CAfile TSA-CA.pem
+   Its genTime bounds when the checkpoint, and every entry it covers, existed:
+       openssl ts -reply -in ledger/checkpoints/000001.tsr -text
 5. Check the WARC files' digests:
        warcio check archive/*.warc.gz        (pip install warcio)
 6. A ledger leaf's hash is SHA-256 of a zero byte followed by the line:
@@ -450,9 +458,11 @@ What it does not prove
 - That the vendor's server sent these bytes: scopewatch records what it
   received over TLS, but a TLS session is not signed evidence. The
   certificate hash and peer address help a third party corroborate it.
-- The time of capture beyond the operator's clock: there is no trusted
-  timestamp (RFC 3161) on the checkpoints yet. Checkpoints held elsewhere
-  (an auditor's earlier copy of a root) are what bound it.
+- The time of capture beyond the operator's clock, unless a checkpoint
+  carries an RFC 3161 timestamp (NNNNNN.tsr): that bounds it from above
+  (the entries existed by the TSA's genTime), never from below. Without
+  one, checkpoints held elsewhere (an auditor's earlier copy of a root)
+  are what bound it.
 - That the operator did not rewrite history before a checkpoint was
   signed, or re-sign a rewritten log with the same key: only a root or
   public key you received earlier, out of band, rules that out.

@@ -15,6 +15,8 @@
 //!
 //! The `ledger` table refuses UPDATE and DELETE (triggers, see the schema).
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -165,24 +167,33 @@ pub fn record_lifecycle(store: &Store, moment: Lifecycle) -> Result<Entry> {
     )
 }
 
-/// Records the configuration in force when its SHA-256 differs from the
-/// last one recorded; returns the new leaf, or `None` when unchanged.
-/// `scopewatch run` and `check` call it with the configuration file's bytes.
-pub fn record_config(store: &Store, config_bytes: &[u8]) -> Result<Option<Entry>> {
-    record_config_hash(store, &Digest::of(config_bytes).to_hex())
-}
-
-/// [`record_config`] for a configuration whose SHA-256 (hex) is known
-/// (`Config::sha256`).
-pub fn record_config_hash(store: &Store, hash: &str) -> Result<Option<Entry>> {
-    if last_config_hash(store.conn())?.as_deref() == Some(hash) {
+/// Records the configuration in force when its SHA-256 or its sources'
+/// extraction settings (`extraction`: source id to fingerprint, see
+/// [`super::recheck::extraction_fingerprints`]) differ from the last ones
+/// recorded; returns the new leaf, or `None` when unchanged. Called before
+/// each sweep with `Config::sha256` (of the bytes the configuration was
+/// parsed from), so the leaf in force precedes the captures made with it.
+pub fn record_config(
+    store: &Store,
+    config_sha256: &str,
+    extraction: &BTreeMap<String, String>,
+) -> Result<Option<Entry>> {
+    let fields = json!({
+        "config_sha256": config_sha256,
+        "extraction": extraction,
+    });
+    let last = last_config_leaf(store.conn())?;
+    if last.is_some_and(|leaf| {
+        leaf["config_sha256"] == fields["config_sha256"]
+            && leaf["extraction"] == fields["extraction"]
+    }) {
         return Ok(None);
     }
-    append_now(store, "config", None, json!({ "config_sha256": hash })).map(Some)
+    append_now(store, "config", None, fields).map(Some)
 }
 
-/// The `config_sha256` of the latest `config` leaf.
-pub(crate) fn last_config_hash(conn: &Connection) -> Result<Option<String>> {
+/// The latest `config` leaf, parsed.
+fn last_config_leaf(conn: &Connection) -> Result<Option<Value>> {
     let leaf: Option<String> = conn
         .query_row(
             // Quotes inside JSON strings are escaped, so only a leaf's own
@@ -193,9 +204,7 @@ pub(crate) fn last_config_hash(conn: &Connection) -> Result<Option<String>> {
             |row| row.get(0),
         )
         .optional()?;
-    Ok(leaf
-        .and_then(|l| serde_json::from_str::<Value>(&l).ok())
-        .and_then(|v| v["config_sha256"].as_str().map(str::to_string)))
+    Ok(leaf.and_then(|l| serde_json::from_str::<Value>(&l).ok()))
 }
 
 /// Every leaf with `seq` in `from..to`, in order.
@@ -314,9 +323,23 @@ mod tests {
     fn leaves_link_and_the_table_refuses_edits() {
         let store = Store::open_in_memory().unwrap();
         let first = record_lifecycle(&store, Lifecycle::DaemonStart).unwrap();
-        assert_eq!(record_config(&store, b"a = 1").unwrap().unwrap().seq, 1);
-        assert_eq!(record_config(&store, b"a = 1").unwrap(), None, "unchanged");
-        assert!(record_config(&store, b"a = 2").unwrap().is_some());
+        assert_eq!(
+            record_config(&store, "a1", &BTreeMap::new())
+                .unwrap()
+                .unwrap()
+                .seq,
+            1
+        );
+        assert_eq!(
+            record_config(&store, "a1", &BTreeMap::new()).unwrap(),
+            None,
+            "unchanged"
+        );
+        assert!(
+            record_config(&store, "a2", &BTreeMap::new())
+                .unwrap()
+                .is_some()
+        );
         let entries = entries(store.conn(), 0, 10).unwrap();
         assert_eq!(entries.len(), 3);
         assert_eq!(entries[0], first);
@@ -338,7 +361,7 @@ mod tests {
     fn check_names_an_altered_or_swapped_leaf() {
         let store = Store::open_in_memory().unwrap();
         for i in 0..4 {
-            record_config(&store, format!("v{i}").as_bytes()).unwrap();
+            record_config(&store, &format!("v{i}"), &BTreeMap::new()).unwrap();
         }
         let mut entries = entries(store.conn(), 0, 10).unwrap();
         entries[1].leaf = entries[1].leaf.replace("config", "confiG");

@@ -4,14 +4,18 @@
 //! export bundle ([`export`]) with its optional WACZ package ([`wacz`]), and
 //! verification of the live store and of a
 //! bundle ([`verify`]). The hooks the rest of the program calls are here:
-//! [`before_sweep`], [`after_sweep`] and the ledger's lifecycle leaves.
+//! [`before_sweep`], [`after_sweep`] and the ledger's lifecycle and
+//! configuration leaves. RFC 3161 timestamps are in [`timestamp`], the
+//! re-extraction `verify` runs in [`recheck`].
 
 pub mod checkpoint;
 pub mod export;
 pub mod ledger;
 pub mod merkle;
+pub mod recheck;
 mod report;
 pub mod retention;
+pub mod timestamp;
 pub mod verify;
 pub mod wacz;
 pub mod warc;
@@ -20,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::config::Config;
 use crate::store::{Store, StoreError};
 use crate::sweep::Sweeper;
 
@@ -67,6 +72,10 @@ pub struct Finding {
     /// Data removed by `[retention]` with a ledger prune leaf: reported,
     /// but not tampering, and not counted for the exit status.
     pub pruned_by_policy: bool,
+    /// Not a problem but something `verify` could not check (e.g. records
+    /// not re-extracted because their settings changed): reported, not
+    /// counted for the exit status.
+    pub info: bool,
 }
 
 impl Finding {
@@ -76,15 +85,22 @@ impl Finding {
             record_id: None,
             problem: problem.into(),
             pruned_by_policy: false,
+            info: false,
+        }
+    }
+
+    /// A line saying what was not checked, and why.
+    pub fn info(concerns: impl Into<String>, text: impl Into<String>) -> Finding {
+        Finding {
+            info: true,
+            ..Finding::new(concerns, text)
         }
     }
 
     pub fn record(record_id: i64, problem: impl Into<String>) -> Finding {
         Finding {
-            concerns: format!("record {record_id}"),
             record_id: Some(record_id),
-            problem: problem.into(),
-            pruned_by_policy: false,
+            ..Finding::new(format!("record {record_id}"), problem)
         }
     }
 }
@@ -98,25 +114,38 @@ pub(crate) fn database_path(store: &Store) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// Records `config` in the ledger when it or its sources' extraction
+/// settings changed since the last `config` leaf.
+fn record_config_of(store: &Store, config: &Config) -> Result<(), EvidenceError> {
+    ledger::record_config(
+        store,
+        &config.sha256,
+        &recheck::extraction_fingerprints(config),
+    )?;
+    Ok(())
+}
+
 /// Before each sweep (`check` and the daemon): records the configuration
-/// the sweep runs with (`Config::sha256`, the bytes it was parsed from) in
-/// the ledger when it differs from the last one recorded, so the leaves of
-/// the sweep's captures follow the leaf of the configuration in force. A
-/// failure is logged, never fatal: it must not stop capture.
+/// the sweep runs with (`Config::sha256`, of the bytes it was parsed from,
+/// and the sources' extraction fingerprints) in the ledger when it changed,
+/// so the `config` leaf in force precedes the captures made with it (WARC
+/// metadata names it; `verify` re-extracts by it). A failure is logged,
+/// never fatal: it must not stop capture.
 pub async fn before_sweep(sweeper: &Sweeper) {
-    let hash = sweeper.config.sha256.clone();
+    let config = sweeper.config.clone();
     let result = sweeper
         .store
-        .call(move |store| ledger::record_config_hash(store, &hash))
+        .call(move |store| record_config_of(store, &config))
         .await;
     if let Err(e) = result {
         tracing::warn!("the configuration was not recorded in the ledger: {e}");
     }
 }
 
-/// After each sweep (`check` and the daemon): prunes by `[retention]`, then
-/// signs a checkpoint. A failure is logged, never fatal: the captures are
-/// already committed.
+/// After each sweep (`check` and the daemon): prunes by `[retention]`, signs a checkpoint,
+/// and with `[evidence] tsa_url` gets an RFC 3161 token for every
+/// checkpoint that lacks one ([`timestamp`]). A failure is logged (a TSA's
+/// also raised as an event), never fatal: the captures are committed.
 pub async fn after_sweep(sweeper: &Sweeper) {
     let config = sweeper.config.clone();
     let result = sweeper
@@ -135,5 +164,9 @@ pub async fn after_sweep(sweeper: &Sweeper) {
         .await;
     if let Err(e) = result {
         tracing::warn!("no checkpoint signed after this sweep: {e}");
+    }
+    if let Some(tsa) = &sweeper.config.tsa {
+        let routes = crate::config::alerts::routes(&sweeper.config.alerts).into();
+        timestamp::stamp_pending(&sweeper.store, tsa, routes).await;
     }
 }

@@ -1,6 +1,7 @@
 //! Verification: of the live store (the record chain and blobs, the
 //! ledger's leaves and links, every leaf's reference to its record, and the
-//! Merkle root against every signed checkpoint) and of an exported bundle
+//! Merkle root against every signed checkpoint, and stored bodies
+//! re-extracted, see [`super::recheck`]) and of an exported bundle
 //! (see [`verify_bundle`]). Every problem is collected and named by what it
 //! concerns; nothing stops at the first.
 
@@ -14,13 +15,16 @@ use super::checkpoint::{self, Checkpoint, key_id};
 use super::ledger::{self, Entry};
 use super::merkle::Tree;
 use super::{EvidenceError, Finding, warc};
+use crate::config::Config;
 use crate::store::Store;
 
 /// Everything `scopewatch verify` checks in the live store; `key` is the
-/// public key checkpoints must be signed with.
+/// public key checkpoints must be signed with; `config` gives the
+/// extraction settings stored bodies are re-extracted with.
 pub fn verify_store(
     store: &Store,
     key: Option<&VerifyingKey>,
+    config: Option<&Config>,
 ) -> Result<Vec<Finding>, EvidenceError> {
     let conn = store.conn();
     // One read transaction: every query below sees the same snapshot, so a
@@ -53,7 +57,10 @@ pub fn verify_store(
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     findings.extend(check_ledger(&entries, &records));
-    findings.extend(check_checkpoints(&entries, &checkpoint::all(conn)?, key));
+    let checkpoints = checkpoint::all(conn)?;
+    findings.extend(check_checkpoints(&entries, &checkpoints, key));
+    findings.extend(super::timestamp::check_tokens(conn, &checkpoints)?);
+    findings.extend(super::recheck::recheck_store(store, &entries, config)?);
     Ok(findings)
 }
 
@@ -273,6 +280,7 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&Path>) -> Result<Vec<Finding>, 
     }
 
     let checkpoints = bundle_checkpoints(dir, key.as_ref(), &mut findings);
+    findings.extend(super::timestamp::check_bundle_tokens(dir, &checkpoints));
     let leaves = check_bundle_ledger(dir, &checkpoints, &mut findings);
     check_archives(dir, &leaves, &mut findings);
     Ok(findings)

@@ -9,6 +9,7 @@ mod chain;
 mod daemon;
 mod outbox;
 mod queries;
+mod raised;
 mod schema;
 mod scope_sets;
 
@@ -36,6 +37,7 @@ pub use queries::{
     EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition, SourceSummary,
     service_matches,
 };
+pub use raised::raise_event;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -139,6 +141,30 @@ pub enum AttemptResult {
         class: String,
         message: String,
     },
+}
+
+impl AttemptResult {
+    /// A fetched and extracted page, its body, text and scope set packed
+    /// (hashed and compressed) here, on the calling thread.
+    pub fn extracted(
+        body: &[u8],
+        extracted: crate::extract::Extracted,
+        scope: ScopeOutcome,
+    ) -> std::io::Result<AttemptResult> {
+        let packed_scope = match &scope {
+            ScopeOutcome::Extracted(set) => Some(PackedScope::pack(set)?),
+            ScopeOutcome::Broken { .. } => None,
+        };
+        Ok(AttemptResult::Extracted {
+            body: PackedBlob::pack(body)?,
+            content_kind: extracted.kind.as_str().to_string(),
+            packed_text: PackedBlob::pack(extracted.text.as_bytes())?,
+            text: extracted.text,
+            sign_in: extracted.sign_in,
+            scope,
+            packed_scope,
+        })
+    }
 }
 
 /// What recording an attempt led to.

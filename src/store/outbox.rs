@@ -288,7 +288,7 @@ fn scope_services(details: &serde_json::Map<String, serde_json::Value>) -> Vec<S
 }
 
 /// Enqueues one delivery of `event` per matching channel, skipping `except`.
-fn enqueue(
+pub(super) fn enqueue(
     conn: &Connection,
     routes: &[Route],
     event: &EventRow,

@@ -185,11 +185,32 @@ pub const MIGRATIONS: &[&str] = &[
     // signed root before use, never evidence itself.
     r#"
     CREATE TABLE checkpoint_edges (
-        checkpoint_id INTEGER PRIMARY KEY REFERENCES checkpoints(id),
-        edge          TEXT NOT NULL      -- "height:hash" pairs, left to right
+        checkpoint_id INTEGER PRIMARY KEY,  -- checkpoints(id); no foreign key: a cache
+        edge          TEXT NOT NULL         -- "height:hash" pairs, left to right
     ) STRICT;
     -- The latest configuration leaf, found without reading the whole ledger
-    -- (the expression is the one ledger::last_config_hash queries).
+    -- (the expression is the one ledger::last_config_leaf queries).
     CREATE INDEX ledger_config_leaves ON ledger(seq) WHERE leaf LIKE '%"type":"config"%';
+    "#,
+    // 6: RFC 3161 timestamp tokens over checkpoints ([evidence] tsa_url,
+    // src/evidence/timestamp.rs), and the requests that failed (retried).
+    r#"
+    CREATE TABLE checkpoint_timestamps (
+        checkpoint_id INTEGER PRIMARY KEY REFERENCES checkpoints(id),
+        tsa_url       TEXT NOT NULL,
+        at            TEXT NOT NULL,
+        response      BLOB NOT NULL     -- DER TimeStampResp, status granted
+    ) STRICT;
+    CREATE TABLE timestamp_failures (
+        id            INTEGER PRIMARY KEY,
+        checkpoint_id INTEGER NOT NULL REFERENCES checkpoints(id),
+        tsa_url       TEXT NOT NULL,
+        at            TEXT NOT NULL,
+        error         TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER checkpoint_timestamps_no_update BEFORE UPDATE ON checkpoint_timestamps
+    BEGIN SELECT RAISE(ABORT, 'timestamps are append-only: they cannot be changed'); END;
+    CREATE TRIGGER checkpoint_timestamps_no_delete BEFORE DELETE ON checkpoint_timestamps
+    BEGIN SELECT RAISE(ABORT, 'timestamps are append-only: they cannot be deleted'); END;
     "#,
 ];

@@ -1,0 +1,552 @@
+//! Re-extraction for `verify`: every record with a stored body (not pruned)
+//! is run again through the extraction the sweep ran
+//! ([`crate::sweep::extract_page`]) with its source's current settings, and
+//! the text hash and scope hash it gives are compared with the record's. A
+//! chain rewritten consistently by someone who also re-signed the ledger
+//! still fails here: the stored bytes do not say what the record claims.
+//!
+//! Settings: each `config` ledger leaf carries every source's extraction
+//! fingerprint ([`extraction_fingerprints`]); the leaf in force for a
+//! capture is the last one before it (written before each sweep). When that
+//! leaf, or any later one, disagrees with the current configuration, or the
+//! source is no longer configured, the record is reported as not
+//! re-checked: an info line, never a finding of tampering.
+//!
+//! Efficiency: identical inputs (body, content type, URL, source) are
+//! extracted once, and extraction runs on every core in bounded batches.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::ledger::Entry;
+use super::{EvidenceError, Finding};
+use crate::config::{Config, Source};
+use crate::detect;
+use crate::hash::Digest;
+use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
+use crate::store::{RecordRow, Store};
+
+/// Bodies decompressed and extracted at a time: bounds memory on large stores.
+const BATCH: usize = 512;
+
+/// Each configured source's extraction fingerprint: a SHA-256 over every
+/// setting that steers extraction (content and ignore selectors, JSON
+/// pointer, scope table, the `[source.scope]` spec, `[scope]` aliases).
+pub fn extraction_fingerprints(config: &Config) -> BTreeMap<String, String> {
+    config
+        .sources
+        .iter()
+        .map(|s| (s.id.clone(), fingerprint(s, &config.scope)))
+        .collect()
+}
+
+fn fingerprint(source: &Source, settings: &ScopeSettings) -> String {
+    // The Debug form spells out every selector, pattern and alias; it is
+    // stable for a given scopewatch build.
+    let text = format!("{:?}\n{:?}\n{:?}", source.rules, source.scope, settings);
+    Digest::of(text.as_bytes()).to_hex()
+}
+
+/// The configured source whose settings a record was extracted with: its
+/// own, or for a followed page (`PARENT~page`) its parent's.
+fn settings_id(source: &str) -> &str {
+    source.split_once('~').map_or(source, |(parent, _)| parent)
+}
+
+/// Why a record could not be re-checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Skip {
+    Removed,
+    Changed,
+    Unrecorded,
+}
+
+impl Skip {
+    fn text(self) -> &'static str {
+        match self {
+            Skip::Removed => "not re-checked: source removed from the configuration",
+            Skip::Changed => "not re-checked: extraction settings changed since they were captured",
+            Skip::Unrecorded => {
+                "not re-checked: no configuration leaf in the ledger records the extraction settings in force when they were captured"
+            }
+        }
+    }
+}
+
+/// Which captures the current settings apply to, from the ledger.
+struct Settings {
+    /// Record id to the seq of its capture leaf.
+    capture_seq: HashMap<i64, i64>,
+    /// Every config leaf's seq, ascending.
+    config_seqs: Vec<i64>,
+    /// Per settings source: the seq of the last config leaf whose
+    /// fingerprint differs from the current one, and why (`Unrecorded`
+    /// for a leaf written before leaves carried fingerprints).
+    last_mismatch: HashMap<String, (i64, Skip)>,
+}
+
+impl Settings {
+    fn from_ledger(entries: &[Entry], current: &BTreeMap<String, String>) -> Settings {
+        let mut settings = Settings {
+            capture_seq: HashMap::new(),
+            config_seqs: Vec::new(),
+            last_mismatch: HashMap::new(),
+        };
+        for entry in entries {
+            let Ok(leaf) = serde_json::from_str::<Value>(&entry.leaf) else {
+                continue;
+            };
+            match leaf["type"].as_str() {
+                Some("capture") => {
+                    if let Some(id) = leaf["record_id"].as_i64() {
+                        settings.capture_seq.insert(id, entry.seq);
+                    }
+                }
+                Some("config") => {
+                    settings.config_seqs.push(entry.seq);
+                    let why = if leaf["extraction"].is_object() {
+                        Skip::Changed
+                    } else {
+                        Skip::Unrecorded
+                    };
+                    for (source, print) in current {
+                        if leaf["extraction"][source].as_str() != Some(print.as_str()) {
+                            settings
+                                .last_mismatch
+                                .insert(source.clone(), (entry.seq, why));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        settings
+    }
+
+    /// The configured source to re-extract `row` with, or why not.
+    fn for_record<'c>(&self, row: &RecordRow, config: &'c Config) -> Result<&'c Source, Skip> {
+        let id = settings_id(&row.source);
+        let source = config.source(id).ok_or(Skip::Removed)?;
+        let in_force = self
+            .capture_seq
+            .get(&row.id)
+            .and_then(|seq| self.config_seqs.iter().rev().find(|c| *c < seq))
+            .ok_or(Skip::Unrecorded)?;
+        match self.last_mismatch.get(id) {
+            Some((mismatch, why)) if mismatch >= in_force => Err(*why),
+            _ => Ok(source),
+        }
+    }
+}
+
+/// The inputs of one extraction; records with equal inputs share it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Input {
+    raw_hash: String,
+    content_type: Option<String>,
+    final_url: String,
+    settings: String,
+}
+
+/// What re-extraction gave: the text hash and the scope, or the error.
+type Output = Result<(String, Arc<ScopeOutcome>), String>;
+
+/// Re-extracts every re-checkable record of `store` and returns a finding
+/// for each hash that differs, plus info lines for what was not re-checked.
+pub fn recheck_store(
+    store: &Store,
+    entries: &[Entry],
+    config: Option<&Config>,
+) -> Result<Vec<Finding>, EvidenceError> {
+    let Some(config) = config else {
+        return Ok(vec![Finding::info(
+            "re-extraction",
+            "not re-checked: no configuration file, so no extraction settings to re-run; pass --config",
+        )]);
+    };
+    let records = store.all_records()?;
+    let pruned = pruned_hashes(store)?;
+    let settings = Settings::from_ledger(entries, &extraction_fingerprints(config));
+
+    let mut skipped: BTreeMap<(String, Skip), Vec<i64>> = BTreeMap::new();
+    let mut plan: Vec<(&RecordRow, &Source, Input)> = Vec::new();
+    for (row, _) in &records {
+        let (Some(raw), Some(_)) = (&row.raw_hash, &row.text_hash) else {
+            continue;
+        };
+        // A 304 or a failure ran no extraction; a pruned body is reported
+        // by the chain check as pruned by policy.
+        if row.outcome != "ok" || pruned.contains(raw) {
+            continue;
+        }
+        match settings.for_record(row, config) {
+            Ok(source) => plan.push((
+                row,
+                source,
+                Input {
+                    raw_hash: raw.clone(),
+                    content_type: row.content_type.clone(),
+                    final_url: row.final_url.clone().unwrap_or_else(|| row.url.clone()),
+                    settings: source.id.clone(),
+                },
+            )),
+            Err(skip) => skipped
+                .entry((row.source.clone(), skip))
+                .or_default()
+                .push(row.id),
+        }
+    }
+
+    let outputs = extract_all(store, &plan, config)?;
+    let mut findings = compare(store, &records, &plan, &outputs, &config.scope)?;
+    for ((source, skip), ids) in skipped {
+        findings.push(Finding::info(
+            format!("source {source}"),
+            format!("{} records ({}) {}", ids.len(), ranges(&ids), skip.text()),
+        ));
+    }
+    Ok(findings)
+}
+
+fn pruned_hashes(store: &Store) -> Result<HashSet<String>, EvidenceError> {
+    Ok(store
+        .conn()
+        .prepare("SELECT hash FROM blobs WHERE pruned_at IS NOT NULL")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Runs each distinct input's extraction once, in parallel batches.
+fn extract_all(
+    store: &Store,
+    plan: &[(&RecordRow, &Source, Input)],
+    config: &Config,
+) -> Result<HashMap<Input, Output>, EvidenceError> {
+    let mut distinct: Vec<(&Input, &Source)> = Vec::new();
+    let mut seen = HashSet::new();
+    for (_, source, input) in plan {
+        if seen.insert(input) {
+            distinct.push((input, *source));
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut outputs = HashMap::with_capacity(distinct.len());
+    let mut read = store
+        .conn()
+        .prepare_cached("SELECT size, data FROM blobs WHERE hash = ?1")?;
+    for batch in distinct.chunks(BATCH) {
+        // Reading is sequential (one connection); decompressing and
+        // extracting, the costly part, runs on every core.
+        let mut work = Vec::with_capacity(batch.len());
+        for (input, source) in batch {
+            let (size, data): (i64, Vec<u8>) =
+                read.query_row([&input.raw_hash], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            work.push((*input, *source, size, data));
+        }
+        let per_thread = work.len().div_ceil(threads).max(1);
+        let done: Vec<(Input, Output)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = work
+                .chunks(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|(input, source, size, data)| {
+                                let output = extract_one(input, source, *size, data, &config.scope);
+                                ((*input).clone(), output)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("extraction does not panic"))
+                .collect()
+        });
+        outputs.extend(done);
+    }
+    Ok(outputs)
+}
+
+fn extract_one(
+    input: &Input,
+    source: &Source,
+    size: i64,
+    data: &[u8],
+    settings: &ScopeSettings,
+) -> Output {
+    let body = zstd::bulk::decompress(data, size.max(0) as usize)
+        .map_err(|e| format!("the stored body does not decompress: {e}"))?;
+    let (extracted, scope) = crate::sweep::extract_page(
+        &body,
+        input.content_type.as_deref(),
+        &input.final_url,
+        source,
+        settings,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((
+        Digest::of(extracted.text.as_bytes()).to_hex(),
+        Arc::new(scope),
+    ))
+}
+
+/// Walks the records in id order, replaying what the sweep decided for
+/// each re-extracted one (the scope it stores depends on the source's
+/// previous stored scope, see [`detect::detect_scope`]), and names every
+/// record whose stored hashes differ. Each stored scope set a record names
+/// is also checked against its hash.
+fn compare(
+    store: &Store,
+    records: &[(RecordRow, String)],
+    plan: &[(&RecordRow, &Source, Input)],
+    outputs: &HashMap<Input, Output>,
+    settings: &ScopeSettings,
+) -> Result<Vec<Finding>, EvidenceError> {
+    let planned: HashMap<i64, &Input> =
+        plan.iter().map(|(row, _, input)| (row.id, input)).collect();
+    let mut previous: HashMap<&str, Previous> = HashMap::new();
+    let mut sets = StoredSets::default();
+    let mut replayed: HashMap<Replay, Option<String>> = HashMap::new();
+    let mut findings = Vec::new();
+    for (row, _) in records {
+        if let Some(hash) = &row.scope_hash {
+            sets.load(store, hash, row.id, &mut findings)?;
+        }
+        if row.outcome != "ok" {
+            continue;
+        }
+        let state = previous.entry(row.source.as_str()).or_default();
+        // `None`: the previous set is damaged (named above), so the scope
+        // cannot be replayed.
+        let before = match &state.0 {
+            Some((record, hash)) => sets.get(hash).map(|set| Some((*record, set))),
+            None => Some(None),
+        };
+        let input = planned.get(&row.id).copied();
+        let output = input.and_then(|input| outputs.get(input));
+        if let (Some(input), Some(output), Some(before)) = (input, output, before) {
+            let concerns = format!("record {} (source {})", row.id, row.source);
+            let mut finding = |problem: String| {
+                findings.push(Finding {
+                    record_id: Some(row.id),
+                    ..Finding::new(&concerns, problem)
+                })
+            };
+            match output {
+                Err(e) => finding(format!(
+                    "re-extracting the stored body fails ({e}), but the record says it was extracted: the body or the record was replaced"
+                )),
+                Ok((text_hash, scope)) => {
+                    if row.text_hash.as_deref() != Some(text_hash.as_str()) {
+                        finding(format!(
+                            "text hash differs: re-extracting the stored body gives {text_hash}, the record holds {}: the text or the record was replaced",
+                            row.text_hash.as_deref().unwrap_or("none")
+                        ));
+                    }
+                    // What is stored depends only on the input and the
+                    // previous set (not its record): replayed once for each.
+                    let key = (input, state.0.as_ref().map(|p| p.1.clone()), state.1);
+                    let expected = replayed
+                        .entry(key)
+                        .or_insert_with(|| {
+                            detect::detect_scope(
+                                before.map(|(_, set)| set),
+                                before.map(|(record, _)| record),
+                                state.1,
+                                scope,
+                                settings,
+                            )
+                            .store
+                            .map(|set| set.hash())
+                        })
+                        .clone();
+                    if expected != row.scope_hash {
+                        let show = |h: &Option<String>| {
+                            h.clone()
+                                .unwrap_or_else(|| "none (extraction broken)".into())
+                        };
+                        finding(format!(
+                            "scope hash differs: re-extracting the stored body gives {}, the record holds {}: the scope or the record was replaced",
+                            show(&expected),
+                            show(&row.scope_hash)
+                        ));
+                    }
+                }
+            }
+        }
+        // The next record starts from what was stored, as the sweep did.
+        match &row.scope_hash {
+            Some(hash) => *state = (Some((row.id, hash.clone())), false),
+            None => state.1 = true,
+        }
+    }
+    Ok(findings)
+}
+
+/// Per source, as the sweep saw it: the last stored scope (record and
+/// hash), and whether the last extraction was judged broken.
+type Previous = (Option<(i64, String)>, bool);
+
+/// What decides the scope a record stores: its input, the previous stored
+/// set's hash, and whether the last extraction was broken.
+type Replay<'a> = (&'a Input, Option<String>, bool);
+
+/// Stored scope sets by hash, each read and checked once; `None` for one
+/// missing, unreadable or not matching its hash (named when first met).
+#[derive(Default)]
+struct StoredSets(HashMap<String, Option<ScopeSet>>);
+
+impl StoredSets {
+    fn load(
+        &mut self,
+        store: &Store,
+        hash: &str,
+        record: i64,
+        findings: &mut Vec<Finding>,
+    ) -> Result<(), EvidenceError> {
+        if self.0.contains_key(hash) {
+            return Ok(());
+        }
+        let problem = match store.scope_set_json(hash)? {
+            None => Some("is missing: it was deleted".to_string()),
+            Some(json) => match serde_json::from_str::<ScopeSet>(&json) {
+                Err(e) => Some(format!("is unreadable ({e}): it was altered")),
+                Ok(set) if set.hash() != hash => {
+                    Some("no longer hashes to its name: its entries were altered".into())
+                }
+                Ok(set) => {
+                    self.0.insert(hash.to_string(), Some(set));
+                    None
+                }
+            },
+        };
+        if let Some(problem) = problem {
+            findings.push(Finding::record(
+                record,
+                format!("the scope set {hash} the record names {problem}"),
+            ));
+            self.0.insert(hash.to_string(), None);
+        }
+        Ok(())
+    }
+
+    fn get(&self, hash: &str) -> Option<&ScopeSet> {
+        self.0.get(hash).and_then(Option::as_ref)
+    }
+}
+
+/// `1-4, 7, 9-12`: ascending ids as ranges.
+fn ranges(ids: &[i64]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut iter = ids.iter().copied().peekable();
+    while let Some(start) = iter.next() {
+        let mut end = start;
+        while iter.peek() == Some(&(end + 1)) {
+            end += 1;
+            iter.next();
+        }
+        parts.push(if end == start {
+            format!("record {start}")
+        } else {
+            format!("records {start}-{end}")
+        });
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(seq: i64, json: &str) -> Entry {
+        Entry {
+            seq,
+            leaf: json.to_string(),
+            leaf_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_config_leaf_before_a_capture_decides_and_old_leaves_are_unrecorded() {
+        let current = BTreeMap::from([("a".to_string(), "new".to_string())]);
+        let entries = [
+            leaf(0, r#"{"type":"config","config_sha256":"x"}"#),
+            leaf(1, r#"{"type":"capture","record_id":1}"#),
+            leaf(2, r#"{"type":"config","extraction":{"a":"old"}}"#),
+            leaf(3, r#"{"type":"capture","record_id":2}"#),
+            leaf(4, r#"{"type":"config","extraction":{"a":"new"}}"#),
+            leaf(5, r#"{"type":"capture","record_id":3}"#),
+        ];
+        let settings = Settings::from_ledger(&entries, &current);
+        let config = crate::config::parse(
+            "[[source]]\nid = \"a\"\nurl = \"https://a.example/\"\n",
+            std::path::Path::new("/x.toml"),
+        )
+        .unwrap();
+        let row = |id: i64, source: &str| RecordRow {
+            id,
+            source: source.into(),
+            url: String::new(),
+            started_at: String::new(),
+            finished_at: String::new(),
+            outcome: "ok".into(),
+            change: None,
+            error_class: None,
+            error_message: None,
+            attempts: 1,
+            status: None,
+            final_url: None,
+            redirects: String::new(),
+            request_headers: String::new(),
+            response_headers: String::new(),
+            remote_ip: None,
+            tls_cert_sha256: None,
+            content_type: None,
+            content_kind: None,
+            raw_hash: None,
+            text_hash: None,
+            scope_hash: None,
+            prev_hash: String::new(),
+        };
+        let why = |id, source| settings.for_record(&row(id, source), &config).err();
+        // Unknown settings at record 1, but "old" after it: changed since.
+        assert_eq!(why(1, "a"), Some(Skip::Changed));
+        assert_eq!(why(2, "a"), Some(Skip::Changed));
+        assert_eq!(why(3, "a"), None);
+        assert_eq!(
+            why(3, "a~followed-page"),
+            None,
+            "a followed page: its parent's"
+        );
+        assert_eq!(why(3, "gone"), Some(Skip::Removed));
+        assert_eq!(why(9, "a"), Some(Skip::Unrecorded), "no capture leaf");
+
+        // Only a leaf from before fingerprints: not known, not "changed".
+        let settings = Settings::from_ledger(
+            &[
+                entries[0].clone(),
+                entries[1].clone(),
+                entries[4].clone(),
+                entries[5].clone(),
+            ],
+            &current,
+        );
+        let why = |id, source| settings.for_record(&row(id, source), &config).err();
+        assert_eq!(why(1, "a"), Some(Skip::Unrecorded));
+        assert_eq!(why(3, "a"), None);
+    }
+
+    #[test]
+    fn ranges_collapse_runs() {
+        assert_eq!(
+            ranges(&[1, 2, 3, 5, 7, 8]),
+            "records 1-3, record 5, records 7-8"
+        );
+        assert_eq!(settings_id("bot~x.example-page"), "bot");
+        assert_eq!(settings_id("bot"), "bot");
+    }
+}

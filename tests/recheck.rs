@@ -1,0 +1,288 @@
+//! `verify` re-extracting stored bodies: a clean store stays clean; an
+//! attacker who rewrites a record's text or scope hash and then the whole
+//! chain, the ledger and the checkpoints (holding the signing key) is still
+//! caught; changed settings or a removed source are info lines, not
+//! findings.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Output;
+
+use common::server::{Reply, Server};
+use common::{FAST_HTTP, Harness};
+use rusqlite::{Connection, params};
+use scopewatch::evidence::{Signer, checkpoint, merkle};
+use scopewatch::scope::{ScopeEntry, ScopeSet};
+use scopewatch::store::Store;
+use serde_json::Value;
+
+const MATRIX: &str = "<main><h1>Compliance</h1><table>\
+    <tr><th>Service</th><th>ISO 27001</th><th>SOC 2</th></tr>\
+    <tr><td>Compute</td><td>✓</td><td>✓</td></tr>\
+    <tr><td>Storage</td><td>✓</td><td></td></tr>\
+    </table></main>";
+
+fn scopewatch(config: &Path, args: &[&str]) -> Output {
+    common::scopewatch_command(config)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn source_block(server: &Server, content: &str) -> String {
+    format!(
+        "[[source]]\nid = \"matrix\"\nurl = \"{}\"\ncontent = [\"{content}\"]\n\
+         [[source]]\nid = \"plain\"\nurl = \"{}\"\n",
+        server.url("/matrix"),
+        server.url("/plain")
+    )
+}
+
+/// Two sources, three sweeps each, with a scope matrix on one.
+fn swept() -> (Harness, Server) {
+    let server = Server::start(|req| match req.path.as_str() {
+        "/matrix" => Reply::html(MATRIX),
+        _ => Reply::html("<main><p>Our trust page</p></main>"),
+    });
+    let h = Harness::new(&format!("{FAST_HTTP}{}", source_block(&server, "main")));
+    for _ in 0..3 {
+        assert!(scopewatch(&h.config_path(), &["check"]).status.success());
+    }
+    (h, server)
+}
+
+/// `verify --json`: the exit code, the findings, and the info lines.
+fn verify(h: &Harness) -> (i32, Vec<Value>, Vec<Value>) {
+    let out = scopewatch(&h.config_path(), &["verify", "--json"]);
+    let all: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let (info, findings) = all.into_iter().partition(|f| f["info"] == true);
+    (out.status.code().unwrap(), findings, info)
+}
+
+#[test]
+fn a_clean_store_verifies_clean_with_every_body_re_extracted() {
+    let (h, _server) = swept();
+    let conn = Connection::open(h.db_path()).unwrap();
+    let scoped: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM records WHERE source = 'matrix' AND scope_hash IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(scoped, 3, "the matrix page has a scope to re-check");
+    let (code, findings, info) = verify(&h);
+    assert_eq!((code, &findings, &info), (0, &vec![], &vec![]));
+    let out = scopewatch(&h.config_path(), &["verify"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("every re-extracted body"),
+        "{out:?}"
+    );
+}
+
+/// What an attacker holding the database and the signing key does after
+/// `edit` changed one record: re-hashes the chain from there, rewrites the
+/// ledger leaves that name the changed records (and their `text_hash`),
+/// and signs a fresh checkpoint. Everything but re-extraction agrees.
+fn rewrite_history(h: &Harness, edit: &str) {
+    let conn = Connection::open(h.db_path()).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         DROP TRIGGER ledger_no_update; DROP TRIGGER ledger_no_delete;
+         DROP TRIGGER checkpoints_no_update; DROP TRIGGER checkpoints_no_delete;",
+    )
+    .unwrap();
+    conn.execute_batch(edit).unwrap();
+    let store = Store::open(&h.db_path()).unwrap();
+    let mut prev = "0".repeat(64);
+    let mut rows = HashMap::new();
+    for (mut row, stored) in store.all_records().unwrap() {
+        row.prev_hash = prev.clone();
+        let hash = row.hash().to_hex();
+        if hash != stored {
+            conn.execute(
+                "UPDATE records SET prev_hash = ?1, record_hash = ?2 WHERE id = ?3",
+                params![row.prev_hash, hash, row.id],
+            )
+            .unwrap();
+        }
+        rows.insert(row.id, (hash.clone(), row.text_hash.clone()));
+        prev = hash;
+    }
+    let leaves: Vec<(i64, String)> = conn
+        .prepare("SELECT seq, leaf FROM ledger ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut prev = "0".repeat(64);
+    for (seq, leaf) in leaves {
+        let mut leaf: Value = serde_json::from_str(&leaf).unwrap();
+        leaf["prev"] = Value::String(prev.clone());
+        if matches!(leaf["type"].as_str(), Some("capture" | "failure")) {
+            let (hash, text) = &rows[&leaf["record_id"].as_i64().unwrap()];
+            leaf["record_hash"] = Value::String(hash.clone());
+            leaf["text_hash"] = serde_json::json!(text);
+        }
+        let leaf = leaf.to_string();
+        let hash = hex::encode(merkle::leaf_hash(leaf.as_bytes()));
+        conn.execute(
+            "UPDATE ledger SET leaf = ?1, leaf_hash = ?2 WHERE seq = ?3",
+            params![leaf, hash, seq],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    conn.execute("DELETE FROM checkpoints", []).unwrap();
+    let signer = Signer::locate(None, &h.db_path()).unwrap();
+    checkpoint::sign(&store, &signer).unwrap();
+}
+
+#[test]
+fn a_rewritten_scope_hash_is_caught_by_re_extraction_alone() {
+    let (h, _server) = swept();
+    // The attacker claims record 3 (the second matrix capture, say) had
+    // Storage out of SOC 2 and in nothing: a smaller, well-formed set.
+    let forged = ScopeSet::from_entries([ScopeEntry::new("ISO 27001", "Compute")]);
+    let conn = Connection::open(h.db_path()).unwrap();
+    let target: i64 = conn
+        .query_row(
+            "SELECT id FROM records WHERE source = 'matrix' ORDER BY id LIMIT 1 OFFSET 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    rewrite_history(
+        &h,
+        &format!(
+            "INSERT INTO scope_sets (hash, entries) VALUES ('{}', '{}');
+             UPDATE records SET scope_hash = '{}' WHERE id = {target};",
+            forged.hash(),
+            serde_json::to_string(&forged).unwrap(),
+            forged.hash()
+        ),
+    );
+    let (code, findings, _) = verify(&h);
+    assert_eq!(code, 1, "{findings:#?}");
+    assert_eq!(
+        findings.len(),
+        1,
+        "only re-extraction sees it: {findings:#?}"
+    );
+    assert_eq!(findings[0]["record_id"], target);
+    let problem = findings[0]["problem"].as_str().unwrap();
+    assert!(problem.contains("scope hash differs"), "{problem}");
+    assert!(problem.contains(&forged.hash()), "{problem}");
+    assert!(
+        findings[0]["concerns"]
+            .as_str()
+            .unwrap()
+            .contains("source matrix"),
+        "{findings:#?}"
+    );
+}
+
+#[test]
+fn a_rewritten_text_hash_is_caught_by_re_extraction_alone() {
+    let (h, _server) = swept();
+    // Record 2's text now names a blob that exists (its raw body), with the
+    // chain, ledger and checkpoint all rewritten to agree.
+    rewrite_history(&h, "UPDATE records SET text_hash = raw_hash WHERE id = 2;");
+    let (code, findings, _) = verify(&h);
+    assert_eq!(code, 1, "{findings:#?}");
+    assert_eq!(
+        findings.len(),
+        1,
+        "only re-extraction sees it: {findings:#?}"
+    );
+    assert_eq!(findings[0]["record_id"], 2);
+    let problem = findings[0]["problem"].as_str().unwrap();
+    assert!(problem.contains("text hash differs"), "{problem}");
+}
+
+#[test]
+fn an_edited_scope_set_is_named() {
+    let (h, _server) = swept();
+    // The scope set's entries rewritten in place (unpacked, edited,
+    // packed again): its hash no longer fits.
+    let conn = Connection::open(h.db_path()).unwrap();
+    let sets: Vec<(String, Vec<u8>, i64)> = conn
+        .prepare("SELECT hash, packed, size FROM scope_sets")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!sets.is_empty());
+    for (hash, packed, size) in sets {
+        let json = zstd::bulk::decompress(&packed, size as usize).unwrap();
+        let edited = String::from_utf8(json)
+            .unwrap()
+            .replace("Storage", "Storage X");
+        conn.execute(
+            "UPDATE scope_sets SET packed = ?1, size = ?2 WHERE hash = ?3",
+            params![
+                zstd::bulk::compress(edited.as_bytes(), 3).unwrap(),
+                edited.len() as i64,
+                hash
+            ],
+        )
+        .unwrap();
+    }
+    let (code, findings, _) = verify(&h);
+    assert_eq!(code, 1);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["problem"].as_str().unwrap().contains("no longer hashes")),
+        "{findings:#?}"
+    );
+}
+
+/// The info line about `source`.
+fn info_for(info: &[Value], source: &str) -> String {
+    info.iter()
+        .find(|i| i["concerns"] == format!("source {source}"))
+        .unwrap_or_else(|| panic!("no info for {source}: {info:#?}"))["problem"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn changed_settings_and_a_removed_source_are_info_not_findings() {
+    let (h, server) = swept();
+    // A different content selector for `matrix`; `plain` removed.
+    let text = std::fs::read_to_string(h.config_path()).unwrap();
+    let changed = text.replace(&source_block(&server, "main"), "")
+        + &format!(
+            "[[source]]\nid = \"matrix\"\nurl = \"{}\"\ncontent = [\"table\"]\n",
+            server.url("/matrix")
+        );
+    std::fs::write(h.config_path(), changed).unwrap();
+    let (code, findings, info) = verify(&h);
+    assert_eq!((code, &findings), (0, &vec![]), "{info:#?}");
+    assert!(
+        info_for(&info, "matrix").contains("not re-checked: extraction settings changed"),
+        "{info:#?}"
+    );
+    assert!(
+        info_for(&info, "plain").contains("not re-checked: source removed"),
+        "{info:#?}"
+    );
+    let out = scopewatch(&h.config_path(), &["verify"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("info: source matrix: 3 records"),
+        "{out:?}"
+    );
+
+    // The next sweep records the new settings: its capture is re-checked.
+    assert!(scopewatch(&h.config_path(), &["check"]).status.success());
+    let (code, findings, info) = verify(&h);
+    assert_eq!((code, &findings), (0, &vec![]), "{info:#?}");
+    assert!(info_for(&info, "matrix").contains("3 records"), "{info:#?}");
+}
