@@ -9,6 +9,7 @@ this needs; see "Performance" in README.md. Everything stays on 127.0.0.1.
 """
 
 import argparse
+import json
 import os
 import random
 import re
@@ -306,6 +307,128 @@ class Urlwatch:
                       "--hooks", self.hooks, "--cache", db], env=self.env, ok=(0, 1))
 
 
+# Run with the venv's python (untimed): makes the datastore every timed pass
+# starts from, with one watch per page and no snapshot yet.
+CDIO_INIT = """
+import os, sys
+import changedetectionio
+from changedetectionio import store
+path, concurrency, urls = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+os.makedirs(path)
+ds = store.ChangeDetectionStore(datastore_path=path, include_default_watches=False,
+                                version_tag=changedetectionio.__version__)
+settings = ds.data['settings']
+settings['requests']['workers'] = concurrency
+settings['application']['ui']['favicons_enabled'] = False
+# Scopewatch's ignore; it costs changedetection.io about a third of its CPU a page.
+settings['application']['global_subtractive_selectors'] = ['.feedback', 'time']
+for url in urls:
+    ds.add_watch(url=url, extras={'fetch_backend': 'html_requests'})
+ds.commit()
+if len(ds.data['watching']) != len(urls):
+    sys.exit(f"{len(ds.data['watching'])} watches for {len(urls)} URLs")
+"""
+
+
+def tree_bytes(path):
+    return sum(os.path.getsize(os.path.join(d, f))
+               for d, _, files in os.walk(path) for f in files)
+
+
+class Changedetection:
+    """changedetection.io in its batch mode (`-b -r all`, 0.55+): loads the
+    datastore, queues every watch, starts its fetch workers without the web
+    server, the scheduler, the notification runner or the version check,
+    and exits once the queue is empty and every worker idle. The process is
+    timed whole: startup (Flask app, imports), the checks, and the batch
+    monitor's own waits (a fixed 3 s before it first polls, then polls every
+    0.2-0.8 s and wants 0.5 s of idle), so about 4 s of each pass is waiting.
+
+    Its datastore directory plays the database: changedetection.json (the
+    settings), and per watch a directory with watch.json, history.txt (one
+    line per stored snapshot: the rows counted here) and the snapshots.
+
+    Kept on 127.0.0.1: batch mode skips the version check (and
+    DISABLE_VERSION_CHECK=yes says so again); LITELLM_LOCAL_MODEL_COST_MAP
+    keeps litellm's import from fetching its price map; favicons off (the
+    plain-requests fetcher does not fetch them anyway); no notification
+    URLs, no default watches (the datastore is made here, without them), no
+    proxy variables; the fetcher is plain requests, no browser.
+    ALLOW_IANA_RESTRICTED_ADDRESSES=true lets it fetch 127.0.0.1 at all
+    (its SSRF guard refuses loopback by default)."""
+
+    name = "changedetection.io"
+
+    def __init__(self, root, venv, urls, concurrency):
+        self.binary = os.path.join(venv, "bin", "changedetection.py")
+        self.template = os.path.join(root, "cdio-template")
+        self.pages = len(urls)
+        self.env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        self.env.update(
+            HOME=root, XDG_CONFIG_HOME=root, XDG_CACHE_HOME=root,
+            ALLOW_IANA_RESTRICTED_ADDRESSES="true", DISABLE_VERSION_CHECK="yes",
+            LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_FETCH_PRICING_FROM_GITHUB="false",
+            # The worker count also lives in the settings; this wins over them.
+            FETCH_WORKERS=str(concurrency))
+        if os.path.exists(self.template):
+            shutil.rmtree(self.template)
+        proc = subprocess.run([os.path.join(venv, "bin", "python"), "-c", CDIO_INIT,
+                               self.template, str(concurrency)] + urls,
+                              env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            sys.exit("changedetection.io datastore setup failed:\n"
+                     + proc.stderr.decode()[-3000:])
+
+    def fresh(self, db):
+        if os.path.exists(db):
+            shutil.rmtree(db)
+        shutil.copytree(self.template, db)
+
+    def restore(self, src, db):
+        if os.path.exists(db):
+            shutil.rmtree(db)
+        shutil.copytree(src, db)
+
+    def size(self, db):
+        return tree_bytes(db) if os.path.exists(db) else 0
+
+    def rows(self, db):
+        if not os.path.exists(db):
+            return 0
+        n = 0
+        for entry in os.scandir(db):
+            history = os.path.join(entry.path, "history.txt")
+            if entry.is_dir() and os.path.exists(history):
+                with open(history, encoding="utf-8") as f:
+                    n += sum(1 for line in f if line.strip())
+        return n
+
+    def checked_since(self, db, since):
+        n = 0
+        for entry in os.scandir(db):
+            watch = os.path.join(entry.path, "watch.json")
+            if entry.is_dir() and os.path.exists(watch):
+                with open(watch, encoding="utf-8") as f:
+                    if (json.load(f).get("last_checked") or 0) >= since:
+                        n += 1
+        return n
+
+    def pass_(self, db):
+        with socket.socket() as s:
+            # Batch mode refuses to run if its (unused) web port is taken.
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        started = int(time.time())
+        result = timed([self.binary, "-d", db, "-b", "-r", "all", "-h", "127.0.0.1",
+                        "-p", str(port), "-l", "WARNING"], env=self.env)
+        # Batch mode gives up waiting after about 4 minutes and exits 0 all
+        # the same; a pass that did not check every page is not a figure.
+        checked = self.checked_since(db, started)
+        if checked != self.pages:
+            sys.exit(f"changedetection.io checked {checked} of {self.pages} pages in {db}")
+        return result
+
+
 class Curl:
     name = "curl (floor)"
 
@@ -331,10 +454,18 @@ def main():
     ap.add_argument("--history", type=int, default=50,
                     help="stored versions per page before scopewatch's after-history pass")
     ap.add_argument("--peer-history", type=int,
-                    help="the same for urlwatch (default: --history); its passes slow down "
-                         "as its history grows, so 50 versions take it about an hour to store")
+                    help="the same for urlwatch and changedetection.io (default: --history); "
+                         "urlwatch's passes slow down as its history grows, so 50 versions "
+                         "take it about an hour to store")
     ap.add_argument("--scopewatch", required=True, help="the scopewatch binary")
     ap.add_argument("--urlwatch-venv", help="venv with urlwatch 2.29 (omit to skip urlwatch)")
+    ap.add_argument("--with-changedetection", action="store_true",
+                    help="also time changedetection.io in its batch mode")
+    ap.add_argument("--changedetection-venv",
+                    default=os.path.join(os.environ.get("XDG_CACHE_HOME")
+                                         or os.path.expanduser("~/.cache"),
+                                         "scopewatch-bench", "cdio"),
+                    help="venv with changedetection.io 0.60.10 (default: %(default)s)")
     ap.add_argument("--workdir", help="keep the pages and databases here (default: a temp dir, removed)")
     args = ap.parse_args()
     if args.peer_history is None:
@@ -360,6 +491,8 @@ def run(args, root, site, nginx):
     tools = [Scopewatch(root, args.scopewatch, urls, args.concurrency)]
     if args.urlwatch_venv:
         tools.append(Urlwatch(root, args.urlwatch_venv, urls, args.concurrency))
+    if args.with_changedetection:
+        tools.append(Changedetection(root, args.changedetection_venv, urls, args.concurrency))
     tools.append(Curl(root, urls, args.concurrency))
     print(f"{args.pages} pages of {site.bytes() / args.pages / 1024:.1f} KB on "
           f"127.0.0.1:{nginx.port}, concurrency {args.concurrency}, {args.runs} runs, "
@@ -368,10 +501,13 @@ def run(args, root, site, nginx):
     results = {(t.name, p): [] for t in tools for p in PASSES}
 
     def measure(tool, pass_name, db):
-        size, rows = db_size(db), db_rows(db)
+        # changedetection.io's datastore is a directory, the others' a SQLite file.
+        size_of = getattr(tool, "size", db_size)
+        rows_of = getattr(tool, "rows", db_rows)
+        size, rows = size_of(db), rows_of(db)
         wall, cpu, rss = tool.pass_(db)
         results[(tool.name, pass_name)].append(
-            (wall, cpu, rss, db_size(db) - size, db_rows(db) - rows))
+            (wall, cpu, rss, size_of(db) - size, rows_of(db) - rows))
 
     everything = range(args.pages)
     # The history: `--history` versions of every page, stored by each tool
@@ -384,6 +520,8 @@ def run(args, root, site, nginx):
         history[tool.name] = db
         if isinstance(tool, Curl):
             continue
+        if hasattr(tool, "fresh"):
+            tool.fresh(db)
         depth = args.history if isinstance(tool, Scopewatch) else args.peer_history
         for v in range(depth):
             site.write(everything, v)
@@ -399,9 +537,12 @@ def run(args, root, site, nginx):
         tenth = rng.sample(range(args.pages), max(1, args.pages // 10))
         for tool in tools:
             db = os.path.join(root, f"run-{tool.name.split()[0]}.db")
-            for p in (db, db + "-wal", db + "-shm"):
-                if os.path.exists(p):
-                    os.remove(p)
+            if hasattr(tool, "fresh"):
+                tool.fresh(db)
+            else:
+                for p in (db, db + "-wal", db + "-shm"):
+                    if os.path.exists(p):
+                        os.remove(p)
             site.write(everything, 0)
             measure(tool, "first", db)
             measure(tool, "unchanged", db)
@@ -414,7 +555,9 @@ def run(args, root, site, nginx):
             nginx.reload((urls[tenth[0]], 200))
             # The same changed-10% pass, on a copy of the history.
             site.write(everything, last)
-            if not isinstance(tool, Curl):
+            if hasattr(tool, "restore"):
+                tool.restore(history[tool.name], db)
+            elif not isinstance(tool, Curl):
                 # The WAL may hold committed pages not yet in the main file.
                 for ext in ("", "-wal", "-shm"):
                     if os.path.exists(db + ext):
@@ -430,9 +573,10 @@ def run(args, root, site, nginx):
 def print_table(tools, results, args):
     med = {k: [statistics.median(x[i] for x in v) for i in range(5)] for k, v in results.items() if v}
     peers = [t.name for t in tools if t.name != "scopewatch"]
+    stored = [p for p in peers if not p.startswith("curl")]
     print(f"\nMedians of {args.runs} runs, {args.pages} pages, concurrency {args.concurrency}; "
-          f"after-history = the changed-10% pass with {args.history} stored versions per page "
-          f"({args.peer_history} for urlwatch).\n")
+          f"after-history = the changed-10% pass with {args.history} stored versions per page"
+          + (f" ({args.peer_history} for {' and '.join(stored)})" if stored else "") + ".\n")
     head = ["tool", "pass", "wall s", "CPU s", "peak RSS MB", "disk +bytes", "bytes/page", "rows +"]
     head += [f"scopewatch/{p.split()[0]} wall" for p in peers]
     print("| " + " | ".join(head) + " |")

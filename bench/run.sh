@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# One command for the benchmark against urlwatch and a plain curl fetch:
-# installs what is missing (nginx, GNU time, curl, python3-venv, a venv with
-# urlwatch 2.29), builds scopewatch in release mode, and runs bench/bench.py,
-# which prints the table.
+# One command for the benchmark against urlwatch, changedetection.io and a
+# plain curl fetch: installs what is missing (nginx, GNU time, curl,
+# python3-venv, a venv with urlwatch 2.29 and, with --with-changedetection,
+# one with changedetection.io 0.60.10), builds scopewatch in release mode, and
+# runs bench/bench.py, which prints the table.
 #
 #   bench/run.sh [--pages N (1000)] [--runs N (5)] [--concurrency N (8)]
-#                [--history N (50)] [--workdir DIR]
+#                [--history N (50)] [--peer-history N] [--workdir DIR]
+#                [--with-changedetection]
 #
 # Everything it serves and fetches is on 127.0.0.1. See "Performance" in README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-case "${1:-}" in -h|--help) sed -n '2,10p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,12p' "$0"; exit 0 ;; esac
 
 missing=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
@@ -34,7 +36,21 @@ if ! "$venv/bin/urlwatch" --version 2>/dev/null | grep -q '^urlwatch 2\.29'; the
   "$venv/bin/pip" install -q 'urlwatch==2.29'
 fi
 
+# changedetection.io only when asked: its install is large (about 700 MB: Flask,
+# lxml, numpy, litellm...) and its passes are slow.
+cdio_args=()
+for arg in "$@"; do
+  if [ "$arg" = --with-changedetection ]; then
+    cdio="${BENCH_CDIO_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/scopewatch-bench/cdio}"
+    if ! "$cdio/bin/changedetection.py" --version 2>/dev/null | grep -q '^changedetection\.io 0\.60\.10$'; then
+      python3 -m venv "$cdio"
+      "$cdio/bin/pip" install -q 'changedetection.io==0.60.10'
+    fi
+    cdio_args=(--changedetection-venv "$cdio")
+  fi
+done
+
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo build --release --quiet
 exec python3 bench/bench.py --scopewatch "$CARGO_TARGET_DIR/release/scopewatch" \
-  --urlwatch-venv "$venv" "$@"
+  --urlwatch-venv "$venv" "${cdio_args[@]}" "$@"
