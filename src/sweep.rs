@@ -1,6 +1,6 @@
-//! One sweep: fetch a set of sources concurrently (bounded by `[daemon]
-//! concurrency` and the per-host limits), extract, and record each attempt
-//! in its own transaction; then fetch the pages those sources link to
+//! One sweep: fetch a set of sources on `[daemon] concurrency` workers
+//! (and within the per-host limits), extract, and record each attempt
+//! atomically through the store's writer; then fetch the pages those sources link to
 //! (`follow`). One source failing never stops the others: each outcome is
 //! a value in the [`SweepReport`].
 

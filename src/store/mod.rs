@@ -1,7 +1,9 @@
 //! All SQL: opening and migrating the database, content-addressed blobs,
 //! the hash-chained record of every fetch attempt, events and per-source
-//! state. Each attempt is written in one transaction, so a crash leaves
-//! either the whole record (blobs, row, events, state) or none of it.
+//! state. Each attempt is written atomically (in its own savepoint of a
+//! group-committed transaction, see [`Store::record_attempts`]), so a crash
+//! leaves either the whole record (blobs, row, events, ledger leaf, state)
+//! or none of it.
 
 mod actor;
 mod blob;
