@@ -282,7 +282,7 @@ impl Stored for &Store {
     }
 
     fn scope_set_json(&mut self, hash: &str) -> Result<Option<String>, EvidenceError> {
-        Ok(Store::scope_set_json(*self, hash)?)
+        Ok(Store::scope_set_json(self, hash)?)
     }
 }
 
