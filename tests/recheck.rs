@@ -9,6 +9,8 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness};
@@ -457,6 +459,73 @@ fn a_bundle_re_extracted_with_changed_settings_gives_info_lines() {
     );
     assert!(
         info_for(&info, "plain").contains("not re-checked: source removed"),
+        "{info:#?}"
+    );
+}
+
+#[test]
+fn a_bundle_starting_after_the_scope_a_capture_was_judged_against_says_so() {
+    // The matrix's certifications are all replaced after the first sweep:
+    // the sweep judges the new scope broken against the first one and
+    // stores none.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let server = Server::start(move |req| match req.path.as_str() {
+        "/matrix" if counter.fetch_add(1, Ordering::SeqCst) >= 1 => Reply::html(
+            "<main><h1>Compliance</h1><table>\
+             <tr><th>Service</th><th>PCI DSS</th></tr>\
+             <tr><td>Compute</td><td>✓</td></tr></table></main>",
+        ),
+        "/matrix" => Reply::html(MATRIX),
+        _ => Reply::html("<main><p>Our trust page</p></main>"),
+    });
+    let h = Harness::new(&format!("{FAST_HTTP}{}", source_block(&server, "main")));
+    for _ in 0..3 {
+        assert!(scopewatch(&h.config_path(), &["check"]).status.success());
+    }
+    let conn = Connection::open(h.db_path()).unwrap();
+    let matrix: Vec<(i64, String, Option<String>)> = conn
+        .prepare(
+            "SELECT id, started_at, scope_hash FROM records WHERE source = 'matrix' ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let stored: Vec<bool> = matrix.iter().map(|m| m.2.is_some()).collect();
+    assert_eq!(stored, [true, false, false], "judged broken: {matrix:?}");
+
+    // The whole history: the judgement is replayed, nothing left out.
+    let (code, findings, info) = verify_bundle(&h, &bundle(&h));
+    assert_eq!((code, &findings, &info), (0, &vec![], &vec![]));
+
+    // From the second matrix capture on: the scope it was judged against
+    // is not in the bundle, so its stored "none" cannot be replayed.
+    let late = h.dir.path().join("late");
+    let out = scopewatch(
+        &h.config_path(),
+        &[
+            "export",
+            "--out",
+            late.to_str().unwrap(),
+            "--since",
+            &matrix[1].1,
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let (code, findings, info) = verify_bundle(&h, &late);
+    assert_eq!((code, &findings), (0, &vec![]), "{info:#?}");
+    let (second, third) = (matrix[1].0, matrix[2].0);
+    let ids = if third == second + 1 {
+        format!("records {second}-{third}")
+    } else {
+        format!("record {second}, record {third}")
+    };
+    assert!(
+        info_for(&info, "matrix").starts_with(&format!(
+            "2 records ({ids}) scope hash not re-checked (text hash was)"
+        )),
         "{info:#?}"
     );
 }
