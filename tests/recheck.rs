@@ -529,3 +529,74 @@ fn a_bundle_starting_after_the_scope_a_capture_was_judged_against_says_so() {
         "{info:#?}"
     );
 }
+
+#[test]
+fn a_bundle_whose_response_body_was_altered_and_re_signed_names_every_capture_of_it() {
+    let (h, _server) = swept();
+    let bundle = bundle(&h);
+    // The attacker puts Storage in SOC 2 in the first matrix response,
+    // redoes its WARC digests, SHA256SUMS and the signature. The two
+    // revisits point at that response, so their body changed too.
+    let path = bundle.join("archive/matrix.warc.gz");
+    let mut rewritten = Vec::new();
+    for read in warc::read_all(&std::fs::read(&path).unwrap()) {
+        let warc::ReadRecord::Ok { mut record, .. } = read else {
+            panic!("{read:?}")
+        };
+        if record.header("WARC-Type") == Some("response") {
+            let block = String::from_utf8(record.block.clone()).unwrap();
+            let forged = block.replace(
+                "<td>Storage</td><td>✓</td><td></td>",
+                "<td>Storage</td><td>✓</td><td>✓</td>",
+            );
+            assert_ne!(forged, block);
+            record.block = forged.into_bytes();
+            let payload = warc::digest(warc::http_payload(&record.block));
+            let block = warc::digest(&record.block);
+            for (name, value) in &mut record.headers {
+                match name.as_str() {
+                    "WARC-Payload-Digest" => *value = payload.clone(),
+                    "WARC-Block-Digest" => *value = block.clone(),
+                    _ => {}
+                }
+            }
+        }
+        rewritten.extend(record.to_gzip().unwrap());
+    }
+    std::fs::write(&path, rewritten).unwrap();
+    resign(&h, &bundle);
+
+    let (code, findings, _) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 1, "{findings:#?}");
+    let conn = Connection::open(h.db_path()).unwrap();
+    let matrix: Vec<i64> = conn
+        .prepare("SELECT id FROM records WHERE source = 'matrix' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(matrix.len(), 3);
+    // The response's metadata record sees its payload changed; the
+    // revisits' changed bodies only re-extraction sees.
+    let others: Vec<&Value> = findings
+        .iter()
+        .filter(|f| !f["concerns"].as_str().unwrap().starts_with("record "))
+        .collect();
+    assert_eq!(others.len(), 1, "{findings:#?}");
+    assert!(
+        others[0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("the response payload is not the body the record hashed"),
+        "{findings:#?}"
+    );
+    for id in matrix {
+        assert!(
+            findings.iter().any(|f| f["record_id"] == id
+                && f["concerns"] == format!("record {id} (source matrix)")
+                && f["problem"].as_str().unwrap().contains("text hash differs")),
+            "record {id}: {findings:#?}"
+        );
+    }
+}
