@@ -1,8 +1,10 @@
-//! `verify` re-extracting stored bodies: a clean store stays clean; an
+//! `verify` re-extracting stored bodies, of the store and of a bundle
+//! (`verify BUNDLE --config`): a clean store or bundle stays clean; an
 //! attacker who rewrites a record's text or scope hash and then the whole
-//! chain, the ledger and the checkpoints (holding the signing key) is still
-//! caught; changed settings or a removed source are info lines, not
-//! findings.
+//! chain, the ledger and the checkpoints (holding the signing key), or a
+//! bundle's scope line or response body and then SHA256SUMS and its
+//! signature, is still caught; changed settings or a removed source are
+//! info lines, not findings.
 
 mod common;
 
