@@ -263,9 +263,10 @@ pub fn recheck_store(
         .iter()
         .filter_map(|e| Some((e.seq, serde_json::from_str(&e.leaf).ok()?)))
         .collect();
+    let mut stored = store;
     recheck(
         &captures,
-        &mut { store },
+        &mut stored,
         leaves.iter().map(|(seq, leaf)| (*seq, leaf)),
         config,
         History::Complete,
@@ -303,8 +304,8 @@ pub(crate) fn recheck<'a>(
         let (Some(raw), Some(_)) = (&capture.body, &capture.text_hash) else {
             continue;
         };
-        // A 304 or a failure ran no extraction; a pruned body is reported
-        // by the chain check as pruned by policy.
+        // A 304 or a failure ran no extraction. (A pruned body has no
+        // `body`: the chain check reports it as pruned by policy.)
         if capture.outcome != "ok" {
             continue;
         }
