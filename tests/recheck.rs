@@ -351,6 +351,13 @@ fn a_clean_bundle_verifies_clean_with_every_capture_re_extracted() {
         "{out:?}"
     );
 
+    let readme = std::fs::read_to_string(bundle.join("README.txt")).unwrap();
+    assert!(
+        readme
+            .contains("scopewatch verify THIS_DIRECTORY --key PINNED.pem --config scopewatch.toml"),
+        "{readme}"
+    );
+
     // Without a configuration there are no settings: one info line.
     let out = verify_bundle_without_config(&bundle);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
