@@ -43,7 +43,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     evidence::checkpoint::sign(&store, &signer)?;
     println!("signed a checkpoint over them in {:.2?}", started.elapsed());
     let started = Instant::now();
-    let findings = evidence::verify::verify_store(&store, Some(&signer.verifying_key()), None)?;
+    let findings =
+        evidence::verify::verify_store(&store, Some(&signer.verifying_key()), None)?.findings;
     println!(
         "verified {entries} ledger entries in {:.2?} ({} findings)",
         started.elapsed(),
@@ -114,7 +115,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let started = Instant::now();
     let findings =
-        evidence::verify::verify_store(&store, Some(&signer.verifying_key()), Some(&config))?;
+        evidence::verify::verify_store(&store, Some(&signer.verifying_key()), Some(&config))?
+            .findings;
     println!(
         "verified {entries}+ ledger entries and re-extracted {captures} captures ({distinct} distinct bodies) in {:.2?} ({} findings, {} threads)",
         started.elapsed(),

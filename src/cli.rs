@@ -201,7 +201,7 @@ pub struct ScopeHistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// An exported bundle directory [default: the live database]
+    /// An exported bundle directory [default: the live database]; with --config its WARC bodies are re-extracted
     pub bundle: Option<PathBuf>,
     /// The public key (PEM) signatures must verify with [default: the bundle's public-key.pem, or the store's signing key]
     #[arg(long, value_name = "FILE")]

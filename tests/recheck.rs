@@ -1,19 +1,23 @@
-//! `verify` re-extracting stored bodies: a clean store stays clean; an
+//! `verify` re-extracting stored bodies, of the store and of a bundle
+//! (`verify BUNDLE --config`): a clean store or bundle stays clean; an
 //! attacker who rewrites a record's text or scope hash and then the whole
-//! chain, the ledger and the checkpoints (holding the signing key) is still
-//! caught; changed settings or a removed source are info lines, not
-//! findings.
+//! chain, the ledger and the checkpoints (holding the signing key), or a
+//! bundle's scope line or response body and then SHA256SUMS and its
+//! signature, is still caught; changed settings or a removed source are
+//! info lines, not findings.
 
 mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness};
 use rusqlite::{Connection, params};
-use scopewatch::evidence::{Signer, checkpoint, merkle};
+use scopewatch::evidence::{Signer, checkpoint, merkle, warc};
 use scopewatch::scope::{ScopeEntry, ScopeSet};
 use scopewatch::store::Store;
 use serde_json::Value;
@@ -285,4 +289,323 @@ fn changed_settings_and_a_removed_source_are_info_not_findings() {
     let (code, findings, info) = verify(&h);
     assert_eq!((code, &findings), (0, &vec![]), "{info:#?}");
     assert!(info_for(&info, "matrix").contains("3 records"), "{info:#?}");
+}
+
+/// `swept()` exported as a bundle.
+fn bundle(h: &Harness) -> std::path::PathBuf {
+    let bundle = h.dir.path().join("bundle");
+    let out = scopewatch(
+        &h.config_path(),
+        &["export", "--out", bundle.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{out:?}");
+    bundle
+}
+
+/// `verify BUNDLE --json` with the harness's configuration (`--config`).
+fn verify_bundle(h: &Harness, bundle: &Path) -> (i32, Vec<Value>, Vec<Value>) {
+    let out = scopewatch(
+        &h.config_path(),
+        &["verify", bundle.to_str().unwrap(), "--json"],
+    );
+    let all: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let (info, findings) = all.into_iter().partition(|f| f["info"] == true);
+    (out.status.code().unwrap(), findings, info)
+}
+
+/// `verify BUNDLE` with no configuration at all.
+fn verify_bundle_without_config(bundle: &Path) -> Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_scopewatch"));
+    command.env_remove("SCOPEWATCH_CONFIG");
+    command
+        .args(["verify", bundle.to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_clean_bundle_verifies_clean_with_every_capture_re_extracted() {
+    let (h, _server) = swept();
+    let bundle = bundle(&h);
+    let (code, findings, info) = verify_bundle(&h, &bundle);
+    assert_eq!((code, &findings, &info), (0, &vec![], &vec![]));
+    // Two sources swept three times: six captures, the repeats stored as
+    // identical-payload revisits whose body is the first response's.
+    let archive = std::fs::read(bundle.join("archive/matrix.warc.gz")).unwrap();
+    let kinds: Vec<String> = warc::read_all(&archive)
+        .into_iter()
+        .filter_map(|r| match r {
+            warc::ReadRecord::Ok { record, .. } => record.header("WARC-Type").map(String::from),
+            warc::ReadRecord::Damaged { .. } => None,
+        })
+        .filter(|kind| kind == "response" || kind == "revisit")
+        .collect();
+    assert_eq!(kinds, ["response", "revisit", "revisit"]);
+    let out = scopewatch(&h.config_path(), &["verify", bundle.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "every re-extracted body (6 captures) gives the text and scope hashes the bundle states"
+        ),
+        "{out:?}"
+    );
+
+    let readme = std::fs::read_to_string(bundle.join("README.txt")).unwrap();
+    assert!(
+        readme
+            .contains("scopewatch verify THIS_DIRECTORY --key PINNED.pem --config scopewatch.toml"),
+        "{readme}"
+    );
+
+    // Without a configuration there are no settings: one info line.
+    let out = verify_bundle_without_config(&bundle);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("info: re-extraction: not re-checked: no configuration file")
+            && text.contains("pass --config"),
+        "{text}"
+    );
+    assert!(text.contains("(0 captures)"), "{text}");
+}
+
+/// What an attacker holding the signing key does after editing a bundle:
+/// recomputes `SHA256SUMS` and signs it again.
+fn resign(h: &Harness, bundle: &Path) {
+    let sums = std::fs::read_to_string(bundle.join("SHA256SUMS")).unwrap();
+    let redone: String = sums
+        .lines()
+        .map(|line| {
+            let (_, name) = line.split_once("  ").unwrap();
+            let bytes = std::fs::read(bundle.join(name)).unwrap();
+            format!(
+                "{}  {name}\n",
+                scopewatch::hash::Digest::of(&bytes).to_hex()
+            )
+        })
+        .collect();
+    assert_ne!(redone, sums, "the edit changed a listed file");
+    std::fs::write(bundle.join("SHA256SUMS"), &redone).unwrap();
+    let signer = Signer::locate(None, &h.db_path()).unwrap();
+    std::fs::write(
+        bundle.join("SHA256SUMS.sig"),
+        signer.sign(redone.as_bytes()),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_bundle_with_a_forged_scope_re_signed_is_caught_by_re_extraction_alone() {
+    let (h, _server) = swept();
+    let bundle = bundle(&h);
+    // The attacker claims the second matrix capture had only Compute in
+    // ISO 27001: a well-formed set under its own hash, SHA256SUMS redone
+    // and signed again.
+    let forged = ScopeSet::from_entries([ScopeEntry::new("ISO 27001", "Compute")]);
+    let path = bundle.join("scope/matrix.jsonl");
+    let lines: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    let target = lines[1]["record_id"].as_i64().unwrap();
+    let edited: String = lines
+        .into_iter()
+        .map(|mut line| {
+            if line["record_id"] == target {
+                line["scope_hash"] = Value::String(forged.hash());
+                line["entries"] = serde_json::to_value(&forged).unwrap();
+            }
+            format!("{line}\n")
+        })
+        .collect();
+    std::fs::write(&path, edited).unwrap();
+    resign(&h, &bundle);
+
+    // Without re-extraction every checksum, signature and proof holds.
+    let out = verify_bundle_without_config(&bundle);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    let (code, findings, info) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 1, "{findings:#?}");
+    assert_eq!(
+        findings.len(),
+        1,
+        "only re-extraction sees it: {findings:#?}"
+    );
+    assert_eq!(findings[0]["record_id"], target);
+    let problem = findings[0]["problem"].as_str().unwrap();
+    assert!(problem.contains("scope hash differs"), "{problem}");
+    assert!(problem.contains(&forged.hash()), "{problem}");
+    assert_eq!(
+        findings[0]["concerns"],
+        format!("record {target} (source matrix)")
+    );
+    assert_eq!(info, Vec::<Value>::new());
+}
+
+#[test]
+fn a_bundle_re_extracted_with_changed_settings_gives_info_lines() {
+    let (h, server) = swept();
+    let bundle = bundle(&h);
+    // A different content selector for `matrix`; `plain` removed.
+    let text = std::fs::read_to_string(h.config_path()).unwrap();
+    let changed = text.replace(&source_block(&server, "main"), "")
+        + &format!(
+            "[[source]]\nid = \"matrix\"\nurl = \"{}\"\ncontent = [\"table\"]\n",
+            server.url("/matrix")
+        );
+    std::fs::write(h.config_path(), changed).unwrap();
+    let (code, findings, info) = verify_bundle(&h, &bundle);
+    assert_eq!((code, &findings), (0, &vec![]), "{info:#?}");
+    let matrix = info_for(&info, "matrix");
+    assert!(
+        matrix.starts_with("3 records")
+            && matrix.contains("not re-checked: extraction settings changed"),
+        "{info:#?}"
+    );
+    assert!(
+        info_for(&info, "plain").contains("not re-checked: source removed"),
+        "{info:#?}"
+    );
+}
+
+#[test]
+fn a_bundle_starting_after_the_scope_a_capture_was_judged_against_says_so() {
+    // The matrix's certifications are all replaced after the first sweep:
+    // the sweep judges the new scope broken against the first one and
+    // stores none.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let server = Server::start(move |req| match req.path.as_str() {
+        "/matrix" if counter.fetch_add(1, Ordering::SeqCst) >= 1 => Reply::html(
+            "<main><h1>Compliance</h1><table>\
+             <tr><th>Service</th><th>PCI DSS</th></tr>\
+             <tr><td>Compute</td><td>✓</td></tr></table></main>",
+        ),
+        "/matrix" => Reply::html(MATRIX),
+        _ => Reply::html("<main><p>Our trust page</p></main>"),
+    });
+    let h = Harness::new(&format!("{FAST_HTTP}{}", source_block(&server, "main")));
+    for _ in 0..3 {
+        assert!(scopewatch(&h.config_path(), &["check"]).status.success());
+    }
+    let conn = Connection::open(h.db_path()).unwrap();
+    let matrix: Vec<(i64, String, Option<String>)> = conn
+        .prepare(
+            "SELECT id, started_at, scope_hash FROM records WHERE source = 'matrix' ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let stored: Vec<bool> = matrix.iter().map(|m| m.2.is_some()).collect();
+    assert_eq!(stored, [true, false, false], "judged broken: {matrix:?}");
+
+    // The whole history: the judgement is replayed, nothing left out.
+    let (code, findings, info) = verify_bundle(&h, &bundle(&h));
+    assert_eq!((code, &findings, &info), (0, &vec![], &vec![]));
+
+    // From the second matrix capture on: the scope it was judged against
+    // is not in the bundle, so its stored "none" cannot be replayed.
+    let late = h.dir.path().join("late");
+    let out = scopewatch(
+        &h.config_path(),
+        &[
+            "export",
+            "--out",
+            late.to_str().unwrap(),
+            "--since",
+            &matrix[1].1,
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let (code, findings, info) = verify_bundle(&h, &late);
+    assert_eq!((code, &findings), (0, &vec![]), "{info:#?}");
+    let (second, third) = (matrix[1].0, matrix[2].0);
+    let ids = if third == second + 1 {
+        format!("records {second}-{third}")
+    } else {
+        format!("record {second}, record {third}")
+    };
+    assert!(
+        info_for(&info, "matrix").starts_with(&format!(
+            "2 records ({ids}) scope hash not re-checked (text hash was)"
+        )),
+        "{info:#?}"
+    );
+}
+
+#[test]
+fn a_bundle_whose_response_body_was_altered_and_re_signed_names_every_capture_of_it() {
+    let (h, _server) = swept();
+    let bundle = bundle(&h);
+    // The attacker puts Storage in SOC 2 in the first matrix response,
+    // redoes its WARC digests, SHA256SUMS and the signature. The two
+    // revisits point at that response, so their body changed too.
+    let path = bundle.join("archive/matrix.warc.gz");
+    let mut rewritten = Vec::new();
+    for read in warc::read_all(&std::fs::read(&path).unwrap()) {
+        let warc::ReadRecord::Ok { mut record, .. } = read else {
+            panic!("{read:?}")
+        };
+        if record.header("WARC-Type") == Some("response") {
+            let block = String::from_utf8(record.block.clone()).unwrap();
+            let forged = block.replace(
+                "<td>Storage</td><td>✓</td><td></td>",
+                "<td>Storage</td><td>✓</td><td>✓</td>",
+            );
+            assert_ne!(forged, block);
+            record.block = forged.into_bytes();
+            let payload = warc::digest(warc::http_payload(&record.block));
+            let block = warc::digest(&record.block);
+            for (name, value) in &mut record.headers {
+                match name.as_str() {
+                    "WARC-Payload-Digest" => *value = payload.clone(),
+                    "WARC-Block-Digest" => *value = block.clone(),
+                    _ => {}
+                }
+            }
+        }
+        rewritten.extend(record.to_gzip().unwrap());
+    }
+    std::fs::write(&path, rewritten).unwrap();
+    resign(&h, &bundle);
+
+    let (code, findings, _) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 1, "{findings:#?}");
+    let conn = Connection::open(h.db_path()).unwrap();
+    let matrix: Vec<i64> = conn
+        .prepare("SELECT id FROM records WHERE source = 'matrix' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(matrix.len(), 3);
+    // The response's metadata record sees its payload changed; the
+    // revisits' changed bodies only re-extraction sees.
+    let others: Vec<&Value> = findings
+        .iter()
+        .filter(|f| !f["concerns"].as_str().unwrap().starts_with("record "))
+        .collect();
+    assert_eq!(others.len(), 1, "{findings:#?}");
+    assert!(
+        others[0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("the response payload is not the body the record hashed"),
+        "{findings:#?}"
+    );
+    for id in matrix {
+        assert!(
+            findings.iter().any(|f| f["record_id"] == id
+                && f["concerns"] == format!("record {id} (source matrix)")
+                && f["problem"].as_str().unwrap().contains("text hash differs")),
+            "record {id}: {findings:#?}"
+        );
+    }
 }

@@ -1,16 +1,24 @@
 //! `scopewatch verify`: recompute the hash chain, blob hashes, ledger and
 //! signed checkpoints of the live database and re-extract its stored
-//! bodies, or check an exported bundle
-//! (`scopewatch verify BUNDLE`), and report every finding.
+//! bodies, or check an exported bundle and, with `--config`, re-extract its
+//! captures (`scopewatch verify BUNDLE`), and report every finding.
 
 use std::path::Path;
 
 use super::{Env, Status, print_json};
-use crate::evidence::{self, Finding, Signer};
+use crate::evidence::verify::Verified;
+use crate::evidence::{self, Signer};
 
 pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
-    let findings = match &args.bundle {
-        Some(bundle) => evidence::verify::verify_bundle(bundle, args.key.as_deref())?,
+    let Verified {
+        findings,
+        re_extracted,
+    } = match &args.bundle {
+        Some(bundle) => evidence::verify::verify_bundle(
+            bundle,
+            args.key.as_deref(),
+            env.optional_config()?.as_ref(),
+        )?,
         None => live(env, args.key.as_deref())?,
     };
     let tampering = findings
@@ -26,10 +34,10 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
         }
         match (tampering, &args.bundle) {
             (0, Some(_)) => say!(
-                "bundle verified: every checksum, signature, WARC digest, ledger proof and checkpoint matches"
+                "bundle verified: every checksum, signature, WARC digest, ledger proof and checkpoint matches, and every re-extracted body ({re_extracted} captures) gives the text and scope hashes the bundle states"
             ),
             (0, None) => say!(
-                "verified: every record hash, link, blob hash, ledger entry and signed checkpoint matches, and every re-extracted body gives its record's text and scope hashes"
+                "verified: every record hash, link, blob hash, ledger entry and signed checkpoint matches, and every re-extracted body ({re_extracted} captures) gives its record's text and scope hashes"
             ),
             (n, _) => say!("{n} findings"),
         }
@@ -41,7 +49,7 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
     })
 }
 
-fn live(env: &Env, pinned: Option<&Path>) -> anyhow::Result<Vec<Finding>> {
+fn live(env: &Env, pinned: Option<&Path>) -> anyhow::Result<Verified> {
     let (config, store) = env.open_existing_store()?;
     let database = env.database_path(config.as_ref())?;
     let key = match pinned {

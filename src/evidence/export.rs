@@ -5,8 +5,8 @@
 //! goes out as its signed text and raw signature with consistency proofs
 //! between consecutive ones, and `SHA256SUMS` lists every file and is signed
 //! (`SHA256SUMS.sig`, raw Ed25519, as `openssl pkeyutl -verify -rawin`
-//! reads it). Scope extraction is not on this branch, so there is no
-//! `scope/` directory yet.
+//! reads it). `scope/<source>.jsonl` holds the scope each capture stored,
+//! which `verify BUNDLE --config FILE` re-extracts and compares.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -374,8 +374,8 @@ fn blob(store: &Store, hash: Option<&str>) -> Result<Option<Vec<u8>>, EvidenceEr
 fn readme(latest: &Checkpoint, wacz: bool) -> String {
     let (wacz_file, wacz_step) = if wacz {
         (
-            "archive.wacz            the same WARC files as a WACZ 1.1.1 package, for replay in\n                        ReplayWeb.page or pywb (see step 8)\n",
-            "8. archive.wacz holds archive/*.warc.gz byte for byte (stored, not\n   recompressed), indexes/index.cdx, pages/pages.jsonl (one page per\n   source), and datapackage.json with the SHA-256 of each; SHA256SUMS\n   covers the package itself. Check it with py-wacz:\n       wacz validate -f archive.wacz        (pip install wacz)\n",
+            "archive.wacz            the same WARC files as a WACZ 1.1.1 package, for replay in\n                        ReplayWeb.page or pywb (see step 9)\n",
+            "9. archive.wacz holds archive/*.warc.gz byte for byte (stored, not\n   recompressed), indexes/index.cdx, pages/pages.jsonl (one page per\n   source), and datapackage.json with the SHA-256 of each; SHA256SUMS\n   covers the package itself. Check it with py-wacz:\n       wacz validate -f archive.wacz        (pip install wacz)\n",
         )
     } else {
         ("", "")
@@ -437,6 +437,17 @@ How to verify, step by step
 7. Or all of the above, plus the proofs and the link from each WARC
    metadata record to its ledger leaf, in one go:
        scopewatch verify THIS_DIRECTORY --key PINNED.pem
+8. Re-run extraction on the captured bytes with the operator's
+   configuration file (the one whose SHA-256 the metadata records'
+   config_sha256 names) and compare what each capture stated:
+       scopewatch verify THIS_DIRECTORY --key PINNED.pem --config scopewatch.toml
+   Each response body (archive/) is extracted again; the text hash must
+   equal the metadata record's text_hash (also in its ledger leaf) and
+   the scope must hash to the scope_hash of its scope/<source>.jsonl line.
+   Captures made under other extraction settings than the file's (the
+   config leaves in ledger/entries.jsonl carry a fingerprint per source)
+   or of a source the file lacks are listed as "not re-checked", not as
+   findings. Without --config this step is skipped and says so.
 {wacz_step}
 What the evidence proves
 ------------------------
@@ -448,6 +459,10 @@ What the evidence proves
   config_ledger_seq the ledger leaf that recorded it (in
   ledger/entries.jsonl). Hash your copy of the file to compare:
        sha256sum scopewatch.toml
+- That each capture's stated text and scope follow from its bytes under
+  the settings of the configuration file you re-extract with (step 8):
+  a text or scope rewritten after capture shows, even if SHA256SUMS and
+  the checkpoints were signed again with the key.
 - Every fetch attempt (failures included) and every detected change is a
   leaf of one append-only log; a leaf cannot be changed, removed or
   reordered without breaking the signed root, and each checkpoint's log

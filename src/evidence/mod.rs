@@ -6,8 +6,10 @@
 //! bundle ([`verify`]). The hooks the rest of the program calls are here:
 //! [`before_sweep`], [`after_sweep`] and the ledger's lifecycle and
 //! configuration leaves. RFC 3161 timestamps are in [`timestamp`], the
-//! re-extraction `verify` runs in [`recheck`].
+//! re-extraction `verify` runs in [`recheck`] (of a bundle:
+//! [`bundle_recheck`]).
 
+mod bundle_recheck;
 pub mod checkpoint;
 pub mod export;
 pub mod ledger;

@@ -1,9 +1,15 @@
-//! Re-extraction for `verify`: every record with a stored body (not pruned)
-//! is run again through the extraction the sweep ran
-//! ([`crate::sweep::extract_page`]) with its source's current settings, and
-//! the text hash and scope hash it gives are compared with the record's. A
-//! chain rewritten consistently by someone who also re-signed the ledger
-//! still fails here: the stored bytes do not say what the record claims.
+//! Re-extraction for `verify`, of the live store and of a bundle: every
+//! capture with a stored body (not pruned) is run again through the
+//! extraction the sweep ran ([`crate::sweep::extract_page`]) with its
+//! source's current settings, and the text hash and scope hash it gives are
+//! compared with the capture's. A chain rewritten consistently by someone
+//! who also re-signed the ledger still fails here: the stored bytes do not
+//! say what the record claims.
+//!
+//! Where captures come from is a [`Stored`]: the store's records and blobs
+//! ([`recheck_store`]) or a bundle's WARC metadata and response records and
+//! `scope/<source>.jsonl` (see [`super::bundle_recheck`]); the decisions
+//! (which settings apply, the replay of scope detection) are here, once.
 //!
 //! Settings: each `config` ledger leaf carries every source's extraction
 //! fingerprint ([`extraction_fingerprints`]); the leaf in force for a
@@ -15,6 +21,7 @@
 //! Efficiency: identical inputs (body, content type, URL, source) are
 //! extracted once, and extraction runs on every core in bounded batches.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -26,7 +33,7 @@ use crate::config::{Config, Source};
 use crate::detect;
 use crate::hash::Digest;
 use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
-use crate::store::{RecordRow, Store};
+use crate::store::Store;
 
 /// Bodies decompressed and extracted at a time: bounds memory on large stores.
 const BATCH: usize = 512;
@@ -55,12 +62,73 @@ fn settings_id(source: &str) -> &str {
     source.split_once('~').map_or(source, |(parent, _)| parent)
 }
 
+/// One fetch attempt as re-extraction sees it, from the store or a bundle.
+#[derive(Debug, Clone)]
+pub(crate) struct Capture {
+    pub id: i64,
+    pub source: String,
+    pub outcome: String,
+    /// The digest (hex) of the body to re-extract, as [`Stored::body`]
+    /// takes it; `None` when there is none (a failure, a 304, pruned).
+    pub body: Option<String>,
+    pub text_hash: Option<String>,
+    pub scope_hash: Option<String>,
+    pub content_type: Option<String>,
+    /// The URL the body came from (after redirects).
+    pub final_url: String,
+}
+
+/// A stored body: zstd-packed (the store) or as is (a bundle's WARC).
+pub(crate) enum Body {
+    Packed { size: i64, data: Vec<u8> },
+    Plain(Vec<u8>),
+}
+
+impl Body {
+    fn unpack(&self) -> Result<Cow<'_, [u8]>, String> {
+        match self {
+            Body::Packed { size, data } => zstd::bulk::decompress(data, (*size).max(0) as usize)
+                .map(Cow::Owned)
+                .map_err(|e| format!("the stored body does not decompress: {e}")),
+            Body::Plain(bytes) => Ok(Cow::Borrowed(bytes)),
+        }
+    }
+}
+
+/// Where re-extraction reads bodies and scope sets.
+pub(crate) trait Stored {
+    /// The body a [`Capture::body`] names.
+    fn body(&mut self, hash: &str) -> Result<Body, EvidenceError>;
+    /// The JSON of the scope set named `hash`; `None` when it is missing.
+    fn scope_set_json(&mut self, hash: &str) -> Result<Option<String>, EvidenceError>;
+}
+
+/// Whether the captures start at each source's first capture (the store)
+/// or may start later (a bundle exported with `--since`): then the scope
+/// the sweep compared a source's first capture with is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum History {
+    Complete,
+    Partial,
+}
+
+/// What re-extraction found, and how many captures it compared.
+#[derive(Debug, Default)]
+pub struct Recheck {
+    pub findings: Vec<Finding>,
+    /// Captures whose body was re-extracted and whose hashes were compared.
+    pub compared: usize,
+}
+
 /// Why a record could not be re-checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Skip {
     Removed,
     Changed,
     Unrecorded,
+    /// Only the scope hash: the sweep judged it against a capture the
+    /// bundle does not hold.
+    PriorScope,
 }
 
 impl Skip {
@@ -70,6 +138,9 @@ impl Skip {
             Skip::Changed => "not re-checked: extraction settings changed since they were captured",
             Skip::Unrecorded => {
                 "not re-checked: no configuration leaf in the ledger records the extraction settings in force when they were captured"
+            }
+            Skip::PriorScope => {
+                "scope hash not re-checked (text hash was): the sweep judged the scope broken against an earlier capture that is not in the bundle"
             }
         }
     }
@@ -88,24 +159,25 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_ledger(entries: &[Entry], current: &BTreeMap<String, String>) -> Settings {
+    /// From the ledger's leaves (seq and parsed leaf) in ascending order.
+    fn from_ledger<'a>(
+        leaves: impl IntoIterator<Item = (i64, &'a Value)>,
+        current: &BTreeMap<String, String>,
+    ) -> Settings {
         let mut settings = Settings {
             capture_seq: HashMap::new(),
             config_seqs: Vec::new(),
             last_mismatch: HashMap::new(),
         };
-        for entry in entries {
-            let Ok(leaf) = serde_json::from_str::<Value>(&entry.leaf) else {
-                continue;
-            };
+        for (seq, leaf) in leaves {
             match leaf["type"].as_str() {
                 Some("capture") => {
                     if let Some(id) = leaf["record_id"].as_i64() {
-                        settings.capture_seq.insert(id, entry.seq);
+                        settings.capture_seq.insert(id, seq);
                     }
                 }
                 Some("config") => {
-                    settings.config_seqs.push(entry.seq);
+                    settings.config_seqs.push(seq);
                     let why = if leaf["extraction"].is_object() {
                         Skip::Changed
                     } else {
@@ -113,9 +185,7 @@ impl Settings {
                     };
                     for (source, print) in current {
                         if leaf["extraction"][source].as_str() != Some(print.as_str()) {
-                            settings
-                                .last_mismatch
-                                .insert(source.clone(), (entry.seq, why));
+                            settings.last_mismatch.insert(source.clone(), (seq, why));
                         }
                     }
                 }
@@ -125,13 +195,13 @@ impl Settings {
         settings
     }
 
-    /// The configured source to re-extract `row` with, or why not.
-    fn for_record<'c>(&self, row: &RecordRow, config: &'c Config) -> Result<&'c Source, Skip> {
-        let id = settings_id(&row.source);
+    /// The configured source to re-extract `capture` with, or why not.
+    fn for_capture<'c>(&self, capture: &Capture, config: &'c Config) -> Result<&'c Source, Skip> {
+        let id = settings_id(&capture.source);
         let source = config.source(id).ok_or(Skip::Removed)?;
         let in_force = self
             .capture_seq
-            .get(&row.id)
+            .get(&capture.id)
             .and_then(|seq| self.config_seqs.iter().rev().find(|c| *c < seq))
             .ok_or(Skip::Unrecorded)?;
         match self.last_mismatch.get(id) {
@@ -153,61 +223,127 @@ struct Input {
 /// What re-extraction gave: the text hash and the scope, or the error.
 type Output = Result<(String, Arc<ScopeOutcome>), String>;
 
+/// The info line when there are no settings to re-extract with.
+pub(crate) fn no_config() -> Recheck {
+    Recheck {
+        findings: vec![Finding::info(
+            "re-extraction",
+            "not re-checked: no configuration file, so no extraction settings to re-run; pass --config",
+        )],
+        compared: 0,
+    }
+}
+
 /// Re-extracts every re-checkable record of `store` and returns a finding
 /// for each hash that differs, plus info lines for what was not re-checked.
 pub fn recheck_store(
     store: &Store,
     entries: &[Entry],
     config: Option<&Config>,
-) -> Result<Vec<Finding>, EvidenceError> {
+) -> Result<Recheck, EvidenceError> {
     let Some(config) = config else {
-        return Ok(vec![Finding::info(
-            "re-extraction",
-            "not re-checked: no configuration file, so no extraction settings to re-run; pass --config",
-        )]);
+        return Ok(no_config());
     };
-    let records = store.all_records()?;
     let pruned = pruned_hashes(store)?;
-    let settings = Settings::from_ledger(entries, &extraction_fingerprints(config));
+    let captures: Vec<Capture> = store
+        .all_records()?
+        .into_iter()
+        .map(|(row, _)| Capture {
+            body: row.raw_hash.clone().filter(|raw| !pruned.contains(raw)),
+            final_url: row.final_url.clone().unwrap_or_else(|| row.url.clone()),
+            id: row.id,
+            source: row.source,
+            outcome: row.outcome,
+            text_hash: row.text_hash,
+            scope_hash: row.scope_hash,
+            content_type: row.content_type,
+        })
+        .collect();
+    let leaves: Vec<(i64, Value)> = entries
+        .iter()
+        .filter_map(|e| Some((e.seq, serde_json::from_str(&e.leaf).ok()?)))
+        .collect();
+    let mut stored = store;
+    recheck(
+        &captures,
+        &mut stored,
+        leaves.iter().map(|(seq, leaf)| (*seq, leaf)),
+        config,
+        History::Complete,
+    )
+}
 
+impl Stored for &Store {
+    fn body(&mut self, hash: &str) -> Result<Body, EvidenceError> {
+        let (size, data) = self
+            .conn()
+            .prepare_cached("SELECT size, data FROM blobs WHERE hash = ?1")?
+            .query_row([hash], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(Body::Packed { size, data })
+    }
+
+    fn scope_set_json(&mut self, hash: &str) -> Result<Option<String>, EvidenceError> {
+        Ok(Store::scope_set_json(self, hash)?)
+    }
+}
+
+/// Re-extracts every re-checkable capture (`captures` in id order) with
+/// `config`'s settings where the ledger's `leaves` (ascending) say they
+/// were in force, and names every hash that differs.
+pub(crate) fn recheck<'a>(
+    captures: &[Capture],
+    stored: &mut impl Stored,
+    leaves: impl IntoIterator<Item = (i64, &'a Value)>,
+    config: &Config,
+    history: History,
+) -> Result<Recheck, EvidenceError> {
+    let settings = Settings::from_ledger(leaves, &extraction_fingerprints(config));
     let mut skipped: BTreeMap<(String, Skip), Vec<i64>> = BTreeMap::new();
-    let mut plan: Vec<(&RecordRow, &Source, Input)> = Vec::new();
-    for (row, _) in &records {
-        let (Some(raw), Some(_)) = (&row.raw_hash, &row.text_hash) else {
+    let mut plan: Vec<(&Capture, &Source, Input)> = Vec::new();
+    for capture in captures {
+        let (Some(raw), Some(_)) = (&capture.body, &capture.text_hash) else {
             continue;
         };
-        // A 304 or a failure ran no extraction; a pruned body is reported
-        // by the chain check as pruned by policy.
-        if row.outcome != "ok" || pruned.contains(raw) {
+        // A 304 or a failure ran no extraction. (A pruned body has no
+        // `body`: the chain check reports it as pruned by policy.)
+        if capture.outcome != "ok" {
             continue;
         }
-        match settings.for_record(row, config) {
+        match settings.for_capture(capture, config) {
             Ok(source) => plan.push((
-                row,
+                capture,
                 source,
                 Input {
                     raw_hash: raw.clone(),
-                    content_type: row.content_type.clone(),
-                    final_url: row.final_url.clone().unwrap_or_else(|| row.url.clone()),
+                    content_type: capture.content_type.clone(),
+                    final_url: capture.final_url.clone(),
                     settings: source.id.clone(),
                 },
             )),
             Err(skip) => skipped
-                .entry((row.source.clone(), skip))
+                .entry((capture.source.clone(), skip))
                 .or_default()
-                .push(row.id),
+                .push(capture.id),
         }
     }
 
-    let outputs = extract_all(store, &plan, config)?;
-    let mut findings = compare(store, &records, &plan, &outputs, &config.scope)?;
+    let outputs = extract_all(stored, &plan, config)?;
+    let mut result = compare(
+        stored,
+        captures,
+        &plan,
+        &outputs,
+        &config.scope,
+        history,
+        &mut skipped,
+    )?;
     for ((source, skip), ids) in skipped {
-        findings.push(Finding::info(
+        result.findings.push(Finding::info(
             format!("source {source}"),
             format!("{} records ({}) {}", ids.len(), ranges(&ids), skip.text()),
         ));
     }
-    Ok(findings)
+    Ok(result)
 }
 
 fn pruned_hashes(store: &Store) -> Result<HashSet<String>, EvidenceError> {
@@ -220,8 +356,8 @@ fn pruned_hashes(store: &Store) -> Result<HashSet<String>, EvidenceError> {
 
 /// Runs each distinct input's extraction once, in parallel batches.
 fn extract_all(
-    store: &Store,
-    plan: &[(&RecordRow, &Source, Input)],
+    stored: &mut impl Stored,
+    plan: &[(&Capture, &Source, Input)],
     config: &Config,
 ) -> Result<HashMap<Input, Output>, EvidenceError> {
     let mut distinct: Vec<(&Input, &Source)> = Vec::new();
@@ -233,17 +369,12 @@ fn extract_all(
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut outputs = HashMap::with_capacity(distinct.len());
-    let mut read = store
-        .conn()
-        .prepare_cached("SELECT size, data FROM blobs WHERE hash = ?1")?;
     for batch in distinct.chunks(BATCH) {
-        // Reading is sequential (one connection); decompressing and
+        // Reading is sequential (one connection); unpacking and
         // extracting, the costly part, runs on every core.
         let mut work = Vec::with_capacity(batch.len());
         for (input, source) in batch {
-            let (size, data): (i64, Vec<u8>) =
-                read.query_row([&input.raw_hash], |row| Ok((row.get(0)?, row.get(1)?)))?;
-            work.push((*input, *source, size, data));
+            work.push((*input, *source, stored.body(&input.raw_hash)?));
         }
         let per_thread = work.len().div_ceil(threads).max(1);
         let done: Vec<(Input, Output)> = std::thread::scope(|scope| {
@@ -253,8 +384,8 @@ fn extract_all(
                     scope.spawn(move || {
                         chunk
                             .iter()
-                            .map(|(input, source, size, data)| {
-                                let output = extract_one(input, source, *size, data, &config.scope);
+                            .map(|(input, source, body)| {
+                                let output = extract_one(input, source, body, &config.scope);
                                 ((*input).clone(), output)
                             })
                             .collect::<Vec<_>>()
@@ -271,15 +402,8 @@ fn extract_all(
     Ok(outputs)
 }
 
-fn extract_one(
-    input: &Input,
-    source: &Source,
-    size: i64,
-    data: &[u8],
-    settings: &ScopeSettings,
-) -> Output {
-    let body = zstd::bulk::decompress(data, size.max(0) as usize)
-        .map_err(|e| format!("the stored body does not decompress: {e}"))?;
+fn extract_one(input: &Input, source: &Source, body: &Body, settings: &ScopeSettings) -> Output {
+    let body = body.unpack()?;
     let (extracted, scope) = crate::sweep::extract_page(
         &body,
         input.content_type.as_deref(),
@@ -294,44 +418,62 @@ fn extract_one(
     ))
 }
 
-/// Walks the records in id order, replaying what the sweep decided for
+/// Per source, as the sweep saw it: the last stored scope (record and
+/// hash), whether the last extraction was judged broken, and whether that
+/// last stored scope is known (a bundle may start after it).
+#[derive(Default)]
+struct Previous {
+    stored: Option<(i64, String)>,
+    broken: bool,
+    unknown: bool,
+}
+
+/// Walks the captures in id order, replaying what the sweep decided for
 /// each re-extracted one (the scope it stores depends on the source's
 /// previous stored scope, see [`detect::detect_scope`]), and names every
-/// record whose stored hashes differ. Each stored scope set a record names
-/// is also checked against its hash.
+/// capture whose stored hashes differ. Each stored scope set a capture
+/// names is also checked against its hash.
 fn compare(
-    store: &Store,
-    records: &[(RecordRow, String)],
-    plan: &[(&RecordRow, &Source, Input)],
+    stored: &mut impl Stored,
+    captures: &[Capture],
+    plan: &[(&Capture, &Source, Input)],
     outputs: &HashMap<Input, Output>,
     settings: &ScopeSettings,
-) -> Result<Vec<Finding>, EvidenceError> {
+    history: History,
+    skipped: &mut BTreeMap<(String, Skip), Vec<i64>>,
+) -> Result<Recheck, EvidenceError> {
     let planned: HashMap<i64, &Input> =
         plan.iter().map(|(row, _, input)| (row.id, input)).collect();
     let mut previous: HashMap<&str, Previous> = HashMap::new();
     let mut sets = StoredSets::default();
     let mut replayed: HashMap<Replay, Option<String>> = HashMap::new();
-    let mut findings = Vec::new();
-    for (row, _) in records {
+    let mut result = Recheck::default();
+    for row in captures {
         if let Some(hash) = &row.scope_hash {
-            sets.load(store, hash, row.id, &mut findings)?;
+            sets.load(stored, hash, row.id, &mut result.findings)?;
         }
         if row.outcome != "ok" {
             continue;
         }
-        let state = previous.entry(row.source.as_str()).or_default();
+        let state = previous
+            .entry(row.source.as_str())
+            .or_insert_with(|| Previous {
+                unknown: history == History::Partial,
+                ..Previous::default()
+            });
         // `None`: the previous set is damaged (named above), so the scope
         // cannot be replayed.
-        let before = match &state.0 {
+        let before = match &state.stored {
             Some((record, hash)) => sets.get(hash).map(|set| Some((*record, set))),
             None => Some(None),
         };
         let input = planned.get(&row.id).copied();
         let output = input.and_then(|input| outputs.get(input));
         if let (Some(input), Some(output), Some(before)) = (input, output, before) {
+            result.compared += 1;
             let concerns = format!("record {} (source {})", row.id, row.source);
             let mut finding = |problem: String| {
-                findings.push(Finding {
+                result.findings.push(Finding {
                     record_id: Some(row.id),
                     ..Finding::new(&concerns, problem)
                 })
@@ -349,14 +491,18 @@ fn compare(
                     }
                     // What is stored depends only on the input and the
                     // previous set (not its record): replayed once for each.
-                    let key = (input, state.0.as_ref().map(|p| p.1.clone()), state.1);
+                    let key = (
+                        input,
+                        state.stored.as_ref().map(|p| p.1.clone()),
+                        state.broken,
+                    );
                     let expected = replayed
                         .entry(key)
                         .or_insert_with(|| {
                             detect::detect_scope(
                                 before.map(|(_, set)| set),
                                 before.map(|(record, _)| record),
-                                state.1,
+                                state.broken,
                                 scope,
                                 settings,
                             )
@@ -364,7 +510,15 @@ fn compare(
                             .map(|set| set.hash())
                         })
                         .clone();
-                    if expected != row.scope_hash {
+                    // Against an unknown earlier scope, a set may have been
+                    // judged broken (stored as none); a stored set is
+                    // always the one extracted, so that is still checked.
+                    if state.unknown && expected.is_some() && row.scope_hash.is_none() {
+                        skipped
+                            .entry((row.source.clone(), Skip::PriorScope))
+                            .or_default()
+                            .push(row.id);
+                    } else if expected != row.scope_hash {
                         let show = |h: &Option<String>| {
                             h.clone()
                                 .unwrap_or_else(|| "none (extraction broken)".into())
@@ -380,16 +534,17 @@ fn compare(
         }
         // The next record starts from what was stored, as the sweep did.
         match &row.scope_hash {
-            Some(hash) => *state = (Some((row.id, hash.clone())), false),
-            None => state.1 = true,
+            Some(hash) => {
+                *state = Previous {
+                    stored: Some((row.id, hash.clone())),
+                    ..Previous::default()
+                }
+            }
+            None => state.broken = true,
         }
     }
-    Ok(findings)
+    Ok(result)
 }
-
-/// Per source, as the sweep saw it: the last stored scope (record and
-/// hash), and whether the last extraction was judged broken.
-type Previous = (Option<(i64, String)>, bool);
 
 /// What decides the scope a record stores: its input, the previous stored
 /// set's hash, and whether the last extraction was broken.
@@ -403,7 +558,7 @@ struct StoredSets(HashMap<String, Option<ScopeSet>>);
 impl StoredSets {
     fn load(
         &mut self,
-        store: &Store,
+        stored: &mut impl Stored,
         hash: &str,
         record: i64,
         findings: &mut Vec<Finding>,
@@ -411,7 +566,7 @@ impl StoredSets {
         if self.0.contains_key(hash) {
             return Ok(());
         }
-        let problem = match store.scope_set_json(hash)? {
+        let problem = match stored.scope_set_json(hash)? {
             None => Some("is missing: it was deleted".to_string()),
             Some(json) => match serde_json::from_str::<ScopeSet>(&json) {
                 Err(e) => Some(format!("is unreadable ({e}): it was altered")),
@@ -462,18 +617,14 @@ fn ranges(ids: &[i64]) -> String {
 mod tests {
     use super::*;
 
-    fn leaf(seq: i64, json: &str) -> Entry {
-        Entry {
-            seq,
-            leaf: json.to_string(),
-            leaf_hash: String::new(),
-        }
+    fn leaf(seq: i64, json: &str) -> (i64, Value) {
+        (seq, serde_json::from_str(json).unwrap())
     }
 
     #[test]
     fn the_config_leaf_before_a_capture_decides_and_old_leaves_are_unrecorded() {
         let current = BTreeMap::from([("a".to_string(), "new".to_string())]);
-        let entries = [
+        let leaves = [
             leaf(0, r#"{"type":"config","config_sha256":"x"}"#),
             leaf(1, r#"{"type":"capture","record_id":1}"#),
             leaf(2, r#"{"type":"config","extraction":{"a":"old"}}"#),
@@ -481,38 +632,23 @@ mod tests {
             leaf(4, r#"{"type":"config","extraction":{"a":"new"}}"#),
             leaf(5, r#"{"type":"capture","record_id":3}"#),
         ];
-        let settings = Settings::from_ledger(&entries, &current);
+        let settings = Settings::from_ledger(leaves.iter().map(|(s, l)| (*s, l)), &current);
         let config = crate::config::parse(
             "[[source]]\nid = \"a\"\nurl = \"https://a.example/\"\n",
             std::path::Path::new("/x.toml"),
         )
         .unwrap();
-        let row = |id: i64, source: &str| RecordRow {
+        let capture = |id: i64, source: &str| Capture {
             id,
             source: source.into(),
-            url: String::new(),
-            started_at: String::new(),
-            finished_at: String::new(),
             outcome: "ok".into(),
-            change: None,
-            error_class: None,
-            error_message: None,
-            attempts: 1,
-            status: None,
-            final_url: None,
-            redirects: String::new(),
-            request_headers: String::new(),
-            response_headers: String::new(),
-            remote_ip: None,
-            tls_cert_sha256: None,
-            content_type: None,
-            content_kind: None,
-            raw_hash: None,
+            body: None,
             text_hash: None,
             scope_hash: None,
-            prev_hash: String::new(),
+            content_type: None,
+            final_url: String::new(),
         };
-        let why = |id, source| settings.for_record(&row(id, source), &config).err();
+        let why = |id, source| settings.for_capture(&capture(id, source), &config).err();
         // Unknown settings at record 1, but "old" after it: changed since.
         assert_eq!(why(1, "a"), Some(Skip::Changed));
         assert_eq!(why(2, "a"), Some(Skip::Changed));
@@ -526,16 +662,9 @@ mod tests {
         assert_eq!(why(9, "a"), Some(Skip::Unrecorded), "no capture leaf");
 
         // Only a leaf from before fingerprints: not known, not "changed".
-        let settings = Settings::from_ledger(
-            &[
-                entries[0].clone(),
-                entries[1].clone(),
-                entries[4].clone(),
-                entries[5].clone(),
-            ],
-            &current,
-        );
-        let why = |id, source| settings.for_record(&row(id, source), &config).err();
+        let settings =
+            Settings::from_ledger([0, 1, 4, 5].map(|i| (leaves[i].0, &leaves[i].1)), &current);
+        let why = |id, source| settings.for_capture(&capture(id, source), &config).err();
         assert_eq!(why(1, "a"), Some(Skip::Unrecorded));
         assert_eq!(why(3, "a"), None);
     }

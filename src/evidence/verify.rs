@@ -2,8 +2,9 @@
 //! ledger's leaves and links, every leaf's reference to its record, and the
 //! Merkle root against every signed checkpoint, and stored bodies
 //! re-extracted, see [`super::recheck`]) and of an exported bundle
-//! (see [`verify_bundle`]). Every problem is collected and named by what it
-//! concerns; nothing stops at the first.
+//! (see [`verify_bundle`], re-extraction in [`super::bundle_recheck`]).
+//! Every problem is collected and named by what it concerns; nothing stops
+//! at the first.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -11,12 +12,32 @@ use std::path::Path;
 use ed25519_dalek::VerifyingKey;
 use serde_json::Value;
 
+use super::bundle_recheck::Captures;
 use super::checkpoint::{self, Checkpoint, key_id};
 use super::ledger::{self, Entry};
 use super::merkle::Tree;
 use super::{EvidenceError, Finding, warc};
 use crate::config::Config;
 use crate::store::Store;
+
+/// What `verify` found, and how many captures it re-extracted.
+#[derive(Debug, Default)]
+pub struct Verified {
+    pub findings: Vec<Finding>,
+    /// Captures whose body was re-extracted and whose text and scope
+    /// hashes were compared.
+    pub re_extracted: usize,
+}
+
+impl Verified {
+    fn with(mut findings: Vec<Finding>, recheck: super::recheck::Recheck) -> Verified {
+        findings.extend(recheck.findings);
+        Verified {
+            findings,
+            re_extracted: recheck.compared,
+        }
+    }
+}
 
 /// Everything `scopewatch verify` checks in the live store; `key` is the
 /// public key checkpoints must be signed with; `config` gives the
@@ -25,7 +46,7 @@ pub fn verify_store(
     store: &Store,
     key: Option<&VerifyingKey>,
     config: Option<&Config>,
-) -> Result<Vec<Finding>, EvidenceError> {
+) -> Result<Verified, EvidenceError> {
     let conn = store.conn();
     // One read transaction: every query below sees the same snapshot, so a
     // daemon writing meanwhile cannot make records and ledger disagree.
@@ -60,8 +81,8 @@ pub fn verify_store(
     let checkpoints = checkpoint::all(conn)?;
     findings.extend(check_checkpoints(&entries, &checkpoints, key));
     findings.extend(super::timestamp::check_tokens(conn, &checkpoints)?);
-    findings.extend(super::recheck::recheck_store(store, &entries, config)?);
-    Ok(findings)
+    let recheck = super::recheck::recheck_store(store, &entries, config)?;
+    Ok(Verified::with(findings, recheck))
 }
 
 /// Records whose raw body is marked pruned, and whether a ledger `prune`
@@ -237,9 +258,15 @@ pub fn read_public_key(path: &std::path::Path) -> Result<VerifyingKey, EvidenceE
 /// `SHA256SUMS`, the signature over it, each checkpoint's signature, each
 /// ledger leaf's hash and inclusion proof against the newest checkpoint,
 /// the consistency proofs between checkpoints, every WARC record's framing
-/// and digests, and each capture's metadata record against its ledger leaf.
+/// and digests, each capture's metadata record against its ledger leaf,
+/// and, with `config`, each capture's body re-extracted with its settings
+/// against the text and scope hashes the bundle states.
 /// `pinned`: the public key to trust [default: the bundle's own].
-pub fn verify_bundle(dir: &Path, pinned: Option<&Path>) -> Result<Vec<Finding>, EvidenceError> {
+pub fn verify_bundle(
+    dir: &Path,
+    pinned: Option<&Path>,
+    config: Option<&Config>,
+) -> Result<Verified, EvidenceError> {
     if !dir.join("SHA256SUMS").is_file() {
         return Err(EvidenceError::file(
             dir,
@@ -282,8 +309,9 @@ pub fn verify_bundle(dir: &Path, pinned: Option<&Path>) -> Result<Vec<Finding>, 
     let checkpoints = bundle_checkpoints(dir, key.as_ref(), &mut findings);
     findings.extend(super::timestamp::check_bundle_tokens(dir, &checkpoints));
     let leaves = check_bundle_ledger(dir, &checkpoints, &mut findings);
-    check_archives(dir, &leaves, &mut findings);
-    Ok(findings)
+    let captures = check_archives(dir, &leaves, &mut findings);
+    let recheck = captures.recheck(dir, &leaves, config, &mut findings)?;
+    Ok(Verified::with(findings, recheck))
 }
 
 fn read(dir: &Path, name: &str, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
@@ -499,8 +527,14 @@ fn lines(dir: &Path, name: &str, findings: &mut Vec<Finding>) -> Vec<Value> {
 }
 
 /// Every WARC record's framing and digests, and each metadata record
-/// against the ledger leaf that logged its capture.
-fn check_archives(dir: &Path, leaves: &HashMap<i64, Value>, findings: &mut Vec<Finding>) {
+/// against the ledger leaf that logged its capture; returns the captures
+/// for re-extraction.
+fn check_archives(
+    dir: &Path,
+    leaves: &HashMap<i64, Value>,
+    findings: &mut Vec<Finding>,
+) -> Captures {
+    let mut captures = Captures::default();
     for name in files_under(dir, &dir.join("archive")) {
         let Some(bytes) = read(dir, &name, findings) else {
             continue;
@@ -540,8 +574,10 @@ fn check_archives(dir: &Path, leaves: &HashMap<i64, Value>, findings: &mut Vec<F
             if kind == "metadata" {
                 check_metadata(&concerns, &record, leaves, &payloads, findings);
             }
+            captures.add(&concerns, &record, findings);
         }
     }
+    captures
 }
 
 fn check_metadata(
@@ -566,11 +602,12 @@ fn check_metadata(
     match leaf {
         None => problem("the capture's ledger entry is not in ledger/entries.jsonl".into()),
         Some(leaf)
-            if leaf["record_hash"] != meta["record_hash"]
-                || leaf["record_id"] != meta["record_id"] =>
+            if ["record_id", "record_hash", "raw_hash", "text_hash"]
+                .iter()
+                .any(|key| leaf[key] != meta[key]) =>
         {
             problem(
-                "the metadata names a record hash the ledger does not: the capture was replaced"
+                "the metadata names a record, body or text hash the ledger leaf does not: the capture was replaced"
                     .into(),
             )
         }
