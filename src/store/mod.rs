@@ -304,7 +304,14 @@ impl Store {
                     savepoint.commit()?;
                     Ok(recorded)
                 });
-            results.push(result);
+            match result {
+                // A full disk or an I/O error makes SQLite roll back the
+                // whole transaction, not only the savepoint: nothing of the
+                // batch was written, and going on would write the rest
+                // outside any transaction.
+                Err(e) if tx.is_autocommit() => return fail_all(e),
+                result => results.push(result),
+            }
         }
         match tx.commit() {
             Ok(()) => results,
@@ -715,4 +722,103 @@ fn insert_event(
         severity,
         details: queries::details_map(details.as_deref()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::FetchOutcome;
+
+    fn attempt(source: &str, body: &[u8]) -> AttemptRecord {
+        let url = format!("http://127.0.0.1/{source}");
+        let extracted =
+            crate::extract::extract(body, Some("text/plain"), &url, &Default::default()).unwrap();
+        let scope = ScopeOutcome::Extracted(ScopeSet::default());
+        let now = clock::now();
+        AttemptRecord {
+            source: source.to_string(),
+            source_url: url.clone(),
+            parent: None,
+            capture: Capture {
+                url,
+                started_at: now,
+                finished_at: now,
+                attempts: 1,
+                request_headers: Vec::new(),
+                hops: Vec::new(),
+                final_url: None,
+                status: Some(200),
+                response_headers: Vec::new(),
+                content_type: Some("text/plain".into()),
+                remote_ip: None,
+                tls_cert_sha256: None,
+                outcome: FetchOutcome::NotModified,
+            },
+            result: AttemptResult::extracted(body, extracted, scope).unwrap(),
+            fail_after: 3,
+            scope_settings: Arc::default(),
+            alerts: Default::default(),
+        }
+    }
+
+    fn records_of(store: &Store, source: &str) -> i64 {
+        store
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM records WHERE source = ?1",
+                [source],
+                |row| row.get(0),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn a_batch_reports_exactly_what_it_committed_when_the_disk_fills() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("scopewatch.db")).unwrap();
+        store.record_attempt(&attempt("a", b"first page")).unwrap();
+        // The database may grow by 10 pages: a 300 kB incompressible-ish
+        // page cannot be written, small ones can.
+        let pages: i64 = store
+            .conn
+            .pragma_query_value(None, "page_count", |row| row.get(0))
+            .unwrap();
+        store
+            .conn
+            .pragma_update(None, "max_page_count", pages + 10)
+            .unwrap();
+        let big: String = (0..150_000)
+            .map(|_| format!("{:02x}", fastrand::u8(..)))
+            .collect();
+        let batch = [
+            attempt("b", b"a small page"),
+            attempt("c", big.as_bytes()),
+            attempt("d", b"another small page"),
+        ];
+        let results = store.record_attempts(&batch.iter().collect::<Vec<_>>());
+        assert!(
+            matches!(results[1], Err(StoreError::Full(_))),
+            "{:?}",
+            results[1]
+        );
+        store
+            .conn
+            .pragma_update(None, "max_page_count", 1_000_000_000)
+            .unwrap();
+        // Whether SQLite rolled back the savepoint or the whole transaction,
+        // every attempt reported recorded is stored, and no other.
+        for (attempt, result) in batch.iter().zip(&results) {
+            assert_eq!(
+                records_of(&store, &attempt.source),
+                i64::from(result.is_ok()),
+                "{}: {result:?}",
+                attempt.source
+            );
+        }
+        assert!(store.verify_chain().unwrap().is_empty());
+        store
+            .record_attempt(&attempt("e", b"space is back"))
+            .unwrap();
+        assert!(store.verify_chain().unwrap().is_empty());
+    }
 }
