@@ -609,3 +609,47 @@ fn a_bundle_whose_response_body_was_altered_and_re_signed_names_every_capture_of
         );
     }
 }
+
+#[test]
+fn a_metadata_record_naming_another_configuration_is_named() {
+    let (h, _server) = swept();
+    let bundle = bundle(&h);
+    // The attacker claims the first matrix capture ran with another
+    // configuration, redoing the record's digest, SHA256SUMS and signature.
+    let path = bundle.join("archive/matrix.warc.gz");
+    let mut rewritten = Vec::new();
+    let mut forged = 0;
+    for read in warc::read_all(&std::fs::read(&path).unwrap()) {
+        let warc::ReadRecord::Ok { mut record, .. } = read else {
+            panic!("{read:?}")
+        };
+        if record.header("WARC-Type") == Some("metadata") && forged == 0 {
+            let mut meta: Value = serde_json::from_slice(&record.block).unwrap();
+            assert!(meta["config_sha256"].is_string(), "{meta}");
+            meta["config_sha256"] = Value::String("0".repeat(64));
+            record.block = serde_json::to_vec(&meta).unwrap();
+            let digest = warc::digest(&record.block);
+            for (name, value) in &mut record.headers {
+                match name.as_str() {
+                    "WARC-Block-Digest" => *value = digest.clone(),
+                    "Content-Length" => *value = record.block.len().to_string(),
+                    _ => {}
+                }
+            }
+            forged += 1;
+        }
+        rewritten.extend(record.to_gzip().unwrap());
+    }
+    assert_eq!(forged, 1);
+    std::fs::write(&path, rewritten).unwrap();
+    resign(&h, &bundle);
+
+    let (code, findings, _) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 1, "{findings:#?}");
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let problem = findings[0]["problem"].as_str().unwrap();
+    assert!(
+        problem.contains("not the configuration the ledger had in force"),
+        "{problem}"
+    );
+}

@@ -535,6 +535,12 @@ fn check_archives(
     findings: &mut Vec<Finding>,
 ) -> Captures {
     let mut captures = Captures::default();
+    let mut config_seqs: Vec<i64> = leaves
+        .iter()
+        .filter(|(_, leaf)| leaf["type"] == "config")
+        .map(|(seq, _)| *seq)
+        .collect();
+    config_seqs.sort_unstable();
     for name in files_under(dir, &dir.join("archive")) {
         let Some(bytes) = read(dir, &name, findings) else {
             continue;
@@ -572,7 +578,11 @@ fn check_archives(
                 }
             }
             if kind == "metadata" {
-                check_metadata(&concerns, &record, leaves, &payloads, findings);
+                let ledger = Ledger {
+                    leaves,
+                    config_seqs: &config_seqs,
+                };
+                check_metadata(&concerns, &record, &ledger, &payloads, findings);
             }
             captures.add(&concerns, &record, findings);
         }
@@ -580,13 +590,21 @@ fn check_archives(
     captures
 }
 
+/// A bundle's ledger leaves by `seq`, and the `seq`s of its `config`
+/// leaves in order.
+struct Ledger<'a> {
+    leaves: &'a HashMap<i64, Value>,
+    config_seqs: &'a [i64],
+}
+
 fn check_metadata(
     concerns: &str,
     record: &warc::WarcRecord,
-    leaves: &HashMap<i64, Value>,
+    ledger: &Ledger<'_>,
     payloads: &HashMap<String, String>,
     findings: &mut Vec<Finding>,
 ) {
+    let leaves = ledger.leaves;
     let Ok(meta) = serde_json::from_slice::<Value>(&record.block) else {
         findings.push(Finding::new(concerns, "the metadata record is not JSON"));
         return;
@@ -612,6 +630,24 @@ fn check_metadata(
             )
         }
         Some(_) => {}
+    }
+    // The configuration it names is the last `config` leaf before the
+    // capture's leaf, with the hash it states.
+    if let (Some(config_seq), Some(capture_seq)) = (
+        meta["config_ledger_seq"].as_i64(),
+        meta["ledger_seq"].as_i64(),
+    ) {
+        let before = ledger.config_seqs.partition_point(|seq| *seq < capture_seq);
+        let in_force = before.checked_sub(1).map(|i| ledger.config_seqs[i]);
+        let named = leaves.get(&config_seq);
+        if in_force != Some(config_seq)
+            || named.is_none_or(|leaf| leaf["config_sha256"] != meta["config_sha256"])
+        {
+            problem(format!(
+                "the metadata names configuration {} (ledger entry {config_seq}), which is not the configuration the ledger had in force for this capture",
+                meta["config_sha256"].as_str().unwrap_or("(none)")
+            ));
+        }
     }
     if meta["raw_pruned"] == true {
         return;
