@@ -539,6 +539,36 @@ fn a_bundle_starting_after_the_scope_a_capture_was_judged_against_says_so() {
     );
 }
 
+/// Rewrites the records of a WARC file that `forge` changes (it returns
+/// whether it did), redoing their digests and lengths as a forger with the
+/// file would; returns how many it changed.
+fn forge_warc(path: &Path, mut forge: impl FnMut(&mut warc::WarcRecord) -> bool) -> usize {
+    let mut rewritten = Vec::new();
+    let mut forged = 0;
+    for read in warc::read_all(&std::fs::read(path).unwrap()) {
+        let warc::ReadRecord::Ok { mut record, .. } = read else {
+            panic!("{read:?}")
+        };
+        if forge(&mut record) {
+            forged += 1;
+            let payload = warc::digest(warc::http_payload(&record.block));
+            let block = warc::digest(&record.block);
+            let length = record.block.len().to_string();
+            for (name, value) in &mut record.headers {
+                match name.as_str() {
+                    "WARC-Payload-Digest" => *value = payload.clone(),
+                    "WARC-Block-Digest" => *value = block.clone(),
+                    "Content-Length" => *value = length.clone(),
+                    _ => {}
+                }
+            }
+        }
+        rewritten.extend(record.to_gzip().unwrap());
+    }
+    std::fs::write(path, rewritten).unwrap();
+    forged
+}
+
 #[test]
 fn a_bundle_whose_response_body_was_altered_and_re_signed_names_every_capture_of_it() {
     let (h, _server) = swept();
@@ -546,33 +576,20 @@ fn a_bundle_whose_response_body_was_altered_and_re_signed_names_every_capture_of
     // The attacker puts Storage in SOC 2 in the first matrix response,
     // redoes its WARC digests, SHA256SUMS and the signature. The two
     // revisits point at that response, so their body changed too.
-    let path = bundle.join("archive/matrix.warc.gz");
-    let mut rewritten = Vec::new();
-    for read in warc::read_all(&std::fs::read(&path).unwrap()) {
-        let warc::ReadRecord::Ok { mut record, .. } = read else {
-            panic!("{read:?}")
-        };
-        if record.header("WARC-Type") == Some("response") {
-            let block = String::from_utf8(record.block.clone()).unwrap();
-            let forged = block.replace(
-                "<td>Storage</td><td>✓</td><td></td>",
-                "<td>Storage</td><td>✓</td><td>✓</td>",
-            );
-            assert_ne!(forged, block);
-            record.block = forged.into_bytes();
-            let payload = warc::digest(warc::http_payload(&record.block));
-            let block = warc::digest(&record.block);
-            for (name, value) in &mut record.headers {
-                match name.as_str() {
-                    "WARC-Payload-Digest" => *value = payload.clone(),
-                    "WARC-Block-Digest" => *value = block.clone(),
-                    _ => {}
-                }
-            }
+    let forged = forge_warc(&bundle.join("archive/matrix.warc.gz"), |record| {
+        if record.header("WARC-Type") != Some("response") {
+            return false;
         }
-        rewritten.extend(record.to_gzip().unwrap());
-    }
-    std::fs::write(&path, rewritten).unwrap();
+        let block = String::from_utf8(record.block.clone()).unwrap();
+        let forged = block.replace(
+            "<td>Storage</td><td>✓</td><td></td>",
+            "<td>Storage</td><td>✓</td><td>✓</td>",
+        );
+        assert_ne!(forged, block);
+        record.block = forged.into_bytes();
+        true
+    });
+    assert_eq!(forged, 1);
     resign(&h, &bundle);
 
     let (code, findings, _) = verify_bundle(&h, &bundle);
@@ -616,32 +633,18 @@ fn a_metadata_record_naming_another_configuration_is_named() {
     let bundle = bundle(&h);
     // The attacker claims the first matrix capture ran with another
     // configuration, redoing the record's digest, SHA256SUMS and signature.
-    let path = bundle.join("archive/matrix.warc.gz");
-    let mut rewritten = Vec::new();
-    let mut forged = 0;
-    for read in warc::read_all(&std::fs::read(&path).unwrap()) {
-        let warc::ReadRecord::Ok { mut record, .. } = read else {
-            panic!("{read:?}")
-        };
-        if record.header("WARC-Type") == Some("metadata") && forged == 0 {
-            let mut meta: Value = serde_json::from_slice(&record.block).unwrap();
-            assert!(meta["config_sha256"].is_string(), "{meta}");
-            meta["config_sha256"] = Value::String("0".repeat(64));
-            record.block = serde_json::to_vec(&meta).unwrap();
-            let digest = warc::digest(&record.block);
-            for (name, value) in &mut record.headers {
-                match name.as_str() {
-                    "WARC-Block-Digest" => *value = digest.clone(),
-                    "Content-Length" => *value = record.block.len().to_string(),
-                    _ => {}
-                }
-            }
-            forged += 1;
+    let mut first = true;
+    let forged = forge_warc(&bundle.join("archive/matrix.warc.gz"), |record| {
+        if record.header("WARC-Type") != Some("metadata") || !std::mem::take(&mut first) {
+            return false;
         }
-        rewritten.extend(record.to_gzip().unwrap());
-    }
+        let mut meta: Value = serde_json::from_slice(&record.block).unwrap();
+        assert!(meta["config_sha256"].is_string(), "{meta}");
+        meta["config_sha256"] = Value::String("0".repeat(64));
+        record.block = serde_json::to_vec(&meta).unwrap();
+        true
+    });
     assert_eq!(forged, 1);
-    std::fs::write(&path, rewritten).unwrap();
     resign(&h, &bundle);
 
     let (code, findings, _) = verify_bundle(&h, &bundle);
