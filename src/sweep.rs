@@ -128,8 +128,9 @@ impl Sweeper {
 
     /// Runs jobs on `[daemon] concurrency` workers; returns the
     /// followed-link jobs they found. Each job gets a random start offset
-    /// below `jitter` and the workers take jobs in offset order, so memory
-    /// holds one job in flight per worker, however many sources there are.
+    /// below `jitter` and the workers take jobs in offset order, so the
+    /// attempts in memory (fetched and not yet committed) are bounded by the
+    /// concurrency, however many sources there are.
     async fn run_jobs(
         &self,
         jobs: Vec<Job>,
@@ -162,6 +163,9 @@ impl Sweeper {
             let mut stop = stop.clone();
             workers.spawn(async move {
                 loop {
+                    if *stop.borrow() {
+                        break;
+                    }
                     let next = queue.lock().expect("no worker panics holding it").next();
                     let Some((offset, job)) = next else { break };
                     let validators = validators.get(&job.id).cloned().unwrap_or_default();
@@ -171,6 +175,9 @@ impl Sweeper {
                         (slot, sweeper.fetch_job(job, validators).await)
                     };
                     tokio::select! {
+                        // Stop first: no fetch starts once it is set.
+                        biased;
+                        _ = stop.wait_for(|stopped| *stopped) => break,
                         (slot, recording) = work => {
                             let done_tx = done_tx.clone();
                             tokio::spawn(async move {
@@ -179,7 +186,6 @@ impl Sweeper {
                                 drop(slot);
                             });
                         }
-                        _ = stop.wait_for(|stopped| *stopped) => break,
                     }
                 }
             });

@@ -186,6 +186,12 @@ pub fn sign(store: &Store, signer: &Signer) -> Result<Option<Checkpoint>, Eviden
     if latest.as_ref().is_some_and(|c| c.tree_size == size) {
         return Ok(None);
     }
+    if let Some(latest) = latest.as_ref().filter(|c| c.tree_size > size) {
+        return Err(EvidenceError::Damaged(format!(
+            "the ledger has {size} entries but checkpoint {} signed {}: entries were removed; run `scopewatch verify`",
+            latest.id, latest.tree_size
+        )));
+    }
     let (mut builder, from) = resume_edge(&tx, latest.as_ref())?;
     ledger::for_each_leaf_hash(&tx, from, size, |seq, leaf_hash| {
         let hash = ledger::parse_hash(leaf_hash).ok_or_else(|| {
@@ -284,6 +290,14 @@ pub fn latest(conn: &Connection) -> Result<Option<Checkpoint>, EvidenceError> {
         .optional()?)
 }
 
+/// The checkpoint `id`.
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Checkpoint>, EvidenceError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM checkpoints WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
 /// Every checkpoint, oldest first.
 pub fn all(conn: &Connection) -> Result<Vec<Checkpoint>, EvidenceError> {
     let mut statement = conn.prepare(&format!("SELECT {COLUMNS} FROM checkpoints ORDER BY id"))?;
@@ -366,12 +380,23 @@ mod tests {
         assert!(sign(&store, &signer).unwrap().is_none(), "nothing new");
 
         // A damaged edge is not trusted: the root is rebuilt from the leaves.
+        let edge: String = store
+            .conn()
+            .query_row(
+                "SELECT edge FROM checkpoint_edges ORDER BY checkpoint_id DESC LIMIT 1",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        // The right shape for the tree's size, one hash changed: parses,
+        // but does not reproduce the signed root.
+        let first = edge.split(' ').next().unwrap();
+        let (height, _) = first.split_once(':').unwrap();
+        let forged = edge.replacen(first, &format!("{height}:{}", "0".repeat(64)), 1);
+        assert_ne!(forged, edge);
         store
             .conn()
-            .execute(
-                "UPDATE checkpoint_edges SET edge = '0:' || hex(zeroblob(32))",
-                [],
-            )
+            .execute("UPDATE checkpoint_edges SET edge = ?1", [forged])
             .unwrap();
         append(2);
         assert_eq!(

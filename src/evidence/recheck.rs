@@ -49,10 +49,18 @@ pub fn extraction_fingerprints(config: &Config) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Bumped whenever a release changes what extraction produces from the
+/// same bytes and settings, so `verify` reports records made by another
+/// extractor as "settings changed" (not re-checked), never as tampering.
+const EXTRACTION_VERSION: u32 = 1;
+
 fn fingerprint(source: &Source, settings: &ScopeSettings) -> String {
-    // The Debug form spells out every selector, pattern and alias; it is
-    // stable for a given scopewatch build.
-    let text = format!("{:?}\n{:?}\n{:?}", source.rules, source.scope, settings);
+    // The Debug form spells out every selector, pattern and alias. Only
+    // the aliases of `[scope]` steer extraction (`watch` steers severity).
+    let text = format!(
+        "extraction v{EXTRACTION_VERSION}\n{:?}\n{:?}\n{:?}",
+        source.rules, source.scope, settings.aliases
+    );
     Digest::of(text.as_bytes()).to_hex()
 }
 
@@ -87,7 +95,7 @@ pub(crate) enum Body {
 impl Body {
     fn unpack(&self) -> Result<Cow<'_, [u8]>, String> {
         match self {
-            Body::Packed { size, data } => zstd::bulk::decompress(data, (*size).max(0) as usize)
+            Body::Packed { size, data } => crate::store::PackedBlob::unpack(data, *size)
                 .map(Cow::Owned)
                 .map_err(|e| format!("the stored body does not decompress: {e}")),
             Body::Plain(bytes) => Ok(Cow::Borrowed(bytes)),

@@ -157,6 +157,12 @@ pub struct Granted {
     pub gen_time: String,
 }
 
+/// Server-supplied text as it may reach logs and alerts: control
+/// characters dropped, at most 200 characters.
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
 /// Reads a `TimeStampResp`: the status must be granted (0) or granted
 /// with modifications (1), and the token's `TSTInfo` is returned.
 pub fn parse_response(der: &[u8]) -> Result<Granted, String> {
@@ -168,7 +174,7 @@ pub fn parse_response(der: &[u8]) -> Result<Granted, String> {
         let text = status
             .optional(SEQUENCE)?
             .and_then(|s| Reader(s).next().ok().map(|(_, t)| t))
-            .map(|t| format!(": {}", String::from_utf8_lossy(t)))
+            .map(|t| format!(": {}", printable(&String::from_utf8_lossy(t))))
             .unwrap_or_default();
         return Err(format!(
             "the TSA refused the request (PKIStatus {}){text}",
@@ -240,33 +246,51 @@ async fn stamp(
     if !status.is_success() {
         return Err(format!("the TSA {} answered HTTP {status}", tsa.url));
     }
-    let body = response
-        .bytes()
+    let mut response = response;
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|e| format!("the TSA {}'s reply broke off: {e}", tsa.url))?;
+        .map_err(|e| format!("the TSA {}'s reply broke off: {e}", tsa.url))?
+    {
+        if body.len() + chunk.len() > MAX_REPLY {
+            return Err(format!(
+                "the TSA {}'s reply is larger than {MAX_REPLY} bytes: not a timestamp",
+                tsa.url
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
     check_response(&body, message, &nonce)?;
-    Ok(body.to_vec())
+    Ok(body)
 }
 
+/// The largest reply read: a `TimeStampResp` with its certificates is a
+/// few kilobytes; anything far larger is not one, and is not buffered.
+const MAX_REPLY: usize = 64 * 1024;
+
 /// Requests per sweep at most: a TSA configured on an old store, or back
-/// after a long outage, catches up over a few sweeps instead of at once.
-const MAX_PER_SWEEP: usize = 16;
+/// after a long outage, catches up over a few sweeps instead of at once
+/// (a token over the newest checkpoint already bounds every entry before
+/// it), and a slow TSA holds the daemon's loop for at most this many
+/// `tsa_timeout`s, well inside the systemd watchdog.
+const MAX_PER_SWEEP: usize = 3;
 
 /// Checkpoints without a token, newest first (a token over the newest also
 /// bounds every entry before it), at most [`MAX_PER_SWEEP`].
 fn unstamped(conn: &Connection) -> Result<Vec<Checkpoint>, EvidenceError> {
-    let ids: std::collections::HashSet<i64> = conn
+    let ids: Vec<i64> = conn
         .prepare(
             "SELECT c.id FROM checkpoints c LEFT JOIN checkpoint_timestamps t ON t.checkpoint_id = c.id
              WHERE t.checkpoint_id IS NULL ORDER BY c.id DESC LIMIT ?1",
         )?
         .query_map([MAX_PER_SWEEP as i64], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(checkpoint::all(conn)?
-        .into_iter()
-        .rev()
-        .filter(|c| ids.contains(&c.id))
-        .collect())
+    let mut pending = Vec::with_capacity(ids.len());
+    for id in ids {
+        pending.extend(checkpoint::by_id(conn, id)?);
+    }
+    Ok(pending)
 }
 
 /// The stored reply for each checkpoint that has one, by checkpoint id.
@@ -379,15 +403,19 @@ fn fail(
     let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
     let now = clock::format(clock::now());
     let last_failure: Option<String> = tx
-        .query_row("SELECT MAX(at) FROM timestamp_failures", [], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT MAX(at) FROM timestamp_failures WHERE tsa_url = ?1",
+            [tsa.as_str()],
+            |row| row.get(0),
+        )
         .optional()?
         .flatten();
     let last_success: Option<String> = tx
-        .query_row("SELECT MAX(at) FROM checkpoint_timestamps", [], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT MAX(at) FROM checkpoint_timestamps WHERE tsa_url = ?1",
+            [tsa.as_str()],
+            |row| row.get(0),
+        )
         .optional()?
         .flatten();
     let already_failing = last_failure.is_some() && last_failure >= last_success;
@@ -428,8 +456,9 @@ fn fail(
 }
 
 /// After a checkpoint is signed: a token for each checkpoint that lacks
-/// one (newest first, [`MAX_PER_SWEEP`] at most), stopping at the first failure (recorded and alerted
-/// on, never returned: the sweep is done either way).
+/// one (newest first, [`MAX_PER_SWEEP`] at most), stopping at the first
+/// failure (recorded and alerted on, never returned: the sweep is done
+/// either way).
 pub async fn stamp_pending(
     store: &crate::store::StoreHandle,
     tsa: &TsaSettings,

@@ -41,16 +41,33 @@ impl PackedBlob {
         &self.zstd
     }
 
-    /// The original bytes.
-    pub(super) fn unpack(compressed: &[u8], size: i64) -> std::io::Result<Vec<u8>> {
-        zstd::bulk::decompress(compressed, size.max(0) as usize)
+    /// The original bytes of a stored frame whose recorded uncompressed
+    /// length is `size`. The frame's own length header must agree, so a
+    /// tampered `size` is an error, never a huge allocation.
+    pub fn unpack(compressed: &[u8], size: i64) -> std::io::Result<Vec<u8>> {
+        match zstd::zstd_safe::get_frame_content_size(compressed) {
+            Ok(Some(declared)) if i64::try_from(declared) == Ok(size) => {
+                zstd::bulk::decompress(compressed, declared as usize)
+            }
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("the stored length {size} does not match the compressed frame's"),
+            )),
+        }
     }
 }
 
 /// Stores a packed blob unless its hash is already there; returns the hash.
+/// Bytes that `[retention]` pruned are stored again when they come back (a
+/// page reverting to an old version), so the new record has its body.
 pub(super) fn put(conn: &Connection, blob: &PackedBlob) -> Result<Digest> {
-    conn.prepare_cached("INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)")?
-        .execute(params![blob.hash.to_hex(), blob.size(), blob.compressed()])?;
+    conn.prepare_cached(
+        "INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)
+         ON CONFLICT(hash) DO UPDATE SET data = excluded.data, size = excluded.size,
+                                         pruned_at = NULL
+         WHERE blobs.pruned_at IS NOT NULL",
+    )?
+    .execute(params![blob.hash.to_hex(), blob.size(), blob.compressed()])?;
     Ok(blob.hash)
 }
 

@@ -215,6 +215,9 @@ impl Store {
 
     fn setup(conn: Connection) -> Result<Store> {
         conn.busy_timeout(Duration::from_secs(10))?;
+        // The record path alone prepares about 20 statements; the default
+        // cache of 16 would evict them in turn and re-parse each one.
+        conn.set_prepared_statement_cache_capacity(64);
         // WAL: readers never block the writer. synchronous=NORMAL: every
         // commit is atomic and survives a process crash; a power cut can
         // lose the last commits but never corrupt the file.
@@ -770,6 +773,50 @@ mod tests {
                 |row| row.get(0),
             )
             .unwrap()
+    }
+
+    #[test]
+    fn a_pruned_body_that_comes_back_is_stored_again() {
+        let mut store = Store::open_in_memory().unwrap();
+        let body = b"version A of the page";
+        store.record_attempt(&attempt("a", body)).unwrap();
+        let hash = Digest::of(body);
+        store
+            .conn
+            .execute(
+                "UPDATE blobs SET data = X'', pruned_at = '2026-01-01T00:00:00Z' WHERE hash = ?1",
+                [hash.to_hex()],
+            )
+            .unwrap();
+        assert!(store.blob(&hash).is_err(), "pruned");
+        // The page reverts to version A: the new record has its body.
+        store.record_attempt(&attempt("a", body)).unwrap();
+        assert_eq!(store.blob(&hash).unwrap(), body);
+        let pruned: Option<String> = store
+            .conn
+            .query_row(
+                "SELECT pruned_at FROM blobs WHERE hash = ?1",
+                [hash.to_hex()],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(pruned, None);
+    }
+
+    #[test]
+    fn a_tampered_length_is_an_error_not_an_allocation() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.record_attempt(&attempt("a", b"some page")).unwrap();
+        let hash = Digest::of(b"some page");
+        store
+            .conn
+            .execute(
+                "UPDATE blobs SET size = 1000000000000000 WHERE hash = ?1",
+                [hash.to_hex()],
+            )
+            .unwrap();
+        let error = store.blob(&hash).unwrap_err().to_string();
+        assert!(error.contains("does not match"), "{error}");
     }
 
     #[test]
