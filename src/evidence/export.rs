@@ -137,7 +137,8 @@ pub fn write_bundle(
     let mut report_rows = Vec::new();
     let mut archives: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut firsts: HashMap<(String, String), FirstCapture> = HashMap::new();
-    let mut pages: BTreeMap<String, Page> = BTreeMap::new();
+    // Per source, its latest capture with a body: the WACZ page for it.
+    let mut latest_capture: BTreeMap<String, &crate::store::RecordRow> = BTreeMap::new();
     for (row, record_hash) in &records {
         let body = blob(store, row.raw_hash.as_deref())?;
         let text = blob(store, row.text_hash.as_deref())?;
@@ -161,10 +162,8 @@ pub fn write_bundle(
         if let Some(config) = attempt.config {
             configs_used.insert(config.seq);
         }
-        if let Some(body) = attempt.body {
-            let html = (row.content_kind.as_deref() == Some("html")).then_some(body);
-            let page = Page::of_capture(&uri, &row.started_at, html, &row.source);
-            pages.insert(row.source.clone(), page);
+        if attempt.body.is_some() {
+            latest_capture.insert(row.source.clone(), row);
         }
         let (rendered, first) = warc::render(&attempt);
         if let Some(first) = first {
@@ -189,7 +188,16 @@ pub fn write_bundle(
             .filter(|(path, _)| path.starts_with("archive/"))
             .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
             .collect();
-        let pages: Vec<Page> = pages.into_values().collect();
+        // Titles are read from each source's latest capture only.
+        let mut pages = Vec::with_capacity(latest_capture.len());
+        for row in latest_capture.into_values() {
+            let body = blob(store, row.raw_hash.as_deref())?;
+            let html = body
+                .as_deref()
+                .filter(|_| row.content_kind.as_deref() == Some("html"));
+            let uri = warc::uri_of(row).to_string();
+            pages.push(Page::of_capture(&uri, &row.started_at, html, &row.source));
+        }
         let package = wacz::package(&warcs, &pages, &latest.at)
             .map_err(|e| EvidenceError::file(&out.join("archive.wacz"), e))?;
         files.insert("archive.wacz".into(), package);
