@@ -191,13 +191,14 @@ pub fn cell<T: ToString>(value: Option<T>) -> String {
 }
 
 /// The async runtime of the commands that fetch: a worker thread per core,
-/// and at most two blocking threads per core. The blocking threads run
-/// extraction (CPU-bound: more threads than cores only add memory, each
-/// holding its own allocator arena), DNS lookups and file appends.
+/// and at most two blocking threads per core plus four. The blocking
+/// threads run extraction (one per core at a time, see `sweep`: more only
+/// add memory, each thread holding its own allocator arena), DNS lookups
+/// and file appends, which so always find a free thread.
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(cores * 2)
+        .max_blocking_threads(cores * 2 + 4)
         .build()
 }
