@@ -5,7 +5,7 @@
 //! a value in the [`SweepReport`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -20,12 +20,6 @@ use crate::fetch::{Capture, FetchOutcome, FetchRequest, Fetcher};
 use crate::hash::Digest;
 use crate::scope::{self, ScopeSettings};
 use crate::store::{AttemptRecord, AttemptResult, EventRow, PackedBlob, StoreHandle, Validators};
-
-/// Extractions running at once: one per core. Extraction is CPU-bound, so
-/// more would only add memory, and the rest of the blocking pool stays
-/// free for DNS lookups and file appends.
-static EXTRACTION_SLOTS: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
 
 /// What one source's attempt came to.
 #[derive(Debug, Clone, Serialize)]
@@ -228,12 +222,10 @@ impl Sweeper {
         let capture = self.fetcher.fetch(&request).await;
         let source = Arc::clone(&job.source);
         let settings = Arc::clone(&self.config.scope);
-        let (capture, result, links) = {
-            let _core = EXTRACTION_SLOTS.acquire().await.expect("never closed");
+        let (capture, result, links) =
             tokio::task::spawn_blocking(move || process(capture, &source, &settings))
                 .await
-                .expect("extraction does not panic")
-        };
+                .expect("extraction does not panic");
         let follow_links = if job.parent.is_none() {
             links
         } else {
