@@ -214,18 +214,18 @@ impl Store {
     }
 
     fn setup(conn: Connection) -> Result<Store> {
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // The record path alone prepares about 20 statements; the default
         // cache of 16 would evict them in turn and re-parse each one.
         conn.set_prepared_statement_cache_capacity(64);
         // WAL: readers never block the writer. synchronous=NORMAL: every
         // commit is atomic and survives a process crash; a power cut can
         // lose the last commits but never corrupt the file.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        when_free(|| Ok(conn.pragma_update(None, "journal_mode", "WAL")?))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store { conn };
-        store.migrate()?;
+        when_free(|| store.migrate())?;
         Ok(store)
     }
 
@@ -496,6 +496,30 @@ fn record_in(tx: &Connection, attempt: &AttemptRecord) -> Result<Recorded> {
         change: detection.change,
         events,
     })
+}
+
+/// How long a statement waits for another connection's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `op` again while SQLite answers "database is locked", up to
+/// [`BUSY_TIMEOUT`]. Processes opening a new database at once all switch it
+/// to WAL and migrate it, and in those steps SQLite can return "locked"
+/// at once instead of waiting through the busy timeout.
+fn when_free<T>(mut op: impl FnMut() -> Result<T>) -> Result<T> {
+    let started = std::time::Instant::now();
+    loop {
+        match op() {
+            Err(StoreError::Sqlite(e))
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(5 + fastrand::u64(..20)));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
