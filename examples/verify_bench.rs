@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use scopewatch::evidence::{self, Lifecycle, Signer};
-use scopewatch::fetch::{Capture, FetchOutcome};
+use scopewatch::fetch::Capture;
 use scopewatch::store::{AttemptRecord, AttemptResult, Store};
 
 fn arg(n: usize, default: usize) -> Result<usize, Box<dyn std::error::Error>> {
@@ -79,25 +79,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             source,
             &config.scope,
         )?;
-        let now = scopewatch::clock::now();
         store.record_attempt(&AttemptRecord {
             source: source.id.clone(),
             source_url: source.url.to_string(),
             parent: None,
             capture: Capture {
-                url: source.url.to_string(),
-                started_at: now,
-                finished_at: now,
-                attempts: 1,
-                request_headers: Vec::new(),
-                hops: Vec::new(),
-                final_url: None,
                 status: Some(200),
-                response_headers: Vec::new(),
                 content_type: Some("text/html".into()),
-                remote_ip: None,
-                tls_cert_sha256: None,
-                outcome: FetchOutcome::NotModified,
+                ..Capture::begun(source.url.to_string())
             },
             result: AttemptResult::extracted(body.as_bytes(), extracted, scope)?,
             fail_after: 3,

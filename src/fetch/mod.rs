@@ -99,6 +99,28 @@ pub struct Capture {
     pub outcome: FetchOutcome,
 }
 
+impl Capture {
+    /// A fetch of `url` begun now, nothing sent or received yet.
+    pub fn begun(url: String) -> Capture {
+        let now = clock::now();
+        Capture {
+            url,
+            started_at: now,
+            finished_at: now,
+            attempts: 1,
+            request_headers: Vec::new(),
+            hops: Vec::new(),
+            final_url: None,
+            status: None,
+            response_headers: Vec::new(),
+            content_type: None,
+            remote_ip: None,
+            tls_cert_sha256: None,
+            outcome: FetchOutcome::NotModified,
+        }
+    }
+}
+
 /// What to fetch.
 #[derive(Debug, Clone)]
 pub struct FetchRequest {
@@ -174,21 +196,7 @@ impl Fetcher {
 
     /// One try: the request and every redirect hop.
     async fn try_once(&self, request: &FetchRequest) -> Capture {
-        let mut capture = Capture {
-            url: request.url.to_string(),
-            started_at: clock::now(),
-            finished_at: clock::now(),
-            attempts: 1,
-            request_headers: Vec::new(),
-            hops: Vec::new(),
-            final_url: None,
-            status: None,
-            response_headers: Vec::new(),
-            content_type: None,
-            remote_ip: None,
-            tls_cert_sha256: None,
-            outcome: FetchOutcome::NotModified,
-        };
+        let mut capture = Capture::begun(request.url.to_string());
         capture.outcome = match self.follow_redirects(request, &mut capture).await {
             Ok(outcome) => outcome,
             Err((class, message)) => FetchOutcome::Failed { class, message },

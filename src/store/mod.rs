@@ -754,32 +754,20 @@ fn insert_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::FetchOutcome;
 
     fn attempt(source: &str, body: &[u8]) -> AttemptRecord {
         let url = format!("http://127.0.0.1/{source}");
         let extracted =
             crate::extract::extract(body, Some("text/plain"), &url, &Default::default()).unwrap();
         let scope = ScopeOutcome::Extracted(ScopeSet::default());
-        let now = clock::now();
         AttemptRecord {
             source: source.to_string(),
             source_url: url.clone(),
             parent: None,
             capture: Capture {
-                url,
-                started_at: now,
-                finished_at: now,
-                attempts: 1,
-                request_headers: Vec::new(),
-                hops: Vec::new(),
-                final_url: None,
                 status: Some(200),
-                response_headers: Vec::new(),
                 content_type: Some("text/plain".into()),
-                remote_ip: None,
-                tls_cert_sha256: None,
-                outcome: FetchOutcome::NotModified,
+                ..Capture::begun(url)
             },
             result: AttemptResult::extracted(body, extracted, scope).unwrap(),
             fail_after: 3,
