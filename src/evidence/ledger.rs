@@ -108,22 +108,33 @@ pub(crate) fn record_attempt(
         object(fields),
     )?;
     for event in events {
-        let fields = json!({
-            "event_id": event.id,
-            "kind": event.kind,
-            "record_id": event.to_snapshot,
-            "from_record": event.from_snapshot,
-            "diff_hash": event.diff_hash,
-        });
-        append(
-            conn,
-            "event",
-            &event.detected_at,
-            Some(&event.source),
-            object(fields),
-        )?;
+        record_event(conn, event, Map::new())?;
     }
     Ok(())
+}
+
+/// The leaf of a raised event; `extra` members join the common ones.
+/// Call inside the transaction that inserted the event.
+pub(crate) fn record_event(
+    conn: &Connection,
+    event: &EventRow,
+    extra: Map<String, Value>,
+) -> Result<Entry> {
+    let mut fields = object(json!({
+        "event_id": event.id,
+        "kind": event.kind,
+        "record_id": event.to_snapshot,
+        "from_record": event.from_snapshot,
+        "diff_hash": event.diff_hash,
+    }));
+    fields.extend(extra);
+    append(
+        conn,
+        "event",
+        &event.detected_at,
+        Some(&event.source),
+        fields,
+    )
 }
 
 /// The members of a JSON object (`json!({...})` always makes one).

@@ -435,19 +435,10 @@ fn fail(
             details: None,
         };
         if let Some(event) = crate::store::raise_event(&tx, &draft, routes, &now)? {
-            ledger::append(
+            ledger::record_event(
                 &tx,
-                "event",
-                &now,
-                Some(&event.source),
-                ledger::object(serde_json::json!({
-                    "event_id": event.id,
-                    "kind": event.kind,
-                    "record_id": event.to_snapshot,
-                    "from_record": null,
-                    "diff_hash": null,
-                    "checkpoint_id": checkpoint,
-                })),
+                &event,
+                ledger::object(serde_json::json!({ "checkpoint_id": checkpoint })),
             )?;
         }
     }
