@@ -1,7 +1,8 @@
 //! Security properties a user relies on without looking: the state
 //! directory and every file scopewatch creates in it are private (0700 /
-//! 0600) even under a permissive umask, and secrets from the environment
-//! never reach the logs, even at debug level.
+//! 0600) even under a permissive umask, secrets from the environment
+//! never reach the logs, even at debug level, and a server whose
+//! certificate no trusted CA issued is not captured.
 
 mod common;
 
@@ -108,4 +109,23 @@ fn secrets_never_reach_the_logs() {
         !logged.contains(TOKEN),
         "the header token was logged:\n{logged}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_from_an_untrusted_ca_is_a_connect_failure_not_a_capture() {
+    let server = Server::start_https(&[&rustls::version::TLS13], |_| {
+        Reply::html("<main><p>ISO 27001: Azure</p></main>")
+    });
+    let h = common::Harness::new(&format!(
+        "{}[[source]]\nid = \"iso\"\nurl = \"{}\"\n",
+        FAST_HTTP.replace("retries = 2", "retries = 0"),
+        server.url("/iso")
+    ));
+    h.sweep().await;
+    let record = &h.store().history("iso", 1).unwrap()[0];
+    assert_eq!(record.error_class.as_deref(), Some("connect"), "{record:?}");
+    let message = record.error_message.as_deref().unwrap_or_default();
+    assert!(message.contains("certificate"), "{message}");
+    assert!(record.raw_hash.is_none(), "{record:?}");
+    assert_eq!(server.hits("/iso"), 0);
 }

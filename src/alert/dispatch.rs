@@ -48,8 +48,13 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(channels: &[Channel], store: StoreHandle) -> anyhow::Result<Dispatcher> {
-        let http = reqwest::Client::builder()
+    /// `extra_roots`: `[http] ca_file`, trusted besides Mozilla's roots.
+    pub fn new(
+        channels: &[Channel],
+        extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+        store: StoreHandle,
+    ) -> anyhow::Result<Dispatcher> {
+        let http = crate::fetch::tls::client_builder(extra_roots)?
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(crate::config::defaults::user_agent())
             .build()?;
@@ -253,7 +258,11 @@ pub fn deliver_before_exit(
     runtime: &tokio::runtime::Runtime,
     sweeper: &crate::sweep::Sweeper,
 ) -> anyhow::Result<()> {
-    let dispatcher = Dispatcher::new(&sweeper.config.alerts, sweeper.store.clone())?;
+    let dispatcher = Dispatcher::new(
+        &sweeper.config.alerts,
+        &sweeper.config.http.extra_roots,
+        sweeper.store.clone(),
+    )?;
     match runtime.block_on(dispatcher.round_within(CHECK_TIMEOUT)) {
         Some(report) if report.retrying + report.failed > 0 => tracing::warn!(
             delivered = report.delivered,

@@ -70,7 +70,7 @@ fn test(env: &Env, only: Option<&str>) -> anyhow::Result<Status> {
         ))
         .into());
     }
-    let http = reqwest::Client::builder()
+    let http = crate::fetch::tls::client_builder(&config.http.extra_roots)?
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let runtime = super::runtime()?;

@@ -67,8 +67,11 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         let mut hangup = signal(SignalKind::hangup())?;
         // Alerts are delivered beside the sweeps, never in their way; digest
         // channels wait while `sweeping` is true.
-        let dispatcher =
-            crate::alert::Dispatcher::new(&sweeper.config.alerts, sweeper.store.clone())?;
+        let dispatcher = crate::alert::Dispatcher::new(
+            &sweeper.config.alerts,
+            &sweeper.config.http.extra_roots,
+            sweeper.store.clone(),
+        )?;
         let (sweeping_tx, sweeping) = tokio::sync::watch::channel(false);
         let dispatcher =
             tokio::spawn(dispatcher.run(stop.clone(), sweeping, config_tx.subscribe()));

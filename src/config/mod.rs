@@ -104,6 +104,8 @@ pub struct HttpSettings {
     pub per_host: usize,
     pub host_delay: Duration,
     pub max_redirects: usize,
+    /// `[http] ca_file`: certificates trusted besides Mozilla's roots.
+    pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// One watched page.
@@ -156,6 +158,7 @@ impl Default for HttpSettings {
             per_host: defaults::PER_HOST,
             host_delay: duration(defaults::HOST_DELAY),
             max_redirects: defaults::MAX_REDIRECTS,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -378,6 +381,11 @@ impl Validator<'_> {
         };
 
         let http_raw = raw.http.unwrap_or_default();
+        let extra_roots = self
+            .value(http_raw.ca_file.as_ref(), "http.ca_file", |file| {
+                crate::fetch::tls::read_ca_file(&beside(path, file))
+            })
+            .unwrap_or_default();
         let http = HttpSettings {
             timeout: self.duration(http_raw.timeout.as_ref(), "http.timeout", defaults::TIMEOUT),
             connect_timeout: self.duration(
@@ -430,15 +438,10 @@ impl Validator<'_> {
                 defaults::HOST_DELAY,
             ),
             max_redirects: defaults::MAX_REDIRECTS,
+            extra_roots,
         };
 
-        let beside_config = |file: Spanned<String>| {
-            let file = PathBuf::from(file.into_inner());
-            match path.parent() {
-                Some(dir) if file.is_relative() => dir.join(file),
-                _ => file,
-            }
-        };
+        let beside_config = |file: Spanned<String>| beside(path, file.get_ref());
         let database = raw.storage.and_then(|s| s.database).map(beside_config);
         let evidence = raw.evidence.unwrap_or_default();
         let key_file = evidence.key_file.map(beside_config);
@@ -592,6 +595,16 @@ impl Validator<'_> {
     }
 }
 
+/// A file named in the configuration: relative paths are relative to the
+/// configuration file's directory.
+fn beside(config: &Path, file: &str) -> PathBuf {
+    let file = PathBuf::from(file);
+    match config.parent() {
+        Some(dir) if file.is_relative() => dir.join(file),
+        _ => file,
+    }
+}
+
 fn validate_id(id: &str) -> Result<String, String> {
     let ok = !id.is_empty()
         && id.len() <= 100
@@ -689,6 +702,24 @@ mod tests {
             (err.issues[0].key.as_str(), err.issues[0].line),
             ("evidence.tsa_timeout", 3)
         );
+    }
+
+    #[test]
+    fn a_ca_file_is_read_beside_the_config_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("scopewatch.toml");
+        let err = parse("[http]\nca_file = \"ca.pem\"\n", &config).unwrap_err();
+        let issue = &err.issues[0];
+        assert_eq!((issue.key.as_str(), issue.line), ("http.ca_file", 2));
+        assert!(issue.message.contains("cannot read"), "{}", issue.message);
+        assert!(
+            issue
+                .message
+                .contains(&dir.path().join("ca.pem").display().to_string()),
+            "{}",
+            issue.message
+        );
+        assert!(check("").unwrap().http.extra_roots.is_empty());
     }
 
     #[test]

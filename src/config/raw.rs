@@ -45,6 +45,7 @@ pub struct RawHttp {
     pub user_agent: Option<Spanned<String>>,
     pub per_host: Option<Spanned<i64>>,
     pub host_delay: Option<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

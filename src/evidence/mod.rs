@@ -169,6 +169,7 @@ pub async fn after_sweep(sweeper: &Sweeper) {
     }
     if let Some(tsa) = &sweeper.config.tsa {
         let routes = crate::config::alerts::routes(&sweeper.config.alerts).into();
-        timestamp::stamp_pending(&sweeper.store, tsa, routes).await;
+        let extra_roots = &sweeper.config.http.extra_roots;
+        timestamp::stamp_pending(&sweeper.store, tsa, extra_roots, routes).await;
     }
 }

@@ -446,6 +446,17 @@ fn fail(
     Ok(())
 }
 
+fn tsa_client(
+    tsa: &TsaSettings,
+    extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+) -> Result<reqwest::Client, crate::fetch::ClientError> {
+    Ok(crate::fetch::tls::client_builder(extra_roots)?
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(tsa.timeout)
+        .user_agent(crate::config::defaults::user_agent())
+        .build()?)
+}
+
 /// After a checkpoint is signed: a token for each checkpoint that lacks
 /// one (newest first, [`MAX_PER_SWEEP`] at most), stopping at the first
 /// failure (recorded and alerted on, never returned: the sweep is done
@@ -453,6 +464,7 @@ fn fail(
 pub async fn stamp_pending(
     store: &crate::store::StoreHandle,
     tsa: &TsaSettings,
+    extra_roots: &[rustls::pki_types::CertificateDer<'static>],
     routes: std::sync::Arc<[Route]>,
 ) {
     let pending = match store.call(|store| unstamped(store.conn())).await {
@@ -465,12 +477,7 @@ pub async fn stamp_pending(
     if pending.is_empty() {
         return;
     }
-    let http = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(tsa.timeout)
-        .user_agent(crate::config::defaults::user_agent())
-        .build()
-    {
+    let http = match tsa_client(tsa, extra_roots) {
         Ok(http) => http,
         Err(e) => {
             tracing::warn!("no HTTP client for the TSA: {e}");

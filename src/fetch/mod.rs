@@ -7,6 +7,7 @@
 mod hosts;
 pub mod policy;
 pub mod retry;
+pub mod tls;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -96,6 +97,8 @@ pub struct Capture {
     pub remote_ip: Option<String>,
     /// SHA-256 of the server's leaf certificate (DER), over TLS.
     pub tls_cert_sha256: Option<String>,
+    /// The negotiated TLS version (`TLSv1.3`), over TLS.
+    pub tls_version: Option<&'static str>,
     pub outcome: FetchOutcome,
 }
 
@@ -116,6 +119,7 @@ impl Capture {
             content_type: None,
             remote_ip: None,
             tls_cert_sha256: None,
+            tls_version: None,
             outcome: FetchOutcome::NotModified,
         }
     }
@@ -144,21 +148,30 @@ pub struct Fetcher {
     hosts: HostLimiter,
 }
 
+/// Why the HTTP client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
 impl Fetcher {
-    pub fn new(settings: &HttpSettings) -> Result<Self, reqwest::Error> {
-        let builder = || {
-            Client::builder()
+    pub fn new(settings: &HttpSettings) -> Result<Self, ClientError> {
+        let builder = || -> Result<reqwest::ClientBuilder, ClientError> {
+            Ok(tls::client_builder(&settings.extra_roots)?
                 .user_agent(settings.user_agent.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(settings.connect_timeout)
                 .timeout(settings.timeout)
                 .tls_info(true)
                 .no_proxy()
-                .https_only(false)
+                .https_only(false))
         };
         Ok(Fetcher {
-            trusted: builder().build()?,
-            public: builder()
+            trusted: builder()?.build()?,
+            public: builder()?
                 .dns_resolver(Arc::new(policy::PublicResolver))
                 .build()?,
             settings: settings.clone(),
@@ -241,11 +254,13 @@ impl Fetcher {
             capture.status = Some(response.status().as_u16());
             capture.response_headers = header_pairs(response.headers());
             capture.remote_ip = response.remote_addr().map(|a| a.ip().to_string());
-            capture.tls_cert_sha256 = response
-                .extensions()
-                .get::<reqwest::tls::TlsInfo>()
+            let tls_info = response.extensions().get::<reqwest::tls::TlsInfo>();
+            capture.tls_cert_sha256 = tls_info
                 .and_then(|info| info.peer_certificate())
                 .map(|der| Digest::of(der).to_hex());
+            capture.tls_version = tls_info
+                .and_then(|info| info.version())
+                .and_then(tls::version_name);
             capture.content_type = response
                 .headers()
                 .get(header::CONTENT_TYPE)

@@ -66,7 +66,12 @@ impl Harness {
     pub async fn dispatch(&self) -> scopewatch::alert::RoundReport {
         let store = Store::open(&self.db_path()).unwrap();
         let (store, writer) = StoreHandle::spawn(store);
-        let dispatcher = scopewatch::alert::Dispatcher::new(&self.config.alerts, store).unwrap();
+        let dispatcher = scopewatch::alert::Dispatcher::new(
+            &self.config.alerts,
+            &self.config.http.extra_roots,
+            store,
+        )
+        .unwrap();
         let report = dispatcher.round().await;
         drop(dispatcher);
         writer.join().unwrap();

@@ -1,14 +1,17 @@
 //! A scriptable HTTP/1.1 server on 127.0.0.1: each test decides, per
 //! request, what comes back, down to broken bytes and stalls. One request
-//! per connection.
+//! per connection. [`Server::start_https`] serves the same over TLS, with a
+//! certificate for 127.0.0.1 from a throw-away CA.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 /// A request as the handler sees it.
 #[derive(Debug, Clone)]
@@ -91,13 +94,91 @@ type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 /// A running server; stops when dropped.
 pub struct Server {
     pub addr: SocketAddr,
+    /// Over HTTPS: what a client must trust, and what the server presents.
+    pub tls: Option<TestCertificates>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
     requests: Arc<Mutex<Vec<Request>>>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// The certificates of an HTTPS test server.
+pub struct TestCertificates {
+    /// The throw-away CA, PEM: what `[http] ca_file` names.
+    pub ca_pem: String,
+    /// The leaf certificate the server presents (DER), for 127.0.0.1.
+    pub leaf_der: CertificateDer<'static>,
+}
+
+impl TestCertificates {
+    /// A new CA and a certificate it issues for 127.0.0.1, with its key.
+    fn issue() -> (TestCertificates, PrivateKeyDer<'static>) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "scopewatch test CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca)
+            .unwrap();
+        let key = PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into();
+        let certificates = TestCertificates {
+            ca_pem: ca.pem(),
+            leaf_der: leaf.der().clone(),
+        };
+        (certificates, key)
+    }
+}
+
+/// A connection the server answers on: TCP, or TLS over TCP.
+trait Connection: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    /// The TCP socket underneath, to reset it.
+    fn into_tcp(self) -> TcpStream;
+}
+
+impl Connection for TcpStream {
+    fn into_tcp(self) -> TcpStream {
+        self
+    }
+}
+
+impl Connection for tokio_rustls::server::TlsStream<TcpStream> {
+    fn into_tcp(self) -> TcpStream {
+        self.into_inner().0
+    }
+}
+
 impl Server {
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
+        Self::launch(handler, None)
+    }
+
+    /// An HTTPS server speaking only the TLS `versions` given, with a
+    /// certificate for 127.0.0.1 that only `tls.ca_pem` vouches for.
+    pub fn start_https(
+        versions: &[&'static rustls::SupportedProtocolVersion],
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> Server {
+        let (certificates, key) = TestCertificates::issue();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certificates.leaf_der.clone()], key)
+            .unwrap();
+        let mut server = Self::launch(handler, Some(TlsAcceptor::from(Arc::new(config))));
+        server.tls = Some(certificates);
+        server
+    }
+
+    fn launch(
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+        tls: Option<TlsAcceptor>,
+    ) -> Server {
         let handler: Arc<Handler> = Arc::new(handler);
         let hits = Arc::new(Mutex::new(HashMap::new()));
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -117,8 +198,16 @@ impl Server {
                         accepted = listener.accept() => {
                             let Ok((stream, _)) = accepted else { continue };
                             let (handler, hits, requests) = (handler.clone(), hits2.clone(), requests2.clone());
+                            let tls = tls.clone();
                             tokio::spawn(async move {
-                                serve(stream, handler, hits, requests).await;
+                                match tls {
+                                    None => serve(stream, handler, hits, requests).await,
+                                    Some(acceptor) => {
+                                        if let Ok(stream) = acceptor.accept(stream).await {
+                                            serve(stream, handler, hits, requests).await;
+                                        }
+                                    }
+                                }
                             });
                         }
                         _ = &mut stop_rx => break,
@@ -128,6 +217,7 @@ impl Server {
         });
         Server {
             addr: addr_rx.recv().unwrap(),
+            tls: None,
             hits,
             requests,
             _stop: stop_tx,
@@ -135,7 +225,8 @@ impl Server {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
     }
 
     /// Requests served for `path`.
@@ -150,7 +241,7 @@ impl Server {
 }
 
 async fn serve(
-    mut stream: TcpStream,
+    mut stream: impl Connection,
     handler: Arc<Handler>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
     requests: Arc<Mutex<Vec<Request>>>,
@@ -226,7 +317,7 @@ async fn serve(
             let _ = stream.flush().await;
             tokio::time::sleep(Duration::from_millis(20)).await;
             // SO_LINGER 0: closing sends RST instead of FIN.
-            let std_stream = stream.into_std().unwrap();
+            let std_stream = stream.into_tcp().into_std().unwrap();
             socket2::SockRef::from(&std_stream)
                 .set_linger(Some(Duration::ZERO))
                 .unwrap();
