@@ -259,7 +259,14 @@ fn exported() -> (Harness, Server, std::path::PathBuf) {
         "{FAST_HTTP}[[source]]\nid = \"iso\"\nurl = \"{}\"\n",
         server.url("/iso")
     ));
-    for _ in 0..3 {
+    let bundle = swept_and_exported(&h, 3);
+    (h, server, bundle)
+}
+
+/// `check` run `sweeps` times, then `export --out bundle` in the harness
+/// directory; returns the bundle.
+fn swept_and_exported(h: &Harness, sweeps: usize) -> std::path::PathBuf {
+    for _ in 0..sweeps {
         let out = scopewatch(&h.config_path(), &["check"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     }
@@ -269,7 +276,7 @@ fn exported() -> (Harness, Server, std::path::PathBuf) {
         &["export", "--out", bundle.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    (h, server, bundle)
+    bundle
 }
 
 fn verify_bundle(h: &Harness, bundle: &Path) -> (i32, String) {
@@ -656,10 +663,7 @@ fn each_warc_metadata_record_names_the_configuration_in_force() {
     assert_eq!(verify_bundle(&h, &bundle).0, 0);
     let readme = std::fs::read_to_string(bundle.join("README.txt")).unwrap();
     assert!(readme.contains("config_sha256"), "{readme}");
-    assert!(
-        readme.contains("does not expose the negotiated version"),
-        "{readme}"
-    );
+    assert!(readme.contains("tls_version_note says why"), "{readme}");
 
     // A period that starts after the configuration changed still carries
     // the config leaf its captures name.
@@ -681,4 +685,53 @@ fn each_warc_metadata_record_names_the_configuration_in_force() {
     assert!(entries.contains(&two), "{entries}");
     assert!(!entries.contains(&one), "{entries}");
     assert_eq!(verify_bundle(&h, &late).0, 0);
+}
+
+/// A `[http] ca_file` naming `server`'s CA, in a directory kept alive.
+fn trusting(server: &Server) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ca.pem");
+    std::fs::write(&path, &server.tls.as_ref().unwrap().ca_pem).unwrap();
+    let setting = format!("[http]\nca_file = \"{}\"\n", path.display());
+    (dir, setting)
+}
+
+#[test]
+fn an_https_capture_records_the_negotiated_tls_version_and_certificate() {
+    for (version, name) in [
+        (&rustls::version::TLS13, "TLSv1.3"),
+        (&rustls::version::TLS12, "TLSv1.2"),
+    ] {
+        let server = Server::start_https(&[version], |_| {
+            Reply::html("<main><p>ISO 27001: Azure Bot Service</p></main>")
+        });
+        let (_ca_dir, ca_file) = trusting(&server);
+        let h = Harness::new(&format!(
+            "{ca_file}[[source]]\nid = \"iso\"\nurl = \"{}\"\n",
+            server.url("/iso")
+        ));
+        let bundle = swept_and_exported(&h, 2);
+        let certificate = scopewatch::hash::Digest::of(&server.tls.as_ref().unwrap().leaf_der);
+        let metadata = warc_metadata(&bundle.join("archive/iso.warc.gz"));
+        assert_eq!(metadata.len(), 2);
+        for meta in &metadata {
+            assert_eq!(meta["tls_version"], name, "{meta}");
+            assert_eq!(meta["tls_version_note"], serde_json::Value::Null);
+            assert_eq!(meta["tls_cert_sha256"], certificate.to_hex().as_str());
+        }
+        // The version is part of each record's hash: both verifications
+        // pass, and an edited version is named.
+        assert_eq!(verify_bundle(&h, &bundle).0, 0);
+        assert_eq!(verify(&h).0, 0);
+        shell(&h)
+            .execute_batch(
+                "UPDATE records SET tls_version = 'TLSv1.3' WHERE id = 1;
+                 UPDATE records SET tls_version = NULL WHERE id = 2;",
+            )
+            .unwrap();
+        let (code, report) = verify(&h);
+        assert_eq!(code, 1, "{report}");
+        let altered = report.matches("record_hash does not match").count();
+        assert_eq!(altered, if name == "TLSv1.3" { 1 } else { 2 }, "{report}");
+    }
 }

@@ -460,8 +460,8 @@ How to verify, step by step
 What the evidence proves
 ------------------------
 - The bytes in archive/ are the bytes scopewatch stored for each fetch,
-  with the request and response headers, peer address and certificate
-  hash it recorded, unchanged since the checkpoint was signed.
+  with the request and response headers, peer address, TLS version and
+  certificate hash it recorded, unchanged since the checkpoint was signed.
 - Which configuration each capture ran with: its WARC metadata record's
   config_sha256 is the SHA-256 of the configuration file in force, and
   config_ledger_seq the ledger leaf that recorded it (in
@@ -480,7 +480,10 @@ What it does not prove
 ----------------------
 - That the vendor's server sent these bytes: scopewatch records what it
   received over TLS, but a TLS session is not signed evidence. The
-  certificate hash and peer address help a third party corroborate it.
+  metadata record's tls_version, tls_cert_sha256 (the leaf certificate
+  the server presented, checked against Mozilla's roots and any
+  [http] ca_file) and remote_ip help a third party corroborate it; where
+  tls_version is null, tls_version_note says why.
 - The time of capture beyond the operator's clock, unless a checkpoint
   carries an RFC 3161 timestamp (NNNNNN.tsr): that bounds it from above
   (the entries existed by the TSA's genTime), never from below. Without
@@ -489,9 +492,6 @@ What it does not prove
 - That the operator did not rewrite history before a checkpoint was
   signed, or re-sign a rewritten log with the same key: only a root or
   public key you received earlier, out of band, rules that out.
-- The TLS version of a fetch: the HTTP client scopewatch uses (reqwest)
-  does not expose the negotiated version, so the metadata record says
-  tls_version null and why; tls_cert_sha256 names the peer certificate.
 - Bodies are stored after HTTP content decoding: the WARC response holds
   the decoded body, and the received Content-Encoding, Transfer-Encoding
   and Content-Length are kept as X-Scopewatch-Original-* headers.

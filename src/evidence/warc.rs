@@ -15,10 +15,10 @@
 //! profile for a 304); a `conversion` with the extracted text for a PDF;
 //! and a `metadata` record (JSON) tying it to the record hash and naming
 //! the configuration in force (`config_sha256`, `config_ledger_seq`: the
-//! last `config` leaf before the attempt's leaf). It has no TLS version:
-//! reqwest does not expose the negotiated one (`tls_version_note` says so;
-//! `tls_cert_sha256` identifies the peer certificate). Digests are
-//! `sha256:` in hex. Each record is its own gzip member.
+//! last `config` leaf before the attempt's leaf), the negotiated
+//! `tls_version` and the peer's `tls_cert_sha256` (where either is null,
+//! `tls_version_note` says why). Digests are `sha256:` in hex. Each record
+//! is its own gzip member.
 //!
 //! The stored body is the one after HTTP content decoding, so the rendered
 //! response carries the body as decoded: `Content-Encoding`,
@@ -110,8 +110,10 @@ pub struct Config {
     pub sha256: String,
 }
 
-/// Why the metadata record has no TLS version.
-pub const TLS_VERSION_ABSENT: &str = "not recorded: the HTTP client (reqwest) does not expose the negotiated TLS version; tls_cert_sha256 identifies the peer certificate";
+/// Why a metadata record of an HTTPS capture with a response has no TLS
+/// version: the capture is older than the `tls_version` column.
+pub const TLS_VERSION_NOT_RECORDED: &str =
+    "not recorded: this capture predates scopewatch recording the TLS version";
 
 /// What one fetch attempt renders from.
 pub struct Attempt<'a> {
@@ -318,12 +320,8 @@ fn metadata_json(attempt: &Attempt<'_>) -> Value {
         "redirects": serde_json::from_str::<Value>(&row.redirects).unwrap_or(Value::Null),
         "remote_ip": row.remote_ip,
         "tls_cert_sha256": row.tls_cert_sha256,
-        "tls_version": null,
-        "tls_version_note": if uri_of(row).starts_with("https:") {
-            TLS_VERSION_ABSENT
-        } else {
-            "no TLS: the URL is plain HTTP"
-        },
+        "tls_version": row.tls_version,
+        "tls_version_note": tls_version_note(row),
         "config_sha256": attempt.config.map(|c| c.sha256.as_str()),
         "config_ledger_seq": attempt.config.map(|c| c.seq),
         "content_type": row.content_type,
@@ -334,6 +332,19 @@ fn metadata_json(attempt: &Attempt<'_>) -> Value {
         "error_class": row.error_class,
         "error_message": row.error_message,
     })
+}
+
+/// Why `tls_version` is null, or `None` when it is not.
+fn tls_version_note(row: &RecordRow) -> Option<&'static str> {
+    if row.tls_version.is_some() {
+        None
+    } else if !uri_of(row).starts_with("https:") {
+        Some("no TLS: the URL is plain HTTP")
+    } else if row.status.is_none() {
+        Some("no TLS session: no response was received")
+    } else {
+        Some(TLS_VERSION_NOT_RECORDED)
+    }
 }
 
 /// A record read back from a `.warc.gz`, or why it could not be.
@@ -432,38 +443,9 @@ pub fn http_payload(block: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
-    fn row() -> RecordRow {
-        RecordRow {
-            id: 7,
-            source: "iso".into(),
-            url: "https://example.com/iso?x=1".into(),
-            started_at: "2026-11-28T12:00:00.000Z".into(),
-            finished_at: "2026-11-28T12:00:01.000Z".into(),
-            outcome: "ok".into(),
-            change: None,
-            error_class: None,
-            error_message: None,
-            attempts: 1,
-            status: Some(200),
-            final_url: None,
-            redirects: "[]".into(),
-            request_headers: r#"[["user-agent","scopewatch"]]"#.into(),
-            response_headers: r#"[["content-type","text/html"],["content-encoding","gzip"]]"#
-                .into(),
-            remote_ip: Some("192.0.2.1".into()),
-            tls_cert_sha256: None,
-            content_type: Some("text/html".into()),
-            content_kind: Some("html".into()),
-            raw_hash: Some(Digest::of(b"<p>hi</p>").to_hex()),
-            text_hash: None,
-            scope_hash: None,
-            prev_hash: Digest::ZERO.to_hex(),
-        }
-    }
-
     #[test]
     fn a_capture_renders_request_response_metadata_and_reads_back() {
-        let row = row();
+        let row = RecordRow::sample();
         let config = Config {
             seq: 2,
             sha256: "c0".repeat(32),
@@ -488,7 +470,7 @@ mod tests {
         assert_eq!(meta["config_sha256"], "c0".repeat(32));
         assert_eq!(meta["config_ledger_seq"], 2);
         assert_eq!(meta["tls_version"], Value::Null);
-        assert_eq!(meta["tls_version_note"], TLS_VERSION_ABSENT);
+        assert_eq!(meta["tls_version_note"], TLS_VERSION_NOT_RECORDED);
         let response = &records[1];
         assert!(response.block.starts_with(b"HTTP/1.1 200 OK\r\n"));
         let head = String::from_utf8_lossy(&response.block);

@@ -4,7 +4,9 @@
 //! row breaks the chain at that row.
 //!
 //! Canonical encoding: the row as a JSON object with every column except
-//! `record_hash` (`id` included), keys sorted, no whitespace, nulls kept.
+//! `record_hash` (`id` included), keys sorted, no whitespace, nulls kept;
+//! except `tls_version`, added later (schema 7), which is left out when null
+//! so that records made before it hash as they did.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
@@ -32,6 +34,9 @@ pub struct RecordRow {
     pub response_headers: String,
     pub remote_ip: Option<String>,
     pub tls_cert_sha256: Option<String>,
+    /// The negotiated TLS version (`TLSv1.3`); see the module doc.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_version: Option<String>,
     pub content_type: Option<String>,
     pub content_kind: Option<String>,
     pub raw_hash: Option<String>,
@@ -43,10 +48,10 @@ pub struct RecordRow {
 const COLUMNS: &str = "id, source, url, started_at, finished_at, outcome, change, error_class,
     error_message, attempts, status, final_url, redirects, request_headers, response_headers,
     remote_ip, tls_cert_sha256, content_type, content_kind, raw_hash, text_hash, scope_hash,
-    prev_hash";
+    prev_hash, tls_version";
 
 /// Where `record_hash` is in a `SELECT {COLUMNS}, record_hash`.
-const RECORD_HASH_INDEX: usize = 23;
+const RECORD_HASH_INDEX: usize = 24;
 
 impl RecordRow {
     /// The canonical encoding (see the module doc).
@@ -94,6 +99,7 @@ impl RecordRow {
             text_hash: row.get(20)?,
             scope_hash: row.get(21)?,
             prev_hash: row.get(22)?,
+            tls_version: row.get(23)?,
         })
     }
 }
@@ -118,7 +124,7 @@ pub(super) fn next_link(conn: &Connection) -> Result<(i64, Digest)> {
 
 pub(super) fn insert(conn: &Connection, row: &RecordRow, record_hash: &Digest) -> Result<()> {
     conn.execute(
-        &format!("INSERT INTO records ({COLUMNS}, record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"),
+        &format!("INSERT INTO records ({COLUMNS}, record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"),
         params![
             row.id,
             row.source,
@@ -143,6 +149,7 @@ pub(super) fn insert(conn: &Connection, row: &RecordRow, record_hash: &Digest) -
             row.text_hash,
             row.scope_hash,
             row.prev_hash,
+            row.tls_version,
             record_hash.to_hex(),
         ],
     )?;
@@ -222,5 +229,56 @@ impl Store {
             expected_id = record.id + 1;
         }
         Ok(findings)
+    }
+}
+
+#[cfg(test)]
+impl RecordRow {
+    /// An HTTPS capture of a small page, with no TLS version (as made
+    /// before it was recorded), for tests.
+    pub(crate) fn sample() -> RecordRow {
+        RecordRow {
+            id: 7,
+            source: "iso".into(),
+            url: "https://example.com/iso?x=1".into(),
+            started_at: "2026-11-28T12:00:00.000Z".into(),
+            finished_at: "2026-11-28T12:00:01.000Z".into(),
+            outcome: "ok".into(),
+            change: None,
+            error_class: None,
+            error_message: None,
+            attempts: 1,
+            status: Some(200),
+            final_url: None,
+            redirects: "[]".into(),
+            request_headers: r#"[["user-agent","scopewatch"]]"#.into(),
+            response_headers: r#"[["content-type","text/html"],["content-encoding","gzip"]]"#
+                .into(),
+            remote_ip: Some("192.0.2.1".into()),
+            tls_cert_sha256: None,
+            tls_version: None,
+            content_type: Some("text/html".into()),
+            content_kind: Some("html".into()),
+            raw_hash: Some(Digest::of(b"<p>hi</p>").to_hex()),
+            text_hash: None,
+            scope_hash: None,
+            prev_hash: Digest::ZERO.to_hex(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_null_tls_version_is_left_out_so_older_records_hash_as_they_did() {
+        let mut row = RecordRow::sample();
+        let before = row.canonical();
+        assert!(!before.contains("tls_version"), "{before}");
+        assert!(before.contains(r#""tls_cert_sha256":null"#), "{before}");
+        row.tls_version = Some("TLSv1.3".into());
+        assert!(row.canonical().contains(r#""tls_version":"TLSv1.3""#));
+        assert_ne!(row.hash(), RecordRow::sample().hash());
     }
 }

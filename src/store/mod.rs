@@ -453,6 +453,7 @@ fn record_in(tx: &Connection, attempt: &AttemptRecord) -> Result<Recorded> {
             .expect("headers serialise"),
         remote_ip: capture.remote_ip.clone(),
         tls_cert_sha256: capture.tls_cert_sha256.clone(),
+        tls_version: capture.tls_version.map(str::to_string),
         content_type: capture.content_type.clone(),
         content_kind,
         raw_hash: raw_hash.map(|h| h.to_hex()),

@@ -213,4 +213,10 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER checkpoint_timestamps_no_delete BEFORE DELETE ON checkpoint_timestamps
     BEGIN SELECT RAISE(ABORT, 'timestamps are append-only: they cannot be deleted'); END;
     "#,
+    // 7: the negotiated TLS version of each capture (WARC metadata). NULL
+    // for plain HTTP and for records made before; store/chain.rs hashes a
+    // NULL as if the column did not exist.
+    r#"
+    ALTER TABLE records ADD COLUMN tls_version TEXT;
+    "#,
 ];
