@@ -50,6 +50,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed(),
         findings.len()
     );
+    for finding in &findings {
+        println!(
+            "  {}: {}",
+            if finding.info { "info" } else { "FINDING" },
+            finding.problem
+        );
+    }
     if captures == 0 {
         return Ok(());
     }
