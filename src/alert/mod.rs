@@ -36,7 +36,11 @@ impl AttemptAlerts {
         AttemptAlerts {
             routes: routes(channels).into(),
             remind_every: source.remind_every,
-            attestation: source.attestation.clone().filter(|_| configured),
+            attestation: source
+                .attestation
+                .as_deref()
+                .cloned()
+                .filter(|_| configured),
         }
     }
 }

@@ -77,12 +77,14 @@ pub struct RawSource {
     pub ignore: Option<Vec<Spanned<String>>>,
     pub json_pointer: Option<Spanned<String>>,
     pub schedule: Option<Spanned<String>>,
-    pub follow: Option<Spanned<RawFollow>>,
+    // Boxed, as `scope` and `attestation` are: rare, and large enough that
+    // every source written without them would carry their size.
+    pub follow: Option<Box<Spanned<RawFollow>>>,
     pub allow_private: Option<bool>,
     pub fail_after: Option<Spanned<i64>>,
-    pub scope: Option<Spanned<RawScopeSpec>>,
+    pub scope: Option<Box<Spanned<RawScopeSpec>>>,
     pub remind_every: Option<Spanned<String>>,
-    pub attestation: Option<super::alerts::RawAttestation>,
+    pub attestation: Option<Box<super::alerts::RawAttestation>>,
 }
 
 #[derive(Debug, Deserialize)]

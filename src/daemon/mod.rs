@@ -53,7 +53,10 @@ impl Heartbeat {
 }
 
 fn schedule_of<'c>(config: &'c Config, source: &'c Source) -> &'c Schedule {
-    source.schedule.as_ref().unwrap_or(&config.daemon.schedule)
+    source
+        .schedule
+        .as_deref()
+        .unwrap_or(&config.daemon.schedule)
 }
 
 /// When each source is next due. A source never checked, or last checked
