@@ -73,9 +73,16 @@ fn every_attempt_and_event_is_a_leaf_and_every_sweep_is_signed() {
     assert!(events >= 2, "a baseline per source: {events}");
     // One leaf per record and per event, and one for the configuration.
     assert_eq!(count("SELECT COUNT(*) FROM ledger"), records + events + 1);
+    let leaves = scopewatch::evidence::ledger::entries(&conn, 0, i64::MAX).unwrap();
+    let failures = leaves
+        .iter()
+        .filter(|entry| entry.leaf.contains(r#""type":"failure""#))
+        .count();
+    assert_eq!(failures, 1);
+    // Capture and failure leaves are stored as their hash and record only.
     assert_eq!(
-        count(r#"SELECT COUNT(*) FROM ledger WHERE leaf LIKE '%"type":"failure"%'"#),
-        1
+        count("SELECT COUNT(*) FROM ledger WHERE leaf = '' AND record_id IS NOT NULL"),
+        records
     );
     assert_eq!(
         count("SELECT COUNT(*) FROM checkpoints"),
@@ -103,6 +110,44 @@ fn every_attempt_and_event_is_a_leaf_and_every_sweep_is_signed() {
     let (code, out) = verify(&h);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("signed checkpoint"), "{out}");
+}
+
+#[test]
+fn records_and_leaves_stored_before_schema_8_verify_as_they_are() {
+    let (h, _server) = history();
+    let conn = shell(&h);
+    // Rewrite the first half the way schema 7 stored them: the request
+    // headers in the row, and the capture leaves' text in the ledger.
+    let leaves = scopewatch::evidence::ledger::entries(&conn, 0, i64::MAX).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER ledger_no_update;
+         UPDATE records SET request_headers = (SELECT json FROM header_sets
+             WHERE id = request_headers_set), request_headers_set = NULL WHERE id <= 4;",
+    )
+    .unwrap();
+    for entry in leaves
+        .iter()
+        .filter(|e| e.rebuilt_from.is_some_and(|id| id <= 4))
+    {
+        conn.execute(
+            "UPDATE ledger SET leaf = ?1, record_id = NULL WHERE seq = ?2",
+            rusqlite::params![entry.leaf, entry.seq],
+        )
+        .unwrap();
+    }
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM ledger WHERE leaf = ''"), 4);
+    let (code, out) = verify(&h);
+    assert_eq!(code, 0, "{out}");
+    // And an old-style row edited afterwards is still named.
+    conn.execute("UPDATE records SET status = 299 WHERE id = 2", [])
+        .unwrap();
+    let (code, out) = verify(&h);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("record 2: record_hash does not match"),
+        "{out}"
+    );
 }
 
 #[test]

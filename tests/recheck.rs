@@ -116,13 +116,12 @@ fn rewrite_history(h: &Harness, edit: &str) {
         rows.insert(row.id, (hash.clone(), row.text_hash.clone()));
         prev = hash;
     }
-    let leaves: Vec<(i64, String)> = conn
-        .prepare("SELECT seq, leaf FROM ledger ORDER BY seq")
+    // The leaves as verify reads them (capture leaves rebuilt from records).
+    let leaves: Vec<(i64, String)> = scopewatch::evidence::ledger::entries(&conn, 0, i64::MAX)
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+        .into_iter()
+        .map(|entry| (entry.seq, entry.leaf))
+        .collect();
     let mut prev = "0".repeat(64);
     for (seq, leaf) in leaves {
         let mut leaf: Value = serde_json::from_str(&leaf).unwrap();

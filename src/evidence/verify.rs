@@ -121,31 +121,37 @@ pub fn check_ledger(entries: &[Entry], records: &HashMap<i64, String>) -> Vec<Fi
     let mut referenced = HashSet::new();
     let mut first_referenced = None;
     for entry in entries {
-        let Ok(leaf) = serde_json::from_str::<Value>(&entry.leaf) else {
-            continue;
-        };
-        if !matches!(leaf["type"].as_str(), Some("capture" | "failure")) {
-            continue;
-        }
-        let (Some(id), Some(hash)) = (leaf["record_id"].as_i64(), leaf["record_hash"].as_str())
-        else {
-            findings.push(Finding::new(
-                format!("ledger entry {}", entry.seq),
-                "a capture leaf without record_id and record_hash",
-            ));
-            continue;
+        let (id, hash) = match (
+            entry.rebuilt_from,
+            serde_json::from_str::<Value>(&entry.leaf),
+        ) {
+            // Its record is gone, so the leaf could not be rebuilt.
+            (Some(id), _) if entry.leaf.is_empty() => (id, None),
+            (_, Ok(leaf)) if matches!(leaf["type"].as_str(), Some("capture" | "failure")) => {
+                let (Some(id), Some(hash)) =
+                    (leaf["record_id"].as_i64(), leaf["record_hash"].as_str())
+                else {
+                    findings.push(Finding::new(
+                        format!("ledger entry {}", entry.seq),
+                        "a capture leaf without record_id and record_hash",
+                    ));
+                    continue;
+                };
+                (id, Some(hash.to_string()))
+            }
+            _ => continue,
         };
         referenced.insert(id);
         first_referenced = Some(first_referenced.map_or(id, |f: i64| f.min(id)));
-        match records.get(&id) {
-            None => findings.push(Finding {
+        match (records.get(&id), hash) {
+            (None, _) => findings.push(Finding {
                 record_id: Some(id),
                 ..Finding::new(
                     format!("ledger entry {}", entry.seq),
                     format!("names record {id}, which is missing: the record was deleted"),
                 )
             }),
-            Some(stored) if stored != hash => findings.push(Finding {
+            (Some(stored), Some(hash)) if *stored != hash => findings.push(Finding {
                 record_id: Some(id),
                 ..Finding::new(
                     format!("ledger entry {}", entry.seq),
@@ -154,7 +160,7 @@ pub fn check_ledger(entries: &[Entry], records: &HashMap<i64, String>) -> Vec<Fi
                     ),
                 )
             }),
-            Some(_) => {}
+            _ => {}
         }
     }
     // Records from before the ledger existed have no leaf; any later one must.

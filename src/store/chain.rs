@@ -7,6 +7,10 @@
 //! `record_hash` (`id` included), keys sorted, no whitespace, nulls kept;
 //! except `tls_version`, added later (schema 7), which is left out when null
 //! so that records made before it hash as they did.
+//!
+//! Storage, not encoding: from schema 8 on, `request_headers` is kept once
+//! per distinct set in `header_sets` (a source's requests repeat theirs
+//! sweep after sweep, ~340 bytes each) and the row names the set.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
@@ -50,8 +54,38 @@ const COLUMNS: &str = "id, source, url, started_at, finished_at, outcome, change
     remote_ip, tls_cert_sha256, content_type, content_kind, raw_hash, text_hash, scope_hash,
     prev_hash, tls_version";
 
-/// Where `record_hash` is in a `SELECT {COLUMNS}, record_hash`.
+/// Where `record_hash` is in a [`select_records`] row.
 const RECORD_HASH_INDEX: usize = 24;
+
+/// `SELECT {COLUMNS}, record_hash` of the records, `rest` appended (a
+/// WHERE or ORDER BY on `r`), with each row's request headers as written.
+fn select_records(rest: &str) -> String {
+    let columns: Vec<String> = COLUMNS
+        .split(',')
+        .map(str::trim)
+        .map(|column| match column {
+            "request_headers" => "COALESCE(h.json, r.request_headers)".to_string(),
+            column => format!("r.{column}"),
+        })
+        .collect();
+    format!(
+        "SELECT {}, r.record_hash FROM records r
+         LEFT JOIN header_sets h ON h.id = r.request_headers_set {rest}",
+        columns.join(", ")
+    )
+}
+
+/// The id of the stored header set `json`, stored now if it is new.
+fn header_set(conn: &Connection, json: &str) -> Result<i64> {
+    let hash = Digest::of(json.as_bytes()).to_hex();
+    conn.prepare_cached(
+        "INSERT INTO header_sets (hash, json) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
+    )?
+    .execute(params![hash, json])?;
+    Ok(conn
+        .prepare_cached("SELECT id FROM header_sets WHERE hash = ?1")?
+        .query_row([hash], |row| row.get(0))?)
+}
 
 impl RecordRow {
     /// The canonical encoding (see the module doc).
@@ -122,9 +156,13 @@ pub(super) fn next_link(conn: &Connection) -> Result<(i64, Digest)> {
     })
 }
 
+/// Inserts `row`; its request headers go to `header_sets` (the column
+/// holds an empty string).
 pub(super) fn insert(conn: &Connection, row: &RecordRow, record_hash: &Digest) -> Result<()> {
-    conn.execute(
-        &format!("INSERT INTO records ({COLUMNS}, record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"),
+    let request_headers_set = header_set(conn, &row.request_headers)?;
+    conn.prepare_cached(
+        &format!("INSERT INTO records ({COLUMNS}, record_hash, request_headers_set) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"),
+    )?.execute(
         params![
             row.id,
             row.source,
@@ -139,7 +177,7 @@ pub(super) fn insert(conn: &Connection, row: &RecordRow, record_hash: &Digest) -
             row.status,
             row.final_url,
             row.redirects,
-            row.request_headers,
+            "",
             row.response_headers,
             row.remote_ip,
             row.tls_cert_sha256,
@@ -151,6 +189,7 @@ pub(super) fn insert(conn: &Connection, row: &RecordRow, record_hash: &Digest) -
             row.prev_hash,
             row.tls_version,
             record_hash.to_hex(),
+            request_headers_set,
         ],
     )?;
     Ok(())
@@ -158,9 +197,7 @@ pub(super) fn insert(conn: &Connection, row: &RecordRow, record_hash: &Digest) -
 
 /// Every record with its stored `record_hash`, in id order (for export).
 pub(crate) fn all_records(conn: &Connection) -> Result<Vec<(RecordRow, String)>> {
-    let mut statement = conn.prepare(&format!(
-        "SELECT {COLUMNS}, record_hash FROM records ORDER BY id"
-    ))?;
+    let mut statement = conn.prepare(&select_records("ORDER BY r.id"))?;
     let rows = statement.query_map([], RecordRow::with_stored_hash)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -177,9 +214,7 @@ impl Store {
     /// and reports every problem found (not only the first).
     pub fn verify_chain(&self) -> Result<Vec<ChainFinding>> {
         let mut findings = Vec::new();
-        let mut statement = self.conn().prepare(&format!(
-            "SELECT {COLUMNS}, record_hash FROM records ORDER BY id"
-        ))?;
+        let mut statement = self.conn().prepare(&select_records("ORDER BY r.id"))?;
         let mut rows = statement.query([])?;
         let mut expected_prev = Digest::ZERO.to_hex();
         let mut expected_id = 1;

@@ -793,6 +793,45 @@ mod tests {
     }
 
     #[test]
+    fn request_headers_are_stored_once_and_an_edited_set_is_named_per_record() {
+        let mut store = Store::open_in_memory().unwrap();
+        let headers = vec![("accept".to_string(), "text/html".to_string())];
+        for (source, body) in [("a", &b"one"[..]), ("b", b"two"), ("a", b"one")] {
+            let mut attempt = attempt(source, body);
+            attempt.capture.request_headers = headers.clone();
+            store.record_attempt(&attempt).unwrap();
+        }
+        let count = |sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT COUNT(*) FROM header_sets"), 1);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM records WHERE request_headers = ''"),
+            3
+        );
+        let records = store.all_records().unwrap();
+        assert!(
+            records
+                .iter()
+                .all(|(row, _)| row.request_headers == r#"[["accept","text/html"]]"#)
+        );
+        assert!(store.verify_chain().unwrap().is_empty());
+
+        store
+            .conn
+            .execute_batch(
+                "DROP TRIGGER header_sets_no_update;
+                 UPDATE header_sets SET json = '[[\"accept\",\"*/*\"]]';",
+            )
+            .unwrap();
+        let altered: Vec<i64> = store
+            .verify_chain()
+            .unwrap()
+            .into_iter()
+            .map(|finding| finding.record_id)
+            .collect();
+        assert_eq!(altered, [1, 2, 3]);
+    }
+
+    #[test]
     fn a_pruned_body_that_comes_back_is_stored_again() {
         let mut store = Store::open_in_memory().unwrap();
         let body = b"version A of the page";

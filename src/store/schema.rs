@@ -219,4 +219,19 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE records ADD COLUMN tls_version TEXT;
     "#,
+    // 8: capture and failure leaves are stored as their hash and record
+    // (`leaf` empty) and rebuilt from it (evidence/ledger.rs); request
+    // headers are stored once per distinct set (store/chain.rs). Older
+    // rows keep their text.
+    r#"
+    ALTER TABLE ledger ADD COLUMN record_id INTEGER;  -- no foreign key: verify names a missing one
+    CREATE TABLE header_sets (
+        id   INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,  -- SHA-256 of json, hex
+        json TEXT NOT NULL          -- JSON array of [name, value]
+    ) STRICT;
+    CREATE TRIGGER header_sets_no_update BEFORE UPDATE ON header_sets
+    BEGIN SELECT RAISE(ABORT, 'header sets are append-only: they cannot be changed'); END;
+    ALTER TABLE records ADD COLUMN request_headers_set INTEGER REFERENCES header_sets(id);
+    "#,
 ];
