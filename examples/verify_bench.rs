@@ -71,8 +71,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = scopewatch::config::parse(&sources, &config_path)?;
     evidence::ledger::record_config(
         &store,
-        &scopewatch::hash::Digest::of(sources.as_bytes()).to_hex(),
-        &evidence::recheck::extraction_fingerprints(&config),
+        &evidence::ledger::ConfigLeaf {
+            config_sha256: &scopewatch::hash::Digest::of(sources.as_bytes()).to_hex(),
+            ca_sha256: None,
+            extraction: &evidence::recheck::extraction_fingerprints(&config),
+        },
     )?;
     let mut store = store;
     let started = Instant::now();

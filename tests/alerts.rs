@@ -103,6 +103,35 @@ async fn webhook_gets_the_scope_change_of_a_watched_service() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_https_webhook_is_trusted_through_ca_file_and_refused_without_it() {
+    let (site, _) = site_in_phases(two_versions());
+    let hook = Server::start_https(&[&rustls::version::TLS13], |_| Reply::status(204));
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca = ca_dir.path().join("ca.pem");
+    std::fs::write(&ca, &hook.tls.as_ref().unwrap().ca_pem).unwrap();
+    for (trusted, delivered) in [(true, 1), (false, 0)] {
+        let ca_file = if trusted {
+            format!("ca_file = \"{}\"\n", ca.display())
+        } else {
+            String::new()
+        };
+        let h = Harness::new(&format!(
+            "{FAST_HTTP}{ca_file}{}{}",
+            html_source("bot", &site.url("/bot"), ""),
+            webhook(
+                "hook",
+                &hook.url("/hook"),
+                "events = [\"baseline\"]\nmax_attempts = 1"
+            )
+        ));
+        h.sweep().await;
+        let report = h.dispatch().await;
+        assert_eq!(report.delivered, delivered, "trusted {trusted}: {report:?}");
+    }
+    assert_eq!(hook.requests().len(), 1, "the untrusted one never sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn webhook_gets_signed_documented_json_for_a_content_change() {
     let (site, phase) = site_in_phases(two_versions());
     let hook = hmac_checking_receiver();
@@ -297,6 +326,44 @@ async fn failed_for_good_raises_alert_failed_on_the_other_channels() {
         hook.requests().len(),
         2,
         "the failed channel is not told about itself"
+    );
+
+    // Each outcome is a ledger leaf (a retry is not), and so is the
+    // alert-failed event; verify accepts them.
+    let conn = rusqlite::Connection::open(h.db_path()).unwrap();
+    let leaves: Vec<serde_json::Value> = scopewatch::evidence::ledger::entries(&conn, 0, i64::MAX)
+        .unwrap()
+        .iter()
+        .map(|entry| serde_json::from_str(&entry.leaf).unwrap())
+        .collect();
+    let deliveries: Vec<(&str, &str, i64)> = leaves
+        .iter()
+        .filter(|leaf| leaf["type"] == "alert-delivery")
+        .map(|leaf| {
+            (
+                leaf["channel"].as_str().unwrap(),
+                leaf["state"].as_str().unwrap(),
+                leaf["attempts"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(deliveries, [("hook", "failed", 2), ("siem", "done", 1)]);
+    let hook_leaf = leaves
+        .iter()
+        .find(|leaf| leaf["channel"] == "hook")
+        .unwrap();
+    assert_eq!(hook_leaf["delivery_id"], failed[0].id.as_str());
+    assert!(hook_leaf["error"].as_str().unwrap().contains("HTTP 500"));
+    assert!(
+        leaves
+            .iter()
+            .any(|leaf| leaf["type"] == "event" && leaf["kind"] == "alert-failed")
+    );
+    let verified = scopewatch::evidence::verify::verify_store(&h.store(), None, None).unwrap();
+    assert!(
+        verified.findings.iter().all(|f| f.info),
+        "{:?}",
+        verified.findings
     );
 }
 

@@ -757,6 +757,13 @@ fn an_https_capture_records_the_negotiated_tls_version_and_certificate() {
         ));
         let bundle = swept_and_exported(&h, 2);
         let certificate = scopewatch::hash::Digest::of(&server.tls.as_ref().unwrap().leaf_der);
+        // What was trusted besides Mozilla's roots is on the ledger.
+        let ca = scopewatch::hash::Digest::of(server.tls.as_ref().unwrap().ca_pem.as_bytes());
+        let entries = std::fs::read_to_string(bundle.join("ledger/entries.jsonl")).unwrap();
+        assert!(
+            entries.contains(&format!(r#""ca_sha256":"{}""#, ca.to_hex())),
+            "{entries}"
+        );
         let metadata = warc_metadata(&bundle.join("archive/iso.warc.gz"));
         assert_eq!(metadata.len(), 2);
         for meta in &metadata {
@@ -779,4 +786,33 @@ fn an_https_capture_records_the_negotiated_tls_version_and_certificate() {
         let altered = report.matches("record_hash does not match").count();
         assert_eq!(altered, if name == "TLSv1.3" { 1 } else { 2 }, "{report}");
     }
+}
+
+#[test]
+fn an_https_fetch_without_a_response_says_why_it_has_no_tls_version() {
+    // A loopback port nothing listens on: the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let h = Harness::new(&format!(
+        "{}[[source]]\nid = \"down\"\nurl = \"https://127.0.0.1:{port}/\"\n",
+        FAST_HTTP.replace("retries = 2", "retries = 0")
+    ));
+    let out = scopewatch(&h.config_path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let bundle = h.dir.path().join("bundle");
+    let out = scopewatch(
+        &h.config_path(),
+        &["export", "--out", bundle.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let metadata = warc_metadata(&bundle.join("archive/down.warc.gz"));
+    assert_eq!(metadata.len(), 1);
+    assert_eq!(metadata[0]["tls_version"], serde_json::Value::Null);
+    assert_eq!(
+        metadata[0]["tls_version_note"],
+        "no TLS session: no response was received"
+    );
 }

@@ -47,17 +47,25 @@ pub struct Dispatcher {
     slots: Arc<Semaphore>,
 }
 
+/// The client webhooks are sent with: no redirects, Mozilla's roots and
+/// `extra_roots`.
+fn http_client(
+    extra_roots: &crate::fetch::tls::ExtraRoots,
+) -> Result<reqwest::Client, crate::fetch::ClientError> {
+    Ok(crate::fetch::tls::client_builder(extra_roots)?
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(crate::config::defaults::user_agent())
+        .build()?)
+}
+
 impl Dispatcher {
     /// `extra_roots`: `[http] ca_file`, trusted besides Mozilla's roots.
     pub fn new(
         channels: &[Channel],
-        extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+        extra_roots: &crate::fetch::tls::ExtraRoots,
         store: StoreHandle,
     ) -> anyhow::Result<Dispatcher> {
-        let http = crate::fetch::tls::client_builder(extra_roots)?
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(crate::config::defaults::user_agent())
-            .build()?;
+        let http = http_client(extra_roots)?;
         Ok(Dispatcher {
             channels: Arc::new(
                 channels
@@ -163,6 +171,13 @@ impl Dispatcher {
                         .collect(),
                 );
                 self.routes = routes(&config.alerts).into();
+                // `[http] ca_file` may have changed what webhooks trust.
+                match http_client(&config.http.extra_roots) {
+                    Ok(http) => self.http = http,
+                    Err(e) => tracing::warn!(
+                        "webhooks keep the previous TLS settings: the new ones do not build: {e}"
+                    ),
+                }
             }
         }
     }

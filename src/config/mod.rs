@@ -105,7 +105,7 @@ pub struct HttpSettings {
     pub host_delay: Duration,
     pub max_redirects: usize,
     /// `[http] ca_file`: certificates trusted besides Mozilla's roots.
-    pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub extra_roots: crate::fetch::tls::ExtraRoots,
 }
 
 /// One watched page.
@@ -159,7 +159,7 @@ impl Default for HttpSettings {
             per_host: defaults::PER_HOST,
             host_delay: duration(defaults::HOST_DELAY),
             max_redirects: defaults::MAX_REDIRECTS,
-            extra_roots: Vec::new(),
+            extra_roots: Default::default(),
         }
     }
 }
@@ -722,7 +722,7 @@ mod tests {
             "{}",
             issue.message
         );
-        assert!(check("").unwrap().http.extra_roots.is_empty());
+        assert!(check("").unwrap().http.extra_roots.certs.is_empty());
     }
 
     #[test]

@@ -203,14 +203,14 @@ pub fn write_bundle(
         files.insert("archive.wacz".into(), package);
     }
 
-    // The leaves concerning the selection: its records' captures and
-    // events, the config leaves they name, and the daemon/config/prune
+    // The leaves concerning the selection: its records' captures, events
+    // and alert deliveries, the config leaves they name, and the daemon/config/prune
     // leaves of the period.
     let chosen: Vec<(&Entry, &Value)> = entries
         .iter()
         .zip(&leaves)
         .filter(|(entry, leaf)| match leaf["type"].as_str() {
-            Some("capture" | "failure" | "event") => leaf["record_id"]
+            Some("capture" | "failure" | "event" | "alert-delivery") => leaf["record_id"]
                 .as_i64()
                 .is_some_and(|id| record_ids.contains(&id)),
             Some("config") if configs_used.contains(&entry.seq) => true,
@@ -459,9 +459,12 @@ How to verify, step by step
 {wacz_step}
 What the evidence proves
 ------------------------
-- The bytes in archive/ are the bytes scopewatch stored for each fetch,
-  with the request and response headers, peer address, TLS version and
-  certificate hash it recorded, unchanged since the checkpoint was signed.
+- The response bodies in archive/ are the bytes scopewatch stored for
+  each fetch, unchanged since the checkpoint was signed (their SHA-256 is
+  in the signed ledger). The request and response headers, peer address,
+  TLS version and certificate hash are what scopewatch recorded; in this
+  bundle only SHA256SUMS.sig (signed at export) covers them, while in the
+  live store each is part of a record hash that the checkpoints sign.
 - Which configuration each capture ran with: its WARC metadata record's
   config_sha256 is the SHA-256 of the configuration file in force, and
   config_ledger_seq the ledger leaf that recorded it (in
@@ -482,8 +485,9 @@ What it does not prove
   received over TLS, but a TLS session is not signed evidence. The
   metadata record's tls_version, tls_cert_sha256 (the leaf certificate
   the server presented, checked against Mozilla's roots and any
-  [http] ca_file) and remote_ip help a third party corroborate it; where
-  tls_version is null, tls_version_note says why.
+  [http] ca_file, whose SHA-256 is the config leaf's ca_sha256) and
+  remote_ip help a third party corroborate it; where tls_version is null,
+  tls_version_note says why.
 - The time of capture beyond the operator's clock, unless a checkpoint
   carries an RFC 3161 timestamp (NNNNNN.tsr): that bounds it from above
   (the entries existed by the TSA's genTime), never from below. Without

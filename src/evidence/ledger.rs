@@ -1,6 +1,7 @@
-//! The append-only ledger: every capture, failure, event, prune, daemon
-//! start and stop and configuration change is one leaf of an RFC 6962
-//! Merkle log (see [`super::merkle`]). A leaf is a JSON object in the
+//! The append-only ledger: every capture, failure, event, alert delivery
+//! (done or given up), prune, daemon start and stop and configuration
+//! change is one leaf of an RFC 6962 Merkle log (see [`super::merkle`]).
+//! A leaf is a JSON object in the
 //! canonical form of RFC 8785 (JCS) holding `seq` (0-based, the leaf's
 //! index in the tree), `type`, `at`, `source`, digests and references, and
 //! `prev`, the previous leaf's hash (zeros for the first).
@@ -211,6 +212,40 @@ pub(crate) fn record_event(
     )
 }
 
+/// An alert delivery done or given up, as its leaf records it.
+pub(crate) struct DeliveryLeaf<'a> {
+    pub delivery_id: &'a str,
+    pub channel: &'a str,
+    /// `done` or `failed`.
+    pub state: &'a str,
+    pub attempts: i64,
+    pub event_id: i64,
+    /// The record of the event delivered.
+    pub record_id: i64,
+    pub source: &'a str,
+    /// Why it failed (secret-free: channels strip URLs).
+    pub error: Option<&'a str>,
+}
+
+/// The `alert-delivery` leaf of a delivery done or given up. Call inside
+/// the transaction that recorded the outcome.
+pub(crate) fn record_delivery(
+    conn: &Connection,
+    delivery: &DeliveryLeaf<'_>,
+    at: &str,
+) -> Result<Entry> {
+    let fields = object(json!({
+        "delivery_id": delivery.delivery_id,
+        "channel": delivery.channel,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "event_id": delivery.event_id,
+        "record_id": delivery.record_id,
+        "error": delivery.error,
+    }));
+    append(conn, "alert-delivery", at, Some(delivery.source), fields)
+}
+
 /// The members of a JSON object (`json!({...})` always makes one).
 pub(crate) fn object(value: Value) -> Map<String, Value> {
     match value {
@@ -252,25 +287,34 @@ pub fn record_lifecycle(store: &Store, moment: Lifecycle) -> Result<Entry> {
     )
 }
 
-/// Records the configuration in force when its SHA-256 or its sources'
-/// extraction settings (`extraction`: source id to fingerprint, see
-/// [`super::recheck::extraction_fingerprints`]) differ from the last ones
-/// recorded; returns the new leaf, or `None` when unchanged. Called before
-/// each sweep with `Config::sha256` (of the bytes the configuration was
-/// parsed from), so the leaf in force precedes the captures made with it.
-pub fn record_config(
-    store: &Store,
-    config_sha256: &str,
-    extraction: &BTreeMap<String, String>,
-) -> Result<Option<Entry>> {
+/// What a `config` leaf records of the configuration in force.
+pub struct ConfigLeaf<'a> {
+    /// SHA-256 (hex) of the bytes the configuration was parsed from.
+    pub config_sha256: &'a str,
+    /// SHA-256 (hex) of `[http] ca_file`, when there is one: what TLS
+    /// trusts besides Mozilla's roots can change without the file above.
+    pub ca_sha256: Option<&'a str>,
+    /// Source id to extraction fingerprint (see
+    /// [`super::recheck::extraction_fingerprints`]).
+    pub extraction: &'a BTreeMap<String, String>,
+}
+
+/// Records the configuration in force when any member of `config` differs
+/// from the last `config` leaf; returns the new leaf, or `None` when
+/// unchanged. Called before each sweep, so the leaf in force precedes the
+/// captures made with it.
+pub fn record_config(store: &Store, config: &ConfigLeaf<'_>) -> Result<Option<Entry>> {
     let fields = json!({
-        "config_sha256": config_sha256,
-        "extraction": extraction,
+        "config_sha256": config.config_sha256,
+        "ca_sha256": config.ca_sha256,
+        "extraction": config.extraction,
     });
     let last = last_config_leaf(store.conn())?;
+    // A leaf from before `ca_sha256` existed reads it as null.
     if last.is_some_and(|leaf| {
-        leaf["config_sha256"] == fields["config_sha256"]
-            && leaf["extraction"] == fields["extraction"]
+        ["config_sha256", "ca_sha256", "extraction"]
+            .iter()
+            .all(|member| leaf[member] == fields[member])
     }) {
         return Ok(None);
     }
@@ -381,6 +425,8 @@ pub(crate) fn parse_hash(text: &str) -> Option<Hash> {
 pub struct LedgerProblem {
     pub seq: i64,
     pub problem: String,
+    /// The record a rebuilt leaf comes from.
+    pub record_id: Option<i64>,
 }
 
 /// Recomputes every leaf hash and `prev` link and checks each leaf's
@@ -394,6 +440,7 @@ pub fn check_entries(entries: &[Entry]) -> (Vec<LedgerProblem>, Vec<Hash>) {
             problems.push(LedgerProblem {
                 seq: entry.seq,
                 problem: text,
+                record_id: entry.rebuilt_from,
             })
         };
         if entry.seq != index as i64 {
@@ -411,7 +458,7 @@ pub fn check_entries(entries: &[Entry]) -> (Vec<LedgerProblem>, Vec<Hash>) {
                 continue;
             }
             Some(record) if hex::encode(computed) != entry.leaf_hash => problem(format!(
-                "the leaf rebuilt from record {record} does not match the leaf hash: the record was altered"
+                "the leaf rebuilt from record {record} does not match the leaf hash: the record, or the hash of the entry before it, was altered (see the record's own findings)"
             )),
             None if hex::encode(computed) != entry.leaf_hash => {
                 problem("the leaf hash does not match the leaf: the entry was altered".into())
@@ -439,6 +486,15 @@ pub fn check_entries(entries: &[Entry]) -> (Vec<LedgerProblem>, Vec<Hash>) {
 mod tests {
     use super::*;
 
+    fn config_leaf(config_sha256: &str) -> ConfigLeaf<'_> {
+        static NONE: BTreeMap<String, String> = BTreeMap::new();
+        ConfigLeaf {
+            config_sha256,
+            ca_sha256: None,
+            extraction: &NONE,
+        }
+    }
+
     #[test]
     fn leaves_are_canonical_json() {
         // RFC 8785: keys sorted, no whitespace, the short escapes, other
@@ -455,22 +511,18 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let first = record_lifecycle(&store, Lifecycle::DaemonStart).unwrap();
         assert_eq!(
-            record_config(&store, "a1", &BTreeMap::new())
+            record_config(&store, &config_leaf("a1"))
                 .unwrap()
                 .unwrap()
                 .seq,
             1
         );
         assert_eq!(
-            record_config(&store, "a1", &BTreeMap::new()).unwrap(),
+            record_config(&store, &config_leaf("a1")).unwrap(),
             None,
             "unchanged"
         );
-        assert!(
-            record_config(&store, "a2", &BTreeMap::new())
-                .unwrap()
-                .is_some()
-        );
+        assert!(record_config(&store, &config_leaf("a2")).unwrap().is_some());
         let entries = entries(store.conn(), 0, 10).unwrap();
         assert_eq!(entries.len(), 3);
         assert_eq!(entries[0], first);
@@ -551,7 +603,7 @@ mod tests {
     fn check_names_an_altered_or_swapped_leaf() {
         let store = Store::open_in_memory().unwrap();
         for i in 0..4 {
-            record_config(&store, &format!("v{i}"), &BTreeMap::new()).unwrap();
+            record_config(&store, &config_leaf(&format!("v{i}"))).unwrap();
         }
         let mut entries = entries(store.conn(), 0, 10).unwrap();
         entries[1].leaf = entries[1].leaf.replace("config", "confiG");

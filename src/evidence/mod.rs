@@ -121,8 +121,11 @@ pub(crate) fn database_path(store: &Store) -> Option<PathBuf> {
 fn record_config_of(store: &Store, config: &Config) -> Result<(), EvidenceError> {
     ledger::record_config(
         store,
-        &config.sha256,
-        &recheck::extraction_fingerprints(config),
+        &ledger::ConfigLeaf {
+            config_sha256: &config.sha256,
+            ca_sha256: config.http.extra_roots.file_sha256.as_deref(),
+            extraction: &recheck::extraction_fingerprints(config),
+        },
     )?;
     Ok(())
 }

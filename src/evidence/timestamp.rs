@@ -448,7 +448,7 @@ fn fail(
 
 fn tsa_client(
     tsa: &TsaSettings,
-    extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+    extra_roots: &crate::fetch::tls::ExtraRoots,
 ) -> Result<reqwest::Client, crate::fetch::ClientError> {
     Ok(crate::fetch::tls::client_builder(extra_roots)?
         .redirect(reqwest::redirect::Policy::none())
@@ -464,7 +464,7 @@ fn tsa_client(
 pub async fn stamp_pending(
     store: &crate::store::StoreHandle,
     tsa: &TsaSettings,
-    extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+    extra_roots: &crate::fetch::tls::ExtraRoots,
     routes: std::sync::Arc<[Route]>,
 ) {
     let pending = match store.call(|store| unstamped(store.conn())).await {

@@ -116,7 +116,10 @@ pub fn check_ledger(entries: &[Entry], records: &HashMap<i64, String>) -> Vec<Fi
     let (problems, _) = ledger::check_entries(entries);
     let mut findings: Vec<Finding> = problems
         .into_iter()
-        .map(|p| Finding::new(format!("ledger entry {}", p.seq), p.problem))
+        .map(|p| Finding {
+            record_id: p.record_id,
+            ..Finding::new(format!("ledger entry {}", p.seq), p.problem)
+        })
         .collect();
     let mut referenced = HashSet::new();
     let mut first_referenced = None;

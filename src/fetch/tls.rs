@@ -33,16 +33,24 @@ pub fn client_config(
 /// A reqwest client builder on [`client_config`]. Every HTTP client of the
 /// process (pages, webhooks, the TSA) starts here, so all trust the same
 /// roots.
-pub fn client_builder(
-    extra_roots: &[CertificateDer<'static>],
-) -> Result<reqwest::ClientBuilder, rustls::Error> {
-    Ok(reqwest::Client::builder().tls_backend_preconfigured(client_config(extra_roots)?))
+pub fn client_builder(extra_roots: &ExtraRoots) -> Result<reqwest::ClientBuilder, rustls::Error> {
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(client_config(&extra_roots.certs)?))
 }
 
-/// The certificates of a PEM file, to trust besides Mozilla's roots. An
-/// unreadable file, a malformed block or a file without a certificate is an
-/// error that says which.
-pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+/// The certificates of `[http] ca_file`, and the file's SHA-256 (the
+/// `config` ledger leaf records it, so a change of what is trusted shows).
+#[derive(Debug, Clone, Default)]
+pub struct ExtraRoots {
+    pub certs: Vec<CertificateDer<'static>>,
+    /// Hex; `None` without a `ca_file`.
+    pub file_sha256: Option<String>,
+}
+
+/// Reads a PEM file of certificates to trust besides Mozilla's roots. An
+/// unreadable file, a malformed block, a file without a certificate or a
+/// certificate that cannot be a trust anchor is an error that says which
+/// and what to do.
+pub fn read_ca_file(path: &Path) -> Result<ExtraRoots, String> {
     let bytes = std::fs::read(path).map_err(|e| {
         format!(
             "cannot read {}: {e}; point it at a PEM file of CA certificates",
@@ -51,7 +59,12 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String>
     })?;
     let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{} is not valid PEM: {e}", path.display()))?;
+        .map_err(|e| {
+            format!(
+                "{} is not valid PEM ({e}); it must hold only -----BEGIN CERTIFICATE----- blocks",
+                path.display()
+            )
+        })?;
     if certs.is_empty() {
         return Err(format!(
             "{} holds no CERTIFICATE block; it must be PEM (-----BEGIN CERTIFICATE-----)",
@@ -60,29 +73,30 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String>
     }
     // Each must parse as a trust anchor, so a bad one fails here, not at
     // the first fetch.
-    client_config(&certs).map_err(|e| {
-        format!(
-            "{} holds a certificate that cannot be a trust anchor: {e}",
-            path.display()
-        )
-    })?;
-    Ok(certs)
+    for (index, cert) in certs.iter().enumerate() {
+        client_config(std::slice::from_ref(cert)).map_err(|e| {
+            format!(
+                "certificate {} of {} cannot be a trust anchor ({e}); remove or replace that block",
+                index + 1,
+                path.display()
+            )
+        })?;
+    }
+    Ok(ExtraRoots {
+        certs,
+        file_sha256: Some(crate::hash::Digest::of(&bytes).to_hex()),
+    })
 }
 
 /// The negotiated protocol version as evidence names it (`TLSv1.3`, the
-/// spelling of OpenSSL and of WARC tools), or `None` for one reqwest does
-/// not name.
+/// spelling of OpenSSL and of WARC tools). The client speaks only 1.2 and
+/// 1.3 (rustls' safe defaults).
 pub fn version_name(version: reqwest::tls::Version) -> Option<&'static str> {
     use reqwest::tls::Version;
-    [
-        (Version::TLS_1_3, "TLSv1.3"),
-        (Version::TLS_1_2, "TLSv1.2"),
-        (Version::TLS_1_1, "TLSv1.1"),
-        (Version::TLS_1_0, "TLSv1"),
-    ]
-    .into_iter()
-    .find(|(known, _)| *known == version)
-    .map(|(_, name)| name)
+    [(Version::TLS_1_3, "TLSv1.3"), (Version::TLS_1_2, "TLSv1.2")]
+        .into_iter()
+        .find(|(known, _)| *known == version)
+        .map(|(_, name)| name)
 }
 
 #[cfg(test)]
@@ -113,7 +127,9 @@ mod tests {
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
         )
         .unwrap();
-        assert!(read_ca_file(&garbage).unwrap_err().contains("trust anchor"));
+        let err = read_ca_file(&garbage).unwrap_err();
+        assert!(err.contains("certificate 1 of"), "{err}");
+        assert!(err.contains("remove or replace"), "{err}");
     }
 
     #[test]

@@ -54,8 +54,10 @@ const COLUMNS: &str = "id, source, url, started_at, finished_at, outcome, change
     remote_ip, tls_cert_sha256, content_type, content_kind, raw_hash, text_hash, scope_hash,
     prev_hash, tls_version";
 
-/// Where `record_hash` is in a [`select_records`] row.
+/// Where `record_hash` is in a [`select_records`] row; the request header
+/// set's id and stored hash follow it.
 const RECORD_HASH_INDEX: usize = 24;
+const HEADER_SET_INDEX: usize = 25;
 
 /// `SELECT {COLUMNS}, record_hash` of the records, `rest` appended (a
 /// WHERE or ORDER BY on `r`), with each row's request headers as written.
@@ -69,22 +71,30 @@ fn select_records(rest: &str) -> String {
         })
         .collect();
     format!(
-        "SELECT {}, r.record_hash FROM records r
+        "SELECT {}, r.record_hash, r.request_headers_set, h.hash FROM records r
          LEFT JOIN header_sets h ON h.id = r.request_headers_set {rest}",
         columns.join(", ")
     )
 }
 
-/// The id of the stored header set `json`, stored now if it is new.
+/// The id of the stored header set `json`, stored now if it is new. A set
+/// stored under the same hash with other text was altered: refused, so no
+/// new record points at it.
 fn header_set(conn: &Connection, json: &str) -> Result<i64> {
     let hash = Digest::of(json.as_bytes()).to_hex();
     conn.prepare_cached(
         "INSERT INTO header_sets (hash, json) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
     )?
     .execute(params![hash, json])?;
-    Ok(conn
-        .prepare_cached("SELECT id FROM header_sets WHERE hash = ?1")?
-        .query_row([hash], |row| row.get(0))?)
+    let (id, stored): (i64, String) = conn
+        .prepare_cached("SELECT id, json FROM header_sets WHERE hash = ?1")?
+        .query_row([&hash], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    if stored != json {
+        return Err(super::StoreError::Corrupt(format!(
+            "request header set {id} does not hold the headers its hash names: the database was altered; run `scopewatch verify` and restore it from a backup"
+        )));
+    }
+    Ok(id)
 }
 
 impl RecordRow {
@@ -220,12 +230,28 @@ impl Store {
         let mut expected_id = 1;
         while let Some(row) = rows.next()? {
             let (record, stored_hash) = RecordRow::with_stored_hash(row)?;
+            let set: Option<i64> = row.get(HEADER_SET_INDEX)?;
+            let set_hash: Option<String> = row.get(HEADER_SET_INDEX + 1)?;
             let mut problem = |text: String| {
                 findings.push(ChainFinding {
                     record_id: record.id,
                     problem: text,
                 })
             };
+            // Named for what it is, before the record hash it also breaks.
+            match (set, set_hash) {
+                (Some(set), None) => problem(format!(
+                    "its request header set {set} is missing: the set was deleted"
+                )),
+                (Some(set), Some(hash))
+                    if Digest::of(record.request_headers.as_bytes()).to_hex() != hash =>
+                {
+                    problem(format!(
+                        "its request header set {set} does not hash to its name: the set was altered"
+                    ))
+                }
+                _ => {}
+            }
             if record.id != expected_id {
                 problem(format!(
                     "record ids jump from {} to {}: records are missing",

@@ -822,13 +822,34 @@ mod tests {
                  UPDATE header_sets SET json = '[[\"accept\",\"*/*\"]]';",
             )
             .unwrap();
-        let altered: Vec<i64> = store
-            .verify_chain()
-            .unwrap()
-            .into_iter()
-            .map(|finding| finding.record_id)
-            .collect();
-        assert_eq!(altered, [1, 2, 3]);
+        let findings = store.verify_chain().unwrap();
+        let altered: Vec<i64> = findings.iter().map(|f| f.record_id).collect();
+        assert_eq!(altered, [1, 1, 2, 2, 3, 3], "{findings:?}");
+        assert!(
+            findings[0]
+                .problem
+                .contains("header set 1 does not hash to its name")
+        );
+        // A genuine record with the same headers is refused, not pointed at
+        // the forged set.
+        let mut next = attempt("a", b"one");
+        next.capture.request_headers = headers;
+        let err = store.record_attempt(&next).unwrap_err().to_string();
+        assert!(err.contains("run `scopewatch verify`"), "{err}");
+
+        store
+            .conn
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 DROP TRIGGER header_sets_no_delete;
+                 DELETE FROM header_sets;",
+            )
+            .unwrap();
+        let findings = store.verify_chain().unwrap();
+        assert!(
+            findings[0].problem.contains("header set 1 is missing"),
+            "{findings:?}"
+        );
     }
 
     #[test]

@@ -16,6 +16,16 @@ use crate::clock;
 use crate::detect::{EventDraft, EventKind, SourceState};
 use crate::hash::Digest;
 
+/// The delivery a finished attempt concerns, and the event it carried.
+struct FinishedDelivery {
+    channel: String,
+    attempts: i64,
+    event_id: i64,
+    record_id: i64,
+    source: String,
+    kind: String,
+}
+
 /// Where a delivery is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -453,32 +463,48 @@ impl Store {
              WHERE id = ?1 AND state = 'pending'",
             )?
             .execute(params![id, state.as_str(), now, error, next])?;
-        if changed == 1
-            && let Finish::Failed { error } = finish
-        {
-            let (channel, attempts, event_id, record_id, source, kind): (
-                String,
-                i64,
-                i64,
-                i64,
-                String,
-                String,
-            ) = tx
+        // A retry is not an outcome; a delivery done or given up is one,
+        // and a leaf of the ledger.
+        if changed == 1 && state != DeliveryState::Pending {
+            let delivery = tx
                 .prepare_cached(
                     "SELECT o.channel, o.attempts, e.id, e.record_id, e.source, e.kind
-                 FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.id = ?1",
+                     FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.id = ?1",
                 )?
                 .query_row([id], |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get(5)?,
-                    ))
+                    Ok(FinishedDelivery {
+                        channel: row.get(0)?,
+                        attempts: row.get(1)?,
+                        event_id: row.get(2)?,
+                        record_id: row.get(3)?,
+                        source: row.get(4)?,
+                        kind: row.get(5)?,
+                    })
                 })?;
-            if kind != "alert-failed" {
+            crate::evidence::ledger::record_delivery(
+                &tx,
+                &crate::evidence::ledger::DeliveryLeaf {
+                    delivery_id: id,
+                    channel: &delivery.channel,
+                    state: state.as_str(),
+                    attempts: delivery.attempts,
+                    event_id: delivery.event_id,
+                    record_id: delivery.record_id,
+                    source: &delivery.source,
+                    error: error.map(String::as_str),
+                },
+                &now,
+            )?;
+            if let Finish::Failed { error } = finish
+                && delivery.kind != "alert-failed"
+            {
+                let FinishedDelivery {
+                    channel,
+                    attempts,
+                    event_id,
+                    kind,
+                    ..
+                } = &delivery;
                 let draft = EventDraft {
                     kind: EventKind::AlertFailed,
                     summary: format!(
@@ -489,8 +515,9 @@ impl Store {
                     details: None,
                     diff: None,
                 };
-                let event = insert_event(&tx, record_id, &source, &now, &draft)?;
-                enqueue(&tx, routes, &event, Some(&channel), &now)?;
+                let event = insert_event(&tx, delivery.record_id, &delivery.source, &now, &draft)?;
+                crate::evidence::ledger::record_event(&tx, &event, Default::default())?;
+                enqueue(&tx, routes, &event, Some(channel), &now)?;
             }
         }
         tx.commit()?;

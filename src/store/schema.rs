@@ -232,6 +232,8 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE TRIGGER header_sets_no_update BEFORE UPDATE ON header_sets
     BEGIN SELECT RAISE(ABORT, 'header sets are append-only: they cannot be changed'); END;
+    CREATE TRIGGER header_sets_no_delete BEFORE DELETE ON header_sets
+    BEGIN SELECT RAISE(ABORT, 'header sets are append-only: they cannot be deleted'); END;
     ALTER TABLE records ADD COLUMN request_headers_set INTEGER REFERENCES header_sets(id);
     "#,
 ];
