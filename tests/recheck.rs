@@ -646,3 +646,47 @@ fn a_metadata_record_naming_another_configuration_is_named() {
         "{problem}"
     );
 }
+
+#[test]
+fn a_bundle_whose_metadata_was_altered_and_re_signed_names_the_members() {
+    let (h, _server) = swept();
+    let bundle = bundle(&h);
+    // The attacker moves the first matrix capture to another address and
+    // TLS session, redoing the WARC digests, SHA256SUMS and the signature;
+    // then, on a second try, rewrites the embedded record too.
+    let path = bundle.join("archive/matrix.warc.gz");
+    let original = std::fs::read(&path).unwrap();
+    let forge_metadata = |rewrite_record: bool| {
+        let mut first = true;
+        forge_warc(&path, |record| {
+            if record.header("WARC-Type") != Some("metadata") || !std::mem::take(&mut first) {
+                return false;
+            }
+            let mut meta: Value = serde_json::from_slice(&record.block).unwrap();
+            meta["remote_ip"] = "203.0.113.7".into();
+            meta["tls_version"] = "TLSv1.3".into();
+            if rewrite_record {
+                let mut inner: Value =
+                    serde_json::from_str(meta["record"].as_str().unwrap()).unwrap();
+                inner["remote_ip"] = "203.0.113.7".into();
+                meta["record"] = inner.to_string().into();
+            }
+            record.block = meta.to_string().into_bytes();
+            true
+        })
+    };
+    for rewrite_record in [false, true] {
+        std::fs::write(&path, &original).unwrap();
+        assert_eq!(forge_metadata(rewrite_record), 1);
+        resign(&h, &bundle);
+        let out = verify_bundle_without_config(&bundle);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let expected = if rewrite_record {
+            "`record` does not hash to its record_hash"
+        } else {
+            "the metadata's remote_ip, tls_version differ from the record it names"
+        };
+        assert!(text.contains(expected), "{text}");
+    }
+}

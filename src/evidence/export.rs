@@ -459,12 +459,16 @@ How to verify, step by step
 {wacz_step}
 What the evidence proves
 ------------------------
-- The response bodies in archive/ are the bytes scopewatch stored for
-  each fetch, unchanged since the checkpoint was signed (their SHA-256 is
-  in the signed ledger). The request and response headers, peer address,
-  TLS version and certificate hash are what scopewatch recorded; in this
-  bundle only SHA256SUMS.sig (signed at export) covers them, while in the
-  live store each is part of a record hash that the checkpoints sign.
+- The bytes in archive/ are the bytes scopewatch stored for each fetch,
+  unchanged since the checkpoint was signed: each metadata record carries
+  its record's canonical encoding ("record": request and response
+  headers, peer address, TLS version, certificate hash, timings, digests),
+  whose SHA-256 is the record_hash of its leaf in the signed ledger (by
+  hand: the metadata block's "record" string, printed without a newline,
+  piped to sha256sum), and step 7 checks the metadata's members and the
+  response payload against it. The header blocks rendered in the WARC
+  request and response records are drawn from it too, but are not
+  compared with it.
 - Which configuration each capture ran with: its WARC metadata record's
   config_sha256 is the SHA-256 of the configuration file in force, and
   config_ledger_seq the ledger leaf that recorded it (in

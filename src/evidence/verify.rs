@@ -18,6 +18,7 @@ use super::ledger::{self, Entry};
 use super::merkle::Tree;
 use super::{EvidenceError, Finding, warc};
 use crate::config::Config;
+use crate::hash::Digest;
 use crate::store::Store;
 
 /// What `verify` found, and how many captures it re-extracted.
@@ -599,6 +600,70 @@ fn check_archives(
     captures
 }
 
+/// The members of a metadata record that repeat its record's columns.
+const RECORD_MEMBERS: [&str; 17] = [
+    "source",
+    "url",
+    "final_url",
+    "outcome",
+    "change",
+    "started_at",
+    "finished_at",
+    "attempts",
+    "remote_ip",
+    "tls_cert_sha256",
+    "tls_version",
+    "content_type",
+    "content_kind",
+    "raw_hash",
+    "text_hash",
+    "error_class",
+    "error_message",
+];
+
+/// The metadata's `record` (the record's canonical encoding) must hash to
+/// its `record_hash`, which the ledger leaf holds under the signed root,
+/// and the members that repeat the record's columns must equal them: so
+/// the peer address, TLS version and certificate are covered by the
+/// checkpoints, not only by the export's signature.
+fn check_record_members(meta: &Value, problem: &mut impl FnMut(String)) {
+    let Some(canonical) = meta["record"].as_str() else {
+        problem(
+            "the metadata has no `record`, so its members cannot be checked against the ledger: export the bundle again with this scopewatch"
+                .into(),
+        );
+        return;
+    };
+    if meta["record_hash"].as_str() != Some(Digest::of(canonical.as_bytes()).to_hex().as_str()) {
+        problem(
+            "the metadata's `record` does not hash to its record_hash: the record was altered"
+                .into(),
+        );
+        return;
+    }
+    let Ok(record) = serde_json::from_str::<Value>(canonical) else {
+        problem("the metadata's `record` is not JSON".into());
+        return;
+    };
+    let redirects = record["redirects"]
+        .as_str()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok());
+    let mut differ: Vec<&str> = RECORD_MEMBERS
+        .into_iter()
+        // A record from before `tls_version` existed has no such member.
+        .filter(|key| meta[key] != record[key])
+        .collect();
+    if redirects.as_ref() != Some(&meta["redirects"]) {
+        differ.push("redirects");
+    }
+    if !differ.is_empty() {
+        problem(format!(
+            "the metadata's {} differ from the record it names: the metadata was altered",
+            differ.join(", ")
+        ));
+    }
+}
+
 /// A bundle's ledger leaves by `seq`, and the `seq`s of its `config`
 /// leaves in order.
 struct Ledger<'a> {
@@ -658,6 +723,7 @@ fn check_metadata(
             ));
         }
     }
+    check_record_members(&meta, &mut problem);
     if meta["raw_pruned"] == true {
         return;
     }

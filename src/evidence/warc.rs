@@ -15,7 +15,9 @@
 //! profile for a 304); a `conversion` with the extracted text for a PDF;
 //! and a `metadata` record (JSON) tying it to the record hash and naming
 //! the configuration in force (`config_sha256`, `config_ledger_seq`: the
-//! last `config` leaf before the attempt's leaf), the negotiated
+//! last `config` leaf before the attempt's leaf), the record's canonical
+//! encoding (`record`, whose SHA-256 is the `record_hash` the ledger
+//! leaf holds, so its members are tied to the signed root), the negotiated
 //! `tls_version` and the peer's `tls_cert_sha256` (where either is null,
 //! `tls_version_note` says why). Digests are `sha256:` in hex. Each record
 //! is its own gzip member.
@@ -308,6 +310,9 @@ fn metadata_json(attempt: &Attempt<'_>) -> Value {
         "collector": format!("scopewatch/{}", env!("CARGO_PKG_VERSION")),
         "record_id": row.id,
         "record_hash": attempt.record_hash,
+        // The bytes `record_hash` is the SHA-256 of: `verify BUNDLE` checks
+        // the members above and below against it.
+        "record": row.canonical(),
         "ledger_seq": attempt.ledger_seq,
         "source": row.source,
         "url": row.url,
