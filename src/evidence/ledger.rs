@@ -450,36 +450,41 @@ pub fn check_entries(entries: &[Entry]) -> (Vec<LedgerProblem>, Vec<Hash>) {
             ));
         }
         let computed = merkle::leaf_hash(entry.leaf.as_bytes());
-        match entry.rebuilt_from {
-            // Its record is missing: the verifier's record checks name it.
-            Some(_) if entry.leaf.is_empty() => {
-                hashes.push(parse_hash(&entry.leaf_hash).unwrap_or(computed));
-                prev = entry.leaf_hash.clone();
-                continue;
-            }
-            Some(record) if hex::encode(computed) != entry.leaf_hash => problem(format!(
-                "the leaf rebuilt from record {record} does not match the leaf hash: the record, or the hash of the entry before it, was altered (see the record's own findings)"
-            )),
-            None if hex::encode(computed) != entry.leaf_hash => {
-                problem("the leaf hash does not match the leaf: the entry was altered".into())
-            }
-            _ => {}
-        }
-        match serde_json::from_str::<Value>(&entry.leaf) {
-            Ok(leaf) => {
-                if leaf["seq"].as_i64() != Some(entry.seq) {
-                    problem("the leaf's own seq differs from its place in the log".into());
-                }
-                if leaf["prev"].as_str() != Some(prev.as_str()) {
-                    problem("prev does not match the previous leaf's hash: the log is broken or reordered here".into());
-                }
-            }
-            Err(e) => problem(format!("the leaf is not JSON: {e}")),
+        // A leaf whose record is missing could not be rebuilt: the
+        // verifier's record checks name it.
+        if !(entry.rebuilt_from.is_some() && entry.leaf.is_empty()) {
+            check_leaf(entry, &computed, &prev, &mut problem);
         }
         hashes.push(parse_hash(&entry.leaf_hash).unwrap_or(computed));
         prev = entry.leaf_hash.clone();
     }
     (problems, hashes)
+}
+
+/// One leaf's hash against its text, and its own `seq` and `prev`.
+fn check_leaf(entry: &Entry, computed: &Hash, prev: &str, problem: &mut impl FnMut(String)) {
+    if hex::encode(computed) != entry.leaf_hash {
+        problem(match entry.rebuilt_from {
+            Some(record) => format!(
+                "the leaf rebuilt from record {record} does not match the leaf hash: the record, or the hash of the entry before it, was altered (see the record's own findings)"
+            ),
+            None => "the leaf hash does not match the leaf: the entry was altered".into(),
+        });
+    }
+    match serde_json::from_str::<Value>(&entry.leaf) {
+        Ok(leaf) => {
+            if leaf["seq"].as_i64() != Some(entry.seq) {
+                problem("the leaf's own seq differs from its place in the log".into());
+            }
+            if leaf["prev"].as_str() != Some(prev) {
+                problem(
+                    "prev does not match the previous leaf's hash: the log is broken or reordered here"
+                        .into(),
+                );
+            }
+        }
+        Err(e) => problem(format!("the leaf is not JSON: {e}")),
+    }
 }
 
 #[cfg(test)]

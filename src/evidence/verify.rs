@@ -600,27 +600,6 @@ fn check_archives(
     captures
 }
 
-/// The members of a metadata record that repeat its record's columns.
-const RECORD_MEMBERS: [&str; 17] = [
-    "source",
-    "url",
-    "final_url",
-    "outcome",
-    "change",
-    "started_at",
-    "finished_at",
-    "attempts",
-    "remote_ip",
-    "tls_cert_sha256",
-    "tls_version",
-    "content_type",
-    "content_kind",
-    "raw_hash",
-    "text_hash",
-    "error_class",
-    "error_message",
-];
-
 /// The metadata's `record` (the record's canonical encoding) must hash to
 /// its `record_hash`, which the ledger leaf holds under the signed root,
 /// and the members that repeat the record's columns must equal them: so
@@ -648,7 +627,7 @@ fn check_record_members(meta: &Value, problem: &mut impl FnMut(String)) {
     let redirects = record["redirects"]
         .as_str()
         .and_then(|text| serde_json::from_str::<Value>(text).ok());
-    let mut differ: Vec<&str> = RECORD_MEMBERS
+    let mut differ: Vec<&str> = warc::RECORD_MEMBERS
         .into_iter()
         // A record from before `tls_version` existed has no such member.
         .filter(|key| meta[key] != record[key])

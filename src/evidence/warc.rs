@@ -304,39 +304,51 @@ fn response_head(row: &RecordRow, status: i64, body_len: Option<usize>) -> Vec<u
     head.into_bytes()
 }
 
+/// The members of a metadata record copied from its record's columns, as
+/// the record serialises them: `verify BUNDLE` checks each against the
+/// embedded `record`.
+pub(crate) const RECORD_MEMBERS: [&str; 17] = [
+    "source",
+    "url",
+    "final_url",
+    "outcome",
+    "change",
+    "started_at",
+    "finished_at",
+    "attempts",
+    "remote_ip",
+    "tls_cert_sha256",
+    "tls_version",
+    "content_type",
+    "content_kind",
+    "raw_hash",
+    "text_hash",
+    "error_class",
+    "error_message",
+];
+
 fn metadata_json(attempt: &Attempt<'_>) -> Value {
     let row = attempt.row;
-    json!({
+    let record = serde_json::to_value(row).expect("a record serialises");
+    let mut meta = json!({
         "collector": format!("scopewatch/{}", env!("CARGO_PKG_VERSION")),
         "record_id": row.id,
         "record_hash": attempt.record_hash,
         // The bytes `record_hash` is the SHA-256 of: `verify BUNDLE` checks
         // the members above and below against it.
-        "record": row.canonical(),
+        "record": record.to_string(),
         "ledger_seq": attempt.ledger_seq,
-        "source": row.source,
-        "url": row.url,
-        "final_url": row.final_url,
-        "outcome": row.outcome,
-        "change": row.change,
-        "started_at": row.started_at,
-        "finished_at": row.finished_at,
-        "attempts": row.attempts,
         "redirects": serde_json::from_str::<Value>(&row.redirects).unwrap_or(Value::Null),
-        "remote_ip": row.remote_ip,
-        "tls_cert_sha256": row.tls_cert_sha256,
-        "tls_version": row.tls_version,
         "tls_version_note": tls_version_note(row),
         "config_sha256": attempt.config.map(|c| c.sha256.as_str()),
         "config_ledger_seq": attempt.config.map(|c| c.seq),
-        "content_type": row.content_type,
-        "content_kind": row.content_kind,
-        "raw_hash": row.raw_hash,
         "raw_pruned": attempt.pruned,
-        "text_hash": row.text_hash,
-        "error_class": row.error_class,
-        "error_message": row.error_message,
-    })
+    });
+    for member in RECORD_MEMBERS {
+        // A null `tls_version` is absent from the record: null here too.
+        meta[member] = record[member].clone();
+    }
+    meta
 }
 
 /// Why `tls_version` is null, or `None` when it is not.

@@ -74,7 +74,7 @@ pub fn read_ca_file(path: &Path) -> Result<ExtraRoots, String> {
     // Each must parse as a trust anchor, so a bad one fails here, not at
     // the first fetch.
     for (index, cert) in certs.iter().enumerate() {
-        client_config(std::slice::from_ref(cert)).map_err(|e| {
+        rustls::RootCertStore::empty().add(cert.clone()).map_err(|e| {
             format!(
                 "certificate {} of {} cannot be a trust anchor ({e}); remove or replace that block",
                 index + 1,
