@@ -18,6 +18,10 @@ impl Digest {
     /// The all-zero digest: the `prev_hash` of the first record.
     pub const ZERO: Digest = Digest([0; 32]);
 
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }

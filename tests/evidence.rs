@@ -121,8 +121,8 @@ fn records_and_leaves_stored_before_schema_8_verify_as_they_are() {
     let leaves = scopewatch::evidence::ledger::entries(&conn, 0, i64::MAX).unwrap();
     conn.execute_batch(
         "DROP TRIGGER ledger_no_update;
-         UPDATE records SET request_headers = (SELECT json FROM header_sets
-             WHERE id = request_headers_set), request_headers_set = NULL WHERE id <= 4;",
+         UPDATE record_rows SET request_headers = (SELECT json FROM header_sets
+             WHERE id = record_rows.request_headers) WHERE id <= 4;",
     )
     .unwrap();
     for entry in leaves
@@ -140,7 +140,7 @@ fn records_and_leaves_stored_before_schema_8_verify_as_they_are() {
     let (code, out) = verify(&h);
     assert_eq!(code, 0, "{out}");
     // And an old-style row edited afterwards is still named.
-    conn.execute("UPDATE records SET status = 299 WHERE id = 2", [])
+    conn.execute("UPDATE record_rows SET status = 299 WHERE id = 2", [])
         .unwrap();
     let (code, out) = verify(&h);
     assert_eq!(code, 1, "{out}");
@@ -195,7 +195,7 @@ fn a_flipped_byte_in_a_stored_body_is_named() {
 fn an_edited_row_is_named() {
     let (h, _server) = history();
     shell(&h)
-        .execute("UPDATE records SET status = 299 WHERE id = 3", [])
+        .execute("UPDATE record_rows SET status = 299 WHERE id = 3", [])
         .unwrap();
     let (code, out) = verify(&h);
     assert_eq!(code, 1, "{out}");
@@ -211,7 +211,7 @@ fn a_deleted_row_is_named() {
     let conn = shell(&h);
     conn.execute("DELETE FROM events WHERE record_id = 4", [])
         .unwrap();
-    conn.execute("DELETE FROM records WHERE id = 4", [])
+    conn.execute("DELETE FROM record_rows WHERE id = 4", [])
         .unwrap();
     let (code, out) = verify(&h);
     assert_eq!(code, 1, "{out}");
@@ -777,8 +777,8 @@ fn an_https_capture_records_the_negotiated_tls_version_and_certificate() {
         assert_eq!(verify(&h).0, 0);
         shell(&h)
             .execute_batch(
-                "UPDATE records SET tls_version = 'TLSv1.3' WHERE id = 1;
-                 UPDATE records SET tls_version = NULL WHERE id = 2;",
+                "UPDATE record_rows SET tls_version = 'TLSv1.3' WHERE id = 1;
+                 UPDATE record_rows SET tls_version = NULL WHERE id = 2;",
             )
             .unwrap();
         let (code, report) = verify(&h);

@@ -566,7 +566,7 @@ async fn the_hash_chain_links_every_row_and_shows_tampering() {
     // What someone editing the file with the sqlite3 shell can do.
     let conn = rusqlite::Connection::open(h.db_path()).unwrap();
     conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
-    conn.execute("UPDATE records SET status = 299 WHERE id = 3", [])
+    conn.execute("UPDATE record_rows SET status = 299 WHERE id = 3", [])
         .unwrap();
     let findings = h.store().verify_chain().unwrap();
     assert_eq!(
@@ -574,7 +574,7 @@ async fn the_hash_chain_links_every_row_and_shows_tampering() {
         [3]
     );
 
-    conn.execute("DELETE FROM records WHERE id = 5", [])
+    conn.execute("DELETE FROM record_rows WHERE id = 5", [])
         .unwrap();
     let findings = h.store().verify_chain().unwrap();
     assert!(

@@ -108,8 +108,9 @@ fn rewrite_history(h: &Harness, edit: &str) {
         let hash = row.hash().to_hex();
         if hash != stored {
             conn.execute(
-                "UPDATE records SET prev_hash = ?1, record_hash = ?2 WHERE id = ?3",
-                params![row.prev_hash, hash, row.id],
+                // Stored packed: the 32 bytes, the link derived from the row before.
+                "UPDATE record_rows SET prev_hash = NULL, record_hash = unhex(?1) WHERE id = ?2",
+                params![hash, row.id],
             )
             .unwrap();
         }
@@ -162,11 +163,12 @@ fn a_rewritten_scope_hash_is_caught_by_re_extraction_alone() {
     rewrite_history(
         &h,
         &format!(
-            "INSERT INTO scope_sets (hash, entries) VALUES ('{}', '{}');
-             UPDATE records SET scope_hash = '{}' WHERE id = {target};",
-            forged.hash(),
-            serde_json::to_string(&forged).unwrap(),
-            forged.hash()
+            "INSERT INTO scope_sets (hash, entries) VALUES ('{hash}', '{entries}');
+             INSERT INTO digests (hex) VALUES ('{hash}');
+             UPDATE record_rows SET scope_hash = (SELECT id FROM digests WHERE hex = '{hash}')
+                 WHERE id = {target};",
+            hash = forged.hash(),
+            entries = serde_json::to_string(&forged).unwrap(),
         ),
     );
     let (code, findings, _) = verify(&h);
@@ -197,7 +199,10 @@ fn a_rewritten_text_hash_is_caught_by_re_extraction_alone() {
     let (h, _server) = swept();
     // Record 2's text now names a blob that exists (its raw body), with the
     // chain, ledger and checkpoint all rewritten to agree.
-    rewrite_history(&h, "UPDATE records SET text_hash = raw_hash WHERE id = 2;");
+    rewrite_history(
+        &h,
+        "UPDATE record_rows SET text_hash = raw_hash WHERE id = 2;",
+    );
     let (code, findings, _) = verify(&h);
     assert_eq!(code, 1, "{findings:#?}");
     assert_eq!(

@@ -593,7 +593,7 @@ mod tests {
 
         store
             .conn()
-            .execute("UPDATE records SET status = 203 WHERE id = 1", [])
+            .execute("UPDATE record_rows SET status = 203 WHERE id = 1", [])
             .unwrap();
         let problems = check_entries(&super::entries(store.conn(), 0, 10).unwrap()).0;
         assert_eq!(problems.len(), 1, "{problems:?}");

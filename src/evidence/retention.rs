@@ -24,14 +24,17 @@ pub fn prune(store: &Store, keep: Duration) -> Result<usize, EvidenceError> {
     let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
     let hashes: Vec<String> = tx
         .prepare(
+            // One pass over the records: the last capture of each body.
             "SELECT b.hash FROM blobs b
+             JOIN (SELECT raw_hash, MAX(started_at) AS last FROM records
+                   WHERE raw_hash IS NOT NULL GROUP BY raw_hash) r ON r.raw_hash = b.hash
              WHERE b.pruned_at IS NULL
-               AND EXISTS (SELECT 1 FROM records r WHERE r.raw_hash = b.hash)
-               AND NOT EXISTS (SELECT 1 FROM records r WHERE r.raw_hash = b.hash AND r.started_at >= ?1)
-               AND NOT EXISTS (SELECT 1 FROM records r WHERE r.text_hash = b.hash)
+               AND r.last < ?1
+               AND b.hash NOT IN (SELECT text_hash FROM records WHERE text_hash IS NOT NULL)
                AND NOT EXISTS (SELECT 1 FROM events e WHERE e.diff_hash = b.hash)
-               AND NOT EXISTS (SELECT 1 FROM source_state s JOIN records r ON r.id = s.last_good_record
-                               WHERE r.raw_hash = b.hash)",
+               AND b.hash NOT IN (SELECT r.raw_hash FROM source_state s
+                                  JOIN records r ON r.id = s.last_good_record
+                                  WHERE r.raw_hash IS NOT NULL)",
         )?
         .query_map([&cutoff], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;

@@ -236,4 +236,136 @@ pub const MIGRATIONS: &[&str] = &[
     BEGIN SELECT RAISE(ABORT, 'header sets are append-only: they cannot be deleted'); END;
     ALTER TABLE records ADD COLUMN request_headers_set INTEGER REFERENCES header_sets(id);
     "#,
+    // 9: records packed (store/chain.rs): a sweep of unchanged pages added
+    // about 1,100 bytes per page, mostly hex digests, repeated URLs and
+    // header sets, and a unique index on record_hash. The `records` view
+    // gives every record back exactly as hashed; `record_rows` holds them.
+    // Existing rows are copied without loss: values the packed form cannot
+    // hold stay as they were written (the ANY columns).
+    r#"
+    CREATE TABLE digests (
+        id  INTEGER PRIMARY KEY,
+        hex TEXT NOT NULL UNIQUE    -- a SHA-256 as records name it
+    ) STRICT;
+    CREATE TABLE urls (
+        id  INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE
+    ) STRICT;
+    CREATE TRIGGER digests_no_update BEFORE UPDATE ON digests
+    BEGIN SELECT RAISE(ABORT, 'digests are append-only: they cannot be changed'); END;
+    CREATE TRIGGER digests_no_delete BEFORE DELETE ON digests
+    BEGIN SELECT RAISE(ABORT, 'digests are append-only: they cannot be deleted'); END;
+    CREATE TRIGGER urls_no_update BEFORE UPDATE ON urls
+    BEGIN SELECT RAISE(ABORT, 'urls are append-only: they cannot be changed'); END;
+    CREATE TRIGGER urls_no_delete BEFORE DELETE ON urls
+    BEGIN SELECT RAISE(ABORT, 'urls are append-only: they cannot be deleted'); END;
+
+    -- Renamed first, so the foreign keys that name it follow it.
+    ALTER TABLE records RENAME TO record_rows;
+    DROP INDEX records_by_source_time;
+    INSERT INTO digests (hex)
+        SELECT raw_hash FROM record_rows WHERE raw_hash IS NOT NULL
+        UNION SELECT text_hash FROM record_rows WHERE text_hash IS NOT NULL
+        UNION SELECT scope_hash FROM record_rows WHERE scope_hash IS NOT NULL
+        UNION SELECT tls_cert_sha256 FROM record_rows WHERE tls_cert_sha256 IS NOT NULL;
+    INSERT INTO urls (url)
+        SELECT url FROM record_rows
+        UNION SELECT final_url FROM record_rows WHERE final_url IS NOT NULL;
+
+    CREATE TABLE packed_records (
+        id               INTEGER PRIMARY KEY,
+        source           TEXT NOT NULL REFERENCES sources(id),
+        url              INTEGER NOT NULL REFERENCES urls(id),
+        started_at       ANY NOT NULL,    -- INTEGER: Unix ms; TEXT: as written
+        finished_at      ANY NOT NULL,    -- INTEGER: ms after started_at; TEXT: as written
+        outcome          TEXT NOT NULL CHECK (outcome IN ('ok', 'not-modified', 'failed')),
+        change           TEXT,
+        error_class      TEXT,
+        error_message    TEXT,
+        attempts         INTEGER NOT NULL,
+        status           INTEGER,
+        final_url        INTEGER REFERENCES urls(id),
+        redirects        TEXT NOT NULL,   -- JSON array of hops
+        request_headers  ANY NOT NULL,    -- INTEGER: header_sets(id); TEXT: the JSON
+        response_headers ANY NOT NULL,    -- INTEGER: header_sets(id); TEXT: the JSON
+        -- The Date header's value, cut out of the response set (where it is
+        -- ""), so a page's sets repeat; NULL: the set is whole.
+        response_date    TEXT,
+        remote_ip        TEXT,
+        tls_cert_sha256  INTEGER REFERENCES digests(id),
+        tls_version      TEXT,
+        content_type     TEXT,
+        content_kind     TEXT,
+        raw_hash         INTEGER REFERENCES digests(id),
+        text_hash        INTEGER REFERENCES digests(id),
+        scope_hash       INTEGER REFERENCES digests(id),
+        prev_hash        ANY,             -- NULL: the previous record's record_hash; else as written
+        record_hash      ANY NOT NULL     -- BLOB: the 32 bytes; TEXT: as written
+    ) STRICT;
+    INSERT INTO packed_records
+        SELECT o.id, o.source, (SELECT id FROM urls WHERE url = o.url), o.started_at,
+            o.finished_at, o.outcome, o.change, o.error_class, o.error_message, o.attempts,
+            o.status, (SELECT id FROM urls WHERE url = o.final_url), o.redirects,
+            COALESCE(o.request_headers_set, o.request_headers), o.response_headers, NULL,
+            o.remote_ip, (SELECT id FROM digests WHERE hex = o.tls_cert_sha256), o.tls_version,
+            o.content_type, o.content_kind, (SELECT id FROM digests WHERE hex = o.raw_hash),
+            (SELECT id FROM digests WHERE hex = o.text_hash),
+            (SELECT id FROM digests WHERE hex = o.scope_hash), o.prev_hash, o.record_hash
+        FROM record_rows o ORDER BY o.id;
+    DROP TABLE record_rows;
+    ALTER TABLE packed_records RENAME TO record_rows;
+    CREATE INDEX records_by_source_time ON record_rows(source, started_at);
+
+    CREATE VIEW records AS SELECT
+        r.id AS id,
+        r.source AS source,
+        (SELECT url FROM urls WHERE id = r.url) AS url,
+        CASE typeof(r.started_at) WHEN 'integer'
+            THEN strftime('%Y-%m-%dT%H:%M:%S', r.started_at / 1000, 'unixepoch')
+                 || printf('.%03dZ', r.started_at % 1000)
+            ELSE r.started_at END AS started_at,
+        CASE typeof(r.finished_at) WHEN 'integer'
+            THEN strftime('%Y-%m-%dT%H:%M:%S', (r.started_at + r.finished_at) / 1000, 'unixepoch')
+                 || printf('.%03dZ', (r.started_at + r.finished_at) % 1000)
+            ELSE r.finished_at END AS finished_at,
+        r.outcome AS outcome,
+        r.change AS change,
+        r.error_class AS error_class,
+        r.error_message AS error_message,
+        r.attempts AS attempts,
+        r.status AS status,
+        (SELECT url FROM urls WHERE id = r.final_url) AS final_url,
+        r.redirects AS redirects,
+        CASE typeof(r.request_headers) WHEN 'integer'
+            THEN (SELECT json FROM header_sets WHERE id = r.request_headers)
+            ELSE r.request_headers END AS request_headers,
+        CASE typeof(r.response_headers) WHEN 'integer'
+            THEN (SELECT CASE WHEN r.response_date IS NULL THEN json
+                         ELSE replace(json, '["date",""]', '["date","' || r.response_date || '"]')
+                         END FROM header_sets WHERE id = r.response_headers)
+            ELSE r.response_headers END AS response_headers,
+        r.remote_ip AS remote_ip,
+        (SELECT hex FROM digests WHERE id = r.tls_cert_sha256) AS tls_cert_sha256,
+        r.tls_version AS tls_version,
+        r.content_type AS content_type,
+        r.content_kind AS content_kind,
+        (SELECT hex FROM digests WHERE id = r.raw_hash) AS raw_hash,
+        (SELECT hex FROM digests WHERE id = r.text_hash) AS text_hash,
+        (SELECT hex FROM digests WHERE id = r.scope_hash) AS scope_hash,
+        CASE
+            WHEN r.prev_hash IS NOT NULL THEN
+                CASE typeof(r.prev_hash) WHEN 'blob' THEN lower(hex(r.prev_hash)) ELSE r.prev_hash END
+            WHEN r.id = 1 THEN '0000000000000000000000000000000000000000000000000000000000000000'
+            ELSE COALESCE((SELECT CASE typeof(p.record_hash) WHEN 'blob'
+                                  THEN lower(hex(p.record_hash)) ELSE p.record_hash END
+                           FROM record_rows p WHERE p.id = r.id - 1), '')
+        END AS prev_hash,
+        CASE typeof(r.record_hash) WHEN 'blob'
+            THEN lower(hex(r.record_hash)) ELSE r.record_hash END AS record_hash,
+        CASE typeof(r.request_headers) WHEN 'integer' THEN r.request_headers END
+            AS request_headers_set,
+        CASE typeof(r.response_headers) WHEN 'integer' THEN r.response_headers END
+            AS response_headers_set
+    FROM record_rows r;
+    "#,
 ];
