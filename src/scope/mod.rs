@@ -72,20 +72,46 @@ impl fmt::Display for ScopeEntry {
 /// recognise renames: they are not part of the scope and not in [`hash`].
 ///
 /// [`hash`]: ScopeSet::hash
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "Vec<EntryRepr>", into = "Vec<EntryRepr>")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "Vec<EntryRepr>")]
 pub struct ScopeSet {
     entries: Vec<ScopeEntry>,
     /// service → names the page said it was formerly known by.
     former: BTreeMap<String, BTreeSet<String>>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct EntryRepr {
     certification: String,
     service: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     formerly: Vec<String>,
+}
+
+/// An entry as [`ScopeSet`] serialises it, borrowed: a page's set is
+/// serialised once per capture, and cloning it first cost two allocations
+/// per entry.
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    certification: &'a str,
+    service: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    formerly: Option<&'a BTreeSet<String>>,
+}
+
+impl Serialize for ScopeSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.entries.iter().map(|e| {
+            EntryRef {
+                certification: &e.certification,
+                service: &e.service,
+                formerly: self
+                    .former
+                    .get(&e.service)
+                    .filter(|names| !names.is_empty()),
+            }
+        }))
+    }
 }
 
 impl From<Vec<EntryRepr>> for ScopeSet {
@@ -98,23 +124,6 @@ impl From<Vec<EntryRepr>> for ScopeSet {
             builder.insert(ScopeEntry::new(r.certification, r.service));
         }
         builder.finish()
-    }
-}
-
-impl From<ScopeSet> for Vec<EntryRepr> {
-    fn from(set: ScopeSet) -> Self {
-        let ScopeSet { entries, former } = set;
-        entries
-            .into_iter()
-            .map(|e| EntryRepr {
-                formerly: former
-                    .get(&e.service)
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default(),
-                certification: e.certification,
-                service: e.service,
-            })
-            .collect()
     }
 }
 
