@@ -130,7 +130,7 @@ fn records_and_leaves_stored_before_schema_8_verify_as_they_are() {
         .filter(|e| e.rebuilt_from.is_some_and(|id| id <= 4))
     {
         conn.execute(
-            "UPDATE ledger SET leaf = ?1, record_id = NULL WHERE seq = ?2",
+            "UPDATE ledger_rows SET leaf = ?1, record_id = NULL WHERE seq = ?2",
             rusqlite::params![entry.leaf, entry.seq],
         )
         .unwrap();
@@ -155,8 +155,8 @@ fn the_ledger_tables_refuse_update_and_delete() {
     let (h, _server) = history();
     let conn = shell(&h);
     for sql in [
-        "UPDATE ledger SET leaf_hash = 'x'",
-        "DELETE FROM ledger",
+        "UPDATE ledger_rows SET leaf_hash = 'x'",
+        "DELETE FROM ledger_rows",
         "UPDATE checkpoints SET root = 'x'",
         "DELETE FROM checkpoints",
     ] {
@@ -225,9 +225,9 @@ fn two_swapped_rows_are_named() {
     let conn = shell(&h);
     conn.execute_batch(
         "DROP TRIGGER ledger_no_update;
-         UPDATE ledger SET seq = -1 WHERE seq = 2;
-         UPDATE ledger SET seq = 2 WHERE seq = 3;
-         UPDATE ledger SET seq = 3 WHERE seq = -1;",
+         UPDATE ledger_rows SET seq = -1 WHERE seq = 2;
+         UPDATE ledger_rows SET seq = 2 WHERE seq = 3;
+         UPDATE ledger_rows SET seq = 3 WHERE seq = -1;",
     )
     .unwrap();
     let (code, out) = verify(&h);
@@ -243,7 +243,7 @@ fn a_log_truncated_at_the_tail_is_caught_by_the_last_checkpoint() {
     let conn = shell(&h);
     conn.execute_batch(
         "DROP TRIGGER ledger_no_delete;
-         DELETE FROM ledger WHERE seq = (SELECT MAX(seq) FROM ledger);",
+         DELETE FROM ledger_rows WHERE seq = (SELECT MAX(seq) FROM ledger_rows);",
     )
     .unwrap();
     let (code, out) = verify(&h);

@@ -135,7 +135,7 @@ fn rewrite_history(h: &Harness, edit: &str) {
         let leaf = leaf.to_string();
         let hash = hex::encode(merkle::leaf_hash(leaf.as_bytes()));
         conn.execute(
-            "UPDATE ledger SET leaf = ?1, leaf_hash = ?2 WHERE seq = ?3",
+            "UPDATE ledger_rows SET leaf = ?1, leaf_hash = ?2 WHERE seq = ?3",
             params![leaf, hash, seq],
         )
         .unwrap();

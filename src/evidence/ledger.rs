@@ -155,13 +155,13 @@ pub(crate) fn append(
 ) -> Result<Entry> {
     let (seq, prev) = next_position(conn)?;
     let leaf = canonical(fields, seq, kind, at, source, &prev);
-    let leaf_hash = hex::encode(merkle::leaf_hash(leaf.as_bytes()));
-    conn.prepare_cached("INSERT INTO ledger (seq, leaf, leaf_hash) VALUES (?1, ?2, ?3)")?
-        .execute(params![seq, leaf, leaf_hash])?;
+    let leaf_hash = merkle::leaf_hash(leaf.as_bytes());
+    conn.prepare_cached("INSERT INTO ledger_rows (seq, leaf, leaf_hash) VALUES (?1, ?2, ?3)")?
+        .execute(params![seq, leaf, &leaf_hash[..]])?;
     Ok(Entry {
         seq,
         leaf,
-        leaf_hash,
+        leaf_hash: hex::encode(leaf_hash),
         rebuilt_from: None,
     })
 }
@@ -176,12 +176,12 @@ pub(crate) fn record_attempt(
 ) -> Result<()> {
     let (seq, prev) = next_position(conn)?;
     let leaf = AttemptLeaf::of(row, record_hash).canonical(seq, &prev);
-    let leaf_hash = hex::encode(merkle::leaf_hash(leaf.as_bytes()));
+    let leaf_hash = merkle::leaf_hash(leaf.as_bytes());
     // Stored without its text: `entries` rebuilds it from the record.
     conn.prepare_cached(
-        "INSERT INTO ledger (seq, leaf, leaf_hash, record_id) VALUES (?1, '', ?2, ?3)",
+        "INSERT INTO ledger_rows (seq, leaf, leaf_hash, record_id) VALUES (?1, '', ?2, ?3)",
     )?
-    .execute(params![seq, leaf_hash, row.id])?;
+    .execute(params![seq, &leaf_hash[..], row.id])?;
     for event in events {
         record_event(conn, event, Map::new())?;
     }
@@ -537,8 +537,8 @@ mod tests {
         assert!(check_entries(&entries).0.is_empty());
 
         for sql in [
-            "UPDATE ledger SET leaf = 'x' WHERE seq = 0",
-            "DELETE FROM ledger WHERE seq = 2",
+            "UPDATE ledger_rows SET leaf = 'x' WHERE seq = 0",
+            "DELETE FROM ledger_rows WHERE seq = 2",
         ] {
             let err = store.conn().execute(sql, []).unwrap_err();
             assert!(err.to_string().contains("append-only"), "{err}");

@@ -12,8 +12,8 @@
 //! and the `records` view gives each back exactly as hashed. Digests and
 //! URLs are numbers naming rows of `digests` and `urls`; header sets are
 //! stored once in `header_sets`, the response's Date value cut out into the
-//! row (every response has a new one); times are Unix milliseconds, the
-//! finish relative to the start; `prev_hash` is left out, being the
+//! row (every response has a new one) as seconds after the start; times
+//! are Unix milliseconds, the finish relative to the start; `prev_hash` is left out, being the
 //! previous row's `record_hash`, which is kept as its 32 bytes. Whatever
 //! this form cannot hold exactly is kept as written, so packing never
 //! changes a record. An unchanged page's record is about 170 bytes instead
@@ -143,6 +143,20 @@ fn packed_time(text: &str) -> Option<i64> {
     (ms >= 0 && clock::format(at) == text).then_some(ms)
 }
 
+/// An HTTP date in the preferred form (RFC 9110 IMF-fixdate).
+const IMF_FIXDATE: &str = "%a, %d %b %Y %H:%M:%S GMT";
+
+/// A Date header's `value` as seconds after the record's start (Unix
+/// ms), when that is exactly what the `records` view makes of them; `None`
+/// for anything else, which is stored as written.
+fn packed_date(value: &str, started_ms: i64) -> Option<i64> {
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
+    let exact = at.timestamp() >= 0 && at.format(IMF_FIXDATE).to_string() == value;
+    exact.then(|| at.timestamp() - started_ms / 1000)
+}
+
 /// How the Date header's value sits in a stored response set.
 const DATE_PLACEHOLDER: &str = r#"["date",""]"#;
 
@@ -265,7 +279,11 @@ pub(super) fn insert(
     };
     let request_set = header_set(conn, &row.request_headers)?;
     let (response_set, response_date) = match split_date(&row.response_headers) {
-        Some((set, date)) => (header_set(conn, &set)?, Some(date)),
+        Some((set, date)) => {
+            let packed = started.and_then(|start| packed_date(date, start));
+            let date = packed.map_or_else(|| Value::Text(date.to_string()), Value::Integer);
+            (header_set(conn, &set)?, Some(date))
+        }
         None => (header_set(conn, &row.response_headers)?, None),
     };
     // Left out when it is the one the `records` view derives.
@@ -507,6 +525,9 @@ mod tests {
             |value: &str| format!(r#"[["server","nginx"],["date","{value}"],["etag","\"1\""]]"#);
         for headers in [
             date("Sun, 29 Nov 2026 05:52:04 GMT"),
+            date("Mon, 01 Jan 1990 00:00:00 GMT"),
+            date("Sun, 29 Nov 2026 05:52:04 +0000"),
+            date("Sunday, 29-Nov-26 05:52:04 GMT"),
             date(r#"Sun, \"29\" Nov"#),
             date("Sun, 29 Nov 2026 05:52:04 GMT\u{e9}"),
             date(""),
@@ -547,9 +568,16 @@ mod tests {
         assert_eq!(physical(2, "finished_at"), "integer");
         assert_eq!(physical(5, "started_at"), "text");
         assert_eq!(physical(7, "finished_at"), "text");
-        assert_eq!(physical(9, "response_date"), "text");
-        for id in 10..=12 {
-            assert_eq!(physical(id, "response_date"), "null", "row {id}");
+        for (id, stored) in [
+            (9, "integer"),
+            (10, "integer"),
+            (11, "text"),
+            (12, "text"),
+            (13, "null"),
+            (14, "null"),
+            (15, "null"),
+        ] {
+            assert_eq!(physical(id, "response_date"), stored, "row {id}");
         }
         assert_eq!(physical(3, "prev_hash"), "null");
         assert_eq!(physical(3, "record_hash"), "blob");
@@ -667,6 +695,12 @@ mod tests {
             [],
         )
         .unwrap();
+        let leaf_hash = Digest::of(b"leaf").to_hex();
+        conn.execute(
+            "INSERT INTO ledger (seq, leaf, leaf_hash, record_id) VALUES (0, '', ?1, 1)",
+            [&leaf_hash],
+        )
+        .unwrap();
 
         let store = Store::setup(conn).unwrap();
         let read = store.all_records().unwrap();
@@ -702,6 +736,13 @@ mod tests {
             events_sql.contains("REFERENCES \"record_rows\"(id)"),
             "{events_sql}"
         );
+        let ledger: (String, String, i64) = store
+            .conn()
+            .query_row("SELECT leaf, leaf_hash, record_id FROM ledger", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(ledger, (String::new(), leaf_hash, 1));
         // New records chain on from the old ones.
         let mut next = RecordRow::sample();
         let link = next_link(store.conn()).unwrap();

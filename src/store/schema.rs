@@ -236,10 +236,11 @@ pub const MIGRATIONS: &[&str] = &[
     BEGIN SELECT RAISE(ABORT, 'header sets are append-only: they cannot be deleted'); END;
     ALTER TABLE records ADD COLUMN request_headers_set INTEGER REFERENCES header_sets(id);
     "#,
-    // 9: records packed (store/chain.rs): a sweep of unchanged pages added
-    // about 1,100 bytes per page, mostly hex digests, repeated URLs and
-    // header sets, and a unique index on record_hash. The `records` view
-    // gives every record back exactly as hashed; `record_rows` holds them.
+    // 9: records and ledger leaves packed (store/chain.rs): a sweep of
+    // unchanged pages added about 1,100 bytes per page, mostly hex digests,
+    // repeated URLs and header sets, and a unique index on record_hash. The
+    // `records` and `ledger` views give every row back exactly as hashed;
+    // `record_rows` and `ledger_rows` hold them.
     // Existing rows are copied without loss: values the packed form cannot
     // hold stay as they were written (the ANY columns).
     r#"
@@ -289,8 +290,9 @@ pub const MIGRATIONS: &[&str] = &[
         request_headers  ANY NOT NULL,    -- INTEGER: header_sets(id); TEXT: the JSON
         response_headers ANY NOT NULL,    -- INTEGER: header_sets(id); TEXT: the JSON
         -- The Date header's value, cut out of the response set (where it is
-        -- ""), so a page's sets repeat; NULL: the set is whole.
-        response_date    TEXT,
+        -- ""), so a page's sets repeat; NULL: the set is whole. INTEGER:
+        -- seconds after started_at, as an IMF-fixdate; TEXT: as written.
+        response_date    ANY,
         remote_ip        TEXT,
         tls_cert_sha256  INTEGER REFERENCES digests(id),
         tls_version      TEXT,
@@ -341,7 +343,15 @@ pub const MIGRATIONS: &[&str] = &[
             ELSE r.request_headers END AS request_headers,
         CASE typeof(r.response_headers) WHEN 'integer'
             THEN (SELECT CASE WHEN r.response_date IS NULL THEN json
-                         ELSE replace(json, '["date",""]', '["date","' || r.response_date || '"]')
+                         ELSE replace(json, '["date",""]', '["date","' || CASE typeof(r.response_date)
+                             WHEN 'integer' THEN
+                                 substr('SunMonTueWedThuFriSat',
+                                     1 + 3 * strftime('%w', r.started_at / 1000 + r.response_date, 'unixepoch'), 3)
+                                 || strftime(', %d ', r.started_at / 1000 + r.response_date, 'unixepoch')
+                                 || substr('JanFebMarAprMayJunJulAugSepOctNovDec',
+                                     3 * strftime('%m', r.started_at / 1000 + r.response_date, 'unixepoch') - 2, 3)
+                                 || strftime(' %Y %H:%M:%S GMT', r.started_at / 1000 + r.response_date, 'unixepoch')
+                             ELSE r.response_date END || '"]')
                          END FROM header_sets WHERE id = r.response_headers)
             ELSE r.response_headers END AS response_headers,
         r.remote_ip AS remote_ip,
@@ -367,5 +377,29 @@ pub const MIGRATIONS: &[&str] = &[
         CASE typeof(r.response_headers) WHEN 'integer' THEN r.response_headers END
             AS response_headers_set
     FROM record_rows r;
+
+    -- The ledger likewise: new leaf hashes are kept as their 32 bytes; the
+    -- `ledger` view gives them as hex.
+    CREATE TABLE ledger_packed (
+        seq       INTEGER PRIMARY KEY,
+        leaf      TEXT NOT NULL,
+        leaf_hash ANY NOT NULL,         -- BLOB: the 32 bytes; TEXT: hex, as written
+        record_id INTEGER
+    ) STRICT;
+    INSERT INTO ledger_packed SELECT seq, leaf, leaf_hash, record_id FROM ledger ORDER BY seq;
+    DROP TABLE ledger;
+    ALTER TABLE ledger_packed RENAME TO ledger_rows;
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger_rows
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: entries cannot be changed'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger_rows
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: entries cannot be deleted'); END;
+    CREATE INDEX ledger_config_leaves ON ledger_rows(seq) WHERE leaf LIKE '%"type":"config"%';
+    CREATE VIEW ledger AS SELECT
+        seq,
+        leaf,
+        CASE typeof(leaf_hash) WHEN 'blob' THEN lower(hex(leaf_hash)) ELSE leaf_hash END
+            AS leaf_hash,
+        record_id
+    FROM ledger_rows;
     "#,
 ];
