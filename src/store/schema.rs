@@ -236,11 +236,11 @@ pub const MIGRATIONS: &[&str] = &[
     BEGIN SELECT RAISE(ABORT, 'header sets are append-only: they cannot be deleted'); END;
     ALTER TABLE records ADD COLUMN request_headers_set INTEGER REFERENCES header_sets(id);
     "#,
-    // 9: records and ledger leaves packed (store/chain.rs): a sweep of
-    // unchanged pages added about 1,100 bytes per page, mostly hex digests,
-    // repeated URLs and header sets, and a unique index on record_hash. The
-    // `records` and `ledger` views give every row back exactly as hashed;
-    // `record_rows` and `ledger_rows` hold them.
+    // 9: records, header sets and ledger leaves packed (store/chain.rs): a
+    // sweep of unchanged pages added about 1,100 bytes per page, mostly hex
+    // digests, repeated URLs, outcome words and header sets, and a unique
+    // index on record_hash. The `records` and `ledger` views give every row
+    // back exactly as hashed; `record_rows` and `ledger_rows` hold them.
     // Existing rows are copied without loss: values the packed form cannot
     // hold stay as they were written (the ANY columns).
     r#"
@@ -248,20 +248,22 @@ pub const MIGRATIONS: &[&str] = &[
         id  INTEGER PRIMARY KEY,
         hex TEXT NOT NULL UNIQUE    -- a SHA-256 as records name it
     ) STRICT;
-    CREATE TABLE urls (
-        id  INTEGER PRIMARY KEY,
-        url TEXT NOT NULL UNIQUE
+    -- Texts records repeat: URLs and peer addresses.
+    CREATE TABLE texts (
+        id   INTEGER PRIMARY KEY,
+        text TEXT NOT NULL UNIQUE
     ) STRICT;
     CREATE TRIGGER digests_no_update BEFORE UPDATE ON digests
     BEGIN SELECT RAISE(ABORT, 'digests are append-only: they cannot be changed'); END;
     CREATE TRIGGER digests_no_delete BEFORE DELETE ON digests
     BEGIN SELECT RAISE(ABORT, 'digests are append-only: they cannot be deleted'); END;
-    CREATE TRIGGER urls_no_update BEFORE UPDATE ON urls
-    BEGIN SELECT RAISE(ABORT, 'urls are append-only: they cannot be changed'); END;
-    CREATE TRIGGER urls_no_delete BEFORE DELETE ON urls
-    BEGIN SELECT RAISE(ABORT, 'urls are append-only: they cannot be deleted'); END;
+    CREATE TRIGGER texts_no_update BEFORE UPDATE ON texts
+    BEGIN SELECT RAISE(ABORT, 'texts are append-only: they cannot be changed'); END;
+    CREATE TRIGGER texts_no_delete BEFORE DELETE ON texts
+    BEGIN SELECT RAISE(ABORT, 'texts are append-only: they cannot be deleted'); END;
 
-    -- Renamed first, so the foreign keys that name it follow it.
+    -- Records. Renamed first, so the foreign keys that name the table
+    -- follow it to the packed copy.
     ALTER TABLE records RENAME TO record_rows;
     DROP INDEX records_by_source_time;
     INSERT INTO digests (hex)
@@ -269,31 +271,36 @@ pub const MIGRATIONS: &[&str] = &[
         UNION SELECT text_hash FROM record_rows WHERE text_hash IS NOT NULL
         UNION SELECT scope_hash FROM record_rows WHERE scope_hash IS NOT NULL
         UNION SELECT tls_cert_sha256 FROM record_rows WHERE tls_cert_sha256 IS NOT NULL;
-    INSERT INTO urls (url)
+    INSERT INTO texts (text)
         SELECT url FROM record_rows
-        UNION SELECT final_url FROM record_rows WHERE final_url IS NOT NULL;
-
+        UNION SELECT final_url FROM record_rows WHERE final_url IS NOT NULL
+        UNION SELECT remote_ip FROM record_rows WHERE remote_ip IS NOT NULL;
     CREATE TABLE packed_records (
         id               INTEGER PRIMARY KEY,
         source           TEXT NOT NULL REFERENCES sources(id),
-        url              INTEGER NOT NULL REFERENCES urls(id),
+        url              INTEGER NOT NULL REFERENCES texts(id),
         started_at       ANY NOT NULL,    -- INTEGER: Unix ms; TEXT: as written
         finished_at      ANY NOT NULL,    -- INTEGER: ms after started_at; TEXT: as written
-        outcome          TEXT NOT NULL CHECK (outcome IN ('ok', 'not-modified', 'failed')),
-        change           TEXT,
+        -- INTEGER: 0 ok, 1 not-modified, 2 failed; TEXT: as written.
+        outcome          ANY NOT NULL CHECK (outcome IN (0, 1, 2, 'ok', 'not-modified', 'failed')),
+        -- INTEGER: 0 unchanged, 1 baseline, 2 content, 3 noise, 4 moved; TEXT: as written.
+        change           ANY,
         error_class      TEXT,
         error_message    TEXT,
         attempts         INTEGER NOT NULL,
         status           INTEGER,
-        final_url        INTEGER REFERENCES urls(id),
+        final_url        INTEGER REFERENCES texts(id),
         redirects        TEXT NOT NULL,   -- JSON array of hops
         request_headers  ANY NOT NULL,    -- INTEGER: header_sets(id); TEXT: the JSON
+        -- The request's headers from its first If-* on (they carry the
+        -- page's validators), as their own set, so the rest is shared.
+        request_conditional INTEGER REFERENCES header_sets(id),
         response_headers ANY NOT NULL,    -- INTEGER: header_sets(id); TEXT: the JSON
         -- The Date header's value, cut out of the response set (where it is
         -- ""), so a page's sets repeat; NULL: the set is whole. INTEGER:
         -- seconds after started_at, as an IMF-fixdate; TEXT: as written.
         response_date    ANY,
-        remote_ip        TEXT,
+        remote_ip        INTEGER REFERENCES texts(id),
         tls_cert_sha256  INTEGER REFERENCES digests(id),
         tls_version      TEXT,
         content_type     TEXT,
@@ -305,11 +312,12 @@ pub const MIGRATIONS: &[&str] = &[
         record_hash      ANY NOT NULL     -- BLOB: the 32 bytes; TEXT: as written
     ) STRICT;
     INSERT INTO packed_records
-        SELECT o.id, o.source, (SELECT id FROM urls WHERE url = o.url), o.started_at,
+        SELECT o.id, o.source, (SELECT id FROM texts WHERE text = o.url), o.started_at,
             o.finished_at, o.outcome, o.change, o.error_class, o.error_message, o.attempts,
-            o.status, (SELECT id FROM urls WHERE url = o.final_url), o.redirects,
-            COALESCE(o.request_headers_set, o.request_headers), o.response_headers, NULL,
-            o.remote_ip, (SELECT id FROM digests WHERE hex = o.tls_cert_sha256), o.tls_version,
+            o.status, (SELECT id FROM texts WHERE text = o.final_url), o.redirects,
+            COALESCE(o.request_headers_set, o.request_headers), NULL, o.response_headers, NULL,
+            (SELECT id FROM texts WHERE text = o.remote_ip),
+            (SELECT id FROM digests WHERE hex = o.tls_cert_sha256), o.tls_version,
             o.content_type, o.content_kind, (SELECT id FROM digests WHERE hex = o.raw_hash),
             (SELECT id FROM digests WHERE hex = o.text_hash),
             (SELECT id FROM digests WHERE hex = o.scope_hash), o.prev_hash, o.record_hash
@@ -318,10 +326,49 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE packed_records RENAME TO record_rows;
     CREATE INDEX records_by_source_time ON record_rows(source, started_at);
 
+    -- Header sets: new hashes as their 32 bytes.
+    CREATE TABLE packed_header_sets (
+        id   INTEGER PRIMARY KEY,
+        hash ANY NOT NULL UNIQUE,   -- SHA-256 of json; BLOB: the 32 bytes; TEXT: hex, as written
+        json TEXT NOT NULL          -- JSON array of [name, value]
+    ) STRICT;
+    INSERT INTO packed_header_sets SELECT id, hash, json FROM header_sets ORDER BY id;
+    DROP TABLE header_sets;
+    ALTER TABLE packed_header_sets RENAME TO header_sets;
+    CREATE TRIGGER header_sets_no_update BEFORE UPDATE ON header_sets
+    BEGIN SELECT RAISE(ABORT, 'header sets are append-only: they cannot be changed'); END;
+    CREATE TRIGGER header_sets_no_delete BEFORE DELETE ON header_sets
+    BEGIN SELECT RAISE(ABORT, 'header sets are append-only: they cannot be deleted'); END;
+
+    -- The ledger: new leaf hashes as their 32 bytes.
+    CREATE TABLE ledger_packed (
+        seq       INTEGER PRIMARY KEY,
+        leaf      TEXT NOT NULL,
+        leaf_hash ANY NOT NULL,         -- BLOB: the 32 bytes; TEXT: hex, as written
+        record_id INTEGER
+    ) STRICT;
+    INSERT INTO ledger_packed SELECT seq, leaf, leaf_hash, record_id FROM ledger ORDER BY seq;
+    DROP TABLE ledger;
+    ALTER TABLE ledger_packed RENAME TO ledger_rows;
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger_rows
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: entries cannot be changed'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger_rows
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: entries cannot be deleted'); END;
+    CREATE INDEX ledger_config_leaves ON ledger_rows(seq) WHERE leaf LIKE '%"type":"config"%';
+
+    -- The views, last: every table they read is in place.
+    CREATE VIEW ledger AS SELECT
+        seq,
+        leaf,
+        CASE typeof(leaf_hash) WHEN 'blob' THEN lower(hex(leaf_hash)) ELSE leaf_hash END
+            AS leaf_hash,
+        record_id
+    FROM ledger_rows;
+
     CREATE VIEW records AS SELECT
         r.id AS id,
         r.source AS source,
-        (SELECT url FROM urls WHERE id = r.url) AS url,
+        (SELECT text FROM texts WHERE id = r.url) AS url,
         CASE typeof(r.started_at) WHEN 'integer'
             THEN strftime('%Y-%m-%dT%H:%M:%S', r.started_at / 1000, 'unixepoch')
                  || printf('.%03dZ', r.started_at % 1000)
@@ -330,17 +377,24 @@ pub const MIGRATIONS: &[&str] = &[
             THEN strftime('%Y-%m-%dT%H:%M:%S', (r.started_at + r.finished_at) / 1000, 'unixepoch')
                  || printf('.%03dZ', (r.started_at + r.finished_at) % 1000)
             ELSE r.finished_at END AS finished_at,
-        r.outcome AS outcome,
-        r.change AS change,
+        CASE r.outcome WHEN 0 THEN 'ok' WHEN 1 THEN 'not-modified' WHEN 2 THEN 'failed'
+            ELSE r.outcome END AS outcome,
+        CASE r.change WHEN 0 THEN 'unchanged' WHEN 1 THEN 'baseline' WHEN 2 THEN 'content'
+            WHEN 3 THEN 'noise' WHEN 4 THEN 'moved' ELSE r.change END AS change,
         r.error_class AS error_class,
         r.error_message AS error_message,
         r.attempts AS attempts,
         r.status AS status,
-        (SELECT url FROM urls WHERE id = r.final_url) AS final_url,
+        (SELECT text FROM texts WHERE id = r.final_url) AS final_url,
         r.redirects AS redirects,
-        CASE typeof(r.request_headers) WHEN 'integer'
-            THEN (SELECT json FROM header_sets WHERE id = r.request_headers)
-            ELSE r.request_headers END AS request_headers,
+        CASE WHEN typeof(r.request_headers) <> 'integer' THEN r.request_headers
+            WHEN r.request_conditional IS NULL
+                THEN (SELECT json FROM header_sets WHERE id = r.request_headers)
+            ELSE (SELECT substr(json, 1, length(json) - 1) FROM header_sets
+                  WHERE id = r.request_headers)
+                 || ',' || (SELECT substr(json, 2) FROM header_sets
+                            WHERE id = r.request_conditional)
+            END AS request_headers,
         CASE typeof(r.response_headers) WHEN 'integer'
             THEN (SELECT CASE WHEN r.response_date IS NULL THEN json
                          ELSE replace(json, '["date",""]', '["date","' || CASE typeof(r.response_date)
@@ -354,7 +408,7 @@ pub const MIGRATIONS: &[&str] = &[
                              ELSE r.response_date END || '"]')
                          END FROM header_sets WHERE id = r.response_headers)
             ELSE r.response_headers END AS response_headers,
-        r.remote_ip AS remote_ip,
+        (SELECT text FROM texts WHERE id = r.remote_ip) AS remote_ip,
         (SELECT hex FROM digests WHERE id = r.tls_cert_sha256) AS tls_cert_sha256,
         r.tls_version AS tls_version,
         r.content_type AS content_type,
@@ -375,31 +429,8 @@ pub const MIGRATIONS: &[&str] = &[
         CASE typeof(r.request_headers) WHEN 'integer' THEN r.request_headers END
             AS request_headers_set,
         CASE typeof(r.response_headers) WHEN 'integer' THEN r.response_headers END
-            AS response_headers_set
+            AS response_headers_set,
+        r.request_conditional AS request_conditional_set
     FROM record_rows r;
-
-    -- The ledger likewise: new leaf hashes are kept as their 32 bytes; the
-    -- `ledger` view gives them as hex.
-    CREATE TABLE ledger_packed (
-        seq       INTEGER PRIMARY KEY,
-        leaf      TEXT NOT NULL,
-        leaf_hash ANY NOT NULL,         -- BLOB: the 32 bytes; TEXT: hex, as written
-        record_id INTEGER
-    ) STRICT;
-    INSERT INTO ledger_packed SELECT seq, leaf, leaf_hash, record_id FROM ledger ORDER BY seq;
-    DROP TABLE ledger;
-    ALTER TABLE ledger_packed RENAME TO ledger_rows;
-    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger_rows
-    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: entries cannot be changed'); END;
-    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger_rows
-    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: entries cannot be deleted'); END;
-    CREATE INDEX ledger_config_leaves ON ledger_rows(seq) WHERE leaf LIKE '%"type":"config"%';
-    CREATE VIEW ledger AS SELECT
-        seq,
-        leaf,
-        CASE typeof(leaf_hash) WHEN 'blob' THEN lower(hex(leaf_hash)) ELSE leaf_hash END
-            AS leaf_hash,
-        record_id
-    FROM ledger_rows;
     "#,
 ];
