@@ -289,10 +289,9 @@ fn compare(
 /// The scope side of an attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScopeDetection {
-    /// The scope set to store with the record (`None`: broken, keep the
-    /// previous one as the reference).
-    pub store: Option<ScopeSet>,
     pub event: Option<EventDraft>,
+    /// Extraction broke: the record stores no scope set and the previous
+    /// one stays the reference. Otherwise the extracted set is stored.
     pub broken: bool,
 }
 
@@ -307,7 +306,6 @@ pub fn detect_scope(
     settings: &ScopeSettings,
 ) -> ScopeDetection {
     let broken = |reason: String| ScopeDetection {
-        store: None,
         event: (!was_broken).then(|| EventDraft {
             severity: Some(Severity::Medium),
             details: Some(serde_json::json!({ "reason": reason })),
@@ -325,7 +323,6 @@ pub fn detect_scope(
     };
     let Some(previous) = previous else {
         return ScopeDetection {
-            store: Some(set.clone()),
             event: None,
             broken: false,
         };
@@ -397,7 +394,6 @@ pub fn detect_scope(
         }
     });
     ScopeDetection {
-        store: Some(set.clone()),
         event,
         broken: false,
     }
@@ -511,7 +507,7 @@ mod tests {
             &ScopeOutcome::Extracted(before.clone()),
             &settings,
         );
-        assert_eq!((first.event, first.store), (None, Some(before.clone())));
+        assert_eq!((first.event, first.broken), (None, false));
 
         let same = detect_scope(
             Some(&before),
@@ -545,7 +541,7 @@ mod tests {
             &settings,
         );
         assert_eq!(empty.event.unwrap().kind, EventKind::ExtractionBroken);
-        assert_eq!(empty.store, None, "the previous scope stays the reference");
+        assert!(empty.broken, "the previous scope stays the reference");
 
         let broken = ScopeOutcome::Broken {
             reason: "no table".into(),

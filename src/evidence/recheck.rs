@@ -507,15 +507,19 @@ fn compare(
                     let expected = replayed
                         .entry(key)
                         .or_insert_with(|| {
-                            detect::detect_scope(
+                            let detection = detect::detect_scope(
                                 before.map(|(_, set)| set),
                                 before.map(|(record, _)| record),
                                 state.broken,
                                 scope,
                                 settings,
-                            )
-                            .store
-                            .map(|set| set.hash())
+                            );
+                            match &**scope {
+                                ScopeOutcome::Extracted(set) if !detection.broken => {
+                                    Some(set.hash())
+                                }
+                                _ => None,
+                            }
                         })
                         .clone();
                     // Against an unknown earlier scope, a set may have been

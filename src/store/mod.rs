@@ -502,7 +502,7 @@ fn record_in(tx: &Connection, attempt: &AttemptRecord) -> Result<Recorded> {
         .execute(params![
             attempt.source,
             scope.broken,
-            scope.store.is_some(),
+            !scope.broken,
             record_id
         ])?;
     }
@@ -594,9 +594,9 @@ fn scope_for_record(
                 scope,
                 settings,
             );
-            // `store` is the extracted set, which `packed_scope` holds packed.
-            let hash = match (&detection.store, packed_scope) {
-                (Some(_), Some(packed)) => Some(scope_sets::put(conn, packed)?),
+            // The extracted set is stored (packed) unless extraction broke.
+            let hash = match packed_scope {
+                Some(packed) if !detection.broken => Some(scope_sets::put(conn, packed)?),
                 _ => None,
             };
             Ok((hash, Some(detection)))
