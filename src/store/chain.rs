@@ -24,7 +24,7 @@
 //! never changes a record. An unchanged page's record takes about 100
 //! bytes, where it took 830.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
@@ -71,16 +71,17 @@ const COLUMNS: &str = "id, source, url, started_at, finished_at, outcome, change
     prev_hash, tls_version";
 
 /// Where `record_hash` is in a [`select_records`] row; the header sets'
-/// ids (request, its conditional part, response) follow it.
+/// ids (request, its conditional part, response) follow it, then whether
+/// `prev_hash` is derived from the previous row (packed) or stored.
 const RECORD_HASH_INDEX: usize = 24;
 const HEADER_SET_INDEX: usize = 25;
 
-/// `SELECT {COLUMNS}, record_hash` and the ids of the header sets of the
-/// records (`r`), `rest` appended.
+/// `SELECT {COLUMNS}, record_hash`, the ids of the header sets and
+/// `prev_hash_derived` of the records (`r`), `rest` appended.
 fn select_records(rest: &str) -> String {
     format!(
         "SELECT {COLUMNS}, record_hash, request_headers_set, request_conditional_set,
-            response_headers_set
+            response_headers_set, prev_hash_derived
          FROM records r {rest}"
     )
 }
@@ -147,7 +148,13 @@ fn interned_opt(conn: &Connection, table: Interned, value: Option<&str>) -> Resu
 fn packed_time(text: &str) -> Option<i64> {
     let at = DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc);
     let ms = at.timestamp_millis();
-    (ms >= 0 && clock::format(at) == text).then_some(ms)
+    (ms >= 0 && !leap_second(&at) && clock::format(at) == text).then_some(ms)
+}
+
+/// chrono reads a second 60 as the 59th plus a whole second of nanos and
+/// writes it back as 60; Unix time, and so the view, has no such second.
+fn leap_second(at: &DateTime<Utc>) -> bool {
+    at.nanosecond() >= 1_000_000_000
 }
 
 /// `outcome` and `change` words, stored as their place in these lists
@@ -183,7 +190,8 @@ fn packed_date(value: &str, started_ms: i64) -> Option<i64> {
     let at = DateTime::parse_from_rfc2822(value)
         .ok()?
         .with_timezone(&Utc);
-    let exact = at.timestamp() >= 0 && at.format(IMF_FIXDATE).to_string() == value;
+    let exact =
+        at.timestamp() >= 0 && !leap_second(&at) && at.format(IMF_FIXDATE).to_string() == value;
     exact.then(|| at.timestamp() - started_ms / 1000)
 }
 
@@ -223,7 +231,9 @@ fn names(stored: &Value, digest: &Digest) -> bool {
 /// Where the next record goes: its id and the `prev_hash` it must carry.
 pub(super) struct Link {
     pub id: i64,
-    pub prev_hash: Digest,
+    /// The last record's `record_hash` as the `records` view gives it, so
+    /// a new record's derived `prev_hash` is exactly what it was hashed with.
+    pub prev_hash: String,
 }
 
 impl RecordRow {
@@ -286,15 +296,18 @@ pub(super) fn next_link(conn: &Connection) -> Result<Link> {
         .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     Ok(match last {
-        Some((id, hash)) => Link {
+        Some((id, hash)) if Digest::from_hex(&hash).is_some() => Link {
             id: id + 1,
-            prev_hash: Digest::from_hex(&hash).ok_or_else(|| {
-                super::StoreError::Corrupt(format!("record {id} has a malformed record_hash"))
-            })?,
+            prev_hash: hash,
         },
+        Some((id, _)) => {
+            return Err(super::StoreError::Corrupt(format!(
+                "record {id} has a malformed record_hash: the database was altered; run `scopewatch verify` and restore it from a backup"
+            )));
+        }
         None => Link {
             id: 1,
-            prev_hash: Digest::ZERO,
+            prev_hash: Digest::ZERO.to_hex(),
         },
     })
 }
@@ -333,8 +346,8 @@ pub(super) fn insert(
         None => (header_set(conn, &row.response_headers)?, None),
     };
     // Left out when it is the one the `records` view derives.
-    let prev_hash = (row.id != link.id || row.prev_hash != link.prev_hash.to_hex())
-        .then(|| row.prev_hash.clone());
+    let prev_hash =
+        (row.id != link.id || row.prev_hash != link.prev_hash).then(|| row.prev_hash.clone());
     conn.prepare_cached(
         "INSERT INTO record_rows (id, source, url, started_at, finished_at, outcome, change,
             error_class, error_message, attempts, status, final_url, redirects, request_headers,
@@ -447,9 +460,17 @@ impl Store {
                 );
             }
             if record.hash().to_hex() != stored_hash {
-                problem(
-                    "record_hash does not match the record's contents: the row was altered".into(),
-                );
+                let derived: bool = row.get(HEADER_SET_INDEX + 3)?;
+                // A packed row's prev_hash is whatever the row before holds
+                // now, so a rehashed previous row also shows here.
+                problem(if derived && record.id > 1 {
+                    format!(
+                        "record_hash does not match the record's contents and the record_hash of record {} before it: this row, or that one's record_hash, was altered",
+                        record.id - 1
+                    )
+                } else {
+                    "record_hash does not match the record's contents: the row was altered".into()
+                });
             }
             for (column, hash) in [
                 ("raw_hash", &record.raw_hash),
@@ -537,7 +558,7 @@ mod tests {
         blob::put_bytes(store.conn(), b"<p>hi</p>").unwrap();
         for row in rows {
             let link = next_link(store.conn()).unwrap();
-            (row.id, row.prev_hash) = (link.id, link.prev_hash.to_hex());
+            (row.id, row.prev_hash) = (link.id, link.prev_hash.clone());
             insert(store.conn(), row, &link, &row.hash()).unwrap();
         }
         store
@@ -561,6 +582,7 @@ mod tests {
             ("2026-11-28T13:00:00.000+01:00", "2026-11-28T12:00:01.000Z"),
             ("2026-11-28T12:00:02.000Z", "2026-11-28T12:00:01.000Z"),
             ("2026-11-28T12:00:00.000Z", "soon"),
+            ("2016-12-31T23:59:60.500Z", "2017-01-01T00:00:00.000Z"),
         ];
         let mut rows: Vec<RecordRow> = times
             .iter()
@@ -577,6 +599,7 @@ mod tests {
             date("Mon, 01 Jan 1990 00:00:00 GMT"),
             date("Sun, 29 Nov 2026 05:52:04 +0000"),
             date("Sunday, 29-Nov-26 05:52:04 GMT"),
+            date("Wed, 31 Dec 2025 23:59:60 GMT"),
             date(r#"Sun, \"29\" Nov"#),
             date("Sun, 29 Nov 2026 05:52:04 GMT\u{e9}"),
             date(""),
@@ -636,14 +659,17 @@ mod tests {
         assert_eq!(physical(2, "finished_at"), "integer");
         assert_eq!(physical(5, "started_at"), "text");
         assert_eq!(physical(7, "finished_at"), "text");
+        // A leap second: chrono writes it back, Unix time cannot.
+        assert_eq!(physical(9, "started_at"), "text");
         for (id, stored) in [
-            (9, "integer"),
             (10, "integer"),
-            (11, "text"),
+            (11, "integer"),
             (12, "text"),
-            (13, "null"),
-            (14, "null"),
+            (13, "text"),
+            (14, "text"),
             (15, "null"),
+            (16, "null"),
+            (17, "null"),
         ] {
             assert_eq!(physical(id, "response_date"), stored, "row {id}");
         }
@@ -680,6 +706,34 @@ mod tests {
         let findings = store.verify_chain().unwrap();
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert!(findings[0].problem.contains("chain is broken"));
+    }
+
+    #[test]
+    fn a_row_rehashed_to_hide_an_edit_shows_on_the_row_after_it() {
+        let mut rows = [
+            RecordRow::sample(),
+            RecordRow::sample(),
+            RecordRow::sample(),
+        ];
+        let store = stored(&mut rows);
+        let mut edited = rows[1].clone();
+        edited.status = Some(299);
+        store
+            .conn()
+            .execute(
+                "UPDATE record_rows SET status = 299, record_hash = ?1 WHERE id = 2",
+                [&edited.hash().as_bytes()[..]],
+            )
+            .unwrap();
+        let findings = store.verify_chain().unwrap();
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].record_id, 3);
+        assert!(
+            findings[0]
+                .problem
+                .contains("the record_hash of record 2 before it"),
+            "{findings:?}"
+        );
     }
 
     #[test]
@@ -821,7 +875,7 @@ mod tests {
         // New records chain on from the old ones.
         let mut next = RecordRow::sample();
         let link = next_link(store.conn()).unwrap();
-        (next.id, next.prev_hash) = (link.id, link.prev_hash.to_hex());
+        (next.id, next.prev_hash) = (link.id, link.prev_hash.clone());
         insert(store.conn(), &next, &link, &next.hash()).unwrap();
         assert_eq!(store.verify_chain().unwrap().len(), 1);
     }

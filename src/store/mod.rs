@@ -473,7 +473,7 @@ fn record_in(tx: &Connection, attempt: &AttemptRecord) -> Result<Recorded> {
         raw_hash: raw_hash.map(|h| h.to_hex()),
         text_hash: text_hash.map(|h| h.to_hex()),
         scope_hash: scope_hash.clone(),
-        prev_hash: link.prev_hash.to_hex(),
+        prev_hash: link.prev_hash.clone(),
     };
     let record_hash = row.hash();
     chain::insert(tx, &row, &link, &record_hash)?;

@@ -144,10 +144,10 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Records of one source, newest first.
+    /// Records of one source, newest (last made) first.
     pub fn history(&self, source: &str, limit: usize) -> Result<Vec<RecordSummary>> {
         let mut statement = self.conn().prepare(&format!(
-            "{RECORD_SUMMARY} WHERE r.source = ?1 ORDER BY r.started_at DESC, r.id DESC LIMIT ?2"
+            "{RECORD_SUMMARY} WHERE r.source = ?1 ORDER BY r.id DESC LIMIT ?2"
         ))?;
         let rows = statement.query_map(params![source, limit as i64], record_summary)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -324,7 +324,9 @@ pub const MIGRATIONS: &[&str] = &[
         FROM record_rows o ORDER BY o.id;
     DROP TABLE record_rows;
     ALTER TABLE packed_records RENAME TO record_rows;
-    CREATE INDEX records_by_source_time ON record_rows(source, started_at);
+    -- A source's records in id order (the order they were made), which is
+    -- how they are read; the packed times are not comparable as stored.
+    CREATE INDEX records_by_source ON record_rows(source);
 
     -- Header sets: new hashes as their 32 bytes.
     CREATE TABLE packed_header_sets (
@@ -430,7 +432,8 @@ pub const MIGRATIONS: &[&str] = &[
             AS request_headers_set,
         CASE typeof(r.response_headers) WHEN 'integer' THEN r.response_headers END
             AS response_headers_set,
-        r.request_conditional AS request_conditional_set
+        r.request_conditional AS request_conditional_set,
+        r.prev_hash IS NULL AS prev_hash_derived
     FROM record_rows r;
     "#,
 ];
