@@ -10,6 +10,7 @@ mod blob;
 mod chain;
 mod daemon;
 mod outbox;
+mod packed;
 mod queries;
 mod raised;
 mod schema;
@@ -476,7 +477,7 @@ fn record_in(tx: &Connection, attempt: &AttemptRecord) -> Result<Recorded> {
         prev_hash: link.prev_hash.clone(),
     };
     let record_hash = row.hash();
-    chain::insert(tx, &row, &link, &record_hash)?;
+    packed::insert(tx, &row, &link, &record_hash)?;
 
     let mut events = Vec::new();
     let scope_event = scope_detection.as_ref().and_then(|d| d.event.as_ref());
