@@ -12,7 +12,9 @@
 //! read through the `records` view, which gives each back as hashed.
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row};
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, Row, Statement};
 use serde::Serialize;
 
 use super::packed::names;
@@ -163,6 +165,20 @@ pub(crate) fn all_records(conn: &Connection) -> Result<Vec<(RecordRow, String)>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// What is wrong with header set `set`, if anything: the end of a finding.
+fn header_set_problem(lookup: &mut Statement<'_>, set: i64) -> Result<Option<&'static str>> {
+    let stored: Option<(Value, String)> = lookup
+        .query_row([set], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    Ok(match stored {
+        None => Some("is missing: the set was deleted"),
+        Some((hash, json)) if !names(&hash, &Digest::of(json.as_bytes())) => {
+            Some("does not hash to its name: the set was altered")
+        }
+        Some(_) => None,
+    })
+}
+
 /// One problem found by [`Store::verify_chain`], with the record concerned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainFinding {
@@ -180,6 +196,10 @@ impl Store {
         let mut set_lookup = self
             .conn()
             .prepare_cached("SELECT hash, json FROM header_sets WHERE id = ?1")?;
+        // An unchanged page's records share their header sets and blobs:
+        // each is checked once, and named for every record using it.
+        let mut set_verdicts: HashMap<i64, Option<&str>> = HashMap::new();
+        let mut blob_verdicts: HashMap<Digest, Option<String>> = HashMap::new();
         let mut expected_prev = Digest::ZERO.to_hex();
         let mut expected_id = 1;
         while let Some(row) = rows.next()? {
@@ -198,19 +218,16 @@ impl Store {
             // Named for what it is, before the record hash it also breaks.
             for (kind, set) in sets {
                 let Some(set) = set else { continue };
-                let stored: Option<(Value, String)> = set_lookup
-                    .query_row([set], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()?;
-                match stored {
-                    None => problem(format!(
-                        "its {kind} header set {set} is missing: the set was deleted"
-                    )),
-                    Some((hash, json)) if !names(&hash, &Digest::of(json.as_bytes())) => {
-                        problem(format!(
-                            "its {kind} header set {set} does not hash to its name: the set was altered"
-                        ))
+                let verdict = match set_verdicts.get(&set) {
+                    Some(verdict) => *verdict,
+                    None => {
+                        let verdict = header_set_problem(&mut set_lookup, set)?;
+                        set_verdicts.insert(set, verdict);
+                        verdict
                     }
-                    Some(_) => {}
+                };
+                if let Some(what) = verdict {
+                    problem(format!("its {kind} header set {set} {what}"));
                 }
             }
             if record.id != expected_id {
@@ -244,15 +261,19 @@ impl Store {
                 ("text_hash", &record.text_hash),
             ] {
                 let Some(hex) = hash else { continue };
-                match Digest::from_hex(hex) {
-                    None => problem(format!("{column} is not a SHA-256 digest")),
-                    Some(digest) => match blob::get(self.conn(), &digest) {
-                        Ok(bytes) if Digest::of(&bytes) == digest => {}
-                        Ok(_) => problem(format!(
-                            "the blob named by {column} does not hash to its name: its bytes were altered"
-                        )),
-                        Err(e) => problem(format!("the blob named by {column}: {e}")),
-                    },
+                let Some(digest) = Digest::from_hex(hex) else {
+                    problem(format!("{column} is not a SHA-256 digest"));
+                    continue;
+                };
+                let verdict = blob_verdicts.entry(digest).or_insert_with(|| {
+                    match blob::get(self.conn(), &digest) {
+                        Ok(bytes) if Digest::of(&bytes) == digest => None,
+                        Ok(_) => Some(" does not hash to its name: its bytes were altered".into()),
+                        Err(e) => Some(format!(": {e}")),
+                    }
+                });
+                if let Some(what) = verdict {
+                    problem(format!("the blob named by {column}{what}"));
                 }
             }
             expected_prev = stored_hash;
