@@ -31,7 +31,6 @@ pub(super) fn insert(
     link: &Link,
     record_hash: &Digest,
 ) -> Result<()> {
-    use Interned::{Digest as D, Text as T};
     let started = packed_time(&row.started_at);
     let (started_at, finished_at) = match (started, packed_time(&row.finished_at)) {
         (Some(start), Some(finish)) if finish >= start => {
@@ -72,7 +71,7 @@ pub(super) fn insert(
     .execute(params![
         row.id,
         row.source,
-        interned(conn, T, &row.url)?,
+        interned(conn, &TEXTS, &row.url)?,
         started_at,
         finished_at,
         coded(&row.outcome, OUTCOMES),
@@ -81,20 +80,20 @@ pub(super) fn insert(
         row.error_message,
         row.attempts,
         row.status,
-        interned_opt(conn, T, row.final_url.as_deref())?,
+        interned_opt(conn, &TEXTS, row.final_url.as_deref())?,
         row.redirects,
         request_set,
         request_conditional,
         response_set,
         response_date,
-        interned_opt(conn, T, row.remote_ip.as_deref())?,
-        interned_opt(conn, D, row.tls_cert_sha256.as_deref())?,
+        interned_opt(conn, &TEXTS, row.remote_ip.as_deref())?,
+        interned_opt(conn, &DIGESTS, row.tls_cert_sha256.as_deref())?,
         row.tls_version,
         row.content_type,
         row.content_kind,
-        interned_opt(conn, D, row.raw_hash.as_deref())?,
-        interned_opt(conn, D, row.text_hash.as_deref())?,
-        interned_opt(conn, D, row.scope_hash.as_deref())?,
+        interned_opt(conn, &DIGESTS, row.raw_hash.as_deref())?,
+        interned_opt(conn, &DIGESTS, row.text_hash.as_deref())?,
+        interned_opt(conn, &DIGESTS, row.scope_hash.as_deref())?,
         prev_hash,
         &record_hash.as_bytes()[..],
     ])?;
@@ -122,38 +121,38 @@ fn header_set(conn: &Connection, json: &str) -> Result<i64> {
     }
 }
 
-/// The id naming `value` in an append-only table of distinct values
-/// (`digests` or `texts`), added now if it is new.
-fn interned(conn: &Connection, table: Interned, value: &str) -> Result<i64> {
-    let (select, insert) = match table {
-        Interned::Digest => (
-            "SELECT id FROM digests WHERE hex = ?1",
-            "INSERT INTO digests (hex) VALUES (?1) RETURNING id",
-        ),
-        Interned::Text => (
-            "SELECT id FROM texts WHERE text = ?1",
-            "INSERT INTO texts (text) VALUES (?1) RETURNING id",
-        ),
-    };
+/// An append-only table of distinct values records name by id: how to
+/// find a value and how to add it.
+struct Interned {
+    select: &'static str,
+    insert: &'static str,
+}
+
+const DIGESTS: Interned = Interned {
+    select: "SELECT id FROM digests WHERE hex = ?1",
+    insert: "INSERT INTO digests (hex) VALUES (?1) RETURNING id",
+};
+
+const TEXTS: Interned = Interned {
+    select: "SELECT id FROM texts WHERE text = ?1",
+    insert: "INSERT INTO texts (text) VALUES (?1) RETURNING id",
+};
+
+/// The id naming `value` in `table`, added now if it is new.
+fn interned(conn: &Connection, table: &Interned, value: &str) -> Result<i64> {
     let found = conn
-        .prepare_cached(select)?
+        .prepare_cached(table.select)?
         .query_row([value], |row| row.get(0))
         .optional()?;
     match found {
         Some(id) => Ok(id),
         None => Ok(conn
-            .prepare_cached(insert)?
+            .prepare_cached(table.insert)?
             .query_row([value], |row| row.get(0))?),
     }
 }
 
-#[derive(Clone, Copy)]
-enum Interned {
-    Digest,
-    Text,
-}
-
-fn interned_opt(conn: &Connection, table: Interned, value: Option<&str>) -> Result<Option<i64>> {
+fn interned_opt(conn: &Connection, table: &Interned, value: Option<&str>) -> Result<Option<i64>> {
     value.map(|v| interned(conn, table, v)).transpose()
 }
 
