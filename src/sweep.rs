@@ -222,10 +222,15 @@ impl Sweeper {
         let capture = self.fetcher.fetch(&request).await;
         let source = Arc::clone(&job.source);
         let settings = Arc::clone(&self.config.scope);
-        let (capture, result, links) =
+        // Only a body has work that would block an async worker; a 304 or
+        // a failure is not worth the trip to the blocking pool.
+        let (capture, result, links) = if matches!(capture.outcome, FetchOutcome::Body(_)) {
             tokio::task::spawn_blocking(move || process(capture, &source, &settings))
                 .await
-                .expect("extraction does not panic");
+                .expect("extraction does not panic")
+        } else {
+            process(capture, &source, &settings)
+        };
         let follow_links = if job.parent.is_none() {
             links
         } else {

@@ -152,9 +152,11 @@ impl Env {
 
 /// Prints a value as pretty JSON on standard output.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = io::stdout().lock();
+    // Pretty JSON has a line per field: unbuffered, each would be a write.
+    let mut out = io::BufWriter::new(io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value).context("writing JSON")?;
     writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 
@@ -166,7 +168,8 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()>
             *width = (*width).max(cell.chars().count());
         }
     }
-    let mut out = io::stdout().lock();
+    // Stdout is line-buffered: a table of 10,000 sources would be 10,000 writes.
+    let mut out = io::BufWriter::new(io::stdout().lock());
     let mut line = |cells: Vec<&str>| -> io::Result<()> {
         let mut text = String::new();
         for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
@@ -182,6 +185,7 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()>
     for row in rows {
         line(row.iter().map(String::as_str).collect())?;
     }
+    out.flush()?;
     Ok(())
 }
 
