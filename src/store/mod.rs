@@ -99,6 +99,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// The database.
 pub struct Store {
     conn: Connection,
+    /// Ids of values the packed records name, looked up before.
+    known: packed::KnownIds,
 }
 
 /// What an attempt produced, as the store records it.
@@ -225,7 +227,10 @@ impl Store {
         when_free(|| Ok(conn.pragma_update(None, "journal_mode", "WAL")?))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Store { conn };
+        let mut store = Store {
+            conn,
+            known: packed::KnownIds::default(),
+        };
         when_free(|| store.migrate())?;
         Ok(store)
     }
@@ -302,7 +307,17 @@ impl Store {
     /// Returns one result per attempt, in order; when the commit fails,
     /// every attempt fails with its error.
     pub fn record_attempts(&mut self, attempts: &[&AttemptRecord]) -> Vec<Result<Recorded>> {
+        let results = self.record_in_transaction(attempts);
+        if results.iter().any(Result::is_err) {
+            // Ids added by what was rolled back may be gone with it.
+            self.known.forget();
+        }
+        results
+    }
+
+    fn record_in_transaction(&mut self, attempts: &[&AttemptRecord]) -> Vec<Result<Recorded>> {
         let fail_all = |e: StoreError| (0..attempts.len()).map(|_| Err(e.again())).collect();
+        let known = &mut self.known;
         let mut tx = match self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -317,7 +332,7 @@ impl Store {
                 .savepoint()
                 .map_err(StoreError::from)
                 .and_then(|savepoint| {
-                    let recorded = record_in(&savepoint, attempt)?;
+                    let recorded = record_in(&savepoint, known, attempt)?;
                     savepoint.commit()?;
                     Ok(recorded)
                 });
@@ -353,11 +368,16 @@ impl Store {
 
 /// Records one attempt inside the caller's transaction: see
 /// [`Store::record_attempts`].
-fn record_in(tx: &Connection, attempt: &AttemptRecord) -> Result<Recorded> {
+fn record_in(
+    tx: &Connection,
+    known: &mut packed::KnownIds,
+    attempt: &AttemptRecord,
+) -> Result<Recorded> {
     let now = clock::format(attempt.capture.finished_at);
     tx.prepare_cached(
         "INSERT INTO sources (id, url, parent, first_seen) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(id) DO UPDATE SET url = excluded.url, parent = excluded.parent",
+         ON CONFLICT(id) DO UPDATE SET url = excluded.url, parent = excluded.parent
+         WHERE url IS NOT excluded.url OR parent IS NOT excluded.parent",
     )?
     .execute(params![
         attempt.source,
@@ -477,7 +497,7 @@ fn record_in(tx: &Connection, attempt: &AttemptRecord) -> Result<Recorded> {
         prev_hash: link.prev_hash.clone(),
     };
     let record_hash = row.hash();
-    packed::insert(tx, &row, &link, &record_hash)?;
+    packed::insert(tx, known, &row, &link, &record_hash)?;
 
     let mut events = Vec::new();
     let scope_event = scope_detection.as_ref().and_then(|d| d.event.as_ref());
@@ -912,6 +932,32 @@ mod tests {
             .unwrap();
         let error = store.blob(&hash).unwrap_err().to_string();
         assert!(error.contains("does not match"), "{error}");
+    }
+
+    #[test]
+    fn ids_added_by_a_rolled_back_attempt_are_not_reused() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .conn
+            .execute_batch(
+                "CREATE TEMP TRIGGER refuse_b BEFORE INSERT ON main.record_rows
+                 WHEN NEW.source = 'b' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            )
+            .unwrap();
+        // b's URL and digests are added, then rolled back with its savepoint.
+        let batch = [attempt("a", b"page a"), attempt("b", b"page b")];
+        let results = store.record_attempts(&batch.iter().collect::<Vec<_>>());
+        assert!(results[0].is_ok() && results[1].is_err(), "{results:?}");
+        store.conn.execute_batch("DROP TRIGGER refuse_b").unwrap();
+        store.record_attempt(&attempt("b", b"page b")).unwrap();
+        let url: String = store
+            .conn
+            .query_row("SELECT url FROM records WHERE source = 'b'", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(url, "http://127.0.0.1/b");
+        assert!(store.verify_chain().unwrap().is_empty());
     }
 
     #[test]

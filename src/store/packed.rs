@@ -15,6 +15,8 @@
 //! never changes a record. An unchanged page's record takes about 100
 //! bytes, where it took 830.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Timelike, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -24,9 +26,11 @@ use super::chain::{Link, RecordRow};
 use crate::clock;
 use crate::hash::Digest;
 
-/// Inserts `row`, made at `link`, packed (see the module doc).
+/// Inserts `row`, made at `link`, packed (see the module doc). `known`
+/// holds the ids of values looked up before (see [`KnownIds`]).
 pub(super) fn insert(
     conn: &Connection,
+    known: &mut KnownIds,
     row: &RecordRow,
     link: &Link,
     record_hash: &Digest,
@@ -43,18 +47,18 @@ pub(super) fn insert(
     };
     let (request_set, request_conditional) = match split_conditional(&row.request_headers) {
         Some((base, conditional)) => (
-            header_set(conn, &base)?,
-            Some(header_set(conn, &conditional)?),
+            header_set(conn, known, &base)?,
+            Some(header_set(conn, known, &conditional)?),
         ),
-        None => (header_set(conn, &row.request_headers)?, None),
+        None => (header_set(conn, known, &row.request_headers)?, None),
     };
     let (response_set, response_date) = match split_date(&row.response_headers) {
         Some((set, date)) => {
             let packed = started.and_then(|start| packed_date(date, start));
             let date = packed.map_or_else(|| Value::Text(date.to_string()), Value::Integer);
-            (header_set(conn, &set)?, Some(date))
+            (header_set(conn, known, &set)?, Some(date))
         }
-        None => (header_set(conn, &row.response_headers)?, None),
+        None => (header_set(conn, known, &row.response_headers)?, None),
     };
     // Left out when it is the one the `records` view derives.
     let prev_hash =
@@ -71,7 +75,7 @@ pub(super) fn insert(
     .execute(params![
         row.id,
         row.source,
-        interned(conn, &TEXTS, &row.url)?,
+        interned(conn, known, &TEXTS, &row.url)?,
         started_at,
         finished_at,
         coded(&row.outcome, OUTCOMES),
@@ -80,80 +84,141 @@ pub(super) fn insert(
         row.error_message,
         row.attempts,
         row.status,
-        interned_opt(conn, &TEXTS, row.final_url.as_deref())?,
+        interned_opt(conn, known, &TEXTS, row.final_url.as_deref())?,
         row.redirects,
         request_set,
         request_conditional,
         response_set,
         response_date,
-        interned_opt(conn, &TEXTS, row.remote_ip.as_deref())?,
-        interned_opt(conn, &DIGESTS, row.tls_cert_sha256.as_deref())?,
+        interned_opt(conn, known, &TEXTS, row.remote_ip.as_deref())?,
+        interned_opt(conn, known, &DIGESTS, row.tls_cert_sha256.as_deref())?,
         row.tls_version,
         row.content_type,
         row.content_kind,
-        interned_opt(conn, &DIGESTS, row.raw_hash.as_deref())?,
-        interned_opt(conn, &DIGESTS, row.text_hash.as_deref())?,
-        interned_opt(conn, &DIGESTS, row.scope_hash.as_deref())?,
+        interned_opt(conn, known, &DIGESTS, row.raw_hash.as_deref())?,
+        interned_opt(conn, known, &DIGESTS, row.text_hash.as_deref())?,
+        interned_opt(conn, known, &DIGESTS, row.scope_hash.as_deref())?,
         prev_hash,
         &record_hash.as_bytes()[..],
     ])?;
     Ok(())
 }
 
+/// The ids of values already stored in the append-only tables records
+/// name (`digests`, `texts`, `header_sets`), by table and the SHA-256 of
+/// the value, so a record naming values seen before costs no lookups. Those
+/// tables' rows are never changed or deleted (triggers refuse it), so a
+/// committed id stays right; [`KnownIds::forget`] drops them all when a
+/// write rolls back, as ids it added may be gone with it.
+#[derive(Default)]
+pub(super) struct KnownIds {
+    ids: HashMap<(Table, [u8; 32]), i64>,
+}
+
+/// A bound on [`KnownIds`]: a few MB, past which they start over. A sweep
+/// of 10,000 sources names about 50,000 values.
+const MAX_KNOWN_IDS: usize = 100_000;
+
+impl KnownIds {
+    pub(super) fn forget(&mut self) {
+        self.ids.clear();
+    }
+
+    fn get(&self, table: Table, key: &Digest) -> Option<i64> {
+        self.ids.get(&(table, *key.as_bytes())).copied()
+    }
+
+    fn insert(&mut self, table: Table, key: &Digest, id: i64) {
+        if self.ids.len() >= MAX_KNOWN_IDS {
+            self.ids.clear();
+        }
+        self.ids.insert((table, *key.as_bytes()), id);
+    }
+}
+
+/// The append-only tables [`KnownIds`] holds ids of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Table {
+    Digests,
+    Texts,
+    HeaderSets,
+}
+
 /// The id of the stored header set `json`, stored now if it is new. A set
 /// stored under the same hash with other text was altered: refused, so no
-/// new record points at it.
-fn header_set(conn: &Connection, json: &str) -> Result<i64> {
+/// new record points at it (checked once a process, when it first looks).
+fn header_set(conn: &Connection, known: &mut KnownIds, json: &str) -> Result<i64> {
     let digest = Digest::of(json.as_bytes());
+    if let Some(id) = known.get(Table::HeaderSets, &digest) {
+        return Ok(id);
+    }
     let hash = &digest.as_bytes()[..];
     let stored: Option<(i64, String)> = conn
         .prepare_cached("SELECT id, json FROM header_sets WHERE hash = ?1")?
         .query_row([hash], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    match stored {
-        None => Ok(conn
+    let id = match stored {
+        None => conn
             .prepare_cached("INSERT INTO header_sets (hash, json) VALUES (?1, ?2) RETURNING id")?
-            .query_row(params![hash, json], |row| row.get(0))?),
-        Some((id, stored)) if stored == json => Ok(id),
-        Some((id, _)) => Err(super::StoreError::Corrupt(format!(
-            "header set {id} does not hold the headers its hash names: the database was altered; run `scopewatch verify` and restore it from a backup"
-        ))),
-    }
+            .query_row(params![hash, json], |row| row.get(0))?,
+        Some((id, stored)) if stored == json => id,
+        Some((id, _)) => {
+            return Err(super::StoreError::Corrupt(format!(
+                "header set {id} does not hold the headers its hash names: the database was altered; run `scopewatch verify` and restore it from a backup"
+            )));
+        }
+    };
+    known.insert(Table::HeaderSets, &digest, id);
+    Ok(id)
 }
 
 /// An append-only table of distinct values records name by id: how to
 /// find a value and how to add it.
 struct Interned {
+    table: Table,
     select: &'static str,
     insert: &'static str,
 }
 
 const DIGESTS: Interned = Interned {
+    table: Table::Digests,
     select: "SELECT id FROM digests WHERE hex = ?1",
     insert: "INSERT INTO digests (hex) VALUES (?1) RETURNING id",
 };
 
 const TEXTS: Interned = Interned {
+    table: Table::Texts,
     select: "SELECT id FROM texts WHERE text = ?1",
     insert: "INSERT INTO texts (text) VALUES (?1) RETURNING id",
 };
 
 /// The id naming `value` in `table`, added now if it is new.
-fn interned(conn: &Connection, table: &Interned, value: &str) -> Result<i64> {
+fn interned(conn: &Connection, known: &mut KnownIds, table: &Interned, value: &str) -> Result<i64> {
+    let key = Digest::of(value.as_bytes());
+    if let Some(id) = known.get(table.table, &key) {
+        return Ok(id);
+    }
     let found = conn
         .prepare_cached(table.select)?
         .query_row([value], |row| row.get(0))
         .optional()?;
-    match found {
-        Some(id) => Ok(id),
-        None => Ok(conn
+    let id = match found {
+        Some(id) => id,
+        None => conn
             .prepare_cached(table.insert)?
-            .query_row([value], |row| row.get(0))?),
-    }
+            .query_row([value], |row| row.get(0))?,
+    };
+    known.insert(table.table, &key, id);
+    Ok(id)
 }
 
-fn interned_opt(conn: &Connection, table: &Interned, value: Option<&str>) -> Result<Option<i64>> {
-    value.map(|v| interned(conn, table, v)).transpose()
+fn interned_opt(
+    conn: &Connection,
+    known: &mut KnownIds,
+    table: &Interned,
+    value: Option<&str>,
+) -> Result<Option<i64>> {
+    value.map(|v| interned(conn, known, table, v)).transpose()
 }
 
 /// `text` as Unix milliseconds, when that is exactly what
@@ -259,10 +324,11 @@ pub(super) mod tests {
             )
             .unwrap();
         blob::put_bytes(store.conn(), b"<p>hi</p>").unwrap();
+        let mut known = KnownIds::default();
         for row in rows {
             let link = next_link(store.conn()).unwrap();
             (row.id, row.prev_hash) = (link.id, link.prev_hash.clone());
-            insert(store.conn(), row, &link, &row.hash()).unwrap();
+            insert(store.conn(), &mut known, row, &link, &row.hash()).unwrap();
         }
         store
     }
@@ -537,7 +603,14 @@ pub(super) mod tests {
         let mut next = RecordRow::sample();
         let link = next_link(store.conn()).unwrap();
         (next.id, next.prev_hash) = (link.id, link.prev_hash.clone());
-        insert(store.conn(), &next, &link, &next.hash()).unwrap();
+        insert(
+            store.conn(),
+            &mut KnownIds::default(),
+            &next,
+            &link,
+            &next.hash(),
+        )
+        .unwrap();
         assert_eq!(store.verify_chain().unwrap().len(), 1);
     }
 }
