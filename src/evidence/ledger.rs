@@ -87,25 +87,45 @@ impl AttemptLeaf {
         } else {
             "capture"
         };
-        let fields = object(json!({
-            "record_id": self.record_id,
-            "record_hash": self.record_hash,
-            "outcome": self.outcome,
-            "url": self.url,
-            "status": self.status,
-            "raw_hash": self.raw_hash,
-            "text_hash": self.text_hash,
-            "error_class": self.error_class,
-        }));
-        canonical(
-            fields,
-            seq,
-            kind,
-            &self.finished_at,
-            Some(&self.source),
+        let leaf = AttemptLeafJson {
+            at: &self.finished_at,
+            error_class: self.error_class.as_deref(),
+            outcome: &self.outcome,
             prev,
-        )
+            raw_hash: self.raw_hash.as_deref(),
+            record_hash: &self.record_hash,
+            record_id: self.record_id,
+            seq,
+            source: &self.source,
+            status: self.status,
+            text_hash: self.text_hash.as_deref(),
+            kind,
+            url: &self.url,
+        };
+        serde_json::to_string(&leaf).expect("a leaf serialises")
     }
+}
+
+/// An attempt leaf's members in the order of their names, which is the
+/// canonical key order: serialising it gives the canonical form directly,
+/// where [`canonical`] builds and sorts a map first (this runs for every
+/// record written and every leaf rebuilt).
+#[derive(Serialize)]
+struct AttemptLeafJson<'a> {
+    at: &'a str,
+    error_class: Option<&'a str>,
+    outcome: &'a str,
+    prev: &'a str,
+    raw_hash: Option<&'a str>,
+    record_hash: &'a str,
+    record_id: i64,
+    seq: i64,
+    source: &'a str,
+    status: Option<i64>,
+    text_hash: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    url: &'a str,
 }
 
 /// The next leaf's `seq` and `prev` (the last leaf's hash).
@@ -509,6 +529,48 @@ mod tests {
             value.to_string(),
             r#"{"A":[true,-5],"a":"\u0001\n\"é/","b":1,"c":null}"#
         );
+    }
+
+    #[test]
+    fn attempt_leaves_are_the_canonical_form_of_their_members() {
+        let odd = "quote \" backslash \\ control \u{1} caf\u{e9} \u{2705} </script>";
+        let leaf = |outcome: &str, some: Option<&str>| AttemptLeaf {
+            record_id: 7,
+            record_hash: Digest::of(b"record").to_hex(),
+            source: odd.into(),
+            finished_at: "2026-11-29T08:00:00.000Z".into(),
+            outcome: outcome.into(),
+            url: odd.into(),
+            status: some.map(|_| 200),
+            raw_hash: some.map(str::to_string),
+            text_hash: some.map(str::to_string),
+            error_class: some.map(str::to_string),
+        };
+        for (leaf, kind) in [
+            (leaf("ok", Some(odd)), "capture"),
+            (leaf("failed", None), "failure"),
+        ] {
+            // The generic path: the members as a map, sorted by serde_json.
+            let members = object(json!({
+                "record_id": leaf.record_id,
+                "record_hash": leaf.record_hash,
+                "outcome": leaf.outcome,
+                "url": leaf.url,
+                "status": leaf.status,
+                "raw_hash": leaf.raw_hash,
+                "text_hash": leaf.text_hash,
+                "error_class": leaf.error_class,
+            }));
+            let generic = canonical(
+                members,
+                3,
+                kind,
+                &leaf.finished_at,
+                Some(&leaf.source),
+                "ab",
+            );
+            assert_eq!(leaf.canonical(3, "ab"), generic);
+        }
     }
 
     #[test]

@@ -52,6 +52,70 @@ pub struct RecordRow {
     pub prev_hash: String,
 }
 
+/// A [`RecordRow`] with its fields in the order of their names, which is
+/// the canonical encoding's key order: serialising it gives that encoding
+/// directly, without building a sorted map of the row first (a tenth of
+/// the writer's time per record).
+#[derive(Serialize)]
+struct Canonical<'a> {
+    attempts: i64,
+    change: &'a Option<String>,
+    content_kind: &'a Option<String>,
+    content_type: &'a Option<String>,
+    error_class: &'a Option<String>,
+    error_message: &'a Option<String>,
+    final_url: &'a Option<String>,
+    finished_at: &'a str,
+    id: i64,
+    outcome: &'a str,
+    prev_hash: &'a str,
+    raw_hash: &'a Option<String>,
+    redirects: &'a str,
+    remote_ip: &'a Option<String>,
+    request_headers: &'a str,
+    response_headers: &'a str,
+    scope_hash: &'a Option<String>,
+    source: &'a str,
+    started_at: &'a str,
+    status: Option<i64>,
+    text_hash: &'a Option<String>,
+    tls_cert_sha256: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_version: &'a Option<String>,
+    url: &'a str,
+}
+
+impl<'a> Canonical<'a> {
+    fn of(row: &'a RecordRow) -> Self {
+        Canonical {
+            attempts: row.attempts,
+            change: &row.change,
+            content_kind: &row.content_kind,
+            content_type: &row.content_type,
+            error_class: &row.error_class,
+            error_message: &row.error_message,
+            final_url: &row.final_url,
+            finished_at: &row.finished_at,
+            id: row.id,
+            outcome: &row.outcome,
+            prev_hash: &row.prev_hash,
+            raw_hash: &row.raw_hash,
+            redirects: &row.redirects,
+            remote_ip: &row.remote_ip,
+            request_headers: &row.request_headers,
+            response_headers: &row.response_headers,
+            scope_hash: &row.scope_hash,
+            source: &row.source,
+            started_at: &row.started_at,
+            status: row.status,
+            text_hash: &row.text_hash,
+            tls_cert_sha256: &row.tls_cert_sha256,
+            tls_version: &row.tls_version,
+            url: &row.url,
+        }
+    }
+}
+
 /// The `records` view's columns, in [`RecordRow::from_row`]'s order.
 const COLUMNS: &str = "id, source, url, started_at, finished_at, outcome, change, error_class,
     error_message, attempts, status, final_url, redirects, request_headers, response_headers,
@@ -85,10 +149,7 @@ pub(super) struct Link {
 impl RecordRow {
     /// The canonical encoding (see the module doc).
     pub fn canonical(&self) -> String {
-        // serde_json's Value map is ordered by key, so this sorts the keys.
-        serde_json::to_value(self)
-            .expect("a record serialises")
-            .to_string()
+        serde_json::to_string(&Canonical::of(self)).expect("a record serialises")
     }
 
     /// SHA-256 of the canonical encoding.
@@ -321,8 +382,42 @@ impl RecordRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::packed::insert;
     use crate::store::packed::tests::stored;
+    use crate::store::packed::{KnownIds, insert};
+
+    #[test]
+    fn the_canonical_encoding_is_the_row_with_its_keys_sorted() {
+        // As the module doc defines it (serde_json's map sorts the keys).
+        let defined = |row: &RecordRow| serde_json::to_value(row).unwrap().to_string();
+        let odd = "quote \" backslash \\ tab \t control \u{1} caf\u{e9} \u{2705} </script>";
+        let everything = RecordRow {
+            change: Some("content".into()),
+            error_class: Some(odd.into()),
+            error_message: Some(odd.into()),
+            status: Some(-1),
+            final_url: Some(odd.into()),
+            tls_cert_sha256: Some(Digest::ZERO.to_hex()),
+            tls_version: Some("TLSv1.3".into()),
+            text_hash: Some(odd.into()),
+            scope_hash: Some(odd.into()),
+            attempts: i64::MAX,
+            id: i64::MIN,
+            ..RecordRow::sample()
+        };
+        let nothing = RecordRow {
+            status: None,
+            remote_ip: None,
+            content_type: None,
+            content_kind: None,
+            raw_hash: None,
+            source: odd.into(),
+            url: String::new(),
+            ..RecordRow::sample()
+        };
+        for row in [RecordRow::sample(), everything, nothing] {
+            assert_eq!(row.canonical(), defined(&row));
+        }
+    }
 
     #[test]
     fn a_null_tls_version_is_left_out_so_older_records_hash_as_they_did() {
@@ -341,7 +436,14 @@ mod tests {
         let mut row = RecordRow::sample();
         let link = next_link(store.conn()).unwrap();
         (row.id, row.prev_hash) = (link.id, Digest::of(b"another chain").to_hex());
-        insert(store.conn(), &row, &link, &row.hash()).unwrap();
+        insert(
+            store.conn(),
+            &mut KnownIds::default(),
+            &row,
+            &link,
+            &row.hash(),
+        )
+        .unwrap();
         let read = store.all_records().unwrap();
         assert_eq!(read[1].0.canonical(), row.canonical());
         let findings = store.verify_chain().unwrap();
