@@ -227,6 +227,11 @@ impl Store {
         when_free(|| Ok(conn.pragma_update(None, "journal_mode", "WAL")?))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The journal of each attempt's savepoint (the pages it changed, as
+        // they were) stays in memory: past 64 KiB SQLite spills it to a
+        // temporary file, written page by page, and an attempt with a new
+        // page version passes that. Its size is one attempt's pages.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         let mut store = Store {
             conn,
             known: packed::KnownIds::default(),
