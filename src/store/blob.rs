@@ -2,13 +2,41 @@
 //! compressed. Hashing and compressing happen in [`PackedBlob::pack`], off
 //! the single writer thread, so the writer only looks up and inserts.
 
+use std::cell::RefCell;
+
 use rusqlite::{Connection, OptionalExtension, params};
+use zstd::bulk::{Compressor, Decompressor};
 
 use super::{Result, StoreError};
 use crate::hash::Digest;
 
 /// zstd level for blobs: fast, and compliance pages compress ~5×.
 const ZSTD_LEVEL: i32 = 3;
+
+thread_local! {
+    // A zstd context per thread, made once: making one runs CPUID (on a
+    // virtual machine, a trap to the hypervisor) and sets up its tables,
+    // about a third of compressing a 10 KB page. zstd sizes a context's
+    // tables to the inputs it sees and shrinks them after a large one.
+    static COMPRESSOR: RefCell<Option<Compressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// `bytes` compressed at [`ZSTD_LEVEL`] with this thread's context.
+fn compress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    COMPRESSOR.with_borrow_mut(|context| match context {
+        Some(compressor) => compressor.compress(bytes),
+        None => context.insert(Compressor::new(ZSTD_LEVEL)?).compress(bytes),
+    })
+}
+
+/// A frame of `size` bytes decompressed with this thread's context.
+fn decompress(frame: &[u8], size: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with_borrow_mut(|context| match context {
+        Some(decompressor) => decompressor.decompress(frame, size),
+        None => context.insert(Decompressor::new()?).decompress(frame, size),
+    })
+}
 
 /// Bytes hashed and compressed, ready to store.
 #[derive(Debug, Clone)]
@@ -25,7 +53,7 @@ impl PackedBlob {
         Ok(PackedBlob {
             hash: Digest::of(bytes),
             size: bytes.len(),
-            zstd: zstd::bulk::compress(bytes, ZSTD_LEVEL)?,
+            zstd: compress(bytes)?,
         })
     }
 
@@ -47,7 +75,7 @@ impl PackedBlob {
     pub fn unpack(compressed: &[u8], size: i64) -> std::io::Result<Vec<u8>> {
         match zstd::zstd_safe::get_frame_content_size(compressed) {
             Ok(Some(declared)) if i64::try_from(declared) == Ok(size) => {
-                zstd::bulk::decompress(compressed, declared as usize)
+                decompress(compressed, declared as usize)
             }
             _ => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
