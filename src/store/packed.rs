@@ -47,18 +47,18 @@ pub(super) fn insert(
     };
     let (request_set, request_conditional) = match split_conditional(&row.request_headers) {
         Some((base, conditional)) => (
-            header_set(conn, known, &base)?,
-            Some(header_set(conn, known, &conditional)?),
+            header_set(conn, &base)?,
+            Some(header_set(conn, &conditional)?),
         ),
-        None => (header_set(conn, known, &row.request_headers)?, None),
+        None => (header_set(conn, &row.request_headers)?, None),
     };
     let (response_set, response_date) = match split_date(&row.response_headers) {
         Some((set, date)) => {
             let packed = started.and_then(|start| packed_date(date, start));
             let date = packed.map_or_else(|| Value::Text(date.to_string()), Value::Integer);
-            (header_set(conn, known, &set)?, Some(date))
+            (header_set(conn, &set)?, Some(date))
         }
-        None => (header_set(conn, known, &row.response_headers)?, None),
+        None => (header_set(conn, &row.response_headers)?, None),
     };
     // Left out when it is the one the `records` view derives.
     let prev_hash =
@@ -104,12 +104,14 @@ pub(super) fn insert(
     Ok(())
 }
 
-/// The ids of values already stored in the append-only tables records
-/// name (`digests`, `texts`, `header_sets`), by table and the SHA-256 of
-/// the value, so a record naming values seen before costs no lookups. Those
+/// The ids of values already stored in the append-only tables of values
+/// records name (`digests`, `texts`), by table and the SHA-256 of the
+/// value, so a record naming values seen before costs no lookups. Those
 /// tables' rows are never changed or deleted (triggers refuse it), so a
 /// committed id stays right; [`KnownIds::forget`] drops them all when a
-/// write rolls back, as ids it added may be gone with it.
+/// write rolls back, as ids it added may be gone with it. Header sets are
+/// not kept here: each is read back every time, so a record is never
+/// pointed at a set altered since (see [`header_set`]).
 #[derive(Default)]
 pub(super) struct KnownIds {
     ids: HashMap<(Table, [u8; 32]), i64>,
@@ -117,8 +119,8 @@ pub(super) struct KnownIds {
 
 /// A bound on [`KnownIds`], past which they start over: its table (49
 /// bytes a slot, kept when cleared) stays at 16,384 slots, 0.8 MB. A sweep
-/// names about six values a source, so up to about 2,000 sources hit on
-/// every value; beyond, on those shared by many, such as request headers.
+/// names about four values a source, so up to about 3,000 sources hit on
+/// every value; beyond, on those shared by many, such as peer addresses.
 const MAX_KNOWN_IDS: usize = 14_000;
 
 impl KnownIds {
@@ -143,35 +145,27 @@ impl KnownIds {
 enum Table {
     Digests,
     Texts,
-    HeaderSets,
 }
 
 /// The id of the stored header set `json`, stored now if it is new. A set
 /// stored under the same hash with other text was altered: refused, so no
-/// new record points at it (checked once a process, when it first looks).
-fn header_set(conn: &Connection, known: &mut KnownIds, json: &str) -> Result<i64> {
+/// new record points at it.
+fn header_set(conn: &Connection, json: &str) -> Result<i64> {
     let digest = Digest::of(json.as_bytes());
-    if let Some(id) = known.get(Table::HeaderSets, &digest) {
-        return Ok(id);
-    }
     let hash = &digest.as_bytes()[..];
     let stored: Option<(i64, String)> = conn
         .prepare_cached("SELECT id, json FROM header_sets WHERE hash = ?1")?
         .query_row([hash], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    let id = match stored {
-        None => conn
+    match stored {
+        None => Ok(conn
             .prepare_cached("INSERT INTO header_sets (hash, json) VALUES (?1, ?2) RETURNING id")?
-            .query_row(params![hash, json], |row| row.get(0))?,
-        Some((id, stored)) if stored == json => id,
-        Some((id, _)) => {
-            return Err(super::StoreError::Corrupt(format!(
-                "header set {id} does not hold the headers its hash names: the database was altered; run `scopewatch verify` and restore it from a backup"
-            )));
-        }
-    };
-    known.insert(Table::HeaderSets, &digest, id);
-    Ok(id)
+            .query_row(params![hash, json], |row| row.get(0))?),
+        Some((id, stored)) if stored == json => Ok(id),
+        Some((id, _)) => Err(super::StoreError::Corrupt(format!(
+            "header set {id} does not hold the headers its hash names: the database was altered; run `scopewatch verify` and restore it from a backup"
+        ))),
+    }
 }
 
 /// An append-only table of distinct values records name by id: how to
