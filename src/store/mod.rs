@@ -312,16 +312,9 @@ impl Store {
     /// Returns one result per attempt, in order; when the commit fails,
     /// every attempt fails with its error.
     pub fn record_attempts(&mut self, attempts: &[&AttemptRecord]) -> Vec<Result<Recorded>> {
-        let results = self.record_in_transaction(attempts);
-        if results.iter().any(Result::is_err) {
-            // Ids added by what was rolled back may be gone with it.
-            self.known.forget();
-        }
-        results
-    }
-
-    fn record_in_transaction(&mut self, attempts: &[&AttemptRecord]) -> Vec<Result<Recorded>> {
         let fail_all = |e: StoreError| (0..attempts.len()).map(|_| Err(e.again())).collect();
+        // Whatever rolls back may take ids it added with it: the known ids
+        // are forgotten at once, before another attempt is written.
         let known = &mut self.known;
         let mut tx = match self
             .conn
@@ -346,13 +339,23 @@ impl Store {
                 // whole transaction, not only the savepoint: nothing of the
                 // batch was written, and going on would write the rest
                 // outside any transaction.
-                Err(e) if tx.is_autocommit() => return fail_all(e),
-                result => results.push(result),
+                Err(e) if tx.is_autocommit() => {
+                    known.forget();
+                    return fail_all(e);
+                }
+                Err(e) => {
+                    known.forget();
+                    results.push(Err(e));
+                }
+                recorded => results.push(recorded),
             }
         }
         match tx.commit() {
             Ok(()) => results,
-            Err(e) => fail_all(e.into()),
+            Err(e) => {
+                known.forget();
+                fail_all(e.into())
+            }
         }
     }
 
@@ -949,10 +952,16 @@ mod tests {
                  WHEN NEW.source = 'b' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
             )
             .unwrap();
-        // b's URL and digests are added, then rolled back with its savepoint.
-        let batch = [attempt("a", b"page a"), attempt("b", b"page b")];
+        // b's URL and digests are added, then rolled back with its savepoint;
+        // c, in the same transaction, names the same digests.
+        let batch = [
+            attempt("a", b"page a"),
+            attempt("b", b"page b"),
+            attempt("c", b"page b"),
+        ];
         let results = store.record_attempts(&batch.iter().collect::<Vec<_>>());
         assert!(results[0].is_ok() && results[1].is_err(), "{results:?}");
+        assert!(results[2].is_ok(), "{results:?}");
         store.conn.execute_batch("DROP TRIGGER refuse_b").unwrap();
         store.record_attempt(&attempt("b", b"page b")).unwrap();
         let url: String = store
