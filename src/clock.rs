@@ -1,4 +1,5 @@
-//! The one place that reads the wall clock, so tests can drive time.
+//! The one place that reads the wall clock, so tests can drive time; and
+//! how async code waits for a moment on the runtime's timer.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -6,6 +7,15 @@ use chrono::{DateTime, SecondsFormat, Utc};
 #[allow(clippy::disallowed_methods)] // the one sanctioned clock read
 pub fn now() -> DateTime<Utc> {
     Utc::now()
+}
+
+/// Waits until `deadline`, or not at all when it is already due: tokio's
+/// timer rounds a deadline up to its next millisecond tick, so sleeping
+/// until "now" would idle for up to 1 ms (once per request, in a sweep).
+pub async fn sleep_until_due(deadline: tokio::time::Instant) {
+    if deadline > tokio::time::Instant::now() {
+        tokio::time::sleep_until(deadline).await;
+    }
 }
 
 /// The timestamp format stored and printed everywhere: RFC 3339, UTC,

@@ -170,11 +170,7 @@ impl Sweeper {
                     let Some((offset, job)) = next else { break };
                     let validators = validators.get(&job.id).cloned().unwrap_or_default();
                     let work = async {
-                        // Not for a start already due: tokio's timer would
-                        // wait for its next millisecond tick.
-                        if started + offset > tokio::time::Instant::now() {
-                            tokio::time::sleep_until(started + offset).await;
-                        }
+                        crate::clock::sleep_until_due(started + offset).await;
                         let slot = Arc::clone(&in_flight).acquire_owned().await;
                         (slot, sweeper.fetch_job(job, validators).await)
                     };

@@ -53,11 +53,7 @@ impl HostLimiter {
             slot.next_start = start_at + self.delay;
             start_at
         };
-        // Tokio's timer rounds a deadline up to its next millisecond tick:
-        // sleeping until "now" would idle each request for up to 1 ms.
-        if start_at > Instant::now() {
-            tokio::time::sleep_until(start_at).await;
-        }
+        crate::clock::sleep_until_due(start_at).await;
         permit
     }
 }

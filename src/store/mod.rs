@@ -333,21 +333,15 @@ impl Store {
                     let recorded = record_in(&savepoint, known, attempt)?;
                     savepoint.commit()?;
                     Ok(recorded)
-                });
+                })
+                .inspect_err(|_| known.forget());
             match result {
                 // A full disk or an I/O error makes SQLite roll back the
                 // whole transaction, not only the savepoint: nothing of the
                 // batch was written, and going on would write the rest
                 // outside any transaction.
-                Err(e) if tx.is_autocommit() => {
-                    known.forget();
-                    return fail_all(e);
-                }
-                Err(e) => {
-                    known.forget();
-                    results.push(Err(e));
-                }
-                recorded => results.push(recorded),
+                Err(e) if tx.is_autocommit() => return fail_all(e),
+                result => results.push(result),
             }
         }
         match tx.commit() {
