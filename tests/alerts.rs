@@ -368,6 +368,75 @@ async fn failed_for_good_raises_alert_failed_on_the_other_channels() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_whose_result_is_not_recorded_stays_pending_alone() {
+    let (site, _) = site_in_phases(two_versions());
+    let chat = Server::start(|_| Reply::status(200));
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}{}{}{}",
+        html_source("a", &site.url("/a"), ""),
+        html_source("b", &site.url("/b"), ""),
+        webhook(
+            "digest",
+            &chat.url("/digest"),
+            "events = [\"baseline\"]\ndigest = true"
+        ),
+    ));
+    h.sweep().await;
+    let mut pending = h.store().deliveries(Some(DeliveryState::Pending)).unwrap();
+    assert_eq!(pending.len(), 2);
+    // The first of the digest's results to be recorded is refused.
+    pending.sort_by(|x, y| (&x.created_at, &x.id).cmp(&(&y.created_at, &y.id)));
+    let refused = pending[0].id.clone();
+    let conn = rusqlite::Connection::open(h.db_path()).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TRIGGER refuse AFTER UPDATE ON outbox WHEN NEW.id = '{refused}'
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    ))
+    .unwrap();
+
+    // Both go out in one message; the other's result is still recorded.
+    h.dispatch().await;
+    let still: Vec<String> = h
+        .store()
+        .deliveries(Some(DeliveryState::Pending))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(still, std::slice::from_ref(&refused));
+    assert_eq!(
+        h.store()
+            .deliveries(Some(DeliveryState::Done))
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Once it can be recorded, it is sent again, alone and with the same id.
+    conn.execute_batch("DROP TRIGGER refuse").unwrap();
+    h.dispatch().await;
+    let sent: Vec<Vec<String>> = hook_bodies(&chat)
+        .iter()
+        .map(|(_, body)| match body["alerts"].as_array() {
+            Some(alerts) => alerts
+                .iter()
+                .map(|a| a["delivery_id"].as_str().unwrap().to_string())
+                .collect(),
+            None => vec![body["delivery_id"].as_str().unwrap().to_string()],
+        })
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].len(), 2);
+    assert_eq!(sent[1], [refused]);
+    assert!(
+        h.store()
+            .deliveries(Some(DeliveryState::Pending))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn failing_after_exactly_fail_after_then_a_reminder_then_recovered() {
     let page = corpus_versions(BOT)[0].1.clone();
     let down = Arc::new(AtomicBool::new(false));

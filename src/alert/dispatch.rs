@@ -252,16 +252,17 @@ impl Dispatcher {
         }
         let routes = Arc::clone(&self.routes);
         let recorded = finishes.clone();
-        let result = self
+        let results = self
             .store
-            .call(move |store| {
-                recorded
-                    .iter()
-                    .try_for_each(|(id, finish)| store.finish_delivery(id, finish, &routes))
-            })
+            .call(move |store| store.finish_deliveries(&recorded, &routes))
             .await;
-        if let Err(e) = result {
-            tracing::error!("cannot record alert deliveries: {e}");
+        for ((id, _), result) in finishes.iter().zip(results) {
+            if let Err(e) = result {
+                tracing::error!(
+                    delivery = %id,
+                    "cannot record the delivery's result ({e}); it stays pending and is sent again"
+                );
+            }
         }
         finishes.into_iter().map(|(_, f)| f).collect()
     }

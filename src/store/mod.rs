@@ -312,45 +312,15 @@ impl Store {
     /// Returns one result per attempt, in order; when the commit fails,
     /// every attempt fails with its error.
     pub fn record_attempts(&mut self, attempts: &[&AttemptRecord]) -> Vec<Result<Recorded>> {
-        let fail_all = |e: StoreError| (0..attempts.len()).map(|_| Err(e.again())).collect();
         // Whatever rolls back may take ids it added with it: the known ids
         // are forgotten at once, before another attempt is written.
-        let known = &mut self.known;
-        let mut tx = match self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-        {
-            Ok(tx) => tx,
-            Err(e) => return fail_all(e.into()),
-        };
-        let mut results = Vec::with_capacity(attempts.len());
-        for attempt in attempts {
-            // Dropping an uncommitted savepoint rolls it back.
-            let result = tx
-                .savepoint()
-                .map_err(StoreError::from)
-                .and_then(|savepoint| {
-                    let recorded = record_in(&savepoint, known, attempt)?;
-                    savepoint.commit()?;
-                    Ok(recorded)
-                })
-                .inspect_err(|_| known.forget());
-            match result {
-                // A full disk or an I/O error makes SQLite roll back the
-                // whole transaction, not only the savepoint: nothing of the
-                // batch was written, and going on would write the rest
-                // outside any transaction.
-                Err(e) if tx.is_autocommit() => return fail_all(e),
-                result => results.push(result),
-            }
-        }
-        match tx.commit() {
-            Ok(()) => results,
-            Err(e) => {
-                known.forget();
-                fail_all(e.into())
-            }
-        }
+        each_in_savepoint(
+            &mut self.conn,
+            attempts,
+            &mut self.known,
+            |conn, known, attempt| record_in(conn, known, attempt),
+            packed::KnownIds::forget,
+        )
     }
 
     /// The bytes of a blob.
@@ -541,6 +511,53 @@ fn record_in(
 }
 
 /// How long a statement waits for another connection's lock.
+/// Writes each item in its own savepoint of one transaction, so an item
+/// that fails rolls back alone, and returns one result per item, in order.
+/// When the commit fails, or SQLite rolls back the whole transaction (a
+/// full disk, an I/O error), every item fails with that error. `rolled_back`
+/// is called at once whenever writes are undone, before the next item.
+fn each_in_savepoint<T, R, S>(
+    conn: &mut Connection,
+    items: &[T],
+    state: &mut S,
+    write: impl Fn(&Connection, &mut S, &T) -> Result<R>,
+    rolled_back: impl Fn(&mut S),
+) -> Vec<Result<R>> {
+    let fail_all = |e: StoreError| (0..items.len()).map(|_| Err(e.again())).collect();
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(e.into()),
+    };
+    let mut results = Vec::with_capacity(items.len());
+    for item in items {
+        // Dropping an uncommitted savepoint rolls it back.
+        let result = tx
+            .savepoint()
+            .map_err(StoreError::from)
+            .and_then(|savepoint| {
+                let written = write(&savepoint, state, item)?;
+                savepoint.commit()?;
+                Ok(written)
+            })
+            .inspect_err(|_| rolled_back(state));
+        match result {
+            // A full disk or an I/O error makes SQLite roll back the whole
+            // transaction, not only the savepoint: nothing of the batch was
+            // written, and going on would write the rest outside any
+            // transaction.
+            Err(e) if tx.is_autocommit() => return fail_all(e),
+            result => results.push(result),
+        }
+    }
+    match tx.commit() {
+        Ok(()) => results,
+        Err(e) => {
+            rolled_back(state);
+            fail_all(e.into())
+        }
+    }
+}
+
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `op` again while SQLite answers "database is locked", up to

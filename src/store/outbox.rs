@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{AttemptRecord, AttemptResult, EventRow, Result, Store, insert_event};
@@ -439,89 +439,25 @@ impl Store {
             })?)
     }
 
-    /// Records the result of one delivery attempt. A delivery that fails
-    /// for good raises an `alert-failed` event, enqueued on the other
-    /// channels by `routes` (unless it was itself about a failed delivery).
-    pub fn finish_delivery(&mut self, id: &str, finish: &Finish, routes: &[Route]) -> Result<()> {
+    /// Records the results of delivery attempts, each in its own savepoint
+    /// of one transaction (see [`super::each_in_savepoint`]): one result per
+    /// delivery, in order. A delivery whose result is not recorded stays
+    /// pending and is sent again. A delivery that fails for good raises an
+    /// `alert-failed` event, enqueued on the other channels by `routes`
+    /// (unless it was itself about a failed delivery).
+    pub fn finish_deliveries(
+        &mut self,
+        finishes: &[(String, Finish)],
+        routes: &[Route],
+    ) -> Vec<Result<()>> {
         let now = clock::format(clock::now());
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (state, next, error) = match finish {
-            Finish::Done => (DeliveryState::Done, None, None),
-            Finish::Retry { at, error } => (
-                DeliveryState::Pending,
-                Some(clock::format(*at)),
-                Some(error),
-            ),
-            Finish::Failed { error } => (DeliveryState::Failed, None, Some(error)),
-        };
-        let changed = tx
-            .prepare_cached(
-                "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_attempt_at = ?3,
-                    last_error = ?4, next_attempt_at = COALESCE(?5, next_attempt_at)
-             WHERE id = ?1 AND state = 'pending'",
-            )?
-            .execute(params![id, state.as_str(), now, error, next])?;
-        // A retry is not an outcome; a delivery done or given up is one,
-        // and a leaf of the ledger.
-        if changed == 1 && state != DeliveryState::Pending {
-            let delivery = tx
-                .prepare_cached(
-                    "SELECT o.channel, o.attempts, e.id, e.record_id, e.source, e.kind
-                     FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.id = ?1",
-                )?
-                .query_row([id], |row| {
-                    Ok(FinishedDelivery {
-                        channel: row.get(0)?,
-                        attempts: row.get(1)?,
-                        event_id: row.get(2)?,
-                        record_id: row.get(3)?,
-                        source: row.get(4)?,
-                        kind: row.get(5)?,
-                    })
-                })?;
-            crate::evidence::ledger::record_delivery(
-                &tx,
-                &crate::evidence::ledger::DeliveryLeaf {
-                    delivery_id: id,
-                    channel: &delivery.channel,
-                    state: state.as_str(),
-                    attempts: delivery.attempts,
-                    event_id: delivery.event_id,
-                    record_id: delivery.record_id,
-                    source: &delivery.source,
-                    error: error.map(String::as_str),
-                },
-                &now,
-            )?;
-            if let Finish::Failed { error } = finish
-                && delivery.kind != "alert-failed"
-            {
-                let FinishedDelivery {
-                    channel,
-                    attempts,
-                    event_id,
-                    kind,
-                    ..
-                } = &delivery;
-                let draft = EventDraft {
-                    kind: EventKind::AlertFailed,
-                    summary: format!(
-                        "delivery {id} of the {kind} event {event_id} to channel {channel} failed after {attempts} attempts: {error}"
-                    ),
-                    from_record: None,
-                    severity: None,
-                    details: None,
-                    diff: None,
-                };
-                let event = insert_event(&tx, delivery.record_id, &delivery.source, &now, &draft)?;
-                crate::evidence::ledger::record_event(&tx, &event, Default::default())?;
-                enqueue(&tx, routes, &event, Some(channel), &now)?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+        super::each_in_savepoint(
+            &mut self.conn,
+            finishes,
+            &mut (),
+            |conn, (), (id, finish)| finish_in(conn, id, finish, routes, &now),
+            |()| {},
+        )
     }
 
     /// Deliveries in `state` (every state with `None`), newest first.
@@ -547,4 +483,88 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Records the result of one delivery attempt (see [`Store::finish_deliveries`]).
+fn finish_in(
+    conn: &Connection,
+    id: &str,
+    finish: &Finish,
+    routes: &[Route],
+    now: &str,
+) -> Result<()> {
+    let (state, next, error) = match finish {
+        Finish::Done => (DeliveryState::Done, None, None),
+        Finish::Retry { at, error } => (
+            DeliveryState::Pending,
+            Some(clock::format(*at)),
+            Some(error),
+        ),
+        Finish::Failed { error } => (DeliveryState::Failed, None, Some(error)),
+    };
+    let changed = conn
+        .prepare_cached(
+            "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_attempt_at = ?3,
+                last_error = ?4, next_attempt_at = COALESCE(?5, next_attempt_at)
+         WHERE id = ?1 AND state = 'pending'",
+        )?
+        .execute(params![id, state.as_str(), now, error, next])?;
+    // A retry is not an outcome; a delivery done or given up is one,
+    // and a leaf of the ledger.
+    if changed == 1 && state != DeliveryState::Pending {
+        let delivery = conn
+            .prepare_cached(
+                "SELECT o.channel, o.attempts, e.id, e.record_id, e.source, e.kind
+                 FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.id = ?1",
+            )?
+            .query_row([id], |row| {
+                Ok(FinishedDelivery {
+                    channel: row.get(0)?,
+                    attempts: row.get(1)?,
+                    event_id: row.get(2)?,
+                    record_id: row.get(3)?,
+                    source: row.get(4)?,
+                    kind: row.get(5)?,
+                })
+            })?;
+        crate::evidence::ledger::record_delivery(
+            conn,
+            &crate::evidence::ledger::DeliveryLeaf {
+                delivery_id: id,
+                channel: &delivery.channel,
+                state: state.as_str(),
+                attempts: delivery.attempts,
+                event_id: delivery.event_id,
+                record_id: delivery.record_id,
+                source: &delivery.source,
+                error: error.map(String::as_str),
+            },
+            now,
+        )?;
+        if let Finish::Failed { error } = finish
+            && delivery.kind != "alert-failed"
+        {
+            let FinishedDelivery {
+                channel,
+                attempts,
+                event_id,
+                kind,
+                ..
+            } = &delivery;
+            let draft = EventDraft {
+                kind: EventKind::AlertFailed,
+                summary: format!(
+                    "delivery {id} of the {kind} event {event_id} to channel {channel} failed after {attempts} attempts: {error}"
+                ),
+                from_record: None,
+                severity: None,
+                details: None,
+                diff: None,
+            };
+            let event = insert_event(conn, delivery.record_id, &delivery.source, now, &draft)?;
+            crate::evidence::ledger::record_event(conn, &event, Default::default())?;
+            enqueue(conn, routes, &event, Some(channel), now)?;
+        }
+    }
+    Ok(())
 }
