@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::config::{Config, Source};
 use crate::detect::Change;
-use crate::extract::{self, ContentKind};
+use crate::extract;
 use crate::fetch::{Capture, FetchOutcome, FetchRequest, Fetcher};
 use crate::hash::Digest;
 use crate::scope::{self, ScopeSettings};
@@ -333,7 +333,7 @@ fn process(
         .final_url
         .clone()
         .unwrap_or_else(|| capture.url.clone());
-    let (extracted, scope) = match extract_page(
+    let (mut extracted, scope) = match extract_page(
         &body,
         capture.content_type.as_deref(),
         &final_url,
@@ -346,11 +346,14 @@ fn process(
             return (capture, result, Vec::new());
         }
     };
-    let links = match (&source.follow, extracted.kind) {
-        (Some(follow), ContentKind::Html) => {
-            follow_links(&body, &capture, &final_url, source, follow)
-        }
-        _ => Vec::new(),
+    let links = match &source.follow {
+        Some(follow) => follow_links(
+            &std::mem::take(&mut extracted.links),
+            &final_url,
+            source,
+            follow,
+        ),
+        None => Vec::new(),
     };
     let result = AttemptResult::extracted(&body, extracted, scope).unwrap_or_else(|e| {
         AttemptResult::Failed {
@@ -386,9 +389,9 @@ pub fn extract_page(
     Ok((extracted, scope))
 }
 
+/// The pages to follow among a page's links (`hrefs`, as extracted).
 fn follow_links(
-    body: &[u8],
-    capture: &Capture,
+    hrefs: &[String],
     final_url: &str,
     source: &Source,
     follow: &crate::config::Follow,
@@ -396,10 +399,8 @@ fn follow_links(
     let Ok(base) = Url::parse(final_url) else {
         return Vec::new();
     };
-    let html = extract::decode(body, capture.content_type.as_deref(), true);
     let own_host = base.host_str().map(str::to_ascii_lowercase);
-    extract::html::links(&html, &follow.select, &base)
-        .unwrap_or_default()
+    extract::html::resolve_links(hrefs, &base)
         .into_iter()
         .filter(|url| {
             let host = url.host_str().map(str::to_ascii_lowercase);

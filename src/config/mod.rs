@@ -128,10 +128,10 @@ pub struct Source {
     pub attestation: Option<Box<Attestation>>,
 }
 
-/// `follow = { ... }`: also snapshot the pages a source links to.
+/// `follow = { ... }`: also snapshot the pages a source links to. Its
+/// `select` is the source's [`ExtractRules::links`].
 #[derive(Debug, Clone)]
 pub struct Follow {
-    pub select: Selector,
     /// Hosts links may point to; empty: the source's own host.
     pub hosts: Vec<String>,
     pub max: usize,
@@ -517,7 +517,7 @@ impl Validator<'_> {
         let key = |name: &str| format!("source[{index}].{name}");
         let id = self.value(Some(&raw.id), &key("id"), |id| validate_id(id));
         let url = self.value(Some(&raw.url), &key("url"), |u| parse_url(u));
-        let rules = ExtractRules {
+        let mut rules = ExtractRules {
             content: self.selectors(raw.content.as_ref(), &key("content")),
             ignore: self.selectors(raw.ignore.as_ref(), &key("ignore")),
             json_pointer: self.value(raw.json_pointer.as_ref(), &key("json_pointer"), |p| {
@@ -528,6 +528,7 @@ impl Validator<'_> {
                 }
             }),
             scope_tables: None,
+            links: None,
         };
         let schedule = self.value(raw.schedule.as_ref(), &key("schedule"), |s| {
             Schedule::parse(s)
@@ -552,8 +553,12 @@ impl Validator<'_> {
                 .collect();
             let max = self.count(f.max.as_ref(), &key("follow.max"), 1, 1000, defaults::FOLLOW_MAX as u32)
                 as usize;
-            Some(Follow { select, hosts, max })
+            Some((select, Follow { hosts, max }))
         });
+        // The follow selector is an extraction rule: links are read from
+        // the page's one parse.
+        let (links, follow) = follow.unzip();
+        rules.links = links;
         let fail_after = self.count(
             raw.fail_after.as_ref(),
             &key("fail_after"),
@@ -574,7 +579,6 @@ impl Validator<'_> {
             }
             None => Some(ScopeSpec::auto()),
         };
-        let mut rules = rules;
         rules.scope_tables = scope
             .as_ref()
             .and_then(|spec| spec.table_css())

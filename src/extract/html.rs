@@ -6,6 +6,7 @@
 //! cannot overflow the stack.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use ego_tree::NodeId;
 use ego_tree::iter::Edge;
@@ -77,6 +78,9 @@ pub struct HtmlExtract {
     pub document: Document,
     /// The page asks for a password: a sign-in page, not the content.
     pub sign_in: bool,
+    /// The `href`s of the elements the `links` selector matched, in
+    /// document order (see [`resolve_links`]).
+    pub links: Vec<String>,
 }
 
 /// Extracts the structured content of an HTML page.
@@ -86,15 +90,25 @@ pub struct HtmlExtract {
 /// `ignore`: selectors of elements removed before normalising.
 /// `tables`: a scope `table` selector; the tables it matches are listed in
 /// [`Document::selected_tables`].
+/// `links`: a source's `follow` selector; the `href`s of the elements it
+/// matches are listed in [`HtmlExtract::links`], so a page is parsed once.
 pub fn extract_html(
     html: &str,
     content: &[Selector],
     ignore: &[Selector],
     tables: Option<&Selector>,
+    links: Option<&Selector>,
 ) -> Result<HtmlExtract, HtmlError> {
+    static PASSWORD: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("input[type=password]").expect("a valid selector"));
     let page = parse(html)?;
-    let password = Selector::parse("input[type=password]").expect("a valid selector");
-    let sign_in = page.select(&password).next().is_some();
+    let sign_in = page.select(&PASSWORD).next().is_some();
+    let links = links.map_or_else(Vec::new, |select| {
+        page.select(select)
+            .filter_map(|el| el.value().attr("href"))
+            .map(str::to_string)
+            .collect()
+    });
     let mut ignored: HashSet<NodeId> = ignore
         .iter()
         .flat_map(|sel| page.select(sel).map(|el| el.id()))
@@ -116,7 +130,11 @@ pub fn extract_html(
     if walker.wanted_tables.is_some() {
         document.selected_tables = Some(walker.selected_tables);
     }
-    Ok(HtmlExtract { document, sign_in })
+    Ok(HtmlExtract {
+        document,
+        sign_in,
+        links,
+    })
 }
 
 fn parse(html: &str) -> Result<Html, HtmlError> {
@@ -126,15 +144,12 @@ fn parse(html: &str) -> Result<Html, HtmlError> {
     Ok(Html::parse_document(html))
 }
 
-/// The absolute http(s) URLs of the elements `select` matches (their
-/// `href`), resolved against `base`, without fragments, deduplicated, in
-/// document order.
-pub fn links(html: &str, select: &Selector, base: &url::Url) -> Result<Vec<url::Url>, HtmlError> {
-    let page = parse(html)?;
+/// The absolute http(s) URLs of `hrefs`, resolved against `base`, without
+/// fragments, deduplicated, in their order.
+pub fn resolve_links(hrefs: &[String], base: &url::Url) -> Vec<url::Url> {
     let mut seen = HashSet::new();
-    Ok(page
-        .select(select)
-        .filter_map(|el| el.value().attr("href"))
+    hrefs
+        .iter()
         .filter_map(|href| base.join(href.trim()).ok())
         .filter(|url| matches!(url.scheme(), "http" | "https"))
         .map(|mut url| {
@@ -142,7 +157,7 @@ pub fn links(html: &str, select: &Selector, base: &url::Url) -> Result<Vec<url::
             url
         })
         .filter(|url| seen.insert(url.clone()))
-        .collect())
+        .collect()
 }
 
 /// The elements whose text counts, outermost only, in document order.
@@ -470,7 +485,7 @@ mod tests {
             <div class="feedback">Was this helpful?</div>
             <ul><li>One</li><li>Two<ul><li>Two-a</li></ul></li></ul></main>
             <footer>nonce 123</footer></body></html>"#;
-        let doc = extract_html(html, &[], &[sel(".feedback")], None)
+        let doc = extract_html(html, &[], &[sel(".feedback")], None, None)
             .unwrap()
             .document;
         assert_eq!(
@@ -484,7 +499,7 @@ mod tests {
         let html = "<main><table><thead><tr><th>Service</th><th>ISO</th></tr></thead>
             <tbody><tr><td><a href=x>Bot</a> *</td><td>&#x2705;</td></tr>
             <tr><td>Nested<table><tr><td>inner</td></tr></table></td><td></td></tr></tbody></table></main>";
-        let doc = extract_html(html, &[], &[], None).unwrap().document;
+        let doc = extract_html(html, &[], &[], None, None).unwrap().document;
         let Block::Table(rows) = &doc.blocks[0] else {
             panic!("expected a table: {doc:?}")
         };
@@ -498,12 +513,12 @@ mod tests {
     fn configured_content_takes_every_match_in_order() {
         let html =
             "<div class=a>first<div class=a>inner</div></div><p>skip</p><div class=a>second</div>";
-        let doc = extract_html(html, &[sel(".a")], &[], None)
+        let doc = extract_html(html, &[sel(".a")], &[], None, None)
             .unwrap()
             .document;
         assert_eq!(doc.to_text(), "first\ninner\nsecond\n");
         assert!(matches!(
-            extract_html(html, &[sel("#missing")], &[], None),
+            extract_html(html, &[sel("#missing")], &[], None, None),
             Err(HtmlError::ContentNotFound(_))
         ));
     }
@@ -512,7 +527,7 @@ mod tests {
     fn a_table_selector_marks_the_tables_it_matches() {
         let html = "<main><table><tr><td>a</td></tr></table><table></table>\
             <table class=scope><tr><td>b</td></tr></table></main>";
-        let doc = extract_html(html, &[], &[], Some(&sel("table.scope")))
+        let doc = extract_html(html, &[], &[], Some(&sel("table.scope")), None)
             .unwrap()
             .document;
         assert_eq!(
@@ -527,13 +542,20 @@ mod tests {
         let html = r#"<main><a href="/a#x">A</a><a href="https://other/b">B</a><a href="/a">again</a>
             <a href="mailto:x@y">mail</a><form><input type="password"></form></main>"#;
         let base = url::Url::parse("https://learn.microsoft.com/en-us/page").unwrap();
-        let urls: Vec<String> = links(html, &sel("main a[href]"), &base)
-            .unwrap()
+        let page = extract_html(html, &[], &[], None, Some(&sel("main a[href]"))).unwrap();
+        assert!(page.sign_in);
+        assert_eq!(page.links, ["/a#x", "https://other/b", "/a", "mailto:x@y"]);
+        let urls: Vec<String> = resolve_links(&page.links, &base)
             .iter()
             .map(|u| u.to_string())
             .collect();
         assert_eq!(urls, ["https://learn.microsoft.com/a", "https://other/b"]);
-        assert!(extract_html(html, &[], &[], None).unwrap().sign_in);
+        assert!(
+            extract_html(html, &[], &[], None, None)
+                .unwrap()
+                .links
+                .is_empty()
+        );
     }
 
     #[test]
@@ -541,13 +563,15 @@ mod tests {
         let nest =
             |depth: usize| format!("{}deep{}", "<div>".repeat(depth), "</div>".repeat(depth));
         assert_eq!(
-            extract_html(&nest(100_000), &[], &[], None),
+            extract_html(&nest(100_000), &[], &[], None, None),
             Err(HtmlError::TooDeep)
         );
-        let doc = extract_html(&nest(1_500), &[], &[], None).unwrap().document;
+        let doc = extract_html(&nest(1_500), &[], &[], None, None)
+            .unwrap()
+            .document;
         assert!(doc.to_text().contains("deep"));
         // Unclosed list items and paragraphs do not count as nesting.
         let sloppy = format!("<ul>{}</ul>", "<li><p>item".repeat(5_000));
-        assert!(extract_html(&sloppy, &[], &[], None).is_ok());
+        assert!(extract_html(&sloppy, &[], &[], None, None).is_ok());
     }
 }

@@ -76,6 +76,9 @@ pub struct ExtractRules {
     pub json_pointer: Option<String>,
     /// HTML: the scope `table` selector (see [`Document::selected_tables`]).
     pub scope_tables: Option<Selector>,
+    /// HTML: the `follow` selector; the `href`s it matches are listed in
+    /// [`Extracted::links`].
+    pub links: Option<Selector>,
 }
 
 /// A page reduced to what counts.
@@ -87,6 +90,8 @@ pub struct Extracted {
     pub text: String,
     /// An HTML page that asks for a password.
     pub sign_in: bool,
+    /// HTML: the `href`s the `links` rule matched, in document order.
+    pub links: Vec<String>,
 }
 
 /// Why a fetched body yielded no text.
@@ -133,6 +138,7 @@ pub fn extract(
         ExtractError::UnsupportedContentType(content_type.unwrap_or("(none)").to_string())
     })?;
     let mut sign_in = false;
+    let mut links = Vec::new();
     let document = match kind {
         ContentKind::Html => {
             let page = html::extract_html(
@@ -140,8 +146,10 @@ pub fn extract(
                 &rules.content,
                 &rules.ignore,
                 rules.scope_tables.as_ref(),
+                rules.links.as_ref(),
             )?;
             sign_in = page.sign_in;
+            links = page.links;
             page.document
         }
         ContentKind::Markdown => markdown::extract_markdown(&decode(body, content_type, false)),
@@ -163,6 +171,7 @@ pub fn extract(
         document,
         text,
         sign_in,
+        links,
     })
 }
 
