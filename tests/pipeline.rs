@@ -180,6 +180,9 @@ async fn not_modified_is_recorded_as_such() {
         history[0].text_hash, history[1].text_hash,
         "a 304 confirms the stored text"
     );
+    assert_eq!(history[0].raw_hash, history[1].raw_hash);
+    assert!(history[0].raw_hash.is_some());
+    assert!(h.store().verify_chain().unwrap().is_empty());
     assert_eq!(kinds(&h), ["s:baseline"]);
 }
 

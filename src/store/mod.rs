@@ -358,6 +358,10 @@ fn record_in(
         now
     ])?;
     let state = load_state(tx, &attempt.source)?;
+    if let Some(good) = &state.last_good {
+        // A 304 or an unchanged page names the digests of its last good record.
+        packed::learn_digests(tx, known, good.record_id)?;
+    }
     let link = chain::next_link(tx)?;
     let record_id = link.id;
 
