@@ -333,16 +333,16 @@ pub fn detect_scope(
             previous.len()
         ));
     }
-    let certifications = |set: &ScopeSet| -> std::collections::BTreeSet<String> {
+    fn certifications(set: &ScopeSet) -> std::collections::BTreeSet<&str> {
         set.entries()
             .iter()
-            .map(|e| e.certification.clone())
+            .map(|e| e.certification.as_str())
             .collect()
-    };
+    }
     let (before, now) = (certifications(previous), certifications(set));
     if !before.is_empty() && !now.is_empty() && before.is_disjoint(&now) {
-        let list = |names: &std::collections::BTreeSet<String>| {
-            names.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        let list = |names: &std::collections::BTreeSet<&str>| {
+            names.iter().take(5).copied().collect::<Vec<_>>().join(", ")
         };
         return broken(format!(
             "none of the certifications found before ({}) is on the page now (found: {}); \

@@ -10,6 +10,7 @@
 //! Online (United States)" without a note is reported that way unless an
 //! alias joins them.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -75,16 +76,7 @@ impl Severity {
 
 /// Compares two sets. Lists come out sorted.
 pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSettings) -> ScopeDiff {
-    let removed: Vec<&ScopeEntry> = previous
-        .entries()
-        .iter()
-        .filter(|e| !current.contains(e))
-        .collect();
-    let added: Vec<&ScopeEntry> = current
-        .entries()
-        .iter()
-        .filter(|e| !previous.contains(e))
-        .collect();
+    let (removed, added) = one_sided(previous.entries(), current.entries());
 
     // (certification, name) → index in `added`, for the current name and
     // every former name of each added entry.
@@ -125,6 +117,35 @@ pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetti
         .collect();
     diff.renamed.sort();
     diff
+}
+
+/// The entries only in `previous` and those only in `current`, from one
+/// walk of both (a set's entries are sorted and distinct).
+fn one_sided<'a>(
+    previous: &'a [ScopeEntry],
+    current: &'a [ScopeEntry],
+) -> (Vec<&'a ScopeEntry>, Vec<&'a ScopeEntry>) {
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    let (mut before, mut now) = (previous.iter().peekable(), current.iter().peekable());
+    while let (Some(&old), Some(&new)) = (before.peek(), now.peek()) {
+        match old.cmp(new) {
+            Ordering::Less => {
+                removed.push(old);
+                before.next();
+            }
+            Ordering::Greater => {
+                added.push(new);
+                now.next();
+            }
+            Ordering::Equal => {
+                before.next();
+                now.next();
+            }
+        }
+    }
+    removed.extend(before);
+    added.extend(now);
+    (removed, added)
 }
 
 /// Whether a stored service name is one of the watched services: equal
@@ -259,5 +280,23 @@ mod tests {
         };
         assert_eq!(severity(&diff, &s), Severity::Low);
         assert_eq!(serde_json::to_string(&Severity::High).unwrap(), "\"high\"");
+    }
+
+    #[test]
+    fn one_sided_walks_both_sorted_lists() {
+        let e = |c: &str, s: &str| ScopeEntry::new(c, s);
+        let previous = [e("A", "1"), e("A", "2"), e("B", "1"), e("C", "9")];
+        let current = [
+            e("A", "0"),
+            e("A", "2"),
+            e("B", "1"),
+            e("B", "2"),
+            e("D", "1"),
+        ];
+        let (removed, added) = one_sided(&previous, &current);
+        assert_eq!(removed, [&e("A", "1"), &e("C", "9")]);
+        assert_eq!(added, [&e("A", "0"), &e("B", "2"), &e("D", "1")]);
+        assert_eq!(one_sided(&previous, &[]).0.len(), 4);
+        assert_eq!(one_sided(&[], &current).1.len(), 5);
     }
 }

@@ -115,15 +115,23 @@ impl Serialize for ScopeSet {
 }
 
 impl From<Vec<EntryRepr>> for ScopeSet {
+    /// A stored set is read back on every change of its page. It was
+    /// written sorted and deduplicated, so a sort finds one run and no tree
+    /// is built; a set stored otherwise still comes out sorted.
     fn from(reprs: Vec<EntryRepr>) -> Self {
-        let mut builder = ScopeSetBuilder::default();
+        let mut former = ScopeSetBuilder::default();
+        let mut entries = Vec::with_capacity(reprs.len());
         for r in reprs {
             for old in r.formerly {
-                builder.former(&r.service, old);
+                former.former(&r.service, old);
             }
-            builder.insert(ScopeEntry::new(r.certification, r.service));
+            if !r.certification.is_empty() && !r.service.is_empty() {
+                entries.push(ScopeEntry::new(r.certification, r.service));
+            }
         }
-        builder.finish()
+        entries.sort_unstable();
+        entries.dedup();
+        ScopeSet::with_former(entries, former.former)
     }
 }
 
@@ -208,14 +216,21 @@ impl ScopeSetBuilder {
     }
 
     pub(crate) fn finish(self) -> ScopeSet {
-        let entries: Vec<ScopeEntry> = self.entries.into_iter().collect();
-        // Keep only notes about services that are in the set.
-        let services: BTreeSet<&str> = entries.iter().map(|e| e.service.as_str()).collect();
-        let former = self
-            .former
-            .into_iter()
-            .filter(|(s, _)| services.contains(s.as_str()))
-            .collect();
+        ScopeSet::with_former(self.entries.into_iter().collect(), self.former)
+    }
+}
+
+impl ScopeSet {
+    /// `entries` (sorted and deduplicated) with the notes of `former` about
+    /// services among them.
+    fn with_former(
+        entries: Vec<ScopeEntry>,
+        mut former: BTreeMap<String, BTreeSet<String>>,
+    ) -> ScopeSet {
+        if !former.is_empty() {
+            let services: BTreeSet<&str> = entries.iter().map(|e| e.service.as_str()).collect();
+            former.retain(|s, _| services.contains(s.as_str()));
+        }
         ScopeSet { entries, former }
     }
 }
@@ -890,5 +905,32 @@ mod tests {
         let plain: ScopeSet =
             serde_json::from_str(r#"[{"certification":"ISO","service":"X"}]"#).unwrap();
         assert_eq!(plain.len(), 1);
+    }
+
+    #[test]
+    fn a_stored_set_out_of_order_reads_back_sorted_and_distinct() {
+        let stored = r#"[{"certification":"SOC 2","service":"B","formerly":["Old B"]},
+            {"certification":"ISO","service":"C"},{"certification":"SOC 2","service":"B"},
+            {"certification":"","service":"D"},
+            {"certification":"ISO","service":"E","formerly":["Old E"]}]"#;
+        let read: ScopeSet = serde_json::from_str(stored).unwrap();
+        let built = {
+            let mut builder = ScopeSetBuilder::default();
+            builder.insert(ScopeEntry::new("SOC 2", "B"));
+            builder.insert(ScopeEntry::new("ISO", "C"));
+            builder.insert(ScopeEntry::new("ISO", "E"));
+            builder.former("B", "Old B".into());
+            builder.former("E", "Old E".into());
+            builder.finish()
+        };
+        assert_eq!(read, built);
+        let names: Vec<String> = read.entries().iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["ISO / C", "ISO / E", "SOC 2 / B"]);
+        // Notes about services not in the set are dropped.
+        let noted: ScopeSet = serde_json::from_str(
+            r#"[{"certification":"","service":"F","formerly":["Old F"]},{"certification":"ISO","service":"C"}]"#,
+        )
+        .unwrap();
+        assert_eq!(noted.former_names("F").count(), 0);
     }
 }
