@@ -149,10 +149,12 @@ impl Sweeper {
         let queue = Arc::new(Mutex::new(schedule.into_iter()));
         let started = tokio::time::Instant::now();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel();
-        // Attempts between the start of their fetch and their commit: the
-        // writer commits those queued together, and this bounds the memory
-        // they hold when it falls behind.
-        let in_flight = Arc::new(Semaphore::new(self.config.daemon.concurrency * 4));
+        // Attempts handed to the writer and not yet committed: it commits
+        // those queued together, and this bounds the memory they hold when
+        // it falls behind (see [`IN_FLIGHT_PAGES_PER_WORKER`]).
+        let in_flight = Arc::new(Semaphore::new(
+            self.config.daemon.concurrency * IN_FLIGHT_PAGES_PER_WORKER * PAGE_UNITS as usize,
+        ));
         let mut workers = JoinSet::new();
         for _ in 0..self.config.daemon.concurrency.min(total) {
             let sweeper = self.clone();
@@ -169,21 +171,23 @@ impl Sweeper {
                     let next = queue.lock().expect("no worker panics holding it").next();
                     let Some((offset, job)) = next else { break };
                     let validators = validators.get(&job.id).cloned().unwrap_or_default();
+                    #[expect(
+                        clippy::async_yields_async,
+                        reason = "the recording future is awaited on a task of its own"
+                    )]
                     let work = async {
                         crate::clock::sleep_until_due(started + offset).await;
-                        let slot = Arc::clone(&in_flight).acquire_owned().await;
-                        (slot, sweeper.fetch_job(job, validators).await)
+                        sweeper.fetch_job(job, validators, &in_flight).await
                     };
                     tokio::select! {
                         // Stop first: no fetch starts once it is set.
                         biased;
                         _ = stop.wait_for(|stopped| *stopped) => break,
-                        (slot, recording) = work => {
+                        recording = work => {
                             let done_tx = done_tx.clone();
                             tokio::spawn(async move {
                                 // The receiver is gone only when the sweep was dropped.
                                 let _ = done_tx.send(recording.await);
-                                drop(slot);
                             });
                         }
                     }
@@ -211,6 +215,7 @@ impl Sweeper {
         &self,
         job: Job,
         validators: Validators,
+        in_flight: &Arc<Semaphore>,
     ) -> impl Future<Output = (SourceOutcome, Vec<Job>)> + Send + 'static {
         let request = FetchRequest {
             url: job.url.clone(),
@@ -260,10 +265,35 @@ impl Sweeper {
             AttemptResult::NotModified => "not-modified",
             AttemptResult::Failed { .. } => "failed",
         };
+        let units = match attempt.result {
+            AttemptResult::Extracted { .. } => PAGE_UNITS,
+            AttemptResult::NotModified | AttemptResult::Failed { .. } => 1,
+        };
+        let slot = Arc::clone(in_flight)
+            .acquire_many_owned(units)
+            .await
+            .expect("the semaphore is never closed");
         let recorded = self.store.record(attempt);
-        async move { finish(job, result, error, recorded.await, follow_links) }
+        async move {
+            let outcome = finish(job, result, error, recorded.await, follow_links);
+            drop(slot);
+            outcome
+        }
     }
 }
+
+/// Attempts waiting for their commit may hold this many extracted pages a
+/// worker; with the one each worker is fetching or extracting, four at most.
+/// The budget is counted in units of a 304: an extracted page holds its
+/// text, scope set and packed blobs (tens of kilobytes) and takes
+/// [`PAGE_UNITS`], a 304 or a failed fetch (about a kilobyte) one. When the
+/// writer falls behind, a first sweep keeps as many pages waiting as a
+/// budget of pages would, while a sweep of 304s queues eight times as many,
+/// which the writer commits in fewer, larger transactions.
+const IN_FLIGHT_PAGES_PER_WORKER: usize = 3;
+
+/// The units of the in-flight budget an extracted page takes.
+const PAGE_UNITS: u32 = 8;
 
 /// The outcome of a recorded (or unrecordable) attempt, and the jobs for
 /// the pages it links to.
