@@ -286,7 +286,7 @@ impl Sweeper {
 /// worker; with the one each worker is fetching or extracting, four at most.
 /// The budget is counted in units of a 304: an extracted page holds its
 /// text, scope set and packed blobs (tens of kilobytes) and takes
-/// [`PAGE_UNITS`], a 304 or a failed fetch (about a kilobyte) one. When the
+/// [`PAGE_UNITS`], a 304 or a failed fetch (a few kilobytes at most) one. When the
 /// writer falls behind, a first sweep keeps as many pages waiting as a
 /// budget of pages would, while a sweep of 304s queues eight times as many,
 /// which the writer commits in fewer, larger transactions.

@@ -514,7 +514,6 @@ fn record_in(
     })
 }
 
-/// How long a statement waits for another connection's lock.
 /// Writes each item in its own savepoint of one transaction, so an item
 /// that fails rolls back alone, and returns one result per item, in order.
 /// When the commit fails, or SQLite rolls back the whole transaction (a
@@ -562,6 +561,7 @@ fn each_in_savepoint<T, R, S>(
     }
 }
 
+/// How long a statement waits for another connection's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `op` again while SQLite answers "database is locked", up to
