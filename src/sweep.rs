@@ -171,26 +171,24 @@ impl Sweeper {
                     let next = queue.lock().expect("no worker panics holding it").next();
                     let Some((offset, job)) = next else { break };
                     let validators = validators.get(&job.id).cloned().unwrap_or_default();
-                    #[expect(
-                        clippy::async_yields_async,
-                        reason = "the recording future is awaited on a task of its own"
-                    )]
                     let work = async {
                         crate::clock::sleep_until_due(started + offset).await;
-                        sweeper.fetch_job(job, validators, &in_flight).await
+                        sweeper.fetch_job(job, validators).await
                     };
-                    tokio::select! {
+                    let fetched = tokio::select! {
                         // Stop first: no fetch starts once it is set.
                         biased;
                         _ = stop.wait_for(|stopped| *stopped) => break,
-                        recording = work => {
-                            let done_tx = done_tx.clone();
-                            tokio::spawn(async move {
-                                // The receiver is gone only when the sweep was dropped.
-                                let _ = done_tx.send(recording.await);
-                            });
-                        }
-                    }
+                        fetched = work => fetched,
+                    };
+                    // A page fetched is recorded even if stop comes meanwhile:
+                    // the budget waits only for the writer, which goes on.
+                    let recording = sweeper.record(fetched, &in_flight).await;
+                    let done_tx = done_tx.clone();
+                    tokio::spawn(async move {
+                        // The receiver is gone only when the sweep was dropped.
+                        let _ = done_tx.send(recording.await);
+                    });
                 }
             });
         }
@@ -207,16 +205,8 @@ impl Sweeper {
         followed
     }
 
-    /// Fetches and extracts one page and hands the attempt to the writer.
-    /// Returns the rest as a future: waiting for the write, then the
-    /// outcome and the jobs for the pages it links to (when its source
-    /// follows links), so the worker can fetch the next page meanwhile.
-    async fn fetch_job(
-        &self,
-        job: Job,
-        validators: Validators,
-        in_flight: &Arc<Semaphore>,
-    ) -> impl Future<Output = (SourceOutcome, Vec<Job>)> + Send + 'static {
+    /// Fetches and extracts one page: the attempt to record.
+    async fn fetch_job(&self, job: Job, validators: Validators) -> Fetched {
         let request = FetchRequest {
             url: job.url.clone(),
             configured: job.parent.is_none(),
@@ -256,6 +246,28 @@ impl Sweeper {
                 job.parent.is_none(),
             ),
         };
+        Fetched {
+            job,
+            attempt,
+            follow_links,
+        }
+    }
+
+    /// Hands a fetched page to the writer once the in-flight budget has
+    /// room for it. Returns the rest as a future: waiting for the write,
+    /// then the outcome and the jobs for the pages it links to (when its
+    /// source follows links), so the worker can fetch the next page
+    /// meanwhile.
+    async fn record(
+        &self,
+        fetched: Fetched,
+        in_flight: &Arc<Semaphore>,
+    ) -> impl Future<Output = (SourceOutcome, Vec<Job>)> + Send + 'static {
+        let Fetched {
+            job,
+            attempt,
+            follow_links,
+        } = fetched;
         let error = match &attempt.result {
             AttemptResult::Failed { class, message, .. } => Some(format!("{class}: {message}")),
             _ => None,
@@ -266,8 +278,11 @@ impl Sweeper {
             AttemptResult::Failed { .. } => "failed",
         };
         let units = match attempt.result {
-            AttemptResult::Extracted { .. } => PAGE_UNITS,
-            AttemptResult::NotModified | AttemptResult::Failed { .. } => 1,
+            // A failed extraction keeps the body it failed on.
+            AttemptResult::Extracted { .. } | AttemptResult::Failed { body: Some(_), .. } => {
+                PAGE_UNITS
+            }
+            AttemptResult::NotModified | AttemptResult::Failed { body: None, .. } => 1,
         };
         let slot = Arc::clone(in_flight)
             .acquire_many_owned(units)
@@ -282,14 +297,22 @@ impl Sweeper {
     }
 }
 
+/// A page fetched and extracted, to be recorded.
+struct Fetched {
+    job: Job,
+    attempt: AttemptRecord,
+    follow_links: Vec<Url>,
+}
+
 /// Attempts waiting for their commit may hold this many extracted pages a
 /// worker; with the one each worker is fetching or extracting, four at most.
 /// The budget is counted in units of a 304: an extracted page holds its
 /// text, scope set and packed blobs (tens of kilobytes) and takes
-/// [`PAGE_UNITS`], a 304 or a failed fetch (a few kilobytes at most) one. When the
-/// writer falls behind, a first sweep keeps as many pages waiting as a
-/// budget of pages would, while a sweep of 304s queues eight times as many,
-/// which the writer commits in fewer, larger transactions.
+/// [`PAGE_UNITS`], as does a failed extraction (it keeps the body); a 304 or
+/// a failed fetch (about a kilobyte) takes one. When the writer falls
+/// behind, a first sweep keeps as many pages waiting as a budget of pages
+/// would, while a sweep of 304s queues eight times as many, which the
+/// writer commits in fewer, larger transactions.
 const IN_FLIGHT_PAGES_PER_WORKER: usize = 3;
 
 /// The units of the in-flight budget an extracted page takes.
