@@ -359,7 +359,9 @@ fn record_in(
     ])?;
     let state = load_state(tx, &attempt.source)?;
     if let Some(good) = &state.last_good {
-        // A 304 or an unchanged page names the digests of its last good record.
+        // A 304 or an unchanged page names the digests of its last good
+        // record; for another attempt this costs two lookups by row id of
+        // rows `load_state` has just read.
         packed::learn_digests(tx, known, good.record_id)?;
     }
     let link = chain::next_link(tx)?;

@@ -133,10 +133,11 @@ impl KnownIds {
     }
 
     fn insert(&mut self, table: Table, key: &Digest, id: i64) {
-        if self.ids.len() >= MAX_KNOWN_IDS {
+        let key = (table, *key.as_bytes());
+        if self.ids.len() >= MAX_KNOWN_IDS && !self.ids.contains_key(&key) {
             self.ids.clear();
         }
-        self.ids.insert((table, *key.as_bytes()), id);
+        self.ids.insert(key, id);
     }
 }
 
