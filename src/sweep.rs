@@ -268,21 +268,19 @@ impl Sweeper {
             attempt,
             follow_links,
         } = fetched;
-        let error = match &attempt.result {
-            AttemptResult::Failed { class, message, .. } => Some(format!("{class}: {message}")),
-            _ => None,
-        };
-        let result = match &attempt.result {
-            AttemptResult::Extracted { .. } => "ok",
-            AttemptResult::NotModified => "not-modified",
-            AttemptResult::Failed { .. } => "failed",
-        };
-        let units = match attempt.result {
-            // A failed extraction keeps the body it failed on.
-            AttemptResult::Extracted { .. } | AttemptResult::Failed { body: Some(_), .. } => {
-                PAGE_UNITS
-            }
-            AttemptResult::NotModified | AttemptResult::Failed { body: None, .. } => 1,
+        // A failed extraction keeps the body it failed on, as big as a page.
+        let (result, error, units) = match &attempt.result {
+            AttemptResult::Extracted { .. } => ("ok", None, PAGE_UNITS),
+            AttemptResult::NotModified => ("not-modified", None, 1),
+            AttemptResult::Failed {
+                class,
+                message,
+                body,
+            } => (
+                "failed",
+                Some(format!("{class}: {message}")),
+                if body.is_some() { PAGE_UNITS } else { 1 },
+            ),
         };
         let slot = Arc::clone(in_flight)
             .acquire_many_owned(units)

@@ -55,6 +55,11 @@ impl ScopeEntry {
             service: service.into(),
         }
     }
+
+    /// Both names are there: only such entries are in a set.
+    fn is_complete(&self) -> bool {
+        !self.certification.is_empty() && !self.service.is_empty()
+    }
 }
 
 impl fmt::Display for ScopeEntry {
@@ -119,19 +124,18 @@ impl From<Vec<EntryRepr>> for ScopeSet {
     /// written sorted and deduplicated, so a sort finds one run and no tree
     /// is built; a set stored otherwise still comes out sorted.
     fn from(reprs: Vec<EntryRepr>) -> Self {
-        let mut former = ScopeSetBuilder::default();
+        let mut notes = ScopeSetBuilder::default();
         let mut entries = Vec::with_capacity(reprs.len());
         for r in reprs {
             for old in r.formerly {
-                former.former(&r.service, old);
+                notes.former(&r.service, old);
             }
-            if !r.certification.is_empty() && !r.service.is_empty() {
-                entries.push(ScopeEntry::new(r.certification, r.service));
-            }
+            entries.push(ScopeEntry::new(r.certification, r.service));
         }
+        entries.retain(ScopeEntry::is_complete);
         entries.sort_unstable();
         entries.dedup();
-        ScopeSet::with_former(entries, former.former)
+        ScopeSet::with_former(entries, notes.former)
     }
 }
 
@@ -197,7 +201,7 @@ pub(crate) struct ScopeSetBuilder {
 
 impl ScopeSetBuilder {
     pub(crate) fn insert(&mut self, entry: ScopeEntry) {
-        if !entry.certification.is_empty() && !entry.service.is_empty() {
+        if entry.is_complete() {
             self.entries.insert(entry);
         }
     }

@@ -128,6 +128,11 @@ impl KnownIds {
         self.ids.clear();
     }
 
+    /// The key `value` is known under: its SHA-256.
+    fn key(value: &str) -> Digest {
+        Digest::of(value.as_bytes())
+    }
+
     fn get(&self, table: Table, key: &Digest) -> Option<i64> {
         self.ids.get(&(table, *key.as_bytes())).copied()
     }
@@ -155,7 +160,7 @@ pub(super) fn learn_digests(conn: &Connection, known: &mut KnownIds, record_id: 
     let mut rows = statement.query([record_id])?;
     while let Some(row) = rows.next()? {
         let hex: String = row.get(1)?;
-        known.insert(Table::Digests, &Digest::of(hex.as_bytes()), row.get(0)?);
+        known.insert(Table::Digests, &KnownIds::key(&hex), row.get(0)?);
     }
     Ok(())
 }
@@ -210,7 +215,7 @@ const TEXTS: Interned = Interned {
 
 /// The id naming `value` in `table`, added now if it is new.
 fn interned(conn: &Connection, known: &mut KnownIds, table: &Interned, value: &str) -> Result<i64> {
-    let key = Digest::of(value.as_bytes());
+    let key = KnownIds::key(value);
     if let Some(id) = known.get(table.table, &key) {
         return Ok(id);
     }
