@@ -204,7 +204,7 @@ impl Dispatcher {
     }
 
     async fn send_batch(&self, batch: Vec<Delivery>) -> Vec<Finish> {
-        let _slot = self
+        let slot = self
             .slots
             .acquire()
             .await
@@ -245,16 +245,16 @@ impl Dispatcher {
                     .collect()
             }
         };
+        // The slot bounds sends; recording waits with the other messages' results.
+        drop(slot);
         for (id, finish) in &finishes {
             if let Finish::Retry { error, .. } | Finish::Failed { error } = finish {
                 tracing::warn!(delivery = %id, "alert delivery failed: {error}");
             }
         }
-        let routes = Arc::clone(&self.routes);
-        let recorded = finishes.clone();
         let results = self
             .store
-            .call(move |store| store.finish_deliveries(&recorded, &routes))
+            .finish_deliveries(finishes.clone(), Arc::clone(&self.routes))
             .await;
         for ((id, _), result) in finishes.iter().zip(results) {
             if let Err(e) = result {

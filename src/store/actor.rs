@@ -8,20 +8,31 @@
 //! reported recorded before the transaction holding it has committed. When
 //! the writer keeps up, a batch is one attempt; when it falls behind, one
 //! commit (and one write of the pages every attempt touches) serves many.
+//! Delivery results are committed the same way: with the log channel, a
+//! check's alerts are sent at once and their results arrive together.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use super::{AttemptRecord, Recorded, Result, Store};
+use super::{AttemptRecord, Finish, Recorded, Result, Store};
+use crate::alert::Route;
 
-/// The most attempts committed together.
+/// The most attempts, or delivery results, committed together.
 const MAX_BATCH: usize = 128;
 
 enum Job {
     Run(Box<dyn FnOnce(&mut Store) + Send>),
     Record(Box<AttemptRecord>, oneshot::Sender<Result<Recorded>>),
+    Finish(Finishes),
+}
+
+/// The results of one message's deliveries, to record with `routes`.
+struct Finishes {
+    finishes: Vec<(String, Finish)>,
+    routes: Arc<[Route]>,
+    reply: oneshot::Sender<Vec<Result<()>>>,
 }
 
 /// A cloneable handle to the writer thread. The thread ends, after running
@@ -68,6 +79,24 @@ impl StoreHandle {
         async move { result.await.expect("the store writer thread ran the job") }
     }
 
+    /// Sends the results of delivery attempts to be recorded (see
+    /// [`Store::finish_deliveries`]), committed together with the other
+    /// results waiting at the same time; the returned future resolves, with
+    /// one result per delivery, once they are committed (or failed).
+    pub fn finish_deliveries(
+        &self,
+        finishes: Vec<(String, Finish)>,
+        routes: Arc<[Route]>,
+    ) -> impl Future<Output = Vec<Result<()>>> + Send + 'static {
+        let (reply, result) = oneshot::channel();
+        self.send(Job::Finish(Finishes {
+            finishes,
+            routes,
+            reply,
+        }));
+        async move { result.await.expect("the store writer thread ran the job") }
+    }
+
     fn send(&self, job: Job) {
         let sent = self.jobs.send(job);
         assert!(sent.is_ok(), "the store writer thread ended early");
@@ -87,17 +116,10 @@ fn write_loop(mut store: Store, queue: &mpsc::Receiver<Job>) {
         match job {
             Job::Run(run) => run(&mut store),
             Job::Record(first, reply) => {
-                let mut batch = vec![(first, reply)];
-                while batch.len() < MAX_BATCH {
-                    match queue.try_recv() {
-                        Ok(Job::Record(attempt, reply)) => batch.push((attempt, reply)),
-                        Ok(other) => {
-                            next = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
+                let batch = gather((first, reply), queue, &mut next, |job| match job {
+                    Job::Record(attempt, reply) => Ok((attempt, reply)),
+                    other => Err(other),
+                });
                 let attempts: Vec<&AttemptRecord> = batch.iter().map(|(a, _)| &**a).collect();
                 let results = store.record_attempts(&attempts);
                 for ((_, reply), result) in batch.into_iter().zip(results) {
@@ -105,6 +127,134 @@ fn write_loop(mut store: Store, queue: &mpsc::Receiver<Job>) {
                     let _ = reply.send(result);
                 }
             }
+            Job::Finish(first) => {
+                let routes = Arc::clone(&first.routes);
+                let batch = gather(first, queue, &mut next, |job| match job {
+                    // Results routed by another configuration (after a reload) wait for the next batch.
+                    Job::Finish(more) if Arc::ptr_eq(&more.routes, &routes) => Ok(more),
+                    other => Err(other),
+                });
+                let mut finishes = Vec::new();
+                let mut replies = Vec::with_capacity(batch.len());
+                for message in batch {
+                    replies.push((message.finishes.len(), message.reply));
+                    finishes.extend(message.finishes);
+                }
+                let mut results = store.finish_deliveries(&finishes, &routes).into_iter();
+                for (count, reply) in replies {
+                    // The caller may have gone away (shutdown); the write still happened.
+                    let _ = reply.send(results.by_ref().take(count).collect());
+                }
+            }
         }
+    }
+}
+
+/// `first` and the jobs queued right behind it that `take` accepts, up to
+/// [`MAX_BATCH`]; the first job it refuses is left in `next`, to run after.
+fn gather<T>(
+    first: T,
+    queue: &mpsc::Receiver<Job>,
+    next: &mut Option<Job>,
+    take: impl Fn(Job) -> std::result::Result<T, Job>,
+) -> Vec<T> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv().map(&take) {
+            Ok(Ok(item)) => batch.push(item),
+            Ok(Err(other)) => {
+                *next = Some(other);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three messages' results, queued behind a busy writer so that they
+    /// are written as one batch, each go back to their own caller, and the
+    /// delivery the database refuses fails alone.
+    #[tokio::test]
+    async fn delivery_results_queued_together_are_each_answered_with_their_own() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO events (id, record_id, source, kind, detected_at, summary)
+                     VALUES (1, 1, 'a', 'content', '2026-11-29T00:00:00.000Z', 'changed');
+                 INSERT INTO outbox (id, event_id, channel, created_at, next_attempt_at) VALUES
+                     ('d1', 1, 'log', 't', 't'), ('d2', 1, 'hook', 't', 't'),
+                     ('d3', 1, 'mail', 't', 't'), ('d4', 1, 'chat', 't', 't');
+                 CREATE TRIGGER refuse AFTER UPDATE ON outbox WHEN NEW.id = 'd2'
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            )
+            .unwrap();
+        let (handle, thread) = StoreHandle::spawn(store);
+
+        // Hold the writer until every message's results are queued.
+        let (started, writer_busy) = oneshot::channel();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let holding = tokio::spawn({
+            let handle = handle.clone();
+            async move {
+                handle
+                    .call(move |_| {
+                        started.send(()).unwrap();
+                        gate.recv().unwrap();
+                    })
+                    .await
+            }
+        });
+        writer_busy.await.unwrap();
+        let routes: Arc<[Route]> = Arc::from(Vec::new());
+        let first = handle.finish_deliveries(vec![("d1".into(), Finish::Done)], routes.clone());
+        let second = handle.finish_deliveries(vec![("d2".into(), Finish::Done)], routes.clone());
+        let third = handle.finish_deliveries(
+            vec![("d3".into(), Finish::Done), ("d4".into(), Finish::Done)],
+            routes,
+        );
+        release.send(()).unwrap();
+        holding.await.unwrap();
+
+        let answers = [first.await, second.await, third.await];
+        let ok: Vec<Vec<bool>> = answers
+            .iter()
+            .map(|results| results.iter().map(Result::is_ok).collect())
+            .collect();
+        assert_eq!(ok, [vec![true], vec![false], vec![true, true]]);
+        assert!(
+            format!("{:?}", answers[1][0]).contains("refused by the test"),
+            "{answers:?}"
+        );
+
+        let reader = handle
+            .call(|store| {
+                store
+                    .conn()
+                    .prepare("SELECT id, state FROM outbox ORDER BY id")
+                    .unwrap()
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .unwrap()
+                    .collect::<rusqlite::Result<Vec<(String, String)>>>()
+                    .unwrap()
+            })
+            .await;
+        assert_eq!(
+            reader,
+            [
+                ("d1".into(), "done".into()),
+                ("d2".into(), "pending".into()),
+                ("d3".into(), "done".into()),
+                ("d4".into(), "done".into())
+            ]
+        );
+        drop(handle);
+        thread.join().unwrap();
     }
 }
