@@ -47,10 +47,12 @@ impl AttemptAlerts {
 
 /// A new delivery id, stored with the delivery so that it is the same on
 /// every retry: 48 bits of Unix milliseconds, then 80 random bits, as 32
-/// hex digits (the layout of a UUIDv7). Ids sort by when they were made, so
-/// a new one goes at the end of the outbox's key index: with 128 random
-/// bits each landed on a random leaf of it, a page read and a page written
-/// per alert once the outbox held a few thousand deliveries.
+/// hex digits (a millisecond prefix as in a UUIDv7, but not a UUID). Ids
+/// sort by when they were made, to the millisecond, so new ones sit
+/// together in the outbox's key index (at its end, or under the current
+/// prefix among older random ids): with 128 random bits each landed on a
+/// random leaf of it, a page read and a page written per alert once the
+/// outbox held a few thousand deliveries.
 pub fn delivery_id() -> String {
     let millis = crate::clock::now().timestamp_millis().max(0) as u64 & ((1 << 48) - 1);
     format!("{millis:012x}{:020x}", fastrand::u128(..1 << 80))

@@ -9,7 +9,9 @@
 //! the writer keeps up, a batch is one attempt; when it falls behind, one
 //! commit (and one write of the pages every attempt touches) serves many.
 //! Delivery results are committed the same way: with the log channel, a
-//! check's alerts are sent at once and their results arrive together.
+//! check's alerts are sent at once and their results arrive together. A
+//! commit that fails fails every result in its batch: those deliveries stay
+//! pending and are sent again (delivery is at-least-once).
 
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
@@ -19,7 +21,8 @@ use tokio::sync::oneshot;
 use super::{AttemptRecord, Finish, Recorded, Result, Store};
 use crate::alert::Route;
 
-/// The most attempts, or delivery results, committed together.
+/// The most attempts, or messages' delivery results (a digest's message
+/// holds many), committed together.
 const MAX_BATCH: usize = 128;
 
 enum Job {
@@ -129,11 +132,7 @@ fn write_loop(mut store: Store, queue: &mpsc::Receiver<Job>) {
             }
             Job::Finish(first) => {
                 let routes = Arc::clone(&first.routes);
-                let batch = gather(first, queue, &mut next, |job| match job {
-                    // Results routed by another configuration (after a reload) wait for the next batch.
-                    Job::Finish(more) if Arc::ptr_eq(&more.routes, &routes) => Ok(more),
-                    other => Err(other),
-                });
+                let batch = gather(first, queue, &mut next, |job| routed_by(&routes, job));
                 let mut finishes = Vec::new();
                 let mut replies = Vec::with_capacity(batch.len());
                 for message in batch {
@@ -147,6 +146,15 @@ fn write_loop(mut store: Store, queue: &mpsc::Receiver<Job>) {
                 }
             }
         }
+    }
+}
+
+/// `job` if it is delivery results to record with `routes`. Results routed
+/// by another configuration (after a reload) wait for a batch of their own.
+fn routed_by(routes: &Arc<[Route]>, job: Job) -> std::result::Result<Finishes, Job> {
+    match job {
+        Job::Finish(more) if Arc::ptr_eq(&more.routes, routes) => Ok(more),
+        other => Err(other),
     }
 }
 
@@ -175,6 +183,46 @@ fn gather<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn finishes(routes: &Arc<[Route]>) -> Job {
+        Job::Finish(Finishes {
+            finishes: Vec::new(),
+            routes: Arc::clone(routes),
+            reply: oneshot::channel().0,
+        })
+    }
+
+    /// A batch takes the delivery results queued right behind the first
+    /// that share its routes, and stops at the first job that does not: a
+    /// `Run` job (which may read what the batch writes) or results routed by
+    /// a reloaded configuration. That job is kept in `next`, not lost.
+    #[test]
+    fn a_batch_of_results_stops_at_other_routes_or_another_job() {
+        let (routes, reloaded): (Arc<[Route]>, Arc<[Route]>) =
+            (Arc::from(Vec::new()), Arc::from(Vec::new()));
+        let (jobs, queue) = mpsc::channel();
+        for job in [finishes(&routes), finishes(&reloaded), finishes(&routes)] {
+            jobs.send(job).unwrap();
+        }
+        let mut next = None;
+        let batch = gather(0, &queue, &mut next, |job| {
+            routed_by(&routes, job).map(|_| 1)
+        });
+        assert_eq!(batch, [0, 1]);
+        assert!(matches!(&next, Some(Job::Finish(f)) if Arc::ptr_eq(&f.routes, &reloaded)));
+        // The results behind the refused job wait for a batch of their own.
+        assert!(matches!(queue.try_recv(), Ok(Job::Finish(f)) if Arc::ptr_eq(&f.routes, &routes)));
+
+        jobs.send(Job::Run(Box::new(|_| {}))).unwrap();
+        jobs.send(finishes(&routes)).unwrap();
+        let mut next = None;
+        let batch = gather(0, &queue, &mut next, |job| {
+            routed_by(&routes, job).map(|_| 1)
+        });
+        assert_eq!(batch, [0]);
+        assert!(matches!(next, Some(Job::Run(_))));
+        assert!(queue.try_recv().is_ok(), "the job behind stays queued");
+    }
 
     /// Three messages' results, queued behind a busy writer so that they
     /// are written as one batch, each go back to their own caller, and the
