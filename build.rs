@@ -32,10 +32,13 @@ fn main() {
         writeln!(out, "    ({source:?}, &[").expect("writing to a String");
         for path in files {
             let name = path.file_name().expect("a file name").to_string_lossy();
+            // Relative to the manifest at compile time, not at build-script
+            // time: a target directory shared by two checkouts then reads
+            // each checkout's own files.
+            let relative = format!("/tests/fixtures/corpus/{source}/{name}");
             writeln!(
                 out,
-                "        ({name:?}, include_str!({:?})),",
-                path.display().to_string()
+                "        ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {relative:?}))),"
             )
             .expect("writing to a String");
         }
