@@ -3,8 +3,8 @@
 //! workers and writes are serialised without lock contention.
 //!
 //! Recording attempts is group-committed: the attempts waiting in the
-//! queue when the writer gets to them are written in one transaction, each
-//! in its own savepoint, so one that fails rolls back alone, and none is
+//! queue when the writer gets to them are written in one transaction, one
+//! that fails rolls back alone (see `Store::record_attempts`), and none is
 //! reported recorded before the transaction holding it has committed. When
 //! the writer keeps up, a batch is one attempt; when it falls behind, one
 //! commit (and one write of the pages every attempt touches) serves many.

@@ -439,8 +439,8 @@ impl Store {
             })?)
     }
 
-    /// Records the results of delivery attempts, each in its own savepoint
-    /// of one transaction (see [`super::each_in_savepoint`]): one result per
+    /// Records the results of delivery attempts in one transaction, each
+    /// rolled back alone if it fails (see [`super::each_atomically`]): one result per
     /// delivery, in order. A delivery whose result is not recorded stays
     /// pending and is sent again. A delivery that fails for good raises an
     /// `alert-failed` event, enqueued on the other channels by `routes`
@@ -451,7 +451,7 @@ impl Store {
         routes: &[Route],
     ) -> Vec<Result<()>> {
         let now = clock::format(clock::now());
-        super::each_in_savepoint(
+        super::each_atomically(
             &mut self.conn,
             finishes,
             &mut (),
