@@ -33,8 +33,9 @@ fn main() {
         for path in files {
             let name = path.file_name().expect("a file name").to_string_lossy();
             // Relative to the manifest at compile time, not at build-script
-            // time: a target directory shared by two checkouts then reads
-            // each checkout's own files.
+            // time: a target directory shared by two checkouts of the same
+            // corpus (an experiment's worktree) then reads each checkout's
+            // own files, and removing one does not break the other's build.
             let relative = format!("/tests/fixtures/corpus/{source}/{name}");
             writeln!(
                 out,

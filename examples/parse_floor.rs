@@ -15,6 +15,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: parse_floor PAGES_DIR CONFIG [ROUNDS]".into());
     };
     let rounds: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(5);
+    if rounds == 0 {
+        return Err("ROUNDS must be at least 1".into());
+    }
     let config = scopewatch::config::load(Path::new(&config_path))?;
     let source = config
         .sources
@@ -22,7 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("the configuration has no source")?;
     let mut pages = Vec::new();
     for entry in std::fs::read_dir(&pages_dir)? {
-        pages.push(std::fs::read(entry?.path())?);
+        let path = entry?.path();
+        if path.is_file() {
+            pages.push(std::fs::read(path)?);
+        }
     }
     if pages.is_empty() {
         return Err(format!("no pages in {pages_dir}").into());

@@ -3,15 +3,15 @@
 //! workers and writes are serialised without lock contention.
 //!
 //! Recording attempts is group-committed: the attempts waiting in the
-//! queue when the writer gets to them are written in one transaction, one
+//! queue when the writer gets to them are written in one transaction; one
 //! that fails rolls back alone (see `Store::record_attempts`), and none is
 //! reported recorded before the transaction holding it has committed. When
 //! the writer keeps up, a batch is one attempt; when it falls behind, one
 //! commit (and one write of the pages every attempt touches) serves many.
 //! Delivery results are committed the same way: with the log channel, a
 //! check's alerts are sent at once and their results arrive together. A
-//! commit that fails fails every result in its batch: those deliveries stay
-//! pending and are sent again (delivery is at-least-once).
+//! batch that cannot be committed at all fails every result in it: those
+//! deliveries stay pending and are sent again (delivery is at-least-once).
 
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;

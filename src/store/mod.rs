@@ -228,10 +228,12 @@ impl Store {
         when_free(|| Ok(conn.pragma_update(None, "journal_mode", "WAL")?))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // The journal of a savepoint (the pages it changed, as they were;
-        // see `each_atomically`) stays in memory: past 64 KiB SQLite spills
-        // it to a temporary file, written page by page, and an attempt with
-        // a new page version passes that. Its size is one attempt's pages.
+        // Statement journals, and the journal of a savepoint (the pages it
+        // changed, as they were; made only when a batch is written again
+        // item by item, see `each_atomically`), stay in memory: past 64 KiB
+        // SQLite spills them to a temporary file, written page by page, and
+        // an attempt with a new page version passes that. A savepoint's
+        // journal is one attempt's pages.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         let mut store = Store {
             conn,
@@ -310,8 +312,8 @@ impl Store {
     /// attempt's blobs, row (linked into the hash chain), events, ledger
     /// leaf and source state are written whole or not at all, and an
     /// attempt that fails to record is rolled back without the others.
-    /// Returns one result per attempt, in order; when the commit fails,
-    /// every attempt fails with its error.
+    /// Returns one result per attempt, in order; when the transaction
+    /// cannot be committed at all, every attempt fails with its error.
     pub fn record_attempts(&mut self, attempts: &[&AttemptRecord]) -> Vec<Result<Recorded>> {
         // Whatever rolls back may take ids it added with it: the known ids
         // are forgotten at once, before another attempt is written.
@@ -519,7 +521,8 @@ fn record_in(
 
 /// Writes each item as if in its own savepoint of one transaction, so an
 /// item that fails rolls back alone, and returns one result per item, in
-/// order. When the commit fails, or SQLite rolls back the whole transaction
+/// order. When the transaction cannot begin, or it has to be written item
+/// by item (below) and then its commit fails or SQLite rolls all of it back
 /// (a full disk, an I/O error), every item fails with that error.
 /// `rolled_back` is called at once whenever writes are undone, before the
 /// next item.
@@ -527,8 +530,9 @@ fn record_in(
 /// The batch is first written in one transaction without savepoints: a
 /// savepoint per item cost a tenth of the writer's time (two statements
 /// prepared per item, and each page an item first touches copied to the
-/// savepoint's journal). Only when an item fails is that transaction rolled
-/// back and the batch written again, each item in its own savepoint.
+/// savepoint's journal). Only when an item or the commit fails is that
+/// transaction rolled back and the batch written again, each item in its
+/// own savepoint.
 fn each_atomically<T, R, S>(
     conn: &mut Connection,
     items: &[T],
@@ -536,11 +540,16 @@ fn each_atomically<T, R, S>(
     write: impl Fn(&Connection, &mut S, &T) -> Result<R>,
     rolled_back: impl Fn(&mut S),
 ) -> Vec<Result<R>> {
-    match all_in_one(conn, items, state, &write) {
-        Ok(results) => return results.into_iter().map(Ok).collect(),
-        Err(_) => rolled_back(state),
-    }
     let fail_all = |e: StoreError| (0..items.len()).map(|_| Err(e.again())).collect();
+    // A transaction that cannot begin (another process held the lock for
+    // the whole busy timeout) is not tried twice.
+    match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => match all_in_one(tx, items, state, &write) {
+            Ok(results) => return results.into_iter().map(Ok).collect(),
+            Err(_) => rolled_back(state),
+        },
+        Err(e) => return fail_all(e.into()),
+    }
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return fail_all(e.into()),
@@ -575,15 +584,14 @@ fn each_atomically<T, R, S>(
     }
 }
 
-/// Writes every item in one transaction and commits it; the first error
-/// rolls the whole transaction back (dropping it does).
+/// Writes every item in `tx` and commits it; the first error, or a failed
+/// commit, rolls the whole transaction back (dropping it does).
 fn all_in_one<T, R, S>(
-    conn: &mut Connection,
+    tx: rusqlite::Transaction<'_>,
     items: &[T],
     state: &mut S,
     write: &impl Fn(&Connection, &mut S, &T) -> Result<R>,
 ) -> Result<Vec<R>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let results = items
         .iter()
         .map(|item| write(&tx, state, item))
@@ -1019,6 +1027,40 @@ mod tests {
             })
             .unwrap();
         assert_eq!(url, "http://127.0.0.1/b");
+        assert!(store.verify_chain().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_batch_whose_commit_fails_reports_every_attempt_failed() {
+        let mut store = Store::open_in_memory().unwrap();
+        // b's record leaves a dangling foreign key that is checked only at
+        // COMMIT: the batch's commit fails, and so does its commit when it
+        // is written again attempt by attempt.
+        store
+            .conn
+            .execute_batch(
+                "CREATE TABLE test_dangling (
+                     source TEXT REFERENCES sources(id) DEFERRABLE INITIALLY DEFERRED
+                 );
+                 CREATE TEMP TRIGGER dangle_b AFTER INSERT ON main.record_rows
+                 WHEN NEW.source = 'b'
+                 BEGIN INSERT INTO test_dangling VALUES ('no such source'); END;",
+            )
+            .unwrap();
+        let batch = [
+            attempt("a", b"page a"),
+            attempt("b", b"page b"),
+            attempt("c", b"page c"),
+        ];
+        let results = store.record_attempts(&batch.iter().collect::<Vec<_>>());
+        assert!(results.iter().all(Result::is_err), "{results:?}");
+        for source in ["a", "b", "c"] {
+            assert_eq!(records_of(&store, source), 0, "{source}");
+        }
+        // Nothing was kept of the rolled-back writes, ids included.
+        store.conn.execute_batch("DROP TRIGGER dangle_b").unwrap();
+        let again = store.record_attempts(&batch.iter().collect::<Vec<_>>());
+        assert!(again.iter().all(Result::is_ok), "{again:?}");
         assert!(store.verify_chain().unwrap().is_empty());
     }
 
