@@ -1,6 +1,7 @@
 //! The pure stages, one page at a time: normalising a ~100 KB compliance
-//! page, hashing it, and extracting the scope of a 200 × 7 audit-scope
-//! matrix page (two tables, every quirk). Run with `cargo bench --bench stages`.
+//! page (and, for scale, scraper's parse of it alone), hashing it, and
+//! extracting the scope of a 200 × 7 audit-scope matrix page (two tables,
+//! every quirk). Run with `cargo bench --bench stages`.
 
 #[path = "../tests/common/matrix.rs"]
 mod matrix;
@@ -46,6 +47,11 @@ fn stages(c: &mut Criterion) {
                 .unwrap()
             })
         },
+    );
+    // The floor under normalising: scraper's parse into a DOM, alone.
+    c.bench_function(
+        &format!("parse {} KB HTML page (scraper only)", page.len() / 1024),
+        |b| b.iter(|| scraper::Html::parse_document(black_box(&page))),
     );
     c.bench_function(&format!("sha256 {} KB", page.len() / 1024), |b| {
         b.iter(|| Digest::of(black_box(page.as_bytes())))
