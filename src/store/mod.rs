@@ -540,46 +540,17 @@ fn each_atomically<T, R, S>(
     write: impl Fn(&Connection, &mut S, &T) -> Result<R>,
     rolled_back: impl Fn(&mut S),
 ) -> Vec<Result<R>> {
-    let fail_all = |e: StoreError| (0..items.len()).map(|_| Err(e.again())).collect();
     // A transaction that cannot begin (another process held the lock for
     // the whole busy timeout) is not tried twice.
-    match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => match all_in_one(tx, items, state, &write) {
-            Ok(results) => return results.into_iter().map(Ok).collect(),
-            Err(_) => rolled_back(state),
-        },
-        Err(e) => return fail_all(e.into()),
-    }
-    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(e.into()),
+    let whole = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => all_in_one(tx, items, state, &write),
+        Err(e) => return fail_all(items.len(), e.into()),
     };
-    let mut results = Vec::with_capacity(items.len());
-    for item in items {
-        // Dropping an uncommitted savepoint rolls it back.
-        let result = tx
-            .savepoint()
-            .map_err(StoreError::from)
-            .and_then(|savepoint| {
-                let written = write(&savepoint, state, item)?;
-                savepoint.commit()?;
-                Ok(written)
-            })
-            .inspect_err(|_| rolled_back(state));
-        match result {
-            // A full disk or an I/O error makes SQLite roll back the whole
-            // transaction, not only the savepoint: nothing of the batch was
-            // written, and going on would write the rest outside any
-            // transaction.
-            Err(e) if tx.is_autocommit() => return fail_all(e),
-            result => results.push(result),
-        }
-    }
-    match tx.commit() {
-        Ok(()) => results,
-        Err(e) => {
+    match whole {
+        Ok(results) => results.into_iter().map(Ok).collect(),
+        Err(_) => {
             rolled_back(state);
-            fail_all(e.into())
+            each_in_own_savepoint(conn, items, state, &write, &rolled_back)
         }
     }
 }
@@ -598,6 +569,54 @@ fn all_in_one<T, R, S>(
         .collect::<Result<Vec<R>>>()?;
     tx.commit()?;
     Ok(results)
+}
+
+/// The slow path of [`each_atomically`]: one transaction, each item in its
+/// own savepoint.
+fn each_in_own_savepoint<T, R, S>(
+    conn: &mut Connection,
+    items: &[T],
+    state: &mut S,
+    write: &impl Fn(&Connection, &mut S, &T) -> Result<R>,
+    rolled_back: &impl Fn(&mut S),
+) -> Vec<Result<R>> {
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(items.len(), e.into()),
+    };
+    let mut results = Vec::with_capacity(items.len());
+    for item in items {
+        // Dropping an uncommitted savepoint rolls it back.
+        let result = tx
+            .savepoint()
+            .map_err(StoreError::from)
+            .and_then(|savepoint| {
+                let written = write(&savepoint, state, item)?;
+                savepoint.commit()?;
+                Ok(written)
+            })
+            .inspect_err(|_| rolled_back(state));
+        match result {
+            // A full disk or an I/O error makes SQLite roll back the whole
+            // transaction, not only the savepoint: nothing of the batch was
+            // written, and going on would write the rest outside any
+            // transaction.
+            Err(e) if tx.is_autocommit() => return fail_all(items.len(), e),
+            result => results.push(result),
+        }
+    }
+    match tx.commit() {
+        Ok(()) => results,
+        Err(e) => {
+            rolled_back(state);
+            fail_all(items.len(), e.into())
+        }
+    }
+}
+
+/// `count` results, each failed with `error`.
+fn fail_all<R>(count: usize, error: StoreError) -> Vec<Result<R>> {
+    (0..count).map(|_| Err(error.again())).collect()
 }
 
 /// How long a statement waits for another connection's lock.

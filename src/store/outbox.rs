@@ -440,8 +440,8 @@ impl Store {
     }
 
     /// Records the results of delivery attempts in one transaction, each
-    /// rolled back alone if it fails (see [`super::each_atomically`]): one result per
-    /// delivery, in order. A delivery whose result is not recorded stays
+    /// rolled back alone if it fails (see [`super::each_atomically`]): one
+    /// result per delivery, in order. A delivery whose result is not recorded stays
     /// pending and is sent again. A delivery that fails for good raises an
     /// `alert-failed` event, enqueued on the other channels by `routes`
     /// (unless it was itself about a failed delivery).
