@@ -194,6 +194,49 @@ fn check_then_the_listings() {
 }
 
 #[test]
+fn reading_commands_work_outside_the_service_that_holds_the_alert_secrets() {
+    let server =
+        Server::start(|_| Reply::html("<main><h1>SOC 2</h1><ul><li>Azure</li></ul></main>"));
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[[source]]\nid = \"soc2\"\nurl = \"{}\"\n",
+        server.url("/soc2")
+    ));
+    let config = h.config_path();
+    assert_eq!(scopewatch(&config, &["check"]).status.code(), Some(0));
+
+    // The secret as the shipped unit hands it over: readable by the service
+    // alone, under a directory systemd names only for the service.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "[[alert]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"https://hooks.example/x\"\n\
+         secret_file = \"${CREDENTIALS_DIRECTORY}/scopewatch_webhook-secret\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+
+    for args in [
+        &["sources"][..],
+        &["status"],
+        &["history", "soc2"],
+        &["changes"],
+        &["verify"],
+    ] {
+        let out = scopewatch(&config, args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    }
+    // What delivers or checks alerts still needs the secret, and says how to
+    // check it as the service would.
+    for args in [&["config", "check"][..], &["check"]] {
+        let out = scopewatch(&config, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("systemd-run"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
 fn diff_shows_the_last_change() {
     let count = std::sync::atomic::AtomicUsize::new(0);
     let server = Server::start(move |_| {

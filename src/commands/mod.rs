@@ -87,13 +87,17 @@ impl Env {
         config::load(&path).map_err(|e| UsageError(e.to_string()).into())
     }
 
-    /// The configuration when one was named or exists at the default place;
-    /// commands that only read the database work without one.
+    /// The configuration when one was named or exists at the default place,
+    /// without its alert channels: commands that only read the database work
+    /// without one, and outside the service, where secrets such as
+    /// `${CREDENTIALS_DIRECTORY}` files cannot be read.
     pub fn optional_config(&self) -> anyhow::Result<Option<Config>> {
         let path = config::locate(self.config.as_deref());
         let named = self.config.is_some() || std::env::var_os("SCOPEWATCH_CONFIG").is_some();
         if named || path.exists() {
-            self.config().map(Some)
+            config::load_with(&path, config::AlertChannels::Skip)
+                .map(Some)
+                .map_err(|e| UsageError(e.to_string()).into())
         } else {
             Ok(None)
         }

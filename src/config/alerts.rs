@@ -231,14 +231,26 @@ pub fn interpolate(written: &str, env: &dyn Fn(&str) -> Option<String>) -> Resul
                 "${{{name}}} is not a variable reference: names are letters, digits and '_'"
             ));
         }
-        let value = env(name).ok_or_else(|| {
-            format!("the environment variable {name} is not set: set it, or use secret_file")
-        })?;
+        let value = env(name).ok_or_else(|| unset_variable(name))?;
         out.push_str(&value);
         rest = &after[end + 1..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// What to do about a variable a secret names that is not set.
+fn unset_variable(name: &str) -> String {
+    if name == "CREDENTIALS_DIRECTORY" {
+        // systemd sets it for the service alone (LoadCredential=).
+        return format!(
+            "the environment variable {name} is not set: systemd sets it only inside the service; \
+             to check this configuration as the service reads it, run it with the unit's credentials: \
+             systemd-run --pipe --wait -p LoadCredential=scopewatch:/etc/scopewatch/credentials \
+             scopewatch --config FILE config check"
+        );
+    }
+    format!("the environment variable {name} is not set: set it, or use secret_file")
 }
 
 fn process_env(name: &str) -> Option<String> {

@@ -77,7 +77,8 @@ pub struct Config {
     /// `[evidence] tsa_url` and `tsa_timeout`: RFC 3161 timestamps.
     pub tsa: Option<crate::evidence::timestamp::TsaSettings>,
     pub sources: Vec<Source>,
-    /// `[[alert]]` channels; the default `log` channel when none is written.
+    /// `[[alert]]` channels; the default `log` channel when none is
+    /// written; none when loaded with [`AlertChannels::Skip`].
     pub alerts: Vec<Channel>,
 }
 
@@ -218,6 +219,27 @@ pub fn locate(explicit: Option<&Path>) -> PathBuf {
 
 /// Reads and validates a configuration file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with(path, AlertChannels::Build)
+}
+
+/// Whether loading a configuration builds its alert channels, reading
+/// their secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertChannels {
+    /// Validate and build them, reading every secret (environment
+    /// variables, `secret_file`): for the commands that deliver alerts or
+    /// check the configuration.
+    Build,
+    /// Leave the `[[alert]]` channels out, unread: for the commands that
+    /// only read the database and never send. Their secrets may be
+    /// readable only inside the service (`${CREDENTIALS_DIRECTORY}`).
+    /// [`Config::alerts`] is then empty.
+    Skip,
+}
+
+/// Reads and validates the configuration file at `path`, with its alert
+/// channels or without.
+pub fn load_with(path: &Path, alert_channels: AlertChannels) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: path.to_path_buf(),
         issues: vec![ConfigIssue {
@@ -230,15 +252,24 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             ),
         }],
     })?;
-    parse(&text, path)
+    parse_with(&text, path, alert_channels)
 }
 
 /// Parses and validates configuration text; `path` names it in errors and
 /// anchors relative paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    parse_with(text, path, AlertChannels::Build)
+}
+
+fn parse_with(
+    text: &str,
+    path: &Path,
+    alert_channels: AlertChannels,
+) -> Result<Config, ConfigError> {
     let mut v = Validator {
         text,
         issues: Vec::new(),
+        alert_channels,
     };
     let raw: RawConfig = match toml::from_str(text) {
         Ok(raw) => raw,
@@ -272,6 +303,7 @@ fn key_at(text: &str, span: &Range<usize>) -> String {
 struct Validator<'t> {
     text: &'t str,
     issues: Vec<ConfigIssue>,
+    alert_channels: AlertChannels,
 }
 
 impl Validator<'_> {
@@ -475,7 +507,12 @@ impl Validator<'_> {
             None => ScopeSettings::default(),
         };
 
-        let alerts = self.channels(raw.alerts, path.parent().unwrap_or(Path::new("")));
+        let alerts = match self.alert_channels {
+            AlertChannels::Build => {
+                self.channels(raw.alerts, path.parent().unwrap_or(Path::new("")))
+            }
+            AlertChannels::Skip => Vec::new(),
+        };
         let mut seen: HashMap<String, usize> = HashMap::new();
         // Exactly as many as written: a doubled capacity would be ~3 MB of
         // nothing for every 10,000 sources, held for the process's life.
