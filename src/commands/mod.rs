@@ -104,6 +104,7 @@ impl Env {
     }
 
     /// The database path: `--db`, `[storage] database`, `$STATE_DIRECTORY`,
+    /// the service's database when the configuration is the service's,
     /// then the platform data directory.
     pub fn database_path(&self, config: Option<&Config>) -> anyhow::Result<PathBuf> {
         if let Some(db) = &self.db {
@@ -112,24 +113,15 @@ impl Env {
         if let Some(db) = config.and_then(|c| c.database.clone()) {
             return Ok(db);
         }
-        if let Some(state) = std::env::var_os("STATE_DIRECTORY") {
-            // systemd may list several directories, separated by ':'.
-            let first = state
-                .to_string_lossy()
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .to_string();
-            if !first.is_empty() {
-                return Ok(Path::new(&first).join(defaults::DATABASE_FILE));
-            }
-        }
-        dirs::data_dir()
-            .map(|dir| dir.join("scopewatch").join(defaults::DATABASE_FILE))
-            .ok_or_else(|| {
-                UsageError("no database path: pass --db FILE or set [storage] database".into())
-                    .into()
-            })
+        let state_directory = std::env::var_os("STATE_DIRECTORY");
+        default_database(
+            config.map(|c| c.path.as_path()),
+            state_directory.as_deref(),
+            dirs::data_dir(),
+        )
+        .ok_or_else(|| {
+            UsageError("no database path: pass --db FILE or set [storage] database".into()).into()
+        })
     }
 
     /// Opens the database (creating it when new).
@@ -152,6 +144,36 @@ impl Env {
         let store = Store::open(&path).map_err(|e| UsageError(e.to_string()))?;
         Ok((config, store))
     }
+}
+
+/// The database when neither `--db` nor `[storage] database` names one:
+/// under `$STATE_DIRECTORY` inside the service; from a shell, the service's
+/// own database when the configuration is the service's
+/// (`/etc/scopewatch/scopewatch.toml`), so `sudo scopewatch status` reads
+/// what the daemon writes instead of starting a second evidence trail;
+/// else under the platform data directory.
+fn default_database(
+    config: Option<&Path>,
+    state_directory: Option<&std::ffi::OsStr>,
+    data_dir: Option<PathBuf>,
+) -> Option<PathBuf> {
+    // systemd may list several directories, separated by ':'.
+    let first_state_dir = state_directory
+        .map(|dirs| {
+            dirs.to_string_lossy()
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .filter(|first| !first.is_empty());
+    if let Some(dir) = first_state_dir {
+        return Some(Path::new(&dir).join(defaults::DATABASE_FILE));
+    }
+    if config == Some(Path::new(defaults::SYSTEM_CONFIG)) {
+        return Some(Path::new(defaults::SERVICE_STATE_DIR).join(defaults::DATABASE_FILE));
+    }
+    data_dir.map(|dir| dir.join("scopewatch").join(defaults::DATABASE_FILE))
 }
 
 /// Prints a value as pretty JSON on standard output.
@@ -211,4 +233,42 @@ fn runtime() -> io::Result<tokio::runtime::Runtime> {
         .enable_all()
         .max_blocking_threads(cores * 2)
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_service_configuration_finds_the_service_database_from_a_shell() {
+        let data = Some(PathBuf::from("/home/u/.local/share"));
+        let system = Some(Path::new(defaults::SYSTEM_CONFIG));
+        assert_eq!(
+            default_database(system, None, data.clone()),
+            Some(PathBuf::from("/var/lib/scopewatch/scopewatch.db"))
+        );
+        // Inside the service, its state directory.
+        assert_eq!(
+            default_database(system, Some("/srv/a:/srv/b".as_ref()), data.clone()),
+            Some(PathBuf::from("/srv/a/scopewatch.db"))
+        );
+        // Any other configuration: the user's own database.
+        assert_eq!(
+            default_database(
+                Some(Path::new("config/scopewatch.toml")),
+                None,
+                data.clone()
+            ),
+            Some(PathBuf::from(
+                "/home/u/.local/share/scopewatch/scopewatch.db"
+            ))
+        );
+        assert_eq!(
+            default_database(None, Some("".as_ref()), data),
+            Some(PathBuf::from(
+                "/home/u/.local/share/scopewatch/scopewatch.db"
+            ))
+        );
+        assert_eq!(default_database(None, None, None), None);
+    }
 }

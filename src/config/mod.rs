@@ -45,6 +45,9 @@ pub mod defaults {
     pub const MAX_REDIRECTS: usize = 10;
     pub const SYSTEM_CONFIG: &str = "/etc/scopewatch/scopewatch.toml";
     pub const DATABASE_FILE: &str = "scopewatch.db";
+    /// The service's state directory (`StateDirectory=scopewatch`), where
+    /// the daemon keeps its database.
+    pub const SERVICE_STATE_DIR: &str = "/var/lib/scopewatch";
 
     pub fn user_agent() -> String {
         format!(
