@@ -241,6 +241,33 @@ fn a_second_daemon_on_the_same_database_is_refused() {
 }
 
 #[test]
+fn a_source_slower_than_the_watchdog_interval_keeps_the_pings() {
+    // The one source answers after 3 s: three watchdog intervals in which
+    // nothing finishes, all within what one source may take.
+    let server = Server::start(|_| {
+        std::thread::sleep(Duration::from_secs(3));
+        Reply::html("<main><p>statement</p></main>")
+    });
+    let h = Harness::new(&format!(
+        "[daemon]\njitter = \"0s\"\n[http]\ntimeout = \"10s\"\nretries = 0\n\
+         [[source]]\nid = \"slow\"\nurl = \"{}\"\n",
+        server.url("/slow")
+    ));
+    let notify = NotifySocket::bind(h.dir.path());
+    let child = daemon(&h, Some(&notify), &[("WATCHDOG_USEC", "1000000")]);
+    wait_until(|| server.hits("/slow") >= 1, "the slow request");
+    std::thread::sleep(Duration::from_millis(1200));
+    let before = notify.count("WATCHDOG=1");
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(
+        notify.count("WATCHDOG=1") > before,
+        "pings while the slow source is fetched: {:?}",
+        notify.all()
+    );
+    stop(child);
+}
+
+#[test]
 fn a_stalled_scheduler_loop_stops_the_watchdog_pings() {
     let server = Server::start(|_| Reply::html("<main><p>statement</p></main>"));
     let h = Harness::new(&every_second(&server, &["a"]));

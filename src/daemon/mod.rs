@@ -95,6 +95,45 @@ pub struct DaemonLink {
     pub beat_every: Duration,
 }
 
+/// Awaits a sweep, beating the heartbeat every `link.beat_every` as long as
+/// some source finished (or the sweep started) within `longest`, the most
+/// one source may take. One slow source (a long `Retry-After`, a server
+/// that answers at the last second of every try) keeps the watchdog fed;
+/// a sweep in which nothing finishes for longer loses its pings.
+async fn beating_while_sources_finish<T>(
+    sweep: impl std::future::Future<Output = T>,
+    link: &DaemonLink,
+    finished: &Heartbeat,
+    longest: Duration,
+) -> T {
+    let mut sweep = std::pin::pin!(sweep);
+    let mut ticks = tokio::time::interval(link.beat_every);
+    loop {
+        tokio::select! {
+            report = &mut sweep => return report,
+            _ = ticks.tick() => {
+                if finished.age() < longest {
+                    link.heartbeat.beat();
+                }
+            }
+        }
+    }
+}
+
+/// The longest one source may take in a sweep: its jitter, every try
+/// timing out, and the longest wait before each retry, plus a minute.
+fn longest_source(config: &Config) -> Duration {
+    let http = &config.http;
+    let tries = http.retries.saturating_add(1);
+    let waits = http.backoff_max.max(http.retry_after_max);
+    config
+        .daemon
+        .jitter
+        .saturating_add(http.timeout.saturating_mul(tries))
+        .saturating_add(waits.saturating_mul(http.retries))
+        .saturating_add(Duration::from_secs(60))
+}
+
 /// When each configured source was last checked.
 async fn last_checked(sweeper: &Sweeper) -> HashMap<String, DateTime<Utc>> {
     let ids: Vec<String> = sweeper
@@ -227,21 +266,26 @@ pub async fn run(
             .cloned()
             .collect();
         tracing::info!(sources = sources.len(), "sweep started");
-        let heartbeat = link.heartbeat.clone();
+        let finished = Arc::new(Heartbeat::default());
+        let last_finished = finished.clone();
         let progress = move |outcome: &SourceOutcome, _: usize, _: usize| {
-            heartbeat.beat();
+            last_finished.beat();
             log_outcome(outcome);
         };
         sweeping.send_replace(true);
         crate::evidence::before_sweep(&sweeper).await;
-        let report = sweeper
-            .sweep(
+        let report = beating_while_sources_finish(
+            sweeper.sweep(
                 &sources,
                 sweeper.config.daemon.jitter,
                 stop.clone(),
                 &progress,
-            )
-            .await;
+            ),
+            &link,
+            &finished,
+            longest_source(&sweeper.config),
+        )
+        .await;
         crate::evidence::after_sweep(&sweeper).await;
         sweeping.send_replace(false);
         sweeps += 1;
@@ -282,6 +326,22 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use std::path::Path;
+
+    #[test]
+    fn one_source_may_take_its_jitter_every_try_and_every_wait() {
+        let config = |text: &str| crate::config::parse(text, Path::new("t.toml")).unwrap();
+        // The defaults: 5m jitter, 4 tries of 30s, 3 waits of up to 5m.
+        assert_eq!(
+            longest_source(&config("")),
+            Duration::from_secs(300 + 4 * 30 + 3 * 300 + 60)
+        );
+        assert_eq!(
+            longest_source(&config(
+                "[daemon]\njitter = \"0s\"\n[http]\ntimeout = \"10s\"\nretries = 0\n"
+            )),
+            Duration::from_secs(10 + 60)
+        );
+    }
 
     #[test]
     fn missed_and_new_sources_are_due_now() {
