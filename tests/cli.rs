@@ -237,6 +237,41 @@ fn reading_commands_work_outside_the_service_that_holds_the_alert_secrets() {
 }
 
 #[test]
+fn a_source_that_is_neither_recorded_nor_configured_exits_2() {
+    let server =
+        Server::start(|_| Reply::html("<main><h1>SOC 2</h1><ul><li>Azure</li></ul></main>"));
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[[source]]\nid = \"soc2\"\nurl = \"{}\"\n",
+        server.url("/soc2")
+    ));
+    let config = h.config_path();
+    assert_eq!(scopewatch(&config, &["check"]).status.code(), Some(0));
+    let out_dir = h.dir.path().join("bundle");
+    let out = out_dir.to_str().unwrap();
+    for (command, known) in [
+        (&["changes", "--source"][..], true),
+        (&["scope", "--source"], true),
+        (&["export", "--out", out, "--source"], false),
+    ] {
+        let typo = scopewatch(&config, &[command, &["soc"]].concat());
+        assert_eq!(typo.status.code(), Some(2), "{command:?}");
+        assert!(
+            stderr(&typo).contains("no source \"soc\""),
+            "{}",
+            stderr(&typo)
+        );
+        if known {
+            let out = scopewatch(&config, &[command, &["soc2"]].concat());
+            assert_eq!(out.status.code(), Some(0), "{command:?}: {}", stderr(&out));
+        }
+    }
+    assert!(
+        !out_dir.exists(),
+        "no bundle for a source that does not exist"
+    );
+}
+
+#[test]
 fn diff_shows_the_last_change() {
     let count = std::sync::atomic::AtomicUsize::new(0);
     let server = Server::start(move |_| {

@@ -5,7 +5,8 @@ use crate::clock;
 use crate::store::EventFilter;
 
 pub fn run(env: &Env, args: crate::cli::ChangesArgs) -> anyhow::Result<Status> {
-    let (_, store) = env.open_existing_store()?;
+    let (config, store) = env.open_existing_store()?;
+    super::require_known_sources(&store, config.as_ref(), &args.sources)?;
     let since = args
         .since
         .as_deref()

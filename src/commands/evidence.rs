@@ -18,6 +18,7 @@ pub fn key_show(env: &Env) -> anyhow::Result<Status> {
 
 pub fn export(env: &Env, args: crate::cli::ExportArgs) -> anyhow::Result<Status> {
     let (config, store) = env.open_existing_store()?;
+    super::require_known_sources(&store, config.as_ref(), &args.sources)?;
     let database = env.database_path(config.as_ref())?;
     let now = clock::now();
     let time = |text: &Option<String>| {

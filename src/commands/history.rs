@@ -5,12 +5,7 @@ use super::{Env, Status, UsageError, cell, print_json, print_table};
 pub fn run(env: &Env, args: crate::cli::HistoryArgs) -> anyhow::Result<Status> {
     let (_, store) = env.open_existing_store()?;
     let records = store.history(&args.source, args.limit)?;
-    if records.is_empty()
-        && !store
-            .source_summaries()?
-            .iter()
-            .any(|s| s.id == args.source)
-    {
+    if records.is_empty() && !store.has_source(&args.source)? {
         return Err(UsageError(format!(
             "no source {:?} in the database; `scopewatch sources` lists them",
             args.source

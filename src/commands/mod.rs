@@ -146,6 +146,26 @@ impl Env {
     }
 }
 
+/// Refuses (exit 2) a `--source` that names no source the database has
+/// recorded or the configuration lists: a typo would otherwise select
+/// nothing and look like a quiet source.
+pub fn require_known_sources(
+    store: &Store,
+    config: Option<&Config>,
+    ids: &[String],
+) -> anyhow::Result<()> {
+    for id in ids {
+        let configured = config.is_some_and(|c| c.source(id).is_some());
+        if !configured && !store.has_source(id)? {
+            return Err(UsageError(format!(
+                "no source {id:?} in the database or the configuration; `scopewatch sources` lists them"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// The database when neither `--db` nor `[storage] database` names one:
 /// under `$STATE_DIRECTORY` inside the service; from a shell, the service's
 /// own database when the configuration is the service's

@@ -9,6 +9,7 @@ use crate::store::{ScopeFilter, ScopeRow, Store};
 
 pub fn run(env: &Env, args: ScopeArgs) -> anyhow::Result<Status> {
     let (config, store) = env.open_existing_store()?;
+    super::require_known_sources(&store, config.as_ref(), &args.sources)?;
     if let Some(ScopeCommand::History(history)) = args.command {
         let transitions = store.scope_history(&history.service)?;
         if history.json {

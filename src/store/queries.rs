@@ -108,6 +108,14 @@ fn record_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordSummary> {
 }
 
 impl Store {
+    /// Whether the database has ever recorded the source `id`.
+    pub fn has_source(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT 1 FROM sources WHERE id = ?1")?
+            .exists([id])?)
+    }
+
     /// Every source the database has records for, by id.
     pub fn source_summaries(&self) -> Result<Vec<SourceSummary>> {
         let mut statement = self.conn().prepare(
