@@ -503,6 +503,28 @@ impl Validator<'_> {
                 );
                 let password =
                     self.secret_or_file(&alert, alert.password.as_ref(), &key("password"), index);
+                if let Some(host) = host
+                    && tls == Tls::None
+                    && !is_loopback_host(host.get_ref())
+                {
+                    self.issue(
+                        &alert.tls.as_ref().map_or_else(|| alert.kind.span(), |t| t.span()),
+                        &key("tls"),
+                        format!("tls = \"none\" sends the mail, and any password, unencrypted: it is for a relay on this machine (localhost, 127.0.0.1, ::1); for {:?} write tls = \"starttls\" or \"implicit\"", host.get_ref()),
+                    );
+                }
+                let signs_in = alert.username.is_some()
+                    || alert.password.is_some()
+                    || alert.secret_file.is_some();
+                let has_both = alert.username.is_some()
+                    && (alert.password.is_some() || alert.secret_file.is_some());
+                if signs_in && !has_both {
+                    self.issue(
+                        &alert.kind.span(),
+                        &key(if alert.username.is_some() { "password" } else { "username" }),
+                        "give username and password together: with only one, the mail would be sent without signing in".to_string(),
+                    );
+                }
                 let to: Vec<String> = alert
                     .to
                     .iter()
@@ -617,6 +639,17 @@ impl Validator<'_> {
     }
 }
 
+/// Whether an SMTP host is this machine, the one place mail may go
+/// without TLS.
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn parse_mailbox(address: &str) -> Result<String, String> {
     address
         .parse::<lettre::message::Mailbox>()
@@ -674,6 +707,63 @@ mod tests {
             err.to_string()
                 .contains("use webhook, slack, teams, email, command, file or log")
         );
+    }
+
+    #[test]
+    fn mail_goes_unencrypted_only_to_this_machine_and_signs_in_with_both_halves() {
+        let email = |host: &str, tls: &str, login: &str| {
+            format!(
+                "[[alert]]\nname = \"m\"\nkind = \"email\"\nsmtp_host = \"{host}\"\ntls = \"{tls}\"\n\
+                 from = \"a@b.c\"\nto = [\"d@e.f\"]\n{login}"
+            )
+        };
+        let keys = |text: &str| -> Vec<String> {
+            check(text).map_or_else(
+                |e| e.issues.iter().map(|i| i.key.clone()).collect(),
+                |_| Vec::new(),
+            )
+        };
+        let login = "username = \"u\"\npassword = \"p\"\n";
+        assert_eq!(
+            keys(&email("smtp.example.com", "none", login)),
+            ["alert[0].tls"]
+        );
+        assert!(
+            check(&email("smtp.example.com", "none", ""))
+                .unwrap_err()
+                .to_string()
+                .contains("unencrypted")
+        );
+        for host in ["localhost", "127.0.0.1", "[::1]"] {
+            assert_eq!(
+                keys(&email(host, "none", login)),
+                Vec::<String>::new(),
+                "{host}"
+            );
+        }
+        assert_eq!(
+            keys(&email("smtp.example.com", "starttls", "username = \"u\"\n")),
+            ["alert[0].password"]
+        );
+        assert_eq!(
+            keys(&email("smtp.example.com", "starttls", "password = \"p\"\n")),
+            ["alert[0].username"]
+        );
+    }
+
+    #[test]
+    fn an_alert_filter_on_a_source_that_does_not_exist_is_refused() {
+        let config = |sources: &str| {
+            format!(
+                "[[source]]\nid = \"iso\"\nurl = \"https://x/\"\n\
+                 [[alert]]\nname = \"l\"\nkind = \"log\"\nsources = [{sources}]\n"
+            )
+        };
+        assert!(check(&config("\"iso\", \"iso~learn.microsoft.com-x\"")).is_ok());
+        let err = check(&config("\"iso\", \"isso\"")).unwrap_err();
+        let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["alert[0].sources"]);
+        assert!(err.to_string().contains("no source \"isso\""), "{err}");
     }
 
     #[test]
