@@ -10,13 +10,18 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone)]
 pub struct Schedule {
     written: String,
-    cron: cron::Schedule,
+    /// One schedule; two when both day fields are restricted, since
+    /// crontab fires on a day matching either and the cron crate needs
+    /// both: one per day field, the other field left as `*`.
+    crons: Vec<cron::Schedule>,
 }
 
 impl Schedule {
     /// Accepts the standard 5-field crontab form (`min hour dom month dow`)
-    /// and the 6/7-field forms with seconds (and years) first. Day-of-week
-    /// numbers follow crontab in every form: 0 or 7 is Sunday, 1 Monday.
+    /// and the 6/7-field forms with seconds (and years) first, with
+    /// crontab's meaning in every form: day-of-week 0 or 7 is Sunday, 1
+    /// Monday; when day-of-month and day-of-week are both restricted, a day
+    /// matching either fires.
     pub fn parse(written: &str) -> Result<Self, String> {
         let fields: Vec<&str> = written.split_whitespace().collect();
         let mut full: Vec<String> = match fields.len() {
@@ -33,23 +38,42 @@ impl Schedule {
             }
         };
         full[5] = crontab_weekdays(&full[5]);
-        let cron = cron::Schedule::from_str(&full.join(" ")).map_err(|e| {
-            format!(
-                "invalid cron schedule {written:?}: {e}. Example: \"0 */6 * * *\" (every 6 hours)"
-            )
-        })?;
-        if cron.upcoming(Utc).next().is_none() {
+        let restricted = |field: &str| !field.starts_with(['*', '?']);
+        let variants = if restricted(&full[3]) && restricted(&full[5]) {
+            let mut by_month_day = full.clone();
+            by_month_day[5] = "*".into();
+            let mut by_weekday = full;
+            by_weekday[3] = "*".into();
+            vec![by_month_day, by_weekday]
+        } else {
+            vec![full]
+        };
+        let crons = variants
+            .iter()
+            .map(|fields| {
+                cron::Schedule::from_str(&fields.join(" ")).map_err(|e| {
+                    format!(
+                        "invalid cron schedule {written:?}: {e}. Example: \"0 */6 * * *\" (every 6 hours)"
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let schedule = Schedule {
+            written: written.to_string(),
+            crons,
+        };
+        if schedule.next_after(Utc::now()).is_none() {
             return Err(format!("cron schedule {written:?} never fires"));
         }
-        Ok(Schedule {
-            written: written.to_string(),
-            cron,
-        })
+        Ok(schedule)
     }
 
     /// The first fire time strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron.after(&after).next()
+        self.crons
+            .iter()
+            .filter_map(|cron| cron.after(&after).next())
+            .min()
     }
 
     pub fn as_str(&self) -> &str {
@@ -57,32 +81,41 @@ impl Schedule {
     }
 }
 
-/// Rewrites crontab day-of-week numbers (0-7, Sunday = 0 or 7) as names,
-/// which the cron crate reads without ambiguity. Steps (`*/2`) are kept.
+/// Rewrites crontab day-of-week numbers (0-7, Sunday = 0 or 7) as the
+/// list of day names they select, which the cron crate reads without
+/// ambiguity: `1-5` is `Mon,Tue,Wed,Thu,Fri`, `6-7` `Sat,Sun`, `1-7/2`
+/// `Mon,Wed,Fri,Sun`. Parts with names or `*` are kept as written, and
+/// anything else is left for the crate to refuse.
 fn crontab_weekdays(field: &str) -> String {
-    const NAMES: [&str; 8] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const NAMES: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     field
         .split(',')
-        .map(|part| {
-            let (range, step) = match part.split_once('/') {
-                Some((range, step)) => (range, Some(step)),
-                None => (part, None),
-            };
-            let range = range
-                .split('-')
-                .map(|bound| match bound.parse::<usize>() {
-                    Ok(n) if n < NAMES.len() => NAMES[n].to_string(),
-                    _ => bound.to_string(),
-                })
+        .map(|part| match weekday_numbers(part) {
+            Some(days) => days
+                .into_iter()
+                .map(|day| NAMES[day % 7])
                 .collect::<Vec<_>>()
-                .join("-");
-            match step {
-                Some(step) => format!("{range}/{step}"),
-                None => range,
-            }
+                .join(","),
+            None => part.to_string(),
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The day numbers (0-7) a numeric crontab day-of-week part selects:
+/// `N`, `N-M`, `N-M/S` or `N/S` (N to 7); `None` for any other form.
+fn weekday_numbers(part: &str) -> Option<Vec<usize>> {
+    let (range, step) = match part.split_once('/') {
+        Some((range, step)) => (range, step.parse::<usize>().ok().filter(|s| *s > 0)?),
+        None => (part, 1),
+    };
+    let day = |text: &str| text.parse::<usize>().ok().filter(|d| *d <= 7);
+    let (first, last) = match range.split_once('-') {
+        Some((first, last)) => (day(first)?, day(last)?),
+        None if part.contains('/') => (day(range)?, 7),
+        None => (day(range)?, day(range)?),
+    };
+    (first <= last).then(|| (first..=last).step_by(step).collect())
 }
 
 /// Parses a duration such as `30s`, `5m`, `1h 30m`, `250ms`.
@@ -140,6 +173,49 @@ mod tests {
             weekdays.next_after(saturday).unwrap().weekday(),
             Weekday::Mon
         );
+    }
+
+    #[test]
+    fn crontab_weekday_ranges_may_end_at_seven() {
+        assert_eq!(crontab_weekdays("6-7"), "Sat,Sun");
+        assert_eq!(crontab_weekdays("1-7/2"), "Mon,Wed,Fri,Sun");
+        assert_eq!(crontab_weekdays("0,3"), "Sun,Wed");
+        assert_eq!(crontab_weekdays("*"), "*");
+        assert_eq!(crontab_weekdays("mon-fri"), "mon-fri");
+        let weekend = Schedule::parse("0 6 * * 6-7").unwrap();
+        let friday = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        let days: Vec<Weekday> =
+            std::iter::successors(weekend.next_after(friday), |t| weekend.next_after(*t))
+                .take(3)
+                .map(|t| t.weekday())
+                .collect();
+        assert_eq!(days, [Weekday::Sat, Weekday::Sun, Weekday::Sat]);
+        // A range the wrong way round is still refused, by the crate.
+        assert!(Schedule::parse("0 6 * * 5-2").is_err());
+    }
+
+    #[test]
+    fn both_day_fields_restricted_fire_on_either_as_in_crontab() {
+        // The 1st and 15th of the month, and every Monday.
+        let s = Schedule::parse("0 6 1,15 * 1").unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
+        let fires: Vec<(u32, Weekday)> =
+            std::iter::successors(s.next_after(start), |t| s.next_after(*t))
+                .take(4)
+                .map(|t| (t.day(), t.weekday()))
+                .collect();
+        assert_eq!(
+            fires,
+            [
+                (30, Weekday::Mon),
+                (1, Weekday::Tue),
+                (7, Weekday::Mon),
+                (14, Weekday::Mon)
+            ]
+        );
+        // One restricted day field: just that one.
+        let s = Schedule::parse("0 6 1 * *").unwrap();
+        assert_eq!(s.next_after(start).unwrap().day(), 1);
     }
 
     #[test]
