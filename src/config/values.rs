@@ -62,7 +62,7 @@ impl Schedule {
             written: written.to_string(),
             crons,
         };
-        if schedule.next_after(Utc::now()).is_none() {
+        if schedule.next_after(crate::clock::now()).is_none() {
             return Err(format!("cron schedule {written:?} never fires"));
         }
         Ok(schedule)
