@@ -9,12 +9,13 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
 
 use common::FAST_HTTP;
 use common::server::{Reply, Server};
 
-fn scopewatch(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+/// scopewatch with `args`, under the permissive umask 022.
+fn permissive(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut command = common::scopewatch_command(config);
     command.args(args).envs(envs.iter().copied());
     // SAFETY: umask(2) is async-signal-safe.
@@ -24,7 +25,11 @@ fn scopewatch(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
             Ok(())
         });
     }
-    command.output().unwrap()
+    command
+}
+
+fn scopewatch(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    permissive(config, args, envs).output().unwrap()
 }
 
 fn mode(path: &Path) -> u32 {
@@ -64,6 +69,34 @@ fn the_state_directory_and_its_files_are_private() {
     files.sort();
     for name in ["alerts.jsonl", "scopewatch.db"] {
         assert!(files.iter().any(|f| f == name), "{name} not in {files:?}");
+    }
+}
+
+#[test]
+fn the_daemon_creates_its_state_directory_private_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scopewatch.toml");
+    std::fs::write(&config, "[storage]\ndatabase = \"state/scopewatch.db\"\n").unwrap();
+    let mut daemon = permissive(&config, &["run"], &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = dir.path().join("state");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !state.join("scopewatch.db").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon made no database"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    assert_eq!(mode(&state), 0o700);
+    for entry in std::fs::read_dir(&state).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
     }
 }
 

@@ -29,7 +29,7 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
     let config_path = config.path.clone();
     let database = env.database_path(Some(&config))?;
     if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        crate::store::create_private_dir(dir)
             .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;
     }
     let _lock = DaemonLock::acquire(&database).map_err(|e| UsageError(e.to_string()))?;

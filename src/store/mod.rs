@@ -643,7 +643,9 @@ fn when_free<T>(mut op: impl FnMut() -> Result<T>) -> Result<T> {
     }
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Creates `dir` and its missing parents, each 0700: the database, its
+/// lock and the signing key live there.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
