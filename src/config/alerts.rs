@@ -239,6 +239,28 @@ pub fn interpolate(written: &str, env: &dyn Fn(&str) -> Option<String>) -> Resul
     Ok(out)
 }
 
+/// A source id an `[[alert]]` filter names: where, under which key.
+pub(super) struct FilterSource {
+    span: std::ops::Range<usize>,
+    key: String,
+    id: String,
+}
+
+/// The source ids the alert filters name, to check once the sources are
+/// read.
+pub(super) fn filter_sources(raw: &[RawAlert]) -> Vec<FilterSource> {
+    raw.iter()
+        .enumerate()
+        .flat_map(|(index, alert)| {
+            alert.sources.iter().flatten().map(move |id| FilterSource {
+                span: id.span(),
+                key: format!("alert[{index}].sources"),
+                id: id.get_ref().clone(),
+            })
+        })
+        .collect()
+}
+
 /// What to do about a variable a secret names that is not set.
 fn unset_variable(name: &str) -> String {
     if name == "CREDENTIALS_DIRECTORY" {
@@ -294,6 +316,26 @@ impl Validator<'_> {
             Err(message) => {
                 self.issue(&spanned.span(), key, message);
                 None
+            }
+        }
+    }
+
+    /// Refuses a filter on a source id none of `sources` has: it would
+    /// never match, and the channel would stay silent.
+    pub(super) fn check_filter_sources<V>(
+        &mut self,
+        filter_sources: Vec<FilterSource>,
+        sources: &HashMap<String, V>,
+    ) {
+        for FilterSource { span, key, id } in filter_sources {
+            // A followed page `PARENT~...` is filtered as its parent.
+            let parent = id.split('~').next().unwrap_or(&id);
+            if !sources.contains_key(parent) {
+                self.issue(
+                    &span,
+                    &key,
+                    format!("no source {id:?}: an alert filter names configured source ids (a page a source follows as SOURCE~...); this filter would never match"),
+                );
             }
         }
     }

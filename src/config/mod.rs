@@ -511,17 +511,7 @@ impl Validator<'_> {
         };
 
         // Checked against the sources once they are read.
-        let alert_sources: Vec<(Range<usize>, String, String)> = raw
-            .alerts
-            .iter()
-            .enumerate()
-            .flat_map(|(index, alert)| {
-                alert.sources.iter().flatten().map(move |id| {
-                    let key = format!("alert[{index}].sources");
-                    (id.span(), key, id.get_ref().clone())
-                })
-            })
-            .collect();
+        let filter_sources = alerts::filter_sources(&raw.alerts);
         let alerts = match self.alert_channels {
             AlertChannels::Build => {
                 self.channels(raw.alerts, path.parent().unwrap_or(Path::new("")))
@@ -550,17 +540,7 @@ impl Validator<'_> {
             }
         }
         if self.alert_channels == AlertChannels::Build {
-            for (span, key, id) in alert_sources {
-                // A followed page `PARENT~...` is filtered as its parent.
-                let parent = id.split('~').next().unwrap_or(&id);
-                if !seen.contains_key(parent) {
-                    self.issue(
-                        &span,
-                        &key,
-                        format!("no source {id:?}: an alert filter names configured source ids (a page a source follows as SOURCE~...); this filter would never match"),
-                    );
-                }
-            }
+            self.check_filter_sources(filter_sources, &seen);
         }
 
         Config {
