@@ -850,6 +850,34 @@ async fn digest_slack_teams_and_command_channels() {
     assert_eq!(written["kind"], "baseline");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_channel_gets_a_clean_environment() {
+    // cargo and nextest set this for the test process, and so for the
+    // scopewatch code running in it.
+    assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+    let (site, _) = site_in_phases(two_versions());
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("env.txt");
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}{}\
+         [[alert]]\nname = \"env\"\nkind = \"command\"\n\
+         command = [\"/bin/sh\", \"-c\", \"env > {}\"]\nevents = [\"baseline\"]\n",
+        html_source("a", &site.url("/a"), ""),
+        out.display(),
+    ));
+    h.sweep().await;
+    assert_eq!(h.dispatch().await.delivered, 1);
+    let env = std::fs::read_to_string(&out).unwrap();
+    let names: Vec<&str> = env
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(n, _)| n)
+        .collect();
+    assert!(names.contains(&"SCOPEWATCH_DELIVERY_ID"), "{names:?}");
+    assert!(names.contains(&"PATH"), "{names:?}");
+    assert!(!names.contains(&"CARGO_MANIFEST_DIR"), "{names:?}");
+}
+
 fn hook_bodies(server: &Server) -> Vec<(String, serde_json::Value)> {
     server
         .requests()

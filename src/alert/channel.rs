@@ -138,10 +138,23 @@ fn append(path: &std::path::Path, line: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// The environment variables a `command` channel's program inherits.
+const PASSED_TO_COMMANDS: [&str; 6] = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"];
+
 async fn run_command(argv: &[String], message_id: &str, items: &[Item]) -> Result<(), String> {
     let (program, args) = argv.split_first().ok_or("the command is empty")?;
     let body = serde_json::to_vec(&payload::body(items)).map_err(|e| e.to_string())?;
-    let mut child = tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    // The daemon's environment may hold the secrets the configuration
+    // interpolates (${SMTP_PASSWORD}); the program gets what it needs to
+    // run and the delivery id, nothing else.
+    command.env_clear();
+    for name in PASSED_TO_COMMANDS {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    let mut child = command
         .args(args)
         .env("SCOPEWATCH_DELIVERY_ID", message_id)
         .stdin(Stdio::piped())
