@@ -169,11 +169,13 @@ pub fn detect(
     let change = match attempt {
         Attempt::Failed => {
             next.consecutive_failures = state.consecutive_failures.saturating_add(1);
-            if next.consecutive_failures == fail_after && !state.failing {
+            // At least, not exactly: `fail_after` may have been lowered
+            // (a reload) past a count already reached.
+            if next.consecutive_failures >= fail_after && !state.failing {
                 next.failing = true;
                 events.push(EventDraft::new(
                     EventKind::Failing,
-                    format!("{fail_after} consecutive failed fetches"),
+                    format!("{} consecutive failed fetches", next.consecutive_failures),
                     state.last_good.as_ref().map(|g| g.record_id),
                 ));
             }
@@ -482,6 +484,20 @@ mod tests {
         assert_eq!(kinds(&d), [EventKind::Recovered]);
         assert_eq!(d.change, Some(Change::Unchanged));
         assert!(!d.next.failing);
+    }
+
+    #[test]
+    fn a_lowered_fail_after_raises_failing_at_the_next_failure() {
+        let mut s = SourceState::default();
+        for i in 1..=4 {
+            let d = detect(&s, &Attempt::Failed, i, None, 10);
+            assert!(d.events.is_empty());
+            s = d.next;
+        }
+        let d = detect(&s, &Attempt::Failed, 5, None, 3);
+        assert_eq!(kinds(&d), [EventKind::Failing]);
+        assert_eq!(d.events[0].summary, "5 consecutive failed fetches");
+        assert!(d.next.failing);
     }
 
     #[test]
