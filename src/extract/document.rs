@@ -100,6 +100,8 @@ impl Document {
 #[derive(Debug, Default)]
 pub(crate) struct DocumentBuilder {
     blocks: Vec<Block>,
+    /// Tables added so far: the next one's ordinal less one.
+    tables: usize,
 }
 
 impl DocumentBuilder {
@@ -145,12 +147,8 @@ impl DocumentBuilder {
             return None;
         }
         self.blocks.push(Block::Table(rows));
-        Some(
-            self.blocks
-                .iter()
-                .filter(|b| matches!(b, Block::Table(_)))
-                .count(),
-        )
+        self.tables += 1;
+        Some(self.tables)
     }
 
     pub(crate) fn page(&mut self, number: u32) {

@@ -208,6 +208,10 @@ fn content_roots<'a>(
 fn nesting_depth(html: &str) -> usize {
     let bytes = html.as_bytes();
     let (mut depth, mut deepest) = (0usize, 0usize);
+    // The first `>` at or after the last tag's name (the input's length
+    // when there is none): found again for every tag, a page of `<a`
+    // without `>` would be scanned to its end once per tag.
+    let mut next_gt: Option<usize> = None;
     let mut i = 0;
     while let Some(offset) = memchr_lt(&bytes[i..]) {
         let start = i + offset + 1;
@@ -228,10 +232,17 @@ fn nesting_depth(html: &str) -> usize {
         if closing {
             depth = depth.saturating_sub(1);
         } else {
-            let tag_end = bytes[name_start..]
-                .iter()
-                .position(|b| *b == b'>')
-                .map_or(bytes.len(), |p| name_start + p);
+            let tag_end = match next_gt {
+                Some(gt) if gt >= name_start => gt,
+                _ => {
+                    let gt = bytes[name_start..]
+                        .iter()
+                        .position(|b| *b == b'>')
+                        .map_or(bytes.len(), |p| name_start + p);
+                    next_gt = Some(gt);
+                    gt
+                }
+            };
             if tag_end > 0 && bytes.get(tag_end - 1) == Some(&b'/') {
                 continue;
             }
@@ -573,5 +584,15 @@ mod tests {
         // Unclosed list items and paragraphs do not count as nesting.
         let sloppy = format!("<ul>{}</ul>", "<li><p>item".repeat(5_000));
         assert!(extract_html(&sloppy, &[], &[], None, None).is_ok());
+    }
+
+    #[test]
+    fn tags_without_a_closing_bracket_are_counted_in_one_pass() {
+        assert_eq!(nesting_depth("<div><div>x</div></div>"), 2);
+        assert_eq!(nesting_depth("<div><br/><div>"), 2);
+        assert_eq!(nesting_depth("<a<b<c"), 3);
+        // Each `<a` once searched the rest of the input for its `>`:
+        // 10^11 steps for this megabyte, against one pass now.
+        assert_eq!(nesting_depth(&"<a</a".repeat(200_000)), 1);
     }
 }
