@@ -89,6 +89,16 @@ pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetti
             by_name.entry((a.certification.as_str(), old)).or_insert(i);
         }
     }
+    // The same, ignoring case: a page that recases a name ("Azure Bot
+    // service" → "Azure Bot Service") renames it, it does not drop it.
+    let folded =
+        |certification: &str, service: &str| (certification.to_lowercase(), service.to_lowercase());
+    let mut by_folded_name: HashMap<(String, String), usize> = HashMap::new();
+    for (i, a) in added.iter().enumerate() {
+        by_folded_name
+            .entry(folded(&a.certification, &a.service))
+            .or_insert(i);
+    }
     let mut used = vec![false; added.len()];
     let mut diff = ScopeDiff::default();
     for r in removed {
@@ -97,6 +107,7 @@ pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetti
         let hit = [(cert, service), (cert, r.service.as_str())]
             .into_iter()
             .filter_map(|key| by_name.get(&key).copied())
+            .chain(by_folded_name.get(&folded(cert, service)).copied())
             .find(|&i| !used[i]);
         match hit {
             Some(i) => {
@@ -259,6 +270,16 @@ mod tests {
         assert_eq!(diff.removed.len(), 1);
         assert_eq!(diff.added.len(), 1);
         assert!(diff.renamed.is_empty());
+    }
+
+    #[test]
+    fn a_name_recased_is_a_rename() {
+        let previous = ScopeSet::from_entries([e("PCI DSS", "Azure Bot service")]);
+        let current = ScopeSet::from_entries([e("PCI DSS", "Azure Bot Service")]);
+        let diff = diff_scope(&previous, &current, &ScopeSettings::default());
+        assert!(diff.removed.is_empty() && diff.added.is_empty(), "{diff:?}");
+        assert_eq!(diff.renamed.len(), 1);
+        assert_eq!(diff.renamed[0].to.service, "Azure Bot Service");
     }
 
     #[test]

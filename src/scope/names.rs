@@ -36,19 +36,43 @@ fn is_footnote_char(c: char) -> bool {
     )
 }
 
-/// A table cell as a mark is matched against: markup leftovers and footnote
-/// markers removed, punctuation kept (":heavy_check_mark:" stays whole).
-pub fn mark_text(raw: &str) -> &str {
-    raw.trim_matches(|c: char| c.is_whitespace() || is_footnote_char(c) || c == '`' || c == '_')
+/// Emoji and text presentation selectors: "✅️" and "✔︎" look like "✅"
+/// and "✔" and mean the same.
+fn is_variation_selector(c: char) -> bool {
+    matches!(c, '\u{FE0E}' | '\u{FE0F}')
 }
 
-/// Removes markup leftovers (`**`, `__`, backticks), footnote markers at
-/// either end, surrounding whitespace and trailing punctuation. Inner
-/// whitespace is collapsed. Text that is nothing but markup becomes "".
+/// Signs a page may add to or drop from a name without renaming it: ™ ®
+/// ℠, and the invisible soft hyphen and word joiner.
+fn is_name_decoration(c: char) -> bool {
+    matches!(c, '™' | '®' | '℠' | '\u{00AD}' | '\u{2060}')
+}
+
+/// A table cell as a mark is matched against: markup leftovers, footnote
+/// markers and variation selectors removed, punctuation kept
+/// (":heavy_check_mark:" stays whole).
+pub fn mark_text(raw: &str) -> &str {
+    raw.trim_matches(|c: char| {
+        c.is_whitespace() || is_footnote_char(c) || is_variation_selector(c) || c == '`' || c == '_'
+    })
+}
+
+/// Removes markup leftovers (`**`, `__`, backticks), ™ ® ℠ and invisible
+/// soft hyphens and word joiners, footnote markers at either end,
+/// surrounding whitespace and trailing punctuation. Inner whitespace is
+/// collapsed. Text that is nothing but markup becomes "".
 pub fn strip_markup(raw: &str) -> String {
     // Called for every cell and name of a page: one allocation, not seven.
-    let unmarked = if raw.contains("**") || raw.contains("__") || raw.contains('`') {
-        Cow::Owned(raw.replace("**", "").replace("__", "").replace('`', ""))
+    let unmarked = if raw.contains("**")
+        || raw.contains("__")
+        || raw.contains('`')
+        || raw.contains(is_name_decoration)
+    {
+        Cow::Owned(
+            raw.replace("**", "")
+                .replace("__", "")
+                .replace(['`', '™', '®', '℠', '\u{00AD}', '\u{2060}'], ""),
+        )
     } else {
         Cow::Borrowed(raw)
     };
@@ -224,6 +248,20 @@ mod tests {
         assert_eq!(strip_markup("**"), "");
         assert_eq!(mark_text(" :heavy_check_mark: ** "), ":heavy_check_mark:");
         assert_eq!(mark_text("✅¹"), "✅");
+    }
+
+    #[test]
+    fn presentation_selectors_and_trademark_signs_change_nothing() {
+        // "✅️" (with U+FE0F, as editors write it) and "✔︎" (U+FE0E).
+        assert_eq!(mark_text("\u{2705}\u{FE0F}"), "✅");
+        assert_eq!(mark_text("\u{2714}\u{FE0E}"), "✔");
+        assert_eq!(strip_markup("Microsoft Teams®"), "Microsoft Teams");
+        assert_eq!(strip_markup("Microsoft® Teams™"), "Microsoft Teams");
+        assert_eq!(
+            strip_markup("Share\u{00AD}Point Online"),
+            "SharePoint Online"
+        );
+        assert_eq!(strip_markup("Azure\u{2060} Maps ℠"), "Azure Maps");
     }
 
     #[test]
