@@ -189,6 +189,19 @@ fn a_flipped_byte_in_a_stored_body_is_named() {
         out.contains("record 1: the blob named by raw_hash"),
         "{out}"
     );
+    // Export refuses it rather than passing the body off as pruned.
+    let bundle = h.dir.path().join("bundle");
+    let out = scopewatch(
+        &h.config_path(),
+        &["export", "--out", bundle.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let refusal = text(&out);
+    assert!(
+        refusal.contains(&format!("blob {hash} "))
+            && refusal.contains("cannot be exported; run `scopewatch verify`"),
+        "{refusal}"
+    );
 }
 
 #[test]

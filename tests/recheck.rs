@@ -598,20 +598,22 @@ fn a_bundle_whose_response_body_was_altered_and_re_signed_names_every_capture_of
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(matrix.len(), 3);
-    // The response's metadata record sees its payload changed; the
-    // revisits' changed bodies only re-extraction sees.
+    // Each metadata record sees its payload changed (a revisit's is the
+    // response it refers to), and re-extraction its text.
     let others: Vec<&Value> = findings
         .iter()
         .filter(|f| !f["concerns"].as_str().unwrap().starts_with("record "))
         .collect();
-    assert_eq!(others.len(), 1, "{findings:#?}");
-    assert!(
-        others[0]["problem"]
-            .as_str()
-            .unwrap()
-            .contains("the response payload is not the body the record hashed"),
-        "{findings:#?}"
-    );
+    assert_eq!(others.len(), 3, "{findings:#?}");
+    for other in others {
+        assert!(
+            other["problem"]
+                .as_str()
+                .unwrap()
+                .contains("the response payload is not the body the record hashed"),
+            "{findings:#?}"
+        );
+    }
     for id in matrix {
         assert!(
             findings.iter().any(|f| f["record_id"] == id
@@ -620,6 +622,55 @@ fn a_bundle_whose_response_body_was_altered_and_re_signed_names_every_capture_of
             "record {id}: {findings:#?}"
         );
     }
+}
+
+#[test]
+fn a_forged_body_marked_pruned_and_re_signed_is_named_with_and_without_config() {
+    let (h, _server) = swept();
+    let bundle = bundle(&h);
+    // The attacker forges the first matrix response's body and marks its
+    // capture "raw_pruned", hoping the mark excuses the body; then redoes
+    // the WARC digests, SHA256SUMS and the signature.
+    let mut first_metadata = true;
+    let forged = forge_warc(
+        &bundle.join("archive/matrix.warc.gz"),
+        |record| match record.header("WARC-Type") {
+            Some("response") => {
+                let block = String::from_utf8(record.block.clone()).unwrap();
+                record.block = block.replace("Storage", "Backup").into_bytes();
+                true
+            }
+            Some("metadata") if std::mem::take(&mut first_metadata) => {
+                let mut meta: Value = serde_json::from_slice(&record.block).unwrap();
+                meta["raw_pruned"] = Value::Bool(true);
+                record.block = meta.to_string().into_bytes();
+                true
+            }
+            _ => false,
+        },
+    );
+    assert_eq!(forged, 2);
+    resign(&h, &bundle);
+
+    // Without re-extraction: each capture of the body (the response and
+    // the two revisits referring to it) is named.
+    let out = verify_bundle_without_config(&bundle);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("the response payload is not the body the record hashed")
+            .count(),
+        3,
+        "{text}"
+    );
+    // With it: the capture marked pruned is re-extracted too.
+    let (code, findings, _) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 1, "{findings:#?}");
+    let re_extracted = findings
+        .iter()
+        .filter(|f| f["problem"].as_str().unwrap().contains("text hash differs"))
+        .count();
+    assert_eq!(re_extracted, 3, "{findings:#?}");
 }
 
 #[test]

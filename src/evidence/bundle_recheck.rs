@@ -61,6 +61,16 @@ impl Captures {
         }
     }
 
+    /// The SHA-256 (hex) of the body a metadata record's capture holds:
+    /// the payload of the response it is concurrent to, or of the response
+    /// that revisit refers to.
+    pub(crate) fn payload_of(&self, metadata: &WarcRecord) -> Option<&str> {
+        metadata
+            .header("WARC-Concurrent-To")
+            .and_then(|response| self.payloads.get(response))
+            .map(String::as_str)
+    }
+
     fn add_metadata(
         &mut self,
         concerns: &str,
@@ -80,11 +90,9 @@ impl Captures {
             return;
         };
         let text_hash = meta["text_hash"].as_str().map(str::to_string);
-        let extracted = outcome == "ok" && text_hash.is_some() && meta["raw_pruned"] != true;
-        let body = record
-            .header("WARC-Concurrent-To")
-            .and_then(|response| self.payloads.get(response))
-            .cloned();
+        let body = self.payload_of(record).map(str::to_string);
+        let pruned = body.as_deref().is_some_and(|p| pruned_by_policy(meta, p));
+        let extracted = outcome == "ok" && text_hash.is_some() && !pruned;
         if extracted && body.is_none() {
             findings.push(Finding {
                 record_id: Some(id),
@@ -142,6 +150,16 @@ impl Captures {
             History::Partial,
         )
     }
+}
+
+/// SHA-256 (hex) of no bytes: the payload of a response whose body was pruned.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// Whether a capture was exported with its body pruned by `[retention]`:
+/// its metadata says `raw_pruned` and its response holds no body. A body
+/// beside the mark is checked, and re-extracted, like any other.
+pub(crate) fn pruned_by_policy(meta: &Value, payload: &str) -> bool {
+    meta["raw_pruned"] == true && payload == EMPTY_SHA256
 }
 
 /// Every `scope/<source>.jsonl` line: record id to scope hash, and scope

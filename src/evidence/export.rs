@@ -139,8 +139,14 @@ pub fn write_bundle(
     let mut firsts: HashMap<(String, String), FirstCapture> = HashMap::new();
     // Per source, its latest capture with a body: the WACZ page for it.
     let mut latest_capture: BTreeMap<String, &crate::store::RecordRow> = BTreeMap::new();
+    let pruned = super::retention::pruned(store)?;
     for (row, record_hash) in &records {
-        let body = blob(store, row.raw_hash.as_deref())?;
+        let raw_pruned = row.raw_hash.as_ref().is_some_and(|h| pruned.contains(h));
+        let body = if raw_pruned {
+            None
+        } else {
+            blob(store, row.raw_hash.as_deref())?
+        };
         let text = blob(store, row.text_hash.as_deref())?;
         let uri = warc::uri_of(row).to_string();
         let key = (uri.clone(), row.raw_hash.clone().unwrap_or_default());
@@ -156,7 +162,7 @@ pub fn write_bundle(
             ledger_seq: seq_of_record.get(&row.id).copied(),
             config: config_before(seq_of_record.get(&row.id).copied()),
             first: firsts.get(&key),
-            pruned: row.raw_hash.is_some() && body.is_none(),
+            pruned: raw_pruned,
         };
         let ledger_seq = attempt.ledger_seq;
         if let Some(config) = attempt.config {
@@ -365,18 +371,23 @@ fn add_checkpoint(files: &mut Files, checkpoint: &Checkpoint) -> Result<(), Evid
     Ok(())
 }
 
+/// The bytes of the blob `hash`. A missing or damaged blob is an error, so
+/// no bundle passes it off as pruned: the caller leaves a pruned one out.
 fn blob(store: &Store, hash: Option<&str>) -> Result<Option<Vec<u8>>, EvidenceError> {
     let Some(hex) = hash else { return Ok(None) };
-    let digest = Digest::from_hex(hex).ok_or_else(|| {
+    let damaged = |problem: String| {
         EvidenceError::Damaged(format!(
-            "malformed blob hash {hex}; run `scopewatch verify`"
+            "blob {hex} {problem}, so it cannot be exported; run `scopewatch verify` to see which records name it"
         ))
-    })?;
-    // A pruned or damaged blob is left out; `verify` reports it.
-    Ok(store
+    };
+    let digest = Digest::from_hex(hex).ok_or_else(|| damaged("is not a SHA-256 name".into()))?;
+    let bytes = store
         .blob(&digest)
-        .ok()
-        .filter(|bytes| Digest::of(bytes) == digest))
+        .map_err(|e| damaged(format!("cannot be read ({e})")))?;
+    if Digest::of(&bytes) != digest {
+        return Err(damaged("does not hash to its name: it was altered".into()));
+    }
+    Ok(Some(bytes))
 }
 
 fn readme(latest: &Checkpoint, wacz: bool) -> String {

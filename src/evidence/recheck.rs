@@ -252,7 +252,7 @@ pub fn recheck_store(
     let Some(config) = config else {
         return Ok(no_config());
     };
-    let pruned = pruned_hashes(store)?;
+    let pruned = super::retention::pruned(store)?;
     let captures: Vec<Capture> = store
         .all_records()?
         .into_iter()
@@ -352,14 +352,6 @@ pub(crate) fn recheck<'a>(
         ));
     }
     Ok(result)
-}
-
-fn pruned_hashes(store: &Store) -> Result<HashSet<String>, EvidenceError> {
-    Ok(store
-        .conn()
-        .prepare("SELECT hash FROM blobs WHERE pruned_at IS NOT NULL")?
-        .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// Runs each distinct input's extraction once, in parallel batches.

@@ -6,6 +6,7 @@
 //! Texts, diffs and each source's last good body are never pruned: change
 //! detection and the reports still need them.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use rusqlite::TransactionBehavior;
@@ -50,4 +51,13 @@ pub fn prune(store: &Store, keep: Duration) -> Result<usize, EvidenceError> {
     }
     tx.commit()?;
     Ok(hashes.len())
+}
+
+/// The hashes (hex) of the blobs pruned by [`prune`].
+pub(crate) fn pruned(store: &Store) -> Result<HashSet<String>, EvidenceError> {
+    Ok(store
+        .conn()
+        .prepare("SELECT hash FROM blobs WHERE pruned_at IS NOT NULL")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
 }

@@ -555,7 +555,6 @@ fn check_archives(
         let Some(bytes) = read(dir, &name, findings) else {
             continue;
         };
-        let mut payloads: HashMap<String, String> = HashMap::new();
         for (index, read) in warc::read_all(&bytes).into_iter().enumerate() {
             let (offset, record) = match read {
                 warc::ReadRecord::Ok { offset, record } => (offset, record),
@@ -583,16 +582,14 @@ fn check_archives(
                         "the payload does not match WARC-Payload-Digest: it was altered",
                     ));
                 }
-                if let Some(id) = record.header("WARC-Record-ID") {
-                    payloads.insert(id.to_string(), payload);
-                }
             }
             if kind == "metadata" {
                 let ledger = Ledger {
                     leaves,
                     config_seqs: &config_seqs,
                 };
-                check_metadata(&concerns, &record, &ledger, &payloads, findings);
+                let payload = captures.payload_of(&record);
+                check_metadata(&concerns, &record, &ledger, payload, findings);
             }
             captures.add(&concerns, &record, findings);
         }
@@ -654,7 +651,7 @@ fn check_metadata(
     concerns: &str,
     record: &warc::WarcRecord,
     ledger: &Ledger<'_>,
-    payloads: &HashMap<String, String>,
+    payload: Option<&str>,
     findings: &mut Vec<Finding>,
 ) {
     let leaves = ledger.leaves;
@@ -703,14 +700,10 @@ fn check_metadata(
         }
     }
     check_record_members(&meta, &mut problem);
-    if meta["raw_pruned"] == true {
-        return;
-    }
-    if let (Some(raw), Some(response)) = (
-        meta["raw_hash"].as_str(),
-        record.header("WARC-Concurrent-To"),
-    ) && let Some(payload) = payloads.get(response)
-        && payload != &format!("sha256:{raw}")
+    // The body its response (or the response its revisit refers to) holds.
+    if let (Some(raw), Some(payload)) = (meta["raw_hash"].as_str(), payload)
+        && payload != raw
+        && !super::bundle_recheck::pruned_by_policy(&meta, payload)
     {
         problem(
             "the response payload is not the body the record hashed: the capture was replaced"
