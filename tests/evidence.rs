@@ -560,6 +560,33 @@ fn pruned_bodies_are_reported_as_policy_and_a_silent_removal_as_tampering() {
     );
 }
 
+#[tokio::test]
+async fn a_record_made_after_the_newest_checkpoint_is_not_exported() {
+    let server = Server::start(|_| Reply::html("<main><p>ISO 27001</p></main>"));
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[[source]]\nid = \"iso\"\nurl = \"{}\"\n",
+        server.url("/iso")
+    ));
+    let out = scopewatch(&h.config_path(), &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // What a daemon commits between export's checkpoint and its reads: a
+    // capture whose leaf no checkpoint covers yet.
+    h.sweep().await;
+    let bundle = h.dir.path().join("bundle");
+    let signer = scopewatch::evidence::Signer::locate(None, &h.db_path()).unwrap();
+    let summary = scopewatch::evidence::export::write_signed(
+        &h.store(),
+        &signer,
+        &Default::default(),
+        Default::default(),
+        &bundle,
+    )
+    .unwrap();
+    assert_eq!(summary.records, 1, "only the signed capture");
+    let (code, out) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn export_selects_by_source_and_period() {
     let (h, _server) = history();

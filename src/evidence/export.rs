@@ -1,6 +1,8 @@
 //! `scopewatch export`: the evidence bundle. A fresh checkpoint is signed
-//! first, so every leaf exported is covered; then the captures of the
-//! period render as WARC, the ledger leaves that concern them go out with
+//! first, then the store is read in one snapshot, and only records whose
+//! leaf that checkpoint covers go out, so every leaf exported is covered
+//! (a daemon may commit more meanwhile); the captures of the period render
+//! as WARC, the ledger leaves that concern them go out with
 //! an inclusion proof each against the newest checkpoint, every checkpoint
 //! goes out as its signed text and raw signature with consistency proofs
 //! between consecutive ones, and `SHA256SUMS` lists every file and is signed
@@ -68,8 +70,25 @@ pub struct Summary {
 /// Files of a bundle, relative path to bytes, written in one go at the end.
 type Files = BTreeMap<String, Vec<u8>>;
 
-/// Writes the bundle for `selection` into `out` (created; must be empty).
+/// Signs a checkpoint of the whole ledger, then writes the bundle for
+/// `selection` into `out` (created; must be empty) against it.
 pub fn write_bundle(
+    store: &Store,
+    signer: &Signer,
+    selection: &Selection,
+    format: Format,
+    out: &Path,
+) -> Result<Summary, EvidenceError> {
+    checkpoint::sign(store, signer)?;
+    write_signed(store, signer, selection, format, out)
+}
+
+/// Writes the bundle for `selection` into `out` (created; must be empty)
+/// against the newest checkpoint, from one snapshot of the store: records
+/// whose ledger leaf that checkpoint does not cover (committed since it was
+/// signed, or made before the ledger existed) are left out, so every
+/// capture exported is covered by a signed root.
+pub fn write_signed(
     store: &Store,
     signer: &Signer,
     selection: &Selection,
@@ -87,7 +106,9 @@ pub fn write_bundle(
             "the directory is not empty: name a new directory for the bundle",
         ));
     }
-    checkpoint::sign(store, signer)?;
+    // One read transaction: a daemon writing meanwhile cannot make the
+    // checkpoints, ledger and records read below disagree.
+    let _snapshot = store.conn().unchecked_transaction()?;
     let checkpoints = checkpoint::all(store.conn())?;
     let latest = checkpoints
         .last()
@@ -98,20 +119,22 @@ pub fn write_bundle(
         .map(|e| serde_json::from_str(&e.leaf).unwrap_or(Value::Null))
         .collect();
 
-    let records: Vec<_> = store
-        .all_records()?
-        .into_iter()
-        .filter(|(row, _)| {
-            selection.covers_source(&row.source) && selection.covers_time(&row.started_at)
-        })
-        .collect();
-    let record_ids: HashSet<i64> = records.iter().map(|(row, _)| row.id).collect();
     let seq_of_record: HashMap<i64, i64> = entries
         .iter()
         .zip(&leaves)
         .filter(|(_, leaf)| matches!(leaf["type"].as_str(), Some("capture" | "failure")))
         .filter_map(|(entry, leaf)| Some((leaf["record_id"].as_i64()?, entry.seq)))
         .collect();
+    let records: Vec<_> = store
+        .all_records()?
+        .into_iter()
+        .filter(|(row, _)| {
+            seq_of_record.contains_key(&row.id)
+                && selection.covers_source(&row.source)
+                && selection.covers_time(&row.started_at)
+        })
+        .collect();
+    let record_ids: HashSet<i64> = records.iter().map(|(row, _)| row.id).collect();
 
     // The configuration in force for each attempt: the last `config` leaf
     // before the attempt's leaf (`before_sweep` records it before captures).
