@@ -447,6 +447,35 @@ fn a_bundle_verifies_with_scopewatch_and_standard_tools() {
 }
 
 #[test]
+fn two_sources_of_the_same_page_each_hold_its_response() {
+    let server = Server::start(|_| Reply::html("<main><p>ISO 27001</p></main>"));
+    let url = server.url("/iso");
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[[source]]\nid = \"a\"\nurl = \"{url}\"\n[[source]]\nid = \"b\"\nurl = \"{url}\"\n"
+    ));
+    let bundle = swept_and_exported(&h, 2);
+    // Each file is read on its own: a revisit refers within it.
+    for source in ["a", "b"] {
+        let archive = std::fs::read(bundle.join(format!("archive/{source}.warc.gz"))).unwrap();
+        let kinds: Vec<String> = scopewatch::evidence::warc::read_all(&archive)
+            .into_iter()
+            .filter_map(|read| match read {
+                scopewatch::evidence::warc::ReadRecord::Ok { record, .. } => {
+                    record.header("WARC-Type").map(String::from)
+                }
+                scopewatch::evidence::warc::ReadRecord::Damaged { problem, .. } => {
+                    panic!("{problem}")
+                }
+            })
+            .filter(|kind| kind == "response" || kind == "revisit")
+            .collect();
+        assert_eq!(kinds, ["response", "revisit"], "{source}");
+    }
+    let (code, out) = verify_bundle(&h, &bundle);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
 fn a_truncated_warc_record_is_named() {
     let (h, _server, bundle) = exported();
     let path = bundle.join("archive/iso.warc.gz");

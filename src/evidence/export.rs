@@ -159,7 +159,8 @@ pub fn write_signed(
     let mut files = Files::new();
     let mut report_rows = Vec::new();
     let mut archives: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut firsts: HashMap<(String, String), FirstCapture> = HashMap::new();
+    // By source, URI and body: a revisit refers within its source's file.
+    let mut firsts: HashMap<(String, String, String), FirstCapture> = HashMap::new();
     // Per source, its latest capture with a body: the WACZ page for it.
     let mut latest_capture: BTreeMap<String, &crate::store::RecordRow> = BTreeMap::new();
     let pruned = super::retention::pruned(store)?;
@@ -172,7 +173,11 @@ pub fn write_signed(
         };
         let text = blob(store, row.text_hash.as_deref())?;
         let uri = warc::uri_of(row).to_string();
-        let key = (uri.clone(), row.raw_hash.clone().unwrap_or_default());
+        let key = (
+            row.source.clone(),
+            uri.clone(),
+            row.raw_hash.clone().unwrap_or_default(),
+        );
         let attempt = Attempt {
             row,
             record_hash,
