@@ -10,7 +10,8 @@
 //! back from the rendered bytes rather than predicted; `pages/pages.jsonl`,
 //! one page per source URL (its latest capture with a body, and the HTML
 //! title); `datapackage.json` listing every other entry with its SHA-256 and
-//! size; and `datapackage-digest.json` with the SHA-256 of the
+//! size (under a Frictionless name: a followed page's `~` would fail
+//! `wacz validate`); and `datapackage-digest.json` with the SHA-256 of the
 //! `datapackage.json`. Text entries are deflated.
 
 use std::borrow::Cow;
@@ -89,11 +90,13 @@ pub fn package(
         CompressionMethod::Deflated,
     ));
 
+    let names = resource_names(entries.iter().map(|(path, _, _)| path.as_str()));
     let resources: Vec<Value> = entries
         .iter()
-        .map(|(path, bytes, _)| {
+        .zip(names)
+        .map(|((path, bytes, _), name)| {
             json!({
-                "name": path.rsplit('/').next().unwrap_or(path).to_lowercase(),
+                "name": name,
                 "path": path,
                 "hash": warc::digest(bytes),
                 "bytes": bytes.len(),
@@ -137,6 +140,35 @@ pub fn package(
         zip.write_all(&bytes)?;
     }
     Ok(zip.finish()?.into_inner())
+}
+
+/// A Frictionless resource name for each path (`^[-a-z0-9._/]+$`, unique
+/// in the package): its file name lowercased, every other character
+/// (a followed page's `~`, say) as `-`, and `-2`, `-3`... after a name
+/// already taken (ids that differ only in case).
+fn resource_names<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    paths
+        .map(|path| {
+            let file = path.rsplit('/').next().unwrap_or(path).to_lowercase();
+            let name: String = file
+                .chars()
+                .map(|c| match c {
+                    'a'..='z' | '0'..='9' | '-' | '.' | '_' => c,
+                    _ => '-',
+                })
+                .collect();
+            let unique = (1..)
+                .map(|n| match n {
+                    1 => name.clone(),
+                    n => format!("{name}-{n}"),
+                })
+                .find(|candidate| !taken.contains(candidate))
+                .expect("some suffix is free");
+            taken.insert(unique.clone());
+            unique
+        })
+        .collect()
 }
 
 /// The ZIP (DOS) time of an RFC 3339 time; the ZIP epoch when unreadable.
@@ -300,6 +332,30 @@ mod tests {
             assert_eq!(surt(url), key, "{url}");
         }
         assert_eq!(timestamp("2026-11-28T12:00:01.250Z"), "20261128120001");
+    }
+
+    #[test]
+    fn resource_names_are_frictionless_names_and_unique() {
+        let names = resource_names(
+            [
+                "archive/ISO.warc.gz",
+                "archive/iso.warc.gz",
+                "archive/bot~www.example.com-trust.warc.gz",
+                "archive/iso.warc.gz-2",
+                "indexes/index.cdx",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            names,
+            [
+                "iso.warc.gz",
+                "iso.warc.gz-2",
+                "bot-www.example.com-trust.warc.gz",
+                "iso.warc.gz-2-2",
+                "index.cdx",
+            ]
+        );
     }
 
     #[test]
