@@ -433,13 +433,14 @@ fn parse(bytes: &[u8]) -> Result<WarcRecord, String> {
         }
     }
     let length = length.ok_or("no Content-Length")?;
-    if reader.len() < length + 4 {
+    // Checked: a crafted Content-Length near usize::MAX must not overflow.
+    let Some(end) = length.checked_add(4).filter(|end| *end <= reader.len()) else {
         return Err(format!(
             "the block is shorter than its Content-Length ({} of {length} bytes): the record is truncated",
             reader.len().saturating_sub(4)
         ));
-    }
-    if &reader[length..length + 4] != b"\r\n\r\n" {
+    };
+    if &reader[length..end] != b"\r\n\r\n" {
         return Err("the block does not end where Content-Length says".into());
     }
     Ok(WarcRecord {
@@ -459,6 +460,18 @@ pub fn http_payload(block: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_content_length_that_overflows_is_a_damaged_record() {
+        let record = b"WARC/1.1\r\nWARC-Type: resource\r\nContent-Length: 18446744073709551615\r\n\r\nabc\r\n\r\n";
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(record).unwrap();
+        let read = read_all(&encoder.finish().unwrap());
+        assert!(
+            matches!(&read[..], [ReadRecord::Damaged { problem, .. }] if problem.contains("truncated")),
+            "{read:?}"
+        );
+    }
 
     #[test]
     fn a_capture_renders_request_response_metadata_and_reads_back() {
