@@ -7,7 +7,6 @@
 //! so `openssl pkeyutl -verify -rawin` checks a checkpoint as it checks the
 //! bundle's `SHA256SUMS`.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
@@ -138,14 +137,35 @@ pub fn verify_signature(key: &VerifyingKey, message: &[u8], signature: &[u8]) ->
     Signature::from_slice(signature).is_ok_and(|s| key.verify(message, &s).is_ok())
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `contents` to the new file `path` (mode 0600) whole or not at
+/// all: into a temporary file beside it, synced, then hard-linked into
+/// place, which fails rather than replace an existing file. The temporary
+/// file is removed either way, so a failed write (a full disk) leaves no
+/// partial key for the next start to trip over.
+fn write_private(path: &Path, mut contents: impl std::io::Read) -> std::io::Result<()> {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(".{}.tmp", std::process::id()));
+    let temp = path.with_file_name(name);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    let mut file = options.open(&temp)?;
+    let written = std::io::copy(&mut contents, &mut file)
+        .and_then(|_| file.sync_all())
+        .and_then(|()| std::fs::hard_link(&temp, path));
+    drop(file);
+    if let Err(e) = std::fs::remove_file(&temp) {
+        tracing::warn!(path = %temp.display(), "cannot remove the temporary key file: {e}");
+    }
+    written?;
+    // The new name is durable once its directory is.
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// One signed statement of the ledger's size and root.
@@ -326,6 +346,34 @@ fn key_path(key_file: Option<&Path>, database: &Path) -> (PathBuf, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_key_write_leaves_no_file_and_an_existing_key_stays() {
+        /// Half a key, then the disk is full.
+        struct FullDisk(bool);
+        impl std::io::Read for FullDisk {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if std::mem::replace(&mut self.0, true) {
+                    return Err(std::io::ErrorKind::StorageFull.into());
+                }
+                let half = b"-----BEGIN PRIVATE KEY-----\n";
+                buf[..half.len()].copy_from_slice(half);
+                Ok(half.len())
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEY_FILE);
+        let err = write_private(&path, FullDisk(false)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::StorageFull);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+
+        std::fs::write(&path, "mine").unwrap();
+        let err = write_private(&path, &b"new key"[..]).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "mine");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 
     #[test]
     fn a_key_is_created_once_and_read_back() {
