@@ -8,10 +8,11 @@
 //! between consecutive ones, and `SHA256SUMS` lists every file and is signed
 //! (`SHA256SUMS.sig`, raw Ed25519, as `openssl pkeyutl -verify -rawin`
 //! reads it). `scope/<source>.jsonl` holds the scope each capture stored,
-//! which `verify BUNDLE --config FILE` re-extracts and compares.
+//! which `verify BUNDLE --config FILE` re-extracts and compares. The
+//! bundle appears whole or not at all (see [`write_signed`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -87,7 +88,8 @@ pub fn write_bundle(
 /// against the newest checkpoint, from one snapshot of the store: records
 /// whose ledger leaf that checkpoint does not cover (committed since it was
 /// signed, or made before the ledger existed) are left out, so every
-/// capture exported is covered by a signed root.
+/// capture exported is covered by a signed root. It is written into a
+/// temporary directory beside `out`, renamed into place at the end.
 pub fn write_signed(
     store: &Store,
     signer: &Signer,
@@ -365,21 +367,86 @@ pub fn write_signed(
         sums.push_str(&format!("{}  {name}\n", Digest::of(bytes).to_hex()));
     }
     let signature = signer.sign(sums.as_bytes());
-    files.insert("SHA256SUMS".into(), sums.into_bytes());
-    files.insert("SHA256SUMS.sig".into(), signature.to_vec());
-
-    for (name, bytes) in &files {
-        let path: PathBuf = out.join(name);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| EvidenceError::file(dir, e))?;
-        }
-        std::fs::write(&path, bytes).map_err(|e| EvidenceError::file(&path, e))?;
-    }
+    let signed = [
+        ("SHA256SUMS", sums.as_bytes()),
+        ("SHA256SUMS.sig", &signature[..]),
+    ];
+    write_atomically(out, &files, &signed)?;
     Ok(Summary {
         records: records.len(),
         entries: chosen.len(),
         checkpoints: checkpoints.len(),
     })
+}
+
+/// Writes the bundle into `out` (absent or empty) whole or not at all:
+/// `files`, then `last` (the checksums and their signature), each synced,
+/// into a temporary directory beside `out` that is then renamed to it. On
+/// failure the temporary directory is removed and `out` left as it was.
+fn write_atomically(
+    out: &Path,
+    files: &Files,
+    last: &[(&str, &[u8])],
+) -> Result<(), EvidenceError> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = out
+        .file_name()
+        .ok_or_else(|| EvidenceError::file(out, "name a directory for the bundle"))?;
+    std::fs::create_dir_all(parent).map_err(|e| EvidenceError::file(parent, e))?;
+    let temp = parent.join(format!(
+        ".{}.{}.partial",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::create_dir(&temp).map_err(|e| EvidenceError::file(&temp, e))?;
+    let all = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+        .chain(last.iter().copied());
+    let written = write_tree(&temp, all).and_then(|()| {
+        std::fs::rename(&temp, out).map_err(|e| EvidenceError::file(out, e))?;
+        sync_dir(parent)
+    });
+    written.map_err(|e| {
+        if let Err(left) = std::fs::remove_dir_all(&temp) {
+            tracing::warn!(path = %temp.display(), "cannot remove the partial bundle: {left}");
+        }
+        EvidenceError::file(
+            out,
+            format!("the bundle was not written ({e}), and nothing was left behind: fix that (e.g. free disk space) and export again"),
+        )
+    })
+}
+
+/// Writes and syncs each file under `root`, then every directory made.
+fn write_tree<'a>(
+    root: &Path,
+    files: impl Iterator<Item = (&'a str, &'a [u8])>,
+) -> Result<(), EvidenceError> {
+    let mut dirs = std::collections::BTreeSet::from([root.to_path_buf()]);
+    for (name, bytes) in files {
+        let path = root.join(name);
+        let dir = path.parent().unwrap_or(root);
+        std::fs::create_dir_all(dir).map_err(|e| EvidenceError::file(dir, e))?;
+        dirs.insert(dir.to_path_buf());
+        std::fs::File::create(&path)
+            .and_then(|mut file| {
+                std::io::Write::write_all(&mut file, bytes)?;
+                file.sync_all()
+            })
+            .map_err(|e| EvidenceError::file(&path, e))?;
+    }
+    dirs.iter().try_for_each(|dir| sync_dir(dir))
+}
+
+/// Makes a directory's entries durable.
+fn sync_dir(dir: &Path) -> Result<(), EvidenceError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| EvidenceError::file(dir, e))
 }
 
 /// `ledger/checkpoints/<id>.txt` (the signed text), `.sig` (raw signature)
@@ -549,4 +616,42 @@ What it does not prove
         at = latest.at,
         key_id = latest.key_id,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bundle_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("bundle");
+        let sums: &[(&str, &[u8])] = &[("SHA256SUMS", b"sums")];
+        // The second file cannot be created (a NUL in its name), as when the
+        // disk fills up halfway.
+        let files = Files::from([
+            ("README.txt".to_string(), b"read me".to_vec()),
+            ("bad\0name".to_string(), b"x".to_vec()),
+        ]);
+        let err = write_atomically(&out, &files, sums)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("nothing was left behind") && err.contains("export again"),
+            "{err}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+
+        // Into an empty directory, as the command line allows.
+        std::fs::create_dir(&out).unwrap();
+        let files = Files::from([("archive/a.warc.gz".to_string(), b"warc".to_vec())]);
+        write_atomically(&out, &files, sums).unwrap();
+        assert_eq!(
+            std::fs::read(out.join("archive/a.warc.gz")).unwrap(),
+            b"warc"
+        );
+        assert_eq!(std::fs::read(out.join("SHA256SUMS")).unwrap(), b"sums");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }
