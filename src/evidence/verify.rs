@@ -268,8 +268,9 @@ pub fn read_public_key(path: &std::path::Path) -> Result<VerifyingKey, EvidenceE
 /// `SHA256SUMS`, the signature over it, each checkpoint's signature, each
 /// ledger leaf's hash and inclusion proof against the newest checkpoint,
 /// the consistency proofs between checkpoints, every WARC record's framing
-/// and digests, each capture's metadata record against its ledger leaf,
-/// and, with `config`, each capture's body re-extracted with its settings
+/// and digests, each capture's metadata record against its ledger leaf
+/// and its body (a revisit's: the response it refers to) against the
+/// record's `raw_hash`, and, with `config`, each capture's body re-extracted with its settings
 /// against the text and scope hashes the bundle states.
 /// `pinned`: the public key to trust [default: the bundle's own].
 pub fn verify_bundle(
