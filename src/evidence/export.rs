@@ -442,11 +442,16 @@ fn write_tree<'a>(
     dirs.iter().try_for_each(|dir| sync_dir(dir))
 }
 
-/// Makes a directory's entries durable.
+/// Makes a directory's entries durable (on Unix: elsewhere a directory
+/// cannot be opened to sync it).
 fn sync_dir(dir: &Path) -> Result<(), EvidenceError> {
+    #[cfg(unix)]
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| EvidenceError::file(dir, e))
+        .map_err(|e| EvidenceError::file(dir, e))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// `ledger/checkpoints/<id>.txt` (the signed text), `.sig` (raw signature)
