@@ -2,7 +2,11 @@
 //! before each. PDF text carries no structure, so two rules recover what a
 //! printed statement needs: a line that starts with a bullet is a list
 //! item, and a short line without final punctuation directly followed by a
-//! bullet line is a heading (the title of that list).
+//! bullet line is a heading (the title of that list). A running header or
+//! footer (a line that opens or closes several pages) is kept where it
+//! first appears only, so a page break does not end a list.
+
+use std::collections::{HashMap, HashSet};
 
 use super::ExtractError;
 use super::document::{Document, DocumentBuilder};
@@ -19,17 +23,49 @@ fn bullet_item(line: &str) -> Option<&str> {
 
 pub fn extract_pdf(body: &[u8]) -> Result<Document, ExtractError> {
     let pdf = lopdf::Document::load_mem(body).map_err(|e| ExtractError::Pdf(e.to_string()))?;
-    let mut builder = DocumentBuilder::default();
+    let mut pages = Vec::new();
     for page in pdf.get_pages().into_keys() {
         let text = pdf
             .extract_text(&[page])
             .map_err(|e| ExtractError::Pdf(format!("page {page}: {e}")))?;
-        builder.page(page);
-        let lines: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
+        pages.push((page, text));
+    }
+    Ok(build(&pages))
+}
+
+/// The document of pages of text, each with its number.
+fn build(pages: &[(u32, String)]) -> Document {
+    let lines: Vec<Vec<&str>> = pages
+        .iter()
+        .map(|(_, text)| {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .collect();
+    let running = running_lines(&lines);
+    let mut seen_running = HashSet::new();
+    let mut builder = DocumentBuilder::default();
+    for ((number, _), lines) in pages.iter().zip(&lines) {
+        builder.page(*number);
+        // A running title or page number, again: it would end the list the
+        // page break cut, as the heading of what follows.
+        let mut again = |line: &str| {
+            let masked = masked_digits(line);
+            running.contains(&masked) && !seen_running.insert(masked)
+        };
+        let mut lines: &[&str] = lines;
+        while let [first, rest @ ..] = lines
+            && again(first)
+        {
+            lines = rest;
+        }
+        while let [rest @ .., last] = lines
+            && again(last)
+        {
+            lines = rest;
+        }
         for (i, line) in lines.iter().enumerate() {
             if let Some(item) = bullet_item(line) {
                 builder.list_item(1, item);
@@ -45,5 +81,77 @@ pub fn extract_pdf(body: &[u8]) -> Result<Document, ExtractError> {
             }
         }
     }
-    Ok(builder.finish())
+    builder.finish()
+}
+
+/// Lines a PDF repeats as running headers or footers: the same text
+/// (digits aside, so "Page 2 of 5" is one line) first or last on at least
+/// two pages, and not a list item.
+fn running_lines(pages: &[Vec<&str>]) -> HashSet<String> {
+    let mut pages_with: HashMap<String, usize> = HashMap::new();
+    for lines in pages {
+        let ends: HashSet<String> = [lines.first(), lines.last()]
+            .into_iter()
+            .flatten()
+            .filter(|line| bullet_item(line).is_none())
+            .map(|line| masked_digits(line))
+            .collect();
+        for line in ends {
+            *pages_with.entry(line).or_default() += 1;
+        }
+    }
+    pages_with
+        .into_iter()
+        .filter(|(_, pages)| *pages >= 2)
+        .map(|(line, _)| line)
+        .collect()
+}
+
+/// A line with each run of digits replaced by `#`.
+fn masked_digits(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        if !c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('#') {
+            out.push('#');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(pages: &[&str]) -> String {
+        let pages: Vec<(u32, String)> = (1..)
+            .zip(pages)
+            .map(|(n, text)| (n, (*text).to_string()))
+            .collect();
+        build(&pages).to_text()
+    }
+
+    #[test]
+    fn a_running_title_and_page_numbers_do_not_end_the_list_a_page_break_cuts() {
+        let out = text(&[
+            "HIPAA scope statement\nMicrosoft in-scope cloud services\n- Azure\n- Dynamics 365\nPage 1 of 3",
+            "HIPAA scope statement\n- Intune\n- Power BI\nPage 2 of 3",
+            "HIPAA scope statement\n- Windows 365\nPage 3 of 3",
+        ]);
+        assert_eq!(out.matches("HIPAA scope statement").count(), 1, "{out}");
+        assert_eq!(out.matches("Page").count(), 1, "{out}");
+        assert_eq!(out.matches("## ").count(), 1, "one heading: {out}");
+        for item in ["- Intune", "- Power BI", "- Windows 365"] {
+            assert!(out.contains(item), "{item}: {out}");
+        }
+    }
+
+    #[test]
+    fn a_line_on_one_page_only_stays_and_list_items_always_do() {
+        let out = text(&["Title\nIn scope\n- A", "Other\nIn scope too\n- A"]);
+        assert!(out.contains("## In scope too"), "{out}");
+        assert!(out.contains("Other"), "{out}");
+        assert_eq!(out.matches("- A").count(), 2, "{out}");
+    }
 }
