@@ -16,7 +16,7 @@ use url::Url;
 use crate::config::{Config, Source};
 use crate::detect::Change;
 use crate::extract;
-use crate::fetch::{Capture, FetchOutcome, FetchRequest, Fetcher};
+use crate::fetch::{Capture, Conditional, FetchOutcome, FetchRequest, Fetcher};
 use crate::hash::Digest;
 use crate::scope::{self, ScopeSettings};
 use crate::store::{AttemptRecord, AttemptResult, EventRow, PackedBlob, StoreHandle, Validators};
@@ -170,10 +170,10 @@ impl Sweeper {
                     }
                     let next = queue.lock().expect("no worker panics holding it").next();
                     let Some((offset, job)) = next else { break };
-                    let validators = validators.get(&job.id).cloned().unwrap_or_default();
+                    let conditional = conditional_for(&job, &validators);
                     let work = async {
                         crate::clock::sleep_until_due(started + offset).await;
-                        sweeper.fetch_job(job, validators).await
+                        sweeper.fetch_job(job, conditional).await
                     };
                     let fetched = tokio::select! {
                         // Stop first: no fetch starts once it is set.
@@ -206,13 +206,12 @@ impl Sweeper {
     }
 
     /// Fetches and extracts one page: the attempt to record.
-    async fn fetch_job(&self, job: Job, validators: Validators) -> Fetched {
+    async fn fetch_job(&self, job: Job, conditional: Option<Conditional>) -> Fetched {
         let request = FetchRequest {
             url: job.url.clone(),
             configured: job.parent.is_none(),
             allow_private: job.source.allow_private,
-            etag: validators.etag,
-            last_modified: validators.last_modified,
+            conditional,
         };
         let capture = self.fetcher.fetch(&request).await;
         let source = Arc::clone(&job.source);
@@ -293,6 +292,19 @@ impl Sweeper {
             outcome
         }
     }
+}
+
+/// The validators to send for `job`: none when they were stored for
+/// another URL (the source's `url` was edited since).
+fn conditional_for(job: &Job, validators: &HashMap<String, Validators>) -> Option<Conditional> {
+    let stored = validators
+        .get(&job.id)
+        .filter(|v| v.requested == job.url.as_str())?;
+    Some(Conditional {
+        url: Url::parse(&stored.from).ok()?,
+        etag: stored.etag.clone(),
+        last_modified: stored.last_modified.clone(),
+    })
 }
 
 /// A page fetched and extracted, to be recorded.

@@ -186,6 +186,53 @@ async fn not_modified_is_recorded_as_such() {
     assert_eq!(kinds(&h), ["s:baseline"]);
 }
 
+/// Answers 304 to any conditional request, whatever it names.
+fn not_modified_to_any_validator(req: &common::server::Request, body: &str) -> Reply {
+    if req.header("if-none-match").is_some() || req.header("if-modified-since").is_some() {
+        Reply::status(304)
+    } else {
+        Reply::html(format!("<main><p>{body}</p></main>"))
+            .with_header("Last-Modified", "Sat, 28 Nov 2026 09:00:00 GMT")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validators_go_only_to_the_url_that_gave_them() {
+    let served_a = AtomicUsize::new(0);
+    let server = Server::start(move |req| match req.path.as_str() {
+        "/a" if served_a.fetch_add(1, Ordering::SeqCst) == 0 => Reply::redirect(302, "/b"),
+        "/a" => Reply::redirect(302, "/c"),
+        "/b" => Reply::html("<main><p>page B</p></main>")
+            .with_header("ETag", "\"b1\"")
+            .with_header("Last-Modified", "Sat, 28 Nov 2026 10:00:00 GMT"),
+        "/always-304" => Reply::status(304),
+        path => not_modified_to_any_validator(req, &format!("page {path}")),
+    });
+    let mut h = Harness::new(&format!(
+        "{FAST_HTTP}[[source]]\nid = \"s\"\nurl = \"{}\"\n",
+        server.url("/a")
+    ));
+    h.sweep().await;
+    // A now redirects to C, an old object that answers 304 to B's validators.
+    let report = h.sweep().await;
+    assert_eq!(report.outcomes[0].result, "ok", "{report:?}");
+    let c = server.requests().pop().unwrap();
+    assert_eq!(c.path, "/c");
+    assert_eq!(c.header("if-modified-since"), None);
+    assert_eq!(c.header("if-none-match"), None);
+    assert_eq!(kinds(&h), ["s:baseline", "s:moved"]);
+
+    // The operator points the source at another URL, keeping its id: the
+    // validators were stored for A, so none are sent, even to C that gave them.
+    h.config.sources[0].url = server.url("/c").parse().unwrap();
+    assert_eq!(h.sweep().await.outcomes[0].result, "ok");
+
+    // A 304 to a request that named no validators confirms nothing.
+    h.config.sources[0].url = server.url("/always-304").parse().unwrap();
+    let report = h.sweep().await;
+    assert_eq!(report.outcomes[0].result, "failed", "{report:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_503s_then_200_is_three_requests_and_one_snapshot() {
     let count = AtomicUsize::new(0);

@@ -134,6 +134,14 @@ pub struct FetchRequest {
     /// followed link: every hop must pass the address policy.
     pub configured: bool,
     pub allow_private: bool,
+    pub conditional: Option<Conditional>,
+}
+
+/// Validators from an earlier full response, sent only to the URL that
+/// gave them: any other URL's 304 would confirm a page it never served.
+#[derive(Debug, Clone)]
+pub struct Conditional {
+    pub url: Url,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
 }
@@ -240,7 +248,9 @@ impl Fetcher {
             } else {
                 &self.trusted
             };
-            let headers = self.request_headers(request);
+            let headers = self.request_headers(request, &url);
+            let conditional = headers.contains_key(header::IF_NONE_MATCH)
+                || headers.contains_key(header::IF_MODIFIED_SINCE);
             capture.request_headers = header_pairs(&headers);
             let host = url.host_str().unwrap_or_default().to_string();
             let _slot = self.hosts.acquire(&host).await;
@@ -293,6 +303,13 @@ impl Fetcher {
                 continue;
             }
             if status == StatusCode::NOT_MODIFIED {
+                // A 304 to a request without validators confirms nothing.
+                if !conditional {
+                    return Err((
+                        ErrorClass::HttpStatus(304),
+                        "HTTP 304 Not Modified to a request without validators".to_string(),
+                    ));
+                }
                 return Ok(FetchOutcome::NotModified);
             }
             if !status.is_success() {
@@ -309,7 +326,9 @@ impl Fetcher {
         ))
     }
 
-    fn request_headers(&self, request: &FetchRequest) -> HeaderMap {
+    /// The headers of the request for `url`: conditional ones only when
+    /// `url` is the one the validators came from.
+    fn request_headers(&self, request: &FetchRequest, url: &Url) -> HeaderMap {
         let mut headers = HeaderMap::new();
         let user_agent = HeaderValue::from_str(&self.settings.user_agent)
             .expect("the user agent was validated with the configuration");
@@ -322,19 +341,16 @@ impl Fetcher {
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("gzip, br, deflate"),
         );
-        if let Some(value) = request
-            .etag
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
-            headers.insert(header::IF_NONE_MATCH, value);
-        }
-        if let Some(value) = request
-            .last_modified
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
-            headers.insert(header::IF_MODIFIED_SINCE, value);
+        let Some(conditional) = request.conditional.as_ref().filter(|c| c.url == *url) else {
+            return headers;
+        };
+        for (name, value) in [
+            (header::IF_NONE_MATCH, &conditional.etag),
+            (header::IF_MODIFIED_SINCE, &conditional.last_modified),
+        ] {
+            if let Some(value) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                headers.insert(name, value);
+            }
         }
         headers
     }

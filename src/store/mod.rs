@@ -181,9 +181,14 @@ pub struct Recorded {
     pub events: Vec<EventRow>,
 }
 
-/// Conditional-request validators remembered for a source.
-#[derive(Debug, Clone, Default)]
+/// Conditional-request validators remembered for a source, from its last
+/// full response (its last good record).
+#[derive(Debug, Clone)]
 pub struct Validators {
+    /// The URL that was requested then: they stand for no other.
+    pub requested: String,
+    /// The URL that gave them: the final URL of that response.
+    pub from: String,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
 }
@@ -284,17 +289,22 @@ impl Store {
         Ok(())
     }
 
-    /// The validators to send with the next request, per source.
+    /// The validators to send with the next request, per source that has
+    /// any. They come from the same response as the last good record.
     pub fn validators(&self) -> Result<HashMap<String, Validators>> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT source, etag, last_modified FROM source_state")?;
+        let mut statement = self.conn.prepare(
+            "SELECT s.source, r.url, COALESCE(r.final_url, r.url), s.etag, s.last_modified
+             FROM source_state s JOIN records r ON r.id = s.last_good_record
+             WHERE s.etag IS NOT NULL OR s.last_modified IS NOT NULL",
+        )?;
         let rows = statement.query_map([], |row| {
             Ok((
                 row.get(0)?,
                 Validators {
-                    etag: row.get(1)?,
-                    last_modified: row.get(2)?,
+                    requested: row.get(1)?,
+                    from: row.get(2)?,
+                    etag: row.get(3)?,
+                    last_modified: row.get(4)?,
                 },
             ))
         })?;
