@@ -4,7 +4,7 @@
 //! (`follow`). One source failing never stops the others: each outcome is
 //! a value in the [`SweepReport`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -463,6 +463,7 @@ fn follow_links(
         return Vec::new();
     };
     let own_host = base.host_str().map(str::to_ascii_lowercase);
+    let mut ids = HashSet::new();
     extract::html::resolve_links(hrefs, &base)
         .into_iter()
         .filter(|url| {
@@ -474,14 +475,21 @@ fn follow_links(
             }
         })
         .filter(|url| *url != source.url && url.as_str() != final_url)
+        // One page an id: two would share its history and validators.
+        .filter(|url| ids.insert(followed_id(&source.id, url)))
         .take(follow.max)
         .collect()
 }
 
-/// The id of a followed page: `PARENT~host-and-path`, readable and stable,
-/// shortened with a hash when long. `~` never appears in configured ids.
+/// The id of a followed page: `PARENT~host-and-path`, readable and stable.
+/// A short hash of the whole URL is appended when that form is long or
+/// could stand for another URL too: not https, a port, a query, a trailing
+/// slash, a character other than letters, digits, `.`, `-` and `/` (all
+/// but those become `-`). `~` never appears in configured ids.
 pub fn followed_id(parent: &str, url: &Url) -> String {
-    let readable: String = format!("{}{}", url.host_str().unwrap_or(""), url.path())
+    let path = if url.path() == "/" { "" } else { url.path() };
+    let written = format!("{}{path}", url.host_str().unwrap_or(""));
+    let readable: String = written
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' {
@@ -492,7 +500,17 @@ pub fn followed_id(parent: &str, url: &Url) -> String {
         })
         .collect();
     let readable = readable.trim_matches('-');
-    if readable.len() <= 60 && url.query().is_none() {
+    // `/` and `-` both read `-`: kept so, as existing histories go by it.
+    let exact = url.scheme() == "https"
+        && url.port().is_none()
+        && url.query().is_none()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && readable.len() == written.len()
+        && written
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '/'));
+    if exact && readable.len() <= 60 {
         format!("{parent}~{readable}")
     } else {
         let short: String = readable.chars().take(50).collect();
@@ -519,5 +537,44 @@ mod tests {
             id,
             followed_id("bot", &Url::parse("https://x.example/?q=1").unwrap())
         );
+    }
+
+    #[test]
+    fn followed_ids_differ_where_the_readable_form_is_lossy() {
+        let id = |url: &str| followed_id("bot", &Url::parse(url).unwrap());
+        for (a, b) in [
+            (
+                "https://h.example/trust/iso",
+                "https://h.example/trust/iso/",
+            ),
+            ("https://h.example/a_b", "https://h.example/a-b"),
+            ("http://h.example/x", "https://h.example:8443/x"),
+            ("https://h.example/x", "https://h.example/x-"),
+            ("https://h.example/%C3%A9", "https://h.example/-C3-A9"),
+        ] {
+            assert_ne!(id(a), id(b), "{a} and {b}");
+        }
+        assert_eq!(id("https://h.example/"), "bot~h.example");
+        assert_eq!(id("https://h.example/a-b"), "bot~h.example-a-b");
+        assert!(id("https://h.example/a_b").starts_with("bot~h.example-a-b-"));
+    }
+
+    #[test]
+    fn a_followed_id_is_fetched_once() {
+        let config = crate::config::parse(
+            "[[source]]\nid = \"bot\"\nurl = \"https://h.example/bot\"\nfollow = { max = 5 }\n",
+            std::path::Path::new("/tmp/scopewatch.toml"),
+        )
+        .unwrap();
+        let source = &config.sources[0];
+        let hrefs = ["/a-b", "/a/b", "/c"].map(String::from);
+        let links = follow_links(
+            &hrefs,
+            "https://h.example/bot",
+            source,
+            source.follow.as_ref().unwrap(),
+        );
+        let links: Vec<&str> = links.iter().map(Url::as_str).collect();
+        assert_eq!(links, ["https://h.example/a-b", "https://h.example/c"]);
     }
 }
