@@ -3,14 +3,18 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, corpus_versions, html_source};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use scopewatch::config::HttpSettings;
 use scopewatch::demo::site;
 use scopewatch::extract::markdown::extract_markdown;
+use scopewatch::fetch::{ErrorClass, FetchOutcome, FetchRequest, Fetcher};
 use scopewatch::store::EventFilter;
 
 const BOT: &str = "azure-bot-service-compliance";
@@ -458,6 +462,58 @@ async fn redirects_to_private_addresses_are_refused_before_connecting() {
     // through the name `localhost` that the policy resolver refused above.
     assert_eq!(server.hits("/target"), 1);
     assert_eq!(store.history("allowed", 1).unwrap()[0].outcome, "ok");
+}
+
+/// Answers every name with 127.0.0.1, as a hostile or careless DNS may.
+struct LoopbackDns;
+
+impl Resolve for LoopbackDns {
+    fn resolve(&self, _: Name) -> Resolving {
+        let addrs: Addrs = Box::new(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))));
+        Box::pin(async move { Ok(addrs) })
+    }
+}
+
+/// How a configured `url` fetches over [`LoopbackDns`].
+async fn configured_fetch(url: &str, allow_private: bool) -> FetchOutcome {
+    let fetcher = Fetcher::with_resolver(&HttpSettings::default(), Arc::new(LoopbackDns)).unwrap();
+    let request = FetchRequest {
+        url: url.parse().unwrap(),
+        configured: true,
+        allow_private,
+        conditional: None,
+    };
+    fetcher.fetch(&request).await.outcome
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configured_host_name_must_resolve_to_a_public_address() {
+    let server = Server::start(|_| Reply::html("<main><p>internal</p></main>"));
+    let port = server.addr.port();
+    let by_name = format!("http://trust.example:{port}/");
+    let outcome = configured_fetch(&by_name, false).await;
+    assert!(
+        matches!(
+            &outcome,
+            FetchOutcome::Failed { class: ErrorClass::AddressRefused, message }
+                if message.contains("allow_private")
+        ),
+        "{outcome:?}"
+    );
+    assert!(server.requests().is_empty(), "refused before connecting");
+    // What the operator wrote as an address is theirs to choose.
+    for url in [
+        by_name,
+        format!("http://localhost:{port}/"),
+        server.url("/"),
+    ] {
+        let allow_private = url.contains("trust.example");
+        let outcome = configured_fetch(&url, allow_private).await;
+        assert!(
+            matches!(outcome, FetchOutcome::Body(_)),
+            "{url}: {outcome:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

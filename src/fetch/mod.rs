@@ -14,6 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use reqwest::dns::Resolve;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Client, StatusCode};
 use serde::Serialize;
@@ -129,9 +130,10 @@ impl Capture {
 #[derive(Debug, Clone)]
 pub struct FetchRequest {
     pub url: Url,
-    /// `true` for a URL written in the configuration: fetched as written,
-    /// and redirects on its own origin are trusted like it. `false` for a
-    /// followed link: every hop must pass the address policy.
+    /// `true` for a URL written in the configuration: when its host is an
+    /// IP literal or `localhost` it is fetched as written, and redirects on
+    /// its own origin are trusted like it. `false` for a followed link:
+    /// every hop must pass the address policy.
     pub configured: bool,
     pub allow_private: bool,
     pub conditional: Option<Conditional>,
@@ -148,7 +150,8 @@ pub struct Conditional {
 
 /// The shared HTTP client of a process.
 pub struct Fetcher {
-    /// Resolves names as the system does: for configured URLs.
+    /// Resolves names unfiltered: for `localhost` as configured, and for
+    /// sources that allow private addresses.
     trusted: Client,
     /// Resolves names to public addresses only: for everything else.
     public: Client,
@@ -167,6 +170,15 @@ pub enum ClientError {
 
 impl Fetcher {
     pub fn new(settings: &HttpSettings) -> Result<Self, ClientError> {
+        Self::with_resolver(settings, Arc::new(policy::SystemResolver))
+    }
+
+    /// A fetcher that looks names up with `resolver` (the public-only
+    /// client filters its answers).
+    pub fn with_resolver(
+        settings: &HttpSettings,
+        resolver: Arc<dyn Resolve>,
+    ) -> Result<Self, ClientError> {
         let builder = || -> Result<reqwest::ClientBuilder, ClientError> {
             Ok(tls::client_builder(&settings.extra_roots)?
                 .user_agent(settings.user_agent.clone())
@@ -178,9 +190,9 @@ impl Fetcher {
                 .https_only(false))
         };
         Ok(Fetcher {
-            trusted: builder()?.build()?,
+            trusted: builder()?.dns_resolver(Arc::clone(&resolver)).build()?,
             public: builder()?
-                .dns_resolver(Arc::new(policy::PublicResolver))
+                .dns_resolver(Arc::new(policy::PublicResolver(resolver)))
                 .build()?,
             settings: settings.clone(),
             hosts: HostLimiter::new(settings.per_host, settings.host_delay),
@@ -234,7 +246,9 @@ impl Fetcher {
         let mut url = request.url.clone();
         let mut seen = HashSet::new();
         for _ in 0..=self.settings.max_redirects {
-            let trusted = request.configured && same_origin_as(&url, &request.url);
+            let trusted = request.configured
+                && policy::names_its_address(&request.url)
+                && policy::same_origin(&url, &request.url);
             let public_only = !trusted && !request.allow_private;
             policy::check_url(&url, public_only).map_err(refused)?;
             if !seen.insert(url.clone()) {
@@ -381,10 +395,6 @@ impl Fetcher {
         }
         Ok(body)
     }
-}
-
-fn same_origin_as(url: &Url, configured: &Url) -> bool {
-    policy::same_origin(url, configured)
 }
 
 fn refused(refusal: Refusal) -> (ErrorClass, String) {

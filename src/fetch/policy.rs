@@ -1,14 +1,17 @@
-//! Which addresses a fetch may reach. URLs written in the configuration are
-//! fetched as written; addresses reached through a redirect to another
-//! origin or through a followed link must be public (not loopback, private,
-//! link-local, metadata, shared or reserved) unless the source says
-//! `allow_private = true`, and only `http` and `https` are fetched at all.
+//! Which addresses a fetch may reach. A configured URL whose host is an IP
+//! literal or `localhost` is fetched as written (with redirects on its own
+//! origin); every other address, whether a configured domain name's, one
+//! reached through a redirect or through a followed link, must be public
+//! (not loopback, private, link-local, metadata, shared or reserved) unless
+//! the source says `allow_private = true`. Only `http` and `https` are
+//! fetched at all.
 //!
 //! The check runs before any connection: IP literals are checked on the
 //! URL, host names by [`PublicResolver`], which drops non-public addresses
 //! at resolution time (so DNS rebinding cannot slip one in between).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
@@ -82,6 +85,17 @@ pub fn check_url(url: &Url, public_only: bool) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Whether a configured URL names its address itself (an IP literal or
+/// `localhost`), so the operator chose it; a domain name's address is
+/// whatever its DNS says, and must pass the policy.
+pub fn names_its_address(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(_) | Host::Ipv6(_)) => true,
+        Some(Host::Domain(name)) => name == "localhost",
+        None => false,
+    }
+}
+
 /// Whether two URLs share scheme, host and port.
 pub fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
@@ -89,15 +103,30 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
-/// A DNS resolver that returns only public addresses.
+/// Resolves names as the system does (`getaddrinfo`).
 #[derive(Debug, Default)]
-pub struct PublicResolver;
+pub struct SystemResolver;
+
+impl Resolve for SystemResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let addrs: Addrs = Box::new(resolved.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// A DNS resolver that returns only the public addresses of another's answer.
+pub struct PublicResolver(pub Arc<dyn Resolve>);
 
 impl Resolve for PublicResolver {
     fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_string();
+        let resolving = self.0.resolve(name);
         Box::pin(async move {
-            let host = name.as_str().to_string();
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+            let resolved: Vec<SocketAddr> = resolving
                 .await?
                 .filter(|addr| is_public(addr.ip()))
                 .collect();
@@ -160,6 +189,11 @@ mod tests {
             Err(Refusal::PrivateAddress(_))
         ));
         assert!(check_url(&url("https://learn.microsoft.com/"), true).is_ok());
+        assert!(names_its_address(&url("http://10.0.0.1/")));
+        assert!(names_its_address(&url("http://[::1]:8080/")));
+        assert!(names_its_address(&url("http://localhost:8080/")));
+        assert!(!names_its_address(&url("http://localhost.example/")));
+        assert!(!names_its_address(&url("https://learn.microsoft.com/")));
         assert!(same_origin(&url("http://a:80/x"), &url("http://a/y")));
         assert!(!same_origin(&url("http://a/"), &url("https://a/")));
     }
