@@ -64,6 +64,17 @@ fn chunked(total: usize) -> Vec<u8> {
     out
 }
 
+/// A redirect to `location` sent a byte at a time over about 0.6 s: each
+/// hop within `timeout`, two of them not.
+fn slow_redirect(location: &str) -> Reply {
+    let bytes = format!(
+        "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    let every = Duration::from_millis(600) / bytes.len() as u32;
+    Reply::Trickle { bytes, every }
+}
+
 /// The hostile replies by path; anything else is the healthy control page.
 fn hostile(path: &str, gzip: &[u8], brotli: &[u8]) -> Reply {
     match path {
@@ -76,6 +87,8 @@ fn hostile(path: &str, gzip: &[u8], brotli: &[u8]) -> Reply {
                 .to_vec(),
             Duration::from_secs(30),
         ),
+        "/slow-redirects" => slow_redirect("/slow-redirects-2"),
+        "/slow-redirects-2" => slow_redirect("/slow-redirects-3"),
         "/gzip-bomb" => Reply::html(gzip.to_vec()).with_header("Content-Encoding", "gzip"),
         "/brotli-bomb" => Reply::html(brotli.to_vec()).with_header("Content-Encoding", "br"),
         "/50mb" => Reply::html(vec![b'x'; 50 << 20]),
@@ -93,6 +106,7 @@ fn hostile(path: &str, gzip: &[u8], brotli: &[u8]) -> Reply {
 const FAILING: &[(&str, &str)] = &[
     ("slow-headers", "timeout"),
     ("stalled-body", "timeout"),
+    ("slow-redirects", "timeout"),
     ("gzip-bomb", "body-too-large"),
     ("brotli-bomb", "body-too-large"),
     ("50mb", "body-too-large"),

@@ -184,7 +184,6 @@ impl Fetcher {
                 .user_agent(settings.user_agent.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(settings.connect_timeout)
-                .timeout(settings.timeout)
                 .tls_info(true)
                 .no_proxy()
                 .https_only(false))
@@ -238,6 +237,8 @@ impl Fetcher {
         capture
     }
 
+    /// Follows redirects within one `[http] timeout` for every hop and the
+    /// body together; waits for a per-host slot do not count against it.
     async fn follow_redirects(
         &self,
         request: &FetchRequest,
@@ -245,6 +246,7 @@ impl Fetcher {
     ) -> Result<FetchOutcome, (ErrorClass, String)> {
         let mut url = request.url.clone();
         let mut seen = HashSet::new();
+        let mut time_left = self.settings.timeout;
         for _ in 0..=self.settings.max_redirects {
             let trusted = request.configured
                 && policy::names_its_address(&request.url)
@@ -268,9 +270,12 @@ impl Fetcher {
             capture.request_headers = header_pairs(&headers);
             let host = url.host_str().unwrap_or_default().to_string();
             let _slot = self.hosts.acquire(&host).await;
+            let hop_started = tokio::time::Instant::now();
+            // The client's timeout runs on until the body is read.
             let response = client
                 .get(url.clone())
                 .headers(headers)
+                .timeout(time_left)
                 .send()
                 .await
                 .map_err(classify)?;
@@ -313,6 +318,17 @@ impl Fetcher {
                     status: status.as_u16(),
                     location,
                 });
+                time_left = time_left.saturating_sub(hop_started.elapsed());
+                if time_left.is_zero() {
+                    return Err((
+                        ErrorClass::Timeout,
+                        format!(
+                            "[http] timeout ({:?}) ran out after {} redirects",
+                            self.settings.timeout,
+                            capture.hops.len()
+                        ),
+                    ));
+                }
                 url = next;
                 continue;
             }
