@@ -275,7 +275,7 @@ async fn failures_are_recorded_and_the_sweep_goes_on() {
         _ => Reply::html("<main><p>fine</p></main>"),
     }
     });
-    let mut config = FAST_HTTP.replace("timeout = \"2s\"", "timeout = \"500ms\"");
+    let mut config = FAST_HTTP.replace("timeout = \"2s\"", "timeout = \"1s\"");
     for path in ["404", "500", "stall", "reset", "short", "chunked", "ok"] {
         config.push_str(&format!(
             "[[source]]\nid = \"{path}\"\nurl = \"{}\"\n",

@@ -612,13 +612,24 @@ impl Validator<'_> {
                 100,
                 MAX_ATTEMPTS,
             ),
-            backoff: self.duration(alert.backoff.as_ref(), &key("backoff"), BACKOFF),
+            backoff: self.duration(
+                alert.backoff.as_ref(),
+                &key("backoff"),
+                BACKOFF,
+                values::DELAYS,
+            ),
             backoff_max: self.duration(
                 alert.backoff_max.as_ref(),
                 &key("backoff_max"),
                 BACKOFF_MAX,
+                values::DELAYS,
             ),
-            timeout: self.duration(alert.timeout.as_ref(), &key("timeout"), TIMEOUT),
+            timeout: self.duration(
+                alert.timeout.as_ref(),
+                &key("timeout"),
+                TIMEOUT,
+                values::TIMEOUTS,
+            ),
         })
     }
 
@@ -628,7 +639,9 @@ impl Validator<'_> {
         value: Option<&Spanned<String>>,
         key: &str,
     ) -> Option<Duration> {
-        self.value(value, key, |s| values::parse_duration(s))
+        self.value(value, key, |s| {
+            values::parse_duration_in(s, &values::PERIODS, "1d")
+        })
     }
 
     pub(super) fn attestation(

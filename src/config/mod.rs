@@ -9,7 +9,7 @@ pub mod values;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -346,14 +346,18 @@ impl Validator<'_> {
         }
     }
 
+    /// A duration in `range`; the default is the example an error gives.
     fn duration(
         &mut self,
         spanned: Option<&Spanned<String>>,
         key: &str,
         default: &str,
+        range: RangeInclusive<Duration>,
     ) -> Duration {
-        self.value(spanned, key, |s| values::parse_duration(s))
-            .unwrap_or_else(|| values::parse_duration(default).expect("defaults are valid"))
+        self.value(spanned, key, |s| {
+            values::parse_duration_in(s, &range, default)
+        })
+        .unwrap_or_else(|| values::parse_duration(default).expect("defaults are valid"))
     }
 
     fn count(
@@ -397,6 +401,7 @@ impl Validator<'_> {
                 daemon_raw.jitter.as_ref(),
                 "daemon.jitter",
                 defaults::JITTER,
+                values::DELAYS,
             ),
             concurrency: self.count(
                 daemon_raw.concurrency.as_ref(),
@@ -423,11 +428,17 @@ impl Validator<'_> {
             })
             .unwrap_or_default();
         let http = HttpSettings {
-            timeout: self.duration(http_raw.timeout.as_ref(), "http.timeout", defaults::TIMEOUT),
+            timeout: self.duration(
+                http_raw.timeout.as_ref(),
+                "http.timeout",
+                defaults::TIMEOUT,
+                values::TIMEOUTS,
+            ),
             connect_timeout: self.duration(
                 http_raw.connect_timeout.as_ref(),
                 "http.connect_timeout",
                 defaults::CONNECT_TIMEOUT,
+                values::TIMEOUTS,
             ),
             max_body: self
                 .value(http_raw.max_body.as_ref(), "http.max_body", |s| {
@@ -441,16 +452,23 @@ impl Validator<'_> {
                 10,
                 defaults::RETRIES,
             ),
-            backoff: self.duration(http_raw.backoff.as_ref(), "http.backoff", defaults::BACKOFF),
+            backoff: self.duration(
+                http_raw.backoff.as_ref(),
+                "http.backoff",
+                defaults::BACKOFF,
+                values::DELAYS,
+            ),
             backoff_max: self.duration(
                 http_raw.backoff_max.as_ref(),
                 "http.backoff_max",
                 defaults::BACKOFF_MAX,
+                values::DELAYS,
             ),
             retry_after_max: self.duration(
                 http_raw.retry_after_max.as_ref(),
                 "http.retry_after_max",
                 defaults::RETRY_AFTER_MAX,
+                values::DELAYS,
             ),
             user_agent: self
                 .value(http_raw.user_agent.as_ref(), "http.user_agent", |s| {
@@ -472,6 +490,7 @@ impl Validator<'_> {
                 http_raw.host_delay.as_ref(),
                 "http.host_delay",
                 defaults::HOST_DELAY,
+                values::DELAYS,
             ),
             max_redirects: defaults::MAX_REDIRECTS,
             extra_roots,
@@ -491,11 +510,12 @@ impl Validator<'_> {
                     evidence.tsa_timeout.as_ref(),
                     "evidence.tsa_timeout",
                     crate::evidence::timestamp::DEFAULT_TIMEOUT,
+                    values::TIMEOUTS,
                 ),
             });
         let keep_raw_bodies = raw.retention.and_then(|r| {
             self.value(r.raw_bodies.as_ref(), "retention.raw_bodies", |s| {
-                values::parse_duration(s)
+                values::parse_duration_in(s, &values::PERIODS, "365d")
             })
         });
 
@@ -727,6 +747,49 @@ mod tests {
         assert_eq!(c.keep_raw_bodies, Some(Duration::from_secs(365 * 86400)));
         let err = check("[retention]\nraw_bodies = \"soon\"\n").unwrap_err();
         assert_eq!(err.issues[0].key, "retention.raw_bodies");
+    }
+
+    #[test]
+    fn durations_out_of_range_are_refused_naming_key_and_limit() {
+        let err = check(
+            "[daemon]\njitter = \"300000000000y\"\n[http]\ntimeout = \"0s\"\n\
+             host_delay = \"2d\"\nconnect_timeout = \"500ms\"\n\
+             [[source]]\nid = \"a\"\nurl = \"https://example.com/\"\nremind_every = \"1000000y\"\n",
+        )
+        .unwrap_err();
+        let issues: Vec<(&str, &str)> = err
+            .issues
+            .iter()
+            .map(|i| (i.key.as_str(), i.message.as_str()))
+            .collect();
+        assert_eq!(
+            issues,
+            [
+                (
+                    "daemon.jitter",
+                    r#"must be at most 1day (not "300000000000y"): write e.g. "5m""#
+                ),
+                (
+                    "http.timeout",
+                    r#"must be at least 1s (not "0s"): write e.g. "30s""#
+                ),
+                (
+                    "http.connect_timeout",
+                    r#"must be at least 1s (not "500ms"): write e.g. "10s""#
+                ),
+                (
+                    "http.host_delay",
+                    r#"must be at most 1day (not "2d"): write e.g. "100ms""#
+                ),
+                (
+                    "source[0].remind_every",
+                    r#"must be at most 100years (not "1000000y"): write e.g. "1d""#
+                ),
+            ]
+        );
+        let c = check("[daemon]\njitter = \"0s\"\n[http]\ntimeout = \"1d\"\nhost_delay = \"0s\"\n")
+            .unwrap();
+        assert_eq!(c.http.timeout, Duration::from_secs(86_400));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Parsers for the value types the configuration uses: cron schedules,
 //! durations and byte sizes. Each returns a message that says what to write.
 
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -125,6 +126,41 @@ pub fn parse_duration(written: &str) -> Result<Duration, String> {
     })
 }
 
+/// A day: the longest a delay or a timeout may be.
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// Delays (jitter, backoff, host_delay): none up to a day.
+pub const DELAYS: RangeInclusive<Duration> = Duration::ZERO..=DAY;
+
+/// Timeouts: a second up to a day; a shorter one fails every request.
+pub const TIMEOUTS: RangeInclusive<Duration> = Duration::from_secs(1)..=DAY;
+
+/// Periods (reminders, retention): up to a century (of 365.25-day years),
+/// which dates still hold.
+pub const PERIODS: RangeInclusive<Duration> =
+    Duration::ZERO..=Duration::from_secs(100 * 31_557_600);
+
+/// Parses a duration that must lie in `range`; `example` is what to write
+/// instead when it does not.
+pub fn parse_duration_in(
+    written: &str,
+    range: &RangeInclusive<Duration>,
+    example: &str,
+) -> Result<Duration, String> {
+    let duration = parse_duration(written)?;
+    let (bound, limit) = if duration < *range.start() {
+        ("at least", range.start())
+    } else if duration > *range.end() {
+        ("at most", range.end())
+    } else {
+        return Ok(duration);
+    };
+    Err(format!(
+        "must be {bound} {} (not {written:?}): write e.g. {example:?}",
+        humantime::format_duration(*limit)
+    ))
+}
+
 /// Parses a byte size such as `20MiB`, `512 KiB`, `1000000` (bytes).
 pub fn parse_size(written: &str) -> Result<u64, String> {
     let trimmed = written.trim();
@@ -231,6 +267,18 @@ mod tests {
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert!(parse_duration("5 parsecs").is_err());
+        assert_eq!(
+            parse_duration_in("0s", &TIMEOUTS, "30s").unwrap_err(),
+            r#"must be at least 1s (not "0s"): write e.g. "30s""#
+        );
+        assert_eq!(
+            parse_duration_in("300000000000y", &DELAYS, "100ms").unwrap_err(),
+            r#"must be at most 1day (not "300000000000y"): write e.g. "100ms""#
+        );
+        assert_eq!(
+            parse_duration_in("1d", &DELAYS, "5m"),
+            Ok(Duration::from_secs(86_400))
+        );
         assert_eq!(parse_size("20MiB").unwrap(), 20 << 20);
         assert_eq!(parse_size("512 KB").unwrap(), 512_000);
         assert!(parse_size("lots").is_err());
