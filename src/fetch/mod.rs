@@ -402,7 +402,7 @@ impl Fetcher {
         if response.content_length().is_some_and(|len| len > cap) {
             return Err(too_large());
         }
-        let mut body = Vec::with_capacity(response.content_length().unwrap_or(0).min(cap) as usize);
+        let mut body = Vec::with_capacity(initial_capacity(response.content_length(), cap));
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
             if (body.len() + chunk.len()) as u64 > cap {
                 return Err(too_large());
@@ -411,6 +411,15 @@ impl Fetcher {
         }
         Ok(body)
     }
+}
+
+/// The most memory reserved for a body before any of it arrives.
+const RESERVE_MAX: u64 = 1 << 20;
+
+/// What to reserve for a body the server says is `content_length` long:
+/// a claim is not a body, so never more than [`RESERVE_MAX`].
+fn initial_capacity(content_length: Option<u64>, cap: u64) -> usize {
+    content_length.unwrap_or(0).min(cap).min(RESERVE_MAX) as usize
 }
 
 fn refused(refusal: Refusal) -> (ErrorClass, String) {
@@ -461,4 +470,17 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_length_reserves_at_most_a_mebibyte() {
+        assert_eq!(initial_capacity(Some(20 << 20), 20 << 20), 1 << 20);
+        assert_eq!(initial_capacity(Some(1 << 40), u64::MAX), 1 << 20);
+        assert_eq!(initial_capacity(Some(5000), 20 << 20), 5000);
+        assert_eq!(initial_capacity(None, 20 << 20), 0);
+    }
 }
