@@ -150,8 +150,9 @@ pub struct Conditional {
 
 /// The shared HTTP client of a process.
 pub struct Fetcher {
-    /// Resolves names unfiltered: for `localhost` as configured, and for
-    /// sources that allow private addresses.
+    /// Resolves names unfiltered: for a configured IP literal or
+    /// `localhost` (and its origin), and for sources that allow private
+    /// addresses.
     trusted: Client,
     /// Resolves names to public addresses only: for everything else.
     public: Client,
