@@ -841,7 +841,7 @@ async fn digest_slack_teams_and_command_channels() {
         "AdaptiveCard"
     );
     let out_path = h.config.alerts.iter().find_map(|c| match &c.kind {
-        scopewatch::config::ChannelKind::Command { argv } => Some(argv[1].clone()),
+        scopewatch::config::ChannelKind::Command { argv, .. } => Some(argv[1].clone()),
         _ => None,
     });
     let written: serde_json::Value =
@@ -852,16 +852,18 @@ async fn digest_slack_teams_and_command_channels() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_command_channel_gets_a_clean_environment() {
-    // cargo and nextest set this for the test process, and so for the
+    // cargo and nextest set these for the test process, and so for the
     // scopewatch code running in it.
     assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+    assert!(std::env::var_os("CARGO_PKG_NAME").is_some());
     let (site, _) = site_in_phases(two_versions());
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("env.txt");
     let h = Harness::new(&format!(
         "{FAST_HTTP}{}\
          [[alert]]\nname = \"env\"\nkind = \"command\"\n\
-         command = [\"/bin/sh\", \"-c\", \"env > {}\"]\nevents = [\"baseline\"]\n",
+         command = [\"/bin/sh\", \"-c\", \"env > {}\"]\nenv = [\"CARGO_PKG_NAME\"]\n\
+         events = [\"baseline\"]\n",
         html_source("a", &site.url("/a"), ""),
         out.display(),
     ));
@@ -876,6 +878,8 @@ async fn a_command_channel_gets_a_clean_environment() {
     assert!(names.contains(&"SCOPEWATCH_DELIVERY_ID"), "{names:?}");
     assert!(names.contains(&"PATH"), "{names:?}");
     assert!(!names.contains(&"CARGO_MANIFEST_DIR"), "{names:?}");
+    // What the channel's `env` names is passed on.
+    assert!(names.contains(&"CARGO_PKG_NAME"), "{names:?}");
 }
 
 fn hook_bodies(server: &Server) -> Vec<(String, serde_json::Value)> {

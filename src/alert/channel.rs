@@ -61,7 +61,7 @@ pub async fn send(
             ChannelKind::Teams { url } => {
                 post_json(http, url, message_id, &payload::teams(items)).await
             }
-            ChannelKind::Command { argv } => run_command(argv, message_id, items).await,
+            ChannelKind::Command { argv, env } => run_command(argv, env, message_id, items).await,
             ChannelKind::File { path } => {
                 let mut line =
                     serde_json::to_vec(&payload::body(items)).map_err(|e| e.to_string())?;
@@ -138,18 +138,28 @@ fn append(path: &std::path::Path, line: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// The environment variables a `command` channel's program inherits.
+/// The environment variables a `command` channel's program inherits
+/// besides those its `env` names.
 const PASSED_TO_COMMANDS: [&str; 6] = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"];
 
-async fn run_command(argv: &[String], message_id: &str, items: &[Item]) -> Result<(), String> {
+async fn run_command(
+    argv: &[String],
+    env: &[String],
+    message_id: &str,
+    items: &[Item],
+) -> Result<(), String> {
     let (program, args) = argv.split_first().ok_or("the command is empty")?;
     let body = serde_json::to_vec(&payload::body(items)).map_err(|e| e.to_string())?;
     let mut command = tokio::process::Command::new(program);
     // The daemon's environment may hold the secrets the configuration
     // interpolates (${SMTP_PASSWORD}); the program gets what it needs to
-    // run and the delivery id, nothing else.
+    // run, what the channel's `env` names and the delivery id, nothing else.
     command.env_clear();
-    for name in PASSED_TO_COMMANDS {
+    for name in PASSED_TO_COMMANDS
+        .iter()
+        .copied()
+        .chain(env.iter().map(String::as_str))
+    {
         if let Some(value) = std::env::var_os(name) {
             command.env(name, value);
         }

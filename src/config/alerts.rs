@@ -55,6 +55,7 @@ pub struct RawAlert {
     pub secret_file: Option<Spanned<String>>,
     pub headers: Option<Spanned<BTreeMap<String, RawSecret>>>,
     pub command: Option<Vec<Spanned<String>>>,
+    pub env: Option<Vec<Spanned<String>>>,
     pub path: Option<Spanned<String>>,
     pub smtp_host: Option<Spanned<String>>,
     pub smtp_port: Option<Spanned<i64>>,
@@ -126,6 +127,8 @@ pub enum ChannelKind {
     },
     Command {
         argv: Vec<String>,
+        /// Variables of the daemon's environment the program also gets.
+        env: Vec<String>,
     },
     File {
         path: PathBuf,
@@ -506,7 +509,23 @@ impl Validator<'_> {
                     self.issue(&alert.kind.span(), &key("command"), "a command channel needs command = [\"/path/to/program\", \"arg\", ...] (no shell)".to_string());
                     return None;
                 }
-                ChannelKind::Command { argv }
+                let env = alert
+                    .env
+                    .iter()
+                    .flatten()
+                    .filter_map(|name| {
+                        self.value(Some(name), &key("env"), |name| {
+                            if !name.is_empty()
+                                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                            {
+                                Ok(name.clone())
+                            } else {
+                                Err(format!("{name:?} is not an environment variable name: write names such as \"HTTPS_PROXY\""))
+                            }
+                        })
+                    })
+                    .collect();
+                ChannelKind::Command { argv, env }
             }
             "file" => {
                 let path = self.required(alert.path.as_ref(), &alert.kind, &key("path"), "file")?;

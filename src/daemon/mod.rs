@@ -120,8 +120,9 @@ async fn beating_while_sources_finish<T>(
     }
 }
 
-/// The longest one source may take in a sweep: its jitter, every try
-/// timing out, and the longest wait before each retry, plus a minute.
+/// The longest one source may take in a sweep: its jitter, its turn at
+/// its host (`host_delay`), every try timing out, and the longest wait
+/// before each retry, plus a minute.
 fn longest_source(config: &Config) -> Duration {
     let http = &config.http;
     let tries = http.retries.saturating_add(1);
@@ -129,6 +130,7 @@ fn longest_source(config: &Config) -> Duration {
     config
         .daemon
         .jitter
+        .saturating_add(http.host_delay)
         .saturating_add(http.timeout.saturating_mul(tries))
         .saturating_add(waits.saturating_mul(http.retries))
         .saturating_add(Duration::from_secs(60))
@@ -330,16 +332,17 @@ mod tests {
     #[test]
     fn one_source_may_take_its_jitter_every_try_and_every_wait() {
         let config = |text: &str| crate::config::parse(text, Path::new("t.toml")).unwrap();
-        // The defaults: 5m jitter, 4 tries of 30s, 3 waits of up to 5m.
+        // The defaults: 5m jitter, 100ms host delay, 4 tries of 30s, 3
+        // waits of up to 5m.
         assert_eq!(
             longest_source(&config("")),
-            Duration::from_secs(300 + 4 * 30 + 3 * 300 + 60)
+            Duration::from_millis((300 + 4 * 30 + 3 * 300 + 60) * 1000 + 100)
         );
         assert_eq!(
             longest_source(&config(
-                "[daemon]\njitter = \"0s\"\n[http]\ntimeout = \"10s\"\nretries = 0\n"
+                "[daemon]\njitter = \"0s\"\n[http]\ntimeout = \"10s\"\nretries = 0\nhost_delay = \"1h\"\n"
             )),
-            Duration::from_secs(10 + 60)
+            Duration::from_secs(3600 + 10 + 60)
         );
     }
 

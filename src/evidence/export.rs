@@ -406,10 +406,15 @@ fn write_atomically(
         .iter()
         .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
         .chain(last.iter().copied());
-    let written = write_tree(&temp, all).and_then(|()| {
-        std::fs::rename(&temp, out).map_err(|e| EvidenceError::file(out, e))?;
-        sync_dir(parent)
-    });
+    let written = write_tree(&temp, all)
+        .and_then(|()| std::fs::rename(&temp, out).map_err(|e| EvidenceError::file(out, e)));
+    if written.is_ok() {
+        // The bundle is whole in place; only its name may not survive a
+        // power cut yet.
+        if let Err(e) = sync_dir(parent) {
+            tracing::warn!(path = %parent.display(), "cannot sync the directory the bundle went to: {e}");
+        }
+    }
     written.map_err(|e| {
         if let Err(left) = std::fs::remove_dir_all(&temp) {
             tracing::warn!(path = %temp.display(), "cannot remove the partial bundle: {left}");

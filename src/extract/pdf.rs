@@ -7,6 +7,9 @@
 //! first appears only, so a page break does not end a list.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use super::ExtractError;
 use super::document::{Document, DocumentBuilder};
@@ -52,8 +55,8 @@ fn build(pages: &[(u32, String)]) -> Document {
         // A running title or page number, again: it would end the list the
         // page break cut, as the heading of what follows.
         let mut again = |line: &str| {
-            let masked = masked_digits(line);
-            running.contains(&masked) && !seen_running.insert(masked)
+            let key = running_key(line);
+            running.contains(&key) && !seen_running.insert(key)
         };
         let mut lines: &[&str] = lines;
         while let [first, rest @ ..] = lines
@@ -84,9 +87,10 @@ fn build(pages: &[(u32, String)]) -> Document {
     builder.finish()
 }
 
-/// Lines a PDF repeats as running headers or footers: the same text
-/// (digits aside, so "Page 2 of 5" is one line) first or last on at least
-/// two pages, and not a list item.
+/// Lines a PDF repeats as running headers or footers: the same line first
+/// or last on at least two pages and half of them, compared as written
+/// ("SOC 1" and "SOC 2" are two headings) but for page numbers ("2",
+/// "Page 2 of 5", "2/5"), which are one line. A list item never is one.
 fn running_lines(pages: &[Vec<&str>]) -> HashSet<String> {
     let mut pages_with: HashMap<String, usize> = HashMap::new();
     for lines in pages {
@@ -94,7 +98,7 @@ fn running_lines(pages: &[Vec<&str>]) -> HashSet<String> {
             .into_iter()
             .flatten()
             .filter(|line| bullet_item(line).is_none())
-            .map(|line| masked_digits(line))
+            .map(|line| running_key(line))
             .collect();
         for line in ends {
             *pages_with.entry(line).or_default() += 1;
@@ -102,22 +106,22 @@ fn running_lines(pages: &[Vec<&str>]) -> HashSet<String> {
     }
     pages_with
         .into_iter()
-        .filter(|(_, pages)| *pages >= 2)
+        .filter(|(_, count)| *count >= 2 && *count * 2 >= pages.len())
         .map(|(line, _)| line)
         .collect()
 }
 
-/// A line with each run of digits replaced by `#`.
-fn masked_digits(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    for c in line.chars() {
-        if !c.is_ascii_digit() {
-            out.push(c);
-        } else if !out.ends_with('#') {
-            out.push('#');
-        }
+/// What a line is compared as, to find running lines: a page number as
+/// one key, any other line as written.
+fn running_key(line: &str) -> String {
+    static PAGE_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(?:page\s*)?\d+(?:\s*(?:of|/)\s*\d+)?$").expect("a valid regex")
+    });
+    if PAGE_NUMBER.is_match(line) {
+        "page N".to_string()
+    } else {
+        line.to_string()
     }
-    out
 }
 
 #[cfg(test)]
@@ -145,6 +149,15 @@ mod tests {
         for item in ["- Intune", "- Power BI", "- Windows 365"] {
             assert!(out.contains(item), "{item}: {out}");
         }
+    }
+
+    #[test]
+    fn headings_that_differ_only_in_a_number_are_two_headings() {
+        let out = text(&["SOC 1\n- Azure\n- Intune", "SOC 2\n- Azure\n- Power BI"]);
+        assert!(
+            out.contains("## SOC 1") && out.contains("## SOC 2"),
+            "{out}"
+        );
     }
 
     #[test]

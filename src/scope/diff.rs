@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::names::{alias, base_name};
+use super::names::{alias, base_name, strip_markup};
 use super::{ScopeEntry, ScopeSet, ScopeSettings};
 
 /// An entry that changed its name: the same scope under a new spelling.
@@ -89,10 +89,16 @@ pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetti
             by_name.entry((a.certification.as_str(), old)).or_insert(i);
         }
     }
-    // The same, ignoring case: a page that recases a name ("Azure Bot
-    // service" → "Azure Bot Service") renames it, it does not drop it.
-    let folded =
-        |certification: &str, service: &str| (certification.to_lowercase(), service.to_lowercase());
+    // The same, ignoring case and what names are cleaned of: a page that
+    // recases a name ("Azure Bot service" → "Azure Bot Service") renames
+    // it, and so does a set stored before a cleaning rule was added
+    // ("Microsoft Teams®" → "Microsoft Teams").
+    let folded = |certification: &str, service: &str| {
+        (
+            certification.to_lowercase(),
+            strip_markup(service).to_lowercase(),
+        )
+    };
     let mut by_folded_name: HashMap<(String, String), usize> = HashMap::new();
     for (i, a) in added.iter().enumerate() {
         by_folded_name
@@ -273,13 +279,15 @@ mod tests {
     }
 
     #[test]
-    fn a_name_recased_is_a_rename() {
-        let previous = ScopeSet::from_entries([e("PCI DSS", "Azure Bot service")]);
-        let current = ScopeSet::from_entries([e("PCI DSS", "Azure Bot Service")]);
-        let diff = diff_scope(&previous, &current, &ScopeSettings::default());
-        assert!(diff.removed.is_empty() && diff.added.is_empty(), "{diff:?}");
-        assert_eq!(diff.renamed.len(), 1);
-        assert_eq!(diff.renamed[0].to.service, "Azure Bot Service");
+    fn a_name_recased_or_cleaned_is_a_rename() {
+        for before in ["Azure Bot service", "Azure Bot Service®"] {
+            let previous = ScopeSet::from_entries([e("PCI DSS", before)]);
+            let current = ScopeSet::from_entries([e("PCI DSS", "Azure Bot Service")]);
+            let diff = diff_scope(&previous, &current, &ScopeSettings::default());
+            assert!(diff.removed.is_empty() && diff.added.is_empty(), "{diff:?}");
+            assert_eq!(diff.renamed.len(), 1);
+            assert_eq!(diff.renamed[0].to.service, "Azure Bot Service");
+        }
     }
 
     #[test]
