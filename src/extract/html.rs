@@ -285,6 +285,8 @@ struct Walker<'i> {
     /// Tables a scope `table` selector matched, and the ordinals they got.
     wanted_tables: Option<HashSet<NodeId>>,
     selected_tables: Vec<usize>,
+    /// What table spans may still copy (see [`MAX_SPAN_BYTES`]).
+    span_budget: usize,
 }
 
 impl<'i> Walker<'i> {
@@ -298,6 +300,7 @@ impl<'i> Walker<'i> {
             items: Vec::new(),
             wanted_tables: None,
             selected_tables: Vec::new(),
+            span_budget: MAX_SPAN_BYTES,
         }
     }
 
@@ -319,7 +322,8 @@ impl<'i> Walker<'i> {
                             let tag = el.name();
                             if tag == "table" {
                                 self.flush();
-                                let ordinal = self.builder.table(collect_table(node, self.ignored));
+                                let rows = collect_table(node, self.ignored, &mut self.span_budget);
+                                let ordinal = self.builder.table(rows);
                                 let wanted = self
                                     .wanted_tables
                                     .as_ref()
@@ -391,12 +395,122 @@ impl<'i> Walker<'i> {
     }
 }
 
+/// Widest `colspan` and tallest `rowspan` honoured (HTML caps them at 1000
+/// and 65534; scope tables span a few columns or rows).
+const MAX_COLSPAN: usize = 100;
+const MAX_ROWSPAN: usize = 1_000;
+/// What a page's spans may copy, in bytes (text plus a `String` per copy);
+/// past it spans are read as 1, so a hostile page cannot exhaust memory.
+const MAX_SPAN_BYTES: usize = 4 << 20;
+
+/// A cell being read: its text and how many columns and rows it spans.
+struct Cell {
+    text: String,
+    columns: usize,
+    rows: usize,
+}
+
+impl Cell {
+    fn new(el: &scraper::node::Element) -> Self {
+        let span = |name: &str, max: usize| {
+            el.attr(name)
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .map_or(1, |n| if n == 0 { max } else { n.min(max) })
+        };
+        Cell {
+            text: String::new(),
+            columns: span("colspan", MAX_COLSPAN),
+            rows: span("rowspan", MAX_ROWSPAN),
+        }
+    }
+}
+
+/// Lays a table's cells on a grid, as the page shows them: a cell spanning
+/// several columns or rows repeats its text in each, so every value stays
+/// under its header. A `rowspan` ends with its row group (`thead`, `tbody`,
+/// `tfoot`); `rowspan=0` runs to that end.
+struct SpanGrid<'b> {
+    rows: Vec<TableRow>,
+    /// Per column: the rows a cell from above still covers, and its text.
+    below: Vec<(usize, String)>,
+    /// Bytes spans may still copy (see [`MAX_SPAN_BYTES`]), page-wide.
+    budget: &'b mut usize,
+}
+
+impl SpanGrid<'_> {
+    /// `text` again for a spanned position, if the budget allows.
+    fn copy(&mut self, text: &str) -> Option<String> {
+        let cost = text.len() + std::mem::size_of::<String>();
+        *self.budget = self.budget.checked_sub(cost)?;
+        Some(text.to_string())
+    }
+
+    fn push_row(&mut self, cells: Vec<Cell>, header: bool) {
+        let mut out: Vec<String> = Vec::with_capacity(cells.len());
+        let mut cells = cells.into_iter();
+        loop {
+            let col = out.len();
+            if let Some((left, text)) = self.below.get_mut(col).filter(|(left, _)| *left > 0) {
+                *left -= 1;
+                let text = std::mem::take(text);
+                let copy = self.copy(&text).unwrap_or_default();
+                self.below[col].1 = text;
+                out.push(copy);
+                continue;
+            }
+            let Some(cell) = cells.next() else {
+                if self.below[col.min(self.below.len())..]
+                    .iter()
+                    .any(|(left, _)| *left > 0)
+                {
+                    out.push(String::new());
+                    continue;
+                }
+                break;
+            };
+            for k in 0..cell.columns {
+                let text = if k == 0 {
+                    cell.text.clone()
+                } else if let Some(copy) = self.copy(&cell.text) {
+                    copy
+                } else {
+                    break;
+                };
+                let col = out.len();
+                if self.below.len() <= col {
+                    self.below.resize_with(col + 1, Default::default);
+                }
+                self.below[col] = if cell.rows > 1 {
+                    (cell.rows - 1, text.clone())
+                } else {
+                    (0, String::new())
+                };
+                out.push(text);
+            }
+        }
+        self.rows.push(TableRow { header, cells: out });
+    }
+
+    /// A row group ended: spans from above stop here.
+    fn end_group(&mut self) {
+        self.below.clear();
+    }
+}
+
 /// The rows of one table (not of tables nested in its cells, whose text
-/// joins the enclosing cell).
-fn collect_table(table: ego_tree::NodeRef<'_, Node>, ignored: &HashSet<NodeId>) -> Vec<TableRow> {
-    let mut rows = Vec::new();
-    let mut row: Option<TableRow> = None;
-    let mut cell: Option<String> = None;
+/// joins the enclosing cell), spans laid out by [`SpanGrid`].
+fn collect_table(
+    table: ego_tree::NodeRef<'_, Node>,
+    ignored: &HashSet<NodeId>,
+    span_budget: &mut usize,
+) -> Vec<TableRow> {
+    let mut grid = SpanGrid {
+        rows: Vec::new(),
+        below: Vec::new(),
+        budget: span_budget,
+    };
+    let mut row: Option<Vec<Cell>> = None;
+    let mut cell: Option<Cell> = None;
     let mut all_header = true;
     let mut in_thead = false;
     let mut nested = 0usize;
@@ -410,7 +524,7 @@ fn collect_table(table: ego_tree::NodeRef<'_, Node>, ignored: &HashSet<NodeId>) 
                 match node.value() {
                     Node::Text(text) => {
                         if let Some(cell) = cell.as_mut() {
-                            cell.push_str(text);
+                            cell.text.push_str(text);
                         }
                     }
                     Node::Element(el) => {
@@ -422,24 +536,21 @@ fn collect_table(table: ego_tree::NodeRef<'_, Node>, ignored: &HashSet<NodeId>) 
                             "table" => {
                                 nested += 1;
                                 if let Some(cell) = cell.as_mut() {
-                                    cell.push(' ');
+                                    cell.text.push(' ');
                                 }
                             }
                             "thead" if nested == 0 => in_thead = true,
                             "tr" if nested == 0 => {
-                                row = Some(TableRow {
-                                    header: false,
-                                    cells: Vec::new(),
-                                });
+                                row = Some(Vec::new());
                                 all_header = true;
                             }
                             tag @ ("td" | "th") if nested == 0 => {
                                 all_header &= tag == "th";
-                                cell = Some(String::new());
+                                cell = Some(Cell::new(el));
                             }
                             tag if tag == "br" || BLOCK_ELEMENTS.contains(&tag) || tag == "li" => {
                                 if let Some(cell) = cell.as_mut() {
-                                    cell.push(' ');
+                                    cell.text.push(' ');
                                 }
                             }
                             _ => {}
@@ -460,16 +571,19 @@ fn collect_table(table: ego_tree::NodeRef<'_, Node>, ignored: &HashSet<NodeId>) 
                 };
                 match el.name() {
                     "table" if node.id() != table.id() => nested -= 1,
-                    "thead" if nested == 0 => in_thead = false,
+                    group @ ("thead" | "tbody" | "tfoot") if nested == 0 => {
+                        in_thead &= group != "thead";
+                        grid.end_group();
+                    }
                     "td" | "th" if nested == 0 => {
-                        if let (Some(text), Some(row)) = (cell.take(), row.as_mut()) {
-                            row.cells.push(text);
+                        if let (Some(done), Some(row)) = (cell.take(), row.as_mut()) {
+                            row.push(done);
                         }
                     }
                     "tr" if nested == 0 => {
-                        if let Some(mut done) = row.take() {
-                            done.header = in_thead || (all_header && !done.cells.is_empty());
-                            rows.push(done);
+                        if let Some(cells) = row.take() {
+                            let header = in_thead || (all_header && !cells.is_empty());
+                            grid.push_row(cells, header);
                         }
                     }
                     _ => {}
@@ -477,7 +591,7 @@ fn collect_table(table: ego_tree::NodeRef<'_, Node>, ignored: &HashSet<NodeId>) 
             }
         }
     }
-    rows
+    grid.rows
 }
 
 #[cfg(test)]
@@ -518,6 +632,45 @@ mod tests {
         assert!(rows[0].header);
         assert_eq!(rows[1].cells, vec!["Bot *", "\u{2705}"]);
         assert_eq!(rows[2].cells, vec!["Nested inner", ""]);
+    }
+
+    fn table_cells(html: &str) -> Vec<Vec<String>> {
+        let doc = extract_html(html, &[], &[], None, None).unwrap().document;
+        let Some(Block::Table(rows)) = doc.blocks.first() else {
+            panic!("expected a table: {doc:?}")
+        };
+        rows.iter().map(|r| r.cells.clone()).collect()
+    }
+
+    #[test]
+    fn spans_are_laid_out_on_a_grid() {
+        let cells = table_cells(
+            "<table><thead><tr><th rowspan=2>Service</th><th colspan=2>FedRAMP</th></tr>\
+             <tr><th>Moderate</th><th>High</th></tr></thead>\
+             <tbody><tr><td rowspan=0>Files</td><td colspan=2>✅</td></tr><tr><td>a</td></tr></tbody>\
+             <tbody><tr><td>b</td><td>c</td></tr></tbody></table>",
+        );
+        assert_eq!(
+            cells,
+            [
+                vec!["Service", "FedRAMP", "FedRAMP"],
+                vec!["Service", "Moderate", "High"],
+                vec!["Files", "\u{2705}", "\u{2705}"],
+                vec!["Files", "a"],
+                vec!["b", "c"],
+            ],
+            "a rowspan ends with its row group"
+        );
+        // Hostile spans are capped, and the copies a page's spans make are bounded.
+        let cells = table_cells("<table><tr><td colspan=99999>x</td></tr></table>");
+        assert_eq!(cells[0].len(), MAX_COLSPAN);
+        let long = "y".repeat(1 << 16);
+        let html = format!(
+            "<table>{}</table>",
+            format!("<tr><td colspan=100>{long}</td></tr>").repeat(80)
+        );
+        let copied: usize = table_cells(&html).iter().flatten().map(String::len).sum();
+        assert!(copied <= MAX_SPAN_BYTES + 80 * long.len(), "{copied}");
     }
 
     #[test]

@@ -20,13 +20,9 @@ use super::{HeadingTrail, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec, l
 
 /// Whether a table looks like a check-mark matrix (rule 1).
 pub(crate) fn is_mark_matrix(rows: &[TableRow], spec: &ScopeSpec) -> bool {
-    let header_at = rows
-        .iter()
-        .take_while(|r| r.header)
-        .count()
-        .saturating_sub(1);
-    let body = rows.get(header_at + 1..).unwrap_or_default();
-    if body.is_empty() || rows.get(header_at).is_none_or(|h| h.cells.len() < 2) {
+    let (header, body) = matrix::header_rows(rows);
+    let body = &rows[body..];
+    if body.is_empty() || header.iter().all(|h| h.cells.len() < 2) {
         return false;
     }
     let (mut total, mut marks, mut empty) = (0usize, 0usize, 0usize);

@@ -9,7 +9,8 @@
 //!   `#` heading in effect), aliased.
 //! - A list item is one service, whole: "Azure, Azure Government, and Azure
 //!   Germany" is one item as the page lists it.
-//! - A table row with one cell is a comma list of services. A row with two
+//! - A table row with one cell (or one spanning the table) is a comma list
+//!   of services. A row with two
 //!   or more cells is a row label (an environment) followed by comma lists;
 //!   each service is stored as "<service> (<label>)", e.g. "Exchange Online
 //!   (GCC High)", so the same service in two environments is two entries
@@ -31,7 +32,9 @@
 use crate::extract::{Block, Document, TableRow};
 
 use super::names::{alias, clean_name, split_list, strip_markup};
-use super::{HeadingTrail, ScopeEntry, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec};
+use super::{
+    HeadingTrail, ScopeEntry, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec, is_full_width,
+};
 
 /// Built-in row-label synonyms (old label, label stored).
 pub const ROW_LABELS: &[(&str, &str)] = &[("Office 365", "Commercial")];
@@ -80,7 +83,9 @@ pub(crate) fn read_table(
     for row in rows.iter().filter(|r| !r.header) {
         let (label, lists) = match row.cells.as_slice() {
             [] => continue,
-            [only] => (None, std::slice::from_ref(only)),
+            [only, ..] if row.cells.len() == 1 || is_full_width(row) => {
+                (None, std::slice::from_ref(only))
+            }
             cells if is_continuation(cells) => (previous_label.clone(), cells),
             [first, rest @ ..] => (Some(row_label(first, settings)), rest),
         };
@@ -219,6 +224,32 @@ mod tests {
             set.former_names("Azure Cognitive Search (Commercial)")
                 .collect::<Vec<_>>(),
             vec!["Azure Search (Commercial)"]
+        );
+    }
+
+    #[test]
+    fn a_row_label_spanning_rows_qualifies_each_of_them() {
+        let html = "<main><h1>SOC 2</h1><h2>In-scope services</h2><table>\
+            <tr><th>Applicability</th><th>In-scope services</th></tr>\
+            <tr><th rowspan=2>GCC High</th><td>Delve</td></tr><tr><td>Exchange Online</td></tr>\
+            <tr><td colspan=2>Intune, Azure Maps</td></tr></table></main>";
+        let doc = crate::extract::html::extract_html(html, &[], &[], None, None)
+            .unwrap()
+            .document;
+        let ScopeOutcome::Extracted(set) =
+            extract_scope(&doc, &list_spec(None), &ScopeSettings::default())
+        else {
+            panic!("broken")
+        };
+        let services: Vec<&str> = set.entries().iter().map(|e| e.service.as_str()).collect();
+        assert_eq!(
+            services,
+            [
+                "Azure Maps",
+                "Delve (GCC High)",
+                "Exchange Online (GCC High)",
+                "Intune"
+            ]
         );
     }
 

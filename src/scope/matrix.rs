@@ -2,15 +2,17 @@
 //! as columns, a check mark where a service is in scope.
 //!
 //! For each table read:
-//! - the header is the last of the leading header rows (the first row if
-//!   none is marked as a header); its first column names the services, the
-//!   others are certifications, cleaned and aliased; columns with an empty
+//! - the header is the leading header rows (the first row if none is
+//!   marked as a header), full-width category rows left out; a column's
+//!   name reads down them ("FedRAMP" spanning "Moderate" and "High" gives
+//!   "FedRAMP Moderate"). The first column names the services, the others
+//!   are certifications, cleaned and aliased; columns with an empty
 //!   header, a header that is itself a mark, or a header matching
 //!   `ignore_columns` (e.g. "^Planned") are not scope;
 //! - with `prefix_from_heading`, a column's certification is
 //!   "<nearest heading> / <column>" (the heading aliased on its own first,
 //!   then the whole name), e.g. "Azure Government / FedRAMP High";
-//! - body rows equal to the header (repeated every ~15 rows) are skipped;
+//! - body rows equal to a header row (repeated every ~15 rows) are skipped;
 //!   the service cell is cleaned (markup, footnote markers, "(formerly X)"
 //!   notes, which are kept as former names) and aliased;
 //! - a cell is in scope when, footnote markers removed, it matches `mark`.
@@ -25,7 +27,9 @@
 use crate::extract::{Block, Document, TableRow};
 
 use super::names::{alias, clean_name, mark_text, strip_markup};
-use super::{HeadingTrail, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec, TableChoice};
+use super::{
+    HeadingTrail, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec, TableChoice, is_full_width,
+};
 
 /// Why a table gave no entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +40,54 @@ pub(crate) enum NotRead {
     NoCertificationColumn(String),
 }
 
+/// The header rows of a matrix, and the index of its first body row. The
+/// header is the leading rows marked as headers (the first row if none is),
+/// less full-width rows: a category such as "Compute" heading a group of
+/// services is not a header (if every leading row is one, the first row
+/// after them that is not is the header).
+pub(crate) fn header_rows(rows: &[TableRow]) -> (Vec<&TableRow>, usize) {
+    let lead = rows.iter().take_while(|r| r.header).count().max(1);
+    let header: Vec<&TableRow> = rows
+        .iter()
+        .take(lead)
+        .filter(|r| !is_full_width(r))
+        .collect();
+    if !header.is_empty() {
+        return (header, lead.min(rows.len()));
+    }
+    match rows.iter().position(|r| !is_full_width(r)) {
+        Some(at) => (vec![&rows[at]], at + 1),
+        None => (Vec::new(), rows.len()),
+    }
+}
+
+/// Each column's name, read down the header rows: a group spanning several
+/// columns ("FedRAMP" over "Moderate" and "High") joins the name below it
+/// ("FedRAMP Moderate"), unless that name already starts with it; a cell
+/// spanning several rows counts once.
+fn column_names(header: &[&TableRow]) -> Vec<String> {
+    let width = header.iter().map(|r| r.cells.len()).max().unwrap_or(0);
+    (0..width)
+        .map(|j| {
+            let mut name = String::new();
+            let mut last = String::new();
+            for part in header.iter().filter_map(|r| r.cells.get(j)) {
+                let part = strip_markup(part);
+                if part.is_empty() || part == last {
+                    continue;
+                }
+                if name.is_empty() || part.starts_with(&name) {
+                    name.clone_from(&part);
+                } else {
+                    name = format!("{name} {part}");
+                }
+                last = part;
+            }
+            name
+        })
+        .collect()
+}
+
 /// Reads one table as a matrix into `out`; returns the number of marks.
 pub(crate) fn read_matrix(
     rows: &[TableRow],
@@ -44,19 +96,19 @@ pub(crate) fn read_matrix(
     settings: &ScopeSettings,
     out: &mut ScopeSetBuilder,
 ) -> Result<usize, NotRead> {
-    let header_at = rows
-        .iter()
-        .take_while(|r| r.header)
-        .count()
-        .saturating_sub(1);
-    let Some(header) = rows.get(header_at) else {
+    let (header, body) = header_rows(rows);
+    if header.is_empty() {
         return Err(NotRead::NoMarks);
-    };
-    let header_clean: Vec<String> = header.cells.iter().map(|c| strip_markup(c)).collect();
+    }
+    let header_clean: Vec<Vec<String>> = header
+        .iter()
+        .map(|r| r.cells.iter().map(|c| strip_markup(c)).collect())
+        .collect();
+    let names = column_names(&header);
     let prefix = heading
         .filter(|_| spec.prefix_from_heading)
         .map(|h| alias(&strip_markup(h), settings).to_string());
-    let columns: Vec<Option<String>> = header_clean
+    let columns: Vec<Option<String>> = names
         .iter()
         .enumerate()
         .map(|(j, name)| {
@@ -80,14 +132,11 @@ pub(crate) fn read_matrix(
 
     let mut marks = 0usize;
     let mut cert_marks = 0usize;
-    for row in &rows[header_at + 1..] {
-        if row.cells.len() == header_clean.len()
-            && row
-                .cells
-                .iter()
-                .zip(&header_clean)
-                .all(|(c, h)| strip_markup(c) == *h)
-        {
+    for row in &rows[body..] {
+        if header_clean.iter().any(|h| {
+            row.cells.len() == h.len()
+                && row.cells.iter().zip(h).all(|(c, h)| strip_markup(c) == *h)
+        }) {
             continue; // the header, repeated
         }
         let Some(first) = row.cells.first() else {
@@ -117,7 +166,7 @@ pub(crate) fn read_matrix(
     if marks == 0 {
         Err(NotRead::NoMarks)
     } else if cert_marks == 0 {
-        Err(NotRead::NoCertificationColumn(header_clean.join(" | ")))
+        Err(NotRead::NoCertificationColumn(names.join(" | ")))
     } else {
         Ok(cert_marks)
     }
@@ -362,6 +411,50 @@ mod tests {
             ),
             ScopeOutcome::Broken { .. }
         ));
+    }
+
+    fn html_scope(html: &str, spec: &ScopeSpec) -> ScopeSet {
+        let doc = crate::extract::html::extract_html(html, &[], &[], None, None)
+            .unwrap()
+            .document;
+        extracted(extract_scope(&doc, spec, &ScopeSettings::default()))
+    }
+
+    #[test]
+    fn spanned_headers_and_cells_keep_marks_under_their_columns() {
+        let e = |c: &str, s: &str| ScopeEntry::new(c, s);
+        // A two-row header: a group over two columns, cells over two rows.
+        let html = "<table><thead><tr><th rowspan=2>Service</th><th colspan=2>FedRAMP</th>\
+            <th rowspan=2>PCI DSS</th></tr><tr><th>Moderate</th><th>High</th></tr></thead>\
+            <tr><td>Azure Files</td><td>✅</td><td></td><td>✅</td></tr></table>";
+        assert_eq!(
+            html_scope(html, &spec(false)).entries(),
+            [
+                e("FedRAMP Moderate", "Azure Files"),
+                e("PCI DSS", "Azure Files")
+            ]
+        );
+        // A mark over two columns counts in both; later marks stay put. A
+        // category row over the whole table is neither header nor service.
+        let html = "<table><tr><th>Service</th><th>SOC 1</th><th>SOC 2</th><th>HIPAA</th></tr>\
+            <tr><th colspan=4>Compute</th></tr>\
+            <tr><td>Azure Files</td><td colspan=2>✅</td><td>✅</td></tr>\
+            <tr><td>Azure Maps</td><td></td><td></td><td>✅</td></tr></table>";
+        assert_eq!(
+            html_scope(html, &spec(false)).entries(),
+            [
+                e("HIPAA", "Azure Files"),
+                e("HIPAA", "Azure Maps"),
+                e("SOC 1", "Azure Files"),
+                e("SOC 2", "Azure Files"),
+            ]
+        );
+        // The same with the header in a thead: the category row opening the
+        // body is not taken as the header.
+        let html = html
+            .replacen("<tr>", "<thead><tr>", 1)
+            .replacen("</tr>", "</tr></thead>", 1);
+        assert_eq!(html_scope(&html, &spec(false)).len(), 4);
     }
 
     #[test]

@@ -323,6 +323,13 @@ impl TableChoice {
     }
 }
 
+/// A row that is one cell across the whole table, as the HTML extractor
+/// lays out a `colspan` (a category such as "Compute", or a list of
+/// services): two or more cells, all the same text.
+pub(crate) fn is_full_width(row: &crate::extract::TableRow) -> bool {
+    matches!(row.cells.as_slice(), [first, rest @ ..] if !rest.is_empty() && rest.iter().all(|c| c == first))
+}
+
 /// The default mark of an in-scope cell: ✅ ✔ ✔️ ✓ ☑ `:heavy_check_mark:`
 /// `:white_check_mark:` or "Yes", case-insensitive, alone in the cell
 /// (footnote markers removed first).
