@@ -19,9 +19,10 @@
 //!
 //! Which tables: the `table = n` one, else every table under `section` (or
 //! every table). A table with no mark at all is not a scope matrix and is
-//! passed over, unless it was chosen with `table = n`. The result is Broken
-//! when no table is read, or when a table has marks but its header no
-//! longer has a certification column. Linear in the number of cells; the
+//! passed over, unless it was picked with `table = n` or a CSS selector the
+//! page's extractor applied. The result is Broken when no table is read,
+//! when a picked table has no mark, or when a table has marks but its
+//! header no longer has a certification column. Linear in the number of cells; the
 //! regexes are compiled once, in [`ScopeSpec`].
 
 use crate::extract::{Block, Document, TableRow};
@@ -203,7 +204,7 @@ pub(crate) fn extract(
                     "table {tables} has check marks but no column it recognises as a certification (header: {header})"
                 ));
             }
-            Err(NotRead::NoMarks) if matches!(spec.table, TableChoice::Nth(_)) => {
+            Err(NotRead::NoMarks) if spec.table.picks(doc) => {
                 return Err(format!("table {tables} has no cell matching the mark"));
             }
             Err(NotRead::NoMarks) => {}
@@ -455,6 +456,46 @@ mod tests {
             .replacen("<tr>", "<thead><tr>", 1)
             .replacen("</tr>", "</tr></thead>", 1);
         assert_eq!(html_scope(&html, &spec(false)).len(), 4);
+    }
+
+    #[test]
+    fn a_table_picked_by_selector_without_marks_is_broken() {
+        let table = |heading: &str, mark: &str| {
+            format!(
+                "<h2>{heading}</h2><table class=audit-scope><tr><th>Service</th><th>SOC 2</th></tr>\
+                 <tr><td>Azure Files</td><td>{mark}</td></tr></table>"
+            )
+        };
+        let spec = ScopeSpec::from_raw(RawScopeSpec {
+            kind: Some("matrix".into()),
+            table: Some("table.audit-scope".into()),
+            prefix_from_heading: Some(true),
+            ..RawScopeSpec::default()
+        })
+        .unwrap();
+        let selector = scraper::Selector::parse("table.audit-scope").unwrap();
+        let read = |html: &str| {
+            let doc = crate::extract::html::extract_html(html, &[], &[], Some(&selector), None)
+                .unwrap()
+                .document;
+            extract_scope(&doc, &spec, &ScopeSettings::default())
+        };
+        let before = format!(
+            "{}{}",
+            table("Azure public", "✅"),
+            table("Azure Government", "✅")
+        );
+        assert_eq!(extracted(read(&before)).len(), 2);
+        let after = format!(
+            "{}{}",
+            table("Azure public", "✅"),
+            table("Azure Government", "<img src=yes.png>")
+        );
+        assert!(
+            matches!(&read(&after), ScopeOutcome::Broken { reason } if reason.contains("table 2")),
+            "{:?}",
+            read(&after)
+        );
     }
 
     #[test]

@@ -309,6 +309,16 @@ pub enum TableChoice {
 }
 
 impl TableChoice {
+    /// Whether the reader picked the tables: by number, or by a selector
+    /// the page's extractor applied. A picked table must be readable.
+    pub(crate) fn picks(&self, doc: &Document) -> bool {
+        match self {
+            TableChoice::Nth(_) => true,
+            TableChoice::Css(_) => doc.selected_tables.is_some(),
+            TableChoice::All => false,
+        }
+    }
+
     /// Whether the `ordinal`-th table (1-based) of `doc` is read;
     /// `in_section`: it is under a heading matching `section`.
     pub(crate) fn chooses(&self, doc: &Document, ordinal: usize, in_section: bool) -> bool {
