@@ -403,14 +403,38 @@ const MAX_ROWSPAN: usize = 1_000;
 /// past it spans are read as 1, so a hostile page cannot exhaust memory.
 const MAX_SPAN_BYTES: usize = 4 << 20;
 
-/// A cell being read: its text and how many columns and rows it spans.
+/// A cell being read: its text, the text of its first image, and how many
+/// columns and rows it spans.
 struct Cell {
     text: String,
+    image: Option<String>,
     columns: usize,
     rows: usize,
 }
 
 impl Cell {
+    /// Notes an image: its `alt`, else `title`, else `aria-label`.
+    fn image(&mut self, el: &scraper::node::Element) {
+        if self.image.is_none() {
+            self.image = ["alt", "title", "aria-label"]
+                .into_iter()
+                .filter_map(|name| el.attr(name))
+                .find(|text| !text.trim().is_empty())
+                .map(str::to_string);
+        }
+    }
+
+    /// The cell's text; a cell with only an image (an icon check mark) has
+    /// the image's text.
+    fn finish(mut self) -> Self {
+        if self.text.trim().is_empty()
+            && let Some(image) = self.image.take()
+        {
+            self.text = image;
+        }
+        self
+    }
+
     fn new(el: &scraper::node::Element) -> Self {
         let span = |name: &str, max: usize| {
             el.attr(name)
@@ -419,6 +443,7 @@ impl Cell {
         };
         Cell {
             text: String::new(),
+            image: None,
             columns: span("colspan", MAX_COLSPAN),
             rows: span("rowspan", MAX_ROWSPAN),
         }
@@ -548,6 +573,11 @@ fn collect_table(
                                 all_header &= tag == "th";
                                 cell = Some(Cell::new(el));
                             }
+                            "img" => {
+                                if let Some(cell) = cell.as_mut() {
+                                    cell.image(el);
+                                }
+                            }
                             tag if tag == "br" || BLOCK_ELEMENTS.contains(&tag) || tag == "li" => {
                                 if let Some(cell) = cell.as_mut() {
                                     cell.text.push(' ');
@@ -577,7 +607,7 @@ fn collect_table(
                     }
                     "td" | "th" if nested == 0 => {
                         if let (Some(done), Some(row)) = (cell.take(), row.as_mut()) {
-                            row.push(done);
+                            row.push(done.finish());
                         }
                     }
                     "tr" if nested == 0 => {
@@ -671,6 +701,16 @@ mod tests {
         );
         let copied: usize = table_cells(&html).iter().flatten().map(String::len).sum();
         assert!(copied <= MAX_SPAN_BYTES + 80 * long.len(), "{copied}");
+    }
+
+    #[test]
+    fn an_image_alone_in_a_cell_gives_its_text() {
+        let cells = table_cells(
+            "<table><tr><td><img src=logo.png alt=\"logo\"> Azure Files</td>\
+             <td><img src=y.png alt=\"Yes\"></td><td><img alt=\"\" title=\"In scope\"></td>\
+             <td><span role=img aria-label=\"no\"></span><img aria-label=\"✔\"></td><td><img></td></tr></table>",
+        );
+        assert_eq!(cells, [["Azure Files", "Yes", "In scope", "✔", ""]]);
     }
 
     #[test]

@@ -499,6 +499,16 @@ mod tests {
     }
 
     #[test]
+    fn icon_marks_are_read_from_their_alt_text() {
+        let html = "<table><tr><th>Service</th><th>SOC 2</th><th>HIPAA</th></tr>\
+            <tr><td>Azure Files</td><td><img src=check.svg alt=Yes></td><td><img src=no.svg alt=No></td></tr></table>";
+        assert_eq!(
+            html_scope(html, &spec(false)).entries(),
+            [ScopeEntry::new("SOC 2", "Azure Files")]
+        );
+    }
+
+    #[test]
     fn nth_table_and_custom_mark() {
         let md = "| Legend | Meaning |\n|---|---|\n| ✅ | in scope |\n\n| Service | SOC 2 |\n|---|---|\n| Azure Files | X |\n| Azure Maps | |\n";
         let spec = ScopeSpec::from_raw(RawScopeSpec {
