@@ -273,6 +273,44 @@ fn is_skipped(element: &scraper::node::Element, id: NodeId, ignored: &HashSet<No
     ignored.contains(&id) || SKIPPED_ELEMENTS.contains(&element.name())
 }
 
+/// Drops footnote markers set as superscripts ("Azure Maps<sup>1</sup>",
+/// "✅<sup>a</sup>"): glued to the text before them, they would change a
+/// service's name or spoil a check mark. Other superscripts stay.
+#[derive(Debug, Default)]
+pub(super) struct Superscript {
+    depth: usize,
+    /// Where the outermost open superscript's text starts.
+    start: usize,
+}
+
+impl Superscript {
+    /// A `<sup>` opens; `text` is what was gathered before it.
+    pub(super) fn open(&mut self, text: &str) {
+        if self.depth == 0 {
+            self.start = text.len();
+        }
+        self.depth += 1;
+    }
+
+    /// A `</sup>` closes: the outermost one's text leaves `text` if it is a
+    /// footnote marker (up to 3 of `0-9 a-z * † ‡ § ,`).
+    pub(super) fn close(&mut self, text: &mut String) {
+        if self.depth == 0 {
+            return;
+        }
+        self.depth -= 1;
+        let marker = |t: &str| {
+            let t = t.trim();
+            (1..=3).contains(&t.chars().count())
+                && t.chars()
+                    .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase() || "*†‡§,".contains(c))
+        };
+        if self.depth == 0 && text.get(self.start..).is_some_and(marker) {
+            text.truncate(self.start);
+        }
+    }
+}
+
 /// Walks a content root and emits blocks.
 struct Walker<'i> {
     ignored: &'i HashSet<NodeId>,
@@ -287,6 +325,7 @@ struct Walker<'i> {
     selected_tables: Vec<usize>,
     /// What table spans may still copy (see [`MAX_SPAN_BYTES`]).
     span_budget: usize,
+    sup: Superscript,
 }
 
 impl<'i> Walker<'i> {
@@ -301,6 +340,7 @@ impl<'i> Walker<'i> {
             wanted_tables: None,
             selected_tables: Vec::new(),
             span_budget: MAX_SPAN_BYTES,
+            sup: Superscript::default(),
         }
     }
 
@@ -343,6 +383,8 @@ impl<'i> Walker<'i> {
                                 self.items.push(self.list_depth.max(1));
                             } else if tag == "br" {
                                 self.text.push(' ');
+                            } else if tag == "sup" {
+                                self.sup.open(&self.text);
                             } else if BLOCK_ELEMENTS.contains(&tag) {
                                 self.flush();
                             }
@@ -361,7 +403,9 @@ impl<'i> Walker<'i> {
                         continue;
                     };
                     let tag = el.name();
-                    if heading_level(tag).is_some() {
+                    if tag == "sup" {
+                        self.sup.close(&mut self.text);
+                    } else if heading_level(tag).is_some() {
                         self.flush();
                         self.heading = None;
                     } else if tag == "ul" || tag == "ol" {
@@ -385,6 +429,7 @@ impl<'i> Walker<'i> {
             return;
         }
         let text = std::mem::take(&mut self.text);
+        self.sup = Superscript::default();
         if let Some(level) = self.heading {
             self.builder.heading(level, &text);
         } else if let Some(&depth) = self.items.last() {
@@ -539,6 +584,7 @@ fn collect_table(
     let mut all_header = true;
     let mut in_thead = false;
     let mut nested = 0usize;
+    let mut sup = Superscript::default();
     let mut skip_until: Option<NodeId> = None;
     for edge in table.traverse() {
         match edge {
@@ -578,6 +624,11 @@ fn collect_table(
                                     cell.image(el);
                                 }
                             }
+                            "sup" => {
+                                if let Some(cell) = cell.as_mut() {
+                                    sup.open(&cell.text);
+                                }
+                            }
                             tag if tag == "br" || BLOCK_ELEMENTS.contains(&tag) || tag == "li" => {
                                 if let Some(cell) = cell.as_mut() {
                                     cell.text.push(' ');
@@ -601,6 +652,11 @@ fn collect_table(
                 };
                 match el.name() {
                     "table" if node.id() != table.id() => nested -= 1,
+                    "sup" => {
+                        if let Some(cell) = cell.as_mut() {
+                            sup.close(&mut cell.text);
+                        }
+                    }
                     group @ ("thead" | "tbody" | "tfoot") if nested == 0 => {
                         in_thead &= group != "thead";
                         grid.end_group();
@@ -711,6 +767,18 @@ mod tests {
              <td><span role=img aria-label=\"no\"></span><img aria-label=\"✔\"></td><td><img></td></tr></table>",
         );
         assert_eq!(cells, [["Azure Files", "Yes", "In scope", "✔", ""]]);
+    }
+
+    #[test]
+    fn superscript_footnote_markers_are_dropped() {
+        let html = "<main><ul><li>Azure Maps<sup>1</sup></li><li>Intune<sup><a href=#n>a,b</a></sup></li>\
+            <li>Area m<sup>2 or more</sup></li></ul><table><tr><td>Azure Files<sup>*</sup></td>\
+            <td>✅<sup>2</sup></td></tr></table></main>";
+        let doc = extract_html(html, &[], &[], None, None).unwrap().document;
+        assert_eq!(
+            doc.to_text(),
+            "- Azure Maps\n- Intune\n- Area m2 or more\n\n| Azure Files | \u{2705} |\n"
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Markdown (CommonMark with GitHub tables) to [`Document`], block for block
 //! as the HTML extractor would see the rendered page. YAML front matter is
-//! metadata, not text, and is left out; raw HTML is dropped.
+//! metadata, not text, and is left out; raw HTML is dropped (superscript
+//! footnote markers with their text, see [`Superscript`]).
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 use super::document::{Document, DocumentBuilder, TableRow};
+use super::html::Superscript;
 
 /// Extracts the structured content of a Markdown document.
 pub fn extract_markdown(source: &str) -> Document {
@@ -19,6 +21,7 @@ pub fn extract_markdown(source: &str) -> Document {
     let mut table: Option<Vec<TableRow>> = None;
     let mut in_head = false;
     let mut in_metadata = false;
+    let mut sup = Superscript::default();
 
     let flush =
         |builder: &mut DocumentBuilder, text: &mut String, heading: Option<u8>, items: &[u8]| {
@@ -42,6 +45,8 @@ pub fn extract_markdown(source: &str) -> Document {
             Event::Text(t) | Event::Code(t) if !in_metadata => text.push_str(&t),
             Event::SoftBreak | Event::HardBreak => text.push(' '),
             Event::InlineHtml(html) if html.trim_start().starts_with("<br") => text.push(' '),
+            Event::InlineHtml(html) if is_tag(&html, "<sup") => sup.open(&text),
+            Event::InlineHtml(html) if is_tag(&html, "</sup") => sup.close(&mut text),
             Event::Start(Tag::Heading { level, .. }) => {
                 flush(&mut builder, &mut text, heading, &items);
                 heading = Some(level as u8);
@@ -97,6 +102,14 @@ pub fn extract_markdown(source: &str) -> Document {
     builder.finish()
 }
 
+/// Whether inline HTML is the tag `open` ("<sup", "</sup"), any case.
+fn is_tag(html: &str, open: &str) -> bool {
+    let html = html.trim_start();
+    html.get(..open.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(open))
+        && html[open.len()..].starts_with(['>', ' '])
+}
+
 fn start_row(table: &mut Option<Vec<TableRow>>, header: bool) {
     if let Some(rows) = table.as_mut() {
         rows.push(TableRow {
@@ -116,6 +129,15 @@ mod tests {
         assert_eq!(
             extract_markdown(md).to_text(),
             "# Title\nSome text wrapped.\n- one\n- two\n  - nested\n\n| A | B |\n| 1 | 2 |\n"
+        );
+    }
+
+    #[test]
+    fn superscript_footnote_markers_are_dropped() {
+        let md = "- Azure Maps<sup>1</sup>\n- Intune<SUP>a </SUP>\n- Area m<sup>10 or more</sup>\n\n| A | B |\n|---|---|\n| Files | ✅<sup>2</sup> |\n";
+        assert_eq!(
+            extract_markdown(md).to_text(),
+            "- Azure Maps\n- Intune\n- Area m10 or more\n\n| A | B |\n| Files | \u{2705} |\n"
         );
     }
 }

@@ -509,6 +509,16 @@ mod tests {
     }
 
     #[test]
+    fn superscript_footnotes_join_neither_name_nor_mark() {
+        let html = "<table><tr><th>Service</th><th>SOC 2<sup>a</sup></th></tr>\
+            <tr><td>Azure Maps<sup>1</sup></td><td>✅<sup>2</sup></td></tr></table>";
+        assert_eq!(
+            html_scope(html, &spec(false)).entries(),
+            [ScopeEntry::new("SOC 2", "Azure Maps")]
+        );
+    }
+
+    #[test]
     fn nth_table_and_custom_mark() {
         let md = "| Legend | Meaning |\n|---|---|\n| ✅ | in scope |\n\n| Service | SOC 2 |\n|---|---|\n| Azure Files | X |\n| Azure Maps | |\n";
         let spec = ScopeSpec::from_raw(RawScopeSpec {
