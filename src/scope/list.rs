@@ -186,6 +186,13 @@ mod tests {
         .unwrap()
     }
 
+    fn read(doc: &crate::extract::Document) -> ScopeSet {
+        match extract_scope(doc, &list_spec(None), &ScopeSettings::default()) {
+            ScopeOutcome::Extracted(set) => set,
+            ScopeOutcome::Broken { reason } => panic!("broken: {reason}"),
+        }
+    }
+
     const PAGE: &str = "# SOC 2 Type 2\n\n## Overview\n\n- Not a service\n\n\
         ## Microsoft in-scope cloud services\n\n- [Azure](https://x), Azure Government\n- Intune¹\n\n\
         ## Office 365 and SOC 2\n\n- not in scope either\n\n\
@@ -197,11 +204,7 @@ mod tests {
     #[test]
     fn reads_items_and_labelled_rows_under_in_scope_headings() {
         let doc = extract_markdown(PAGE);
-        let ScopeOutcome::Extracted(set) =
-            extract_scope(&doc, &list_spec(None), &ScopeSettings::default())
-        else {
-            panic!("broken")
-        };
+        let set = read(&doc);
         let services: Vec<&str> = set.entries().iter().map(|e| e.service.as_str()).collect();
         assert_eq!(
             services,
@@ -236,11 +239,7 @@ mod tests {
         let doc = crate::extract::html::extract_html(html, &[], &[], None, None)
             .unwrap()
             .document;
-        let ScopeOutcome::Extracted(set) =
-            extract_scope(&doc, &list_spec(None), &ScopeSettings::default())
-        else {
-            panic!("broken")
-        };
+        let set = read(&doc);
         let services: Vec<&str> = set.entries().iter().map(|e| e.service.as_str()).collect();
         assert_eq!(
             services,
