@@ -445,7 +445,8 @@ impl<'i> Walker<'i> {
 const MAX_COLSPAN: usize = 100;
 const MAX_ROWSPAN: usize = 1_000;
 /// What a page's spans may copy, in bytes (text plus a `String` per copy);
-/// past it spans are read as 1, so a hostile page cannot exhaust memory.
+/// past it a span stops repeating its cell, so a hostile page cannot
+/// exhaust memory.
 const MAX_SPAN_BYTES: usize = 4 << 20;
 
 /// A cell being read: its text, the text of its first image, and how many
@@ -481,16 +482,16 @@ impl Cell {
     }
 
     fn new(el: &scraper::node::Element) -> Self {
-        let span = |name: &str, max: usize| {
+        let span = |name: &str, zero: usize, max: usize| {
             el.attr(name)
                 .and_then(|v| v.trim().parse::<usize>().ok())
-                .map_or(1, |n| if n == 0 { max } else { n.min(max) })
+                .map_or(1, |n| if n == 0 { zero } else { n.min(max) })
         };
         Cell {
             text: String::new(),
             image: None,
-            columns: span("colspan", MAX_COLSPAN),
-            rows: span("rowspan", MAX_ROWSPAN),
+            columns: span("colspan", 1, MAX_COLSPAN),
+            rows: span("rowspan", MAX_ROWSPAN, MAX_ROWSPAN),
         }
     }
 }
@@ -523,9 +524,13 @@ impl SpanGrid<'_> {
             if let Some((left, text)) = self.below.get_mut(col).filter(|(left, _)| *left > 0) {
                 *left -= 1;
                 let text = std::mem::take(text);
-                let copy = self.copy(&text).unwrap_or_default();
-                self.below[col].1 = text;
-                out.push(copy);
+                match self.copy(&text) {
+                    Some(copy) => {
+                        self.below[col].1 = text;
+                        out.push(copy);
+                    }
+                    None => self.below[col].0 = 0, // the budget is spent: the span ends
+                }
                 continue;
             }
             let Some(cell) = cells.next() else {
@@ -733,7 +738,7 @@ mod tests {
         let cells = table_cells(
             "<table><thead><tr><th rowspan=2>Service</th><th colspan=2>FedRAMP</th></tr>\
              <tr><th>Moderate</th><th>High</th></tr></thead>\
-             <tbody><tr><td rowspan=0>Files</td><td colspan=2>✅</td></tr><tr><td>a</td></tr></tbody>\
+             <tbody><tr><td rowspan=0>Files</td><td colspan=2>✅</td><td colspan=0>x</td></tr><tr><td>a</td></tr></tbody>\
              <tbody><tr><td>b</td><td>c</td></tr></tbody></table>",
         );
         assert_eq!(
@@ -741,7 +746,7 @@ mod tests {
             [
                 vec!["Service", "FedRAMP", "FedRAMP"],
                 vec!["Service", "Moderate", "High"],
-                vec!["Files", "\u{2705}", "\u{2705}"],
+                vec!["Files", "\u{2705}", "\u{2705}", "x"],
                 vec!["Files", "a"],
                 vec!["b", "c"],
             ],
@@ -755,8 +760,14 @@ mod tests {
             "<table>{}</table>",
             format!("<tr><td colspan=100>{long}</td></tr>").repeat(80)
         );
-        let copied: usize = table_cells(&html).iter().flatten().map(String::len).sum();
-        assert!(copied <= MAX_SPAN_BYTES + 80 * long.len(), "{copied}");
+        let copied =
+            |html: &str| -> usize { table_cells(html).iter().flatten().map(String::len).sum() };
+        assert!(copied(&html) <= MAX_SPAN_BYTES + 80 * long.len());
+        let html = format!(
+            "<table><tr><td rowspan=1000>{long}</td></tr>{}</table>",
+            "<tr><td>z</td></tr>".repeat(999)
+        );
+        assert!(copied(&html) <= MAX_SPAN_BYTES + long.len() + 999);
     }
 
     #[test]

@@ -22,8 +22,8 @@
 //! passed over, unless it was picked with `table = n` or a CSS selector the
 //! page's extractor applied. The result is Broken when no table is read,
 //! when a picked table has no mark, or when a table has marks but its
-//! header no longer has a certification column. Linear in the number of cells; the
-//! regexes are compiled once, in [`ScopeSpec`].
+//! header no longer has a certification column. Linear in the number of
+//! cells; the regexes are compiled once, in [`ScopeSpec`].
 
 use crate::extract::{Block, Document, TableRow};
 
