@@ -10,8 +10,9 @@
 //!    (default `(?i)\bin[- ]scope\b`) are read by the [`list`](super::list)
 //!    rules, with the page title as the certification.
 //! 3. Anything else is ignored. A page with neither gives an empty set, not
-//!    Broken: most watched pages state no scope. `table = n` restricts rule
-//!    1 to the n-th table.
+//!    Broken: most watched pages state no scope. `table` (a number, or a
+//!    CSS selector on an HTML page) restricts rule 1 to the tables it
+//!    picks, and a picked table that is not read is Broken.
 
 use crate::extract::{Block, Document, TableRow};
 
@@ -72,6 +73,10 @@ pub(crate) fn extract(
                     && let Some(cert) = list::certification_of(spec, &trail, settings)
                 {
                     list::read_table(rows, &cert, settings, &mut out);
+                } else if spec.table.picks(doc) {
+                    return Err(format!(
+                        "table {tables}, picked by `table`, is no check-mark matrix any more"
+                    ));
                 }
             }
             Block::ListItem { text, .. } if in_section => {
@@ -118,6 +123,20 @@ mod tests {
                 ScopeEntry::new("SOC 2", "Azure Maps"),
             ]
         );
+    }
+
+    #[test]
+    fn a_picked_table_that_is_no_matrix_is_broken() {
+        let spec = ScopeSpec::from_raw(crate::scope::RawScopeSpec {
+            table: Some("2".into()),
+            ..crate::scope::RawScopeSpec::default()
+        })
+        .unwrap();
+        let md = "| A | B |\n|---|---|\n| x | y |\n\n| Service | SOC 2 |\n|---|---|\n| Azure Files | |\n";
+        assert!(matches!(
+            extract_scope(&extract_markdown(md), &spec, &ScopeSettings::default()),
+            ScopeOutcome::Broken { .. }
+        ));
     }
 
     #[test]
