@@ -1,6 +1,7 @@
 //! A matrix page at the real size, with every quirk, through the whole
 //! pipeline: the pairs are exactly the check marks, a lost check mark is
-//! one removal, and a column renamed over the years is no change at all.
+//! one removal, a column renamed over the years is no change at all, and
+//! one of the two tables becoming unreadable is a broken extraction.
 
 mod common;
 
@@ -103,4 +104,43 @@ async fn a_real_size_matrix_with_every_quirk_over_http() {
         .collect();
     assert!(kinds.contains(&"extraction-broken"), "{kinds:?}");
     assert!(!kinds.contains(&"scope"), "{kinds:?}");
+}
+
+/// The Azure Government table's marks become images without text: whether
+/// the table is picked by selector or found among all, its services are not
+/// reported removed, the extraction is broken.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_unreadable_table_of_two_is_broken_not_a_mass_removal() {
+    let page = Arc::new(Mutex::new(matrix::page(20, "DoD IL2", None)));
+    let served = page.clone();
+    let server = Server::start(move |_| Reply::html(served.lock().unwrap().clone()));
+    let scope = "[source.scope]\nkind = \"matrix\"\nignore_columns = \"^Planned\"\nprefix_from_heading = true\n";
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[[source]]\nid = \"picked\"\nurl = \"{url}\"\n{scope}table = \"table.audit-scope\"\n\
+         [[source]]\nid = \"all\"\nurl = \"{url}\"\n{scope}",
+        url = server.url("/audit"),
+    ));
+    assert_eq!(h.sweep().await.failed(), 0);
+
+    let good = matrix::page(20, "DoD IL2", None);
+    let (public, government) = good.split_at(good.find("<h2>Azure Government</h2>").unwrap());
+    let mut icons = government.to_string();
+    for mark in [
+        "&#x2705;",
+        "\u{2714}",
+        "\u{2713}",
+        ":heavy_check_mark:",
+        "\u{2705}",
+        "Yes",
+    ] {
+        icons = icons.replace(mark, "<img src=\"check.svg\">");
+    }
+    *page.lock().unwrap() = format!("{public}{icons}");
+    let report = h.sweep().await;
+    assert_eq!(report.outcomes.len(), 2);
+    for outcome in &report.outcomes {
+        let kinds: Vec<&str> = outcome.events.iter().map(|e| e.kind.as_str()).collect();
+        assert!(kinds.contains(&"extraction-broken"), "{kinds:?}");
+        assert!(!kinds.contains(&"scope"), "{kinds:?}");
+    }
 }
