@@ -125,14 +125,7 @@ async fn one_unreadable_table_of_two_is_broken_not_a_mass_removal() {
     let good = matrix::page(20, "DoD IL2", None);
     let (public, government) = good.split_at(good.find("<h2>Azure Government</h2>").unwrap());
     let mut icons = government.to_string();
-    for mark in [
-        "&#x2705;",
-        "\u{2714}",
-        "\u{2713}",
-        ":heavy_check_mark:",
-        "\u{2705}",
-        "Yes",
-    ] {
+    for mark in matrix::MARKS {
         icons = icons.replace(mark, "<img src=\"check.svg\">");
     }
     *page.lock().unwrap() = format!("{public}{icons}");

@@ -14,7 +14,8 @@ pub const COLUMNS: [&str; 5] = [
     "DoD IL5",
 ];
 pub const CLOUDS: [&str; 2] = ["Azure public", "Azure Government"];
-const MARKS: [&str; 6] = [
+/// The check marks, as the page writes them.
+pub const MARKS: [&str; 6] = [
     "&#x2705;",
     "\u{2714}",
     "\u{2713}",
