@@ -353,12 +353,6 @@ pub fn detect_scope(
             list(&now)
         ));
     }
-    if let Some((group, count)) = vanished_group(previous, set, settings) {
-        return broken(format!(
-            "all {count} entries of {group:?} are gone while other certifications remain: \
-             a table or section is no longer read"
-        ));
-    }
     let diff = diff_scope(previous, set, settings);
     let event = (!diff.is_empty()).then(|| {
         let mut parts = Vec::new();
@@ -405,40 +399,6 @@ pub fn detect_scope(
         event,
         broken: false,
     }
-}
-
-/// Entries a certification (or heading prefix) must have had for all of
-/// them vanishing at once, others staying, to be a broken extraction rather
-/// than a removal. Three: a one- or two-service certification dropping out
-/// is plausible, a whole table's column or section is not.
-const VANISHED_GROUP: usize = 3;
-
-/// A certification, or heading prefix ("Azure Government" of "Azure
-/// Government / FedRAMP High"), with at least [`VANISHED_GROUP`] entries
-/// before and none in the (non-empty) current set; with its count.
-fn vanished_group(
-    previous: &ScopeSet,
-    current: &ScopeSet,
-    settings: &ScopeSettings,
-) -> Option<(String, usize)> {
-    fn groups(certification: &str) -> impl Iterator<Item = &str> {
-        std::iter::once(certification).chain(certification.split_once(" / ").map(|(p, _)| p))
-    }
-    let mut before: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for e in previous.entries() {
-        for group in groups(crate::scope::names::alias(&e.certification, settings)) {
-            *before.entry(group).or_default() += 1;
-        }
-    }
-    let now: std::collections::BTreeSet<&str> = current
-        .entries()
-        .iter()
-        .flat_map(|e| groups(&e.certification))
-        .collect();
-    before
-        .into_iter()
-        .find(|(group, count)| *count >= VANISHED_GROUP && !now.contains(group))
-        .map(|(group, count)| (group.to_string(), count))
 }
 
 /// A unified diff (3 lines of context) of two normalised texts, with the
@@ -613,45 +573,6 @@ mod tests {
                 .is_none(),
             "raised once"
         );
-    }
-
-    #[test]
-    fn a_vanished_certification_is_broken_not_a_mass_removal() {
-        use crate::scope::ScopeEntry;
-        let settings = ScopeSettings::default();
-        let set = |clouds: &[&str], services: usize| {
-            ScopeSet::from_entries(clouds.iter().flat_map(|cloud| {
-                (0..services).map(move |i| {
-                    ScopeEntry::new(format!("{cloud} / FedRAMP High"), format!("Service {i}"))
-                })
-            }))
-        };
-        let detect = |before: &ScopeSet, after: &ScopeSet| {
-            detect_scope(
-                Some(before),
-                Some(1),
-                false,
-                &ScopeOutcome::Extracted(after.clone()),
-                &settings,
-            )
-        };
-        let both = set(&["Azure public", "Azure Government"], 3);
-        let gone = detect(&both, &set(&["Azure public"], 3));
-        assert!(gone.broken);
-        let event = gone.event.unwrap();
-        assert_eq!(event.kind, EventKind::ExtractionBroken);
-        assert!(
-            event.summary.contains("Azure Government"),
-            "{}",
-            event.summary
-        );
-        // Fewer entries than the threshold: a real, small removal.
-        let small = detect(
-            &set(&["Azure public", "Azure Government"], 2),
-            &set(&["Azure public"], 2),
-        );
-        assert!(!small.broken);
-        assert_eq!(small.event.unwrap().kind, EventKind::Scope);
     }
 
     #[test]
