@@ -746,3 +746,73 @@ fn a_bundle_whose_metadata_was_altered_and_re_signed_names_the_members() {
         assert!(text.contains(expected), "{text}");
     }
 }
+
+/// What extraction makes of the fixtures (every real corpus version as the
+/// live site renders it, the PDF statement, and a page of table and name
+/// quirks) is pinned: `verify` tells records of another extractor apart by
+/// its version alone, so output that changes without it would be reported
+/// as tampering.
+#[test]
+fn extraction_output_is_pinned_to_the_extractor_version() {
+    const PINNED: &str = "20b3d858cfaf375c7b05ad68ea2a3a131c376c52bd79df8923530023eaf16146";
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut pages: Vec<(String, Vec<u8>, &str)> = Vec::new();
+    let corpus = fixtures.join("corpus");
+    let mut versions: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|page| page.unwrap().path())
+        .filter(|page| page.is_dir())
+        .flat_map(|page| std::fs::read_dir(page).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    versions.sort();
+    for path in versions {
+        let html = scopewatch::demo::site::render(&std::fs::read_to_string(&path).unwrap());
+        let name = path.strip_prefix(&corpus).unwrap().display().to_string();
+        pages.push((name, html.into_bytes(), "text/html"));
+    }
+    pages.push((
+        "statement.pdf".into(),
+        std::fs::read(fixtures.join("statement.pdf")).unwrap(),
+        "application/pdf",
+    ));
+    pages.push((
+        "quirks".into(),
+        "<main><h2>In scope</h2><table><thead><tr><th rowspan=2>Service</th>\
+         <th colspan=2>FedRAMP</th><th rowspan=2>PCI DSS</th></tr>\
+         <tr><th>Moderate</th><th>High</th></tr></thead>\
+         <tr><td>Azure Files<sup>1</sup></td><td>\u{2705}\u{FE0F}</td><td></td><td><img alt=\"Yes\"></td></tr>\
+         <tr><td>Microsoft Teams®</td><td colspan=2>✓</td><td>✓</td></tr></table></main>"
+            .as_bytes()
+            .to_vec(),
+        "text/html",
+    ));
+    let config = scopewatch::config::parse(
+        "[[source]]\nid = \"page\"\nurl = \"https://example.com/\"\n",
+        Path::new("pinned.toml"),
+    )
+    .unwrap();
+    let mut all = String::new();
+    for (name, body, content_type) in &pages {
+        let (extracted, scope) = scopewatch::sweep::extract_page(
+            body,
+            Some(content_type),
+            "https://example.com/",
+            &config.sources[0],
+            &config.scope,
+        )
+        .unwrap();
+        let scope = match scope {
+            scopewatch::scope::ScopeOutcome::Extracted(set) => serde_json::to_string(&set).unwrap(),
+            scopewatch::scope::ScopeOutcome::Broken { reason } => format!("broken: {reason}"),
+        };
+        all.push_str(&format!("{name}\n{}\n{scope}\n", extracted.text));
+    }
+    let digest = scopewatch::hash::Digest::of(all.as_bytes()).to_hex();
+    assert_eq!(
+        digest, PINNED,
+        "what extraction makes of the fixtures changed: bump EXTRACTION_VERSION in \
+         src/evidence/recheck.rs, then pin this digest"
+    );
+}
