@@ -482,17 +482,28 @@ impl Cell {
     }
 
     fn new(el: &scraper::node::Element) -> Self {
-        let span = |name: &str, zero: usize, max: usize| {
-            el.attr(name)
-                .and_then(|v| v.trim().parse::<usize>().ok())
+        let span = |value: &str, zero: usize, max: usize| {
+            value
+                .trim()
+                .parse::<usize>()
                 .map_or(1, |n| if n == 0 { zero } else { n.min(max) })
         };
-        Cell {
+        let mut cell = Cell {
             text: String::new(),
             image: None,
-            columns: span("colspan", 1, MAX_COLSPAN),
-            rows: span("rowspan", MAX_ROWSPAN, MAX_ROWSPAN),
+            columns: 1,
+            rows: 1,
+        };
+        // One walk of the attributes: `Element::attr` interns the name it
+        // is given, for every cell of every table.
+        for (name, value) in el.attrs() {
+            match name {
+                "colspan" => cell.columns = span(value, 1, MAX_COLSPAN),
+                "rowspan" => cell.rows = span(value, MAX_ROWSPAN, MAX_ROWSPAN),
+                _ => {}
+            }
         }
+        cell
     }
 }
 

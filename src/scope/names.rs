@@ -66,7 +66,7 @@ pub fn strip_markup(raw: &str) -> String {
     let unmarked = if raw.contains("**")
         || raw.contains("__")
         || raw.contains('`')
-        || raw.contains(is_name_decoration)
+        || (!raw.is_ascii() && raw.contains(is_name_decoration))
     {
         Cow::Owned(
             raw.replace("**", "")
