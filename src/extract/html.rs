@@ -293,20 +293,26 @@ impl Superscript {
     }
 
     /// A `</sup>` closes: the outermost one's text leaves `text` if it is a
-    /// footnote marker (up to 3 of `0-9 a-z * † ‡ § ,`).
+    /// footnote marker (up to 3 of `0-9 a-z * † ‡ § ,`) or a trademark sign
+    /// (`TM`, `SM`), but not an ordinal's ending (`1<sup>st</sup>`).
     pub(super) fn close(&mut self, text: &mut String) {
         if self.depth == 0 {
             return;
         }
         self.depth -= 1;
-        let marker = |t: &str| {
-            let t = t.trim();
-            (1..=3).contains(&t.chars().count())
-                && t.chars()
-                    .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase() || "*†‡§,".contains(c))
-        };
-        if self.depth == 0 && text.get(self.start..).is_some_and(marker) {
-            text.truncate(self.start);
+        if self.depth > 0 {
+            return;
+        }
+        let (before, sup) = text.split_at(self.start.min(text.len()));
+        let sup = sup.trim();
+        let ordinal = before.ends_with(|c: char| c.is_ascii_digit())
+            && matches!(sup, "st" | "nd" | "rd" | "th");
+        let marker = (1..=3).contains(&sup.chars().count())
+            && sup
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase() || "*†‡§,".contains(c));
+        if matches!(sup, "TM" | "SM") || (marker && !ordinal) {
+            text.truncate(self.start.min(text.len()));
         }
     }
 }
@@ -530,6 +536,10 @@ impl SpanGrid<'_> {
     fn push_row(&mut self, cells: Vec<Cell>, header: bool) {
         let mut out: Vec<String> = Vec::with_capacity(cells.len());
         let mut cells = cells.into_iter();
+        // The last column a span from above still covers. The row only
+        // writes columns before the one it is at, so this holds for the
+        // rest of it: found once, not once per empty position.
+        let last_spanned = self.below.iter().rposition(|(left, _)| *left > 0);
         loop {
             let col = out.len();
             if let Some((left, text)) = self.below.get_mut(col).filter(|(left, _)| *left > 0) {
@@ -540,16 +550,18 @@ impl SpanGrid<'_> {
                         self.below[col].1 = text;
                         out.push(copy);
                     }
-                    None => self.below[col].0 = 0, // the budget is spent: the span ends
+                    None => self.spent(),
                 }
                 continue;
             }
             let Some(cell) = cells.next() else {
-                if self.below[col.min(self.below.len())..]
-                    .iter()
-                    .any(|(left, _)| *left > 0)
-                {
-                    out.push(String::new());
+                // An empty position left of a span from above, paid for
+                // like a copy: a hostile table cannot pad rows for free.
+                if last_spanned.is_some_and(|last| last > col) && !self.below.is_empty() {
+                    match self.copy("") {
+                        Some(empty) => out.push(empty),
+                        None => self.spent(),
+                    }
                     continue;
                 }
                 break;
@@ -560,6 +572,7 @@ impl SpanGrid<'_> {
                 } else if let Some(copy) = self.copy(&cell.text) {
                     copy
                 } else {
+                    self.spent();
                     break;
                 };
                 let col = out.len();
@@ -579,6 +592,11 @@ impl SpanGrid<'_> {
 
     /// A row group ended: spans from above stop here.
     fn end_group(&mut self) {
+        self.below.clear();
+    }
+
+    /// The budget is spent: every span ends, and nothing more is copied.
+    fn spent(&mut self) {
         self.below.clear();
     }
 }
@@ -779,6 +797,19 @@ mod tests {
             "<tr><td>z</td></tr>".repeat(999)
         );
         assert!(copied(&html) <= MAX_SPAN_BYTES + long.len() + 999);
+        // Empty positions left of a span from above are paid for too: 31 KB
+        // of wide empty cells and one tall one once padded 999 rows to
+        // 100,001 cells each (2.4 GB), rescanning the row for every one.
+        let html = format!(
+            "<table><tr>{}<td rowspan=1000>x</td></tr>{}</table>",
+            "<td colspan=100></td>".repeat(1000),
+            "<tr></tr>".repeat(999)
+        );
+        let slots: usize = table_cells(&html).iter().map(Vec::len).sum();
+        assert!(
+            slots <= 1_001 + MAX_SPAN_BYTES / std::mem::size_of::<String>(),
+            "{slots}"
+        );
     }
 
     #[test]
@@ -801,6 +832,11 @@ mod tests {
             doc.to_text(),
             "- Azure Maps\n- Intune\n- Area m2 or more\n\n| Azure Files | \u{2705} |\n"
         );
+        // A trademark sign goes too; an ordinal's ending stays.
+        let html =
+            "<main><p>Azure Stack HCI<sup>TM</sup> since the 21<sup>st</sup> release</p></main>";
+        let doc = extract_html(html, &[], &[], None, None).unwrap().document;
+        assert_eq!(doc.to_text(), "Azure Stack HCI since the 21st release\n");
     }
 
     #[test]

@@ -23,20 +23,26 @@ pub fn extract_markdown(source: &str) -> Document {
     let mut in_metadata = false;
     let mut sup = Superscript::default();
 
-    let flush =
-        |builder: &mut DocumentBuilder, text: &mut String, heading: Option<u8>, items: &[u8]| {
-            if text.is_empty() {
-                return;
-            }
-            let taken = std::mem::take(text);
-            if let Some(level) = heading {
-                builder.heading(level, &taken);
-            } else if let Some(&depth) = items.last() {
-                builder.list_item(depth, &taken);
-            } else {
-                builder.paragraph(&taken);
-            }
-        };
+    // Each block's text is its own: a `<sup>` left open does not reach
+    // into the next one.
+    let flush = |builder: &mut DocumentBuilder,
+                 text: &mut String,
+                 sup: &mut Superscript,
+                 heading: Option<u8>,
+                 items: &[u8]| {
+        *sup = Superscript::default();
+        if text.is_empty() {
+            return;
+        }
+        let taken = std::mem::take(text);
+        if let Some(level) = heading {
+            builder.heading(level, &taken);
+        } else if let Some(&depth) = items.last() {
+            builder.list_item(depth, &taken);
+        } else {
+            builder.paragraph(&taken);
+        }
+    };
 
     for event in Parser::new_ext(source, options) {
         match event {
@@ -48,31 +54,31 @@ pub fn extract_markdown(source: &str) -> Document {
             Event::InlineHtml(html) if is_tag(&html, "<sup") => sup.open(&text),
             Event::InlineHtml(html) if is_tag(&html, "</sup") => sup.close(&mut text),
             Event::Start(Tag::Heading { level, .. }) => {
-                flush(&mut builder, &mut text, heading, &items);
+                flush(&mut builder, &mut text, &mut sup, heading, &items);
                 heading = Some(level as u8);
             }
             Event::End(TagEnd::Heading(_)) => {
-                flush(&mut builder, &mut text, heading, &items);
+                flush(&mut builder, &mut text, &mut sup, heading, &items);
                 heading = None;
             }
             Event::Start(Tag::List(_)) => {
-                flush(&mut builder, &mut text, heading, &items);
+                flush(&mut builder, &mut text, &mut sup, heading, &items);
                 list_depth = list_depth.saturating_add(1);
             }
             Event::End(TagEnd::List(_)) => {
-                flush(&mut builder, &mut text, heading, &items);
+                flush(&mut builder, &mut text, &mut sup, heading, &items);
                 list_depth = list_depth.saturating_sub(1);
             }
             Event::Start(Tag::Item) => {
-                flush(&mut builder, &mut text, heading, &items);
+                flush(&mut builder, &mut text, &mut sup, heading, &items);
                 items.push(list_depth.max(1));
             }
             Event::End(TagEnd::Item) => {
-                flush(&mut builder, &mut text, heading, &items);
+                flush(&mut builder, &mut text, &mut sup, heading, &items);
                 items.pop();
             }
             Event::Start(Tag::Table(_)) => {
-                flush(&mut builder, &mut text, heading, &items);
+                flush(&mut builder, &mut text, &mut sup, heading, &items);
                 table = Some(Vec::new());
             }
             Event::End(TagEnd::Table) => {
@@ -85,6 +91,7 @@ pub fn extract_markdown(source: &str) -> Document {
             Event::End(TagEnd::TableHead) => in_head = false,
             Event::Start(Tag::TableRow) => start_row(&mut table, in_head),
             Event::End(TagEnd::TableCell) => {
+                sup = Superscript::default();
                 if let Some(row) = table.as_mut().and_then(|rows| rows.last_mut()) {
                     row.cells.push(std::mem::take(&mut text));
                 }
@@ -93,12 +100,12 @@ pub fn extract_markdown(source: &str) -> Document {
             | Event::End(TagEnd::Paragraph | TagEnd::BlockQuote(_) | TagEnd::CodeBlock)
                 if table.is_none() =>
             {
-                flush(&mut builder, &mut text, heading, &items);
+                flush(&mut builder, &mut text, &mut sup, heading, &items);
             }
             _ => {}
         }
     }
-    flush(&mut builder, &mut text, heading, &items);
+    flush(&mut builder, &mut text, &mut sup, heading, &items);
     builder.finish()
 }
 
@@ -138,6 +145,15 @@ mod tests {
         assert_eq!(
             extract_markdown(md).to_text(),
             "- Azure Maps\n- Intune\n- Area m10 or more\n\n| A | B |\n| Files | \u{2705} |\n"
+        );
+    }
+
+    #[test]
+    fn a_superscript_left_open_ends_with_its_block() {
+        let md = "- Azure Maps<sup>1\n- Azure Files<sup>2</sup>\n- Intune</sup>\n";
+        assert_eq!(
+            extract_markdown(md).to_text(),
+            "- Azure Maps1\n- Azure Files\n- Intune\n"
         );
     }
 }
