@@ -17,7 +17,9 @@
 use crate::extract::{Block, Document, TableRow};
 
 use super::names::mark_text;
-use super::{HeadingTrail, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec, list, matrix};
+use super::{
+    HeadingTrail, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec, is_full_width, list, matrix,
+};
 
 /// Whether a table looks like a check-mark matrix (rule 1).
 pub(crate) fn is_mark_matrix(rows: &[TableRow], spec: &ScopeSpec) -> bool {
@@ -27,7 +29,9 @@ pub(crate) fn is_mark_matrix(rows: &[TableRow], spec: &ScopeSpec) -> bool {
         return false;
     }
     let (mut total, mut marks, mut empty) = (0usize, 0usize, 0usize);
-    for row in body {
+    // A category row ("Compute" across the table) is neither marks nor a
+    // service: laid out on the grid it fills every column with its name.
+    for row in body.iter().filter(|row| !is_full_width(row)) {
         for cell in row.cells.iter().skip(1) {
             total += 1;
             let c = mark_text(cell);
@@ -69,14 +73,16 @@ pub(crate) fn extract(
                             "table {tables} has check marks but no column it recognises as a certification (header: {header})"
                         ));
                     }
+                } else if spec.table.picks(doc) {
+                    // Picked tables are read as matrices only (rule 1),
+                    // in a section or not.
+                    return Err(format!(
+                        "table {tables}, picked by `table`, is no check-mark matrix any more"
+                    ));
                 } else if in_section
                     && let Some(cert) = list::certification_of(spec, &trail, settings)
                 {
                     list::read_table(rows, &cert, settings, &mut out);
-                } else if spec.table.picks(doc) {
-                    return Err(format!(
-                        "table {tables}, picked by `table`, is no check-mark matrix any more"
-                    ));
                 }
             }
             Block::ListItem { text, .. } if in_section => {
@@ -137,6 +143,30 @@ mod tests {
             extract_scope(&extract_markdown(md), &spec, &ScopeSettings::default()),
             ScopeOutcome::Broken { .. }
         ));
+    }
+
+    #[test]
+    fn a_picked_table_under_an_in_scope_heading_is_still_read_as_a_matrix_only() {
+        let spec = ScopeSpec::from_raw(crate::scope::RawScopeSpec {
+            table: Some("1".into()),
+            ..crate::scope::RawScopeSpec::default()
+        })
+        .unwrap();
+        let md = "# SOC 2\n\n## In-scope services\n\n| Service | SOC 2 |\n|---|---|\n| Azure Files | |\n";
+        assert!(matches!(
+            extract_scope(&extract_markdown(md), &spec, &ScopeSettings::default()),
+            ScopeOutcome::Broken { .. }
+        ));
+    }
+
+    #[test]
+    fn category_rows_do_not_count_against_a_matrix() {
+        // Two services a category, as a grid lays out a full-width row.
+        let set = run("| Service | SOC 1 | SOC 2 | HIPAA |\n|---|---|---|---|\n\
+             | Compute | Compute | Compute | Compute |\n| VMs | ✅ | ✅ | |\n| Functions | ✅ | | ✅ |\n\
+             | Storage | Storage | Storage | Storage |\n| Files | ✅ | ✅ | ✅ |\n");
+        assert_eq!(set.entries().len(), 7, "{set:?}");
+        assert!(set.entries().contains(&ScopeEntry::new("SOC 1", "VMs")));
     }
 
     #[test]
