@@ -1,7 +1,8 @@
 //! A matrix page at the real size, with every quirk, through the whole
 //! pipeline: the pairs are exactly the check marks, a lost check mark is
 //! one removal, a column renamed over the years is no change at all, and
-//! one of the two tables becoming unreadable is a broken extraction.
+//! one of the two tables becoming unreadable is a broken extraction when
+//! the source picks its tables, removals when it does not.
 
 mod common;
 
@@ -106,9 +107,10 @@ async fn a_real_size_matrix_with_every_quirk_over_http() {
     assert!(!kinds.contains(&"scope"), "{kinds:?}");
 }
 
-/// The Azure Government table's marks become images without text: whether
-/// the table is picked by selector or found among all, its services are not
-/// reported removed, the extraction is broken.
+/// The Azure Government table's marks become images without text. Picked
+/// by selector, the table is a broken extraction; found among all, its
+/// services read as removed, since nothing tells that apart from the page
+/// dropping them.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreadable_table_is_broken_when_picked_and_a_removal_when_not() {
     let page = Arc::new(Mutex::new(matrix::page(20, "DoD IL2", None)));
