@@ -193,16 +193,25 @@ fn check_then_the_listings() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
-#[test]
-fn reading_commands_work_outside_the_service_that_holds_the_alert_secrets() {
+/// A one-source configuration (`soc2`) checked once, and its server.
+fn one_source_checked() -> (Server, Harness) {
     let server =
         Server::start(|_| Reply::html("<main><h1>SOC 2</h1><ul><li>Azure</li></ul></main>"));
     let h = Harness::new(&format!(
         "{FAST_HTTP}[[source]]\nid = \"soc2\"\nurl = \"{}\"\n",
         server.url("/soc2")
     ));
+    assert_eq!(
+        scopewatch(&h.config_path(), &["check"]).status.code(),
+        Some(0)
+    );
+    (server, h)
+}
+
+#[test]
+fn reading_commands_work_outside_the_service_that_holds_the_alert_secrets() {
+    let (_server, h) = one_source_checked();
     let config = h.config_path();
-    assert_eq!(scopewatch(&config, &["check"]).status.code(), Some(0));
 
     // The secret as the shipped unit hands it over: readable by the service
     // alone, under a directory systemd names only for the service.
@@ -238,14 +247,8 @@ fn reading_commands_work_outside_the_service_that_holds_the_alert_secrets() {
 
 #[test]
 fn a_source_that_is_neither_recorded_nor_configured_exits_2() {
-    let server =
-        Server::start(|_| Reply::html("<main><h1>SOC 2</h1><ul><li>Azure</li></ul></main>"));
-    let h = Harness::new(&format!(
-        "{FAST_HTTP}[[source]]\nid = \"soc2\"\nurl = \"{}\"\n",
-        server.url("/soc2")
-    ));
+    let (_server, h) = one_source_checked();
     let config = h.config_path();
-    assert_eq!(scopewatch(&config, &["check"]).status.code(), Some(0));
     let out_dir = h.dir.path().join("bundle");
     let out = out_dir.to_str().unwrap();
     for (command, known) in [
