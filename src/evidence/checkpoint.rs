@@ -161,11 +161,10 @@ fn write_private(path: &Path, mut contents: impl std::io::Read) -> std::io::Resu
     }
     written?;
     // The new name is durable once its directory is.
-    #[cfg(unix)]
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => super::sync_dir(dir),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// One signed statement of the ledger's size and root.

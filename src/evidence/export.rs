@@ -447,16 +447,9 @@ fn write_tree<'a>(
     dirs.iter().try_for_each(|dir| sync_dir(dir))
 }
 
-/// Makes a directory's entries durable (on Unix: elsewhere a directory
-/// cannot be opened to sync it).
+/// [`super::sync_dir`], its error naming the directory.
 fn sync_dir(dir: &Path) -> Result<(), EvidenceError> {
-    #[cfg(unix)]
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| EvidenceError::file(dir, e))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    super::sync_dir(dir).map_err(|e| EvidenceError::file(dir, e))
 }
 
 /// `ledger/checkpoints/<id>.txt` (the signed text), `.sig` (raw signature)

@@ -30,6 +30,16 @@ use crate::config::Config;
 use crate::store::{Store, StoreError};
 use crate::sweep::Sweeper;
 
+/// Makes the names just written in `dir` durable (on Unix, where a
+/// directory can be opened and synced; elsewhere nothing to do).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
 pub use checkpoint::{Checkpoint, Signer};
 pub use ledger::{Lifecycle, record_config, record_lifecycle};
 
