@@ -550,7 +550,7 @@ impl SpanGrid<'_> {
                         self.below[col].1 = text;
                         out.push(copy);
                     }
-                    None => self.spent(),
+                    None => self.end_spans(),
                 }
                 continue;
             }
@@ -560,7 +560,7 @@ impl SpanGrid<'_> {
                 if last_spanned.is_some_and(|last| last > col) && !self.below.is_empty() {
                     match self.copy("") {
                         Some(empty) => out.push(empty),
-                        None => self.spent(),
+                        None => self.end_spans(),
                     }
                     continue;
                 }
@@ -572,7 +572,7 @@ impl SpanGrid<'_> {
                 } else if let Some(copy) = self.copy(&cell.text) {
                     copy
                 } else {
-                    self.spent();
+                    self.end_spans();
                     break;
                 };
                 let col = out.len();
@@ -590,13 +590,9 @@ impl SpanGrid<'_> {
         self.rows.push(TableRow { header, cells: out });
     }
 
-    /// A row group ended: spans from above stop here.
-    fn end_group(&mut self) {
-        self.below.clear();
-    }
-
-    /// The budget is spent: every span ends, and nothing more is copied.
-    fn spent(&mut self) {
+    /// A row group ended, or the budget is spent: spans from above stop
+    /// here.
+    fn end_spans(&mut self) {
         self.below.clear();
     }
 }
@@ -693,7 +689,7 @@ fn collect_table(
                     }
                     group @ ("thead" | "tbody" | "tfoot") if nested == 0 => {
                         in_thead &= group != "thead";
-                        grid.end_group();
+                        grid.end_spans();
                     }
                     "td" | "th" if nested == 0 => {
                         if let (Some(done), Some(row)) = (cell.take(), row.as_mut()) {
