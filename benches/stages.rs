@@ -3,7 +3,7 @@
 //! extracting the scope of a 200 × 7 audit-scope matrix page (two tables,
 //! every quirk). Run with `cargo bench --bench stages`.
 
-#[path = "../tests/common/matrix.rs"]
+#[path = "../tests/it/common/matrix.rs"]
 mod matrix;
 
 use std::hint::black_box;

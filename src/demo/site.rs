@@ -20,7 +20,12 @@ const RECOMMENDED: &[&str] = &[
 
 /// Renders a corpus Markdown file as a live page with fresh chrome.
 pub fn render(markdown: &str) -> String {
-    let n = REQUESTS.fetch_add(1, Ordering::Relaxed);
+    render_as_request(markdown, REQUESTS.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Renders a corpus Markdown file with the chrome of the `n`th request, for
+/// output that must not depend on what else this process rendered before.
+pub fn render_as_request(markdown: &str, n: usize) -> String {
     let body = markdown_to_html(markdown);
     let title = markdown
         .lines()

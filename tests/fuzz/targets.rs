@@ -1,5 +1,5 @@
 //! The fuzzed entry points, shared by the cargo-fuzz targets in
-//! tests/fuzz/fuzz_targets/ and by tests/fuzz_replay.rs, which replays the
+//! tests/fuzz/fuzz_targets/ and by tests/it/fuzz_replay.rs, which replays the
 //! seed corpus and every input a fuzzer found on stable Rust. Each checks
 //! more than "no panic": the same input always gives the same result.
 

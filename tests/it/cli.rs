@@ -1,33 +1,14 @@
 //! The command line as a user runs it: exit codes, listings and their JSON
 //! fields, configuration errors, and the daemon stopping cleanly.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness};
-
-fn scopewatch(config: &Path, args: &[&str]) -> Output {
-    common::scopewatch_command(config)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)))
-}
+use common::{FAST_HTTP, Harness, json, scopewatch, stderr, stdout};
 
 #[test]
 fn the_shipped_configuration_is_valid() {

@@ -6,7 +6,7 @@
 //! once under its own delivery id. `SCOPEWATCH_CRASH_RUNS` sets the number
 //! of kills (20 by default; docs/reliability.md runs 200).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness};
+use common::{FAST_HTTP, Harness, signal};
 use scopewatch::store::Store;
 
 fn daemon(h: &Harness) -> Child {
@@ -30,11 +30,6 @@ fn daemon(h: &Harness) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-fn signal(child: &Child, signal: i32) {
-    // SAFETY: kill(2) with our child's pid and a valid signal number.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
 }
 
 /// Record id → (source, record hash) of every committed record.

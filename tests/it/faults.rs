@@ -1,4 +1,4 @@
-//! Hostile and broken servers, beyond the ones tests/pipeline.rs covers:
+//! Hostile and broken servers, beyond the ones tests/it/pipeline.rs covers:
 //! slow headers, a stalled body, a brotli bomb, a 50 MB body, 429 with an
 //! hour's `Retry-After`, a 503 storm, broken encodings, 100,000 levels of
 //! nesting, an empty 200, a sign-in page in place of the page, and a
@@ -7,7 +7,7 @@
 //! scope event, and a healthy source in the same sweep unaffected. Peak
 //! memory is measured on `scopewatch check` run as a child process.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -4,7 +4,7 @@
 //! one of the two tables becoming unreadable is a broken extraction when
 //! the source picks its tables, removals when it does not.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

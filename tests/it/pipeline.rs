@@ -1,7 +1,7 @@
 //! End to end over loopback: fetch → extract → store → detect, against the
 //! scripted server, with the real corpus pages rendered as the live site.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! fixed bug) through the same entry points the cargo-fuzz targets call,
 //! so that each fixed finding stays fixed on stable Rust, in CI.
 
-#[path = "fuzz/targets.rs"]
+#[path = "../fuzz/targets.rs"]
 mod targets;
 
 use std::path::Path;

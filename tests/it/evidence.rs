@@ -2,7 +2,7 @@
 //! and signed checkpoints written by `check`, `key show`, and `verify`
 //! naming each kind of tampering the issue lists.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -10,23 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness};
+use common::{FAST_HTTP, Harness, scopewatch};
 use rusqlite::Connection;
-
-fn scopewatch(config: &Path, args: &[&str]) -> Output {
-    common::scopewatch_command(config)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 /// Two sources swept four times: one page changes on the third sweep, the
 /// other fails on the second. Returns the harness and the server.
@@ -52,7 +37,7 @@ fn history() -> (Harness, Server) {
 
 fn verify(h: &Harness) -> (i32, String) {
     let out = scopewatch(&h.config_path(), &["verify"]);
-    (out.status.code().unwrap(), text(&out))
+    (out.status.code().unwrap(), common::output_text(&out))
 }
 
 /// The sqlite3 shell's view of the database: triggers can be dropped.
@@ -98,7 +83,7 @@ fn every_attempt_and_event_is_a_leaf_and_every_sweep_is_signed() {
         assert_eq!(mode & 0o777, 0o600);
     }
     let out = scopewatch(&h.config_path(), &["key", "show"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     let pem = String::from_utf8(out.stdout).unwrap();
     assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{pem}");
     assert_eq!(
@@ -195,8 +180,8 @@ fn a_flipped_byte_in_a_stored_body_is_named() {
         &h.config_path(),
         &["export", "--out", bundle.to_str().unwrap()],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let refusal = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", common::output_text(&out));
+    let refusal = common::output_text(&out);
     assert!(
         refusal.contains(&format!("blob {hash} "))
             && refusal.contains("cannot be exported; run `scopewatch verify`"),
@@ -326,20 +311,20 @@ fn exported() -> (Harness, Server, std::path::PathBuf) {
 fn swept_and_exported(h: &Harness, sweeps: usize) -> std::path::PathBuf {
     for _ in 0..sweeps {
         let out = scopewatch(&h.config_path(), &["check"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     }
     let bundle = h.dir.path().join("bundle");
     let out = scopewatch(
         &h.config_path(),
         &["export", "--out", bundle.to_str().unwrap()],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     bundle
 }
 
 fn verify_bundle(h: &Harness, bundle: &Path) -> (i32, String) {
     let out = scopewatch(&h.config_path(), &["verify", bundle.to_str().unwrap()]);
-    (out.status.code().unwrap(), text(&out))
+    (out.status.code().unwrap(), common::output_text(&out))
 }
 
 /// Runs a standard tool in `dir`; `None` when it is not installed.
@@ -403,7 +388,11 @@ fn a_bundle_verifies_with_scopewatch_and_standard_tools() {
     assert!(plain.contains("identical-payload-digest"));
 
     match tool("sha256sum", &["-c", "--quiet", "SHA256SUMS"], &bundle) {
-        Some(out) => assert!(out.status.success(), "sha256sum -c: {}", text(&out)),
+        Some(out) => assert!(
+            out.status.success(),
+            "sha256sum -c: {}",
+            common::output_text(&out)
+        ),
         None => eprintln!("SKIPPED: sha256sum is not installed"),
     }
     let openssl = [
@@ -423,22 +412,34 @@ fn a_bundle_verifies_with_scopewatch_and_standard_tools() {
             assert!(
                 out.status.success(),
                 "openssl pkeyutl -verify: {}",
-                text(&out)
+                common::output_text(&out)
             );
             // A checkpoint verifies the same way.
             let mut checkpoint = openssl;
             checkpoint[7] = "ledger/checkpoints/000001.txt";
             checkpoint[9] = "ledger/checkpoints/000001.sig";
             let out = tool("openssl", &checkpoint, &bundle).unwrap();
-            assert!(out.status.success(), "checkpoint: {}", text(&out));
+            assert!(
+                out.status.success(),
+                "checkpoint: {}",
+                common::output_text(&out)
+            );
         }
         None => eprintln!("SKIPPED: openssl is not installed"),
     }
     let warcio = std::env::var("SCOPEWATCH_WARCIO").unwrap_or_else(|_| "warcio".into());
     match tool(&warcio, &["check", "-v", "archive/iso.warc.gz"], &bundle) {
         Some(out) => {
-            assert!(out.status.success(), "warcio check: {}", text(&out));
-            assert!(text(&out).contains("digest pass"), "{}", text(&out));
+            assert!(
+                out.status.success(),
+                "warcio check: {}",
+                common::output_text(&out)
+            );
+            assert!(
+                common::output_text(&out).contains("digest pass"),
+                "{}",
+                common::output_text(&out)
+            );
         }
         None => eprintln!(
             "SKIPPED: warcio is not available ({warcio}); .ci/run installs it into a venv and sets SCOPEWATCH_WARCIO"
@@ -539,7 +540,7 @@ fn pruned_bodies_are_reported_as_policy_and_a_silent_removal_as_tampering() {
     ));
     for _ in 0..3 {
         let out = scopewatch(&h.config_path(), &["check"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     }
     let conn = shell(&h);
     let pruned: i64 = conn
@@ -570,7 +571,7 @@ fn pruned_bodies_are_reported_as_policy_and_a_silent_removal_as_tampering() {
         &h.config_path(),
         &["export", "--out", bundle.to_str().unwrap()],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     let (code, out) = verify_bundle(&h, &bundle);
     assert_eq!(code, 0, "{out}");
 
@@ -597,7 +598,7 @@ async fn a_record_made_after_the_newest_checkpoint_is_not_exported() {
         server.url("/iso")
     ));
     let out = scopewatch(&h.config_path(), &["check"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     // What a daemon commits between export's checkpoint and its reads: a
     // capture whose leaf no checkpoint covers yet.
     h.sweep().await;
@@ -632,7 +633,7 @@ fn export_selects_by_source_and_period() {
             "1d",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     assert!(bundle.join("archive/iso.warc.gz").is_file());
     assert!(!bundle.join("archive/flaky.warc.gz").exists());
     let entries = std::fs::read_to_string(bundle.join("ledger/entries.jsonl")).unwrap();
@@ -650,7 +651,7 @@ fn export_selects_by_source_and_period() {
             "2999-01-01",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     assert!(
         std::fs::read_dir(empty.join("archive")).is_err(),
         "no captures, no archive"
@@ -666,7 +667,11 @@ fn export_selects_by_source_and_period() {
         Some(1),
         "a non-empty directory is refused"
     );
-    assert!(text(&out).contains("not empty"), "{}", text(&out));
+    assert!(
+        common::output_text(&out).contains("not empty"),
+        "{}",
+        common::output_text(&out)
+    );
 }
 
 #[test]
@@ -734,7 +739,7 @@ fn each_warc_metadata_record_names_the_configuration_in_force() {
     let first = std::fs::read(h.config_path()).unwrap();
     let check = || {
         let out = scopewatch(&h.config_path(), &["check"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     };
     check();
     let mut second = first.clone();
@@ -748,7 +753,7 @@ fn each_warc_metadata_record_names_the_configuration_in_force() {
         &h.config_path(),
         &["export", "--out", bundle.to_str().unwrap()],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     let metadata = warc_metadata(&bundle.join("archive/iso.warc.gz"));
     let hashes: Vec<&str> = metadata
         .iter()
@@ -791,7 +796,7 @@ fn each_warc_metadata_record_names_the_configuration_in_force() {
         &h.config_path(),
         &["export", "--out", late.to_str().unwrap(), "--since", &since],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     let metadata = warc_metadata(&late.join("archive/iso.warc.gz"));
     assert_eq!(metadata.len(), 1);
     assert_eq!(metadata[0]["config_sha256"], two.as_str());
@@ -870,13 +875,13 @@ fn an_https_fetch_without_a_response_says_why_it_has_no_tls_version() {
         FAST_HTTP.replace("retries = 2", "retries = 0")
     ));
     let out = scopewatch(&h.config_path(), &["check"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::output_text(&out));
     let bundle = h.dir.path().join("bundle");
     let out = scopewatch(
         &h.config_path(),
         &["export", "--out", bundle.to_str().unwrap()],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     let metadata = warc_metadata(&bundle.join("archive/down.warc.gz"));
     assert_eq!(metadata.len(), 1);
     assert_eq!(metadata[0]["tls_version"], serde_json::Value::Null);

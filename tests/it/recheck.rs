@@ -6,7 +6,7 @@
 //! signature, is still caught; changed settings or a removed source are
 //! info lines, not findings.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness};
+use common::{FAST_HTTP, Harness, scopewatch};
 use rusqlite::{Connection, params};
 use scopewatch::evidence::{Signer, checkpoint, merkle, warc};
 use scopewatch::scope::{ScopeEntry, ScopeSet};
@@ -27,13 +27,6 @@ const MATRIX: &str = "<main><h1>Compliance</h1><table>\
     <tr><td>Compute</td><td>✓</td><td>✓</td></tr>\
     <tr><td>Storage</td><td>✓</td><td></td></tr>\
     </table></main>";
-
-fn scopewatch(config: &Path, args: &[&str]) -> Output {
-    common::scopewatch_command(config)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn source_block(server: &Server, content: &str) -> String {
     format!(
@@ -767,8 +760,9 @@ fn extraction_output_is_pinned_to_the_extractor_version() {
         .filter(|path| path.extension().is_some_and(|e| e == "md"))
         .collect();
     versions.sort();
-    for path in versions {
-        let html = scopewatch::demo::site::render(&std::fs::read_to_string(&path).unwrap());
+    for (n, path) in versions.into_iter().enumerate() {
+        let markdown = std::fs::read_to_string(&path).unwrap();
+        let html = scopewatch::demo::site::render_as_request(&markdown, n);
         let name = path.strip_prefix(&corpus).unwrap().display().to_string();
         pages.push((name, html.into_bytes(), "text/html"));
     }

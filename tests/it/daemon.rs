@@ -3,7 +3,7 @@
 //! binds, SIGHUP reloads, SIGTERM in the middle of a sweep, the
 //! one-daemon-per-database lock, and a stalled loop losing its watchdog.
 
-mod common;
+use crate::common;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness};
+use common::{FAST_HTTP, Harness, signal};
 
 /// The messages systemd would receive.
 struct NotifySocket {
@@ -78,11 +78,6 @@ fn daemon(h: &Harness, notify: Option<&NotifySocket>, envs: &[(&str, &str)]) -> 
         command.env(key, value);
     }
     command.spawn().unwrap()
-}
-
-fn signal(child: &Child, signal: i32) {
-    // SAFETY: kill(2) with our child's pid and a valid signal number.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
 }
 
 fn stop(mut child: Child) -> Duration {

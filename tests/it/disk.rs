@@ -4,7 +4,7 @@
 //! store whole, and the next check with space back records again. CLI
 //! readers running while the daemon writes never see "database is locked".
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;

@@ -3,34 +3,18 @@
 //! hashes and sizes, CDXJ offsets into the stored WARC files, pages), and
 //! with `wacz validate` from py-wacz when it is available.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness};
+use common::{FAST_HTTP, Harness, scopewatch};
 use scopewatch::hash::Digest;
 use serde_json::Value;
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn scopewatch(config: &Path, args: &[&str]) -> Output {
-    common::scopewatch_command(config)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", Digest::of(bytes).to_hex())
@@ -57,13 +41,13 @@ fn exported(format: &[&str]) -> (Harness, Server, std::path::PathBuf) {
     ));
     for _ in 0..3 {
         let out = scopewatch(&h.config_path(), &["check"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     }
     let bundle = h.dir.path().join("bundle");
     let mut args = vec!["export", "--out", bundle.to_str().unwrap()];
     args.extend_from_slice(format);
     let out = scopewatch(&h.config_path(), &args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     (h, server, bundle)
 }
 
@@ -103,7 +87,7 @@ fn export_format_wacz_writes_a_package_whose_index_and_manifest_hold() {
         "the signed checksums cover the package: {sums}"
     );
     let out = scopewatch(&h.config_path(), &["verify", bundle.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     let readme = std::fs::read_to_string(bundle.join("README.txt")).unwrap();
     assert!(readme.contains("wacz validate -f archive.wacz"), "{readme}");
 
@@ -239,11 +223,15 @@ fn export_format_wacz_writes_a_package_whose_index_and_manifest_hold() {
         .output()
     {
         Ok(out) => {
-            assert!(out.status.success(), "wacz validate: {}", text(&out));
             assert!(
-                text(&out).contains("the passed WACZ is valid"),
+                out.status.success(),
+                "wacz validate: {}",
+                common::output_text(&out)
+            );
+            assert!(
+                common::output_text(&out).contains("the passed WACZ is valid"),
                 "{}",
-                text(&out)
+                common::output_text(&out)
             );
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => eprintln!(

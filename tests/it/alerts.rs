@@ -3,7 +3,7 @@
 //! receiver that is down then up, a process killed between enqueue and
 //! delivery, a receiver that hangs, and failing / reminder / recovered.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;

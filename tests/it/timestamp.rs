@@ -5,7 +5,7 @@
 //! at all never blocks capture, raises `timestamp-failed`, and is retried.
 //! Skipped, saying so, where `openssl` is not installed.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -4,8 +4,6 @@
 //! harness that runs sweeps into a temporary database. No test reaches
 //! any address outside 127.0.0.0/8.
 
-#![allow(dead_code)] // each test binary uses a different part of this module
-
 pub mod matrix;
 pub mod server;
 pub mod smtp;
@@ -100,6 +98,37 @@ pub fn scopewatch_command(config: &Path) -> std::process::Command {
         command.env_remove(var);
     }
     command
+}
+
+/// Runs `scopewatch --config config ARGS...` to completion.
+pub fn scopewatch(config: &Path, args: &[&str]) -> std::process::Output {
+    scopewatch_command(config).args(args).output().unwrap()
+}
+
+/// A command's standard output, lossily decoded.
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A command's standard error, lossily decoded.
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Standard output then standard error, for assertions on either.
+pub fn output_text(output: &std::process::Output) -> String {
+    format!("{}{}", stdout(output), stderr(output))
+}
+
+/// Standard output parsed as JSON; the output is shown when it is not.
+pub fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)))
+}
+
+/// Sends `signal` to a child process.
+pub fn signal(child: &std::process::Child, signal: i32) {
+    // SAFETY: kill(2) with our child's pid and a valid signal number.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
 }
 
 /// HTTP settings that keep retries fast in tests.

@@ -4,7 +4,7 @@
 //! never reach the logs, even at debug level, and a server whose
 //! certificate no trusted CA issued is not captured.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;

@@ -5,7 +5,7 @@
 //! the Markdown sources themselves show, and the known real changes must be
 //! reported with the right entries.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::Mutex;

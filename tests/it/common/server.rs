@@ -16,7 +16,6 @@ use tokio_rustls::TlsAcceptor;
 /// A request as the handler sees it.
 #[derive(Debug, Clone)]
 pub struct Request {
-    pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
     /// The body, read by its Content-Length.
@@ -261,10 +260,13 @@ async fn serve(
     let mut body = head.split_off(split);
     let text = String::from_utf8_lossy(&head);
     let mut lines = text.split("\r\n");
-    let mut first = lines.next().unwrap_or("").split(' ');
     let request = Request {
-        method: first.next().unwrap_or("").to_string(),
-        path: first.next().unwrap_or("").to_string(),
+        // "GET /path HTTP/1.1": the path is the second word.
+        path: lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .unwrap_or("")
+            .to_string(),
         headers: lines
             .take_while(|l| !l.is_empty())
             .filter_map(|l| l.split_once(':'))
