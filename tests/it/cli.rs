@@ -43,7 +43,10 @@ fn configuration_errors_exit_2_naming_file_line_and_key() {
             "[daemon]\nschedule = \"every day\"\n",
             ":2:12: daemon.schedule:",
         ),
-        ("[daemon]\nbogus = 1\n", ":2:1: bogus"),
+        (
+            "[daemon]\nbogus = 1\n",
+            ":2:1: daemon.bogus: unknown key `bogus`",
+        ),
         ("[http]\ntimeout = \"soon\"\n", ":2:11: http.timeout:"),
         (
             "[[source]]\nid = \"a\"\nurl = \"not a url\"\n",
