@@ -4,6 +4,7 @@
 //! bombs stop at the cap). A fetch never fails with an `Err`: every outcome,
 //! failures included, is a [`Capture`] to record.
 
+mod headline;
 mod hosts;
 pub mod policy;
 pub mod retry;
@@ -23,6 +24,7 @@ use url::Url;
 use crate::clock;
 use crate::config::HttpSettings;
 use crate::hash::Digest;
+pub use headline::headline;
 use hosts::HostLimiter;
 use policy::Refusal;
 use retry::RetryDecision;
