@@ -404,6 +404,16 @@ pub fn detect_scope(
 /// A unified diff (3 lines of context) of two normalised texts, with the
 /// counts of added and removed lines.
 pub fn unified_diff(old: &str, new: &str, from: i64, to: i64) -> (usize, usize, String) {
+    unified_diff_labelled(
+        old,
+        new,
+        &format!("snapshot {from}"),
+        &format!("snapshot {to}"),
+    )
+}
+
+/// [`unified_diff`] with the `---` and `+++` lines naming the sides as given.
+pub fn unified_diff_labelled(old: &str, new: &str, from: &str, to: &str) -> (usize, usize, String) {
     let diff = similar::TextDiff::from_lines(old, new);
     let (mut added, mut removed) = (0, 0);
     for change in diff.iter_all_changes() {
@@ -416,7 +426,7 @@ pub fn unified_diff(old: &str, new: &str, from: i64, to: i64) -> (usize, usize, 
     let text = diff
         .unified_diff()
         .context_radius(3)
-        .header(&format!("snapshot {from}"), &format!("snapshot {to}"))
+        .header(from, to)
         .to_string();
     (added, removed, text)
 }

@@ -103,6 +103,9 @@ pub struct Capture {
     /// The negotiated TLS version (`TLSv1.3`), over TLS.
     pub tls_version: Option<&'static str>,
     pub outcome: FetchOutcome,
+    /// Set while the demo replays its pages ([`clock::replay`]): the times
+    /// above are the replayed date, and this is when the fetch really began.
+    pub wall_clock_start: Option<DateTime<Utc>>,
 }
 
 impl Capture {
@@ -124,6 +127,7 @@ impl Capture {
             tls_cert_sha256: None,
             tls_version: None,
             outcome: FetchOutcome::NotModified,
+            wall_clock_start: clock::replayed().map(|_| clock::wall_now()),
         }
     }
 }

@@ -43,6 +43,9 @@ pub struct RecordSummary {
     pub error_class: Option<String>,
     pub error_message: Option<String>,
     pub record_hash: String,
+    /// `wall`, or `replayed` for a record `scopewatch demo` made: its
+    /// `started_at` is the date the replayed page version was published.
+    pub clock: &'static str,
 }
 
 /// One event, as `scopewatch changes --json` prints it.
@@ -86,7 +89,9 @@ pub struct EventFilter {
 
 const RECORD_SUMMARY: &str = "SELECT r.id, r.source, r.started_at, r.outcome, r.change, r.status,
     r.final_url, r.content_kind, r.raw_hash, r.text_hash, b.size, r.error_class, r.error_message,
-    r.record_hash FROM records r LEFT JOIN blobs b ON b.hash = r.raw_hash";
+    r.record_hash, rr.record_id IS NOT NULL
+    FROM records r LEFT JOIN blobs b ON b.hash = r.raw_hash
+    LEFT JOIN replayed_records rr ON rr.record_id = r.id";
 
 fn record_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordSummary> {
     Ok(RecordSummary {
@@ -104,6 +109,7 @@ fn record_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordSummary> {
         error_class: row.get(11)?,
         error_message: row.get(12)?,
         record_hash: row.get(13)?,
+        clock: if row.get(14)? { "replayed" } else { "wall" },
     })
 }
 
