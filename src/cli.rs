@@ -166,10 +166,10 @@ pub struct ScopeArgs {
     /// Only these sources (repeatable)
     #[arg(long = "source", value_name = "ID")]
     pub sources: Vec<String>,
-    /// Only this service (case-insensitive; "Exchange Online" also matches "Exchange Online (GCC)")
+    /// Only services whose name holds these words ("bot service" finds "Azure Bot Service", "Exchange Online" also "Exchange Online (GCC)")
     #[arg(long)]
     pub service: Option<String>,
-    /// Only this certification (case-insensitive)
+    /// Only certifications whose name holds these words, ignoring case, punctuation, "/IEC" and a year ("ISO 27001" finds "ISO/IEC 27001:2013")
     #[arg(long)]
     pub certification: Option<String>,
     /// The scope as known at this time (RFC 3339, a date, or a duration ago) [default: now]
@@ -185,15 +185,15 @@ pub struct ScopeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ScopeCommand {
-    /// When a service entered or left which certification's scope, with snapshot ids
+    /// When services entered, left or were renamed in which certification's scope, oldest first
     History(ScopeHistoryArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ScopeHistoryArgs {
-    /// The service
+    /// Only this service (matched as `scope --service` is) [default: every service]
     #[arg(long)]
-    pub service: String,
+    pub service: Option<String>,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
