@@ -95,6 +95,22 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in the order the documentation lists them.
+    pub const ALL: [EventKind; 12] = [
+        EventKind::Baseline,
+        EventKind::Content,
+        EventKind::Scope,
+        EventKind::ExtractionBroken,
+        EventKind::Moved,
+        EventKind::Gone,
+        EventKind::Failing,
+        EventKind::FailingReminder,
+        EventKind::Recovered,
+        EventKind::AttestationExpiry,
+        EventKind::AlertFailed,
+        EventKind::TimestampFailed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Baseline => "baseline",
@@ -275,7 +291,10 @@ fn compare(
             let (added, removed, diff) =
                 unified_diff(t.previous, t.current, previous.record_id, current.record_id);
             (
-                format!("content changed: {added} lines added, {removed} removed"),
+                format!(
+                    "content changed: {} added, {removed} removed",
+                    crate::wording::counted(added, "line", "lines")
+                ),
                 Some(diff),
             )
         }
