@@ -864,12 +864,7 @@ fn an_https_capture_records_the_negotiated_tls_version_and_certificate() {
 
 #[test]
 fn an_https_fetch_without_a_response_says_why_it_has_no_tls_version() {
-    // A loopback port nothing listens on: the connection is refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::server::closed_port();
     let h = Harness::new(&format!(
         "{}[[source]]\nid = \"down\"\nurl = \"https://127.0.0.1:{port}/\"\n",
         FAST_HTTP.replace("retries = 2", "retries = 0")

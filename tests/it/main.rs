@@ -14,6 +14,7 @@ mod daemon;
 mod disk;
 mod evidence;
 mod faults;
+mod first_hour;
 mod fuzz_replay;
 mod pipeline;
 mod recheck;

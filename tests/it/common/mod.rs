@@ -86,14 +86,25 @@ impl Harness {
 /// environment variables that would point it elsewhere (another config,
 /// a systemd state or credentials directory, a notify socket).
 pub fn scopewatch_command(config: &Path) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_scopewatch"));
+    let mut command = scopewatch_bare();
     command.arg("--config").arg(config);
+    command
+}
+
+/// The scopewatch binary without arguments, cut off from the environment
+/// variables that would point it elsewhere or change how it prints (the
+/// terminal width, colour).
+pub fn scopewatch_bare() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_scopewatch"));
     for var in [
         "SCOPEWATCH_CONFIG",
         "STATE_DIRECTORY",
         "CREDENTIALS_DIRECTORY",
         "NOTIFY_SOCKET",
         "WATCHDOG_USEC",
+        "COLUMNS",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
     ] {
         command.env_remove(var);
     }
