@@ -22,4 +22,5 @@ mod scope_matrix;
 mod scope_pipeline;
 mod security;
 mod timestamp;
+mod timestamp_verify;
 mod wacz;

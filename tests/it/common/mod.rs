@@ -7,6 +7,7 @@
 pub mod matrix;
 pub mod server;
 pub mod smtp;
+pub mod tsa;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
