@@ -15,6 +15,7 @@ mod disk;
 mod evidence;
 mod faults;
 mod fuzz_replay;
+mod ledger_script;
 mod pipeline;
 mod recheck;
 mod scope_corpus;

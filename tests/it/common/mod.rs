@@ -132,6 +132,29 @@ pub fn signal(child: &std::process::Child, signal: i32) {
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
 }
 
+/// Two sources swept four times with `check`: `iso` unchanged, `flaky`
+/// failing on its second fetch. Returns the harness and the server.
+pub fn history() -> (Harness, server::Server) {
+    use server::{Reply, Server};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = AtomicUsize::new(0);
+    let server = Server::start(move |req| match req.path.as_str() {
+        "/flaky" if hits.fetch_add(1, Ordering::SeqCst) == 1 => Reply::status(500),
+        "/flaky" => Reply::html("<main><p>SOC 2 Type 2: Azure Bot Service</p></main>"),
+        _ => Reply::html("<main><h1>ISO/IEC 27001</h1><p>In scope</p></main>"),
+    });
+    let h = Harness::new(&format!(
+        "{}[[source]]\nid = \"iso\"\nurl = \"{}\"\n[[source]]\nid = \"flaky\"\nurl = \"{}\"\n",
+        FAST_HTTP.replace("retries = 2", "retries = 0"),
+        server.url("/iso"),
+        server.url("/flaky")
+    ));
+    for _ in 0..4 {
+        scopewatch(&h.config_path(), &["check"]);
+    }
+    (h, server)
+}
+
 /// HTTP settings that keep retries fast in tests.
 pub const FAST_HTTP: &str = "[http]\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\nbackoff = \"10ms\"\nbackoff_max = \"50ms\"\nhost_delay = \"0s\"\nretries = 2\n";
 
