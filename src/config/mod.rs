@@ -81,6 +81,9 @@ pub struct Config {
     pub keep_raw_bodies: Option<Duration>,
     /// `[evidence] tsa_url` and `tsa_timeout`: RFC 3161 timestamps.
     pub tsa: Option<crate::evidence::timestamp::TsaSettings>,
+    /// `[evidence] tsa_ca_file`: the CA certificates RFC 3161 tokens must
+    /// chain to, resolved against the config file's directory.
+    pub tsa_trust: Option<crate::evidence::rfc3161::TsaTrust>,
     pub sources: Vec<Source>,
     /// `[[alert]]` channels; the default `log` channel when none is
     /// written; none when loaded with [`AlertChannels::Skip`].
@@ -550,6 +553,11 @@ impl Validator<'_> {
                     values::TIMEOUTS,
                 ),
             });
+        let tsa_trust = self.value(
+            evidence.tsa_ca_file.as_ref(),
+            "evidence.tsa_ca_file",
+            |file| crate::evidence::rfc3161::TsaTrust::read(&beside(path, file)),
+        );
         let keep_raw_bodies = raw.retention.and_then(|r| {
             self.value(r.raw_bodies.as_ref(), "retention.raw_bodies", |s| {
                 values::parse_duration_in(s, &values::PERIODS, "365d")
@@ -610,6 +618,7 @@ impl Validator<'_> {
             key_file,
             keep_raw_bodies,
             tsa,
+            tsa_trust,
             sources,
             alerts,
         }

@@ -56,6 +56,7 @@ pub struct RawEvidence {
     pub key_file: Option<Spanned<String>>,
     pub tsa_url: Option<Spanned<String>>,
     pub tsa_timeout: Option<Spanned<String>>,
+    pub tsa_ca_file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

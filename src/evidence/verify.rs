@@ -88,7 +88,12 @@ pub fn verify_store(
     findings.extend(check_ledger(&entries, &records));
     let checkpoints = checkpoint::all(conn)?;
     findings.extend(check_checkpoints(&entries, &checkpoints, key));
-    findings.extend(super::timestamp::check_tokens(conn, &checkpoints)?);
+    let tsa_trust = config.and_then(|c| c.tsa_trust.as_ref());
+    findings.extend(super::timestamp::check_tokens(
+        conn,
+        &checkpoints,
+        tsa_trust,
+    )?);
     let recheck = super::recheck::recheck_store(store, &entries, config)?;
     Ok(Verified::with(findings, recheck, checkpoints.len()))
 }
@@ -325,7 +330,12 @@ pub fn verify_bundle(
     }
 
     let checkpoints = bundle_checkpoints(dir, key.as_ref(), &mut findings);
-    findings.extend(super::timestamp::check_bundle_tokens(dir, &checkpoints));
+    let tsa_trust = config.and_then(|c| c.tsa_trust.as_ref());
+    findings.extend(super::timestamp::check_bundle_tokens(
+        dir,
+        &checkpoints,
+        tsa_trust,
+    ));
     let leaves = check_bundle_ledger(dir, &checkpoints, &mut findings);
     let captures = check_archives(dir, &leaves, &mut findings);
     let recheck = captures.recheck(dir, &leaves, config, &mut findings)?;

@@ -7,6 +7,7 @@
 pub mod matrix;
 pub mod server;
 pub mod smtp;
+pub mod tsa;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -140,6 +141,29 @@ pub fn json(output: &std::process::Output) -> serde_json::Value {
 pub fn signal(child: &std::process::Child, signal: i32) {
     // SAFETY: kill(2) with our child's pid and a valid signal number.
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+}
+
+/// Two sources swept four times with `check`: `iso` unchanged, `flaky`
+/// failing on its second fetch. Returns the harness and the server.
+pub fn history() -> (Harness, server::Server) {
+    use server::{Reply, Server};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = AtomicUsize::new(0);
+    let server = Server::start(move |req| match req.path.as_str() {
+        "/flaky" if hits.fetch_add(1, Ordering::SeqCst) == 1 => Reply::status(500),
+        "/flaky" => Reply::html("<main><p>SOC 2 Type 2: Azure Bot Service</p></main>"),
+        _ => Reply::html("<main><h1>ISO/IEC 27001</h1><p>In scope</p></main>"),
+    });
+    let h = Harness::new(&format!(
+        "{}[[source]]\nid = \"iso\"\nurl = \"{}\"\n[[source]]\nid = \"flaky\"\nurl = \"{}\"\n",
+        FAST_HTTP.replace("retries = 2", "retries = 0"),
+        server.url("/iso"),
+        server.url("/flaky")
+    ));
+    for _ in 0..4 {
+        scopewatch(&h.config_path(), &["check"]);
+    }
+    (h, server)
 }
 
 /// HTTP settings that keep retries fast in tests.
