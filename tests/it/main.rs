@@ -6,6 +6,7 @@
 
 mod common;
 
+mod address_policy;
 mod alerts;
 mod cli;
 mod config_corpus;
