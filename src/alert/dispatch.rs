@@ -304,8 +304,7 @@ fn decide(channel: &Channel, attempts: u32, result: &Result<(), String>) -> Fini
         },
         Err(error) => {
             let delay = backoff_delay(channel.backoff, channel.backoff_max, attempts);
-            let at =
-                clock::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+            let at = clock::after(clock::now(), delay);
             Finish::Retry {
                 at,
                 error: error.clone(),

@@ -682,7 +682,7 @@ impl Validator<'_> {
                 })?;
                 let valid_for = self
                     .value(raw.valid_for.as_ref(), &format!("{key}.valid_for"), |s| {
-                        values::parse_duration(s)
+                        values::parse_duration_in(s, &values::PERIODS, "365d")
                     })
                     .map_or(365, |d| (d.as_secs() / 86_400) as u32);
                 Expiry::Pattern {

@@ -9,6 +9,7 @@ mod common;
 mod address_policy;
 mod alerts;
 mod cli;
+mod cli_input;
 mod config_corpus;
 mod crash;
 mod daemon;
