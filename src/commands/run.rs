@@ -26,6 +26,9 @@ const STOP_GRACE: Duration = Duration::from_secs(8);
 
 pub fn run(env: &Env) -> anyhow::Result<Status> {
     let config = env.config()?;
+    if config.sources.is_empty() {
+        return Err(UsageError(no_sources(&config.path)).into());
+    }
     let config_path = config.path.clone();
     let database = env.database_path(Some(&config))?;
     if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -146,6 +149,11 @@ async fn reload(
 ) {
     notifier.reloading();
     let (kind, message) = match config::load(path) {
+        Ok(config) if config.sources.is_empty() => {
+            let message = no_sources(path);
+            tracing::error!("SIGHUP: keeping the old configuration: {message}");
+            ("config-rejected", message)
+        }
         Ok(config) => {
             let message = format!("{} sources from {}", config.sources.len(), path.display());
             let _ = configs.send(Arc::new(config));
@@ -167,6 +175,15 @@ async fn reload(
         tracing::warn!("cannot record the reload: {e}");
     }
     notifier.ready(&format!("{kind}: {message}"));
+}
+
+/// Why a daemon is not started on a configuration without sources: it
+/// would run, report ready and watch nothing.
+fn no_sources(path: &std::path::Path) -> String {
+    format!(
+        "{}: no [[source]] to watch: add at least one (id and url); `scopewatch config check` validates the file",
+        path.display()
+    )
 }
 
 /// Pings the watchdog at half its interval, but only while the scheduler

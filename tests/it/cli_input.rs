@@ -1,10 +1,15 @@
 //! What a user types, at its limits: times and durations too far back or
-//! out of range are refused with exit 2 and a message (never a panic).
+//! out of range are refused with exit 2 and a message (never a panic), and
+//! a configuration without sources is warned about by `config check` and
+//! refused by `run`.
 
 use crate::common;
 
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness, output_text, scopewatch};
+use common::{FAST_HTTP, Harness, output_text, scopewatch, scopewatch_command};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn times_out_of_range_are_usage_errors_not_panics() {
@@ -61,4 +66,50 @@ fn a_config_duration_out_of_range_is_refused_not_truncated() {
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("source[0].attestation.valid_for"), "{text}");
     assert!(text.contains("must be at most 100years"), "{text}");
+}
+
+#[test]
+fn no_sources_is_a_warning_for_config_check_and_refused_by_run() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("empty.toml", ""),
+        ("settings-only.toml", "[daemon]\nschedule = \"0 6 * * *\"\n"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = scopewatch(&path, &["config", "check"]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", output_text(&out));
+        assert!(
+            common::stderr(&out).contains("warning:")
+                && common::stderr(&out).contains("no [[source]]"),
+            "{name}: {}",
+            output_text(&out)
+        );
+
+        let mut daemon = scopewatch_command(&path)
+            .args([
+                "--db",
+                dir.path().join("scopewatch.db").to_str().unwrap(),
+                "run",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while daemon.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                daemon.kill().unwrap();
+                panic!("{name}: `run` started without sources");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let out = daemon.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", output_text(&out));
+        assert!(
+            common::stderr(&out).contains("no [[source]] to watch"),
+            "{name}: {}",
+            output_text(&out)
+        );
+    }
 }
