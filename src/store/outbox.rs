@@ -450,6 +450,12 @@ impl Store {
         finishes: &[(String, Finish)],
         routes: &[Route],
     ) -> Vec<Result<()>> {
+        if let Some(damage) = self.damage() {
+            return super::fail_all(
+                finishes.len(),
+                super::StoreError::FileDamaged(damage.into()),
+            );
+        }
         let now = clock::format(clock::now());
         super::each_atomically(
             &mut self.conn,

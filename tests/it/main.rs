@@ -13,6 +13,7 @@ mod cli_input;
 mod config_corpus;
 mod crash;
 mod daemon;
+mod database_state;
 mod disk;
 mod evidence;
 mod faults;
