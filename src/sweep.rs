@@ -16,7 +16,7 @@ use url::Url;
 use crate::config::{Config, Source};
 use crate::detect::Change;
 use crate::extract;
-use crate::fetch::{Capture, Conditional, FetchOutcome, FetchRequest, Fetcher};
+use crate::fetch::{Capture, Conditional, FetchOutcome, FetchRequest, Fetcher, SourceHeaders};
 use crate::hash::Digest;
 use crate::scope::{self, ScopeSettings};
 use crate::store::{AttemptRecord, AttemptResult, EventRow, PackedBlob, StoreHandle, Validators};
@@ -212,6 +212,7 @@ impl Sweeper {
             configured: job.parent.is_none(),
             allow_private: job.source.allow_private,
             conditional,
+            headers: SourceHeaders::of(&job.source),
         };
         let capture = self.fetcher.fetch(&request).await;
         let source = Arc::clone(&job.source);

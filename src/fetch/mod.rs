@@ -137,7 +137,31 @@ pub struct FetchRequest {
     pub configured: bool,
     pub allow_private: bool,
     pub conditional: Option<Conditional>,
+    /// The source's `headers`, and the URL whose origin they are for.
+    pub headers: SourceHeaders,
 }
+
+/// Headers a source's configuration adds: sent only to the scheme, host
+/// and port of its configured URL (as a browser keeps credentials to their
+/// origin), never along a redirect or link elsewhere.
+#[derive(Debug, Clone, Default)]
+pub struct SourceHeaders {
+    pub origin: Option<Url>,
+    pub headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl SourceHeaders {
+    /// The headers of `source`, for its own origin.
+    pub fn of(source: &crate::config::Source) -> SourceHeaders {
+        SourceHeaders {
+            origin: Some(source.url.clone()),
+            headers: source.headers.clone(),
+        }
+    }
+}
+
+/// What a recorded request header says in place of a secret value.
+pub const REDACTED: &str = "[redacted]";
 
 /// Validators from an earlier full response, sent only to the URL that
 /// gave them: any other URL's 304 would confirm a page it never served.
@@ -372,6 +396,16 @@ impl Fetcher {
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("gzip, br, deflate"),
         );
+        let own_origin = request
+            .headers
+            .origin
+            .as_ref()
+            .is_some_and(|origin| policy::same_origin(origin, url));
+        if own_origin {
+            for (name, value) in &request.headers.headers {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
         let Some(conditional) = request.conditional.as_ref().filter(|c| c.url == *url) else {
             return headers;
         };
@@ -427,6 +461,8 @@ fn refused(refusal: Refusal) -> (ErrorClass, String) {
     (ErrorClass::AddressRefused, refusal.to_string())
 }
 
+/// Headers as recorded: a sensitive value (a secret, a credential) as
+/// [`REDACTED`], so the record says it was sent and never what it was.
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()

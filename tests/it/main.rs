@@ -12,6 +12,7 @@ mod cli;
 mod cli_input;
 mod config_corpus;
 mod crash;
+mod credentials;
 mod daemon;
 mod database_state;
 mod disk;
