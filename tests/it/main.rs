@@ -11,6 +11,7 @@ mod alerts;
 mod cli;
 mod cli_input;
 mod config_corpus;
+mod content_encoding;
 mod crash;
 mod credentials;
 mod daemon;
