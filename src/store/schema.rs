@@ -436,4 +436,15 @@ pub const MIGRATIONS: &[&str] = &[
         r.prev_hash IS NULL AS prev_hash_derived
     FROM record_rows r;
     "#,
+    // 10: a sender claims a delivery with a lease before it sends it
+    // (store/outbox.rs), so two processes never send the same one; and a
+    // followed page its parent stopped linking to is counted, then retired
+    // (store/follow.rs), its history kept.
+    r#"
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;    -- who is sending it: "pid:random"
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT;   -- no one else sends it before this
+    -- Successful fetches of the parent in a row that did not link to it.
+    ALTER TABLE sources ADD COLUMN unlinked_fetches INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN retired_at TEXT;   -- no longer fetched since
+    "#,
 ];

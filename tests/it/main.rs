@@ -16,6 +16,7 @@ mod crash;
 mod credentials;
 mod daemon;
 mod database_state;
+mod delivery_claims;
 mod disk;
 mod evidence;
 mod faults;
