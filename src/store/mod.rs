@@ -10,6 +10,7 @@ mod actor;
 mod blob;
 mod chain;
 mod daemon;
+mod follow;
 mod outbox;
 mod packed;
 mod queries;
@@ -164,6 +165,9 @@ pub struct AttemptRecord {
     pub scope_settings: Arc<ScopeSettings>,
     /// Where the events go (channel names and filters), reminders, attestation.
     pub alerts: crate::alert::AttemptAlerts,
+    /// For a page extracted from a source that follows links: the links
+    /// found, to decide which to follow (see [`crate::follow`]).
+    pub follow: Option<crate::follow::Followed>,
 }
 
 /// The outcome of fetching and extracting one page. Bodies, texts and
@@ -224,6 +228,8 @@ pub struct Recorded {
     pub record_id: i64,
     pub change: Option<Change>,
     pub events: Vec<EventRow>,
+    /// The linked pages to fetch now (see [`AttemptRecord::follow`]).
+    pub follow: Vec<crate::follow::Link>,
 }
 
 /// Conditional-request validators remembered for a source, from its last
@@ -583,6 +589,10 @@ fn record_in(
             record_id
         ])?;
     }
+    let follow = match &attempt.follow {
+        Some(followed) => follow::on_parent_fetched(tx, &attempt.source, followed, &now)?,
+        None => Vec::new(),
+    };
     // The sweep's report holds these until the sweep ends: a first pass
     // over 10,000 sources kept ~5 MB of spare capacity (one event, room
     // for four).
@@ -591,6 +601,7 @@ fn record_in(
         record_id,
         change: detection.change,
         events,
+        follow,
     })
 }
 
@@ -973,6 +984,7 @@ mod tests {
             fail_after: 3,
             scope_settings: Arc::default(),
             alerts: Default::default(),
+            follow: None,
         }
     }
 

@@ -20,6 +20,7 @@ mod delivery_claims;
 mod disk;
 mod evidence;
 mod faults;
+mod follow_cap;
 mod fuzz_replay;
 mod pipeline;
 mod recheck;
