@@ -6,10 +6,10 @@
 use crate::common;
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness, output_text, scopewatch, scopewatch_command};
+use common::{FAST_HTTP, Harness, exit_within, output_text, scopewatch, scopewatch_command};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn times_out_of_range_are_usage_errors_not_panics() {
@@ -86,7 +86,7 @@ fn no_sources_is_a_warning_for_config_check_and_refused_by_run() {
             output_text(&out)
         );
 
-        let mut daemon = scopewatch_command(&path)
+        let daemon = scopewatch_command(&path)
             .args([
                 "--db",
                 dir.path().join("scopewatch.db").to_str().unwrap(),
@@ -96,15 +96,11 @@ fn no_sources_is_a_warning_for_config_check_and_refused_by_run() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while daemon.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                daemon.kill().unwrap();
-                panic!("{name}: `run` started without sources");
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let out = daemon.wait_with_output().unwrap();
+        let out = exit_within(
+            daemon,
+            Duration::from_secs(20),
+            &format!("{name}: `run` started without sources"),
+        );
         assert_eq!(out.status.code(), Some(2), "{name}: {}", output_text(&out));
         assert!(
             common::stderr(&out).contains("no [[source]] to watch"),

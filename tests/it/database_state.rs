@@ -7,10 +7,10 @@ use crate::common;
 
 use std::io::{Seek, SeekFrom, Write};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness, output_text, scopewatch, scopewatch_command};
+use common::{FAST_HTTP, Harness, exit_within, output_text, scopewatch, scopewatch_command};
 
 /// A database of two sources, made by `check` (so its configuration leaf
 /// is recorded), and the server behind it.
@@ -134,25 +134,17 @@ fn a_file_that_is_not_a_database_is_named_damaged() {
 fn the_daemon_stops_with_exit_2_on_a_corrupt_database() {
     let (h, _server) = checked("[daemon]\nschedule = \"* * * * * *\"\njitter = \"0s\"\n");
     corrupt_the_sources_pages(&h);
-    let mut daemon = scopewatch_command(&h.config_path())
+    let daemon = scopewatch_command(&h.config_path())
         .arg("run")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while daemon.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            daemon.kill().unwrap();
-            let out = daemon.wait_with_output().unwrap();
-            panic!(
-                "the daemon kept running on a corrupt database: {}",
-                output_text(&out)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = daemon.wait_with_output().unwrap();
+    let out = exit_within(
+        daemon,
+        Duration::from_secs(30),
+        "the daemon kept running on a corrupt database",
+    );
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert_damage_reported(&text);
