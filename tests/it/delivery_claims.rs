@@ -90,3 +90,67 @@ async fn two_processes_delivering_at_once_send_each_delivery_once() {
     let done = h.store().deliveries(Some(DeliveryState::Done)).unwrap();
     assert_eq!(done.len(), 2 * SOURCES);
 }
+
+/// While results cannot be recorded (a full disk did this: 29 deliveries
+/// sent 13 times each in 12 s), the daemon does not send a delivery again
+/// at every poll: its claim holds, and it waits a backoff after that.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_whose_result_cannot_be_recorded_is_not_sent_every_second() {
+    let site = Server::start(|req| {
+        Reply::html(format!(
+            "<main><h1>Page {}</h1><p>ISO/IEC 27001</p></main>",
+            req.path
+        ))
+    });
+    let hook = Server::start(|_| Reply::status(204));
+    let sources: String = (0..5)
+        .map(|i| {
+            format!(
+                "[[source]]\nid = \"s{i}\"\nurl = \"{}\"\n",
+                site.url(&format!("/s{i}"))
+            )
+        })
+        .collect();
+    let h = Harness::new(&format!(
+        "[daemon]\nschedule = \"0 0 1 1 *\"\n{FAST_HTTP}{sources}\
+         [[alert]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nevents = [\"baseline\"]\n\
+         backoff = \"1s\"\n",
+        hook.url("/hook"),
+    ));
+    h.sweep().await;
+    rusqlite::Connection::open(h.db_path())
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER no_results AFTER UPDATE ON outbox WHEN NEW.attempts <> OLD.attempts
+             BEGIN SELECT RAISE(ABORT, 'the disk is full (the test says)'); END",
+        )
+        .unwrap();
+    let daemon = scopewatch_command(&h.config_path())
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Six polls of the outbox.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    common::signal(&daemon, libc::SIGTERM);
+    common::exit_within(
+        daemon,
+        std::time::Duration::from_secs(20),
+        "the daemon did not stop",
+    );
+
+    let mut sent: HashMap<String, usize> = HashMap::new();
+    for request in hook.requests() {
+        *sent
+            .entry(request.header("idempotency-key").unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(sent.len(), 5, "{sent:?}");
+    assert!(
+        sent.values().all(|n| *n == 1),
+        "sent again while unrecorded: {sent:?}"
+    );
+    let pending = h.store().deliveries(Some(DeliveryState::Pending)).unwrap();
+    assert_eq!(pending.len(), 5, "no result was recorded");
+}
