@@ -728,7 +728,7 @@ fn without_credentials(url: Url) -> Result<Url, String> {
         return Ok(url);
     }
     Err(format!(
-        "the URL for {} carries credentials (user:password@): they would be sent as Basic auth, over plain HTTP too, and stored with every record and export. Remove them and send them as a header read from a file: headers = {{ Authorization = {{ secret_file = \"/etc/scopewatch/credentials/NAME\" }} }}, the file holding the whole value (e.g. \"Basic \" and the base64 of user:password)",
+        "the URL for {} carries credentials (user:password@): they would be sent as Basic auth, over plain HTTP too, and stored with every record and export. Remove them and send them as a header read from a file: headers = {{ Authorization = {{ secret_file = \"${{CREDENTIALS_DIRECTORY}}/scopewatch_NAME\" }} }} (the service's credential for /etc/scopewatch/credentials/NAME), the file holding the whole value (e.g. \"Basic \" and the base64 of user:password)",
         url.host_str().unwrap_or("the host")
     ))
 }
