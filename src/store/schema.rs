@@ -446,5 +446,7 @@ pub const MIGRATIONS: &[&str] = &[
     -- Successful fetches of the parent in a row that did not link to it.
     ALTER TABLE sources ADD COLUMN unlinked_fetches INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE sources ADD COLUMN retired_at TEXT;   -- no longer fetched since
+    -- A parent's followed pages, read at each of its fetches.
+    CREATE INDEX sources_by_parent ON sources(parent) WHERE parent IS NOT NULL;
     "#,
 ];
