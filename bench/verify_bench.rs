@@ -103,6 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             fail_after: 3,
             scope_settings: Arc::clone(&config.scope),
             alerts: Default::default(),
+            follow: None,
         })?;
     }
     println!("recorded {captures} captures in {:.2?}", started.elapsed());

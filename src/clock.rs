@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Utc};
 
 /// The replayed time [`now`] reads, as Unix milliseconds; [`NOT_REPLAYED`]:
 /// the wall clock.
@@ -63,20 +63,45 @@ pub fn format(at: DateTime<Utc>) -> String {
 
 /// Parses an RFC 3339 time, a date (`2026-11-28`, midnight UTC) or a
 /// duration back from now (`7d`, `12h`), as accepted by `--since`/`--at`.
+/// A time outside the years 0000-9999 is refused: stored timestamps are
+/// compared as text, which holds only for four-digit years (and a duration
+/// that reaches back further than chrono can count would overflow).
 pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
+    let out_of_range = || {
+        format!(
+            "{text:?} is outside the years 0000-9999 that scopewatch stores: write a later date (2026-11-28) or a shorter duration (7d, 12h)"
+        )
+    };
+    let time = if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        t.with_timezone(&Utc)
+    } else if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
+    } else if let Ok(ago) = humantime::parse_duration(text) {
+        chrono::Duration::from_std(ago)
+            .ok()
+            .and_then(|ago| now.checked_sub_signed(ago))
+            .ok_or_else(out_of_range)?
+    } else if let Err(humantime::DurationError::NumberOverflow) = humantime::parse_duration(text) {
+        return Err(out_of_range());
+    } else {
+        return Err(format!(
+            "{text:?} is not a time: write RFC 3339 (2026-11-28T06:00:00Z), a date (2026-11-28) or a duration ago (7d, 12h)"
+        ));
+    };
+    if (0..=9999).contains(&time.year()) {
+        Ok(time)
+    } else {
+        Err(out_of_range())
     }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
-    }
-    if let Ok(ago) = humantime::parse_duration(text) {
-        let ago = chrono::Duration::from_std(ago).map_err(|e| e.to_string())?;
-        return Ok(now - ago);
-    }
-    Err(format!(
-        "{text:?} is not a time: write RFC 3339 (2026-11-28T06:00:00Z), a date (2026-11-28) or a duration ago (7d, 12h)"
-    ))
+}
+
+/// `at` plus `delay`, or the latest time there is when that overflows
+/// (a delay comes from the configuration, bounded, or from a peer).
+pub fn after(at: DateTime<Utc>, delay: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(delay)
+        .ok()
+        .and_then(|delay| at.checked_add_signed(delay))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 #[cfg(test)]
@@ -101,5 +126,65 @@ mod tests {
         );
         assert!(parse_time("yesterday-ish", now).is_err());
         assert_eq!(format(now), "2026-11-28T12:00:00.000Z");
+    }
+
+    /// Durations and dates at and past every limit (chrono's range, the
+    /// four-digit years, u64 seconds) are refused with a message, never a
+    /// panic; then random numbers with every unit, from a printed seed.
+    #[test]
+    fn extreme_times_are_refused_not_a_panic() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
+        for text in [
+            "300000000d",
+            "3000000d",
+            "18446744073709551615s",
+            "18446744073709551615ms",
+            "584542046090y",
+            "9999999999999999999999d",
+            "-0001-01-01",
+            "10000-01-01",
+            "+262143-12-31",
+            "-262144-01-01",
+            "262144-01-01T00:00:00Z",
+        ] {
+            for at in [now, DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
+                let parsed = parse_time(text, at);
+                assert!(
+                    parsed
+                        .as_ref()
+                        .map_or(true, |t| (0..=9999).contains(&t.year())),
+                    "{text} at {at}: {parsed:?}"
+                );
+            }
+            assert!(parse_time(text, now).is_err(), "{text}");
+        }
+        assert_eq!(
+            parse_time("3000000d", now).unwrap_err(),
+            r#""3000000d" is outside the years 0000-9999 that scopewatch stores: write a later date (2026-11-28) or a shorter duration (7d, 12h)"#
+        );
+        assert!(parse_time("0000-01-01", now).is_ok());
+        assert!(parse_time("9999-12-31T23:59:59Z", now).is_ok());
+
+        let seed = fastrand::u64(..);
+        println!("seed {seed}");
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let units = [
+            "ns", "us", "ms", "s", "m", "h", "d", "w", "M", "y", "min", "days",
+        ];
+        for _ in 0..20_000 {
+            let digits = rng.usize(1..=22);
+            let number: String = (0..digits)
+                .map(|_| char::from(b'0' + rng.u8(..10)))
+                .collect();
+            let text = format!("{number}{}", units[rng.usize(..units.len())]);
+            let at = [now, DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC][rng.usize(..3)];
+            if let Ok(t) = parse_time(&text, at) {
+                assert!((0..=9999).contains(&t.year()), "{text}: {t}");
+            }
+        }
+        assert_eq!(
+            after(DateTime::<Utc>::MAX_UTC, std::time::Duration::MAX),
+            DateTime::<Utc>::MAX_UTC
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! scopewatch: an audit-evidence collector for vendor compliance pages.
 //!
-//! The pure core (`extract`, `scope`, `hash`, `detect`) turns bytes into
+//! The pure core (`extract`, `scope`, `hash`, `detect`, `follow`) turns bytes into
 //! values; the edges (`fetch`, `store`, `sweep`, `daemon`, `commands`) do I/O.
 
 #![forbid(unsafe_code)]
@@ -17,6 +17,7 @@ pub mod detect;
 pub mod evidence;
 pub mod extract;
 pub mod fetch;
+pub mod follow;
 pub mod hash;
 pub mod html;
 pub mod logging;

@@ -16,7 +16,8 @@ use url::Url;
 use crate::config::{Config, Source};
 use crate::detect::Change;
 use crate::extract;
-use crate::fetch::{Capture, Conditional, FetchOutcome, FetchRequest, Fetcher};
+use crate::fetch::{Capture, Conditional, FetchOutcome, FetchRequest, Fetcher, SourceHeaders};
+use crate::follow::Link;
 use crate::hash::Digest;
 use crate::scope::{self, ScopeSettings};
 use crate::store::{AttemptRecord, AttemptResult, EventRow, PackedBlob, StoreHandle, Validators};
@@ -212,6 +213,7 @@ impl Sweeper {
             configured: job.parent.is_none(),
             allow_private: job.source.allow_private,
             conditional,
+            headers: SourceHeaders::of(&job.source),
         };
         let capture = self.fetcher.fetch(&request).await;
         let source = Arc::clone(&job.source);
@@ -225,10 +227,16 @@ impl Sweeper {
         } else {
             process(capture, &source, &settings)
         };
-        let follow_links = if job.parent.is_none() {
-            links
-        } else {
-            Vec::new()
+        // Only a configured source's page is followed, and only when it was
+        // extracted: a 304 or a failure says nothing of its links.
+        let follow = match (&job.source.follow, &result) {
+            (Some(follow), AttemptResult::Extracted { .. }) if job.parent.is_none() => {
+                Some(crate::follow::Followed {
+                    links,
+                    max: follow.max,
+                })
+            }
+            _ => None,
         };
 
         let attempt = AttemptRecord {
@@ -244,12 +252,9 @@ impl Sweeper {
                 &job.source,
                 job.parent.is_none(),
             ),
+            follow,
         };
-        Fetched {
-            job,
-            attempt,
-            follow_links,
-        }
+        Fetched { job, attempt }
     }
 
     /// Hands a fetched page to the writer once the in-flight budget has
@@ -262,11 +267,7 @@ impl Sweeper {
         fetched: Fetched,
         in_flight: &Arc<Semaphore>,
     ) -> impl Future<Output = (SourceOutcome, Vec<Job>)> + Send + 'static {
-        let Fetched {
-            job,
-            attempt,
-            follow_links,
-        } = fetched;
+        let Fetched { job, attempt } = fetched;
         // A failed extraction keeps the body it failed on, as big as a page.
         let (result, error, units) = match &attempt.result {
             AttemptResult::Extracted { .. } => ("ok", None, PAGE_UNITS),
@@ -287,7 +288,7 @@ impl Sweeper {
             .expect("the semaphore is never closed");
         let recorded = self.store.record(attempt);
         async move {
-            let outcome = finish(job, result, error, recorded.await, follow_links);
+            let outcome = finish(job, result, error, recorded.await);
             drop(slot);
             outcome
         }
@@ -311,7 +312,6 @@ fn conditional_for(job: &Job, validators: &HashMap<String, Validators>) -> Optio
 struct Fetched {
     job: Job,
     attempt: AttemptRecord,
-    follow_links: Vec<Url>,
 }
 
 /// Attempts waiting for their commit may hold this many extracted pages a
@@ -329,27 +329,29 @@ const IN_FLIGHT_PAGES_PER_WORKER: usize = 3;
 const PAGE_UNITS: u32 = 8;
 
 /// The outcome of a recorded (or unrecordable) attempt, and the jobs for
-/// the pages it links to.
+/// the pages it links to that the store decided to follow.
 fn finish(
     job: Job,
     result: &str,
     error: Option<String>,
     recorded: crate::store::Result<crate::store::Recorded>,
-    follow_links: Vec<Url>,
 ) -> (SourceOutcome, Vec<Job>) {
-    let outcome = match recorded {
-        Ok(recorded) => SourceOutcome {
-            source: job.id.clone(),
-            url: job.url.to_string(),
-            result: result.to_string(),
-            change: recorded.change,
-            snapshot: Some(recorded.record_id),
-            error,
-            events: recorded.events,
-        },
+    let (outcome, follow) = match recorded {
+        Ok(recorded) => (
+            SourceOutcome {
+                source: job.id.clone(),
+                url: job.url.to_string(),
+                result: result.to_string(),
+                change: recorded.change,
+                snapshot: Some(recorded.record_id),
+                error,
+                events: recorded.events,
+            },
+            recorded.follow,
+        ),
         Err(e) => {
             tracing::error!(source = %job.id, "could not record the fetch: {e}");
-            SourceOutcome {
+            let outcome = SourceOutcome {
                 source: job.id.clone(),
                 url: job.url.to_string(),
                 result: "not-recorded".to_string(),
@@ -357,14 +359,15 @@ fn finish(
                 snapshot: None,
                 error: Some(e.to_string()),
                 events: Vec::new(),
-            }
+            };
+            (outcome, Vec::new())
         }
     };
-    let followed = follow_links
+    let followed = follow
         .into_iter()
-        .map(|url| Job {
-            id: followed_id(&job.id, &url),
-            url,
+        .map(|link| Job {
+            id: link.id,
+            url: link.url,
             parent: Some(job.id.clone()),
             source: Arc::clone(&job.source),
         })
@@ -378,7 +381,7 @@ fn process(
     mut capture: Capture,
     source: &Source,
     scope_settings: &ScopeSettings,
-) -> (Capture, AttemptResult, Vec<Url>) {
+) -> (Capture, AttemptResult, Vec<Link>) {
     let outcome = std::mem::replace(&mut capture.outcome, FetchOutcome::NotModified);
     let body = match outcome {
         FetchOutcome::NotModified => return (capture, AttemptResult::NotModified, Vec::new()),
@@ -452,13 +455,16 @@ pub fn extract_page(
     Ok((extracted, scope))
 }
 
-/// The pages to follow among a page's links (`hrefs`, as extracted).
+/// The pages a source may follow among a page's links (`hrefs`, as
+/// extracted): on an allowed host, not the page itself, each id once, in
+/// page order. How many are followed is the store's decision (see
+/// [`crate::follow`]).
 fn follow_links(
     hrefs: &[String],
     final_url: &str,
     source: &Source,
     follow: &crate::config::Follow,
-) -> Vec<Url> {
+) -> Vec<Link> {
     let Ok(base) = Url::parse(final_url) else {
         return Vec::new();
     };
@@ -475,9 +481,12 @@ fn follow_links(
             }
         })
         .filter(|url| *url != source.url && url.as_str() != final_url)
+        .map(|url| Link {
+            id: followed_id(&source.id, &url),
+            url,
+        })
         // One page an id: two would share its history and validators.
-        .filter(|url| ids.insert(followed_id(&source.id, url)))
-        .take(follow.max)
+        .filter(|link| ids.insert(link.id.clone()))
         .collect()
 }
 
@@ -574,7 +583,7 @@ mod tests {
             source,
             source.follow.as_ref().unwrap(),
         );
-        let links: Vec<&str> = links.iter().map(Url::as_str).collect();
+        let links: Vec<&str> = links.iter().map(|link| link.url.as_str()).collect();
         assert_eq!(links, ["https://h.example/a-b", "https://h.example/c"]);
     }
 }

@@ -1,8 +1,12 @@
-//! The dispatcher: reads due deliveries from the outbox, sends them (each
+//! The dispatcher: reads due deliveries from the outbox, claims each with
+//! a lease in the database right before sending it (so a `check` beside the
+//! daemon, or two `check`s, never send the same delivery), sends them (each
 //! bounded by its channel's timeout, all concurrently, off the sweep path),
 //! and records each result: done, retry after a capped exponential
-//! backoff, or failed after `max_attempts`. `check` runs one bounded round
-//! before it exits; the daemon runs rounds continuously.
+//! backoff, or failed after `max_attempts`. A delivery whose claim or
+//! result cannot be recorded (a full disk) is held back in memory with the
+//! same backoff instead of being sent again at the next poll. `check` runs
+//! one bounded round before it exits; the daemon runs rounds continuously.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -26,6 +30,10 @@ pub const POLL: Duration = Duration::from_secs(1);
 pub const CONCURRENCY: usize = 16;
 /// How long `check` waits for pending deliveries before it exits.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+/// How much longer than its channel's timeout a claim lasts: the time to
+/// record the result after the send, when the writer is busy committing a
+/// sweep. A sender that dies holds its deliveries this long at most.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(60);
 
 /// What one round did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -44,7 +52,20 @@ pub struct Dispatcher {
     http: reqwest::Client,
     /// Deliveries being sent by the daemon loop, not to be started again.
     in_flight: Arc<Mutex<HashSet<String>>>,
+    /// Deliveries whose claim or result could not be recorded, and until
+    /// when they wait.
+    held_back: Arc<Mutex<HashMap<String, HeldBack>>>,
+    /// Who claims deliveries: this process (`pid:random`).
+    claimer: Arc<str>,
     slots: Arc<Semaphore>,
+}
+
+/// A delivery held back after its claim or result could not be recorded.
+#[derive(Debug, Clone, Copy)]
+struct HeldBack {
+    until: chrono::DateTime<chrono::Utc>,
+    /// Times in a row it could not be recorded.
+    times: u32,
 }
 
 /// The client webhooks are sent with: no redirects, Mozilla's roots and
@@ -77,6 +98,8 @@ impl Dispatcher {
             store,
             http,
             in_flight: Arc::default(),
+            held_back: Arc::default(),
+            claimer: format!("{}:{:08x}", std::process::id(), fastrand::u32(..)).into(),
             slots: Arc::new(Semaphore::new(CONCURRENCY)),
         })
     }
@@ -85,7 +108,15 @@ impl Dispatcher {
     /// `digests` is false (a sweep is running), the digest channels'.
     async fn due(&self, digests: bool) -> Vec<Vec<Delivery>> {
         let now = clock::now();
-        let skip = self.in_flight.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut skip = self.in_flight.lock().map(|s| s.clone()).unwrap_or_default();
+        if let Ok(held_back) = self.held_back.lock() {
+            skip.extend(
+                held_back
+                    .iter()
+                    .filter(|(_, held)| held.until > now)
+                    .map(|(id, _)| id.clone()),
+            );
+        }
         let due = self
             .store
             .call(move |store| store.due_deliveries(now, &skip))
@@ -203,12 +234,66 @@ impl Dispatcher {
         batches
     }
 
+    /// Claims the deliveries of `batch` that no other sender holds; only
+    /// those are sent.
+    async fn claim(&self, batch: Vec<Delivery>) -> Vec<Delivery> {
+        let Some(first) = batch.first() else {
+            return batch;
+        };
+        let timeout = self
+            .channels
+            .get(&first.channel)
+            .map_or(Duration::ZERO, |c| c.timeout);
+        let now = clock::now();
+        let until = clock::after(now, timeout.saturating_add(LEASE_MARGIN));
+        let ids: Vec<String> = batch.iter().map(|d| d.id.clone()).collect();
+        let claimer = Arc::clone(&self.claimer);
+        let claimed = self
+            .store
+            .call(move |store| store.claim_deliveries(&ids, &claimer, now, until))
+            .await;
+        match claimed {
+            Ok(claimed) => {
+                let claimed: HashSet<String> = claimed.into_iter().collect();
+                batch
+                    .into_iter()
+                    .filter(|d| claimed.contains(&d.id))
+                    .collect()
+            }
+            Err(e) => {
+                tracing::error!(
+                    "cannot claim alert deliveries ({e}); they are not sent, and tried again later"
+                );
+                self.hold_back(&batch);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Holds `deliveries` back as a failed send would be: for the channel's
+    /// backoff, longer each time in a row.
+    fn hold_back<'a>(&self, deliveries: impl IntoIterator<Item = &'a Delivery>) {
+        let now = clock::now();
+        let Ok(mut held_back) = self.held_back.lock() else {
+            return;
+        };
+        for delivery in deliveries {
+            let times = held_back.get(&delivery.id).map_or(0, |h| h.times) + 1;
+            let delay = self.channels.get(&delivery.channel).map_or(POLL, |c| {
+                backoff_delay(c.backoff, c.backoff_max, delivery.attempts + times)
+            });
+            let until = clock::after(now, delay.max(POLL));
+            held_back.insert(delivery.id.clone(), HeldBack { until, times });
+        }
+    }
+
     async fn send_batch(&self, batch: Vec<Delivery>) -> Vec<Finish> {
         let slot = self
             .slots
             .acquire()
             .await
             .expect("the semaphore is never closed");
+        let batch = self.claim(batch).await;
         let Some(first) = batch.first() else {
             return Vec::new();
         };
@@ -256,14 +341,24 @@ impl Dispatcher {
             .store
             .finish_deliveries(finishes.clone(), Arc::clone(&self.routes))
             .await;
-        for ((id, _), result) in finishes.iter().zip(results) {
-            if let Err(e) = result {
-                tracing::error!(
-                    delivery = %id,
-                    "cannot record the delivery's result ({e}); it stays pending and is sent again"
-                );
+        let mut unrecorded = Vec::new();
+        for (delivery, result) in batch.iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    if let Ok(mut held_back) = self.held_back.lock() {
+                        held_back.remove(&delivery.id);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(
+                        delivery = %delivery.id,
+                        "cannot record the delivery's result ({e}); it stays pending and is sent again after a backoff"
+                    );
+                    unrecorded.push(delivery);
+                }
             }
         }
+        self.hold_back(unrecorded);
         finishes.into_iter().map(|(_, f)| f).collect()
     }
 }
@@ -304,8 +399,7 @@ fn decide(channel: &Channel, attempts: u32, result: &Result<(), String>) -> Fini
         },
         Err(error) => {
             let delay = backoff_delay(channel.backoff, channel.backoff_max, attempts);
-            let at =
-                clock::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+            let at = clock::after(clock::now(), delay);
             Finish::Retry {
                 at,
                 error: error.clone(),

@@ -44,19 +44,34 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
         }
     };
     let runtime = super::runtime()?;
-    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let report = runtime.block_on(async {
+        // A damaged database file stops the sweep: nothing more is written.
+        let store = sweeper.store.clone();
+        let stop_on_damage = tokio::spawn(async move {
+            store.damaged().await;
+            let _ = stop_tx.send(true);
+        });
         crate::evidence::before_sweep(&sweeper).await;
         let report = sweeper
             .sweep(&sources, Duration::ZERO, stop, &progress)
             .await;
-        crate::evidence::after_sweep(&sweeper).await;
+        if sweeper.store.damage().is_none() {
+            crate::evidence::after_sweep(&sweeper).await;
+        }
+        stop_on_damage.abort();
         report
     });
-    crate::alert::dispatch::deliver_before_exit(&runtime, &sweeper)?;
+    let damage = sweeper.store.damage();
+    if damage.is_none() {
+        crate::alert::dispatch::deliver_before_exit(&runtime, &sweeper)?;
+    }
     drop(sweeper);
     drop(runtime);
     writer.join().expect("the store writer finished its jobs");
+    if let Some(damage) = damage {
+        return Err(UsageError(damage).into());
+    }
 
     let (total, failed, changed) = (report.outcomes.len(), report.failed(), report.changed());
     // Listed: every source, or with --severity those with an event at least that severe.

@@ -1,4 +1,5 @@
-//! `scopewatch config check`: validate the configuration and summarise it.
+//! `scopewatch config check`: validate the configuration and summarise it;
+//! warn when it has no sources.
 
 use super::{Env, Status};
 
@@ -18,5 +19,12 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         .map(|c| format!("{} ({})", c.name, c.kind.as_str()))
         .collect();
     say!("alert channels: {}", channels.join(", "));
+    if config.sources.is_empty() {
+        // Valid, but nothing to watch: `run` refuses it.
+        eprintln!(
+            "warning: {}: no [[source]]: nothing would be watched, and `scopewatch run` refuses to start; add at least one (id and url)",
+            config.path.display()
+        );
+    }
     Ok(Status::Success)
 }

@@ -22,14 +22,14 @@ pub fn export(env: &Env, args: crate::cli::ExportArgs) -> anyhow::Result<Status>
     super::require_known_sources(&store, config.as_ref(), &args.sources)?;
     let database = env.database_path(config.as_ref())?;
     let now = clock::now();
-    let time = |text: &Option<String>| {
+    let time = |flag: &str, text: &Option<String>| {
         text.as_deref()
-            .map(|t| clock::parse_time(t, now).map_err(UsageError))
+            .map(|t| clock::parse_time(t, now).map_err(|e| UsageError(format!("{flag}: {e}"))))
             .transpose()
     };
     let selection = Selection {
-        since: time(&args.since)?,
-        until: time(&args.until)?,
+        since: time("--since", &args.since)?,
+        until: time("--until", &args.until)?,
         sources: args.sources,
     };
     let signer = Signer::locate(

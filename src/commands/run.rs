@@ -2,7 +2,9 @@
 //! only when the configuration is loaded, the database migrated and the
 //! schedule computed; SIGHUP reloads the configuration (an invalid one is
 //! rejected and the old one kept); SIGTERM or SIGINT stops it: no new
-//! fetches, writes in flight finish, exit 0.
+//! fetches, writes in flight finish, exit 0. A damaged database file
+//! (SQLite reports it corrupt) stops it too, with exit 2: the writer has
+//! already stopped writing, and a restart would not mend the file.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +28,9 @@ const STOP_GRACE: Duration = Duration::from_secs(8);
 
 pub fn run(env: &Env) -> anyhow::Result<Status> {
     let config = env.config()?;
+    if config.sources.is_empty() {
+        return Err(UsageError(no_sources(&config.path)).into());
+    }
     let config_path = config.path.clone();
     let database = env.database_path(Some(&config))?;
     if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -85,11 +90,19 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
         if let Some(interval) = watchdog {
             tokio::spawn(watchdog_task(link.clone(), interval));
         }
+        let mut damage = None;
         loop {
             tokio::select! {
                 _ = terminate.recv() => { tracing::info!("SIGTERM: stopping"); break; }
                 _ = interrupt.recv() => { tracing::info!("SIGINT: stopping"); break; }
                 _ = hangup.recv() => reload(&config_path, &config_tx, &store, &notifier).await,
+                found = store.damaged() => {
+                    // The writer refuses writes already; nothing is gained by
+                    // fetching on.
+                    tracing::error!("stopping: the database file is damaged");
+                    damage = Some(found);
+                    break;
+                }
                 finished = &mut scheduler => {
                     finished?;
                     anyhow::bail!("the scheduler ended without a stop signal");
@@ -111,6 +124,9 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
             tracing::warn!(
                 "alert deliveries still in flight at stop are retried at the next start"
             );
+        }
+        if let Some(damage) = damage {
+            return Err(UsageError(damage).into());
         }
         let message = format!("pid {}", std::process::id());
         if let Err(e) = store
@@ -146,6 +162,11 @@ async fn reload(
 ) {
     notifier.reloading();
     let (kind, message) = match config::load(path) {
+        Ok(config) if config.sources.is_empty() => {
+            let message = no_sources(path);
+            tracing::error!("SIGHUP: keeping the old configuration: {message}");
+            ("config-rejected", message)
+        }
         Ok(config) => {
             let message = format!(
                 "{} from {}",
@@ -171,6 +192,15 @@ async fn reload(
         tracing::warn!("cannot record the reload: {e}");
     }
     notifier.ready(&format!("{kind}: {message}"));
+}
+
+/// Why a daemon is not started on a configuration without sources: it
+/// would run, report ready and watch nothing.
+fn no_sources(path: &std::path::Path) -> String {
+    format!(
+        "{}: no [[source]] to watch: add at least one (id and url); `scopewatch config check` validates the file",
+        path.display()
+    )
 }
 
 /// Pings the watchdog at half its interval, but only while the scheduler

@@ -240,6 +240,16 @@ pub fn interpolate(written: &str, env: &dyn Fn(&str) -> Option<String>) -> Resul
     Ok(out)
 }
 
+/// The secret a `secret_file` holds (its path `${ENV}` interpolated),
+/// without the line break that ends it.
+pub(super) fn read_secret_file(path: &str) -> Result<String, String> {
+    let path = interpolate(path, &process_env)?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!("cannot read the secret file {path}: {e}; check the path and that scopewatch may read it")
+    })?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
 /// A source id an `[[alert]]` filter names: where, under which key.
 pub(super) struct FilterSource {
     span: std::ops::Range<usize>,
@@ -360,11 +370,7 @@ impl Validator<'_> {
                 None
             }
             (_, Some(file)) => self.value(Some(file), &file_key, |path| {
-                let path = interpolate(path, &process_env)?;
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    format!("cannot read the secret file {path}: {e}; check the path and that scopewatch may read it")
-                })?;
-                Ok(Some(Secret(text.trim_end_matches(['\n', '\r']).to_string())))
+                read_secret_file(path).map(|text| Some(Secret(text)))
             }),
             (inline, None) => self.secret(inline, key),
         }
@@ -469,18 +475,13 @@ impl Validator<'_> {
                 let mut headers = Vec::new();
                 for (header, value) in alert.headers.iter().flat_map(|h| h.get_ref()) {
                     let span = alert.headers.as_ref().map(|h| h.span()).unwrap_or(0..0);
-                    match interpolate(&value.0, &process_env) {
+                    let checked = interpolate(&value.0, &process_env).and_then(|v| {
+                        super::headers::header_name(header)?;
+                        super::headers::header_value(header, &v, "not shown")?;
                         Ok(v)
-                            if reqwest::header::HeaderName::from_bytes(header.as_bytes())
-                                .is_ok() =>
-                        {
-                            headers.push((header.clone(), Secret(v)));
-                        }
-                        Ok(_) => self.issue(
-                            &span,
-                            &key("headers"),
-                            format!("{header:?} is not a valid header name"),
-                        ),
+                    });
+                    match checked {
+                        Ok(v) => headers.push((header.clone(), Secret(v))),
                         Err(message) => self.issue(&span, &key("headers"), message),
                     }
                 }
@@ -680,7 +681,7 @@ impl Validator<'_> {
                 })?;
                 let valid_for = self
                     .value(raw.valid_for.as_ref(), &format!("{key}.valid_for"), |s| {
-                        values::parse_duration(s)
+                        values::parse_duration_in(s, &values::PERIODS, "365d")
                     })
                     .map_or(365, |d| (d.as_secs() / 86_400) as u32);
                 Expiry::Pattern {

@@ -4,6 +4,7 @@
 
 mod advice;
 pub mod alerts;
+mod headers;
 mod keys;
 mod raw;
 pub mod values;
@@ -122,6 +123,10 @@ pub struct HttpSettings {
 pub struct Source {
     pub id: String,
     pub url: Url,
+    /// `headers`: sent with every request to the origin of `url`. Values
+    /// read from a secret, and credentials, are marked sensitive: recorded
+    /// as `[redacted]`, shown as `Sensitive`.
+    pub headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
     pub rules: ExtractRules,
     /// Overrides `[daemon] schedule`. Boxed, as `attestation` is: both are
     /// rare and large, and every source would carry their size.
@@ -238,10 +243,12 @@ pub enum AlertChannels {
     /// variables, `secret_file`): for the commands that deliver alerts or
     /// check the configuration.
     Build,
-    /// Leave the `[[alert]]` channels out, unread: for the commands that
-    /// only read the database and never send. Their secrets may be
-    /// readable only inside the service (`${CREDENTIALS_DIRECTORY}`).
-    /// [`Config::alerts`] is then empty.
+    /// Leave the `[[alert]]` channels out, unread, and the sources'
+    /// `headers` whose values are secrets (from the environment or a
+    /// `secret_file`): for the commands that only read the database and
+    /// never send or fetch. Their secrets may be readable only inside the
+    /// service (`${CREDENTIALS_DIRECTORY}`). [`Config::alerts`] is then
+    /// empty.
     Skip,
 }
 
@@ -627,7 +634,14 @@ impl Validator<'_> {
     fn source(&mut self, raw: RawSource, index: usize, daemon: &DaemonSettings) -> Option<Source> {
         let key = |name: &str| format!("source[{index}].{name}");
         let id = self.value(Some(&raw.id), &key("id"), |id| validate_id(id));
-        let url = self.value(Some(&raw.url), &key("url"), |u| parse_url(u));
+        let url = self.value(Some(&raw.url), &key("url"), |u| {
+            parse_url(u).and_then(without_credentials)
+        });
+        let headers = self.source_headers(
+            raw.headers.as_ref(),
+            &key("headers"),
+            self.alert_channels == AlertChannels::Build,
+        );
         let mut rules = ExtractRules {
             content: self.selectors(raw.content.as_ref(), &key("content")),
             ignore: self.selectors(raw.ignore.as_ref(), &key("ignore")),
@@ -699,6 +713,7 @@ impl Validator<'_> {
         Some(Source {
             id: id?,
             url: url?,
+            headers,
             rules,
             schedule: schedule.map(Box::new),
             follow,
@@ -746,6 +761,20 @@ fn parse_url(written: &str) -> Result<Url, String> {
         ));
     }
     Ok(url)
+}
+
+/// Refuses a source URL with `user:password@`: the client would send it as
+/// Basic auth (over plain HTTP too), and the URL is stored with every
+/// record, in the ledger and in every export. The message names the host
+/// only: the URL holds the password.
+fn without_credentials(url: Url) -> Result<Url, String> {
+    if url.username().is_empty() && url.password().is_none() {
+        return Ok(url);
+    }
+    Err(format!(
+        "the URL for {} carries credentials (user:password@): they would be sent as Basic auth, over plain HTTP too, and stored with every record and export. Remove them and send them as a header read from a file: headers = {{ Authorization = {{ secret_file = \"${{CREDENTIALS_DIRECTORY}}/scopewatch_NAME\" }} }} (the service's credential for /etc/scopewatch/credentials/NAME), the file holding the whole value (e.g. \"Basic \" and the base64 of user:password)",
+        url.host_str().unwrap_or("the host")
+    ))
 }
 
 fn parse_selector(css: &str) -> Result<Selector, String> {

@@ -68,6 +68,7 @@ pub struct RawRetention {
 pub struct RawSource {
     pub id: Spanned<String>,
     pub url: Spanned<String>,
+    pub headers: Option<super::headers::RawHeaders>,
     pub content: Option<Vec<Spanned<String>>>,
     pub ignore: Option<Vec<Spanned<String>>>,
     pub json_pointer: Option<Spanned<String>>,

@@ -633,6 +633,7 @@ mod tests {
                 fail_after: 3,
                 scope_settings: Default::default(),
                 alerts: Default::default(),
+                follow: None,
             })
             .unwrap();
         let stored: (String, Option<i64>) = store

@@ -20,8 +20,12 @@ use crate::store::Store;
 /// many were pruned.
 pub fn prune(store: &Store, keep: Duration) -> Result<usize, EvidenceError> {
     let now = clock::now();
-    let keep_for = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
-    let cutoff = clock::format(now.checked_sub_signed(keep_for).unwrap_or(now));
+    // A period longer than time can count back keeps everything.
+    let cutoff = chrono::Duration::from_std(keep)
+        .ok()
+        .and_then(|keep_for| now.checked_sub_signed(keep_for))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    let cutoff = clock::format(cutoff);
     let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
     let hashes: Vec<String> = tx
         .prepare(

@@ -142,6 +142,7 @@ mod tests {
                 configured: true,
                 allow_private: false,
                 conditional: None,
+                headers: Default::default(),
             })
             .await;
         let super::super::FetchOutcome::Failed { class, message } = capture.outcome else {

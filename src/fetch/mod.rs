@@ -1,9 +1,11 @@
 //! The HTTP client: address policy, redirects followed and recorded hop by
-//! hop, conditional requests, retries with backoff, per-host limits, and a
-//! body cap enforced while streaming (after decompression, so compression
-//! bombs stop at the cap). A fetch never fails with an `Err`: every outcome,
-//! failures included, is a [`Capture`] to record.
+//! hop, conditional requests, a source's own headers (recorded redacted
+//! when secret), retries with backoff, per-host limits, and a body cap
+//! enforced while streaming and again on every decoded layer (so
+//! compression bombs stop at the cap). A fetch never fails with an `Err`:
+//! every outcome, failures included, is a [`Capture`] to record.
 
+mod decode;
 mod headline;
 mod hosts;
 pub mod policy;
@@ -36,9 +38,12 @@ pub enum ErrorClass {
     Connect,
     Timeout,
     /// The connection broke while the body was read, or the body was
-    /// malformed (short, bad chunking, bad compression).
+    /// malformed (short, bad chunking).
     BodyRead,
     BodyTooLarge,
+    /// A `Content-Encoding` not decoded (unknown, too many layers) or bytes
+    /// that are not what it says.
+    BodyEncoding,
     HttpStatus(u16),
     TooManyRedirects,
     RedirectLoop,
@@ -57,6 +62,7 @@ impl fmt::Display for ErrorClass {
             ErrorClass::Timeout => f.write_str("timeout"),
             ErrorClass::BodyRead => f.write_str("body-read"),
             ErrorClass::BodyTooLarge => f.write_str("body-too-large"),
+            ErrorClass::BodyEncoding => f.write_str("body-encoding"),
             ErrorClass::HttpStatus(status) => write!(f, "http-{status}"),
             ErrorClass::TooManyRedirects => f.write_str("too-many-redirects"),
             ErrorClass::RedirectLoop => f.write_str("redirect-loop"),
@@ -143,7 +149,31 @@ pub struct FetchRequest {
     pub configured: bool,
     pub allow_private: bool,
     pub conditional: Option<Conditional>,
+    /// The source's `headers`, and the URL whose origin they are for.
+    pub headers: SourceHeaders,
 }
+
+/// Headers a source's configuration adds: sent only to the scheme, host
+/// and port of its configured URL (as a browser keeps credentials to their
+/// origin), never along a redirect or link elsewhere.
+#[derive(Debug, Clone, Default)]
+pub struct SourceHeaders {
+    pub origin: Option<Url>,
+    pub headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl SourceHeaders {
+    /// The headers of `source`, for its own origin.
+    pub fn of(source: &crate::config::Source) -> SourceHeaders {
+        SourceHeaders {
+            origin: Some(source.url.clone()),
+            headers: source.headers.clone(),
+        }
+    }
+}
+
+/// What a recorded request header says in place of a secret value.
+pub const REDACTED: &str = "[redacted]";
 
 /// Validators from an earlier full response, sent only to the URL that
 /// gave them: any other URL's 304 would confirm a page it never served.
@@ -378,6 +408,16 @@ impl Fetcher {
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("gzip, br, deflate"),
         );
+        let own_origin = request
+            .headers
+            .origin
+            .as_ref()
+            .is_some_and(|origin| policy::same_origin(origin, url));
+        if own_origin {
+            for (name, value) in &request.headers.headers {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
         let Some(conditional) = request.conditional.as_ref().filter(|c| c.url == *url) else {
             return headers;
         };
@@ -392,7 +432,8 @@ impl Fetcher {
         headers
     }
 
-    /// Reads the (decompressed) body, failing as soon as it passes the cap.
+    /// Reads the body, failing as soon as it passes the cap, then undoes
+    /// its `Content-Encoding`, every layer within the cap too.
     async fn read_body(
         &self,
         mut response: reqwest::Response,
@@ -404,8 +445,10 @@ impl Fetcher {
                 format!("the body is larger than max_body ({cap} bytes)"),
             )
         };
-        // Content-Length is of the encoded body, so it only proves a body too
-        // large when no decoding happens; reqwest drops it when it decodes.
+        let codings = decode::codings(response.headers())
+            .map_err(|message| (ErrorClass::BodyEncoding, message))?;
+        // Content-Length is of the encoded body: one over the cap is too
+        // large either way (decoding never shrinks what is past the cap).
         if response.content_length().is_some_and(|len| len > cap) {
             return Err(too_large());
         }
@@ -416,7 +459,18 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(body)
+        if codings.is_empty() {
+            return Ok(body);
+        }
+        // Decompressing up to the cap takes tens of milliseconds a layer:
+        // not on an async worker.
+        let decoded = tokio::task::spawn_blocking(move || decode::decode(body, &codings, cap))
+            .await
+            .map_err(|e| (ErrorClass::BodyEncoding, e.to_string()))?;
+        decoded.map_err(|error| match error {
+            decode::DecodeError::TooLarge => too_large(),
+            decode::DecodeError::Malformed(why) => (ErrorClass::BodyEncoding, why),
+        })
     }
 }
 
@@ -433,14 +487,18 @@ fn refused(refusal: Refusal) -> (ErrorClass, String) {
     (ErrorClass::AddressRefused, refusal.to_string())
 }
 
+/// Headers as recorded: a sensitive value (a secret, a credential) as
+/// [`REDACTED`], so the record says it was sent and never what it was.
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(name, value)| {
-            (
-                name.as_str().to_string(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
+            let value = if value.is_sensitive() {
+                REDACTED.to_string()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.as_str().to_string(), value)
         })
         .collect()
 }

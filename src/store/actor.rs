@@ -12,11 +12,15 @@
 //! check's alerts are sent at once and their results arrive together. A
 //! batch that cannot be committed at all fails every result in it: those
 //! deliveries stay pending and are sent again (delivery is at-least-once).
+//!
+//! Once any job meets a damaged file (`SQLITE_CORRUPT`, `SQLITE_NOTADB`),
+//! the writer refuses every write after it and says so to every handle
+//! ([`StoreHandle::damage`]): `check` and `run` stop and exit 2.
 
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::{AttemptRecord, Finish, Recorded, Result, Store};
 use crate::alert::Route;
@@ -43,17 +47,39 @@ struct Finishes {
 #[derive(Clone)]
 pub struct StoreHandle {
     jobs: mpsc::Sender<Job>,
+    damage: watch::Receiver<Option<String>>,
 }
 
 impl StoreHandle {
     /// Moves `store` to a new writer thread.
     pub fn spawn(store: Store) -> (StoreHandle, JoinHandle<()>) {
         let (jobs, queue) = mpsc::channel::<Job>();
+        let (damage_tx, damage) = watch::channel(None);
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || write_loop(store, &queue))
+            .spawn(move || write_loop(store, &queue, &damage_tx))
             .expect("the OS can start a thread");
-        (StoreHandle { jobs }, thread)
+        (StoreHandle { jobs, damage }, thread)
+    }
+
+    /// Why the writer refuses to write, once the database file was found
+    /// damaged (the error to report, exit 2).
+    pub fn damage(&self) -> Option<String> {
+        self.damage.borrow().clone()
+    }
+
+    /// Resolves once the database file is found damaged.
+    pub async fn damaged(&self) -> String {
+        let mut damage = self.damage.clone();
+        let found = damage
+            .wait_for(Option::is_some)
+            .await
+            .map(|found| found.clone().unwrap_or_default());
+        match found {
+            Ok(found) => found,
+            // The writer ended without finding damage: nothing to wait for.
+            Err(_) => std::future::pending().await,
+        }
     }
 
     /// Runs `job` on the writer thread and waits for its result.
@@ -106,9 +132,19 @@ impl StoreHandle {
     }
 }
 
-fn write_loop(mut store: Store, queue: &mpsc::Receiver<Job>) {
+fn write_loop(
+    mut store: Store,
+    queue: &mpsc::Receiver<Job>,
+    damage: &watch::Sender<Option<String>>,
+) {
     let mut next: Option<Job> = None;
     loop {
+        if let Some(met) = super::damage::take() {
+            let message = super::StoreError::FileDamaged(met.clone()).to_string();
+            tracing::error!("{message}");
+            store.refuse_writes(met);
+            damage.send_replace(Some(message));
+        }
         let job = match next.take() {
             Some(job) => job,
             None => match queue.recv() {

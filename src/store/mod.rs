@@ -10,6 +10,7 @@ mod actor;
 mod blob;
 mod chain;
 mod daemon;
+mod follow;
 mod outbox;
 mod packed;
 mod queries;
@@ -57,11 +58,25 @@ pub enum StoreError {
     NotFound(String),
     #[error("stored data is damaged: {0}; run `scopewatch verify` for details")]
     Corrupt(String),
+    /// SQLite reports the file itself corrupt (`SQLITE_CORRUPT`) or not a
+    /// database (`SQLITE_NOTADB`): writing on could only spread the damage.
+    #[error(
+        "the database file is damaged (SQLite: {0}); scopewatch writes nothing more to it: restore it from a backup, or run `scopewatch verify` to see what is affected"
+    )]
+    FileDamaged(String),
+    #[error(
+        "written by a newer scopewatch (schema {found} > {known}): upgrade scopewatch to use this database"
+    )]
+    NewerSchema { found: usize, known: usize },
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                damage::noted(e.to_string());
+                StoreError::FileDamaged(e.to_string())
+            }
             Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
             // ENOSPC mid-write is SQLITE_FULL; EFBIG or ENOSPC at the start of
             // a write is SQLITE_IOERR_WRITE (778): the same remedy.
@@ -91,7 +106,36 @@ impl StoreError {
             )),
             StoreError::NotFound(message) => StoreError::NotFound(message.clone()),
             StoreError::Corrupt(message) => StoreError::Corrupt(message.clone()),
+            StoreError::FileDamaged(message) => StoreError::FileDamaged(message.clone()),
+            StoreError::NewerSchema { found, known } => StoreError::NewerSchema {
+                found: *found,
+                known: *known,
+            },
         }
+    }
+}
+
+/// Which thread has met a damaged database file. Every SQLite error
+/// becomes a [`StoreError`] on the thread that ran the statement, so the
+/// writer thread learns of damage met by any of its jobs, whatever they
+/// return, and stops writing (see `actor`).
+mod damage {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static MET: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Notes damage met on this thread.
+    pub(super) fn noted(message: String) {
+        MET.with(|met| {
+            met.borrow_mut().get_or_insert(message);
+        });
+    }
+
+    /// The damage this thread has met since the last call, if any.
+    pub(super) fn take() -> Option<String> {
+        MET.with(|met| met.borrow_mut().take())
     }
 }
 
@@ -102,6 +146,8 @@ pub struct Store {
     conn: Connection,
     /// Ids of values the packed records name, looked up before.
     known: packed::KnownIds,
+    /// Set once SQLite has reported the file damaged: writes are refused.
+    damaged: Option<String>,
 }
 
 /// What an attempt produced, as the store records it.
@@ -119,6 +165,9 @@ pub struct AttemptRecord {
     pub scope_settings: Arc<ScopeSettings>,
     /// Where the events go (channel names and filters), reminders, attestation.
     pub alerts: crate::alert::AttemptAlerts,
+    /// For a page extracted from a source that follows links: the links
+    /// found, to decide which to follow (see [`crate::follow`]).
+    pub follow: Option<crate::follow::Followed>,
 }
 
 /// The outcome of fetching and extracting one page. Bodies, texts and
@@ -179,6 +228,8 @@ pub struct Recorded {
     pub record_id: i64,
     pub change: Option<Change>,
     pub events: Vec<EventRow>,
+    /// The linked pages to fetch now (see [`AttemptRecord::follow`]).
+    pub follow: Vec<crate::follow::Link>,
 }
 
 /// Conditional-request validators remembered for a source, from its last
@@ -243,6 +294,7 @@ impl Store {
         let mut store = Store {
             conn,
             known: packed::KnownIds::default(),
+            damaged: None,
         };
         when_free(|| store.migrate())?;
         Ok(store)
@@ -254,10 +306,10 @@ impl Store {
             .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))?
             as usize;
         if applied > schema::MIGRATIONS.len() {
-            return Err(StoreError::Corrupt(format!(
-                "the database is at schema version {applied}, newer than this scopewatch knows ({}); upgrade scopewatch",
-                schema::MIGRATIONS.len()
-            )));
+            return Err(StoreError::NewerSchema {
+                found: applied,
+                known: schema::MIGRATIONS.len(),
+            });
         }
         if applied == schema::MIGRATIONS.len() {
             return Ok(());
@@ -325,6 +377,9 @@ impl Store {
     /// Returns one result per attempt, in order; when the transaction
     /// cannot be committed at all, every attempt fails with its error.
     pub fn record_attempts(&mut self, attempts: &[&AttemptRecord]) -> Vec<Result<Recorded>> {
+        if let Some(damage) = &self.damaged {
+            return fail_all(attempts.len(), StoreError::FileDamaged(damage.clone()));
+        }
         // Whatever rolls back may take ids it added with it: the known ids
         // are forgotten at once, before another attempt is written.
         each_atomically(
@@ -343,6 +398,22 @@ impl Store {
 
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// What SQLite said of the file, once it reported it damaged: writes
+    /// are then refused.
+    pub fn damage(&self) -> Option<&str> {
+        self.damaged.as_deref()
+    }
+
+    /// Refuses every write from now on (`PRAGMA query_only`, so SQLite
+    /// itself refuses them, whoever asks): the file is damaged, and writing
+    /// on could only spread the damage over pages still intact.
+    fn refuse_writes(&mut self, sqlite_message: String) {
+        if let Err(e) = self.conn.pragma_update(None, "query_only", true) {
+            tracing::error!("cannot make the damaged database read-only: {e}");
+        }
+        self.damaged.get_or_insert(sqlite_message);
     }
 
     /// Every record with its stored `record_hash`, in id order.
@@ -522,6 +593,10 @@ fn record_in(
             record_id
         ])?;
     }
+    let follow = match &attempt.follow {
+        Some(followed) => follow::on_parent_fetched(tx, &attempt.source, followed, &now)?,
+        None => Vec::new(),
+    };
     // The sweep's report holds these until the sweep ends: a first pass
     // over 10,000 sources kept ~5 MB of spare capacity (one event, room
     // for four).
@@ -530,6 +605,7 @@ fn record_in(
         record_id,
         change: detection.change,
         events,
+        follow,
     })
 }
 
@@ -562,6 +638,8 @@ fn each_atomically<T, R, S>(
     };
     match whole {
         Ok(results) => results.into_iter().map(Ok).collect(),
+        // Written again item by item, a damaged file would only take more writes.
+        Err(damaged @ StoreError::FileDamaged(_)) => fail_all(items.len(), damaged),
         Err(_) => {
             rolled_back(state);
             each_in_own_savepoint(conn, items, state, &write, &rolled_back)
@@ -910,6 +988,7 @@ mod tests {
             fail_after: 3,
             scope_settings: Arc::default(),
             alerts: Default::default(),
+            follow: None,
         }
     }
 

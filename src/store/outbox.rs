@@ -1,8 +1,10 @@
 //! The alert outbox: deliveries enqueued in the same transaction as the
 //! events they are about (one per matching channel), the reminders that
 //! recording an attempt raises (`failing-reminder`, `attestation-expiry`),
-//! and the dispatcher's reads and state changes (done, retry, failed with
-//! an `alert-failed` event for the other channels).
+//! and the dispatcher's reads and state changes: a claim with a lease
+//! before each send (one sender per delivery, across processes), then
+//! done, retry, or failed with an `alert-failed` event for the other
+//! channels.
 
 use std::collections::HashSet;
 
@@ -328,7 +330,8 @@ const DELIVERY_ROW: &str = "SELECT o.id, o.channel, o.state, o.attempts, e.id, e
     FROM outbox o JOIN events e ON e.id = o.event_id";
 
 impl Store {
-    /// Pending deliveries due at `now`, oldest first, except those in `skip`.
+    /// Pending deliveries due at `now` and not claimed by a sender whose
+    /// lease still runs, oldest first, except those in `skip`.
     pub fn due_deliveries(
         &self,
         now: DateTime<Utc>,
@@ -337,7 +340,9 @@ impl Store {
         let cutoff = clock::format(now);
         let mut statement = self.conn().prepare(
             "SELECT id, channel, attempts, event_id FROM outbox
-             WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at, id",
+             WHERE state = 'pending' AND next_attempt_at <= ?1
+               AND (lease_until IS NULL OR lease_until <= ?1)
+             ORDER BY created_at, id",
         )?;
         let rows: Vec<(String, String, i64, i64)> = statement
             .query_map([cutoff], |row| {
@@ -439,6 +444,47 @@ impl Store {
             })?)
     }
 
+    /// Claims, for `claimer` until `lease_until`, those of the deliveries
+    /// `ids` still pending and not claimed by a lease running at `now`;
+    /// returns the ids claimed. Only a claimed delivery is sent, so two
+    /// processes (a `check` beside the daemon) never send the same one; a
+    /// sender that dies leaves its claim to expire, and the delivery is
+    /// sent again after `lease_until`.
+    pub fn claim_deliveries(
+        &mut self,
+        ids: &[String],
+        claimer: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        if let Some(damage) = self.damage() {
+            return Err(super::StoreError::FileDamaged(damage.into()));
+        }
+        let (now, until) = (clock::format(now), clock::format(lease_until));
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut claimed = Vec::with_capacity(ids.len());
+        {
+            let mut claim = tx.prepare_cached(
+                "UPDATE outbox SET claimed_by = ?2, lease_until = ?3
+                 WHERE id = ?1 AND state = 'pending' AND (lease_until IS NULL OR lease_until <= ?4)",
+            )?;
+            for id in ids {
+                match claim.execute(params![id, claimer, until, now]) {
+                    Ok(1) => claimed.push(id.clone()),
+                    Ok(_) => {}
+                    // SQLite rolled the whole claim back (a full disk): none is claimed.
+                    Err(e) if tx.is_autocommit() => return Err(e.into()),
+                    // This row alone refused: it is not sent, the others are.
+                    Err(e) => tracing::error!(delivery = %id, "cannot claim the delivery: {e}"),
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(claimed)
+    }
+
     /// Records the results of delivery attempts in one transaction, each
     /// rolled back alone if it fails (see [`super::each_atomically`]): one
     /// result per delivery, in order. A delivery whose result is not recorded stays
@@ -450,6 +496,12 @@ impl Store {
         finishes: &[(String, Finish)],
         routes: &[Route],
     ) -> Vec<Result<()>> {
+        if let Some(damage) = self.damage() {
+            return super::fail_all(
+                finishes.len(),
+                super::StoreError::FileDamaged(damage.into()),
+            );
+        }
         let now = clock::format(clock::now());
         super::each_atomically(
             &mut self.conn,
@@ -505,7 +557,8 @@ fn finish_in(
     let changed = conn
         .prepare_cached(
             "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_attempt_at = ?3,
-                last_error = ?4, next_attempt_at = COALESCE(?5, next_attempt_at)
+                last_error = ?4, next_attempt_at = COALESCE(?5, next_attempt_at),
+                claimed_by = NULL, lease_until = NULL
          WHERE id = ?1 AND state = 'pending'",
         )?
         .execute(params![id, state.as_str(), now, error, next])?;

@@ -16,7 +16,9 @@ pub struct SourceSummary {
     pub url: String,
     /// The source that linked to this one, for followed pages.
     pub parent: Option<String>,
-    /// `ok`, `failing`, `failed` (below the failing threshold) or `never` checked.
+    /// `ok`, `failing`, `failed` (below the failing threshold), `never`
+    /// checked, or `retired` (a followed page its parent no longer links
+    /// to: kept, not fetched).
     pub state: String,
     pub last_checked: Option<String>,
     pub last_changed: Option<String>,
@@ -128,7 +130,7 @@ impl Store {
             "SELECT s.id, s.url, s.parent, st.failing, st.consecutive_failures,
                     last.started_at, changed.started_at,
                     (SELECT COUNT(*) FROM records r WHERE r.source = s.id AND r.outcome = 'ok'),
-                    last.outcome
+                    last.outcome, s.retired_at IS NOT NULL
              FROM sources s
              LEFT JOIN source_state st ON st.source = s.id
              LEFT JOIN records last ON last.id = st.last_record
@@ -138,7 +140,10 @@ impl Store {
         let rows = statement.query_map([], |row| {
             let failing: Option<bool> = row.get(3)?;
             let last_outcome: Option<String> = row.get(8)?;
+            let retired: bool = row.get(9)?;
             let state = match (failing, last_outcome.as_deref()) {
+                // A followed page its parent no longer links to: not fetched.
+                _ if retired => "retired",
                 (Some(true), _) => "failing",
                 (_, Some("failed")) => "failed",
                 (_, Some(_)) => "ok",

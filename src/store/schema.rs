@@ -445,4 +445,17 @@ pub const MIGRATIONS: &[&str] = &[
         fetched_at TEXT NOT NULL
     ) STRICT;
     "#,
+    // 11: a sender claims a delivery with a lease before it sends it
+    // (store/outbox.rs), so two processes never send the same one; and a
+    // followed page its parent stopped linking to is counted, then retired
+    // (store/follow.rs), its history kept.
+    r#"
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;    -- who is sending it: "pid:random"
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT;   -- no one else sends it before this
+    -- Successful fetches of the parent in a row that did not link to it.
+    ALTER TABLE sources ADD COLUMN unlinked_fetches INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN retired_at TEXT;   -- no longer fetched since
+    -- A parent's followed pages, read at each of its fetches.
+    CREATE INDEX sources_by_parent ON sources(parent) WHERE parent IS NOT NULL;
+    "#,
 ];

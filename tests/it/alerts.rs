@@ -384,12 +384,14 @@ async fn a_delivery_whose_result_is_not_recorded_stays_pending_alone() {
     h.sweep().await;
     let mut pending = h.store().deliveries(Some(DeliveryState::Pending)).unwrap();
     assert_eq!(pending.len(), 2);
-    // The first of the digest's results to be recorded is refused.
+    // The first of the digest's results to be recorded is refused (its
+    // claim is not: an attempt counted is a result).
     pending.sort_by(|x, y| (&x.created_at, &x.id).cmp(&(&y.created_at, &y.id)));
     let refused = pending[0].id.clone();
     let conn = rusqlite::Connection::open(h.db_path()).unwrap();
     conn.execute_batch(&format!(
-        "CREATE TRIGGER refuse AFTER UPDATE ON outbox WHEN NEW.id = '{refused}'
+        "CREATE TRIGGER refuse AFTER UPDATE ON outbox
+         WHEN NEW.id = '{refused}' AND NEW.attempts <> OLD.attempts
          BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
     ))
     .unwrap();
@@ -412,8 +414,13 @@ async fn a_delivery_whose_result_is_not_recorded_stays_pending_alone() {
         1
     );
 
-    // Once it can be recorded, it is sent again, alone and with the same id.
+    // Its claim holds until its lease runs out: no other sender takes it
+    // meanwhile. Then, once it can be recorded, it is sent again, alone and
+    // with the same id.
     conn.execute_batch("DROP TRIGGER refuse").unwrap();
+    h.dispatch().await;
+    assert_eq!(hook_bodies(&chat).len(), 1, "sent again within the lease");
+    expire_leases(&conn);
     h.dispatch().await;
     let sent: Vec<Vec<String>> = hook_bodies(&chat)
         .iter()
@@ -526,6 +533,15 @@ fn scopewatch(h: &Harness) -> Command {
     command
 }
 
+/// Moves every delivery claim's lease into the past, as if its time had run.
+fn expire_leases(conn: &rusqlite::Connection) {
+    conn.execute(
+        "UPDATE outbox SET lease_until = '2000-01-01T00:00:00.000Z' WHERE lease_until IS NOT NULL",
+        [],
+    )
+    .unwrap();
+}
+
 #[test]
 fn killed_between_enqueue_and_delivery_delivers_after_restart_with_the_same_id() {
     let (site, _) = site_in_phases(two_versions());
@@ -566,6 +582,12 @@ fn killed_between_enqueue_and_delivery_delivers_after_restart_with_the_same_id()
     let pending = h.store().deliveries(Some(DeliveryState::Pending)).unwrap();
     assert_eq!(pending.len(), 1);
     up.store(true, Ordering::SeqCst);
+    // The killed sender's claim holds until its lease runs out (the
+    // channel's timeout and a margin): a check meanwhile leaves it alone.
+    let out = scopewatch(&h).arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(hook.requests().len(), 1, "sent again within the lease");
+    expire_leases(&rusqlite::Connection::open(h.db_path()).unwrap());
     let out = scopewatch(&h).arg("check").output().unwrap();
     assert_eq!(
         out.status.code(),

@@ -6,15 +6,22 @@
 
 mod common;
 
+mod address_policy;
 mod alerts;
 mod cli;
+mod cli_input;
 mod config_corpus;
+mod content_encoding;
 mod crash;
+mod credentials;
 mod daemon;
+mod database_state;
+mod delivery_claims;
 mod disk;
 mod evidence;
 mod faults;
 mod first_hour;
+mod follow_cap;
 mod fuzz_replay;
 mod ledger_script;
 mod pipeline;

@@ -76,7 +76,13 @@ fn the_state_directory_and_its_files_are_private() {
 fn the_daemon_creates_its_state_directory_private_too() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("scopewatch.toml");
-    std::fs::write(&config, "[storage]\ndatabase = \"state/scopewatch.db\"\n").unwrap();
+    // The source is never fetched: the test stops the daemon first.
+    std::fs::write(
+        &config,
+        "[storage]\ndatabase = \"state/scopewatch.db\"\n[daemon]\nschedule = \"0 0 1 1 *\"\n\
+         [[source]]\nid = \"a\"\nurl = \"http://127.0.0.1:9/\"\n",
+    )
+    .unwrap();
     let mut daemon = permissive(&config, &["run"], &[])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -137,6 +137,25 @@ pub fn json(output: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)))
 }
 
+/// Waits for `child` to exit, at most `limit`; a child still running then
+/// is killed and the test fails with `what` and its output.
+pub fn exit_within(
+    mut child: std::process::Child,
+    limit: Duration,
+    what: &str,
+) -> std::process::Output {
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!("{what}: {}", output_text(&out));
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// Sends `signal` to a child process.
 pub fn signal(child: &std::process::Child, signal: i32) {
     // SAFETY: kill(2) with our child's pid and a valid signal number.
