@@ -26,6 +26,7 @@ pub mod list;
 pub mod matrix;
 pub mod names;
 pub mod pattern;
+pub mod rename;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -37,7 +38,7 @@ use sha2::{Digest, Sha256};
 
 use crate::extract::{Block, Document};
 
-pub use diff::{ScopeDiff, ScopeRename, Severity, diff_scope, severity};
+pub use diff::{CertificationName, ScopeDiff, ScopeRename, Severity, diff_scope, severity};
 
 /// One pair a source asserts: `service` is in scope of `certification`.
 #[derive(
