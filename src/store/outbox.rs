@@ -1,6 +1,7 @@
 //! The alert outbox: deliveries enqueued in the same transaction as the
 //! events they are about (one per matching channel), the reminders that
-//! recording an attempt raises (`failing-reminder`, `attestation-expiry`),
+//! recording an attempt raises (`failing-reminder`,
+//! `extraction-broken-reminder`, `attestation-expiry`),
 //! and the dispatcher's reads and state changes (done, retry, failed with
 //! an `alert-failed` event for the other channels).
 
@@ -108,11 +109,14 @@ pub enum Finish {
 
 /// The hook in `Store::record_attempt`: raises the reminders the attempt
 /// calls for, then enqueues one delivery per event and matching channel.
+/// `scope_unreadable`: the source's scope extraction stays broken after
+/// this attempt.
 pub(super) fn on_recorded(
     conn: &Connection,
     attempt: &AttemptRecord,
     record_id: i64,
     next: &SourceState,
+    scope_unreadable: bool,
     events: &mut Vec<EventRow>,
 ) -> Result<()> {
     let at = attempt.capture.finished_at;
@@ -124,25 +128,44 @@ pub(super) fn on_recorded(
     }
     if let (Some(every), true) = (attempt.alerts.remind_every, next.failing) {
         let just_failed = events.iter().any(|e| e.kind == "failing");
-        let last: Option<String> = conn
-            .prepare_cached(
-                "SELECT MAX(detected_at) FROM events
-                 WHERE source = ?1 AND kind IN ('failing', 'failing-reminder')",
+        if !just_failed
+            && reminder_due(
+                conn,
+                &attempt.source,
+                &["failing", "failing-reminder"],
+                every,
+                at,
             )?
-            .query_row([&attempt.source], |row| row.get(0))
-            .optional()?
-            .flatten();
-        let due = last
-            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-            .and_then(|t| chrono::Duration::from_std(every).ok().map(|e| t + e))
-            .is_some_and(|due| due <= at);
-        if due && !just_failed {
+        {
             drafts.push(EventDraft {
                 kind: EventKind::FailingReminder,
                 summary: format!(
                     "still failing: {} consecutive failed fetches",
                     next.consecutive_failures
                 ),
+                from_record,
+                severity: None,
+                details: None,
+                diff: None,
+            });
+        }
+    }
+    if let (Some(every), true) = (attempt.alerts.remind_every, scope_unreadable) {
+        let just_broke = events.iter().any(|e| e.kind == "extraction-broken");
+        if !just_broke
+            && reminder_due(
+                conn,
+                &attempt.source,
+                &["extraction-broken", "extraction-broken-reminder"],
+                every,
+                at,
+            )?
+        {
+            drafts.push(EventDraft {
+                kind: EventKind::ExtractionBrokenReminder,
+                summary: "scope still unreadable: the last readable scope is the reference, \
+                          and changes to the page's scope are not seen"
+                    .to_string(),
                 from_record,
                 severity: None,
                 details: None,
@@ -197,6 +220,28 @@ pub(super) fn on_recorded(
         enqueue(conn, &attempt.alerts.routes, event, None, &now)?;
     }
     Ok(())
+}
+
+/// Whether the newest of `source`'s events of `kinds` is at least `every`
+/// old at `at` (false when there is none).
+fn reminder_due(
+    conn: &Connection,
+    source: &str,
+    kinds: &[&str; 2],
+    every: std::time::Duration,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let last: Option<String> = conn
+        .prepare_cached(
+            "SELECT MAX(detected_at) FROM events WHERE source = ?1 AND kind IN (?2, ?3)",
+        )?
+        .query_row(params![source, kinds[0], kinds[1]], |row| row.get(0))
+        .optional()?
+        .flatten();
+    Ok(last
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .and_then(|t| chrono::Duration::from_std(every).ok().map(|e| t + e))
+        .is_some_and(|due| due <= at))
 }
 
 /// `gone` when the page answers 404 or 410 and the previous attempt did not.

@@ -24,6 +24,10 @@ pub struct SourceSummary {
     /// Successful snapshots stored.
     pub snapshots: i64,
     pub consecutive_failures: i64,
+    /// When the source's scope extraction broke, if it still is: its last
+    /// readable scope stands in for the page's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope_unreadable_since: Option<String>,
 }
 
 /// One row of `scopewatch history`.
@@ -118,6 +122,7 @@ impl Store {
 
     /// Every source the database has records for, by id.
     pub fn source_summaries(&self) -> Result<Vec<SourceSummary>> {
+        let mut unreadable = self.scope_unreadable_since(None)?;
         let mut statement = self.conn().prepare(
             "SELECT s.id, s.url, s.parent, st.failing, st.consecutive_failures,
                     last.started_at, changed.started_at,
@@ -130,6 +135,7 @@ impl Store {
              ORDER BY s.id",
         )?;
         let rows = statement.query_map([], |row| {
+            let id: String = row.get(0)?;
             let failing: Option<bool> = row.get(3)?;
             let last_outcome: Option<String> = row.get(8)?;
             let state = match (failing, last_outcome.as_deref()) {
@@ -139,7 +145,8 @@ impl Store {
                 (_, None) => "never",
             };
             Ok(SourceSummary {
-                id: row.get(0)?,
+                scope_unreadable_since: unreadable.remove(&id),
+                id,
                 url: row.get(1)?,
                 parent: row.get(2)?,
                 state: state.to_string(),
@@ -150,6 +157,51 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Per source whose scope extraction is broken at `at` (RFC 3339,
+    /// default now): since when, the time of the first record after its
+    /// last stored scope whose extraction broke. Such a record is a
+    /// successful fetch without a scope set.
+    pub fn scope_unreadable_since(
+        &self,
+        at: Option<&str>,
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let sql = match at {
+            None => {
+                "SELECT st.source,
+                        (SELECT r.started_at FROM records r
+                         WHERE r.source = st.source AND r.id > COALESCE(st.last_scope_record, 0)
+                           AND r.outcome = 'ok' AND r.scope_hash IS NULL
+                         ORDER BY r.id LIMIT 1)
+                 FROM source_state st WHERE st.scope_broken = 1"
+            }
+            Some(_) => {
+                "SELECT r.source, r.started_at FROM records r
+                 WHERE r.id IN (
+                     SELECT MIN(b.id) FROM records b
+                     WHERE b.outcome = 'ok' AND b.scope_hash IS NULL AND b.started_at <= ?1
+                       AND b.id > COALESCE((SELECT MAX(g.id) FROM records g
+                                            WHERE g.source = b.source AND g.scope_hash IS NOT NULL
+                                              AND g.started_at <= ?1), 0)
+                     GROUP BY b.source)"
+            }
+        };
+        let mut statement = self.conn().prepare(sql)?;
+        let read = |row: &rusqlite::Row<'_>| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+        };
+        let rows = match at {
+            None => statement.query_map([], read)?,
+            Some(at) => statement.query_map([at], read)?,
+        };
+        let mut since = std::collections::HashMap::new();
+        for row in rows {
+            if let (source, Some(at)) = row? {
+                since.insert(source, at);
+            }
+        }
+        Ok(since)
     }
 
     /// Records of one source, newest (last made) first.
@@ -285,6 +337,13 @@ pub struct ScopeRow {
     pub source: String,
     pub certification: String,
     pub service: String,
+    /// The page's note about the service ("see Appendix A …").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// When the source's scope extraction broke, if it was broken then: the
+    /// pair is from its last readable scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_since: Option<String>,
 }
 
 /// Which scope pairs to list.
@@ -337,8 +396,10 @@ impl ScopeFilter {
 impl Store {
     /// The pairs in scope at `at` (RFC 3339, default now): per source, those
     /// of its latest stored scope at that time. A source whose extraction
-    /// broke or whose fetches fail keeps its last known scope.
+    /// broke or whose fetches fail keeps its last known scope; one whose
+    /// extraction was broken then has its rows marked `stale_since`.
     pub fn scope_at(&self, at: Option<&str>, filter: &ScopeFilter) -> Result<Vec<ScopeRow>> {
+        let stale = self.scope_unreadable_since(at)?;
         let mut statement = self.conn().prepare(
             "SELECT r.id, r.source, r.scope_hash FROM records r
              WHERE r.id IN (
@@ -353,12 +414,15 @@ impl Store {
         let mut sets = SetCache::new(self.conn());
         let mut out = Vec::new();
         for (record, source, hash) in latest {
-            for entry in sets.get(&hash, record)?.entries() {
+            let set = sets.get(&hash, record)?;
+            for entry in set.entries() {
                 if filter.keeps(&source, &entry.certification, &entry.service) {
                     out.push(ScopeRow {
                         source: source.clone(),
                         certification: entry.certification.clone(),
                         service: entry.service.clone(),
+                        note: set.note(&entry.service).map(str::to_string),
+                        stale_since: stale.get(&source).cloned(),
                     });
                 }
             }
