@@ -462,16 +462,16 @@ fn a_bundle_re_extracted_with_changed_settings_gives_info_lines() {
 
 #[test]
 fn a_bundle_starting_after_the_scope_a_capture_was_judged_against_says_so() {
-    // The matrix's certifications are all replaced after the first sweep:
-    // the sweep judges the new scope broken against the first one and
-    // stores none.
+    // The matrix's check marks are all gone after the first sweep: the
+    // sweep judges the empty scope broken against the first one (the
+    // first scope stays the reference) and stores none.
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     let server = Server::start(move |req| match req.path.as_str() {
         "/matrix" if counter.fetch_add(1, Ordering::SeqCst) >= 1 => Reply::html(
             "<main><h1>Compliance</h1><table>\
              <tr><th>Service</th><th>PCI DSS</th></tr>\
-             <tr><td>Compute</td><td>✓</td></tr></table></main>",
+             <tr><td>Compute</td><td>planned</td></tr></table></main>",
         ),
         "/matrix" => Reply::html(MATRIX),
         _ => Reply::html("<main><p>Our trust page</p></main>"),
