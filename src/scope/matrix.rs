@@ -8,7 +8,9 @@
 //!   "FedRAMP Moderate"). The first column names the services, the others
 //!   are certifications, cleaned and aliased; columns with an empty
 //!   header, a header that is itself a mark, or a header matching
-//!   `ignore_columns` (e.g. "^Planned") are not scope;
+//!   `ignore_columns` (e.g. "^Planned") are not scope; a header naming two
+//!   certifications with a spaced slash ("FR High / DoD IL2") is both
+//!   ("ISO/IEC 27001", unspaced, is one);
 //! - with `prefix_from_heading`, a column's certification is
 //!   "<heading> / <column>" (the heading aliased on its own first, then the
 //!   whole name), e.g. "Azure Government / FedRAMP High"; which heading is
@@ -100,9 +102,10 @@ fn column_names(header: &[&TableRow]) -> Vec<String> {
 pub(crate) struct MatrixTable {
     /// The headings in effect above the table, outermost first.
     trail: Vec<Heading>,
-    /// Each column's certification (cleaned and aliased); `None` for the
-    /// service column and columns that are not scope.
-    columns: Vec<Option<String>>,
+    /// Each column's certifications (cleaned and aliased): none for the
+    /// service column and columns that are not scope, two for a header
+    /// naming two ("FR High / DoD IL2").
+    columns: Vec<Vec<String>>,
     /// (column, service) of each in-scope cell.
     marked: Vec<(usize, String)>,
     /// (service, former name) from "(formerly X)" notes.
@@ -127,18 +130,26 @@ pub(crate) fn read_matrix(
         .map(|r| r.cells.iter().map(|c| strip_markup(c)).collect())
         .collect();
     let names = column_names(&header);
-    let columns: Vec<Option<String>> = names
+    let not_scope = |name: &str| {
+        name.is_empty()
+            || spec.mark.is_match(name)
+            || spec
+                .ignore_columns
+                .as_ref()
+                .is_some_and(|re| re.is_match(name))
+    };
+    let columns: Vec<Vec<String>> = names
         .iter()
         .enumerate()
         .map(|(j, name)| {
-            let not_scope = j == 0
-                || name.is_empty()
-                || spec.mark.is_match(name)
-                || spec
-                    .ignore_columns
-                    .as_ref()
-                    .is_some_and(|re| re.is_match(name));
-            (!not_scope).then(|| alias(name, settings).to_string())
+            if j == 0 || not_scope(name) {
+                return Vec::new();
+            }
+            name.split(" / ")
+                .map(strip_markup)
+                .filter(|part| !not_scope(part))
+                .map(|part| alias(&part, settings).to_string())
+                .collect()
         })
         .collect();
 
@@ -171,7 +182,7 @@ pub(crate) fn read_matrix(
                 continue;
             }
             marks += 1;
-            if let Some(Some(_)) = table.columns.get(j) {
+            if table.columns.get(j).is_some_and(|c| !c.is_empty()) {
                 in_row = true;
                 table.marked.push((j, name.clone()));
             }
@@ -220,19 +231,22 @@ pub(crate) fn put_matrices(
         let prefix = prefix
             .map(|h| alias(&strip_markup(&h), settings).to_string())
             .filter(|p| !p.is_empty());
-        let certifications: Vec<Option<String>> = table
+        let certifications: Vec<Vec<String>> = table
             .columns
             .iter()
             .map(|column| {
-                column.as_ref().map(|cert| match &prefix {
-                    Some(p) => alias(&format!("{p} / {cert}"), settings).to_string(),
-                    None => cert.clone(),
-                })
+                column
+                    .iter()
+                    .map(|cert| match &prefix {
+                        Some(p) => alias(&format!("{p} / {cert}"), settings).to_string(),
+                        None => cert.clone(),
+                    })
+                    .collect()
             })
             .collect();
         for (column, service) in table.marked {
-            if let Some(Some(cert)) = certifications.get(column) {
-                out.insert(ScopeEntry::new(cert.clone(), service));
+            for cert in certifications.get(column).into_iter().flatten() {
+                out.insert(ScopeEntry::new(cert.clone(), service.clone()));
             }
         }
         for (service, old) in table.former {
@@ -546,6 +560,24 @@ mod tests {
             .unwrap()
             .document;
         extracted(extract_scope(&doc, spec, &ScopeSettings::default()))
+    }
+
+    #[test]
+    fn a_header_naming_two_certifications_is_both() {
+        let md = "| Service | FR High / DoD IL2 | ISO/IEC 27001 | Planned / DoD IL4 |\n|---|---|---|---|\n\
+                  | Azure Files | ✅ | ✅ | ✅ |\n";
+        let set = extracted(extract_scope(
+            &extract_markdown(md),
+            &spec(false),
+            &ScopeSettings::default(),
+        ));
+        let certs: Vec<&str> = set
+            .entries()
+            .iter()
+            .map(|e| e.certification.as_str())
+            .collect();
+        // `ignore_columns` ("^Planned") matched the whole header.
+        assert_eq!(certs, ["DoD IL2", "FR High", "ISO/IEC 27001"]);
     }
 
     #[test]

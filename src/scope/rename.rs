@@ -17,13 +17,21 @@
 //!    acronym or a qualifier of one or more words is dropped ("DoD CC SRG IL
 //!    2" and "DoD IL2"; "Azure public / SOC 2 Type 2" and "Azure public /
 //!    SOC 2"). An acronym stands for the words it abbreviates ("DoD" for
-//!    "Department of Defense"), and small words ("of", "by", "and") are
-//!    ignored. The shorter name must keep a word that is not a number.
+//!    "Department of Defense") and a camel-case word for its initials ("FR
+//!    High" is "FedRAMP High" written shorter); small words ("of", "by",
+//!    "and") are ignored. The shorter name must keep a word that is not a
+//!    number.
 //! 4. Names that share no word at all (within their section: what follows
 //!    the heading prefix when both have the same one) are paired only by
 //!    their services: at least half of the services of both are shared
 //!    (Jaccard index ≥ 0.5), at least three services, and each is the
 //!    other's best match, with no other candidate as good.
+//!
+//! A name's section is its heading prefix (the part before " / " that
+//! `prefix_from_heading` adds). While a section is on the page in both
+//! versions, its certifications pair only within it: "Office 365 GCC / SOC 2
+//! Type 2" never becomes "Office 365 GCC High / SOC 2". A section renamed or
+//! gone lets its certifications pair by the rules with any other's.
 //!
 //! In every rule but the first, the numbers and levels of both names must be
 //! the same: "DoD IL2" is never "DoD IL4", "SOC 1" never "SOC 2", "SOC 2
@@ -131,6 +139,15 @@ pub fn pair_certifications(
     }
 
     let added_names: Vec<Name> = added.iter().map(|c| Name::parse(c)).collect();
+    // The heading prefixes of each version: a section still on the page
+    // keeps its certifications.
+    let sections = |names: &BTreeMap<&str, BTreeSet<&str>>| -> BTreeSet<Vec<String>> {
+        names
+            .keys()
+            .filter_map(|c| Name::parse(c).section_words())
+            .collect()
+    };
+    let (old_sections, new_sections) = (sections(&old), sections(&new));
     let mut edges: Vec<Edge> = Vec::new();
     // The best overlap of each old and each new certification with any
     // other, and how many reach it: rule 4 pairs only a unique mutual best.
@@ -146,6 +163,13 @@ pub fn pair_certifications(
             best_gone[g].see(overlap);
             best_added[a].see(overlap);
             let shared = before.intersection(after).count();
+            let (mine, theirs) = (name.section_words(), other.section_words());
+            let stays = |section: &Option<Vec<String>>, on: &BTreeSet<Vec<String>>| {
+                section.as_ref().is_some_and(|s| on.contains(s))
+            };
+            if mine != theirs && (stays(&mine, &new_sections) || stays(&theirs, &old_sections)) {
+                continue;
+            }
             if let Some(rule) = name.rule_with(other, overlap, shared) {
                 edges.push(Edge {
                     rule,
@@ -287,9 +311,12 @@ struct Name {
     tokens: Vec<String>,
     /// The numbers and levels ("2" for "IL 2"), years left out.
     numbers: BTreeSet<String>,
-    /// The tokens of the part after the heading prefix (" / "), if any,
-    /// and of the prefix.
+    /// The tokens of the heading prefix and of the part after it (" / "),
+    /// if the name has one.
     section: Option<(Vec<String>, Vec<String>)>,
+    /// Words written in camel case, with their initials: "fedramp" → "fr"
+    /// for "FedRAMP", so that "FR High" is "FedRAMP High" written shorter.
+    camel: BTreeMap<String, String>,
 }
 
 impl Name {
@@ -308,7 +335,18 @@ impl Name {
             tokens: all,
             numbers,
             section,
+            camel: camel_words(name),
         }
+    }
+
+    /// The content words of the heading prefix, if the name has one.
+    fn section_words(&self) -> Option<Vec<String>> {
+        self.section.as_ref().map(|(prefix, _)| {
+            Name::words(prefix)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        })
     }
 
     /// The content words: tokens less small words.
@@ -333,15 +371,17 @@ impl Name {
         if mine == theirs {
             return Some(Rule::SameName);
         }
-        let (small, big) = if mine.len() <= theirs.len() {
-            (self, other)
-        } else {
-            (other, self)
+        // The words of one all among the other's, whichever is shorter (or
+        // either, at the same length); the shorter keeps a word.
+        let keeps_a_word = |name: &Name| {
+            Name::words(&name.tokens)
+                .iter()
+                .any(|w| w.chars().any(|c| c.is_alphabetic()) && !w.starts_with("level#"))
         };
-        let keeps_a_word = Name::words(&small.tokens)
-            .iter()
-            .any(|w| w.chars().any(|c| c.is_alphabetic()) && !w.starts_with("level#"));
-        if keeps_a_word && covers(&big.tokens, &small.tokens) {
+        let one_way = |big: &Name, small: &Name| keeps_a_word(small) && covers(big, small);
+        if (mine.len() >= theirs.len() && one_way(self, other))
+            || (theirs.len() >= mine.len() && one_way(other, self))
+        {
             return Some(Rule::Words);
         }
         let (a, b) = match (&self.section, &other.section) {
@@ -412,22 +452,33 @@ fn tokens(name: &str) -> Vec<String> {
 }
 
 /// Whether every content word of `small` is in `big`, is an acronym of a
-/// run of `big`'s words, or belongs to a run of `small`'s words that an
-/// acronym in `big` stands for.
-fn covers(big: &[String], small: &[String]) -> bool {
-    let big_words = Name::words(big);
+/// run of `big`'s words or the initials of a camel-case word of `big`
+/// ("FR" for "FedRAMP"), or belongs to a run of `small`'s words that an
+/// acronym in `big` stands for (or is a camel-case word whose initials are
+/// a word of `big`).
+fn covers(big: &Name, small: &Name) -> bool {
+    let big_words = Name::words(&big.tokens);
     let mut covered: Vec<bool> = small
+        .tokens
         .iter()
-        .map(|t| SMALL_WORDS.contains(&t.as_str()) || big_words.contains(t.as_str()))
+        .map(|t| {
+            SMALL_WORDS.contains(&t.as_str())
+                || big_words.contains(t.as_str())
+                || big.camel.values().any(|initials| initials == t)
+                || small
+                    .camel
+                    .get(t)
+                    .is_some_and(|initials| big_words.contains(initials.as_str()))
+        })
         .collect();
-    for (i, t) in small.iter().enumerate() {
-        if !covered[i] && is_acronym(t) && expands_in(t, big).is_some() {
+    for (i, t) in small.tokens.iter().enumerate() {
+        if !covered[i] && is_acronym(t) && expands_in(t, &big.tokens).is_some() {
             covered[i] = true;
         }
     }
-    for a in big.iter().filter(|t| is_acronym(t)) {
+    for a in big.tokens.iter().filter(|t| is_acronym(t)) {
         let mut from = 0;
-        while let Some(start) = expands_in(a, &small[from..]).map(|s| s + from) {
+        while let Some(start) = expands_in(a, &small.tokens[from..]).map(|s| s + from) {
             for c in &mut covered[start..start + a.chars().count()] {
                 *c = true;
             }
@@ -435,6 +486,26 @@ fn covers(big: &[String], small: &[String]) -> bool {
         }
     }
     covered.into_iter().all(|c| c)
+}
+
+/// The words of `name` written in camel case ("FedRAMP", "DoD"), lowercase,
+/// with their initials ("fr", "dd"): a new part starts at a capital after a
+/// small letter.
+fn camel_words(name: &str) -> BTreeMap<String, String> {
+    let mut camel = BTreeMap::new();
+    for word in name.split(|c: char| !c.is_alphabetic()) {
+        let chars: Vec<char> = word.chars().collect();
+        let mut initials: String = chars.first().into_iter().collect();
+        for pair in chars.windows(2) {
+            if pair[0].is_lowercase() && pair[1].is_uppercase() {
+                initials.push(pair[1]);
+            }
+        }
+        if initials.chars().count() >= 2 {
+            camel.insert(word.to_lowercase(), initials.to_lowercase());
+        }
+    }
+    camel
 }
 
 /// Whether an acronym of one list stands for a run of the other's words.
@@ -532,6 +603,18 @@ mod tests {
             ),
             [pair("ISO/IEC 27001:2013", "ISO 27001:2022")]
         );
+        // A camel-case word written as its initials.
+        assert_eq!(
+            paired(
+                &[("Azure Government / FedRAMP High", SOME)],
+                &[("Azure Government / FR High", OTHER)]
+            ),
+            [pair(
+                "Azure Government / FedRAMP High",
+                "Azure Government / FR High"
+            )]
+        );
+        assert_eq!(paired(&[("FR High", SOME)], &[("FR Moderate", OTHER)]), []);
         // An acronym stands for its words, either way round.
         assert_eq!(
             paired(
@@ -554,6 +637,91 @@ mod tests {
             // Even with the very same services.
             assert_eq!(paired(&[(old, SOME)], &[(new, SOME)]), [], "{old} → {new}");
         }
+    }
+
+    #[test]
+    fn an_audit_scope_page_restructure_pairs_each_renamed_column() {
+        // The column headers of a real FedRAMP/DoD audit-scope page before
+        // and after a redesign (one section per cloud; "FR High / DoD IL2"
+        // is read as two columns), services changed in the same edit.
+        let (p, g) = (
+            "Azure public services by audit scope",
+            "Azure Government services by audit scope",
+        );
+        let c = |section: &str, column: &str| format!("{section} / {column}");
+        let old_p = ["A", "B", "C", "D"];
+        let old_g = ["A", "B", "E"];
+        let before = [
+            (c(p, "DoD CC SRG IL 2"), &old_p[..]),
+            (c(p, "FedRAMP Moderate"), &old_p[..]),
+            (c(p, "FedRAMP High"), &old_p[..]),
+            (c(g, "DoD CC SRG IL 2"), &old_g[..]),
+            (c(g, "DoD CC SRG IL 4"), &old_g[..]),
+            (c(g, "DoD CC SRG IL 5"), &old_g[..2]),
+            (c(g, "FedRAMP High"), &old_g[..]),
+        ];
+        let new_p = ["A", "B", "X", "Y", "Z"];
+        let new_g = ["A", "E", "X", "Q"];
+        let after = [
+            (c(p, "DoD IL2"), &new_p[..]),
+            (c(p, "FedRAMP High"), &new_p[..]),
+            (c(g, "FR High"), &new_g[..]),
+            (c(g, "DoD IL2"), &new_g[..]),
+            (c(g, "DoD IL4"), &new_g[..]),
+            (c(g, "DoD IL5"), &new_g[..3]),
+            (c(g, "DoD IL6"), &new_g[..1]),
+            (c(g, "ICD 503 Secret"), &new_g[..1]),
+        ];
+        fn as_refs<'a>(pairs: &'a [(String, &'a [&'a str])]) -> Vec<(&'a str, &'a [&'a str])> {
+            pairs.iter().map(|(c, s)| (c.as_str(), *s)).collect()
+        }
+        assert_eq!(
+            paired(&as_refs(&before), &as_refs(&after)),
+            [
+                pair(&c(g, "DoD CC SRG IL 2"), &c(g, "DoD IL2")),
+                pair(&c(g, "DoD CC SRG IL 4"), &c(g, "DoD IL4")),
+                pair(&c(g, "DoD CC SRG IL 5"), &c(g, "DoD IL5")),
+                pair(&c(g, "FedRAMP High"), &c(g, "FR High")),
+                pair(&c(p, "DoD CC SRG IL 2"), &c(p, "DoD IL2")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_section_still_on_the_page_keeps_its_certifications() {
+        let before = [
+            ("Office 365 GCC / SOC 2 Type 2", &["A", "B"][..]),
+            ("Office 365 GCC High / SOC 2 Type 2", &["A", "B", "C"][..]),
+            ("Office 365 DoD / SOC 2 Type 2", &["A"][..]),
+        ];
+        // GCC High's column renamed; the GCC one left. GCC's is never
+        // taken for GCC High's, whatever their services.
+        let after = [
+            ("Office 365 GCC / SOC 3", &["A", "B"][..]),
+            ("Office 365 GCC High / SOC 2", &["A", "B"][..]),
+            ("Office 365 DoD / SOC 2 Type 2", &["A"][..]),
+        ];
+        assert_eq!(
+            paired(&before, &after),
+            [pair(
+                "Office 365 GCC High / SOC 2 Type 2",
+                "Office 365 GCC High / SOC 2"
+            )]
+        );
+        // A section renamed: its certifications pair by the rules.
+        assert_eq!(
+            paired(
+                &[(
+                    "Azure public services by audit scope / DoD CC SRG IL 2",
+                    SOME
+                )],
+                &[("Azure public / DoD IL2", OTHER)]
+            ),
+            [pair(
+                "Azure public services by audit scope / DoD CC SRG IL 2",
+                "Azure public / DoD IL2"
+            )]
+        );
     }
 
     #[test]
