@@ -5,10 +5,11 @@
 //! every transition's changes; the test prints and asserts the transitions
 //! right and the pair recall and precision.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::common::scope_changes::{Score, diff_changes, expected_changes};
 use scopewatch::extract::markdown::extract_markdown;
 use scopewatch::scope::{
     RawScopeSettings, RawScopeSpec, ScopeDiff, ScopeEntry, ScopeOutcome, ScopeSet, ScopeSettings,
@@ -501,107 +502,6 @@ fn every_version_hashes_stably_and_round_trips_as_json() {
     }
 }
 
-/// One change of a transition, as text: `+ CERT | SERVICE` added, `- CERT |
-/// SERVICE` removed, `~ CERT | SERVICE -> CERT | SERVICE` an entry renamed,
-/// `~ CERT -> CERT` a certification renamed (its services compared under
-/// the new name).
-type Change = String;
-
-/// The changes a diff reports, read from its JSON (the form `changes
-/// --json` prints).
-pub fn reported_changes(diff: &ScopeDiff) -> BTreeSet<Change> {
-    let json = serde_json::to_value(diff).unwrap();
-    let entry = |v: &serde_json::Value| match v["service"].as_str() {
-        Some(service) => format!("{} | {service}", v["certification"].as_str().unwrap()),
-        None => v["certification"].as_str().unwrap().to_string(),
-    };
-    let mut changes = BTreeSet::new();
-    for (field, mark) in [("added", "+"), ("removed", "-")] {
-        for v in json[field].as_array().unwrap() {
-            changes.insert(format!("{mark} {}", entry(v)));
-        }
-    }
-    for r in json["renamed"].as_array().unwrap() {
-        changes.insert(format!("~ {} -> {}", entry(&r["from"]), entry(&r["to"])));
-    }
-    changes
-}
-
-/// A source's expected changes, per version after the first: the file
-/// `expected-scope.txt` beside the versions, written by reading them. A
-/// line `= FILE` starts the transition to FILE; the change lines after it
-/// (see [`Change`]) are what it changed; `#` lines are comments.
-pub fn expected_changes(dir: &Path) -> Vec<(String, BTreeSet<Change>)> {
-    let text = fs::read_to_string(dir.join("expected-scope.txt")).unwrap();
-    let mut transitions: Vec<(String, BTreeSet<Change>)> = Vec::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-    {
-        match line.strip_prefix("= ") {
-            Some(file) => transitions.push((file.trim().to_string(), BTreeSet::new())),
-            None => {
-                let (_, changes) = transitions
-                    .last_mut()
-                    .unwrap_or_else(|| panic!("{}: a change before any `= FILE`", dir.display()));
-                assert!(
-                    ["+ ", "- ", "~ "].iter().any(|m| line.starts_with(m)),
-                    "{}: not a change: {line}",
-                    dir.display()
-                );
-                assert!(changes.insert(line.to_string()), "twice: {line}");
-            }
-        }
-    }
-    transitions
-}
-
-/// How reported changes compare with the expected ones over transitions.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Score {
-    pub transitions: usize,
-    /// Transitions whose reported changes are exactly the expected ones.
-    pub right: usize,
-    pub expected: usize,
-    pub reported: usize,
-    /// Reported changes that were expected.
-    pub matched: usize,
-}
-
-impl Score {
-    pub fn add(&mut self, expected: &BTreeSet<Change>, reported: &BTreeSet<Change>) {
-        self.transitions += 1;
-        self.right += usize::from(expected == reported);
-        self.expected += expected.len();
-        self.reported += reported.len();
-        self.matched += expected.intersection(reported).count();
-    }
-
-    pub fn recall(&self) -> f64 {
-        if self.expected == 0 {
-            1.0
-        } else {
-            self.matched as f64 / self.expected as f64
-        }
-    }
-
-    pub fn precision(&self) -> f64 {
-        if self.reported == 0 {
-            1.0
-        } else {
-            self.matched as f64 / self.reported as f64
-        }
-    }
-
-    pub fn merge(&mut self, other: Score) {
-        self.transitions += other.transitions;
-        self.right += other.right;
-        self.expected += other.expected;
-        self.reported += other.reported;
-        self.matched += other.matched;
-    }
-}
-
 #[test]
 fn every_transition_reports_exactly_the_changes_the_pages_show() {
     let mut total = Score::default();
@@ -623,7 +523,7 @@ fn every_transition_reports_exactly_the_changes_the_pages_show() {
         );
         let mut score = Score::default();
         for (pair, (file, want)) in versions.windows(2).zip(&expected) {
-            let got = reported_changes(&diff_scope(&pair[0].1, &pair[1].1, &settings()));
+            let got = diff_changes(&diff_scope(&pair[0].1, &pair[1].1, &settings()));
             if got != *want {
                 wrong.push(format!(
                     "{source}/{file}: missing {:?}, not expected {:?}",

@@ -5,6 +5,7 @@
 //! any address outside 127.0.0.0/8.
 
 pub mod matrix;
+pub mod scope_changes;
 pub mod server;
 pub mod smtp;
 
