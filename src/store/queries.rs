@@ -160,9 +160,10 @@ impl Store {
     }
 
     /// Per source whose scope extraction is broken at `at` (RFC 3339,
-    /// default now): since when, the time of the first record after its
-    /// last stored scope whose extraction broke. Such a record is a
-    /// successful fetch without a scope set.
+    /// default now): since when, the time the first record after its last
+    /// stored scope whose extraction broke was made (its `extraction-broken`
+    /// event's time). Such a record is a successful fetch without a scope
+    /// set.
     pub fn scope_unreadable_since(
         &self,
         at: Option<&str>,
@@ -170,14 +171,14 @@ impl Store {
         let sql = match at {
             None => {
                 "SELECT st.source,
-                        (SELECT r.started_at FROM records r
+                        (SELECT r.finished_at FROM records r
                          WHERE r.source = st.source AND r.id > COALESCE(st.last_scope_record, 0)
                            AND r.outcome = 'ok' AND r.scope_hash IS NULL
                          ORDER BY r.id LIMIT 1)
                  FROM source_state st WHERE st.scope_broken = 1"
             }
             Some(_) => {
-                "SELECT r.source, r.started_at FROM records r
+                "SELECT r.source, r.finished_at FROM records r
                  WHERE r.id IN (
                      SELECT MIN(b.id) FROM records b
                      WHERE b.outcome = 'ok' AND b.scope_hash IS NULL AND b.started_at <= ?1
