@@ -358,6 +358,12 @@ pub fn detect_scope(
         return kept(reason);
     }
     let diff = diff_scope(previous, set, settings);
+    if diff.is_empty() {
+        return ScopeDetection {
+            event: None,
+            broken: false,
+        };
+    }
     let (before, now) = (certifications(previous), certifications(set));
     if !before.is_empty()
         && !now.is_empty()
@@ -369,7 +375,7 @@ pub fn detect_scope(
             broken: false,
         };
     }
-    let event = (!diff.is_empty()).then(|| EventDraft {
+    let event = Some(EventDraft {
         severity: Some(severity(&diff, settings)),
         details: Some(serde_json::json!({
             "added": diff.added,

@@ -130,7 +130,15 @@ impl Severity {
 
 /// Compares two sets. Lists come out sorted.
 pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSettings) -> ScopeDiff {
-    let pairs = pair_certifications(previous, current, settings);
+    // A certification can only have been renamed when entries left and
+    // others came: most versions (unchanged, a few services more or less)
+    // need no pairing.
+    let (removed, added) = one_sided(previous.entries(), current.entries());
+    let pairs = if removed.is_empty() || added.is_empty() {
+        Vec::new()
+    } else {
+        pair_certifications(previous, current, settings)
+    };
     if pairs.is_empty() {
         return diff_entries(previous, current, settings);
     }
@@ -151,6 +159,18 @@ pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetti
         }
     }
     let mut diff = diff_entries(&builder.finish(), current, settings);
+    // An entry renamed under a renamed certification was under its old name.
+    let old_name: HashMap<&str, &str> = pairs
+        .iter()
+        .map(|p| (p.to.as_str(), p.from.as_str()))
+        .collect();
+    for rename in &mut diff.renamed {
+        if let ScopeRename::Entry { from, .. } = rename
+            && let Some(old) = old_name.get(from.certification.as_str())
+        {
+            from.certification = (*old).to_string();
+        }
+    }
     let mut renames: Vec<ScopeRename> = pairs
         .into_iter()
         .map(|p| ScopeRename::certification(p.from, p.to))
@@ -403,6 +423,30 @@ mod tests {
             ..ScopeDiff::default()
         };
         assert_eq!(severity(&renamed_only, &settings()), Severity::Low);
+    }
+
+    #[test]
+    fn an_entry_renamed_under_a_renamed_certification_names_both_old_names() {
+        let previous = ScopeSet::from_entries([
+            e("DoD CC SRG IL 2", "Azure Search"),
+            e("DoD CC SRG IL 2", "Azure Files"),
+        ]);
+        let mut b = ScopeSetBuilder::default();
+        b.insert(e("DoD IL2", "Azure AI Search"));
+        b.former("Azure AI Search", "Azure Search".into());
+        b.insert(e("DoD IL2", "Azure Files"));
+        let diff = diff_scope(&previous, &b.finish(), &ScopeSettings::default());
+        assert_eq!(
+            diff.renamed,
+            [
+                ScopeRename::certification("DoD CC SRG IL 2", "DoD IL2"),
+                ScopeRename::Entry {
+                    from: e("DoD CC SRG IL 2", "Azure Search"),
+                    to: e("DoD IL2", "Azure AI Search"),
+                },
+            ]
+        );
+        assert!(diff.added.is_empty() && diff.removed.is_empty());
     }
 
     #[test]
