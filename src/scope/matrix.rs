@@ -566,11 +566,7 @@ mod tests {
     fn a_header_naming_two_certifications_is_both() {
         let md = "| Service | FR High / DoD IL2 | ISO/IEC 27001 | Planned / DoD IL4 |\n|---|---|---|---|\n\
                   | Azure Files | ✅ | ✅ | ✅ |\n";
-        let set = extracted(extract_scope(
-            &extract_markdown(md),
-            &spec(false),
-            &ScopeSettings::default(),
-        ));
+        let set = read_markdown(md, &spec(false));
         let certs: Vec<&str> = set
             .entries()
             .iter()
@@ -687,12 +683,19 @@ mod tests {
             ..RawScopeSpec::default()
         })
         .unwrap();
-        let set = extracted(extract_scope(
+        assert_eq!(
+            read_markdown(md, &spec).entries(),
+            &[ScopeEntry::new("SOC 2", "Azure Files")]
+        );
+    }
+
+    /// A Markdown page read with `spec` and no aliases.
+    fn read_markdown(md: &str, spec: &ScopeSpec) -> ScopeSet {
+        extracted(extract_scope(
             &extract_markdown(md),
-            &spec,
+            spec,
             &ScopeSettings::default(),
-        ));
-        assert_eq!(set.entries(), &[ScopeEntry::new("SOC 2", "Azure Files")]);
+        ))
     }
 
     /// Certifications of a Markdown page read with `prefix_from_heading`.
@@ -703,12 +706,7 @@ mod tests {
             ..RawScopeSpec::default()
         })
         .unwrap();
-        let set = extracted(extract_scope(
-            &extract_markdown(md),
-            &spec,
-            &ScopeSettings::default(),
-        ));
-        let mut certs: Vec<String> = set
+        let mut certs: Vec<String> = read_markdown(md, &spec)
             .entries()
             .iter()
             .map(|e| e.certification.clone())

@@ -126,46 +126,45 @@ pub(super) fn on_recorded(
     if let Some(draft) = gone(conn, attempt, record_id, from_record)? {
         drafts.push(draft);
     }
-    if let (Some(every), true) = (attempt.alerts.remind_every, next.failing) {
-        let just_failed = events.iter().any(|e| e.kind == "failing");
-        if !just_failed
+    // While a source stays failing, or its scope unreadable, a reminder
+    // every `remind_every` after the event that said so (or the last
+    // reminder).
+    let reminders = [
+        (
+            next.failing,
+            EventKind::Failing,
+            EventKind::FailingReminder,
+            format!(
+                "still failing: {} consecutive failed fetches",
+                next.consecutive_failures
+            ),
+        ),
+        (
+            scope_unreadable,
+            EventKind::ExtractionBroken,
+            EventKind::ExtractionBrokenReminder,
+            "scope still unreadable: the last readable scope is the reference, and changes \
+             to the page's scope are not seen"
+                .to_string(),
+        ),
+    ];
+    for (lasting, raised, reminder, summary) in reminders {
+        let Some(every) = attempt.alerts.remind_every.filter(|_| lasting) else {
+            continue;
+        };
+        let just_raised = events.iter().any(|e| e.kind == raised.as_str());
+        if !just_raised
             && reminder_due(
                 conn,
                 &attempt.source,
-                &["failing", "failing-reminder"],
+                [raised.as_str(), reminder.as_str()],
                 every,
                 at,
             )?
         {
             drafts.push(EventDraft {
-                kind: EventKind::FailingReminder,
-                summary: format!(
-                    "still failing: {} consecutive failed fetches",
-                    next.consecutive_failures
-                ),
-                from_record,
-                severity: None,
-                details: None,
-                diff: None,
-            });
-        }
-    }
-    if let (Some(every), true) = (attempt.alerts.remind_every, scope_unreadable) {
-        let just_broke = events.iter().any(|e| e.kind == "extraction-broken");
-        if !just_broke
-            && reminder_due(
-                conn,
-                &attempt.source,
-                &["extraction-broken", "extraction-broken-reminder"],
-                every,
-                at,
-            )?
-        {
-            drafts.push(EventDraft {
-                kind: EventKind::ExtractionBrokenReminder,
-                summary: "scope still unreadable: the last readable scope is the reference, \
-                          and changes to the page's scope are not seen"
-                    .to_string(),
+                kind: reminder,
+                summary,
                 from_record,
                 severity: None,
                 details: None,
@@ -227,7 +226,7 @@ pub(super) fn on_recorded(
 fn reminder_due(
     conn: &Connection,
     source: &str,
-    kinds: &[&str; 2],
+    kinds: [&str; 2],
     every: std::time::Duration,
     at: DateTime<Utc>,
 ) -> Result<bool> {

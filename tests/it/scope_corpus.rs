@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::common::scope_changes::{Score, diff_changes, expected_changes};
+use crate::common::scope_changes::{
+    Score, assert_names_each_transition, diff_changes, expected_changes,
+};
 use scopewatch::extract::markdown::extract_markdown;
 use scopewatch::scope::{
     RawScopeSettings, RawScopeSpec, ScopeDiff, ScopeEntry, ScopeOutcome, ScopeSet, ScopeSettings,
@@ -513,14 +515,7 @@ fn every_transition_reports_exactly_the_changes_the_pages_show() {
     for source in sources() {
         let versions = replay(&source);
         let expected = expected_changes(&corpus().join(&source));
-        assert_eq!(
-            expected.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
-            versions[1..]
-                .iter()
-                .map(|(f, _)| f.as_str())
-                .collect::<Vec<_>>(),
-            "{source}: expected-scope.txt names every version after the first"
-        );
+        assert_names_each_transition(&expected, &versions, &source);
         let mut score = Score::default();
         for (pair, (file, want)) in versions.windows(2).zip(&expected) {
             let got = diff_changes(&diff_scope(&pair[0].1, &pair[1].1, &settings()));

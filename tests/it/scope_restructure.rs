@@ -13,9 +13,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use common::scope_changes::{Change, Score, expected_changes, json_changes};
+use common::scope_changes::{
+    Change, Score, assert_names_each_transition, expected_changes, json_changes,
+};
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness, html_source, json, scopewatch, stdout};
+use common::{FAST_HTTP, Harness, html_source, json, markdown_files, scopewatch, stdout};
 use scopewatch::demo::site;
 
 /// The scope spec of each series: the matrices as the held-back vendor
@@ -35,19 +37,7 @@ fn series_dir(series: &str) -> PathBuf {
 
 /// The versions of a series, in order: (file name, Markdown).
 fn versions(series: &str) -> Vec<(String, String)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(series_dir(series))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read_to_string(&p).unwrap())
-        })
-        .collect()
+    markdown_files(&series_dir(series))
 }
 
 /// A site serving one page, whose Markdown the test swaps between checks.
@@ -115,14 +105,7 @@ fn every_restructure_transition_reports_exactly_its_changes() {
         let h = site.harness(spec(series), "");
         let versions = versions(series);
         let expected = expected_changes(&series_dir(series));
-        assert_eq!(
-            expected.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
-            versions[1..]
-                .iter()
-                .map(|(f, _)| f.as_str())
-                .collect::<Vec<_>>(),
-            "{series}: expected-scope.txt names every version after the first"
-        );
+        assert_names_each_transition(&expected, &versions, series);
         let reported = replay(&site, &h, &versions);
         let mut score = Score::default();
         for ((file, want), got) in expected.iter().zip(&reported) {

@@ -69,6 +69,24 @@ pub fn expected_changes(dir: &Path) -> Vec<(String, BTreeSet<Change>)> {
     transitions
 }
 
+/// Asserts that `expected` names the versions after the first, in order
+/// (`versions` are (file name, anything) pairs of `what`).
+pub fn assert_names_each_transition<T>(
+    expected: &[(String, BTreeSet<Change>)],
+    versions: &[(String, T)],
+    what: &str,
+) {
+    assert_eq!(
+        expected.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        versions
+            .iter()
+            .skip(1)
+            .map(|(f, _)| f.as_str())
+            .collect::<Vec<_>>(),
+        "{what}: expected-scope.txt names every version after the first"
+    );
+}
+
 /// How reported changes compare with the expected ones over transitions.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Score {
