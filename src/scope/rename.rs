@@ -68,6 +68,11 @@ pub const SERVICES_SHARED: usize = 3;
 /// their services take well under a second.
 const MAX_CANDIDATES: usize = 250_000;
 
+/// Words of a name compared at most: certification names are a few words;
+/// a hostile header of thousands of words is compared by its first ones,
+/// so pairing stays linear in the names' sizes.
+const MAX_WORDS: usize = 64;
+
 /// How a pair was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Rule {
@@ -148,9 +153,13 @@ pub fn pair_certifications(
             .collect()
     };
     let (old_sections, new_sections) = (sections(&old), sections(&new));
+    let stays = |section: &Option<Vec<String>>, on: &BTreeSet<Vec<String>>| {
+        section.as_ref().is_some_and(|s| on.contains(s))
+    };
     let mut edges: Vec<Edge> = Vec::new();
     // The best overlap of each old and each new certification with any
-    // other, and how many reach it: rule 4 pairs only a unique mutual best.
+    // other it may pair with, and how many reach it: rule 4 pairs only a
+    // unique mutual best.
     let (mut best_gone, mut best_added) = (
         vec![Best::default(); gone.len()],
         vec![Best::default(); added.len()],
@@ -158,18 +167,15 @@ pub fn pair_certifications(
     for (g, &(cert, aliased)) in gone.iter().enumerate() {
         let name = Name::parse(aliased);
         for (a, other) in added_names.iter().enumerate() {
+            let (mine, theirs) = (name.section_words(), other.section_words());
+            if mine != theirs && (stays(&mine, &new_sections) || stays(&theirs, &old_sections)) {
+                continue;
+            }
             let (before, after) = (&old[cert], &new[added[a]]);
             let overlap = jaccard(before, after);
             best_gone[g].see(overlap);
             best_added[a].see(overlap);
             let shared = before.intersection(after).count();
-            let (mine, theirs) = (name.section_words(), other.section_words());
-            let stays = |section: &Option<Vec<String>>, on: &BTreeSet<Vec<String>>| {
-                section.as_ref().is_some_and(|s| on.contains(s))
-            };
-            if mine != theirs && (stays(&mine, &new_sections) || stays(&theirs, &old_sections)) {
-                continue;
-            }
             if let Some(rule) = name.rule_with(other, overlap, shared) {
                 edges.push(Edge {
                     rule,
@@ -410,6 +416,9 @@ fn tokens(name: &str) -> Vec<String> {
     let mut current = String::new();
     let mut digits = false;
     for c in name.chars().flat_map(char::to_lowercase) {
+        if raw.len() >= MAX_WORDS {
+            break;
+        }
         if c.is_alphanumeric() {
             let is_digit = c.is_ascii_digit();
             if !current.is_empty() && is_digit != digits {
@@ -424,6 +433,7 @@ fn tokens(name: &str) -> Vec<String> {
     if !current.is_empty() {
         raw.push(current);
     }
+    raw.truncate(MAX_WORDS);
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -493,7 +503,11 @@ fn covers(big: &Name, small: &Name) -> bool {
 /// small letter.
 fn camel_words(name: &str) -> BTreeMap<String, String> {
     let mut camel = BTreeMap::new();
-    for word in name.split(|c: char| !c.is_alphabetic()) {
+    for word in name
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .take(MAX_WORDS)
+    {
         let chars: Vec<char> = word.chars().collect();
         let mut initials: String = chars.first().into_iter().collect();
         for pair in chars.windows(2) {
@@ -833,6 +847,15 @@ mod tests {
                 to: "Impact 4".into()
             }]
         );
+    }
+
+    #[test]
+    fn a_name_of_thousands_of_words_is_compared_by_its_first() {
+        let long = "word ".repeat(100_000);
+        let name = Name::parse(&format!("SOC 2 {long}"));
+        assert_eq!(name.tokens.len(), MAX_WORDS);
+        assert!(name.camel.is_empty());
+        assert_eq!(paired(&[(long.as_str(), SOME)], &[("SOC 2", OTHER)]), []);
     }
 
     #[test]
