@@ -91,6 +91,9 @@ pub fn assert_names_each_transition<T>(
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Score {
     pub transitions: usize,
+    /// Transitions classified right: a change where one was expected, none
+    /// where none was.
+    pub classified: usize,
     /// Transitions whose reported changes are exactly the expected ones.
     pub right: usize,
     pub expected: usize,
@@ -102,6 +105,7 @@ pub struct Score {
 impl Score {
     pub fn add(&mut self, expected: &BTreeSet<Change>, reported: &BTreeSet<Change>) {
         self.transitions += 1;
+        self.classified += usize::from(expected.is_empty() == reported.is_empty());
         self.right += usize::from(expected == reported);
         self.expected += expected.len();
         self.reported += reported.len();
@@ -126,16 +130,20 @@ impl Score {
 
     pub fn merge(&mut self, other: Score) {
         self.transitions += other.transitions;
+        self.classified += other.classified;
         self.right += other.right;
         self.expected += other.expected;
         self.reported += other.reported;
         self.matched += other.matched;
     }
 
-    /// "right 12/12, 533 pairs, recall 1.000, precision 1.000".
+    /// "classified 12/12, exact 12/12, 533 pairs, recall 1.000, precision
+    /// 1.000".
     pub fn line(&self) -> String {
         format!(
-            "right {}/{}, {} pairs, recall {:.3}, precision {:.3}",
+            "classified {}/{}, exact {}/{}, {} pairs, recall {:.3}, precision {:.3}",
+            self.classified,
+            self.transitions,
             self.right,
             self.transitions,
             self.expected,
