@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::scope::Severity;
+
 /// Audit-evidence collector: snapshots the compliance pages your audits rely
 /// on, keeps a hash-chained history in SQLite, and reports what changed.
 #[derive(Debug, Parser)]
@@ -39,15 +41,15 @@ pub enum Command {
     Run,
     /// Whether a daemon is running on the database, its heartbeat, next sweep and failing sources
     Status(JsonArg),
-    /// Watched sources: id, url, state, last checked, last changed, snapshots
+    /// Watched sources: id, url, state, last checked, last changed, fetches that gave a page
     Sources(JsonArg),
-    /// Snapshots of one source, newest first
+    /// Records of one source (every attempt, failures too), newest first
     History(HistoryArgs),
     /// The normalised text (or the raw body) of a snapshot
     Show(ShowArgs),
     /// Unified diff of normalised text [default: the last two distinct versions]
     Diff(DiffArgs),
-    /// Events (baseline, content, failing, recovered, moved), newest first
+    /// Events (baseline, content, scope, failing, gone, ...) with their severity, newest first
     Changes(ChangesArgs),
     /// Scope statements: which services are in scope of which certification
     Scope(ScopeArgs),
@@ -99,6 +101,9 @@ pub struct CheckArgs {
     /// Only these sources (repeatable)
     #[arg(long = "source", value_name = "ID")]
     pub sources: Vec<String>,
+    /// Only list sources with an event of at least this severity (low, medium, high)
+    #[arg(long, value_name = "LEVEL", value_parser = Severity::parse)]
+    pub severity: Option<Severity>,
     /// Print the outcome of each source as JSON
     #[arg(long)]
     pub json: bool,
@@ -115,7 +120,7 @@ pub struct JsonArg {
 pub struct HistoryArgs {
     /// Source id
     pub source: String,
-    /// At most this many snapshots
+    /// At most this many records
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
     /// Print JSON instead of a table
@@ -125,7 +130,7 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// Snapshot id (from `history`)
+    /// Snapshot id: a record id from `history` (column RECORD)
     pub snapshot: i64,
     /// The body exactly as received instead of the normalised text
     #[arg(long)]
@@ -153,6 +158,9 @@ pub struct ChangesArgs {
     /// Only these kinds of event (repeatable)
     #[arg(long = "kind", value_name = "KIND")]
     pub kinds: Vec<String>,
+    /// Only events of at least this severity (low, medium, high)
+    #[arg(long, value_name = "LEVEL", value_parser = Severity::parse)]
+    pub severity: Option<Severity>,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
@@ -166,10 +174,10 @@ pub struct ScopeArgs {
     /// Only these sources (repeatable)
     #[arg(long = "source", value_name = "ID")]
     pub sources: Vec<String>,
-    /// Only this service (case-insensitive; "Exchange Online" also matches "Exchange Online (GCC)")
+    /// Only services whose name holds these words ("bot service" finds "Azure Bot Service", "Exchange Online" also "Exchange Online (GCC)")
     #[arg(long)]
     pub service: Option<String>,
-    /// Only this certification (case-insensitive)
+    /// Only certifications whose name holds these words, ignoring case, punctuation, "/IEC" and a year ("ISO 27001" finds "ISO/IEC 27001:2013")
     #[arg(long)]
     pub certification: Option<String>,
     /// The scope as known at this time (RFC 3339, a date, or a duration ago) [default: now]
@@ -185,15 +193,15 @@ pub struct ScopeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ScopeCommand {
-    /// When a service entered or left which certification's scope, with snapshot ids
+    /// When services entered, left or were renamed in which certification's scope, oldest first
     History(ScopeHistoryArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ScopeHistoryArgs {
-    /// The service
+    /// Only this service (matched as `scope --service` is) [default: every service]
     #[arg(long)]
-    pub service: String,
+    pub service: Option<String>,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,

@@ -1,12 +1,49 @@
-//! The one place that reads the wall clock, so tests can drive time; and
-//! how async code waits for a moment on the runtime's timer.
+//! The one place that reads the wall clock, so tests can drive time; the
+//! demo's replayed clock; and how async code waits for a moment on the
+//! runtime's timer.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use std::sync::atomic::{AtomicI64, Ordering};
 
-/// Now, in UTC.
-#[allow(clippy::disallowed_methods)] // the one sanctioned clock read
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+
+/// The replayed time [`now`] reads, as Unix milliseconds; [`NOT_REPLAYED`]:
+/// the wall clock.
+static REPLAYED_MS: AtomicI64 = AtomicI64::new(NOT_REPLAYED);
+const NOT_REPLAYED: i64 = i64::MIN;
+
+/// Now, in UTC: the wall clock, or while `scopewatch demo` replays its
+/// bundled page versions, the date it is replaying (see [`replay`]).
 pub fn now() -> DateTime<Utc> {
+    replayed().unwrap_or_else(wall_now)
+}
+
+/// The wall clock, whatever is replayed.
+#[allow(clippy::disallowed_methods)] // the one sanctioned clock read
+pub fn wall_now() -> DateTime<Utc> {
     Utc::now()
+}
+
+/// Sets the clock [`now`] reads to `at`, until [`stop_replay`]. Only
+/// `scopewatch demo` replays: it fetches from its own loopback server the
+/// page versions published by `at`, so their records, events and scope
+/// carry the dates the versions were published (`scope --at` answers for
+/// those dates), and each record made meanwhile is marked replayed in the
+/// store (`history` shows it). Never set for real fetches.
+pub fn replay(at: DateTime<Utc>) {
+    REPLAYED_MS.store(at.timestamp_millis(), Ordering::Relaxed);
+}
+
+/// Back to the wall clock.
+pub fn stop_replay() {
+    REPLAYED_MS.store(NOT_REPLAYED, Ordering::Relaxed);
+}
+
+/// The replayed time, while the demo replays.
+pub fn replayed() -> Option<DateTime<Utc>> {
+    match REPLAYED_MS.load(Ordering::Relaxed) {
+        NOT_REPLAYED => None,
+        ms => Utc.timestamp_millis_opt(ms).single(),
+    }
 }
 
 /// Waits until `deadline`, or not at all when it is already due: tokio's

@@ -104,6 +104,23 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in the order the documentation lists them.
+    pub const ALL: [EventKind; 13] = [
+        EventKind::Baseline,
+        EventKind::Content,
+        EventKind::Scope,
+        EventKind::ExtractionBroken,
+        EventKind::ExtractionBrokenReminder,
+        EventKind::Moved,
+        EventKind::Gone,
+        EventKind::Failing,
+        EventKind::FailingReminder,
+        EventKind::Recovered,
+        EventKind::AttestationExpiry,
+        EventKind::AlertFailed,
+        EventKind::TimestampFailed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Baseline => "baseline",
@@ -285,7 +302,10 @@ fn compare(
             let (added, removed, diff) =
                 unified_diff(t.previous, t.current, previous.record_id, current.record_id);
             (
-                format!("content changed: {added} lines added, {removed} removed"),
+                format!(
+                    "content changed: {} added, {removed} removed",
+                    crate::wording::counted(added, "line", "lines")
+                ),
                 Some(diff),
             )
         }
@@ -510,6 +530,16 @@ fn scope_summary(diff: &crate::scope::ScopeDiff) -> String {
 /// A unified diff (3 lines of context) of two normalised texts, with the
 /// counts of added and removed lines.
 pub fn unified_diff(old: &str, new: &str, from: i64, to: i64) -> (usize, usize, String) {
+    unified_diff_labelled(
+        old,
+        new,
+        &format!("snapshot {from}"),
+        &format!("snapshot {to}"),
+    )
+}
+
+/// [`unified_diff`] with the `---` and `+++` lines naming the sides as given.
+pub fn unified_diff_labelled(old: &str, new: &str, from: &str, to: &str) -> (usize, usize, String) {
     let diff = similar::TextDiff::from_lines(old, new);
     let (mut added, mut removed) = (0, 0);
     for change in diff.iter_all_changes() {
@@ -522,7 +552,7 @@ pub fn unified_diff(old: &str, new: &str, from: i64, to: i64) -> (usize, usize, 
     let text = diff
         .unified_diff()
         .context_radius(3)
-        .header(&format!("snapshot {from}"), &format!("snapshot {to}"))
+        .header(from, to)
         .to_string();
     (added, removed, text)
 }

@@ -23,3 +23,4 @@ pub mod logging;
 pub mod scope;
 pub mod store;
 pub mod sweep;
+pub mod wording;

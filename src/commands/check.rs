@@ -4,8 +4,10 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Env, Status, UsageError, cell, print_json, print_table};
+use super::{Env, Status, UsageError, cell, print_json, print_table_with_severity};
+use crate::alert::event_severity;
 use crate::fetch::Fetcher;
+use crate::scope::Severity;
 use crate::store::StoreHandle;
 use crate::sweep::{SourceOutcome, Sweeper};
 
@@ -56,39 +58,71 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
     drop(runtime);
     writer.join().expect("the store writer finished its jobs");
 
+    let (total, failed, changed) = (report.outcomes.len(), report.failed(), report.changed());
+    // Listed: every source, or with --severity those with an event at least that severe.
+    let mut outcomes = report.outcomes;
+    for outcome in &mut outcomes {
+        super::changes::fill_severities(&mut outcome.events);
+    }
+    let mut listed: Vec<&SourceOutcome> = outcomes
+        .iter()
+        .filter(|o| {
+            args.severity
+                .is_none_or(|min| highest_severity(o).is_some_and(|s| s >= min))
+        })
+        .collect();
     if args.json {
-        print_json(&report.outcomes)?;
+        print_json(&listed)?;
     } else {
-        let mut outcomes = report.outcomes.clone();
-        outcomes.sort_by(|a, b| a.source.cmp(&b.source));
-        let rows: Vec<Vec<String>> = outcomes
+        listed.sort_by(|a, b| a.source.cmp(&b.source));
+        let rows: Vec<Vec<String>> = listed
             .iter()
             .map(|o| {
                 vec![
                     o.source.clone(),
                     o.result.clone(),
                     cell(o.change.map(|c| c.as_str())),
+                    cell(highest_severity(o).map(Severity::as_str)),
                     cell(o.snapshot),
                     o.events
                         .iter()
                         .map(|e| format!("{}: {}", e.kind, e.summary))
-                        .chain(o.error.clone())
+                        .chain(
+                            o.error
+                                .as_deref()
+                                .map(|e| crate::fetch::headline(&o.url, e)),
+                        )
                         .collect::<Vec<_>>()
                         .join("; "),
                 ]
             })
             .collect();
-        print_table(&["SOURCE", "RESULT", "CHANGE", "SNAPSHOT", "DETAIL"], &rows)?;
+        print_table_with_severity(
+            &[
+                "SOURCE", "RESULT", "CHANGE", "SEVERITY", "SNAPSHOT", "DETAIL",
+            ],
+            &rows,
+            3,
+        )?;
         say!(
-            "{} sources: {} failed, {} changed",
-            report.outcomes.len(),
-            report.failed(),
-            report.changed()
+            "{}: {} failed, {} changed",
+            crate::wording::counted(total, "source", "sources"),
+            failed,
+            changed
         );
     }
-    Ok(if report.failed() > 0 {
+    Ok(if failed > 0 {
         Status::Findings
     } else {
         Status::Success
     })
+}
+
+/// The most severe of a source's events this sweep.
+fn highest_severity(outcome: &SourceOutcome) -> Option<Severity> {
+    outcome
+        .events
+        .iter()
+        .map(|e| event_severity(e.severity.as_deref(), &e.kind))
+        .max()
 }

@@ -6,10 +6,9 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
     let config = env.config()?;
     let followed = config.sources.iter().filter(|s| s.follow.is_some()).count();
     say!(
-        "{}: valid; {} sources ({} follow links), schedule \"{}\", concurrency {}",
+        "{}: valid; {} ({followed} follow links), schedule \"{}\", concurrency {}",
         config.path.display(),
-        config.sources.len(),
-        followed,
+        crate::wording::counted(config.sources.len(), "source", "sources"),
         config.daemon.schedule.as_str(),
         config.daemon.concurrency
     );

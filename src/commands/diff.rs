@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::{Env, Status, UsageError};
-use crate::detect::unified_diff;
+use crate::detect::unified_diff_labelled;
 
 pub fn run(env: &Env, args: crate::cli::DiffArgs) -> anyhow::Result<Status> {
     let (_, store) = env.open_existing_store()?;
@@ -24,6 +24,7 @@ pub fn run(env: &Env, args: crate::cli::DiffArgs) -> anyhow::Result<Status> {
             ))
         })?,
     };
+    let mut labels = Vec::new();
     for id in [from, to] {
         let record = store.record(id)?;
         if record.source != args.source {
@@ -33,10 +34,16 @@ pub fn run(env: &Env, args: crate::cli::DiffArgs) -> anyhow::Result<Status> {
             ))
             .into());
         }
+        let replayed = if record.clock == "replayed" {
+            ", replayed"
+        } else {
+            ""
+        };
+        labels.push(format!("snapshot {id} ({}{replayed})", record.started_at));
     }
     let old = String::from_utf8_lossy(&store.snapshot_bytes(from, false)?).into_owned();
     let new = String::from_utf8_lossy(&store.snapshot_bytes(to, false)?).into_owned();
-    let (_, _, diff) = unified_diff(&old, &new, from, to);
+    let (_, _, diff) = unified_diff_labelled(&old, &new, &labels[0], &labels[1]);
     let mut out = std::io::stdout().lock();
     out.write_all(diff.as_bytes())?;
     Ok(Status::Success)

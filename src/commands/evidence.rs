@@ -4,6 +4,7 @@
 use super::{Env, Status, UsageError};
 use crate::clock;
 use crate::evidence::{Signer, export::Selection};
+use crate::wording::counted;
 
 pub fn key_show(env: &Env) -> anyhow::Result<Status> {
     let config = env.optional_config()?;
@@ -38,11 +39,11 @@ pub fn export(env: &Env, args: crate::cli::ExportArgs) -> anyhow::Result<Status>
     let summary =
         crate::evidence::export::write_bundle(&store, &signer, &selection, args.format, &args.out)?;
     say!(
-        "wrote {}: {} captures, {} ledger entries, {} checkpoints; check it with `scopewatch verify {}` or the steps in its README.txt",
+        "wrote {}: {}, {}, {}; check it with `scopewatch verify {}` or the steps in its README.txt",
         args.out.display(),
-        summary.records,
-        summary.entries,
-        summary.checkpoints,
+        counted(summary.records, "capture", "captures"),
+        counted(summary.entries, "ledger entry", "ledger entries"),
+        counted(summary.checkpoints, "checkpoint", "checkpoints"),
         args.out.display()
     );
     Ok(Status::Success)

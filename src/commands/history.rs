@@ -1,4 +1,6 @@
-//! `scopewatch history SOURCE`: the records of one source, newest first.
+//! `scopewatch history SOURCE`: the records of one source, newest first:
+//! every attempt (304s and failures too), each named by its record id,
+//! which `show` and `diff` take. A time the demo replayed is marked so.
 
 use super::{Env, Status, UsageError, cell, print_json, print_table};
 
@@ -18,9 +20,14 @@ pub fn run(env: &Env, args: crate::cli::HistoryArgs) -> anyhow::Result<Status> {
         let rows: Vec<Vec<String>> = records
             .iter()
             .map(|r| {
+                let replayed = if r.clock == "replayed" {
+                    " (replayed)"
+                } else {
+                    ""
+                };
                 vec![
                     r.id.to_string(),
-                    r.started_at.clone(),
+                    format!("{}{replayed}", r.started_at),
                     r.outcome.clone(),
                     cell(r.change.as_ref()),
                     cell(r.status),
@@ -32,7 +39,7 @@ pub fn run(env: &Env, args: crate::cli::HistoryArgs) -> anyhow::Result<Status> {
             .collect();
         print_table(
             &[
-                "SNAPSHOT",
+                "RECORD",
                 "FETCHED",
                 "OUTCOME",
                 "CHANGE",

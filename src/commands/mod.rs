@@ -1,6 +1,7 @@
 //! One file per subcommand: each loads what it needs (configuration,
 //! database), calls the library, and prints. Shared here: locating the
-//! configuration and database, the exit status, and output helpers.
+//! configuration and database, the exit status; output helpers are in
+//! [`listing`].
 
 /// `println!` for command output: a closed pipe (`scopewatch status | head`)
 /// becomes an error the caller turns into exit 0, instead of a panic.
@@ -19,6 +20,7 @@ mod demo;
 mod diff;
 mod evidence;
 mod history;
+mod listing;
 mod run;
 mod scope;
 mod show;
@@ -26,14 +28,13 @@ mod sources;
 mod status;
 mod verify;
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-
-use anyhow::Context as _;
 
 use crate::cli::{Cli, Command, ConfigCommand, KeyCommand};
 use crate::config::{self, Config, defaults};
 use crate::store::Store;
+pub use listing::{cell, print_json, print_table, print_table_with_severity};
 
 /// How a command that ran to its end went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,50 +195,6 @@ fn default_database(
         return Some(Path::new(defaults::SERVICE_STATE_DIR).join(defaults::DATABASE_FILE));
     }
     data_dir.map(|dir| dir.join("scopewatch").join(defaults::DATABASE_FILE))
-}
-
-/// Prints a value as pretty JSON on standard output.
-pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    // Pretty JSON has a line per field: unbuffered, each would be a write.
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, value).context("writing JSON")?;
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
-}
-
-/// Prints rows as a table with aligned columns on standard output.
-pub fn print_table(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    // Stdout is line-buffered: a table of 10,000 sources would be 10,000 writes.
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let mut line = |cells: Vec<&str>| -> io::Result<()> {
-        let mut text = String::new();
-        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                text.push_str(cell);
-            } else {
-                text.push_str(&format!("{cell:<width$}  "));
-            }
-        }
-        writeln!(out, "{}", text.trim_end())
-    };
-    line(headers.to_vec())?;
-    for row in rows {
-        line(row.iter().map(String::as_str).collect())?;
-    }
-    out.flush()?;
-    Ok(())
-}
-
-/// An optional value for a table cell.
-pub fn cell<T: ToString>(value: Option<T>) -> String {
-    value.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
 /// The async runtime of the commands that fetch: a worker thread per core,

@@ -147,7 +147,11 @@ async fn reload(
     notifier.reloading();
     let (kind, message) = match config::load(path) {
         Ok(config) => {
-            let message = format!("{} sources from {}", config.sources.len(), path.display());
+            let message = format!(
+                "{} from {}",
+                crate::wording::counted(config.sources.len(), "source", "sources"),
+                path.display()
+            );
             let _ = configs.send(Arc::new(config));
             tracing::info!("SIGHUP: configuration reloaded: {message}");
             ("reloaded", message)

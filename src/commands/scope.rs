@@ -11,18 +11,25 @@ pub fn run(env: &Env, args: ScopeArgs) -> anyhow::Result<Status> {
     let (config, store) = env.open_existing_store()?;
     super::require_known_sources(&store, config.as_ref(), &args.sources)?;
     if let Some(ScopeCommand::History(history)) = args.command {
-        let transitions = store.scope_history(&history.service)?;
+        let transitions = store.scope_history(history.service.as_deref())?;
         if history.json {
             print_json(&transitions)?;
         } else {
             let rows: Vec<Vec<String>> = transitions
                 .iter()
                 .map(|t| {
+                    let (certification, service) = match &t.from {
+                        Some(from) => (
+                            renamed(&from.certification, &t.certification),
+                            renamed(&from.service, &t.service),
+                        ),
+                        None => (t.certification.clone(), t.service.clone()),
+                    };
                     vec![
                         t.at.clone(),
                         t.change.clone(),
-                        t.certification.clone(),
-                        t.service.clone(),
+                        certification,
+                        service,
                         t.source.clone(),
                         t.snapshot.to_string(),
                     ]
@@ -39,6 +46,17 @@ pub fn run(env: &Env, args: ScopeArgs) -> anyhow::Result<Status> {
                 ],
                 &rows,
             )?;
+        }
+        if transitions.is_empty()
+            && let Some(service) = &history.service
+        {
+            let names = store.scope_at(None, &ScopeFilter::default())?;
+            let names = names.iter().map(|r| r.service.as_str());
+            hint_no_match(&claims::similar_names(
+                service,
+                names,
+                claims::service_words,
+            ))?;
         }
         return Ok(Status::Success);
     }
@@ -62,12 +80,13 @@ pub fn run(env: &Env, args: ScopeArgs) -> anyhow::Result<Status> {
         .map(|t| clock::parse_time(t, clock::now()).map(clock::format))
         .transpose()
         .map_err(|e| UsageError(format!("--at: {e}")))?;
+    let filtered = args.service.is_some() || args.certification.is_some();
     let rows = store.scope_at(
         at.as_deref(),
         &ScopeFilter {
-            sources: args.sources,
-            service: args.service,
-            certification: args.certification,
+            sources: args.sources.clone(),
+            service: args.service.clone(),
+            certification: args.certification.clone(),
         },
     )?;
     if args.json {
@@ -89,7 +108,53 @@ pub fn run(env: &Env, args: ScopeArgs) -> anyhow::Result<Status> {
             );
         }
     }
+    if rows.is_empty() && filtered {
+        let all = store.scope_at(
+            at.as_deref(),
+            &ScopeFilter {
+                sources: args.sources,
+                ..ScopeFilter::default()
+            },
+        )?;
+        let mut offers = Vec::new();
+        if let Some(service) = &args.service {
+            let names = all.iter().map(|r| r.service.as_str());
+            offers.extend(claims::similar_names(service, names, claims::service_words));
+        }
+        if let Some(certification) = &args.certification {
+            let names = all.iter().map(|r| r.certification.as_str());
+            offers.extend(claims::similar_names(
+                certification,
+                names,
+                claims::certification_key,
+            ));
+        }
+        hint_no_match(&offers)?;
+    }
     Ok(Status::Success)
+}
+
+/// "old → new", or the name once when a rename left it as it was.
+fn renamed(from: &str, to: &str) -> String {
+    if from == to {
+        to.to_string()
+    } else {
+        format!("{from} → {to}")
+    }
+}
+
+/// Says on standard error that a filter matched nothing, offering the
+/// names it probably meant.
+fn hint_no_match(offers: &[&str]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let quoted: Vec<String> = offers.iter().map(|name| format!("{name:?}")).collect();
+    let hint = match quoted.as_slice() {
+        [] => "no match; `scopewatch scope` lists every pair in scope".to_string(),
+        [one] => format!("no match; did you mean {one}?"),
+        [init @ .., last] => format!("no match; did you mean {} or {last}?", init.join(", ")),
+    };
+    writeln!(std::io::stderr().lock(), "{hint}")?;
+    Ok(())
 }
 
 fn check_claims(store: &Store, claim_sources: &[&str], json: bool) -> anyhow::Result<Status> {
@@ -110,8 +175,8 @@ fn check_claims(store: &Store, claim_sources: &[&str], json: bool) -> anyhow::Re
         print_json(&report)?;
     } else {
         say!(
-            "{} claims: {} supported by a statement, {} not",
-            report.claims,
+            "{}: {} supported by a statement, {} not",
+            crate::wording::counted(report.claims, "claim", "claims"),
             report.supported,
             report.unsupported.len()
         );

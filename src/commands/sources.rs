@@ -53,7 +53,7 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
                 "STATE",
                 "LAST CHECKED",
                 "LAST CHANGED",
-                "SNAPSHOTS",
+                "OK FETCHES",
                 "URL",
             ],
             &rows,

@@ -8,11 +8,13 @@ use std::path::Path;
 use super::{Env, Status, print_json};
 use crate::evidence::verify::Verified;
 use crate::evidence::{self, Signer};
+use crate::wording::counted;
 
 pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
     let Verified {
         findings,
         re_extracted,
+        checkpoints,
     } = match &args.bundle {
         Some(bundle) => evidence::verify::verify_bundle(
             bundle,
@@ -32,14 +34,18 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
             let info = if finding.info { "info: " } else { "" };
             say!("{info}{}: {}", finding.concerns, finding.problem);
         }
+        let bodies = counted(re_extracted, "capture", "captures");
         match (tampering, &args.bundle) {
             (0, Some(_)) => say!(
-                "bundle verified: every checksum, signature, WARC digest, ledger proof and checkpoint matches, and every re-extracted body ({re_extracted} captures) gives the text and scope hashes the bundle states"
+                "bundle verified: every checksum, signature, WARC digest, ledger proof and checkpoint matches, and every re-extracted body ({bodies}) gives the text and scope hashes the bundle states"
+            ),
+            (0, None) if checkpoints == 0 => say!(
+                "verified: every record hash, link, blob hash and ledger entry matches, and every re-extracted body ({bodies}) gives its record's text and scope hashes; there are no signed checkpoints yet (`check` and the daemon sign one after each sweep)"
             ),
             (0, None) => say!(
-                "verified: every record hash, link, blob hash, ledger entry and signed checkpoint matches, and every re-extracted body ({re_extracted} captures) gives its record's text and scope hashes"
+                "verified: every record hash, link, blob hash, ledger entry and signed checkpoint ({checkpoints}) matches, and every re-extracted body ({bodies}) gives its record's text and scope hashes"
             ),
-            (n, _) => say!("{n} findings"),
+            (n, _) => say!("{}", counted(n, "finding", "findings")),
         }
     }
     Ok(if tampering == 0 {

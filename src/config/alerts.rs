@@ -37,7 +37,6 @@ impl fmt::Debug for RawSecret {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawAlert {
     pub name: Spanned<String>,
     pub kind: Spanned<String>,
@@ -67,7 +66,6 @@ pub struct RawAlert {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawAttestation {
     pub expires: Option<Spanned<String>>,
     pub pattern: Option<Spanned<String>>,

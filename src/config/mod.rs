@@ -4,6 +4,7 @@
 
 mod advice;
 pub mod alerts;
+mod keys;
 mod raw;
 pub mod values;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scraper::Selector;
+use serde::Deserialize as _;
 use toml::Spanned;
 use url::Url;
 
@@ -79,6 +81,9 @@ pub struct Config {
     pub keep_raw_bodies: Option<Duration>,
     /// `[evidence] tsa_url` and `tsa_timeout`: RFC 3161 timestamps.
     pub tsa: Option<crate::evidence::timestamp::TsaSettings>,
+    /// `[evidence] tsa_ca_file`: the CA certificates RFC 3161 tokens must
+    /// chain to, resolved against the config file's directory.
+    pub tsa_trust: Option<crate::evidence::rfc3161::TsaTrust>,
     pub sources: Vec<Source>,
     /// `[[alert]]` channels; the default `log` channel when none is
     /// written; none when loaded with [`AlertChannels::Skip`].
@@ -274,12 +279,26 @@ fn parse_with(
         issues: Vec::new(),
         alert_channels,
     };
-    let raw: RawConfig = match toml::from_str(text) {
+    let syntax_error = |v: &mut Validator<'_>, e: toml::de::Error| {
+        let span = e.span().unwrap_or(0..0);
+        let key = key_at(text, &span);
+        v.issue(&span, &key, advice::toml_message(e.message().trim()));
+    };
+    let document = match toml::de::DeTable::parse(text) {
+        Ok(document) => document,
+        Err(e) => {
+            syntax_error(&mut v, e);
+            return Err(v.into_error(path));
+        }
+    };
+    // Unknown keys first, in file order; then what else is wrong.
+    for unknown in keys::unknown_keys(document.get_ref()) {
+        v.issue(&unknown.span, &unknown.key, unknown.message);
+    }
+    let raw = match RawConfig::deserialize(toml::de::Deserializer::from(document)) {
         Ok(raw) => raw,
         Err(e) => {
-            let span = e.span().unwrap_or(0..0);
-            let key = key_at(text, &span);
-            v.issue(&span, &key, advice::toml_message(e.message().trim()));
+            syntax_error(&mut v, e);
             return Err(v.into_error(path));
         }
     };
@@ -380,6 +399,29 @@ impl Validator<'_> {
         .unwrap_or(default)
     }
 
+    /// A cron schedule; an error points at the field at fault when the
+    /// string is written without escapes (so its offsets are the file's).
+    fn schedule(&mut self, spanned: Option<&Spanned<String>>, key: &str) -> Option<Schedule> {
+        let spanned = spanned?;
+        let written = spanned.get_ref();
+        match Schedule::parse_located(written) {
+            Ok(schedule) => Some(schedule),
+            Err(e) => {
+                let span = spanned.span();
+                // The span covers the quotes: the text starts one byte in.
+                let start = span.start + 1;
+                let verbatim =
+                    self.text.get(start..start + written.len()) == Some(written.as_str());
+                let at = match e.at {
+                    Some(offset) if verbatim => start + offset..span.end,
+                    _ => span,
+                };
+                self.issue(&at, key, e.message);
+                None
+            }
+        }
+    }
+
     fn selectors(&mut self, list: Option<&Vec<Spanned<String>>>, key: &str) -> Vec<Selector> {
         list.into_iter()
             .flatten()
@@ -393,9 +435,7 @@ impl Validator<'_> {
             Schedule::parse(defaults::SCHEDULE).expect("default schedule is valid");
         let daemon = DaemonSettings {
             schedule: self
-                .value(daemon_raw.schedule.as_ref(), "daemon.schedule", |s| {
-                    Schedule::parse(s)
-                })
+                .schedule(daemon_raw.schedule.as_ref(), "daemon.schedule")
                 .unwrap_or(default_schedule),
             jitter: self.duration(
                 daemon_raw.jitter.as_ref(),
@@ -513,6 +553,11 @@ impl Validator<'_> {
                     values::TIMEOUTS,
                 ),
             });
+        let tsa_trust = self.value(
+            evidence.tsa_ca_file.as_ref(),
+            "evidence.tsa_ca_file",
+            |file| crate::evidence::rfc3161::TsaTrust::read(&beside(path, file)),
+        );
         let keep_raw_bodies = raw.retention.and_then(|r| {
             self.value(r.raw_bodies.as_ref(), "retention.raw_bodies", |s| {
                 values::parse_duration_in(s, &values::PERIODS, "365d")
@@ -573,6 +618,7 @@ impl Validator<'_> {
             key_file,
             keep_raw_bodies,
             tsa,
+            tsa_trust,
             sources,
             alerts,
         }
@@ -595,9 +641,7 @@ impl Validator<'_> {
             scope_tables: None,
             links: None,
         };
-        let schedule = self.value(raw.schedule.as_ref(), &key("schedule"), |s| {
-            Schedule::parse(s)
-        });
+        let schedule = self.schedule(raw.schedule.as_ref(), &key("schedule"));
         let follow = raw.follow.as_ref().and_then(|follow| {
             let f = follow.get_ref();
             let select = match &f.select {

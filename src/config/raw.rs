@@ -1,6 +1,7 @@
 //! The configuration file exactly as written: serde structs of optional
-//! values, unknown keys refused, spans kept so that validation errors can
-//! name the line and column. [`super::Config`] is the validated form.
+//! values, spans kept so that validation errors can name the line and
+//! column. Unknown keys are refused by [`super::keys`], with the rest of
+//! the file's problems. [`super::Config`] is the validated form.
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -8,7 +9,6 @@ use toml::Spanned;
 use crate::scope::{RawScopeSettings, RawScopeSpec};
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawConfig {
     pub daemon: Option<RawDaemon>,
     pub http: Option<RawHttp>,
@@ -23,7 +23,6 @@ pub struct RawConfig {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawDaemon {
     pub schedule: Option<Spanned<String>>,
     pub jitter: Option<Spanned<String>>,
@@ -33,7 +32,6 @@ pub struct RawDaemon {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawHttp {
     pub timeout: Option<Spanned<String>>,
     pub connect_timeout: Option<Spanned<String>>,
@@ -49,27 +47,24 @@ pub struct RawHttp {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawStorage {
     pub database: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawEvidence {
     pub key_file: Option<Spanned<String>>,
     pub tsa_url: Option<Spanned<String>>,
     pub tsa_timeout: Option<Spanned<String>>,
+    pub tsa_ca_file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawRetention {
     pub raw_bodies: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawSource {
     pub id: Spanned<String>,
     pub url: Spanned<String>,
@@ -88,7 +83,6 @@ pub struct RawSource {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawFollow {
     pub select: Option<Spanned<String>>,
     pub hosts: Option<Vec<Spanned<String>>>,

@@ -24,6 +24,13 @@ impl Schedule {
     /// Monday; when day-of-month and day-of-week are both restricted, a day
     /// matching either fires.
     pub fn parse(written: &str) -> Result<Self, String> {
+        Self::parse_located(written).map_err(|e| e.message)
+    }
+
+    /// [`Schedule::parse`], with where in `written` the problem is.
+    pub fn parse_located(written: &str) -> Result<Self, ScheduleError> {
+        let whole = |message: String| ScheduleError { message, at: None };
+        check_fields(written)?;
         let fields: Vec<&str> = written.split_whitespace().collect();
         let mut full: Vec<String> = match fields.len() {
             5 => std::iter::once("0")
@@ -32,10 +39,10 @@ impl Schedule {
                 .collect(),
             6 | 7 => fields.iter().map(|f| f.to_string()).collect(),
             n => {
-                return Err(format!(
+                return Err(whole(format!(
                     "a cron schedule has 5 fields (minute hour day-of-month month day-of-week), \
                      or 6-7 with seconds first; {written:?} has {n}. Example: \"0 */6 * * *\""
-                ));
+                )));
             }
         };
         full[5] = crontab_weekdays(&full[5]);
@@ -52,10 +59,14 @@ impl Schedule {
         let crons = variants
             .iter()
             .map(|fields| {
+                // The crate's message quotes its own form of the schedule
+                // (seconds first): only its last line is about what was written.
                 cron::Schedule::from_str(&fields.join(" ")).map_err(|e| {
-                    format!(
-                        "invalid cron schedule {written:?}: {e}. Example: \"0 */6 * * *\" (every 6 hours)"
-                    )
+                    let text = e.to_string();
+                    let reason = text.lines().last().unwrap_or(&text).trim();
+                    whole(format!(
+                        "invalid cron schedule {written:?}: {reason}. Example: \"0 */6 * * *\" (every 6 hours)"
+                    ))
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -64,7 +75,7 @@ impl Schedule {
             crons,
         };
         if schedule.next_after(crate::clock::now()).is_none() {
-            return Err(format!("cron schedule {written:?} never fires"));
+            return Err(whole(format!("cron schedule {written:?} never fires")));
         }
         Ok(schedule)
     }
@@ -80,6 +91,83 @@ impl Schedule {
     pub fn as_str(&self) -> &str {
         &self.written
     }
+}
+
+/// Why a schedule was refused, and where in what was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleError {
+    pub message: String,
+    /// The byte offset of the field at fault, when one is.
+    pub at: Option<usize>,
+}
+
+/// Checks each field's numbers against its range, naming the field as
+/// crontab does ("hour 25 is out of range 0-23"), before the cron crate
+/// reads it in its own form. Forms other than numbers, names, `*`, `?`,
+/// ranges, lists and steps are left to the crate.
+fn check_fields(written: &str) -> Result<(), ScheduleError> {
+    const FIVE: [(&str, u32, u32); 5] = [
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day-of-month", 1, 31),
+        ("month", 1, 12),
+        ("day-of-week", 0, 7),
+    ];
+    let fields = field_offsets(written);
+    let names: Vec<(&str, u32, u32)> = match fields.len() {
+        5 => FIVE.to_vec(),
+        6 | 7 => std::iter::once(("second", 0, 59))
+            .chain(FIVE)
+            .chain(std::iter::once(("year", 1970, 2099)))
+            .take(fields.len())
+            .collect(),
+        _ => return Ok(()),
+    };
+    for ((at, field), (name, low, high)) in fields.into_iter().zip(names) {
+        let fault = |message: String| ScheduleError {
+            message: format!("{message} in {written:?}. Example: \"0 */6 * * *\" (every 6 hours)"),
+            at: Some(at),
+        };
+        let named = matches!(name, "month" | "day-of-week");
+        for part in field.split(',') {
+            // A step (after '/') is a count, not a value of the field.
+            let range = part.split_once('/').map_or(part, |(range, _)| range);
+            for value in range.split('-').filter(|v| !matches!(*v, "" | "*" | "?")) {
+                match value.parse::<u64>() {
+                    Ok(n) if n < u64::from(low) || n > u64::from(high) => {
+                        return Err(fault(format!("{name} {n} is out of range {low}-{high}")));
+                    }
+                    Ok(_) => {}
+                    Err(_) if named && value.chars().all(|c| c.is_ascii_alphabetic()) => {}
+                    Err(_) => {
+                        let or_name = if named { " or a name" } else { "" };
+                        return Err(fault(format!("{name} {value:?} is not a number{or_name}")));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The whitespace-separated fields of `text` with their byte offsets.
+fn field_offsets(text: &str) -> Vec<(usize, &str)> {
+    let mut fields = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                fields.push((s, &text[s..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        fields.push((s, &text[s..]));
+    }
+    fields
 }
 
 /// Rewrites crontab day-of-week numbers (0-7, Sunday = 0 or 7) as the
@@ -252,6 +340,32 @@ mod tests {
         // One restricted day field: just that one.
         let s = Schedule::parse("0 6 1 * *").unwrap();
         assert_eq!(s.next_after(start).unwrap().day(), 1);
+    }
+
+    #[test]
+    fn a_value_out_of_range_is_named_by_its_field_where_it_was_written() {
+        let err = Schedule::parse_located("0 25 * * *").unwrap_err();
+        assert!(
+            err.message
+                .starts_with("hour 25 is out of range 0-23 in \"0 25 * * *\""),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.at, Some(2));
+        let err = Schedule::parse_located("*/5  3 32 * *").unwrap_err();
+        assert!(
+            err.message
+                .starts_with("day-of-month 32 is out of range 1-31")
+        );
+        assert_eq!(err.at, Some(7));
+        let err = Schedule::parse_located("0 0 0 1 1-13 *").unwrap_err();
+        assert!(err.message.starts_with("month 13 is out of range 1-12"));
+        let err = Schedule::parse_located("x * * * *").unwrap_err();
+        assert!(err.message.starts_with("minute \"x\" is not a number in"));
+        assert_eq!(err.at, Some(0));
+        assert!(Schedule::parse("0 1-23/2 * * *").is_ok());
+        assert!(Schedule::parse("0 6 * jan-mar mon-fri").is_ok());
+        assert!(Schedule::parse("0 6 * * 7").is_ok());
     }
 
     #[test]

@@ -319,7 +319,13 @@ fn log_outcome(outcome: &SourceOutcome) {
         tracing::info!(source = %outcome.source, kind = %event.kind, "{}", event.summary);
     }
     if let Some(error) = &outcome.error {
-        tracing::warn!(source = %outcome.source, "fetch failed: {error}");
+        // What happened to whom first; the whole chain of causes as a field.
+        tracing::warn!(
+            source = %outcome.source,
+            error = %error,
+            "{}",
+            crate::fetch::headline(&outcome.url, error)
+        );
     }
 }
 

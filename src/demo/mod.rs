@@ -4,6 +4,12 @@
 //! order, with page chrome that changes on every request; the real
 //! pipeline (fetch, extract, scope, store, detect) sweeps them into a new
 //! database, and the scope changes it detects are printed as they happen.
+//!
+//! Each date is swept under the replayed clock ([`clock::replay`]) set to
+//! that date (midnight UTC), so the records and events carry the dates the
+//! versions were published and `scope --at` answers for them; the store
+//! marks those records replayed. The configuration is written next to the
+//! database, so `verify` and `scope --check-claims` work on it afterwards.
 
 mod server;
 pub mod site;
@@ -14,10 +20,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::clock;
 use crate::config;
 use crate::fetch::Fetcher;
 use crate::store::{EventRow, Store, StoreHandle};
 use crate::sweep::Sweeper;
+use crate::wording::counted;
 
 /// Bundled corpus: (source, [(file name `YYYY-MM-DD_id.md`, Markdown)]),
 /// each source's versions in date order (see build.rs).
@@ -61,6 +69,8 @@ fn date_of(file: &str) -> &str {
 /// What the demo did.
 pub struct DemoSummary {
     pub database: PathBuf,
+    /// The demo's configuration, written next to the database.
+    pub config: PathBuf,
     pub fetches: usize,
     pub content_events: usize,
     pub scope_events: usize,
@@ -72,7 +82,10 @@ pub async fn run(dir: &Path, out: &mut (dyn Write + Send)) -> anyhow::Result<Dem
     let addr = server::start(pages.clone()).await?;
 
     let mut text = String::from(
-        "[daemon]\nconcurrency = 8\n\
+        "# Written by `scopewatch demo`. The pages were served by a loopback server\n\
+         # that stopped when the demo ended: `check` with this file fails every source.\n\
+         [storage]\ndatabase = \"scopewatch.db\"\n\
+         [daemon]\nconcurrency = 8\n\
          [http]\ntimeout = \"10s\"\nretries = 0\nhost_delay = \"0s\"\nper_host = 8\n\
          [scope]\nwatch = [\"Azure Bot Service\", \"Windows 365\"]\n\
          aliases = { \"Microsoft Defender ATP\" = \"Microsoft Defender for Endpoint\", \
@@ -86,8 +99,10 @@ pub async fn run(dir: &Path, out: &mut (dyn Write + Send)) -> anyhow::Result<Dem
              ignore = [\".feedback\", \"time\"]\n[source.scope]\n{scope}\n"
         ));
     }
-    let config = config::parse(&text, &dir.join("demo.toml"))
+    let config_path = dir.join("scopewatch.toml");
+    let config = config::parse(&text, &config_path)
         .map_err(|e| anyhow::anyhow!("the demo configuration is invalid: {e}"))?;
+    std::fs::write(&config_path, &text)?;
     let database = dir.join("scopewatch.db");
     let (store, writer) = StoreHandle::spawn(Store::open(&database)?);
     let sweeper = Sweeper {
@@ -113,12 +128,49 @@ pub async fn run(dir: &Path, out: &mut (dyn Write + Send)) -> anyhow::Result<Dem
 
     let mut summary = DemoSummary {
         database: database.clone(),
+        config: config_path,
         fetches: 0,
         content_events: 0,
         scope_events: 0,
     };
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
-    for date in &dates {
+    let replayed = run_dates(&dates, &pages, &sweeper, stop, out, &mut summary).await;
+    clock::stop_replay();
+    replayed?;
+    drop(sweeper);
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the store writer thread failed"))?;
+    writeln!(
+        out,
+        "\n{} fetches: {}, {}; every other fetch differed only in page chrome.",
+        summary.fetches,
+        counted(summary.content_events, "content change", "content changes"),
+        counted(summary.scope_events, "scope change", "scope changes"),
+    )?;
+    Ok(summary)
+}
+
+/// Sweeps the pages published by each date, under the replayed clock.
+async fn run_dates(
+    dates: &BTreeSet<&str>,
+    pages: &server::Pages,
+    sweeper: &Sweeper,
+    stop: tokio::sync::watch::Receiver<bool>,
+    out: &mut (dyn Write + Send),
+    summary: &mut DemoSummary,
+) -> anyhow::Result<()> {
+    for (index, date) in dates.iter().enumerate() {
+        let midnight = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")?
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .ok_or_else(|| anyhow::anyhow!("no midnight on {date}"))?;
+        clock::replay(midnight);
+        if index == 0 {
+            // The configuration in the ledger, as `check` records it, so
+            // `verify` re-extracts the stored pages with its settings.
+            crate::evidence::before_sweep(sweeper).await;
+        }
         let mut published = Vec::new();
         {
             let mut pages = pages.lock().unwrap_or_else(|e| e.into_inner());
@@ -148,42 +200,35 @@ pub async fn run(dir: &Path, out: &mut (dyn Write + Send)) -> anyhow::Result<Dem
         outcomes.sort_by(|a, b| a.source.cmp(&b.source));
         for outcome in &outcomes {
             if let Some(error) = &outcome.error {
-                writeln!(out, "{date}  {:<24} fetch failed: {error}", outcome.source)?;
+                let headline = crate::fetch::headline(&outcome.url, error);
+                writeln!(
+                    out,
+                    "{date}  {:<24} fetch failed: {headline}",
+                    outcome.source
+                )?;
             }
             let scope_changed = outcome.events.iter().any(|e| e.kind == "scope");
             for event in &outcome.events {
-                if event.kind == "content" {
-                    summary.content_events += 1;
-                    if scope_changed {
-                        continue;
-                    }
+                match event.kind.as_str() {
+                    "content" => summary.content_events += 1,
+                    "scope" => summary.scope_events += 1,
+                    _ => {}
                 }
-                print_event(out, date, event, &mut summary)?;
+                // A scope change's lines say what changed in the text too.
+                if event.kind == "content" && scope_changed {
+                    continue;
+                }
+                print_event(out, date, event)?;
             }
         }
     }
-    drop(sweeper);
-    writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the store writer thread failed"))?;
-    writeln!(
-        out,
-        "\n{} fetches: {} content changes, {} scope changes; every other fetch differed only in page chrome.",
-        summary.fetches, summary.content_events, summary.scope_events
-    )?;
-    Ok(summary)
+    Ok(())
 }
 
-fn print_event(
-    out: &mut (dyn Write + Send),
-    date: &str,
-    event: &EventRow,
-    summary: &mut DemoSummary,
-) -> std::io::Result<()> {
+fn print_event(out: &mut (dyn Write + Send), date: &str, event: &EventRow) -> std::io::Result<()> {
     match event.kind.as_str() {
         "baseline" => writeln!(out, "{date}  {:<24} first snapshot", event.source),
         "content" => {
-            summary.content_events += 1;
             writeln!(
                 out,
                 "{date}  {:<24} text changed, scope did not ({})",
@@ -191,7 +236,6 @@ fn print_event(
             )
         }
         "scope" => {
-            summary.scope_events += 1;
             writeln!(
                 out,
                 "{date}  {:<24} SCOPE CHANGE [{}]",

@@ -239,13 +239,16 @@ pub fn write_signed(
         files.insert("archive.wacz".into(), package);
     }
 
-    // The leaves concerning the selection: its records' captures, events
-    // and alert deliveries, the config leaves they name, and the daemon/config/prune
-    // leaves of the period.
-    let chosen: Vec<(&Entry, &Value)> = entries
+    // Every leaf from the first that concerns the selection (its records'
+    // captures, events and alert deliveries, the config leaves they name,
+    // the daemon/config/prune leaves of the period) to the last the
+    // checkpoint signed, without a gap: a leaf removed from the bundle
+    // shows as a missing sequence number, to `verify_ledger.py` too. The
+    // other sources' leaves in that range go out as well; their captures do not.
+    let first = entries
         .iter()
         .zip(&leaves)
-        .filter(|(entry, leaf)| match leaf["type"].as_str() {
+        .find(|(entry, leaf)| match leaf["type"].as_str() {
             Some("capture" | "failure" | "event" | "alert-delivery") => leaf["record_id"]
                 .as_i64()
                 .is_some_and(|id| record_ids.contains(&id)),
@@ -254,7 +257,8 @@ pub fn write_signed(
                 .as_str()
                 .is_some_and(|at| selection.covers_time(at)),
         })
-        .collect();
+        .map_or(latest.tree_size, |(entry, _)| entry.seq);
+    let chosen: Vec<&Entry> = entries.iter().filter(|e| e.seq >= first).collect();
     let tree = Tree::new(
         entries
             .iter()
@@ -264,7 +268,7 @@ pub fn write_signed(
     let size = latest.tree_size as usize;
     let mut lines = String::new();
     let mut inclusion = String::new();
-    for (entry, _) in &chosen {
+    for entry in &chosen {
         lines.push_str(&entry.leaf);
         lines.push('\n');
         let proof = tree
@@ -357,6 +361,7 @@ pub fn write_signed(
     );
     files.insert("report.csv".into(), report::csv(&report_rows).into_bytes());
     files.insert("public-key.pem".into(), signer.public_pem().into_bytes());
+    files.insert("verify_ledger.py".into(), VERIFY_LEDGER.as_bytes().to_vec());
     files.insert(
         "README.txt".into(),
         readme(latest, format == Format::Wacz).into_bytes(),
@@ -488,11 +493,16 @@ fn blob(store: &Store, hash: Option<&str>) -> Result<Option<Vec<u8>>, EvidenceEr
     Ok(Some(bytes))
 }
 
+/// The auditor's check of the ledger without scopewatch (Python 3, standard
+/// library only), shipped in every bundle; `tests/it/ledger_script.rs`
+/// runs it on exported and tampered bundles.
+const VERIFY_LEDGER: &str = include_str!("verify_ledger.py");
+
 fn readme(latest: &Checkpoint, wacz: bool) -> String {
     let (wacz_file, wacz_step) = if wacz {
         (
-            "archive.wacz            the same WARC files as a WACZ 1.1.1 package, for replay in\n                        ReplayWeb.page or pywb (see step 9)\n",
-            "9. archive.wacz holds archive/*.warc.gz byte for byte (stored, not\n   recompressed), indexes/index.cdx, pages/pages.jsonl (one page per\n   source), and datapackage.json with the SHA-256 of each; SHA256SUMS\n   covers the package itself. Check it with py-wacz:\n       wacz validate -f archive.wacz        (pip install wacz)\n",
+            "archive.wacz            the same WARC files as a WACZ 1.1.1 package, for replay in\n                        ReplayWeb.page or pywb (see step 10)\n",
+            "10. archive.wacz holds archive/*.warc.gz byte for byte (stored, not\n   recompressed), indexes/index.cdx, pages/pages.jsonl (one page per\n   source), and datapackage.json with the SHA-256 of each; SHA256SUMS\n   covers the package itself. Check it with py-wacz:\n       wacz validate -f archive.wacz        (pip install wacz)\n",
         )
     } else {
         ("", "")
@@ -515,9 +525,12 @@ README.txt              this file
 SHA256SUMS              SHA-256 of every other file, sha256sum format
 SHA256SUMS.sig          Ed25519 signature over SHA256SUMS (raw 64 bytes)
 public-key.pem          the public key that signed it
+verify_ledger.py        checks the ledger without scopewatch (Python 3, standard library; step 7)
 archive/*.warc.gz       WARC 1.1 records, one gzip member each, one file per source
-ledger/entries.jsonl    the ledger leaves concerning these captures, one per line,
-                        each exactly the bytes hashed (canonical JSON, RFC 8785)
+ledger/entries.jsonl    every ledger leaf from the first that concerns these captures
+                        to the last the newest checkpoint signed, without a gap, one
+                        per line, each exactly the bytes hashed (canonical JSON, RFC
+                        8785); other sources' leaves in that range are there too
 ledger/checkpoints/     NNNNNN.txt (signed text), NNNNNN.sig (raw signature), NNNNNN.json,
                         NNNNNN.tsr (RFC 3161 timestamp reply, when [evidence] tsa_url is set)
 ledger/proofs/          inclusion.jsonl (an RFC 6962 audit path per entry, against the
@@ -547,14 +560,30 @@ How to verify, step by step
        openssl ts -reply -in ledger/checkpoints/000001.tsr -text
 5. Check the WARC files' digests:
        warcio check archive/*.warc.gz        (pip install warcio)
+   warcio checks the records it finds, not that any is missing: a WARC
+   file cut short passes it, even one cut inside a gzip member. `gzip -t`
+   notices a cut inside a member, but not one at a member boundary (whole
+   records dropped from the end): what is left is valid gzip. `sha256sum
+   -c` (step 2) notices either unless SHA256SUMS was signed again;
+   verify_ledger.py (step 7) notices it when the dropped captures' ledger
+   lines were removed too, not when only WARC records were cut.
 6. A ledger leaf's hash is SHA-256 of a zero byte followed by the line:
        (printf '\000'; head -n1 ledger/entries.jsonl | tr -d '\n') | sha256sum
    Each leaf's audit path in ledger/proofs/inclusion.jsonl leads to the
    newest checkpoint's root (RFC 6962 / RFC 9162 section 2.1.3.2).
-7. Or all of the above, plus the proofs and the link from each WARC
-   metadata record to its ledger leaf, in one go:
+7. Or let verify_ledger.py (Python 3, standard library only, short enough
+   to read first) do step 6 for every line, without scopewatch:
+       python3 verify_ledger.py
+   It recomputes each leaf hash, checks each entry's `prev` against the
+   entry before it, that the entries run without a gap to the last one
+   the newest checkpoint signed, each inclusion proof against that
+   checkpoint's root and, when the entries start at 0, every checkpoint's
+   root. It prints each problem with its ledger sequence number and exits
+   1 if there is any. It checks no signature: steps 3 and 4 do.
+8. Or all of the above, plus the consistency proofs and the link from each
+   WARC metadata record to its ledger leaf, in one go:
        scopewatch verify THIS_DIRECTORY --key PINNED.pem
-8. Re-run extraction on the captured bytes with the operator's
+9. Re-run extraction on the captured bytes with the operator's
    configuration file (the one whose SHA-256 the metadata records'
    config_sha256 names) and compare what each capture stated:
        scopewatch verify THIS_DIRECTORY --key PINNED.pem --config scopewatch.toml
@@ -565,6 +594,8 @@ How to verify, step by step
    config leaves in ledger/entries.jsonl carry a fingerprint per source)
    or of a source the file lacks are listed as "not re-checked", not as
    findings. Without --config this step is skipped and says so.
+   With [evidence] tsa_ca_file in that file, the RFC 3161 tokens' CMS
+   signatures and certificate chains are checked too (step 4 by hand).
 {wacz_step}
 What the evidence proves
 ------------------------
@@ -574,7 +605,7 @@ What the evidence proves
   headers, peer address, TLS version, certificate hash, timings, digests),
   whose SHA-256 is the record_hash of its leaf in the signed ledger (by
   hand: the metadata block's "record" string, printed without a newline,
-  piped to sha256sum), and step 7 checks the metadata's members and the
+  piped to sha256sum), and step 8 checks the metadata's members and the
   response payload against it. The header blocks rendered in the WARC
   request and response records are drawn from it too, but are not
   compared with it.
@@ -584,7 +615,7 @@ What the evidence proves
   ledger/entries.jsonl). Hash your copy of the file to compare:
        sha256sum scopewatch.toml
 - That each capture's stated text and scope follow from its bytes under
-  the settings of the configuration file you re-extract with (step 8):
+  the settings of the configuration file you re-extract with (step 9):
   a text or scope rewritten after capture shows, even if SHA256SUMS and
   the checkpoints were signed again with the key.
 - Every fetch attempt (failures included) and every detected change is a

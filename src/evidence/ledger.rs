@@ -314,6 +314,9 @@ pub struct ConfigLeaf<'a> {
     /// SHA-256 (hex) of `[http] ca_file`, when there is one: what TLS
     /// trusts besides Mozilla's roots can change without the file above.
     pub ca_sha256: Option<&'a str>,
+    /// SHA-256 (hex) of `[evidence] tsa_ca_file`, when there is one: which
+    /// TSA certificates `verify` trusts.
+    pub tsa_ca_sha256: Option<&'a str>,
     /// Source id to extraction fingerprint (see
     /// [`super::recheck::extraction_fingerprints`]).
     pub extraction: &'a BTreeMap<String, String>,
@@ -328,11 +331,13 @@ pub fn record_config(store: &Store, config: &ConfigLeaf<'_>) -> Result<Option<En
         "config_sha256": config.config_sha256,
         "ca_sha256": config.ca_sha256,
         "extraction": config.extraction,
+        "tsa_ca_sha256": config.tsa_ca_sha256,
     });
     let last = last_config_leaf(store.conn())?;
-    // A leaf from before `ca_sha256` existed reads it as null.
+    // A leaf from before `ca_sha256` or `tsa_ca_sha256` existed reads it
+    // as null.
     if last.is_some_and(|leaf| {
-        ["config_sha256", "ca_sha256", "extraction"]
+        ["config_sha256", "ca_sha256", "extraction", "tsa_ca_sha256"]
             .iter()
             .all(|member| leaf[member] == fields[member])
     }) {
@@ -516,6 +521,7 @@ mod tests {
         ConfigLeaf {
             config_sha256,
             ca_sha256: None,
+            tsa_ca_sha256: None,
             extraction: &NONE,
         }
     }

@@ -5,7 +5,9 @@
 //! verification of the live store and of a
 //! bundle ([`verify`]). The hooks the rest of the program calls are here:
 //! [`before_sweep`], [`after_sweep`] and the ledger's lifecycle and
-//! configuration leaves. RFC 3161 timestamps are in [`timestamp`], the
+//! configuration leaves. RFC 3161 timestamps are requested in [`timestamp`],
+//! read and verified in [`rfc3161`], checked by `verify` in
+//! [`timestamp_check`]; the
 //! re-extraction `verify` runs in [`recheck`] (of a bundle:
 //! [`bundle_recheck`]).
 
@@ -17,7 +19,9 @@ pub mod merkle;
 pub mod recheck;
 mod report;
 pub mod retention;
+pub mod rfc3161;
 pub mod timestamp;
+mod timestamp_check;
 pub mod verify;
 pub mod wacz;
 pub mod warc;
@@ -134,6 +138,7 @@ fn record_config_of(store: &Store, config: &Config) -> Result<(), EvidenceError>
         &ledger::ConfigLeaf {
             config_sha256: &config.sha256,
             ca_sha256: config.http.extra_roots.file_sha256.as_deref(),
+            tsa_ca_sha256: config.tsa_trust.as_ref().map(|t| t.file_sha256.as_str()),
             extraction: &recheck::extraction_fingerprints(config),
         },
     )?;
@@ -183,6 +188,7 @@ pub async fn after_sweep(sweeper: &Sweeper) {
     if let Some(tsa) = &sweeper.config.tsa {
         let routes = crate::config::alerts::routes(&sweeper.config.alerts).into();
         let extra_roots = &sweeper.config.http.extra_roots;
-        timestamp::stamp_pending(&sweeper.store, tsa, extra_roots, routes).await;
+        let trust = sweeper.config.tsa_trust.as_ref();
+        timestamp::stamp_pending(&sweeper.store, tsa, trust, extra_roots, routes).await;
     }
 }

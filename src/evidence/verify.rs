@@ -28,14 +28,21 @@ pub struct Verified {
     /// Captures whose body was re-extracted and whose text and scope
     /// hashes were compared.
     pub re_extracted: usize,
+    /// Signed checkpoints checked.
+    pub checkpoints: usize,
 }
 
 impl Verified {
-    fn with(mut findings: Vec<Finding>, recheck: super::recheck::Recheck) -> Verified {
+    fn with(
+        mut findings: Vec<Finding>,
+        recheck: super::recheck::Recheck,
+        checkpoints: usize,
+    ) -> Verified {
         findings.extend(recheck.findings);
         Verified {
             findings,
             re_extracted: recheck.compared,
+            checkpoints,
         }
     }
 }
@@ -81,9 +88,14 @@ pub fn verify_store(
     findings.extend(check_ledger(&entries, &records));
     let checkpoints = checkpoint::all(conn)?;
     findings.extend(check_checkpoints(&entries, &checkpoints, key));
-    findings.extend(super::timestamp::check_tokens(conn, &checkpoints)?);
+    let tsa_trust = config.and_then(|c| c.tsa_trust.as_ref());
+    findings.extend(super::timestamp::check_tokens(
+        conn,
+        &checkpoints,
+        tsa_trust,
+    )?);
     let recheck = super::recheck::recheck_store(store, &entries, config)?;
-    Ok(Verified::with(findings, recheck))
+    Ok(Verified::with(findings, recheck, checkpoints.len()))
 }
 
 /// Records whose raw body is marked pruned, and whether a ledger `prune`
@@ -318,11 +330,16 @@ pub fn verify_bundle(
     }
 
     let checkpoints = bundle_checkpoints(dir, key.as_ref(), &mut findings);
-    findings.extend(super::timestamp::check_bundle_tokens(dir, &checkpoints));
+    let tsa_trust = config.and_then(|c| c.tsa_trust.as_ref());
+    findings.extend(super::timestamp::check_bundle_tokens(
+        dir,
+        &checkpoints,
+        tsa_trust,
+    ));
     let leaves = check_bundle_ledger(dir, &checkpoints, &mut findings);
     let captures = check_archives(dir, &leaves, &mut findings);
     let recheck = captures.recheck(dir, &leaves, config, &mut findings)?;
-    Ok(Verified::with(findings, recheck))
+    Ok(Verified::with(findings, recheck, checkpoints.len()))
 }
 
 fn read(dir: &Path, name: &str, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {

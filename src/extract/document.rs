@@ -34,6 +34,9 @@ pub struct Document {
     /// HTML pages read with a scope `table` CSS selector: the ordinals
     /// (1-based, in document order) of the [`Block::Table`]s it matched.
     pub selected_tables: Option<Vec<usize>>,
+    /// JSON documents: the part that counts (after the source's
+    /// `json_pointer`), which scope extraction reads (`kind = "json"`).
+    pub json: Option<serde_json::Value>,
 }
 
 impl Document {
@@ -159,6 +162,7 @@ impl DocumentBuilder {
         Document {
             blocks: self.blocks,
             selected_tables: None,
+            json: None,
         }
     }
 }

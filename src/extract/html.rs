@@ -180,9 +180,10 @@ fn content_roots<'a>(
         .collect();
     if matched.is_empty() {
         return Err(HtmlError::ContentNotFound(
+            // As CSS, the way they were written in the configuration.
             content
                 .iter()
-                .map(|s| format!("{s:?}"))
+                .map(scraper::selector::ToCss::to_css_string)
                 .collect::<Vec<_>>()
                 .join(", "),
         ));
@@ -843,10 +844,18 @@ mod tests {
             .unwrap()
             .document;
         assert_eq!(doc.to_text(), "first\ninner\nsecond\n");
-        assert!(matches!(
-            extract_html(html, &[sel("#missing")], &[], None, None),
-            Err(HtmlError::ContentNotFound(_))
-        ));
+        assert_eq!(
+            extract_html(
+                html,
+                &[sel("#missing"), sel("article.nope > p")],
+                &[],
+                None,
+                None
+            )
+            .unwrap_err()
+            .to_string(),
+            "none of the content selectors (#missing, article.nope > p) matched the page"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! bombs stop at the cap). A fetch never fails with an `Err`: every outcome,
 //! failures included, is a [`Capture`] to record.
 
+mod headline;
 mod hosts;
 pub mod policy;
 pub mod retry;
@@ -23,6 +24,7 @@ use url::Url;
 use crate::clock;
 use crate::config::HttpSettings;
 use crate::hash::Digest;
+pub use headline::headline;
 use hosts::HostLimiter;
 use policy::Refusal;
 use retry::RetryDecision;
@@ -101,6 +103,9 @@ pub struct Capture {
     /// The negotiated TLS version (`TLSv1.3`), over TLS.
     pub tls_version: Option<&'static str>,
     pub outcome: FetchOutcome,
+    /// Set while the demo replays its pages ([`clock::replay`]): the times
+    /// above are the replayed date, and this is when the fetch really began.
+    pub wall_clock_start: Option<DateTime<Utc>>,
 }
 
 impl Capture {
@@ -122,6 +127,7 @@ impl Capture {
             tls_cert_sha256: None,
             tls_version: None,
             outcome: FetchOutcome::NotModified,
+            wall_clock_start: clock::replayed().map(|_| clock::wall_now()),
         }
     }
 }

@@ -68,6 +68,65 @@ pub fn service_key(name: &str) -> String {
     words(&base.to_lowercase())
 }
 
+/// Whether a service name answers a `scope --service` filter: the
+/// filter's words, ignoring case and punctuation, come in a row in the name
+/// ("bot service" finds "Azure Bot Service"; "Exchange Online" also finds
+/// "Exchange Online (GCC High)").
+pub fn service_filter_matches(name: &str, wanted: &str) -> bool {
+    holds_words(&words(&name.to_lowercase()), &words(&wanted.to_lowercase()))
+}
+
+/// Whether a certification name answers a `scope --certification`
+/// filter: the filter's words come in a row in the name, both compared by
+/// [`certification_key`] ("ISO 27001" finds "ISO/IEC 27001:2013").
+pub fn certification_filter_matches(name: &str, wanted: &str) -> bool {
+    holds_words(&certification_key(name), &certification_key(wanted))
+}
+
+fn holds_words(name: &str, wanted: &str) -> bool {
+    wanted.is_empty() || format!(" {name} ").contains(&format!(" {wanted} "))
+}
+
+/// How alike two names must be for one to be offered for the other when a
+/// filter matches nothing: three quarters of the characters of the best
+/// matching run of words in the name (Damerau-Levenshtein, normalised), so
+/// a slip or two in a word ("servce", "365" for "356") is forgiven and a
+/// different word is not.
+const SIMILAR: f64 = 0.75;
+
+/// The names a filter that matched nothing probably meant, most alike
+/// first, at most three. `key` is how names are compared
+/// ([`certification_key`] for certifications, lowercase words for services).
+pub fn similar_names<'a>(
+    wanted: &str,
+    names: impl IntoIterator<Item = &'a str>,
+    key: fn(&str) -> String,
+) -> Vec<&'a str> {
+    let wanted = key(wanted);
+    let width = wanted.split(' ').count();
+    let mut scored: Vec<(f64, &str)> = names
+        .into_iter()
+        .filter_map(|name| {
+            let name_key = key(name);
+            let name_words: Vec<&str> = name_key.split(' ').collect();
+            let best = name_words
+                .windows(width.min(name_words.len()).max(1))
+                .map(|run| strsim::normalized_damerau_levenshtein(&run.join(" "), &wanted))
+                .chain([strsim::normalized_damerau_levenshtein(&name_key, &wanted)])
+                .fold(0.0, f64::max);
+            (best >= SIMILAR).then_some((best, name))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored.into_iter().take(3).map(|(_, name)| name).collect()
+}
+
+/// A service name as filters compare it: lowercase words.
+pub fn service_words(name: &str) -> String {
+    words(&name.to_lowercase())
+}
+
 fn words(text: &str) -> String {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -151,6 +210,46 @@ mod tests {
         assert_eq!(
             service_key("Azure Bot Service (Azure Government)"),
             "azure bot service"
+        );
+    }
+
+    #[test]
+    fn filters_match_runs_of_words_loosely() {
+        assert!(service_filter_matches("Azure Bot Service", "bot service"));
+        assert!(service_filter_matches(
+            "Azure Bot Service",
+            "Azure Bot Service"
+        ));
+        assert!(service_filter_matches(
+            "Exchange Online (GCC High)",
+            "exchange online"
+        ));
+        assert!(!service_filter_matches("Azure Bot Service", "bot services"));
+        assert!(!service_filter_matches("Robotics", "bot"));
+        assert!(certification_filter_matches("ISO/IEC 27001", "ISO 27001"));
+        assert!(certification_filter_matches(
+            "ISO/IEC 27001:2013",
+            "iso 27001"
+        ));
+        assert!(certification_filter_matches("SOC 2", "soc 2"));
+        assert!(!certification_filter_matches("SOC 1", "SOC 2"));
+    }
+
+    #[test]
+    fn a_filter_that_matched_nothing_is_offered_the_names_alike() {
+        let services = ["Azure Bot Service", "Windows 365", "Azure Files", "Intune"];
+        assert_eq!(
+            similar_names("bot servce", services, service_words),
+            ["Azure Bot Service"]
+        );
+        assert_eq!(
+            similar_names("windows 356", services, service_words),
+            ["Windows 365"]
+        );
+        assert!(similar_names("Power BI", services, service_words).is_empty());
+        assert_eq!(
+            similar_names("ISO 2700", ["ISO/IEC 27001", "SOC 2"], certification_key),
+            ["ISO/IEC 27001"]
         );
     }
 

@@ -12,8 +12,11 @@
 //!   certifications as table cells or list items;
 //! - `pattern` ([`pattern`]): a regex with `service` and `certification`
 //!   groups over running text;
+//! - `json` ([`json`]): an array in a JSON document, its elements' members
+//!   naming services and certifications;
 //! - `auto` ([`auto`], the default): check-mark matrices and lists under
-//!   "in scope" headings.
+//!   "in scope" headings; in a JSON document, arrays of objects with a
+//!   service and a certifications member ([`json::extract_auto`]).
 //!
 //! Names are cleaned by [`names`]; `[scope] aliases` map both certification
 //! and service names to one spelling, at extraction and again in the diff.
@@ -22,6 +25,7 @@ pub mod auto;
 pub mod certifications;
 pub mod claims;
 pub mod diff;
+pub mod json;
 pub mod list;
 pub mod matrix;
 pub mod names;
@@ -287,14 +291,15 @@ impl ScopeSet {
     }
 }
 
-/// `[source.scope]` as written in the configuration file.
+/// `[source.scope]` as written in the configuration file. Unknown keys
+/// are reported by the configuration's key check (`config::keys`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawScopeSpec {
-    /// "matrix" | "list" | "certifications" | "pattern" | "auto" (default).
+    /// "matrix" | "list" | "certifications" | "pattern" | "json" | "auto" (default).
     pub kind: Option<String>,
     /// list: the certification (else the page's `#` heading); pattern: the
-    /// certification when the regex has no `certification` group.
+    /// certification when the regex has no `certification` group; json:
+    /// the certification of every element.
     pub certification: Option<String>,
     /// Regex: only lists and tables under headings matching it count.
     pub section: Option<String>,
@@ -311,10 +316,17 @@ pub struct RawScopeSpec {
     /// the heading of that level (or the nearest above it).
     pub prefix_from_heading: Option<RawHeadingPrefix>,
     /// certifications: the service the page is about; pattern: the service
-    /// when the regex has no `service` group.
+    /// when the regex has no `service` group; json: the service of every
+    /// element.
     pub service: Option<String>,
     /// pattern: regex with named groups `service` and `certification`.
     pub regex: Option<String>,
+    /// json: RFC 6901 pointer to the array (in the part that counts).
+    pub json_pointer: Option<String>,
+    /// json: the member of each element holding its service(s).
+    pub service_field: Option<String>,
+    /// json: the member of each element holding its certification(s).
+    pub certification_field: Option<String>,
 }
 
 /// `prefix_from_heading` as written: `true`/`false`, or a heading level.
@@ -368,6 +380,7 @@ pub enum ScopeKind {
     List,
     Certifications,
     Pattern,
+    Json,
     Auto,
 }
 
@@ -378,6 +391,7 @@ impl ScopeKind {
             Self::List => "list",
             Self::Certifications => "certifications",
             Self::Pattern => "pattern",
+            Self::Json => "json",
             Self::Auto => "auto",
         }
     }
@@ -449,6 +463,8 @@ pub struct ScopeSpec {
     pub(crate) prefix_from_heading: HeadingPrefix,
     pub(crate) service: Option<String>,
     pub(crate) regex: Option<Arc<Regex>>,
+    /// `kind = "json"`'s keys.
+    pub(crate) json: Option<Box<json::JsonKeys>>,
 }
 
 /// A `[source.scope]` key with a wrong value: says what is wrong and what
@@ -547,11 +563,12 @@ impl ScopeSpec {
             Some("list") => ScopeKind::List,
             Some("certifications") => ScopeKind::Certifications,
             Some("pattern") => ScopeKind::Pattern,
+            Some("json") => ScopeKind::Json,
             Some(other) => {
                 return Err(spec_error(
                     "kind",
                     format!(
-                        "unknown kind {other:?}; write one of \"matrix\", \"list\", \"certifications\", \"pattern\" or \"auto\""
+                        "unknown kind {other:?}; write one of \"matrix\", \"list\", \"certifications\", \"pattern\", \"json\" or \"auto\""
                     ),
                 ));
             }
@@ -582,11 +599,22 @@ impl ScopeSpec {
             &table_kinds,
         )?;
         only("regex", raw.regex.is_some(), &[Pattern])?;
-        only("service", raw.service.is_some(), &[Certifications, Pattern])?;
+        only(
+            "service",
+            raw.service.is_some(),
+            &[Certifications, Pattern, Json],
+        )?;
         only(
             "certification",
             raw.certification.is_some(),
-            &[List, Pattern],
+            &[List, Pattern, Json],
+        )?;
+        only("json_pointer", raw.json_pointer.is_some(), &[Json])?;
+        only("service_field", raw.service_field.is_some(), &[Json])?;
+        only(
+            "certification_field",
+            raw.certification_field.is_some(),
+            &[Json],
         )?;
         only(
             "section",
@@ -594,6 +622,10 @@ impl ScopeSpec {
             &[Matrix, List, Certifications, Auto],
         )?;
 
+        let json = (kind == Json)
+            .then(|| json_keys(&raw, raw.service.is_some(), raw.certification.is_some()))
+            .transpose()?
+            .map(Box::new);
         let certification = non_empty("certification", raw.certification)?;
         let service = non_empty("service", raw.service)?;
         let section = match raw.section.as_deref() {
@@ -678,6 +710,7 @@ impl ScopeSpec {
             prefix_from_heading,
             service,
             regex,
+            json,
         })
     }
 
@@ -694,6 +727,7 @@ impl ScopeSpec {
             prefix_from_heading: HeadingPrefix::Off,
             service: None,
             regex: None,
+            json: None,
         }
     }
 
@@ -718,7 +752,6 @@ impl ScopeSpec {
 
 /// `[scope]` as written in the configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawScopeSettings {
     /// Services whose changes are severity "high".
     pub watch: Option<Vec<String>>,
@@ -811,12 +844,89 @@ pub fn extract_scope(doc: &Document, spec: &ScopeSpec, settings: &ScopeSettings)
         ScopeKind::List => list::extract(doc, spec, settings),
         ScopeKind::Certifications => certifications::extract(doc, spec, settings),
         ScopeKind::Pattern => pattern::extract(doc, spec, settings),
-        ScopeKind::Auto => auto::extract(doc, spec, settings),
+        ScopeKind::Json => match (&doc.json, &spec.json) {
+            (Some(value), Some(keys)) => json::extract(
+                value,
+                keys,
+                spec.service.as_deref(),
+                spec.certification.as_deref(),
+                settings,
+            ),
+            _ => Err("kind = \"json\" reads JSON documents, and this page is not one".into()),
+        },
+        ScopeKind::Auto => match &doc.json {
+            Some(value) => Ok(json::extract_auto(value, settings)),
+            None => auto::extract(doc, spec, settings),
+        },
     };
     match result {
         Ok(set) => ScopeOutcome::Extracted(set),
         Err(reason) => ScopeOutcome::Broken { reason },
     }
+}
+
+/// Validates `kind = "json"`'s keys: a pointer RFC 6901 can read, and for
+/// each side of a pair a member name or a fixed name, not both; the
+/// elements themselves (strings) stand for at most one side.
+fn json_keys(
+    raw: &RawScopeSpec,
+    fixed_service: bool,
+    fixed_certification: bool,
+) -> Result<json::JsonKeys, ScopeSpecError> {
+    let pointer = raw.json_pointer.clone().unwrap_or_default();
+    if !pointer.is_empty() && !pointer.starts_with('/') {
+        return Err(spec_error(
+            "json_pointer",
+            format!(
+                "a JSON pointer starts with '/' (RFC 6901), e.g. \"/services\"; got {pointer:?}"
+            ),
+        ));
+    }
+    let member = |key: &'static str, value: &Option<String>| match value.as_deref().map(str::trim) {
+        Some("") => Err(spec_error(
+            key,
+            "is empty; write the name of a member, e.g. \"name\"",
+        )),
+        other => Ok(other.map(str::to_string)),
+    };
+    let service_field = member("service_field", &raw.service_field)?;
+    let certification_field = member("certification_field", &raw.certification_field)?;
+    if service_field.is_some() && fixed_service {
+        return Err(spec_error(
+            "service",
+            "set service_field (a member of each element) or service (one name for all), not both",
+        ));
+    }
+    if certification_field.is_some() && fixed_certification {
+        return Err(spec_error(
+            "certification",
+            "set certification_field (a member of each element) or certification (one name for all), not both",
+        ));
+    }
+    // Each side is a member, a fixed name, or (neither) the element itself.
+    let element_is_service = service_field.is_none() && !fixed_service;
+    let element_is_certification = certification_field.is_none() && !fixed_certification;
+    let needs = "set service_field and certification_field (members of each element), or one of them with a fixed certification or service, or for an array of names the fixed other side, e.g. certification = \"PCI DSS\"";
+    if element_is_service && !fixed_certification {
+        return Err(spec_error("service_field", format!("is missing: {needs}")));
+    }
+    if element_is_certification && !fixed_service {
+        return Err(spec_error(
+            "certification_field",
+            format!("is missing: {needs}"),
+        ));
+    }
+    if fixed_service && fixed_certification {
+        return Err(spec_error(
+            "service_field",
+            "with both service and certification fixed nothing is read from the document: replace one of them with service_field or certification_field",
+        ));
+    }
+    Ok(json::JsonKeys {
+        pointer,
+        service_field,
+        certification_field,
+    })
 }
 
 /// One heading of a document: its place among the document's headings
@@ -982,9 +1092,50 @@ mod tests {
     }
 
     #[test]
-    fn raw_spec_rejects_unknown_keys() {
-        let err = serde_json::from_str::<RawScopeSpec>(r#"{"kind":"list","colour":"red"}"#);
-        assert!(err.is_err());
+    fn json_keys_are_checked_together() {
+        let ok = ScopeSpec::from_raw(RawScopeSpec {
+            json_pointer: Some("/services".into()),
+            service_field: Some("name".into()),
+            certification_field: Some("certifications".into()),
+            ..raw("json")
+        })
+        .unwrap();
+        assert_eq!(ok.kind(), ScopeKind::Json);
+        assert!(!ok.is_claim());
+        let key = |raw: RawScopeSpec| ScopeSpec::from_raw(raw).unwrap_err().key;
+        assert_eq!(key(raw("json")), "service_field");
+        assert_eq!(
+            key(RawScopeSpec {
+                json_pointer: Some("services".into()),
+                certification: Some("SOC 2".into()),
+                ..raw("json")
+            }),
+            "json_pointer"
+        );
+        assert_eq!(
+            key(RawScopeSpec {
+                service_field: Some("name".into()),
+                service: Some("X".into()),
+                certification: Some("SOC 2".into()),
+                ..raw("json")
+            }),
+            "service"
+        );
+        assert_eq!(
+            key(RawScopeSpec {
+                service_field: Some("name".into()),
+                ..raw("list")
+            }),
+            "service_field"
+        );
+        // An array of service names under one certification.
+        assert!(
+            ScopeSpec::from_raw(RawScopeSpec {
+                certification: Some("PCI DSS".into()),
+                ..raw("json")
+            })
+            .is_ok()
+        );
     }
 
     #[test]

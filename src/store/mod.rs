@@ -489,6 +489,10 @@ fn record_in(
     };
     let record_hash = row.hash();
     packed::insert(tx, known, &row, &link, &record_hash)?;
+    if let Some(wall_clock) = capture.wall_clock_start {
+        tx.prepare_cached("INSERT INTO replayed_records (record_id, fetched_at) VALUES (?1, ?2)")?
+            .execute(params![record_id, clock::format(wall_clock)])?;
+    }
 
     let mut events = Vec::new();
     let scope_event = scope_detection.as_ref().and_then(|d| d.event.as_ref());

@@ -1,7 +1,5 @@
 //! Read-only queries behind the CLI listings. Field names of these structs
-//! are the stable `--json` contract documented in the README.
-
-use std::collections::BTreeSet;
+//! are the stable `--json` contract documented in docs/cli.md and docs/scope.md.
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -9,6 +7,7 @@ use serde::Serialize;
 use super::scope_sets::SetCache;
 use super::{Result, Store, StoreError};
 use crate::hash::Digest;
+use crate::scope::{ScopeDiff, ScopeEntry, ScopeRename, claims};
 
 /// One row of `scopewatch sources`.
 #[derive(Debug, Clone, Serialize)]
@@ -21,7 +20,8 @@ pub struct SourceSummary {
     pub state: String,
     pub last_checked: Option<String>,
     pub last_changed: Option<String>,
-    /// Successful snapshots stored.
+    /// Fetches whose outcome is `ok`: a page received and read (not 304s,
+    /// not failures); the table heads it OK FETCHES.
     pub snapshots: i64,
     pub consecutive_failures: i64,
     /// When the source's scope extraction broke, if it still is: its last
@@ -47,6 +47,9 @@ pub struct RecordSummary {
     pub error_class: Option<String>,
     pub error_message: Option<String>,
     pub record_hash: String,
+    /// `wall`, or `replayed` for a record `scopewatch demo` made: its
+    /// `started_at` is the date the replayed page version was published.
+    pub clock: &'static str,
 }
 
 /// One event, as `scopewatch changes --json` prints it.
@@ -90,7 +93,9 @@ pub struct EventFilter {
 
 const RECORD_SUMMARY: &str = "SELECT r.id, r.source, r.started_at, r.outcome, r.change, r.status,
     r.final_url, r.content_kind, r.raw_hash, r.text_hash, b.size, r.error_class, r.error_message,
-    r.record_hash FROM records r LEFT JOIN blobs b ON b.hash = r.raw_hash";
+    r.record_hash, rr.record_id IS NOT NULL
+    FROM records r LEFT JOIN blobs b ON b.hash = r.raw_hash
+    LEFT JOIN replayed_records rr ON rr.record_id = r.id";
 
 fn record_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordSummary> {
     Ok(RecordSummary {
@@ -108,6 +113,7 @@ fn record_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordSummary> {
         error_class: row.get(11)?,
         error_message: row.get(12)?,
         record_hash: row.get(13)?,
+        clock: if row.get(14)? { "replayed" } else { "wall" },
     })
 }
 
@@ -351,33 +357,36 @@ pub struct ScopeRow {
 #[derive(Debug, Clone, Default)]
 pub struct ScopeFilter {
     pub sources: Vec<String>,
-    /// Matches the service name case-insensitively, with or without a
-    /// trailing qualifier: "Exchange Online" matches "Exchange Online (GCC)".
+    /// Services whose name holds these words (see
+    /// [`claims::service_filter_matches`]): "bot service" matches "Azure
+    /// Bot Service", "Exchange Online" matches "Exchange Online (GCC)".
     pub service: Option<String>,
-    /// Matches the certification name case-insensitively.
+    /// Certifications whose name holds these words, compared as claims are
+    /// (see [`claims::certification_filter_matches`]): "ISO 27001" matches
+    /// "ISO/IEC 27001".
     pub certification: Option<String>,
 }
 
-/// When a service entered or left a certification's scope on a source.
+/// When a service entered, left or was renamed in a certification's scope
+/// on a source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScopeTransition {
     pub source: String,
     pub certification: String,
     pub service: String,
-    /// `entered` or `left`.
+    /// `entered`, `left` or `renamed`.
     pub change: String,
+    /// A rename's former certification and service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<ScopeEntry>,
     pub at: String,
     pub snapshot: i64,
 }
 
-/// Whether `name` is `wanted`, ignoring case and a trailing `(qualifier)`.
+/// Whether `name` answers the service filter `wanted`
+/// ([`claims::service_filter_matches`]).
 pub fn service_matches(name: &str, wanted: &str) -> bool {
-    let name = name.trim();
-    let base = match name.rfind(" (") {
-        Some(i) if name.ends_with(')') => &name[..i],
-        _ => name,
-    };
-    name.eq_ignore_ascii_case(wanted.trim()) || base.eq_ignore_ascii_case(wanted.trim())
+    claims::service_filter_matches(name, wanted)
 }
 
 impl ScopeFilter {
@@ -386,11 +395,11 @@ impl ScopeFilter {
             && self
                 .service
                 .as_deref()
-                .is_none_or(|s| service_matches(service, s))
+                .is_none_or(|s| claims::service_filter_matches(service, s))
             && self
                 .certification
                 .as_deref()
-                .is_none_or(|c| certification.eq_ignore_ascii_case(c.trim()))
+                .is_none_or(|c| claims::certification_filter_matches(certification, c))
     }
 }
 
@@ -431,48 +440,124 @@ impl Store {
         Ok(out)
     }
 
-    /// When `service` entered or left each certification's scope, per
-    /// source, oldest first, with the snapshot that showed it.
-    pub fn scope_history(&self, service: &str) -> Result<Vec<ScopeTransition>> {
-        let mut statement = self.conn().prepare(
-            "SELECT id, source, started_at, scope_hash FROM records
-             WHERE scope_hash IS NOT NULL
-             ORDER BY source, id",
-        )?;
-        let mut rows = statement.query([])?;
-        let mut sets = SetCache::new(self.conn());
+    /// When services entered, left or were renamed in each
+    /// certification's scope, oldest first (in the order the records were
+    /// made), with the record that showed it: a source's first stored
+    /// scope enters its pairs, and after that each `scope` event's
+    /// `added`, `removed` and `renamed`, so the history says what `changes`
+    /// says. `service`: only services answering that filter (either name,
+    /// for a rename).
+    pub fn scope_history(&self, service: Option<&str>) -> Result<Vec<ScopeTransition>> {
+        let keep = |name: &str| service.is_none_or(|s| claims::service_filter_matches(name, s));
         let mut transitions = Vec::new();
-        // The previous record's matching pairs, per source.
-        let mut before: Option<(String, BTreeSet<(String, String)>)> = None;
+        let transition =
+            |change: &str, to: &ScopeEntry, from, source: &str, at: &str, id| ScopeTransition {
+                source: source.to_string(),
+                certification: to.certification.clone(),
+                service: to.service.clone(),
+                change: change.to_string(),
+                from,
+                at: at.to_string(),
+                snapshot: id,
+            };
+        let mut first_scopes = self.conn().prepare(
+            "SELECT id, source, started_at, scope_hash FROM records
+             WHERE id IN (SELECT MIN(id) FROM records WHERE scope_hash IS NOT NULL GROUP BY source)",
+        )?;
+        let mut rows = first_scopes.query([])?;
+        let mut sets = SetCache::new(self.conn());
         while let Some(row) = rows.next()? {
             let (id, source, at, hash): (i64, String, String, String) =
                 (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
-            let now: BTreeSet<(String, String)> = sets
-                .get(&hash, id)?
-                .entries()
-                .iter()
-                .filter(|e| service_matches(&e.service, service))
-                .map(|e| (e.certification.clone(), e.service.clone()))
-                .collect();
-            let empty = BTreeSet::new();
-            let previous = match &before {
-                Some((src, pairs)) if *src == source => pairs,
-                _ => &empty,
-            };
-            for (change, set, other) in [("entered", &now, previous), ("left", previous, &now)] {
-                for (certification, name) in set.difference(other) {
-                    transitions.push(ScopeTransition {
-                        source: source.clone(),
-                        certification: certification.clone(),
-                        service: name.clone(),
-                        change: change.to_string(),
-                        at: at.clone(),
-                        snapshot: id,
-                    });
+            for entry in sets.get(&hash, id)?.entries() {
+                if keep(&entry.service) {
+                    transitions.push(transition("entered", entry, None, &source, &at, id));
                 }
             }
-            before = Some((source, now));
         }
+        // Scope events, and the layout changes that replaced the reference
+        // without one (`extraction-broken` with `reference: replaced`).
+        let mut scope_events = self.conn().prepare(
+            "SELECT e.record_id, e.source, r.started_at, e.details, e.kind, r.scope_hash,
+                    e.from_record, p.scope_hash
+             FROM events e JOIN records r ON r.id = e.record_id
+             LEFT JOIN records p ON p.id = e.from_record
+             WHERE e.kind = 'scope'
+                OR (e.kind = 'extraction-broken' AND e.details LIKE '%\"reference\":\"replaced\"%')
+             ORDER BY e.id",
+        )?;
+        let mut rows = scope_events.query([])?;
+        while let Some(row) = rows.next()? {
+            let (id, source, at, details): (i64, String, String, Option<String>) =
+                (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+            let (kind, hash, from_record, from_hash): (
+                String,
+                Option<String>,
+                Option<i64>,
+                Option<String>,
+            ) = (row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?);
+            if kind != "scope" {
+                // The new layout replaced the reference: what the old scope
+                // had and the new one has not left, and the reverse entered.
+                let (Some(hash), Some(from), Some(from_hash)) = (hash, from_record, from_hash)
+                else {
+                    continue;
+                };
+                let (now, before) = (sets.get(&hash, id)?, sets.get(&from_hash, from)?);
+                for (change, set, other) in [("left", &before, &now), ("entered", &now, &before)] {
+                    for entry in set.entries() {
+                        if keep(&entry.service) && !other.contains(entry) {
+                            transitions.push(transition(change, entry, None, &source, &at, id));
+                        }
+                    }
+                }
+                continue;
+            }
+            let diff: ScopeDiff = serde_json::from_str(details.as_deref().unwrap_or("{}"))
+                .map_err(|e| {
+                    StoreError::Corrupt(format!(
+                        "the details of the scope event of record {id}: {e}"
+                    ))
+                })?;
+            for (change, entries) in [("entered", &diff.added), ("left", &diff.removed)] {
+                for entry in entries.iter().filter(|e| keep(&e.service)) {
+                    transitions.push(transition(change, entry, None, &source, &at, id));
+                }
+            }
+            for rename in &diff.renamed {
+                match rename {
+                    ScopeRename::Entry { from, to } => {
+                        if keep(&from.service) || keep(&to.service) {
+                            let from = Some(from.clone());
+                            transitions.push(transition("renamed", to, from, &source, &at, id));
+                        }
+                    }
+                    // A certification renamed: each service it kept, renamed.
+                    ScopeRename::Certification { from, to } => {
+                        let Some(hash) = &hash else { continue };
+                        for entry in sets.get(hash, id)?.entries() {
+                            if entry.certification != to.certification
+                                || !keep(&entry.service)
+                                || diff.added.contains(entry)
+                            {
+                                continue;
+                            }
+                            let old = ScopeEntry::new(&from.certification, &entry.service);
+                            transitions.push(transition(
+                                "renamed",
+                                entry,
+                                Some(old),
+                                &source,
+                                &at,
+                                id,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        // Stable: a record's transitions keep the order above.
+        transitions.sort_by_key(|t| t.snapshot);
         Ok(transitions)
     }
 }

@@ -436,4 +436,13 @@ pub const MIGRATIONS: &[&str] = &[
         r.prev_hash IS NULL AS prev_hash_derived
     FROM record_rows r;
     "#,
+    // 10: records made under the demo's replayed clock (`scopewatch demo`,
+    // src/clock.rs): their times are the dates the bundled page versions
+    // were published, and `fetched_at` is when each was really fetched.
+    r#"
+    CREATE TABLE replayed_records (
+        record_id  INTEGER PRIMARY KEY REFERENCES record_rows(id),
+        fetched_at TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];

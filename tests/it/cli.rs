@@ -43,7 +43,10 @@ fn configuration_errors_exit_2_naming_file_line_and_key() {
             "[daemon]\nschedule = \"every day\"\n",
             ":2:12: daemon.schedule:",
         ),
-        ("[daemon]\nbogus = 1\n", ":2:1: bogus"),
+        (
+            "[daemon]\nbogus = 1\n",
+            ":2:1: daemon.bogus: unknown key `bogus`",
+        ),
         ("[http]\ntimeout = \"soon\"\n", ":2:11: http.timeout:"),
         (
             "[[source]]\nid = \"a\"\nurl = \"not a url\"\n",
@@ -279,9 +282,16 @@ fn diff_shows_the_last_change() {
     }
     let out = scopewatch(&h.config_path(), &["diff", "soc2"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The sides are named with the time each snapshot was taken.
+    let text = stdout(&out);
+    let (header, body) = text.split_at(text.find("@@").unwrap());
+    assert!(
+        header.starts_with("--- snapshot 1 (20") && header.contains(")\n+++ snapshot 2 (20"),
+        "{header}"
+    );
     assert_eq!(
-        stdout(&out),
-        "--- snapshot 1\n+++ snapshot 2\n@@ -1,3 +1,2 @@\n ## In scope\n - Azure\n-- Microsoft Graph\n"
+        body,
+        "@@ -1,3 +1,2 @@\n ## In scope\n - Azure\n-- Microsoft Graph\n"
     );
 }
 
@@ -337,7 +347,8 @@ fn the_demo_runs_offline_and_reports_the_real_scope_changes() {
         .lines()
         .find_map(|l| {
             l.strip_prefix("The database is ")?
-                .strip_suffix(". Look around:")
+                .split_once(", its configuration ")
+                .map(|(db, _)| db)
         })
         .unwrap();
     let store = scopewatch::store::Store::open(Path::new(db)).unwrap();

@@ -177,6 +177,38 @@ fn a_restructure_then_two_real_changes_are_all_reported() {
             .iter()
             .all(|r| r.get("stale_since").is_none())
     );
+    // The history says what `changes` said: each service under a renamed
+    // certification renamed with it, then Graph leaving SOC 2.
+    let out = scopewatch(
+        &h.config_path(),
+        &["scope", "history", "--service", "Microsoft Graph", "--json"],
+    );
+    let history = json(&out);
+    let rows: Vec<(&str, &str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["service"] == "Microsoft Graph")
+        .map(|r| {
+            (
+                r["change"].as_str().unwrap(),
+                r["certification"].as_str().unwrap(),
+                r["from"]["certification"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(
+        rows.contains(&(
+            "renamed",
+            "Microsoft cloud services / SOC 2",
+            "Microsoft cloud services / SOC 2 Type 2"
+        )),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.contains(&("left", "Microsoft cloud services / SOC 2", "")),
+        "{rows:#?}"
+    );
 }
 
 /// Every certification column renamed to names the old ones share nothing
@@ -257,6 +289,32 @@ fn a_layout_nothing_pairs_with_becomes_the_reference() {
     );
     let out = scopewatch(&h.config_path(), &["sources", "--json"]);
     assert!(json(&out)[0].get("scope_unreadable_since").is_none());
+    // The history shows the new reference: the old names left and the
+    // new ones entered, then Griffin left.
+    let out = scopewatch(
+        &h.config_path(),
+        &["scope", "history", "--service", "Griffin", "--json"],
+    );
+    let history = json(&out);
+    let rows: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["change"].as_str().unwrap(),
+                r["certification"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for row in [
+        ("entered", "Office 365 Commercial / SOC 2 Type 2"),
+        ("left", "Office 365 Commercial / SOC 2 Type 2"),
+        ("entered", "Office 365 Commercial / Scheme 108"),
+        ("left", "Office 365 Commercial / Scheme 108"),
+    ] {
+        assert!(rows.contains(&row), "{row:?} in {rows:#?}");
+    }
 }
 
 /// A page whose matrix can no longer be read keeps the last readable scope

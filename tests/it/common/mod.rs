@@ -8,6 +8,7 @@ pub mod matrix;
 pub mod scope_changes;
 pub mod server;
 pub mod smtp;
+pub mod tsa;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -87,14 +88,25 @@ impl Harness {
 /// environment variables that would point it elsewhere (another config,
 /// a systemd state or credentials directory, a notify socket).
 pub fn scopewatch_command(config: &Path) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_scopewatch"));
+    let mut command = scopewatch_bare();
     command.arg("--config").arg(config);
+    command
+}
+
+/// The scopewatch binary without arguments, cut off from the environment
+/// variables that would point it elsewhere or change how it prints (the
+/// terminal width, colour).
+pub fn scopewatch_bare() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_scopewatch"));
     for var in [
         "SCOPEWATCH_CONFIG",
         "STATE_DIRECTORY",
         "CREDENTIALS_DIRECTORY",
         "NOTIFY_SOCKET",
         "WATCHDOG_USEC",
+        "COLUMNS",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
     ] {
         command.env_remove(var);
     }
@@ -130,6 +142,29 @@ pub fn json(output: &std::process::Output) -> serde_json::Value {
 pub fn signal(child: &std::process::Child, signal: i32) {
     // SAFETY: kill(2) with our child's pid and a valid signal number.
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+}
+
+/// Two sources swept four times with `check`: `iso` unchanged, `flaky`
+/// failing on its second fetch. Returns the harness and the server.
+pub fn history() -> (Harness, server::Server) {
+    use server::{Reply, Server};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = AtomicUsize::new(0);
+    let server = Server::start(move |req| match req.path.as_str() {
+        "/flaky" if hits.fetch_add(1, Ordering::SeqCst) == 1 => Reply::status(500),
+        "/flaky" => Reply::html("<main><p>SOC 2 Type 2: Azure Bot Service</p></main>"),
+        _ => Reply::html("<main><h1>ISO/IEC 27001</h1><p>In scope</p></main>"),
+    });
+    let h = Harness::new(&format!(
+        "{}[[source]]\nid = \"iso\"\nurl = \"{}\"\n[[source]]\nid = \"flaky\"\nurl = \"{}\"\n",
+        FAST_HTTP.replace("retries = 2", "retries = 0"),
+        server.url("/iso"),
+        server.url("/flaky")
+    ));
+    for _ in 0..4 {
+        scopewatch(&h.config_path(), &["check"]);
+    }
+    (h, server)
 }
 
 /// HTTP settings that keep retries fast in tests.

@@ -90,6 +90,16 @@ impl Reply {
 
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 
+/// A loopback port nothing listens on (bound, then closed): a connection
+/// to it is refused.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A running server; stops when dropped.
 pub struct Server {
     pub addr: SocketAddr,

@@ -74,6 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &evidence::ledger::ConfigLeaf {
             config_sha256: &scopewatch::hash::Digest::of(sources.as_bytes()).to_hex(),
             ca_sha256: None,
+            tsa_ca_sha256: None,
             extraction: &evidence::recheck::extraction_fingerprints(&config),
         },
     )?;

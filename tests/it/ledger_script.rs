@@ -1,0 +1,253 @@
+//! `verify_ledger.py`, the auditor's check shipped in every bundle, run
+//! with the system's `python3` on an exported bundle and on tampered
+//! copies: each alteration is named by the script alone, by the ledger
+//! sequence number it concerns. Skipped, saying so, without `python3`.
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::server::Server;
+use common::{Harness, scopewatch};
+
+/// [`common::history`], exported whole and for one source only.
+fn bundles() -> (Harness, Server, PathBuf, PathBuf) {
+    let (h, server) = common::history();
+    let export = |name: &str, extra: &[&str]| {
+        let bundle = h.dir.path().join(name);
+        let mut args = vec!["export", "--out", bundle.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = scopewatch(&h.config_path(), &args);
+        assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
+        bundle
+    };
+    let whole = export("whole", &[]);
+    let iso = export("iso", &["--source", "iso", "--since", "2000-01-01"]);
+    (h, server, whole, iso)
+}
+
+/// `python3 verify_ledger.py` run from elsewhere, on the directory it is
+/// in; `None` when there is no python3.
+fn run_script(bundle: &Path) -> Option<(i32, String)> {
+    let out = match Command::new("python3")
+        .arg(bundle.join("verify_ledger.py"))
+        .current_dir(std::env::temp_dir())
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("SKIPPED: python3 is not installed; verify_ledger.py needs it");
+            return None;
+        }
+        Err(e) => panic!("python3: {e}"),
+    };
+    Some((out.status.code().unwrap(), common::output_text(&out)))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of `bundle` with `ledger/entries.jsonl` (and the inclusion
+/// proofs) rewritten by `alter`, which gets the lines.
+fn tampered(
+    bundle: &Path,
+    name: &str,
+    alter: impl FnOnce(&mut Vec<String>, &mut Vec<String>),
+) -> PathBuf {
+    let copy = bundle.with_file_name(name);
+    copy_dir(bundle, &copy);
+    let read = |file: &str| -> Vec<String> {
+        std::fs::read_to_string(copy.join(file))
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    };
+    let (mut entries, mut proofs) = (
+        read("ledger/entries.jsonl"),
+        read("ledger/proofs/inclusion.jsonl"),
+    );
+    alter(&mut entries, &mut proofs);
+    let write = |file: &str, lines: &[String]| {
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(copy.join(file), text).unwrap();
+    };
+    write("ledger/entries.jsonl", &entries);
+    write("ledger/proofs/inclusion.jsonl", &proofs);
+    copy
+}
+
+fn seq_of(line: &str) -> i64 {
+    serde_json::from_str::<serde_json::Value>(line).unwrap()["seq"]
+        .as_i64()
+        .unwrap()
+}
+
+#[test]
+fn the_shipped_script_verifies_a_clean_bundle_and_names_each_tampering() {
+    let (h, _server, whole, iso) = bundles();
+    // Shipped byte for byte, and covered by SHA256SUMS.
+    assert_eq!(
+        std::fs::read_to_string(whole.join("verify_ledger.py")).unwrap(),
+        include_str!("../../src/evidence/verify_ledger.py")
+    );
+    let sums = std::fs::read_to_string(whole.join("SHA256SUMS")).unwrap();
+    assert!(sums.contains("  verify_ledger.py\n"), "{sums}");
+    let readme = std::fs::read_to_string(whole.join("README.txt")).unwrap();
+    assert!(readme.contains("python3 verify_ledger.py"), "{readme}");
+    let out = scopewatch(&h.config_path(), &["verify", whole.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
+
+    let Some((code, out)) = run_script(&whole) else {
+        return;
+    };
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ledger verified: entries 0 to"), "{out}");
+    assert!(out.contains("Merkle root of every checkpoint"), "{out}");
+    // One source's bundle: the ledger from its first leaf on, without a gap.
+    let (code, out) = run_script(&iso).unwrap();
+    assert_eq!(code, 0, "{out}");
+    let out_of_scopewatch = scopewatch(&h.config_path(), &["verify", iso.to_str().unwrap()]);
+    assert_eq!(out_of_scopewatch.status.code(), Some(0));
+
+    let entries: Vec<String> = std::fs::read_to_string(whole.join("ledger/entries.jsonl"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let last = entries.len() as i64 - 1;
+    let middle = entries.len() / 2;
+    assert_eq!(
+        seq_of(&entries[middle]),
+        middle as i64,
+        "the whole ledger, from 0"
+    );
+
+    // A deleted ledger line (its proof left in place).
+    let deleted = tampered(&whole, "deleted", |entries, _| {
+        entries.remove(middle);
+    });
+    let (code, out) = run_script(&deleted).unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("ledger entry {middle}: is missing")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "ledger entry {middle}: has an inclusion proof but no line"
+        )),
+        "{out}"
+    );
+
+    // The last line and its proof: the tail the checkpoint signed is short.
+    let cut = tampered(&whole, "cut", |entries, proofs| {
+        entries.pop();
+        proofs.pop();
+    });
+    let (code, out) = run_script(&cut).unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("ledger entry {last}: is missing")),
+        "{out}"
+    );
+
+    // Two lines swapped.
+    let swapped = tampered(&whole, "swapped", |entries, _| {
+        entries.swap(middle, middle + 1);
+    });
+    let (code, out) = run_script(&swapped).unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("ledger entry {middle}: is out of order")),
+        "{out}"
+    );
+
+    // A capture dropped: its capture and event leaves and their proofs.
+    let changed = entries
+        .iter()
+        .rfind(|l| l.contains(r#""kind":"baseline""#))
+        .expect("a baseline event");
+    let record = serde_json::from_str::<serde_json::Value>(changed).unwrap()["record_id"]
+        .as_i64()
+        .unwrap();
+    let capture = entries
+        .iter()
+        .find(|l| {
+            l.contains(r#""type":"capture""#) && l.contains(&format!(r#""record_id":{record},"#))
+        })
+        .map(|l| seq_of(l))
+        .unwrap();
+    let dropped = tampered(&whole, "dropped", |entries, proofs| {
+        let gone: Vec<i64> = entries
+            .iter()
+            .filter(|l| l.contains(&format!(r#""record_id":{record},"#)))
+            .map(|l| seq_of(l))
+            .collect();
+        assert!(gone.len() >= 2, "a capture and its event: {gone:?}");
+        entries.retain(|l| !gone.contains(&seq_of(l)));
+        proofs.retain(|l| !gone.contains(&seq_of(l)));
+    });
+    let (code, out) = run_script(&dropped).unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("ledger entry {capture}: ")), "{out}");
+    assert!(
+        out.contains("missing: the ledger lines were deleted"),
+        "{out}"
+    );
+
+    // An edited capture leaf; then the same with its proof's leaf_hash
+    // recomputed.
+    let at = entries
+        .iter()
+        .position(|l| l.contains(r#""type":"capture""#))
+        .unwrap();
+    let edited_line = |entries: &mut Vec<String>| {
+        let line = &mut entries[at];
+        *line = line.replacen(r#""status":200"#, r#""status":203"#, 1);
+        assert!(line.contains("203"), "{line}");
+    };
+    let edited = tampered(&whole, "edited", |entries, _| edited_line(entries));
+    let (code, out) = run_script(&edited).unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "ledger entry {at}: its line does not hash to the leaf_hash of its proof"
+        )),
+        "{out}"
+    );
+    let rehashed = tampered(&whole, "rehashed", |entries, proofs| {
+        edited_line(entries);
+        let hash = scopewatch::evidence::merkle::leaf_hash(entries[at].as_bytes());
+        let mut proof: serde_json::Value = serde_json::from_str(&proofs[at]).unwrap();
+        proof["leaf_hash"] = hex::encode(hash).into();
+        proofs[at] = proof.to_string();
+    });
+    let (code, out) = run_script(&rehashed).unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "ledger entry {at}: its audit path does not lead to the root"
+        )),
+        "{out}"
+    );
+    // The next entry's `prev` names the original leaf.
+    assert!(
+        out.contains(&format!(
+            "ledger entry {}: its prev is not the hash of entry {at}",
+            at + 1
+        )),
+        "{out}"
+    );
+}
