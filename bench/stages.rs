@@ -62,7 +62,7 @@ fn stages(c: &mut Criterion) {
         kind: Some("matrix".into()),
         table: Some("table.audit-scope".into()),
         ignore_columns: Some("^Planned".into()),
-        prefix_from_heading: Some(true),
+        prefix_from_heading: Some(scopewatch::scope::RawHeadingPrefix::Flag(true)),
         ..RawScopeSpec::default()
     })
     .unwrap();

@@ -8,16 +8,24 @@
 //!   that: `recovered`. A failure is never a content change;
 //! - final URL, content type or sign-in page status differs from the
 //!   previous success: `moved` (and no `content` event for that attempt);
-//! - the scope set differs from the previous one: `scope`, with the pairs
-//!   added, removed and renamed; a text edit that leaves the scope alone
-//!   gives no `scope` event. An extraction that breaks, or suddenly finds
-//!   nothing where it found pairs before, is `extraction-broken`, never a
-//!   mass removal; the previous scope stays the reference.
+//! - the scope set differs from the previous one: `scope`, with the
+//!   certifications renamed and the pairs added, removed and renamed; a
+//!   text edit that leaves the scope alone gives no `scope` event. An
+//!   extraction that breaks, or suddenly finds nothing where it found pairs
+//!   before, is `extraction-broken`, never a mass removal, and the previous
+//!   scope stays the reference; a plausible scope the previous one cannot
+//!   explain (no certification in common, none paired as a rename) is
+//!   `extraction-broken` too, and becomes the reference (see
+//!   [`detect_scope`]).
+
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
 use crate::hash::Digest;
-use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings, Severity, diff_scope, severity};
+use crate::scope::{
+    ScopeEntry, ScopeOutcome, ScopeRename, ScopeSet, ScopeSettings, Severity, diff_scope, severity,
+};
 
 /// What a source looked like at its last successful fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +96,7 @@ pub enum EventKind {
     Scope,
     ExtractionBroken,
     FailingReminder,
+    ExtractionBrokenReminder,
     Gone,
     AttestationExpiry,
     AlertFailed,
@@ -96,11 +105,12 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::Baseline,
         EventKind::Content,
         EventKind::Scope,
         EventKind::ExtractionBroken,
+        EventKind::ExtractionBrokenReminder,
         EventKind::Moved,
         EventKind::Gone,
         EventKind::Failing,
@@ -121,6 +131,7 @@ impl EventKind {
             EventKind::Scope => "scope",
             EventKind::ExtractionBroken => "extraction-broken",
             EventKind::FailingReminder => "failing-reminder",
+            EventKind::ExtractionBrokenReminder => "extraction-broken-reminder",
             EventKind::Gone => "gone",
             EventKind::AttestationExpiry => "attestation-expiry",
             EventKind::AlertFailed => "alert-failed",
@@ -312,13 +323,24 @@ fn compare(
 pub struct ScopeDetection {
     pub event: Option<EventDraft>,
     /// Extraction broke: the record stores no scope set and the previous
-    /// one stays the reference. Otherwise the extracted set is stored.
+    /// one stays the reference. Otherwise the extracted set is stored, and
+    /// is the reference for the next version.
     pub broken: bool,
 }
 
 /// Compares a freshly extracted scope with the previous stored one.
 /// `was_broken`: the previous extraction was broken (its event was raised
 /// then, not again). `previous_record`: the record of the previous scope.
+///
+/// - An implausible extraction (broken, or nothing found where pairs were
+///   found before, or no name in it with a letter) keeps the previous
+///   scope as the reference: `extraction-broken`, raised once.
+/// - A plausible one always becomes the reference. When it shares no
+///   certification with the previous scope and none could be paired as a
+///   rename (see [`crate::scope::rename`]), it is `extraction-broken` with
+///   the pairing proposed by shared services; otherwise a difference is a
+///   `scope` event with the certifications renamed, then the entries added,
+///   removed and renamed.
 pub fn detect_scope(
     previous: Option<&ScopeSet>,
     previous_record: Option<i64>,
@@ -326,20 +348,22 @@ pub fn detect_scope(
     current: &ScopeOutcome,
     settings: &ScopeSettings,
 ) -> ScopeDetection {
-    let broken = |reason: String| ScopeDetection {
+    let kept = |reason: String| ScopeDetection {
         event: (!was_broken).then(|| EventDraft {
             severity: Some(Severity::Medium),
-            details: Some(serde_json::json!({ "reason": reason })),
+            details: Some(serde_json::json!({ "reason": reason, "reference": "kept" })),
             ..EventDraft::new(
                 EventKind::ExtractionBroken,
-                format!("scope extraction broken: {reason}"),
+                format!(
+                    "scope extraction broken: {reason}; the previous scope stays the reference"
+                ),
                 previous_record,
             )
         }),
         broken: true,
     };
     let set = match current {
-        ScopeOutcome::Broken { reason } => return broken(reason.clone()),
+        ScopeOutcome::Broken { reason } => return kept(reason.clone()),
         ScopeOutcome::Extracted(set) => set,
     };
     let Some(previous) = previous else {
@@ -348,76 +372,159 @@ pub fn detect_scope(
             broken: false,
         };
     };
-    if set.is_empty() && !previous.is_empty() {
-        return broken(format!(
-            "no scope entries found where the previous snapshot had {}",
-            previous.len()
-        ));
-    }
-    fn certifications(set: &ScopeSet) -> std::collections::BTreeSet<&str> {
-        set.entries()
-            .iter()
-            .map(|e| e.certification.as_str())
-            .collect()
-    }
-    let (before, now) = (certifications(previous), certifications(set));
-    if !before.is_empty() && !now.is_empty() && before.is_disjoint(&now) {
-        let list = |names: &std::collections::BTreeSet<&str>| {
-            names.iter().take(5).copied().collect::<Vec<_>>().join(", ")
-        };
-        return broken(format!(
-            "none of the certifications found before ({}) is on the page now (found: {}); \
-             if they were renamed, add [scope] aliases",
-            list(&before),
-            list(&now)
-        ));
+    if !previous.is_empty()
+        && let Some(reason) = implausible(previous, set)
+    {
+        return kept(reason);
     }
     let diff = diff_scope(previous, set, settings);
-    let event = (!diff.is_empty()).then(|| {
-        let mut parts = Vec::new();
-        for (count, what) in [
-            (diff.added.len(), "added"),
-            (diff.removed.len(), "removed"),
-            (diff.renamed.len(), "renamed"),
-        ] {
-            if count > 0 {
-                parts.push(format!("{count} {what}"));
-            }
-        }
-        let examples: Vec<String> = diff
-            .added
-            .iter()
-            .map(|e| format!("+ {e}"))
-            .chain(diff.removed.iter().map(|e| format!("- {e}")))
-            .chain(
-                diff.renamed
-                    .iter()
-                    .map(|r| format!("{} → {}", r.from, r.to)),
-            )
-            .take(3)
-            .collect();
-        EventDraft {
-            severity: Some(severity(&diff, settings)),
-            details: Some(serde_json::json!({
-                "added": diff.added,
-                "removed": diff.removed,
-                "renamed": diff.renamed,
-            })),
-            ..EventDraft::new(
-                EventKind::Scope,
-                format!(
-                    "scope changed: {} ({})",
-                    parts.join(", "),
-                    examples.join("; ")
-                ),
-                previous_record,
-            )
-        }
+    if diff.is_empty() {
+        return ScopeDetection {
+            event: None,
+            broken: false,
+        };
+    }
+    let (before, now) = (certifications(previous), certifications(set));
+    if !before.is_empty()
+        && !now.is_empty()
+        && before.is_disjoint(&now)
+        && diff.certification_renames().next().is_none()
+    {
+        return ScopeDetection {
+            event: Some(unexplained(previous, set, &before, &now, previous_record)),
+            broken: false,
+        };
+    }
+    let event = Some(EventDraft {
+        severity: Some(severity(&diff, settings)),
+        details: Some(serde_json::json!({
+            "added": diff.added,
+            "removed": diff.removed,
+            "renamed": diff.renamed,
+        })),
+        ..EventDraft::new(EventKind::Scope, scope_summary(&diff), previous_record)
     });
     ScopeDetection {
         event,
         broken: false,
     }
+}
+
+fn certifications(set: &ScopeSet) -> BTreeSet<&str> {
+    set.entries()
+        .iter()
+        .map(|e| e.certification.as_str())
+        .collect()
+}
+
+/// Why a non-empty `previous` cannot be replaced by `current`, if so: it is
+/// empty, or none of its service or certification names has a letter (the
+/// columns read are not services and certifications).
+fn implausible(previous: &ScopeSet, current: &ScopeSet) -> Option<String> {
+    let has_letter = |name: &str| name.chars().any(char::is_alphabetic);
+    if current.is_empty() {
+        Some(format!(
+            "no scope entries found where the previous snapshot had {}",
+            previous.len()
+        ))
+    } else if !current.entries().iter().any(|e| has_letter(&e.service)) {
+        Some("no service name found: the first column holds no names".to_string())
+    } else if !current
+        .entries()
+        .iter()
+        .any(|e| has_letter(&e.certification))
+    {
+        Some("no certification name found: the columns are not certifications".to_string())
+    } else {
+        None
+    }
+}
+
+/// The `extraction-broken` event of a plausible scope that shares nothing
+/// with the previous one: what was found, and what shared services suggest.
+fn unexplained(
+    previous: &ScopeSet,
+    current: &ScopeSet,
+    before: &BTreeSet<&str>,
+    now: &BTreeSet<&str>,
+    previous_record: Option<i64>,
+) -> EventDraft {
+    let list = |names: &BTreeSet<&str>| {
+        let shown: Vec<&str> = names.iter().take(5).copied().collect();
+        let more = names.len().saturating_sub(shown.len());
+        if more > 0 {
+            format!("{}, and {more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        }
+    };
+    let proposed = crate::scope::rename::propose_pairs(previous, current);
+    let suggestion = if proposed.is_empty() {
+        String::new()
+    } else {
+        let aliases: Vec<String> = proposed
+            .iter()
+            .take(3)
+            .map(|p| format!("{:?} = {:?}", p.from, p.to))
+            .collect();
+        format!(" (by shared services: {})", aliases.join(", "))
+    };
+    let reason = format!(
+        "none of the certifications found before ({}) is on the page now (found: {}), and none \
+         could be paired as a rename; the new scope is the reference from now on. If they were \
+         renamed, add [scope] aliases{suggestion}",
+        list(before),
+        list(now),
+    );
+    EventDraft {
+        severity: Some(Severity::Medium),
+        details: Some(serde_json::json!({
+            "reason": reason,
+            "reference": "replaced",
+            "proposed": proposed,
+        })),
+        ..EventDraft::new(
+            EventKind::ExtractionBroken,
+            format!("scope layout changed: {reason}"),
+            previous_record,
+        )
+    }
+}
+
+/// "scope changed: 2 certifications renamed, 3 added, 1 removed (…)".
+fn scope_summary(diff: &crate::scope::ScopeDiff) -> String {
+    let certifications: Vec<(&str, &str)> = diff.certification_renames().collect();
+    let entries: Vec<(&ScopeEntry, &ScopeEntry)> = diff
+        .renamed
+        .iter()
+        .filter_map(ScopeRename::entries)
+        .collect();
+    let mut parts = Vec::new();
+    for (count, what) in [
+        (certifications.len(), "certifications renamed"),
+        (diff.added.len(), "added"),
+        (diff.removed.len(), "removed"),
+        (entries.len(), "renamed"),
+    ] {
+        if count == 1 && what == "certifications renamed" {
+            parts.push("1 certification renamed".to_string());
+        } else if count > 0 {
+            parts.push(format!("{count} {what}"));
+        }
+    }
+    let examples: Vec<String> = certifications
+        .iter()
+        .map(|(from, to)| format!("{from} → {to}"))
+        .chain(diff.added.iter().map(|e| format!("+ {e}")))
+        .chain(diff.removed.iter().map(|e| format!("- {e}")))
+        .chain(entries.iter().map(|(from, to)| format!("{from} → {to}")))
+        .take(3)
+        .collect();
+    format!(
+        "scope changed: {} ({})",
+        parts.join(", "),
+        examples.join("; ")
+    )
 }
 
 /// A unified diff (3 lines of context) of two normalised texts, with the
@@ -602,6 +709,86 @@ mod tests {
                 .is_none(),
             "raised once"
         );
+    }
+
+    #[test]
+    fn a_restructured_scope_is_paired_or_becomes_the_reference() {
+        use crate::scope::ScopeEntry;
+        let settings = ScopeSettings::default();
+        let set = |pairs: &[(&str, &str)]| {
+            ScopeSet::from_entries(pairs.iter().map(|(c, s)| ScopeEntry::new(*c, *s)))
+        };
+        let before = set(&[
+            ("DoD CC SRG IL 2", "Azure Files"),
+            ("DoD CC SRG IL 2", "Azure Maps"),
+            ("FedRAMP Moderate", "Azure Files"),
+        ]);
+        // Every certification renamed or gone, services changed too: a
+        // scope event, one rename, then the real changes.
+        let renamed = set(&[("DoD IL2", "Azure Files"), ("DoD IL2", "Azure Bot Service")]);
+        let d = detect_scope(
+            Some(&before),
+            Some(1),
+            false,
+            &ScopeOutcome::Extracted(renamed),
+            &settings,
+        );
+        assert!(!d.broken);
+        let event = d.event.unwrap();
+        assert_eq!(event.kind, EventKind::Scope);
+        let details = event.details.unwrap();
+        assert_eq!(
+            details["renamed"],
+            serde_json::json!([{"from": {"certification": "DoD CC SRG IL 2"}, "to": {"certification": "DoD IL2"}}])
+        );
+        assert_eq!(details["added"][0]["service"], "Azure Bot Service");
+        assert_eq!(details["removed"].as_array().unwrap().len(), 2);
+        assert!(
+            event.summary.starts_with("scope changed: 1 certification renamed, 1 added, 2 removed (DoD CC SRG IL 2 → DoD IL2"),
+            "{}",
+            event.summary
+        );
+
+        // Nothing pairs: extraction-broken with a proposal, and the new
+        // scope is the reference (stored), even right after a broken one.
+        let unrelated = set(&[("Tier A", "Azure Files"), ("Tier A", "Azure Maps")]);
+        for was_broken in [false, true] {
+            let d = detect_scope(
+                Some(&before),
+                Some(1),
+                was_broken,
+                &ScopeOutcome::Extracted(unrelated.clone()),
+                &settings,
+            );
+            assert!(!d.broken, "the new scope is stored");
+            let event = d.event.unwrap();
+            assert_eq!(event.kind, EventKind::ExtractionBroken);
+            let details = event.details.unwrap();
+            assert_eq!(details["reference"], "replaced");
+            assert_eq!(details["proposed"][0]["from"], "DoD CC SRG IL 2");
+            assert_eq!(details["proposed"][0]["to"], "Tier A");
+            assert!(
+                event.summary.contains("\"DoD CC SRG IL 2\" = \"Tier A\""),
+                "{}",
+                event.summary
+            );
+        }
+
+        // Implausible: the previous scope stays the reference.
+        for current in [
+            set(&[("DoD IL2", "✅"), ("DoD IL2", "12")]),
+            set(&[("2019", "Azure Files")]),
+        ] {
+            let d = detect_scope(
+                Some(&before),
+                Some(1),
+                false,
+                &ScopeOutcome::Extracted(current),
+                &settings,
+            );
+            assert!(d.broken);
+            assert_eq!(d.event.unwrap().details.unwrap()["reference"], "kept");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub const KINDS: &[&str] = &[
     "content",
     "scope",
     "extraction-broken",
+    "extraction-broken-reminder",
     "moved",
     "gone",
     "failing",
@@ -35,7 +36,12 @@ pub fn event_severity(stored: Option<&str>, kind: &str) -> Severity {
 pub fn kind_severity(kind: &str) -> Severity {
     match kind {
         "failing" | "failing-reminder" | "gone" | "alert-failed" => Severity::High,
-        "content" | "moved" | "attestation-expiry" | "extraction-broken" | "scope"
+        "content"
+        | "moved"
+        | "attestation-expiry"
+        | "extraction-broken"
+        | "extraction-broken-reminder"
+        | "scope"
         | "timestamp-failed" => Severity::Medium,
         _ => Severity::Low,
     }

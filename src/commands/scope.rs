@@ -97,6 +97,16 @@ pub fn run(env: &Env, args: ScopeArgs) -> anyhow::Result<Status> {
             .map(|r| vec![r.certification.clone(), r.service.clone(), r.source.clone()])
             .collect();
         print_table(&["CERTIFICATION", "SERVICE", "SOURCE"], &table)?;
+        let mut stale: Vec<(&str, &str)> = rows
+            .iter()
+            .filter_map(|r| Some((r.source.as_str(), r.stale_since.as_deref()?)))
+            .collect();
+        stale.dedup();
+        for (source, since) in stale {
+            say!(
+                "stale: the scope of {source} is unreadable since {since}; its pairs above are the last readable ones"
+            );
+        }
     }
     if rows.is_empty() && filtered {
         let all = store.scope_at(

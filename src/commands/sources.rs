@@ -28,6 +28,7 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
                 last_changed: None,
                 snapshots: 0,
                 consecutive_failures: 0,
+                scope_unreadable_since: None,
             });
         }
     }
@@ -40,7 +41,10 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
             .map(|s| {
                 vec![
                     s.id.clone(),
-                    s.state.clone(),
+                    match &s.scope_unreadable_since {
+                        Some(since) => format!("{}, scope unreadable since {since}", s.state),
+                        None => s.state.clone(),
+                    },
                     cell(s.last_checked.as_ref()),
                     cell(s.last_changed.as_ref()),
                     s.snapshots.to_string(),

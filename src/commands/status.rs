@@ -17,7 +17,15 @@ struct StatusReport {
     next_sweep: Option<String>,
     last_sweep: Option<SweepSummary>,
     failing_sources: Vec<String>,
+    /// Sources whose scope extraction is broken, and since when.
+    scope_unreadable: Vec<ScopeUnreadable>,
     recent_events: Vec<DaemonEvent>,
+}
+
+#[derive(Debug, Serialize)]
+struct ScopeUnreadable {
+    source: String,
+    since: String,
 }
 
 pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
@@ -26,11 +34,20 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
     let (_, store) = env.open_existing_store()?;
     let holder = DaemonLock::holder(&database);
     let daemon = store.daemon_status()?;
-    let failing_sources = store
-        .source_summaries()?
-        .into_iter()
+    let summaries = store.source_summaries()?;
+    let failing_sources = summaries
+        .iter()
         .filter(|s| s.state == "failing")
-        .map(|s| s.id)
+        .map(|s| s.id.clone())
+        .collect();
+    let scope_unreadable = summaries
+        .into_iter()
+        .filter_map(|s| {
+            s.scope_unreadable_since.map(|since| ScopeUnreadable {
+                source: s.id,
+                since,
+            })
+        })
         .collect();
     let report = StatusReport {
         running: holder.is_some(),
@@ -40,6 +57,7 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
         next_sweep: daemon.as_ref().and_then(|d| d.next_sweep.clone()),
         last_sweep: daemon.and_then(|d| d.last_sweep),
         failing_sources,
+        scope_unreadable,
         recent_events: store.daemon_events(5)?,
     };
     if json {
@@ -73,6 +91,13 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
             report.failing_sources.join(", ")
         }
     );
+    for unreadable in &report.scope_unreadable {
+        say!(
+            "scope unreadable: {} since {}",
+            unreadable.source,
+            unreadable.since
+        );
+    }
     for event in &report.recent_events {
         say!("  {} {}: {}", event.at, event.kind, event.message);
     }

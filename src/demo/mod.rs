@@ -265,13 +265,16 @@ fn print_event(out: &mut (dyn Write + Send), date: &str, event: &EventRow) -> st
                 .into_iter()
                 .flatten()
             {
-                writeln!(
-                    out,
-                    "              ~ {} / {} -> {}",
-                    rename["from"]["certification"].as_str().unwrap_or(""),
-                    rename["from"]["service"].as_str().unwrap_or(""),
-                    rename["to"]["service"].as_str().unwrap_or("")
-                )?;
+                let name = |side: &str| rename[side]["certification"].as_str().unwrap_or("");
+                match rename["from"]["service"].as_str() {
+                    Some(service) => writeln!(
+                        out,
+                        "              ~ {} / {service} -> {}",
+                        name("from"),
+                        rename["to"]["service"].as_str().unwrap_or("")
+                    )?,
+                    None => writeln!(out, "              ~ {} -> {}", name("from"), name("to"))?,
+                }
             }
             Ok(())
         }

@@ -53,6 +53,7 @@ pub(crate) fn extract(
 ) -> Result<ScopeSet, String> {
     let mut trail = HeadingTrail::default();
     let mut out = ScopeSetBuilder::default();
+    let mut matrices = Vec::new();
     let mut tables = 0usize;
     for block in &doc.blocks {
         if trail.visit(block) {
@@ -66,12 +67,14 @@ pub(crate) fn extract(
                     continue;
                 }
                 if is_mark_matrix(rows, spec) {
-                    if let Err(matrix::NotRead::NoCertificationColumn(header)) =
-                        matrix::read_matrix(rows, trail.nearest(), spec, settings, &mut out)
-                    {
-                        return Err(format!(
-                            "table {tables} has check marks but no column it recognises as a certification (header: {header})"
-                        ));
+                    match matrix::read_matrix(rows, &trail, spec, settings) {
+                        Ok(table) => matrices.push(table),
+                        Err(matrix::NotRead::NoCertificationColumn(header)) => {
+                            return Err(format!(
+                                "table {tables} has check marks but no column it recognises as a certification (header: {header})"
+                            ));
+                        }
+                        Err(matrix::NotRead::NoMarks) => {}
                     }
                 } else if spec.table.picks(doc) {
                     // Picked tables are read as matrices only (rule 1),
@@ -93,6 +96,7 @@ pub(crate) fn extract(
             _ => {}
         }
     }
+    matrix::put_matrices(matrices, spec, settings, &mut out);
     Ok(out.finish())
 }
 

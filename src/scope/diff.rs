@@ -1,12 +1,16 @@
 //! Comparing two scope sets: what was added, removed or renamed, and how
 //! much it matters.
 //!
-//! A removed entry and an added entry are one rename when, after applying
-//! the aliases to the removed one, they have the same certification and
-//! either the same service (the old snapshot was taken before the alias
-//! existed, or a certification column was renamed) or the added service's
-//! "(formerly X)" note names the removed service. Anything else is a
-//! removal plus an addition: "SharePoint Online" becoming "SharePoint
+//! Certifications first: one the previous set had and the current one has
+//! under another name (found by [`rename`](super::rename), or given by
+//! `[scope] aliases`) is one certification-level rename, and its services
+//! are then compared under the new name. Then services: a removed entry and
+//! an added entry are one rename when, after applying the aliases to the
+//! removed one, they have the same certification and either the same
+//! service (the old snapshot was taken before the alias existed), the same
+//! service but for case and what names are cleaned of, or the added
+//! service's "(formerly X)" note names the removed service. Anything else
+//! is a removal plus an addition: "SharePoint Online" becoming "SharePoint
 //! Online (United States)" without a note is reported that way unless an
 //! alias joins them.
 
@@ -16,13 +20,53 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::names::{alias, base_name, strip_markup};
+use super::rename::pair_certifications;
 use super::{ScopeEntry, ScopeSet, ScopeSettings};
 
-/// An entry that changed its name: the same scope under a new spelling.
+/// A certification's name, as a certification-level rename names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ScopeRename {
-    pub from: ScopeEntry,
-    pub to: ScopeEntry,
+#[serde(deny_unknown_fields)]
+pub struct CertificationName {
+    pub certification: String,
+}
+
+/// The same scope under a new name: a whole certification renamed (in JSON
+/// `{"from": {"certification"}, "to": {"certification"}}`, one per
+/// certification), or one entry (`{"from": {"certification", "service"},
+/// "to": {…}}`). Certification renames sort first.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ScopeRename {
+    Certification {
+        from: CertificationName,
+        to: CertificationName,
+    },
+    Entry {
+        from: ScopeEntry,
+        to: ScopeEntry,
+    },
+}
+
+impl ScopeRename {
+    /// A certification renamed from `from` to `to`.
+    pub fn certification(from: impl Into<String>, to: impl Into<String>) -> ScopeRename {
+        ScopeRename::Certification {
+            from: CertificationName {
+                certification: from.into(),
+            },
+            to: CertificationName {
+                certification: to.into(),
+            },
+        }
+    }
+
+    /// The entries an entry rename names (none for a certification).
+    pub fn entries(&self) -> Option<(&ScopeEntry, &ScopeEntry)> {
+        match self {
+            ScopeRename::Entry { from, to } => Some((from, to)),
+            ScopeRename::Certification { .. } => None,
+        }
+    }
 }
 
 /// The difference between a source's previous and current scope.
@@ -36,6 +80,16 @@ pub struct ScopeDiff {
 impl ScopeDiff {
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.renamed.is_empty()
+    }
+
+    /// The certification-level renames: (old name, new name).
+    pub fn certification_renames(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.renamed.iter().filter_map(|r| match r {
+            ScopeRename::Certification { from, to } => {
+                Some((from.certification.as_str(), to.certification.as_str()))
+            }
+            ScopeRename::Entry { .. } => None,
+        })
     }
 }
 
@@ -76,6 +130,59 @@ impl Severity {
 
 /// Compares two sets. Lists come out sorted.
 pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSettings) -> ScopeDiff {
+    // A certification can only have been renamed when entries left and
+    // others came: most versions (unchanged, a few services more or less)
+    // need no pairing.
+    let (removed, added) = one_sided(previous.entries(), current.entries());
+    let pairs = if removed.is_empty() || added.is_empty() {
+        Vec::new()
+    } else {
+        pair_certifications(previous, current, settings)
+    };
+    if pairs.is_empty() {
+        return diff_entries(previous, current, settings);
+    }
+    // The previous set under the new certification names.
+    let renamed: HashMap<&str, &str> = pairs
+        .iter()
+        .map(|p| (p.from.as_str(), p.to.as_str()))
+        .collect();
+    let mut builder = super::ScopeSetBuilder::default();
+    for e in previous.entries() {
+        let cert = renamed
+            .get(e.certification.as_str())
+            .copied()
+            .unwrap_or(&e.certification);
+        builder.insert(ScopeEntry::new(cert, e.service.as_str()));
+        for old in previous.former_names(&e.service) {
+            builder.former(&e.service, old.to_string());
+        }
+    }
+    let mut diff = diff_entries(&builder.finish(), current, settings);
+    // An entry renamed under a renamed certification was under its old name.
+    let old_name: HashMap<&str, &str> = pairs
+        .iter()
+        .map(|p| (p.to.as_str(), p.from.as_str()))
+        .collect();
+    for rename in &mut diff.renamed {
+        if let ScopeRename::Entry { from, .. } = rename
+            && let Some(old) = old_name.get(from.certification.as_str())
+        {
+            from.certification = (*old).to_string();
+        }
+    }
+    let mut renames: Vec<ScopeRename> = pairs
+        .into_iter()
+        .map(|p| ScopeRename::certification(p.from, p.to))
+        .collect();
+    renames.append(&mut diff.renamed);
+    renames.sort();
+    diff.renamed = renames;
+    diff
+}
+
+/// Compares two sets entry by entry (see the module doc).
+fn diff_entries(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSettings) -> ScopeDiff {
     let (removed, added) = one_sided(previous.entries(), current.entries());
 
     // (certification, name) → index in `added`, for the current name and
@@ -118,7 +225,7 @@ pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetti
         match hit {
             Some(i) => {
                 used[i] = true;
-                diff.renamed.push(ScopeRename {
+                diff.renamed.push(ScopeRename::Entry {
                     from: r.clone(),
                     to: added[i].clone(),
                 });
@@ -181,11 +288,12 @@ pub fn is_watched(service: &str, settings: &ScopeSettings) -> bool {
 /// High when a watched service is touched, else Medium when a service left
 /// a scope, else Low.
 pub fn severity(diff: &ScopeDiff, settings: &ScopeSettings) -> Severity {
-    let touched = diff
-        .added
-        .iter()
-        .chain(&diff.removed)
-        .chain(diff.renamed.iter().flat_map(|r| [&r.from, &r.to]));
+    let touched = diff.added.iter().chain(&diff.removed).chain(
+        diff.renamed
+            .iter()
+            .filter_map(ScopeRename::entries)
+            .flat_map(|(from, to)| [from, to]),
+    );
     if touched
         .into_iter()
         .any(|e| is_watched(&e.service, settings))
@@ -244,15 +352,13 @@ mod tests {
         assert_eq!(
             diff.renamed,
             vec![
-                ScopeRename {
-                    from: e("ISO 27001:2013", "Intune"),
-                    to: e("ISO/IEC 27001", "Intune"),
-                },
-                ScopeRename {
+                // The aliased certification: one rename, not one per service.
+                ScopeRename::certification("ISO 27001:2013", "ISO/IEC 27001"),
+                ScopeRename::Entry {
                     from: e("SOC 2", "Azure Search"),
                     to: e("SOC 2", "Azure Cognitive Search"),
                 },
-                ScopeRename {
+                ScopeRename::Entry {
                     from: e("SOC 2", "Azure Sentinel"),
                     to: e("SOC 2", "Microsoft Sentinel"),
                 },
@@ -261,8 +367,86 @@ mod tests {
         assert_eq!(severity(&diff, &settings()), Severity::Medium);
         assert!(diff_scope(&current, &current, &settings()).is_empty());
         let json = serde_json::to_value(&diff).unwrap();
-        assert_eq!(json["renamed"][0]["from"]["service"], "Intune");
+        assert_eq!(
+            json["renamed"][0],
+            serde_json::json!({"from": {"certification": "ISO 27001:2013"}, "to": {"certification": "ISO/IEC 27001"}})
+        );
+        assert_eq!(json["renamed"][1]["from"]["service"], "Azure Search");
         assert_eq!(json["added"][0]["certification"], "SOC 2");
+        let back: ScopeDiff = serde_json::from_value(json).unwrap();
+        assert_eq!(back, diff);
+    }
+
+    #[test]
+    fn a_renamed_certification_is_one_rename_then_its_real_changes() {
+        // "DoD CC SRG IL 2" written "DoD IL2", in the same edit as a
+        // service left and two came; "FedRAMP Moderate" left whole.
+        let previous = ScopeSet::from_entries([
+            e("DoD CC SRG IL 2", "Azure Files"),
+            e("DoD CC SRG IL 2", "Azure Maps"),
+            e("DoD CC SRG IL 2", "Azure Monitor"),
+            e("FedRAMP Moderate", "Azure Files"),
+            e("FedRAMP High", "Azure Files"),
+        ]);
+        let current = ScopeSet::from_entries([
+            e("DoD IL2", "Azure Files"),
+            e("DoD IL2", "Azure Maps"),
+            e("DoD IL2", "Azure Bot Service"),
+            e("DoD IL2", "Azure Cosmos DB"),
+            e("FedRAMP High", "Azure Files"),
+        ]);
+        let diff = diff_scope(&previous, &current, &settings());
+        assert_eq!(
+            diff.renamed,
+            [ScopeRename::certification("DoD CC SRG IL 2", "DoD IL2")]
+        );
+        assert_eq!(
+            diff.added,
+            [
+                e("DoD IL2", "Azure Bot Service"),
+                e("DoD IL2", "Azure Cosmos DB")
+            ]
+        );
+        assert_eq!(
+            diff.removed,
+            [
+                e("DoD IL2", "Azure Monitor"),
+                e("FedRAMP Moderate", "Azure Files")
+            ]
+        );
+        assert_eq!(diff.certification_renames().count(), 1);
+        // The watched Azure Bot Service came in under the new name.
+        assert_eq!(severity(&diff, &settings()), Severity::High);
+        // A rename alone touches no service.
+        let renamed_only = ScopeDiff {
+            renamed: diff.renamed.clone(),
+            ..ScopeDiff::default()
+        };
+        assert_eq!(severity(&renamed_only, &settings()), Severity::Low);
+    }
+
+    #[test]
+    fn an_entry_renamed_under_a_renamed_certification_names_both_old_names() {
+        let previous = ScopeSet::from_entries([
+            e("DoD CC SRG IL 2", "Azure Search"),
+            e("DoD CC SRG IL 2", "Azure Files"),
+        ]);
+        let mut b = ScopeSetBuilder::default();
+        b.insert(e("DoD IL2", "Azure AI Search"));
+        b.former("Azure AI Search", "Azure Search".into());
+        b.insert(e("DoD IL2", "Azure Files"));
+        let diff = diff_scope(&previous, &b.finish(), &ScopeSettings::default());
+        assert_eq!(
+            diff.renamed,
+            [
+                ScopeRename::certification("DoD CC SRG IL 2", "DoD IL2"),
+                ScopeRename::Entry {
+                    from: e("DoD CC SRG IL 2", "Azure Search"),
+                    to: e("DoD IL2", "Azure AI Search"),
+                },
+            ]
+        );
+        assert!(diff.added.is_empty() && diff.removed.is_empty());
     }
 
     #[test]
@@ -286,7 +470,10 @@ mod tests {
             let diff = diff_scope(&previous, &current, &ScopeSettings::default());
             assert!(diff.removed.is_empty() && diff.added.is_empty(), "{diff:?}");
             assert_eq!(diff.renamed.len(), 1);
-            assert_eq!(diff.renamed[0].to.service, "Azure Bot Service");
+            assert_eq!(
+                diff.renamed[0].entries().unwrap().1.service,
+                "Azure Bot Service"
+            );
         }
     }
 

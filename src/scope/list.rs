@@ -7,8 +7,14 @@
 //!   heading of the same or a higher level.
 //! - The certification is `certification` if set, else the page title (the
 //!   `#` heading in effect), aliased.
-//! - A list item is one service, whole: "Azure, Azure Government, and Azure
-//!   Germany" is one item as the page lists it.
+//! - A list item is one service, or one per environment when it lists
+//!   environments of one product: "Azure, Azure Government, and Azure
+//!   Germany" is "Azure", "Azure Government" and "Azure Germany" (see
+//!   [`split_environments`](super::names::split_environments)).
+//! - Instructions in parentheses ("(see Appendix A …)", "(for detailed
+//!   insight, see …)", "(not in scope for Azure Government)") are notes,
+//!   kept beside the name, not in it; an item that is itself an
+//!   instruction ("See a detailed list of covered services") is no service.
 //! - A table row with one cell (or one spanning the table) is a comma list
 //!   of services. A row with two
 //!   or more cells is a row label (an environment) followed by comma lists;
@@ -31,7 +37,9 @@
 
 use crate::extract::{Block, Document, TableRow};
 
-use super::names::{alias, clean_name, split_list, strip_markup};
+use super::names::{
+    alias, clean_name, is_instruction, split_environments, split_list, strip_markup,
+};
 use super::{
     HeadingTrail, ScopeEntry, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec, is_full_width,
 };
@@ -58,7 +66,7 @@ fn add_service(
     out: &mut ScopeSetBuilder,
 ) {
     let clean = clean_name(raw);
-    if clean.name.is_empty() {
+    if clean.name.is_empty() || is_instruction(&clean.name) {
         return;
     }
     let qualify = |name: &str| match label {
@@ -68,6 +76,9 @@ fn add_service(
     let service = alias(&qualify(alias(&clean.name, settings)), settings).to_string();
     if let Some(old) = clean.former {
         out.former(&service, qualify(&old));
+    }
+    if let Some(note) = clean.note {
+        out.note(&service, note);
     }
     out.insert(ScopeEntry::new(certification, service));
 }
@@ -111,14 +122,34 @@ fn is_continuation(cells: &[String]) -> bool {
     first.starts_with(',') || (first.contains(", ") && rest.iter().all(|c| c.trim().is_empty()))
 }
 
-/// Reads a list item into `out`.
+/// Reads a list item into `out`: one service, or one per environment it
+/// lists, each with the item's note.
 pub(crate) fn read_item(
     text: &str,
     certification: &str,
     settings: &ScopeSettings,
     out: &mut ScopeSetBuilder,
 ) {
-    add_service(text, None, certification, settings, out);
+    let clean = clean_name(text);
+    if is_instruction(&clean.name) {
+        return;
+    }
+    // A "(formerly X)" note names one service's old name: the item is one.
+    let environments = match clean.former {
+        None => split_environments(&clean.name),
+        Some(_) => Vec::new(),
+    };
+    if environments.len() < 2 {
+        add_service(text, None, certification, settings, out);
+        return;
+    }
+    for environment in environments {
+        let service = alias(&environment, settings).to_string();
+        if let Some(note) = &clean.note {
+            out.note(&service, note.clone());
+        }
+        out.insert(ScopeEntry::new(certification, service));
+    }
 }
 
 /// The certification of a list: fixed, else the page title.
@@ -209,8 +240,9 @@ mod tests {
         assert_eq!(
             services,
             vec![
+                "Azure",
                 "Azure Cognitive Search (Commercial)",
-                "Azure, Azure Government",
+                "Azure Government",
                 "Delve (Commercial)",
                 "Delve (GCC High)",
                 "Exchange Online (GCC High)",
@@ -228,6 +260,57 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec!["Azure Search (Commercial)"]
         );
+    }
+
+    #[test]
+    fn notes_are_kept_beside_names_and_environments_split() {
+        let page = "# SOC 2\n\n## Microsoft in-scope cloud services\n\n\
+            - [Azure and Azure Government](https://x)(see *Appendix A* and *B* for the full list of services)\n\
+            - Azure DevOps (see separate Azure DevOps SOC 2 Type 2 attestation report)\n\
+            - Dynamics 365 (for detailed insight, see [Azure SOC 2 Type 2 attestation report](https://y))\n\
+            - Microsoft Forms Pro (not in scope for Azure Government)\n\
+            - Office 365, Office 365 U.S. Government, Office 365 U.S. Government - High, Office 365 U.S. Government Defense\n\
+            - Dynamics 365, Dynamics 365, and Dynamics 365 Germany\n\
+            - OneDrive for Business and SharePoint Online (United States only)\n\
+            - Microsoft Defender for Endpoint: Endpoint Detection & Response, Secure Score\n";
+        let set = read(&extract_markdown(page));
+        let services: Vec<&str> = set.entries().iter().map(|e| e.service.as_str()).collect();
+        assert_eq!(
+            services,
+            [
+                "Azure",
+                "Azure DevOps",
+                "Azure Government",
+                "Dynamics 365",
+                "Dynamics 365 Germany",
+                "Microsoft Defender for Endpoint: Endpoint Detection & Response, Secure Score",
+                "Microsoft Forms Pro",
+                "Office 365",
+                "Office 365 U.S. Government",
+                "Office 365 U.S. Government - High",
+                "Office 365 U.S. Government Defense",
+                "OneDrive for Business and SharePoint Online (United States only)",
+            ]
+        );
+        assert_eq!(
+            set.note("Azure Government"),
+            Some("see Appendix A and B for the full list of services")
+        );
+        assert_eq!(
+            set.note("Dynamics 365"),
+            Some("for detailed insight, see Azure SOC 2 Type 2 attestation report")
+        );
+        assert_eq!(
+            set.note("Microsoft Forms Pro"),
+            Some("not in scope for Azure Government")
+        );
+        let json = serde_json::to_value(&set).unwrap();
+        assert_eq!(json[6]["note"], "not in scope for Azure Government");
+        assert!(json[7].get("note").is_none());
+        // The note is no part of the scope: the same page without it hashes
+        // the same.
+        let bare = page.replace("(not in scope for Azure Government)", "");
+        assert_eq!(read(&extract_markdown(&bare)).hash(), set.hash());
     }
 
     #[test]

@@ -8,13 +8,17 @@
 //!   "FedRAMP Moderate"). The first column names the services, the others
 //!   are certifications, cleaned and aliased; columns with an empty
 //!   header, a header that is itself a mark, or a header matching
-//!   `ignore_columns` (e.g. "^Planned") are not scope;
+//!   `ignore_columns` (e.g. "^Planned") are not scope; a header naming two
+//!   certifications with a spaced slash ("FR High / DoD IL2") is both
+//!   ("ISO/IEC 27001", unspaced, is one);
 //! - with `prefix_from_heading`, a column's certification is
-//!   "<nearest heading> / <column>" (the heading aliased on its own first,
-//!   then the whole name), e.g. "Azure Government / FedRAMP High";
+//!   "<heading> / <column>" (the heading aliased on its own first, then the
+//!   whole name), e.g. "Azure Government / FedRAMP High"; which heading is
+//!   said at [`put_matrices`];
 //! - body rows equal to a header row (repeated every ~15 rows) are skipped;
 //!   the service cell is cleaned (markup, footnote markers, "(formerly X)"
-//!   notes, which are kept as former names) and aliased;
+//!   notes, which are kept as former names, and notes to the reader such as
+//!   "(see …)", kept as notes) and aliased;
 //! - a cell is in scope when, footnote markers removed, it matches `mark`.
 //!
 //! Which tables: the `table = n` one, else every table under `section` (or
@@ -25,11 +29,14 @@
 //! header no longer has a certification column. Linear in the number of
 //! cells; the regexes are compiled once, in [`ScopeSpec`].
 
+use std::collections::{HashMap, HashSet};
+
 use crate::extract::{Block, Document, TableRow};
 
 use super::names::{alias, clean_name, mark_text, strip_markup};
 use super::{
-    HeadingTrail, ScopeSet, ScopeSetBuilder, ScopeSettings, ScopeSpec, TableChoice, is_full_width,
+    Heading, HeadingPrefix, HeadingTrail, ScopeEntry, ScopeSet, ScopeSetBuilder, ScopeSettings,
+    ScopeSpec, TableChoice, is_full_width,
 };
 
 /// Why a table gave no entries.
@@ -89,14 +96,31 @@ fn column_names(header: &[&TableRow]) -> Vec<String> {
         .collect()
 }
 
-/// Reads one table as a matrix into `out`; returns the number of marks.
+/// One table read as a matrix, before its certifications get the prefix of
+/// a heading (which depends on the page's other matrices).
+#[derive(Debug)]
+pub(crate) struct MatrixTable {
+    /// The headings in effect above the table, outermost first.
+    trail: Vec<Heading>,
+    /// Each column's certifications (cleaned and aliased): none for the
+    /// service column and columns that are not scope, two for a header
+    /// naming two ("FR High / DoD IL2").
+    columns: Vec<Vec<String>>,
+    /// (column, service) of each in-scope cell.
+    marked: Vec<(usize, String)>,
+    /// (service, former name) from "(formerly X)" notes.
+    former: Vec<(String, String)>,
+    /// (service, note) from notes to the reader.
+    notes: Vec<(String, String)>,
+}
+
+/// Reads one table as a matrix, under the headings of `trail`.
 pub(crate) fn read_matrix(
     rows: &[TableRow],
-    heading: Option<&str>,
+    trail: &HeadingTrail,
     spec: &ScopeSpec,
     settings: &ScopeSettings,
-    out: &mut ScopeSetBuilder,
-) -> Result<usize, NotRead> {
+) -> Result<MatrixTable, NotRead> {
     let (header, body) = header_rows(rows);
     if header.is_empty() {
         return Err(NotRead::NoMarks);
@@ -106,33 +130,37 @@ pub(crate) fn read_matrix(
         .map(|r| r.cells.iter().map(|c| strip_markup(c)).collect())
         .collect();
     let names = column_names(&header);
-    let prefix = heading
-        .filter(|_| spec.prefix_from_heading)
-        .map(|h| alias(&strip_markup(h), settings).to_string());
-    let columns: Vec<Option<String>> = names
+    let not_scope = |name: &str| {
+        name.is_empty()
+            || spec.mark.is_match(name)
+            || spec
+                .ignore_columns
+                .as_ref()
+                .is_some_and(|re| re.is_match(name))
+    };
+    let columns: Vec<Vec<String>> = names
         .iter()
         .enumerate()
         .map(|(j, name)| {
-            if j == 0
-                || name.is_empty()
-                || spec.mark.is_match(name)
-                || spec
-                    .ignore_columns
-                    .as_ref()
-                    .is_some_and(|re| re.is_match(name))
-            {
-                return None;
+            if j == 0 || not_scope(name) {
+                return Vec::new();
             }
-            let cert = alias(name, settings);
-            Some(match &prefix {
-                Some(p) if !p.is_empty() => alias(&format!("{p} / {cert}"), settings).to_string(),
-                _ => cert.to_string(),
-            })
+            name.split(" / ")
+                .map(strip_markup)
+                .filter(|part| !not_scope(part))
+                .map(|part| alias(&part, settings).to_string())
+                .collect()
         })
         .collect();
 
+    let mut table = MatrixTable {
+        trail: trail.headings().to_vec(),
+        columns,
+        marked: Vec::new(),
+        former: Vec::new(),
+        notes: Vec::new(),
+    };
     let mut marks = 0usize;
-    let mut cert_marks = 0usize;
     for row in &rows[body..] {
         if header_clean.iter().any(|h| {
             row.cells.len() == h.len()
@@ -154,22 +182,134 @@ pub(crate) fn read_matrix(
                 continue;
             }
             marks += 1;
-            if let Some(Some(cert)) = columns.get(j) {
-                cert_marks += 1;
+            if table.columns.get(j).is_some_and(|c| !c.is_empty()) {
                 in_row = true;
-                out.insert(super::ScopeEntry::new(cert.clone(), name.clone()));
+                table.marked.push((j, name.clone()));
             }
         }
-        if in_row && let Some(old) = service.former {
-            out.former(&name, old);
+        if in_row {
+            if let Some(old) = service.former {
+                table.former.push((name.clone(), old));
+            }
+            if let Some(note) = service.note {
+                table.notes.push((name, note));
+            }
         }
     }
     if marks == 0 {
         Err(NotRead::NoMarks)
-    } else if cert_marks == 0 {
+    } else if table.marked.is_empty() {
         Err(NotRead::NoCertificationColumn(names.join(" | ")))
     } else {
-        Ok(cert_marks)
+        Ok(table)
+    }
+}
+
+/// Puts the pairs of a page's matrices into `out`, each certification
+/// prefixed with its table's heading as `prefix_from_heading` says:
+///
+/// - a level `n`: the heading of level `n` in effect above the table, else
+///   the nearest one above that level;
+/// - `true`: the nearest heading that tells the page's matrices apart: one
+///   that leaves out a matrix its parent heading (or the page) has, and
+///   whose text stands nowhere else above a matrix. A heading above every
+///   matrix of its section (the page title, a "Terminology used" legend
+///   between a section heading and its tables) or repeated at several places
+///   (a "Notes" or "Compute" subsection in each section) never names a
+///   certification: the heading above it is tried, and so on up. With one
+///   matrix (or all under the same headings) nothing needs telling apart,
+///   and the nearest heading is taken; a matrix with no heading that tells
+///   it apart has no prefix.
+pub(crate) fn put_matrices(
+    tables: Vec<MatrixTable>,
+    spec: &ScopeSpec,
+    settings: &ScopeSettings,
+    out: &mut ScopeSetBuilder,
+) {
+    let prefixes = heading_prefixes(&tables, spec.prefix_from_heading);
+    for (table, prefix) in tables.into_iter().zip(prefixes) {
+        let prefix = prefix
+            .map(|h| alias(&strip_markup(&h), settings).to_string())
+            .filter(|p| !p.is_empty());
+        let certifications: Vec<Vec<String>> = table
+            .columns
+            .iter()
+            .map(|column| {
+                column
+                    .iter()
+                    .map(|cert| match &prefix {
+                        Some(p) => alias(&format!("{p} / {cert}"), settings).to_string(),
+                        None => cert.clone(),
+                    })
+                    .collect()
+            })
+            .collect();
+        for (column, service) in table.marked {
+            for cert in certifications.get(column).into_iter().flatten() {
+                out.insert(ScopeEntry::new(cert.clone(), service.clone()));
+            }
+        }
+        for (service, old) in table.former {
+            out.former(&service, old);
+        }
+        for (service, note) in table.notes {
+            out.note(&service, note);
+        }
+    }
+}
+
+/// The heading text (if any) that prefixes each table's certifications.
+fn heading_prefixes(tables: &[MatrixTable], rule: HeadingPrefix) -> Vec<Option<String>> {
+    let nearest = |t: &MatrixTable| t.trail.last().map(|h| h.text.clone());
+    match rule {
+        HeadingPrefix::Off => vec![None; tables.len()],
+        HeadingPrefix::Level(level) => tables
+            .iter()
+            .map(|t| {
+                t.trail
+                    .iter()
+                    .rev()
+                    .find(|h| h.level <= level)
+                    .map(|h| h.text.clone())
+            })
+            .collect(),
+        HeadingPrefix::Distinguishing => {
+            let ids = |t: &MatrixTable| t.trail.iter().map(|h| h.id).collect::<Vec<_>>();
+            let first = tables.first().map(ids);
+            if tables.iter().all(|t| Some(ids(t)) == first) {
+                return tables.iter().map(nearest).collect();
+            }
+            let key = |h: &Heading| strip_markup(&h.text).to_lowercase();
+            // How many tables stand under each heading (by place), and the
+            // places each heading text is found at.
+            let mut under: HashMap<usize, usize> = HashMap::new();
+            let mut places: HashMap<String, HashSet<usize>> = HashMap::new();
+            for table in tables {
+                for heading in &table.trail {
+                    *under.entry(heading.id).or_default() += 1;
+                    places.entry(key(heading)).or_default().insert(heading.id);
+                }
+            }
+            let count = |h: &Heading| under.get(&h.id).copied().unwrap_or(0);
+            tables
+                .iter()
+                .map(|t| {
+                    (0..t.trail.len())
+                        .rev()
+                        .find(|&k| {
+                            let heading = &t.trail[k];
+                            let above = k
+                                .checked_sub(1)
+                                .map_or(tables.len(), |p| count(&t.trail[p]));
+                            let text = key(heading);
+                            !text.is_empty()
+                                && places.get(&text).is_some_and(|p| p.len() == 1)
+                                && count(heading) < above
+                        })
+                        .map(|k| t.trail[k].text.clone())
+                })
+                .collect()
+        }
     }
 }
 
@@ -180,10 +320,9 @@ pub(crate) fn extract(
     settings: &ScopeSettings,
 ) -> Result<ScopeSet, String> {
     let mut trail = HeadingTrail::default();
-    let mut out = ScopeSetBuilder::default();
+    let mut read = Vec::new();
     let mut tables = 0usize;
     let mut seen = 0usize;
-    let mut read = 0usize;
     for block in &doc.blocks {
         if trail.visit(block) {
             continue;
@@ -197,8 +336,8 @@ pub(crate) fn extract(
             continue;
         }
         seen += 1;
-        match read_matrix(rows, trail.nearest(), spec, settings, &mut out) {
-            Ok(_) => read += 1,
+        match read_matrix(rows, &trail, spec, settings) {
+            Ok(table) => read.push(table),
             Err(NotRead::NoCertificationColumn(header)) => {
                 return Err(format!(
                     "table {tables} has check marks but no column it recognises as a certification (header: {header})"
@@ -210,7 +349,7 @@ pub(crate) fn extract(
             Err(NotRead::NoMarks) => {}
         }
     }
-    if read == 0 {
+    if read.is_empty() {
         return Err(match (&spec.table, seen) {
             (TableChoice::Nth(n), 0) => {
                 format!("the page has {tables} tables, so there is no table {n}")
@@ -219,6 +358,8 @@ pub(crate) fn extract(
             _ => format!("none of the {seen} tables has a cell matching the mark"),
         });
     }
+    let mut out = ScopeSetBuilder::default();
+    put_matrices(read, spec, settings, &mut out);
     Ok(out.finish())
 }
 
@@ -250,7 +391,7 @@ mod tests {
         ScopeSpec::from_raw(RawScopeSpec {
             kind: Some("matrix".into()),
             ignore_columns: Some("^Planned".into()),
-            prefix_from_heading: Some(prefix),
+            prefix_from_heading: Some(crate::scope::RawHeadingPrefix::Flag(prefix)),
             ..RawScopeSpec::default()
         })
         .unwrap()
@@ -422,6 +563,20 @@ mod tests {
     }
 
     #[test]
+    fn a_header_naming_two_certifications_is_both() {
+        let md = "| Service | FR High / DoD IL2 | ISO/IEC 27001 | Planned / DoD IL4 |\n|---|---|---|---|\n\
+                  | Azure Files | ✅ | ✅ | ✅ |\n";
+        let set = read_markdown(md, &spec(false));
+        let certs: Vec<&str> = set
+            .entries()
+            .iter()
+            .map(|e| e.certification.as_str())
+            .collect();
+        // `ignore_columns` ("^Planned") matched the whole header.
+        assert_eq!(certs, ["DoD IL2", "FR High", "ISO/IEC 27001"]);
+    }
+
+    #[test]
     fn spanned_headers_and_cells_keep_marks_under_their_columns() {
         let e = |c: &str, s: &str| ScopeEntry::new(c, s);
         // A two-row header: a group over two columns, cells over two rows.
@@ -469,7 +624,7 @@ mod tests {
         let spec = ScopeSpec::from_raw(RawScopeSpec {
             kind: Some("matrix".into()),
             table: Some("table.audit-scope".into()),
-            prefix_from_heading: Some(true),
+            prefix_from_heading: Some(crate::scope::RawHeadingPrefix::Flag(true)),
             ..RawScopeSpec::default()
         })
         .unwrap();
@@ -528,12 +683,105 @@ mod tests {
             ..RawScopeSpec::default()
         })
         .unwrap();
-        let set = extracted(extract_scope(
+        assert_eq!(
+            read_markdown(md, &spec).entries(),
+            &[ScopeEntry::new("SOC 2", "Azure Files")]
+        );
+    }
+
+    /// A Markdown page read with `spec` and no aliases.
+    fn read_markdown(md: &str, spec: &ScopeSpec) -> ScopeSet {
+        extracted(extract_scope(
             &extract_markdown(md),
-            &spec,
+            spec,
             &ScopeSettings::default(),
-        ));
-        assert_eq!(set.entries(), &[ScopeEntry::new("SOC 2", "Azure Files")]);
+        ))
+    }
+
+    /// Certifications of a Markdown page read with `prefix_from_heading`.
+    fn certifications(md: &str, prefix: crate::scope::RawHeadingPrefix) -> Vec<String> {
+        let spec = ScopeSpec::from_raw(RawScopeSpec {
+            kind: Some("matrix".into()),
+            prefix_from_heading: Some(prefix),
+            ..RawScopeSpec::default()
+        })
+        .unwrap();
+        let mut certs: Vec<String> = read_markdown(md, &spec)
+            .entries()
+            .iter()
+            .map(|e| e.certification.clone())
+            .collect();
+        certs.dedup();
+        certs
+    }
+
+    const TABLE: &str = "| Service | FedRAMP High |\n|---|---|\n| Azure Files | ✅ |\n\n";
+
+    #[test]
+    fn a_heading_repeated_above_every_matrix_names_no_certification() {
+        use crate::scope::RawHeadingPrefix::{Flag, Level};
+        let plain =
+            format!("# Audit scope\n\n## Azure public\n\n{TABLE}## Azure Government\n\n{TABLE}");
+        let expected = [
+            "Azure Government / FedRAMP High",
+            "Azure public / FedRAMP High",
+        ];
+        assert_eq!(certifications(&plain, Flag(true)), expected);
+        // A legend between each section heading and its table.
+        let legend = format!(
+            "# Audit scope\n\n## Azure public\n\n### Terminology used\n\n- ✅ = in scope\n\n{TABLE}\
+             ## Azure Government\n\n### Terminology used\n\n{TABLE}"
+        );
+        assert_eq!(certifications(&legend, Flag(true)), expected);
+        assert_eq!(certifications(&legend, Level(2)), expected);
+        // The legend above one table only still leaves its section.
+        let one_legend = format!(
+            "# Audit scope\n\n## Azure public\n\n#### Key\n\n{TABLE}## Azure Government\n\n{TABLE}"
+        );
+        assert_eq!(certifications(&one_legend, Flag(true)), expected);
+        // Subsections repeated in each section: the section names them.
+        let grouped = format!(
+            "# Audit scope\n\n## Azure public\n\n### Compute\n\n{TABLE}### Storage\n\n{TABLE}\
+             ## Azure Government\n\n### Compute\n\n{TABLE}### Storage\n\n{TABLE}"
+        );
+        assert_eq!(certifications(&grouped, Flag(true)), expected);
+        // Pinned to a level: that level, or the nearest heading above it.
+        assert_eq!(
+            certifications(&grouped, Level(1)),
+            ["Audit scope / FedRAMP High"]
+        );
+        assert_eq!(
+            certifications(&grouped, Level(3)),
+            ["Compute / FedRAMP High", "Storage / FedRAMP High"]
+        );
+        // One matrix: its nearest heading, as before.
+        let single = format!("# Audit scope\n\n## Azure public\n\n{TABLE}");
+        assert_eq!(
+            certifications(&single, Flag(true)),
+            ["Azure public / FedRAMP High"]
+        );
+        assert_eq!(certifications(&single, Flag(false)), ["FedRAMP High"]);
+    }
+
+    #[test]
+    fn a_heading_level_out_of_range_is_refused() {
+        for level in [0, 7, -1] {
+            let err = ScopeSpec::from_raw(RawScopeSpec {
+                kind: Some("matrix".into()),
+                prefix_from_heading: Some(crate::scope::RawHeadingPrefix::Level(level)),
+                ..RawScopeSpec::default()
+            })
+            .unwrap_err();
+            assert_eq!(err.key, "prefix_from_heading");
+        }
+        let raw: RawScopeSpec =
+            toml::from_str("kind = \"matrix\"\nprefix_from_heading = 2\n").unwrap();
+        assert_eq!(
+            raw.prefix_from_heading,
+            Some(crate::scope::RawHeadingPrefix::Level(2))
+        );
+        let err = toml::from_str::<RawScopeSpec>("prefix_from_heading = \"yes\"\n").unwrap_err();
+        assert!(err.to_string().contains("heading level"), "{err}");
     }
 
     #[test]

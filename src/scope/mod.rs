@@ -30,6 +30,7 @@ pub mod list;
 pub mod matrix;
 pub mod names;
 pub mod pattern;
+pub mod rename;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -41,7 +42,7 @@ use sha2::{Digest, Sha256};
 
 use crate::extract::{Block, Document};
 
-pub use diff::{ScopeDiff, ScopeRename, Severity, diff_scope, severity};
+pub use diff::{CertificationName, ScopeDiff, ScopeRename, Severity, diff_scope, severity};
 
 /// One pair a source asserts: `service` is in scope of `certification`.
 #[derive(
@@ -73,12 +74,14 @@ impl fmt::Display for ScopeEntry {
 }
 
 /// A sorted, deduplicated set of [`ScopeEntry`], with the former names that
-/// "(formerly X)" notes on the page gave for its services.
+/// "(formerly X)" notes on the page gave for its services, and the notes to
+/// the reader ("see Appendix A …") found beside them.
 ///
 /// Serialised as a JSON array of `{"certification", "service"}` objects in
 /// sorted order; an entry whose service had "(formerly X)" notes also
-/// carries `"formerly": ["X", ...]`. Former names are annotations used to
-/// recognise renames: they are not part of the scope and not in [`hash`].
+/// carries `"formerly": ["X", ...]`, and one with a note `"note": "…"`.
+/// Former names and notes are annotations: they are not part of the scope
+/// and not in [`hash`].
 ///
 /// [`hash`]: ScopeSet::hash
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -87,6 +90,8 @@ pub struct ScopeSet {
     entries: Vec<ScopeEntry>,
     /// service → names the page said it was formerly known by.
     former: BTreeMap<String, BTreeSet<String>>,
+    /// service → the page's note about it.
+    notes: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +100,8 @@ struct EntryRepr {
     service: String,
     #[serde(default)]
     formerly: Vec<String>,
+    #[serde(default)]
+    note: Option<String>,
 }
 
 /// An entry as [`ScopeSet`] serialises it, borrowed: a page's set is
@@ -106,6 +113,8 @@ struct EntryRef<'a> {
     service: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     formerly: Option<&'a BTreeSet<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
 }
 
 impl Serialize for ScopeSet {
@@ -118,6 +127,7 @@ impl Serialize for ScopeSet {
                     .former
                     .get(&e.service)
                     .filter(|names| !names.is_empty()),
+                note: self.note(&e.service),
             }
         }))
     }
@@ -134,12 +144,15 @@ impl From<Vec<EntryRepr>> for ScopeSet {
             for old in r.formerly {
                 notes.former(&r.service, old);
             }
+            if let Some(note) = r.note {
+                notes.note(&r.service, note);
+            }
             entries.push(ScopeEntry::new(r.certification, r.service));
         }
         entries.retain(ScopeEntry::is_complete);
         entries.sort_unstable();
         entries.dedup();
-        ScopeSet::with_former(entries, notes.former)
+        ScopeSet::with_annotations(entries, notes.former, notes.notes)
     }
 }
 
@@ -178,12 +191,17 @@ impl ScopeSet {
             .flat_map(|s| s.iter().map(String::as_str))
     }
 
+    /// The page's note about `service` ("see Appendix A …"), if it had one.
+    pub fn note(&self, service: &str) -> Option<&str> {
+        self.notes.get(service).map(String::as_str)
+    }
+
     /// Lowercase hex SHA-256 of the canonical encoding: for each entry in
     /// sorted order, the UTF-8 certification, U+001F, the UTF-8 service,
     /// U+001E. Names never hold control characters (extraction drops them),
     /// so the encoding is unambiguous. The empty set hashes the empty input.
-    /// Former names are not included: a note appearing or disappearing does
-    /// not change the scope.
+    /// Former names and notes are not included: a note appearing or
+    /// disappearing does not change the scope.
     pub fn hash(&self) -> String {
         let mut hasher = Sha256::new();
         for e in &self.entries {
@@ -204,6 +222,7 @@ impl ScopeSet {
 pub(crate) struct ScopeSetBuilder {
     entries: Vec<ScopeEntry>,
     former: BTreeMap<String, BTreeSet<String>>,
+    notes: BTreeMap<String, String>,
 }
 
 impl ScopeSetBuilder {
@@ -222,6 +241,24 @@ impl ScopeSetBuilder {
         }
     }
 
+    /// A note about `service`; a second, different note about it is
+    /// appended after "; ".
+    pub(crate) fn note(&mut self, service: &str, note: String) {
+        if note.is_empty() {
+            return;
+        }
+        match self.notes.get_mut(service) {
+            Some(kept) if kept.split("; ").any(|n| n == note) => {}
+            Some(kept) => {
+                kept.push_str("; ");
+                kept.push_str(&note);
+            }
+            None => {
+                self.notes.insert(service.to_string(), note);
+            }
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -229,22 +266,28 @@ impl ScopeSetBuilder {
     pub(crate) fn finish(mut self) -> ScopeSet {
         self.entries.sort_unstable();
         self.entries.dedup();
-        ScopeSet::with_former(self.entries, self.former)
+        ScopeSet::with_annotations(self.entries, self.former, self.notes)
     }
 }
 
 impl ScopeSet {
-    /// `entries` (sorted and deduplicated) with the notes of `former` about
-    /// services among them.
-    fn with_former(
+    /// `entries` (sorted and deduplicated) with the former names and notes
+    /// about services among them.
+    fn with_annotations(
         entries: Vec<ScopeEntry>,
         mut former: BTreeMap<String, BTreeSet<String>>,
+        mut notes: BTreeMap<String, String>,
     ) -> ScopeSet {
-        if !former.is_empty() {
+        if !former.is_empty() || !notes.is_empty() {
             let services: BTreeSet<&str> = entries.iter().map(|e| e.service.as_str()).collect();
             former.retain(|s, _| services.contains(s.as_str()));
+            notes.retain(|s, _| services.contains(s.as_str()));
         }
-        ScopeSet { entries, former }
+        ScopeSet {
+            entries,
+            former,
+            notes,
+        }
     }
 }
 
@@ -268,8 +311,10 @@ pub struct RawScopeSpec {
     pub mark: Option<String>,
     /// matrix/auto: regex of column headers that are not certifications.
     pub ignore_columns: Option<String>,
-    /// matrix/auto: certification = "<nearest heading> / <column>".
-    pub prefix_from_heading: Option<bool>,
+    /// matrix/auto: certification = "<heading> / <column>": `true` takes the
+    /// nearest heading that tells the page's matrices apart, a level (1-6)
+    /// the heading of that level (or the nearest above it).
+    pub prefix_from_heading: Option<RawHeadingPrefix>,
     /// certifications: the service the page is about; pattern: the service
     /// when the regex has no `service` group; json: the service of every
     /// element.
@@ -282,6 +327,49 @@ pub struct RawScopeSpec {
     pub service_field: Option<String>,
     /// json: the member of each element holding its certification(s).
     pub certification_field: Option<String>,
+}
+
+/// `prefix_from_heading` as written: `true`/`false`, or a heading level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RawHeadingPrefix {
+    Flag(bool),
+    Level(i64),
+}
+
+impl<'de> Deserialize<'de> for RawHeadingPrefix {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = RawHeadingPrefix;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or a heading level from 1 to 6")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(RawHeadingPrefix::Flag(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(RawHeadingPrefix::Level(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(RawHeadingPrefix::Level(
+                    i64::try_from(v).unwrap_or(i64::MAX),
+                ))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// Which heading, if any, prefixes a matrix's certifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeadingPrefix {
+    Off,
+    /// The nearest heading that tells the page's matrices apart (see
+    /// [`matrix`]).
+    Distinguishing,
+    /// The heading of this level in effect, else the nearest above it.
+    Level(u8),
 }
 
 /// The extractor kind of a [`ScopeSpec`].
@@ -372,7 +460,7 @@ pub struct ScopeSpec {
     pub(crate) table: TableChoice,
     pub(crate) mark: Arc<Regex>,
     pub(crate) ignore_columns: Option<Arc<Regex>>,
-    pub(crate) prefix_from_heading: bool,
+    pub(crate) prefix_from_heading: HeadingPrefix,
     pub(crate) service: Option<String>,
     pub(crate) regex: Option<Arc<Regex>>,
     /// `kind = "json"`'s keys.
@@ -569,6 +657,21 @@ impl ScopeSpec {
             .as_deref()
             .map(|r| compile("regex", r))
             .transpose()?;
+        let prefix_from_heading = match raw.prefix_from_heading {
+            None | Some(RawHeadingPrefix::Flag(false)) => HeadingPrefix::Off,
+            Some(RawHeadingPrefix::Flag(true)) => HeadingPrefix::Distinguishing,
+            Some(RawHeadingPrefix::Level(level)) => match u8::try_from(level) {
+                Ok(level @ 1..=6) => HeadingPrefix::Level(level),
+                _ => {
+                    return Err(spec_error(
+                        "prefix_from_heading",
+                        format!(
+                            "{level} is no heading level; write a level from 1 (a `#` heading) to 6, or true to take the nearest heading that tells the tables apart"
+                        ),
+                    ));
+                }
+            },
+        };
 
         if kind == Certifications && service.is_none() {
             return Err(spec_error(
@@ -604,7 +707,7 @@ impl ScopeSpec {
             table,
             mark,
             ignore_columns,
-            prefix_from_heading: raw.prefix_from_heading.unwrap_or(false),
+            prefix_from_heading,
             service,
             regex,
             json,
@@ -621,7 +724,7 @@ impl ScopeSpec {
             table: TableChoice::All,
             mark: default_mark(),
             ignore_columns: None,
-            prefix_from_heading: false,
+            prefix_from_heading: HeadingPrefix::Off,
             service: None,
             regex: None,
             json: None,
@@ -826,20 +929,35 @@ fn json_keys(
     })
 }
 
+/// One heading of a document: its place among the document's headings
+/// (two headings with the same text are told apart by it), level and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Heading {
+    pub(crate) id: usize,
+    pub(crate) level: u8,
+    pub(crate) text: String,
+}
+
 /// The headings in effect at a point of a document, outermost first.
 #[derive(Debug, Default)]
 pub(crate) struct HeadingTrail {
-    stack: Vec<(u8, String)>,
+    stack: Vec<Heading>,
+    seen: usize,
 }
 
 impl HeadingTrail {
     /// Updates the trail with a block; returns true if it was a heading.
     pub(crate) fn visit(&mut self, block: &Block) -> bool {
         if let Block::Heading { level, text } = block {
-            while self.stack.last().is_some_and(|(l, _)| l >= level) {
+            while self.stack.last().is_some_and(|h| h.level >= *level) {
                 self.stack.pop();
             }
-            self.stack.push((*level, text.clone()));
+            self.stack.push(Heading {
+                id: self.seen,
+                level: *level,
+                text: text.clone(),
+            });
+            self.seen += 1;
             true
         } else {
             false
@@ -850,22 +968,22 @@ impl HeadingTrail {
     pub(crate) fn within(&self, section: Option<&Regex>) -> bool {
         match section {
             None => true,
-            Some(re) => self.stack.iter().any(|(_, t)| re.is_match(t)),
+            Some(re) => self.stack.iter().any(|h| re.is_match(&h.text)),
         }
     }
 
-    /// The innermost heading.
-    pub(crate) fn nearest(&self) -> Option<&str> {
-        self.stack.last().map(|(_, t)| t.as_str())
+    /// The headings in effect, outermost first.
+    pub(crate) fn headings(&self) -> &[Heading] {
+        &self.stack
     }
 
     /// The page title: the `#` heading in effect, else the outermost one.
     pub(crate) fn title(&self) -> Option<&str> {
         self.stack
             .iter()
-            .find(|(l, _)| *l == 1)
+            .find(|h| h.level == 1)
             .or_else(|| self.stack.first())
-            .map(|(_, t)| t.as_str())
+            .map(|h| h.text.as_str())
     }
 }
 

@@ -1,7 +1,10 @@
 //! Cleaning the names found on a page into the names stored in a scope set:
 //! markup leftovers, footnote markers and trailing punctuation removed,
-//! "(formerly X)" notes taken out and kept as former names, aliases applied,
-//! and comma lists split without breaking parentheses.
+//! "(formerly X)" notes taken out and kept as former names, instructions in
+//! parentheses ("(see Appendix A …)") taken out and kept as notes, aliases
+//! applied, comma lists split without breaking parentheses, and a list of
+//! environments ("Office 365, Office 365 U.S. Government") split into one
+//! name per environment.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -18,7 +21,38 @@ static FORMERLY: LazyLock<Regex> = LazyLock::new(|| {
         .expect("constant regex")
 });
 
-/// A name cleaned of its markup, with the former name its note gave.
+/// The start of a parenthesised instruction to the reader, which is a note
+/// about a name and never part of it: "(see Appendix A and B …)", "(for
+/// detailed insight, see …)", "(refer to …)", "(for more information …)",
+/// "(not in scope for Azure Government)", "(not available in …)".
+static NOTE_START: LazyLock<Regex> = LazyLock::new(|| {
+    // A constant pattern, checked by the tests below: compiling it cannot fail.
+    #[allow(clippy::expect_used)]
+    Regex::new(
+        r"(?i)^\(\s*(?:see\b|refer\b|for\s+(?:the\s+)?(?:detailed|more|further|additional|full|complete|details)\b|(?:not|never)\s+(?:yet\s+)?(?:in\s+scope|available|included|covered)\b|out\s+of\s+scope\b)",
+    )
+    .expect("constant regex")
+});
+
+/// A whole list item that is an instruction to the reader ("See a detailed
+/// list of covered services in Office 365"), not a name.
+static INSTRUCTION: LazyLock<Regex> = LazyLock::new(|| {
+    // A constant pattern, checked by the tests below: compiling it cannot fail.
+    #[allow(clippy::expect_used)]
+    Regex::new(
+        r"(?i)^(?:see|refer\s+to|for\s+(?:the\s+)?(?:detailed|more|further|additional|full|complete|details))\b",
+    )
+    .expect("constant regex")
+});
+
+/// Whether a cleaned name is an instruction to the reader ("See a detailed
+/// list …", "For more information, …") rather than a name.
+pub fn is_instruction(name: &str) -> bool {
+    INSTRUCTION.is_match(name)
+}
+
+/// A name cleaned of its markup, with the former name and the note its
+/// parentheses gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanName {
     pub name: String,
@@ -26,6 +60,9 @@ pub struct CleanName {
     /// after the note ("Power Automate (formerly Microsoft Flow) cloud
     /// service" was "Microsoft Flow cloud service").
     pub former: Option<String>,
+    /// Instructions to the reader in parentheses, without them: "see
+    /// Appendix A and B for the full list of services".
+    pub note: Option<String>,
 }
 
 /// Characters used as footnote markers after (or before) a name.
@@ -108,20 +145,21 @@ fn collapse_spaces(s: &str) -> String {
     out
 }
 
-/// Cleans one name and takes out its "(formerly X)" note.
+/// Cleans one name and takes out its "(formerly X)" note and its notes to
+/// the reader: "Azure and Azure Government(see Appendix A …)" is the name
+/// "Azure and Azure Government" with the note "see Appendix A …".
 pub fn clean_name(raw: &str) -> CleanName {
-    let stripped = strip_markup(raw);
+    let (stripped, note) = take_notes(&strip_markup(raw));
+    let unnoted = |name: String| CleanName {
+        name,
+        former: None,
+        note: note.clone(),
+    };
     let Some(caps) = FORMERLY.captures(&stripped) else {
-        return CleanName {
-            name: stripped,
-            former: None,
-        };
+        return unnoted(stripped);
     };
     let (Some(whole), Some(old)) = (caps.get(0), caps.get(1)) else {
-        return CleanName {
-            name: stripped,
-            former: None,
-        };
+        return unnoted(stripped);
     };
     let head = &stripped[..whole.start()];
     let tail = &stripped[whole.end()..];
@@ -130,7 +168,91 @@ pub fn clean_name(raw: &str) -> CleanName {
     CleanName {
         former: (!old.is_empty() && old != name).then_some(old),
         name,
+        note,
     }
+}
+
+/// Takes every parenthesised instruction ([`NOTE_START`]) out of `name`,
+/// glued to it or not, nested parentheses and all. Returns the rest,
+/// cleaned, and the notes joined with "; ".
+fn take_notes(name: &str) -> (String, Option<String>) {
+    if !name.contains('(') {
+        return (name.to_string(), None);
+    }
+    let mut rest = String::with_capacity(name.len());
+    let mut notes: Vec<String> = Vec::new();
+    let mut at = 0;
+    while let Some(open) = name[at..].find('(').map(|i| at + i) {
+        let Some(close) = closing_paren(name, open) else {
+            break;
+        };
+        let group = &name[open..=close];
+        if NOTE_START.is_match(group) {
+            rest.push_str(&name[at..open]);
+            rest.push(' ');
+            let note = strip_markup(&group[1..group.len() - 1]);
+            if !note.is_empty() {
+                notes.push(note);
+            }
+        } else {
+            rest.push_str(&name[at..=close]);
+        }
+        at = close + 1;
+    }
+    if notes.is_empty() {
+        return (name.to_string(), None);
+    }
+    rest.push_str(&name[at..]);
+    (strip_markup(&rest), Some(notes.join("; ")))
+}
+
+/// The byte index of the `)` closing the `(` at `open`, if it is closed.
+fn closing_paren(text: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits a name that lists several environments of one product into one
+/// name per environment: "Office 365, Office 365 U.S. Government, and
+/// Office 365 U.S. Government Defense" and "Azure and Azure Government"
+/// give each environment on its own. The list is split at commas, "and"
+/// and "&" outside parentheses, and only when every part starts with the
+/// first part's first word (the product): "Microsoft Defender for
+/// Endpoint: Endpoint Detection & Response, Secure Score" (features of one
+/// service) and "OneDrive for Business and SharePoint Online" stay whole.
+/// Repeated parts are kept once.
+pub fn split_environments(name: &str) -> Vec<String> {
+    let parts = split_list(name, true);
+    let first_word = |part: &str| {
+        part.split_whitespace()
+            .next()
+            .map(str::to_lowercase)
+            .unwrap_or_default()
+    };
+    let product = parts.first().map(|p| first_word(p)).unwrap_or_default();
+    if parts.len() < 2 || product.is_empty() || !parts.iter().all(|p| first_word(p) == product) {
+        return vec![name.to_string()];
+    }
+    let mut out: Vec<String> = Vec::with_capacity(parts.len());
+    for part in parts {
+        let part = strip_markup(&part);
+        if !part.is_empty() && !out.contains(&part) {
+            out.push(part);
+        }
+    }
+    out
 }
 
 /// Applies the configured aliases (exact match on the cleaned name).
@@ -277,6 +399,76 @@ mod tests {
         assert_eq!(c.former.as_deref(), Some("Microsoft Flow cloud service"));
         let c = clean_name("Azure Files");
         assert_eq!(c.former, None);
+    }
+
+    #[test]
+    fn instructions_in_parentheses_are_notes() {
+        let c = clean_name(
+            "Azure and Azure Government(see Appendix A and B for the full list of services)",
+        );
+        assert_eq!(c.name, "Azure and Azure Government");
+        assert_eq!(
+            c.note.as_deref(),
+            Some("see Appendix A and B for the full list of services")
+        );
+        let c = clean_name(
+            "Azure (for detailed insight, see Microsoft Azure Compliance Offerings (PDF) or the report)",
+        );
+        assert_eq!(c.name, "Azure");
+        assert_eq!(
+            c.note.as_deref(),
+            Some(
+                "for detailed insight, see Microsoft Azure Compliance Offerings (PDF) or the report"
+            )
+        );
+        let c =
+            clean_name("Power Virtual Agents (not in scope for Azure Government) (formerly PVA)¹");
+        assert_eq!(c.name, "Power Virtual Agents");
+        assert_eq!(c.former.as_deref(), Some("PVA"));
+        assert_eq!(c.note.as_deref(), Some("not in scope for Azure Government"));
+        // Qualifiers that name what is in scope stay in the name.
+        for name in [
+            "SharePoint Online (United States only)",
+            "Azure Monitor (incl. Application Insights and Log Analytics)",
+            "Office 365 Microservices (including but not limited to Kaizala, ObjectStore)",
+            "Exchange Online (GCC High)",
+            "Broken (see",
+        ] {
+            let c = clean_name(name);
+            assert_eq!((c.name.as_str(), c.note), (name, None));
+        }
+        assert_eq!(clean_name("(see Appendix A)").name, "");
+        assert!(is_instruction(
+            "See a detailed list of covered services in Office 365"
+        ));
+        assert!(is_instruction("For more information, see the report"));
+        assert!(!is_instruction("Seesaw Service"));
+        assert!(!is_instruction("Azure Front Door"));
+    }
+
+    #[test]
+    fn environments_of_one_product_split_and_other_lists_stay_whole() {
+        assert_eq!(
+            split_environments("Azure, Azure Government, and Azure Germany"),
+            ["Azure", "Azure Government", "Azure Germany"]
+        );
+        assert_eq!(
+            split_environments("Azure and Azure Government"),
+            ["Azure", "Azure Government"]
+        );
+        assert_eq!(
+            split_environments("Dynamics 365, Dynamics 365, and Dynamics 365 Germany"),
+            ["Dynamics 365", "Dynamics 365 Germany"]
+        );
+        for whole in [
+            "OneDrive for Business and SharePoint Online",
+            "Microsoft Professional Services: Premier and On Premises for Azure, Dynamics 365, Intune",
+            "Security & Compliance Center",
+            "Azure Monitor (incl. Application Insights, Log Analytics, and Change Analysis)",
+            "Azure",
+        ] {
+            assert_eq!(split_environments(whole), [whole]);
+        }
     }
 
     #[test]

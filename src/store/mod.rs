@@ -570,7 +570,24 @@ fn record_in(
     for draft in detection.events.iter().chain(scope_event) {
         events.push(insert_event(tx, record_id, &attempt.source, &now, draft)?);
     }
-    outbox::on_recorded(tx, attempt, record_id, &detection.next, &mut events)?;
+    // Whether the source's scope is unreadable after this attempt: what
+    // this extraction found, else (a failure, a 304) as it was.
+    let scope_unreadable = match &scope_detection {
+        Some(scope) => scope.broken,
+        None => tx
+            .prepare_cached("SELECT scope_broken FROM source_state WHERE source = ?1")?
+            .query_row([&attempt.source], |row| row.get(0))
+            .optional()?
+            .unwrap_or(false),
+    };
+    outbox::on_recorded(
+        tx,
+        attempt,
+        record_id,
+        &detection.next,
+        scope_unreadable,
+        &mut events,
+    )?;
     crate::evidence::ledger::record_attempt(tx, &row, &record_hash, &events)?;
     save_state(
         tx,

@@ -1,10 +1,10 @@
 //! The alert outbox: deliveries enqueued in the same transaction as the
 //! events they are about (one per matching channel), the reminders that
-//! recording an attempt raises (`failing-reminder`, `attestation-expiry`),
-//! and the dispatcher's reads and state changes: a claim with a lease
-//! before each send (one sender per delivery, across processes), then
-//! done, retry, or failed with an `alert-failed` event for the other
-//! channels.
+//! recording an attempt raises (`failing-reminder`,
+//! `extraction-broken-reminder`, `attestation-expiry`), and the
+//! dispatcher's reads and state changes: a claim with a lease before each
+//! send (one sender per delivery, across processes), then done, retry, or
+//! failed with an `alert-failed` event for the other channels.
 
 use std::collections::HashSet;
 
@@ -110,11 +110,14 @@ pub enum Finish {
 
 /// The hook in `Store::record_attempt`: raises the reminders the attempt
 /// calls for, then enqueues one delivery per event and matching channel.
+/// `scope_unreadable`: the source's scope extraction stays broken after
+/// this attempt.
 pub(super) fn on_recorded(
     conn: &Connection,
     attempt: &AttemptRecord,
     record_id: i64,
     next: &SourceState,
+    scope_unreadable: bool,
     events: &mut Vec<EventRow>,
 ) -> Result<()> {
     let at = attempt.capture.finished_at;
@@ -124,27 +127,45 @@ pub(super) fn on_recorded(
     if let Some(draft) = gone(conn, attempt, record_id, from_record)? {
         drafts.push(draft);
     }
-    if let (Some(every), true) = (attempt.alerts.remind_every, next.failing) {
-        let just_failed = events.iter().any(|e| e.kind == "failing");
-        let last: Option<String> = conn
-            .prepare_cached(
-                "SELECT MAX(detected_at) FROM events
-                 WHERE source = ?1 AND kind IN ('failing', 'failing-reminder')",
+    // While a source stays failing, or its scope unreadable, a reminder
+    // every `remind_every` after the event that said so (or the last
+    // reminder).
+    let reminders = [
+        (
+            next.failing,
+            EventKind::Failing,
+            EventKind::FailingReminder,
+            format!(
+                "still failing: {} consecutive failed fetches",
+                next.consecutive_failures
+            ),
+        ),
+        (
+            scope_unreadable,
+            EventKind::ExtractionBroken,
+            EventKind::ExtractionBrokenReminder,
+            "scope still unreadable: the last readable scope is the reference, and changes \
+             to the page's scope are not seen"
+                .to_string(),
+        ),
+    ];
+    for (lasting, raised, reminder, summary) in reminders {
+        let Some(every) = attempt.alerts.remind_every.filter(|_| lasting) else {
+            continue;
+        };
+        let just_raised = events.iter().any(|e| e.kind == raised.as_str());
+        if !just_raised
+            && reminder_due(
+                conn,
+                &attempt.source,
+                [raised.as_str(), reminder.as_str()],
+                every,
+                at,
             )?
-            .query_row([&attempt.source], |row| row.get(0))
-            .optional()?
-            .flatten();
-        let due = last
-            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-            .and_then(|t| chrono::Duration::from_std(every).ok().map(|e| t + e))
-            .is_some_and(|due| due <= at);
-        if due && !just_failed {
+        {
             drafts.push(EventDraft {
-                kind: EventKind::FailingReminder,
-                summary: format!(
-                    "still failing: {} consecutive failed fetches",
-                    next.consecutive_failures
-                ),
+                kind: reminder,
+                summary,
                 from_record,
                 severity: None,
                 details: None,
@@ -199,6 +220,28 @@ pub(super) fn on_recorded(
         enqueue(conn, &attempt.alerts.routes, event, None, &now)?;
     }
     Ok(())
+}
+
+/// Whether the newest of `source`'s events of `kinds` is at least `every`
+/// old at `at` (false when there is none).
+fn reminder_due(
+    conn: &Connection,
+    source: &str,
+    kinds: [&str; 2],
+    every: std::time::Duration,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let last: Option<String> = conn
+        .prepare_cached(
+            "SELECT MAX(detected_at) FROM events WHERE source = ?1 AND kind IN (?2, ?3)",
+        )?
+        .query_row(params![source, kinds[0], kinds[1]], |row| row.get(0))
+        .optional()?
+        .flatten();
+    Ok(last
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .and_then(|t| chrono::Duration::from_std(every).ok().map(|e| t + e))
+        .is_some_and(|due| due <= at))
 }
 
 /// `gone` when the page answers 404 or 410 and the previous attempt did not.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::scope_sets::SetCache;
 use super::{Result, Store, StoreError};
 use crate::hash::Digest;
-use crate::scope::{ScopeDiff, ScopeEntry, claims};
+use crate::scope::{ScopeDiff, ScopeEntry, ScopeRename, claims};
 
 /// One row of `scopewatch sources`.
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +26,10 @@ pub struct SourceSummary {
     /// not failures); the table heads it OK FETCHES.
     pub snapshots: i64,
     pub consecutive_failures: i64,
+    /// When the source's scope extraction broke, if it still is: its last
+    /// readable scope stands in for the page's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope_unreadable_since: Option<String>,
 }
 
 /// One row of `scopewatch history`.
@@ -126,6 +130,7 @@ impl Store {
 
     /// Every source the database has records for, by id.
     pub fn source_summaries(&self) -> Result<Vec<SourceSummary>> {
+        let mut unreadable = self.scope_unreadable_since(None)?;
         let mut statement = self.conn().prepare(
             "SELECT s.id, s.url, s.parent, st.failing, st.consecutive_failures,
                     last.started_at, changed.started_at,
@@ -138,6 +143,7 @@ impl Store {
              ORDER BY s.id",
         )?;
         let rows = statement.query_map([], |row| {
+            let id: String = row.get(0)?;
             let failing: Option<bool> = row.get(3)?;
             let last_outcome: Option<String> = row.get(8)?;
             let retired: bool = row.get(9)?;
@@ -150,7 +156,8 @@ impl Store {
                 (_, None) => "never",
             };
             Ok(SourceSummary {
-                id: row.get(0)?,
+                scope_unreadable_since: unreadable.remove(&id),
+                id,
                 url: row.get(1)?,
                 parent: row.get(2)?,
                 state: state.to_string(),
@@ -161,6 +168,52 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Per source whose scope extraction is broken at `at` (RFC 3339,
+    /// default now): since when, the time the first record after its last
+    /// stored scope whose extraction broke was made (its `extraction-broken`
+    /// event's time). Such a record is a successful fetch without a scope
+    /// set.
+    pub fn scope_unreadable_since(
+        &self,
+        at: Option<&str>,
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let sql = match at {
+            None => {
+                "SELECT st.source,
+                        (SELECT r.finished_at FROM records r
+                         WHERE r.source = st.source AND r.id > COALESCE(st.last_scope_record, 0)
+                           AND r.outcome = 'ok' AND r.scope_hash IS NULL
+                         ORDER BY r.id LIMIT 1)
+                 FROM source_state st WHERE st.scope_broken = 1"
+            }
+            Some(_) => {
+                "SELECT r.source, r.finished_at FROM records r
+                 WHERE r.id IN (
+                     SELECT MIN(b.id) FROM records b
+                     WHERE b.outcome = 'ok' AND b.scope_hash IS NULL AND b.started_at <= ?1
+                       AND b.id > COALESCE((SELECT MAX(g.id) FROM records g
+                                            WHERE g.source = b.source AND g.scope_hash IS NOT NULL
+                                              AND g.started_at <= ?1), 0)
+                     GROUP BY b.source)"
+            }
+        };
+        let mut statement = self.conn().prepare(sql)?;
+        let read = |row: &rusqlite::Row<'_>| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+        };
+        let rows = match at {
+            None => statement.query_map([], read)?,
+            Some(at) => statement.query_map([at], read)?,
+        };
+        let mut since = std::collections::HashMap::new();
+        for row in rows {
+            if let (source, Some(at)) = row? {
+                since.insert(source, at);
+            }
+        }
+        Ok(since)
     }
 
     /// Records of one source, newest (last made) first.
@@ -296,6 +349,13 @@ pub struct ScopeRow {
     pub source: String,
     pub certification: String,
     pub service: String,
+    /// The page's note about the service ("see Appendix A …").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// When the source's scope extraction broke, if it was broken then: the
+    /// pair is from its last readable scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_since: Option<String>,
 }
 
 /// Which scope pairs to list.
@@ -351,8 +411,10 @@ impl ScopeFilter {
 impl Store {
     /// The pairs in scope at `at` (RFC 3339, default now): per source, those
     /// of its latest stored scope at that time. A source whose extraction
-    /// broke or whose fetches fail keeps its last known scope.
+    /// broke or whose fetches fail keeps its last known scope; one whose
+    /// extraction was broken then has its rows marked `stale_since`.
     pub fn scope_at(&self, at: Option<&str>, filter: &ScopeFilter) -> Result<Vec<ScopeRow>> {
+        let stale = self.scope_unreadable_since(at)?;
         let mut statement = self.conn().prepare(
             "SELECT r.id, r.source, r.scope_hash FROM records r
              WHERE r.id IN (
@@ -367,12 +429,15 @@ impl Store {
         let mut sets = SetCache::new(self.conn());
         let mut out = Vec::new();
         for (record, source, hash) in latest {
-            for entry in sets.get(&hash, record)?.entries() {
+            let set = sets.get(&hash, record)?;
+            for entry in set.entries() {
                 if filter.keeps(&source, &entry.certification, &entry.service) {
                     out.push(ScopeRow {
                         source: source.clone(),
                         certification: entry.certification.clone(),
                         service: entry.service.clone(),
+                        note: set.note(&entry.service).map(str::to_string),
+                        stale_since: stale.get(&source).cloned(),
                     });
                 }
             }
@@ -415,15 +480,44 @@ impl Store {
                 }
             }
         }
+        // Scope events, and the layout changes that replaced the reference
+        // without one (`extraction-broken` with `reference: replaced`).
         let mut scope_events = self.conn().prepare(
-            "SELECT e.record_id, e.source, r.started_at, e.details
+            "SELECT e.record_id, e.source, r.started_at, e.details, e.kind, r.scope_hash,
+                    e.from_record, p.scope_hash
              FROM events e JOIN records r ON r.id = e.record_id
-             WHERE e.kind = 'scope' ORDER BY e.id",
+             LEFT JOIN records p ON p.id = e.from_record
+             WHERE e.kind = 'scope'
+                OR (e.kind = 'extraction-broken' AND e.details LIKE '%\"reference\":\"replaced\"%')
+             ORDER BY e.id",
         )?;
         let mut rows = scope_events.query([])?;
         while let Some(row) = rows.next()? {
             let (id, source, at, details): (i64, String, String, Option<String>) =
                 (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+            let (kind, hash, from_record, from_hash): (
+                String,
+                Option<String>,
+                Option<i64>,
+                Option<String>,
+            ) = (row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?);
+            if kind != "scope" {
+                // The new layout replaced the reference: what the old scope
+                // had and the new one has not left, and the reverse entered.
+                let (Some(hash), Some(from), Some(from_hash)) = (hash, from_record, from_hash)
+                else {
+                    continue;
+                };
+                let (now, before) = (sets.get(&hash, id)?, sets.get(&from_hash, from)?);
+                for (change, set, other) in [("left", &before, &now), ("entered", &now, &before)] {
+                    for entry in set.entries() {
+                        if keep(&entry.service) && !other.contains(entry) {
+                            transitions.push(transition(change, entry, None, &source, &at, id));
+                        }
+                    }
+                }
+                continue;
+            }
             let diff: ScopeDiff = serde_json::from_str(details.as_deref().unwrap_or("{}"))
                 .map_err(|e| {
                     StoreError::Corrupt(format!(
@@ -436,9 +530,34 @@ impl Store {
                 }
             }
             for rename in &diff.renamed {
-                if keep(&rename.from.service) || keep(&rename.to.service) {
-                    let from = Some(rename.from.clone());
-                    transitions.push(transition("renamed", &rename.to, from, &source, &at, id));
+                match rename {
+                    ScopeRename::Entry { from, to } => {
+                        if keep(&from.service) || keep(&to.service) {
+                            let from = Some(from.clone());
+                            transitions.push(transition("renamed", to, from, &source, &at, id));
+                        }
+                    }
+                    // A certification renamed: each service it kept, renamed.
+                    ScopeRename::Certification { from, to } => {
+                        let Some(hash) = &hash else { continue };
+                        for entry in sets.get(hash, id)?.entries() {
+                            if entry.certification != to.certification
+                                || !keep(&entry.service)
+                                || diff.added.contains(entry)
+                            {
+                                continue;
+                            }
+                            let old = ScopeEntry::new(&from.certification, &entry.service);
+                            transitions.push(transition(
+                                "renamed",
+                                entry,
+                                Some(old),
+                                &source,
+                                &at,
+                                id,
+                            ));
+                        }
+                    }
                 }
             }
         }

@@ -29,6 +29,7 @@ mod recheck;
 mod scope_corpus;
 mod scope_matrix;
 mod scope_pipeline;
+mod scope_restructure;
 mod security;
 mod timestamp;
 mod timestamp_verify;

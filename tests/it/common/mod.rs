@@ -5,6 +5,7 @@
 //! any address outside 127.0.0.0/8.
 
 pub mod matrix;
+pub mod scope_changes;
 pub mod server;
 pub mod smtp;
 pub mod tsa;
@@ -204,7 +205,12 @@ pub fn corpus_dir(source: &str) -> PathBuf {
 
 /// The dated versions of a corpus source, in date order (file names sort so).
 pub fn corpus_versions(source: &str) -> Vec<(String, String)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir(source))
+    markdown_files(&corpus_dir(source))
+}
+
+/// The Markdown files of a directory, in file-name order: (name, text).
+pub fn markdown_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
