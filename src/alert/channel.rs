@@ -125,17 +125,53 @@ async fn post(request: reqwest::RequestBuilder) -> Result<(), String> {
     }
 }
 
+/// Appends one JSON line to a `file` channel's file, whole: under an
+/// exclusive lock (so two scopewatch processes never interleave), after
+/// cutting a torn last line that a writer killed mid-write left behind. That
+/// line's delivery was never recorded as done, so it is sent again in full:
+/// readers of the file only ever see whole lines.
 fn append(path: &std::path::Path, line: &[u8]) -> Result<(), String> {
     let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
+    options.create(true).read(true).append(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let failed = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
     let mut file = options
         .open(path)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    file.lock().map_err(failed)?;
+    let whole = whole_lines_end(&mut file).map_err(failed)?;
+    if whole < file.metadata().map_err(failed)?.len() {
+        file.set_len(whole).map_err(failed)?;
+    }
     file.write_all(line)
         .and_then(|()| file.sync_data())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(failed)
+}
+
+/// The length of `file` up to and including its last line break: where a
+/// torn last line begins, or the end when there is none.
+fn whole_lines_end(file: &mut std::fs::File) -> std::io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    const CHUNK: u64 = 64 * 1024;
+    let mut end = file.metadata()?.len();
+    let mut buffer = vec![0; CHUNK as usize];
+    let mut first = true;
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let chunk = &mut buffer[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if first && chunk.last() == Some(&b'\n') {
+            return Ok(end);
+        }
+        first = false;
+        if let Some(at) = chunk.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + at as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 /// The environment variables a `command` channel's program inherits
@@ -252,6 +288,30 @@ mod tests {
         assert_eq!(
             sign(b"Jefe", b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn a_line_torn_by_a_killed_writer_is_cut_before_the_next_is_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alerts.jsonl");
+        // A torn line longer than one read of the tail, after whole ones.
+        let torn = format!("{{\"delivery\": \"{}", "x".repeat(100_000));
+        std::fs::write(&path, format!("{{\"a\": 1}}\n{{\"b\": 2}}\n{torn}")).unwrap();
+        append(&path, b"{\"c\": 3}\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\": 1}\n{\"b\": 2}\n{\"c\": 3}\n"
+        );
+        // Only a torn line: nothing whole is kept of it.
+        std::fs::write(&path, "{\"half").unwrap();
+        append(&path, b"{\"d\": 4}\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"d\": 4}\n");
+        // Whole lines are left as they are.
+        append(&path, b"{\"e\": 5}\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"d\": 4}\n{\"e\": 5}\n"
         );
     }
 }

@@ -97,12 +97,20 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let h = Harness::new(&config);
     let db = h.db_path();
     let runs = runs();
+    // The kill moments are random; the seed is printed so a failure can be
+    // replayed with SCOPEWATCH_CRASH_SEED.
+    let seed = std::env::var("SCOPEWATCH_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    println!("crash test seed: {seed} (SCOPEWATCH_CRASH_SEED={seed} replays it)");
+    let mut rng = fastrand::Rng::with_seed(seed);
     let mut seen: BTreeMap<i64, (String, String)> = BTreeMap::new();
     let mut kills = 0;
     for _ in 0..runs {
         let child = daemon(&h);
         // A moment anywhere from start-up (migrations, lock) to mid-sweep.
-        std::thread::sleep(Duration::from_millis(fastrand::u64(20..1500)));
+        std::thread::sleep(Duration::from_millis(rng.u64(20..1500)));
         signal(&child, libc::SIGKILL);
         let mut child = child;
         let status = child.wait().unwrap();
