@@ -212,6 +212,7 @@ impl Sweeper {
             configured: job.parent.is_none(),
             allow_private: job.source.allow_private,
             conditional,
+            accept: None,
         };
         let capture = self.fetcher.fetch(&request).await;
         let source = Arc::clone(&job.source);

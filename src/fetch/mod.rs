@@ -6,6 +6,7 @@
 
 mod hosts;
 pub mod policy;
+pub mod portal;
 pub mod retry;
 pub mod tls;
 
@@ -137,6 +138,9 @@ pub struct FetchRequest {
     pub configured: bool,
     pub allow_private: bool,
     pub conditional: Option<Conditional>,
+    /// The one media type to ask for (`application/pdf` from an API that
+    /// serves several); `None`: every format scopewatch reads.
+    pub accept: Option<&'static str>,
 }
 
 /// Validators from an earlier full response, sent only to the URL that
@@ -366,7 +370,9 @@ impl Fetcher {
         headers.insert(header::USER_AGENT, user_agent);
         headers.insert(
             header::ACCEPT,
-            HeaderValue::from_static("text/html,application/xhtml+xml,application/pdf,application/json,text/markdown;q=0.9,text/plain;q=0.8,*/*;q=0.5"),
+            HeaderValue::from_static(request.accept.unwrap_or(
+                "text/html,application/xhtml+xml,application/pdf,application/json,text/markdown;q=0.9,text/plain;q=0.8,*/*;q=0.5",
+            )),
         );
         headers.insert(
             header::ACCEPT_ENCODING,

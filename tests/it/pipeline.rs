@@ -482,6 +482,7 @@ async fn configured_fetch(url: &str, allow_private: bool) -> FetchOutcome {
         configured: true,
         allow_private,
         conditional: None,
+        accept: None,
     };
     fetcher.fetch(&request).await.outcome
 }
