@@ -4,6 +4,8 @@
 //! bombs stop at the cap). A fetch never fails with an `Err`: every outcome,
 //! failures included, is a [`Capture`] to record.
 
+#[cfg(feature = "browser")]
+pub mod browser;
 mod hosts;
 pub mod policy;
 pub mod portal;
@@ -47,6 +49,12 @@ pub enum ErrorClass {
     AddressRefused,
     /// Any other client error.
     Request,
+    /// No browser to render a `fetch = "browser"` page with.
+    BrowserMissing,
+    /// The browser died while it rendered the page.
+    BrowserCrashed,
+    /// The browser could not be started or driven.
+    Browser,
 }
 
 impl fmt::Display for ErrorClass {
@@ -62,6 +70,9 @@ impl fmt::Display for ErrorClass {
             ErrorClass::BadRedirect => f.write_str("bad-redirect"),
             ErrorClass::AddressRefused => f.write_str("address-refused"),
             ErrorClass::Request => f.write_str("request"),
+            ErrorClass::BrowserMissing => f.write_str("browser-missing"),
+            ErrorClass::BrowserCrashed => f.write_str("browser-crashed"),
+            ErrorClass::Browser => f.write_str("browser"),
         }
     }
 }

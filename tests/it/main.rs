@@ -7,6 +7,8 @@
 mod common;
 
 mod alerts;
+#[cfg(feature = "browser")]
+mod browser;
 mod cli;
 mod config_corpus;
 mod crash;

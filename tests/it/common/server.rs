@@ -49,6 +49,8 @@ pub enum Reply {
     Trickle { bytes: Vec<u8>, every: Duration },
     /// These bytes, then wait with the connection open, then close.
     RawThenStall(Vec<u8>, Duration),
+    /// Wait (other connections are served meanwhile), then this reply.
+    Delayed(Duration, Box<Reply>),
 }
 
 impl Reply {
@@ -291,7 +293,12 @@ async fn serve(
         .entry(request.path.clone())
         .or_default() += 1;
     requests.lock().unwrap().push(request.clone());
-    match handler(&request) {
+    let mut reply = handler(&request);
+    while let Reply::Delayed(wait, then) = reply {
+        tokio::time::sleep(wait).await;
+        reply = *then;
+    }
+    match reply {
         Reply::Http {
             status,
             headers,
@@ -342,5 +349,6 @@ async fn serve(
             let _ = stream.flush().await;
             tokio::time::sleep(duration).await;
         }
+        Reply::Delayed(..) => unreachable!("delays were waited out above"),
     }
 }
