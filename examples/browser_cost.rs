@@ -71,6 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         profile_root: Some(profiles.path().to_path_buf()),
         ..BrowserSettings::from_http(&http)
     });
+    let mut version = None;
     println!("| page | fetcher | wall ms | CPU ms | peak browser PSS MB |");
     println!("|---|---|---|---|---|");
     for path in ["/page", "/spa"] {
@@ -94,7 +95,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             plain.push((started.elapsed(), cpu_now() - cpu, 0.0));
         }
         let mut rendered = Vec::new();
-        let mut version = None;
         for _ in 0..rounds {
             let sampling = Arc::new(AtomicBool::new(true));
             let sampler = std::thread::spawn({
