@@ -352,7 +352,7 @@ impl<'a> PortalClient<'a> {
             .fetch(self.api.metadata_url(document), Accept::Json)
             .await;
         let live = match read(&metadata, "metadata") {
-            Err(outcome) => return finished(metadata, None, outcome),
+            Err(failed) => return finished(metadata, None, failed.into()),
             Ok(body) => match LiveDocument::parse(body) {
                 Ok(live) => live,
                 Err(e) => {
@@ -371,7 +371,7 @@ impl<'a> PortalClient<'a> {
             .fetch(self.api.download_url(document, &live.id), Accept::Pdf)
             .await;
         let outcome = match read(&download, "download") {
-            Err(outcome) => outcome,
+            Err(failed) => failed.into(),
             Ok(body) if !body.starts_with(b"%PDF-") => PortalOutcome::Failed {
                 class: "not-a-pdf".to_string(),
                 message: format!(
@@ -425,20 +425,35 @@ fn finished(metadata: Capture, download: Option<Capture>, outcome: PortalOutcome
     }
 }
 
-/// The body of a successful call, or the outcome a failed one means.
-fn read<'c>(capture: &'c Capture, call: &str) -> Result<&'c [u8], PortalOutcome> {
+/// How a call that gave no body ended.
+enum CallFailed {
+    SignIn(String),
+    Failed { class: String, message: String },
+}
+
+impl From<CallFailed> for PortalOutcome {
+    fn from(failed: CallFailed) -> Self {
+        match failed {
+            CallFailed::SignIn(message) => PortalOutcome::SignIn(message),
+            CallFailed::Failed { class, message } => PortalOutcome::Failed { class, message },
+        }
+    }
+}
+
+/// The body of a successful call, or how it failed.
+fn read<'c>(capture: &'c Capture, call: &str) -> Result<&'c [u8], CallFailed> {
     if let Some(message) = sign_in(capture) {
-        return Err(PortalOutcome::SignIn(message));
+        return Err(CallFailed::SignIn(message));
     }
     match &capture.outcome {
         FetchOutcome::Body(body) => Ok(body),
-        FetchOutcome::NotModified => Err(PortalOutcome::Failed {
+        FetchOutcome::NotModified => Err(CallFailed::Failed {
             class: ErrorClass::HttpStatus(304).to_string(),
             message: format!(
                 "the portal's {call} call answered 304 to a request without validators"
             ),
         }),
-        FetchOutcome::Failed { class, message } => Err(PortalOutcome::Failed {
+        FetchOutcome::Failed { class, message } => Err(CallFailed::Failed {
             class: class.to_string(),
             message: format!("the portal's {call} call failed: {message}"),
         }),
