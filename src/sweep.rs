@@ -214,6 +214,7 @@ impl Sweeper {
             allow_private: job.source.allow_private,
             conditional,
             headers: SourceHeaders::of(&job.source),
+            accept: None,
         };
         let capture = self.fetcher.fetch(&request).await;
         let source = Arc::clone(&job.source);

@@ -7,6 +7,7 @@ pub mod html;
 mod json;
 pub mod markdown;
 mod pdf;
+pub mod shell;
 mod text;
 
 use encoding_rs::{Encoding, UTF_8};

@@ -143,6 +143,7 @@ mod tests {
                 allow_private: false,
                 conditional: None,
                 headers: Default::default(),
+                accept: None,
             })
             .await;
         let super::super::FetchOutcome::Failed { class, message } = capture.outcome else {

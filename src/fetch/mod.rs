@@ -5,10 +5,13 @@
 //! compression bombs stop at the cap). A fetch never fails with an `Err`:
 //! every outcome, failures included, is a [`Capture`] to record.
 
+#[cfg(feature = "browser")]
+pub mod browser;
 mod decode;
 mod headline;
 mod hosts;
 pub mod policy;
+pub mod portal;
 pub mod retry;
 pub mod tls;
 
@@ -53,6 +56,12 @@ pub enum ErrorClass {
     AddressRefused,
     /// Any other client error.
     Request,
+    /// No browser to render a `fetch = "browser"` page with.
+    BrowserMissing,
+    /// The browser died while it rendered the page.
+    BrowserCrashed,
+    /// The browser could not be started or driven.
+    Browser,
 }
 
 impl fmt::Display for ErrorClass {
@@ -69,6 +78,9 @@ impl fmt::Display for ErrorClass {
             ErrorClass::BadRedirect => f.write_str("bad-redirect"),
             ErrorClass::AddressRefused => f.write_str("address-refused"),
             ErrorClass::Request => f.write_str("request"),
+            ErrorClass::BrowserMissing => f.write_str("browser-missing"),
+            ErrorClass::BrowserCrashed => f.write_str("browser-crashed"),
+            ErrorClass::Browser => f.write_str("browser"),
         }
     }
 }
@@ -151,6 +163,9 @@ pub struct FetchRequest {
     pub conditional: Option<Conditional>,
     /// The source's `headers`, and the URL whose origin they are for.
     pub headers: SourceHeaders,
+    /// The one media type to ask for (`application/pdf` from an API that
+    /// serves several); `None`: every format scopewatch reads.
+    pub accept: Option<&'static str>,
 }
 
 /// Headers a source's configuration adds: sent only to the scheme, host
@@ -402,7 +417,9 @@ impl Fetcher {
         headers.insert(header::USER_AGENT, user_agent);
         headers.insert(
             header::ACCEPT,
-            HeaderValue::from_static("text/html,application/xhtml+xml,application/pdf,application/json,text/markdown;q=0.9,text/plain;q=0.8,*/*;q=0.5"),
+            HeaderValue::from_static(request.accept.unwrap_or(
+                "text/html,application/xhtml+xml,application/pdf,application/json,text/markdown;q=0.9,text/plain;q=0.8,*/*;q=0.5",
+            )),
         );
         headers.insert(
             header::ACCEPT_ENCODING,

@@ -8,6 +8,8 @@ mod common;
 
 mod address_policy;
 mod alerts;
+#[cfg(feature = "browser")]
+mod browser;
 mod cli;
 mod cli_input;
 mod config_corpus;
@@ -25,11 +27,13 @@ mod follow_cap;
 mod fuzz_replay;
 mod ledger_script;
 mod pipeline;
+mod portal;
 mod recheck;
 mod scope_corpus;
 mod scope_matrix;
 mod scope_pipeline;
 mod scope_restructure;
+mod script_shell;
 mod security;
 mod timestamp;
 mod timestamp_verify;

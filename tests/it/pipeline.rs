@@ -483,6 +483,7 @@ async fn configured_fetch(url: &str, allow_private: bool) -> FetchOutcome {
         allow_private,
         conditional: None,
         headers: Default::default(),
+        accept: None,
     };
     fetcher.fetch(&request).await.outcome
 }

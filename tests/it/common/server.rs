@@ -49,6 +49,10 @@ pub enum Reply {
     Trickle { bytes: Vec<u8>, every: Duration },
     /// These bytes, then wait with the connection open, then close.
     RawThenStall(Vec<u8>, Duration),
+    /// Wait (other connections are served meanwhile), then this reply: for
+    /// pages a browser renders, whose requests overlap.
+    #[cfg(feature = "browser")]
+    Delayed(Duration, Box<Reply>),
 }
 
 impl Reply {
@@ -301,7 +305,10 @@ async fn serve(
         .entry(request.path.clone())
         .or_default() += 1;
     requests.lock().unwrap().push(request.clone());
-    match handler(&request) {
+    let reply = handler(&request);
+    #[cfg(feature = "browser")]
+    let reply = after_delays(reply).await;
+    match reply {
         Reply::Http {
             status,
             headers,
@@ -352,5 +359,17 @@ async fn serve(
             let _ = stream.flush().await;
             tokio::time::sleep(duration).await;
         }
+        #[cfg(feature = "browser")]
+        Reply::Delayed(..) => unreachable!("delays were waited out above"),
     }
+}
+
+/// The reply a [`Reply::Delayed`] stands for, once its wait is over.
+#[cfg(feature = "browser")]
+async fn after_delays(mut reply: Reply) -> Reply {
+    while let Reply::Delayed(wait, then) = reply {
+        tokio::time::sleep(wait).await;
+        reply = *then;
+    }
+    reply
 }

@@ -1,0 +1,237 @@
+//! The Service Trust Portal's API client against a loopback mock of its two
+//! calls, answering in the shapes public code that downloads the portal's
+//! documents relies on. No test looks a name up: the fetcher's resolver
+//! answers 127.0.0.1 for every name, which the address policy refuses for
+//! a host name, so a redirect to a login host ends before connecting.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::common::server::{Reply, Server};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use scopewatch::config::HttpSettings;
+use scopewatch::extract::{ContentKind, ExtractRules, extract};
+use scopewatch::fetch::Fetcher;
+use scopewatch::fetch::portal::{
+    DocumentGuid, NewVersion, PortalApi, PortalClient, PortalOutcome, document_in,
+};
+
+const GUID: &str = "7adf2d9e-d7b5-4e71-bad8-713e6a183cf3";
+const DOCUMENT_PAGE: &str =
+    "https://servicetrust.microsoft.com/DocumentPage/7adf2d9e-d7b5-4e71-bad8-713e6a183cf3";
+const PDF: &[u8] = include_bytes!("../fixtures/statement.pdf");
+
+/// A resolver for tests that must never look a name up.
+struct LoopbackDns;
+
+impl Resolve for LoopbackDns {
+    fn resolve(&self, _: Name) -> Resolving {
+        let addrs: Addrs = Box::new(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))));
+        Box::pin(async move { Ok(addrs) })
+    }
+}
+
+fn fetcher() -> Fetcher {
+    let settings = HttpSettings {
+        timeout: Duration::from_secs(5),
+        retries: 1,
+        backoff: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(20),
+        host_delay: Duration::ZERO,
+        ..HttpSettings::default()
+    };
+    Fetcher::with_resolver(&settings, Arc::new(LoopbackDns)).unwrap()
+}
+
+fn metadata(id: &str, modified: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","title":"Azure - Compliance Offerings","whenLastModified":"{modified}","whenCreated":"2019-05-20T17:10:41.44Z","documentType":"Compliance Guides","language":"en-US","fileName":"Azure-Compliance-Offerings.pdf"}}"#
+    )
+}
+
+/// The portal's two calls, with the live version settable.
+struct MockPortal {
+    server: Server,
+    live: Arc<Mutex<String>>,
+    downloads: Arc<AtomicUsize>,
+}
+
+impl MockPortal {
+    fn start(first: String) -> MockPortal {
+        let live = Arc::new(Mutex::new(first));
+        let downloads = Arc::new(AtomicUsize::new(0));
+        let (live2, downloads2) = (live.clone(), downloads.clone());
+        let server = Server::start(move |request| {
+            let metadata_path = format!("/api/v2/GetLiveDocumentIncludingOldSeriesDoc/{GUID}/");
+            if request.path == metadata_path {
+                return Reply::ok(
+                    "application/json; charset=utf-8",
+                    live2.lock().unwrap().clone(),
+                );
+            }
+            if request
+                .path
+                .starts_with(&format!("/api/v2/downloadDocuments/{GUID}/"))
+            {
+                downloads2.fetch_add(1, Ordering::SeqCst);
+                if request.header("accept") != Some("application/pdf") {
+                    return Reply::status(406);
+                }
+                return Reply::ok("application/pdf", PDF);
+            }
+            Reply::status(404)
+        });
+        MockPortal {
+            server,
+            live,
+            downloads,
+        }
+    }
+
+    fn api(&self) -> PortalApi {
+        PortalApi::at(self.server.url("/").parse().unwrap())
+    }
+
+    fn set_live(&self, body: String) {
+        *self.live.lock().unwrap() = body;
+    }
+}
+
+fn document() -> DocumentGuid {
+    document_in(&DOCUMENT_PAGE.parse().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn baseline_then_nothing_then_a_new_version() {
+    let portal = MockPortal::start(metadata("d8a2", "2026-08-31T18:32:10.627083Z"));
+    let fetcher = fetcher();
+    let client = PortalClient::new(&fetcher, portal.api(), false);
+
+    // First check: the metadata and the PDF, no event (a baseline).
+    let first = client.check(&document(), None).await;
+    let PortalOutcome::Downloaded { live, new_version } = &first.outcome else {
+        panic!("first check: {:?}", first.outcome);
+    };
+    assert_eq!(new_version, &None);
+    assert_eq!(live.id, "d8a2");
+    assert_eq!(live.other["documentType"], "Compliance Guides");
+    let pdf = first.download.as_ref().expect("the PDF was downloaded");
+    assert!(
+        pdf.url
+            .ends_with(&format!("/api/v2/downloadDocuments/{GUID}/d8a2"))
+    );
+    let scopewatch::fetch::FetchOutcome::Body(body) = &pdf.outcome else {
+        panic!("{:?}", pdf.outcome)
+    };
+    // The PDF goes down the existing extraction path.
+    let extracted = extract(
+        body,
+        pdf.content_type.as_deref(),
+        &pdf.url,
+        &ExtractRules::default(),
+    )
+    .unwrap();
+    assert_eq!(extracted.kind, ContentKind::Pdf);
+    assert!(!extracted.text.is_empty());
+    assert_eq!(portal.downloads.load(Ordering::SeqCst), 1);
+
+    // Unchanged metadata: no download.
+    let reference = live.version();
+    let second = client.check(&document(), Some(&reference)).await;
+    assert!(matches!(second.outcome, PortalOutcome::Unchanged(_)));
+    assert!(second.download.is_none());
+    assert_eq!(portal.downloads.load(Ordering::SeqCst), 1);
+
+    // A new live version: downloaded, with the event's data.
+    portal.set_live(metadata("e91f", "2026-11-30T09:00:00Z"));
+    let third = client.check(&document(), Some(&reference)).await;
+    let PortalOutcome::Downloaded { new_version, .. } = &third.outcome else {
+        panic!("third check: {:?}", third.outcome);
+    };
+    assert_eq!(
+        new_version.as_ref().unwrap(),
+        &NewVersion {
+            title: "Azure - Compliance Offerings".into(),
+            old_id: "d8a2".into(),
+            new_id: "e91f".into(),
+            old_modified: "2026-08-31T18:32:10.627083Z".into(),
+            new_modified: "2026-11-30T09:00:00Z".into(),
+        }
+    );
+    assert_eq!(portal.downloads.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        portal.server.hits(&format!(
+            "/api/v2/GetLiveDocumentIncludingOldSeriesDoc/{GUID}/"
+        )),
+        3
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_metadata_is_a_clear_failure_without_a_download() {
+    let portal = MockPortal::start(r#"{"title":"Azure - Compliance Offerings"}"#.to_string());
+    let fetcher = fetcher();
+    let client = PortalClient::new(&fetcher, portal.api(), false);
+    let check = client.check(&document(), None).await;
+    let PortalOutcome::Failed { class, message } = &check.outcome else {
+        panic!("{:?}", check.outcome)
+    };
+    assert_eq!(class, "invalid-metadata");
+    assert!(message.contains("`id`"), "{message}");
+    portal.set_live("<html><body>Service unavailable</body></html>".to_string());
+    let check = client.check(&document(), None).await;
+    assert!(
+        matches!(&check.outcome, PortalOutcome::Failed { class, .. } if class == "invalid-metadata")
+    );
+    assert_eq!(portal.downloads.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_answers_are_the_sign_in_outcome() {
+    for (name, reply) in [
+        ("401", (|| Reply::status(401)) as fn() -> Reply),
+        ("403", || Reply::status(403)),
+        ("login redirect", || {
+            Reply::redirect(
+                302,
+                "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=stp",
+            )
+        }),
+    ] {
+        let server = Server::start(move |_| reply());
+        let fetcher = fetcher();
+        let api = PortalApi::at(server.url("/").parse().unwrap());
+        let check = PortalClient::new(&fetcher, api, false)
+            .check(&document(), None)
+            .await;
+        let PortalOutcome::SignIn(message) = &check.outcome else {
+            panic!("{name}: {:?}", check.outcome)
+        };
+        assert!(message.contains("signed-in"), "{name}: {message}");
+        assert!(name != "login redirect" || message.contains("login.microsoftonline.com"));
+        assert_eq!(server.requests().len(), 1, "{name}: not retried");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_that_is_not_a_pdf_fails_and_names_its_type() {
+    let server = Server::start(|request| {
+        if request.path.contains("GetLiveDocument") {
+            Reply::ok("application/json", metadata("d8a2", "2026-08-31"))
+        } else {
+            Reply::html("<html><body>Something went wrong</body></html>")
+        }
+    });
+    let fetcher = fetcher();
+    let api = PortalApi::at(server.url("/").parse().unwrap());
+    let check = PortalClient::new(&fetcher, api, false)
+        .check(&document(), None)
+        .await;
+    let PortalOutcome::Failed { class, message } = &check.outcome else {
+        panic!("{:?}", check.outcome)
+    };
+    assert_eq!(class, "not-a-pdf");
+    assert!(message.contains("text/html"), "{message}");
+}
