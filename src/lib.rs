@@ -19,6 +19,7 @@ pub mod extract;
 pub mod fetch;
 pub mod hash;
 pub mod html;
+pub mod isolation;
 pub mod logging;
 pub mod scope;
 pub mod store;

@@ -17,6 +17,7 @@ use crate::daemon::notify::{self, Notifier};
 use crate::daemon::{self, DaemonLink, Heartbeat};
 use crate::evidence::{self, Lifecycle};
 use crate::fetch::Fetcher;
+use crate::isolation::Extractor;
 use crate::store::{Store, StoreHandle};
 use crate::sweep::Sweeper;
 
@@ -46,10 +47,12 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
     let fetcher = Fetcher::new(&config.http)?;
     let (store, writer) = StoreHandle::spawn(store);
     let config = Arc::new(config);
+    let extractor = Extractor::new(crate::isolation::this_executable(), config.limits.clone());
     let sweeper = Sweeper {
         config: config.clone(),
         fetcher: Arc::new(fetcher),
         store: store.clone(),
+        extractor: Arc::new(extractor),
     };
     let watchdog = notify::watchdog_interval();
     let link = DaemonLink {

@@ -9,10 +9,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
+use lopdf::content::Content;
+use lopdf::{DecompressError, LoadOptions};
 use regex::Regex;
 
 use super::ExtractError;
 use super::document::{Document, DocumentBuilder};
+use super::limits::ExtractLimits;
 
 const BULLETS: &[char] = &[
     '\u{2022}', '\u{25e6}', '\u{25aa}', '\u{2023}', '\u{2043}', '-', '*',
@@ -24,16 +27,58 @@ fn bullet_item(line: &str) -> Option<&str> {
         .filter(|rest| rest.starts_with(char::is_whitespace))
 }
 
-pub fn extract_pdf(body: &[u8]) -> Result<Document, ExtractError> {
-    let pdf = lopdf::Document::load_mem(body).map_err(|e| ExtractError::Pdf(e.to_string()))?;
+/// Extracts the text of every page within `limits`: no stream may
+/// decompress past [`ExtractLimits::pdf_stream_bytes`] while the document
+/// loads, the pages' content streams together may not either, and their
+/// operators are counted (without being kept) before a page's text is
+/// extracted, which keeps them all.
+pub fn extract_pdf(body: &[u8], limits: &ExtractLimits) -> Result<Document, ExtractError> {
+    let options = LoadOptions {
+        max_decompressed_size: Some(limits.pdf_stream_bytes),
+        ..LoadOptions::default()
+    };
+    let pdf = lopdf::Document::load_mem_with_options(body, options)
+        .map_err(|e| pdf_error(e, limits, None))?;
+    let mut bytes_left = limits.pdf_stream_bytes;
+    let mut operators_left = limits.pdf_operators;
     let mut pages = Vec::new();
-    for page in pdf.get_pages().into_keys() {
+    for (page, id) in pdf.get_pages() {
+        let content = pdf
+            .get_page_content_with_limit(id, bytes_left)
+            .map_err(|e| pdf_error(e, limits, Some(page)))?;
+        bytes_left = bytes_left.saturating_sub(content.len());
+        let operators = Content::decode_iter(&content)
+            .take(operators_left.saturating_add(1))
+            .count();
+        operators_left = operators_left.checked_sub(operators).ok_or_else(|| {
+            ExtractError::Limit(format!(
+                "the PDF's pages hold more than {} content operators ([limits] pdf_operators)",
+                limits.pdf_operators
+            ))
+        })?;
+        drop(content);
         let text = pdf
-            .extract_text(&[page])
-            .map_err(|e| ExtractError::Pdf(format!("page {page}: {e}")))?;
+            .extract_text_with_limit(&[page], limits.pdf_stream_bytes)
+            .map_err(|e| pdf_error(e, limits, Some(page)))?;
         pages.push((page, text));
     }
     Ok(build(&pages))
+}
+
+/// A lopdf error (on `page`, or loading the document) as an extraction
+/// error: a stream over the budget is an extraction limit, anything else an
+/// unreadable PDF.
+fn pdf_error(error: lopdf::Error, limits: &ExtractLimits, page: Option<u32>) -> ExtractError {
+    let on_page = page.map_or_else(String::new, |page| format!("page {page}: "));
+    match error {
+        lopdf::Error::Decompress(DecompressError::MemoryLimitExceeded { .. }) => {
+            ExtractError::Limit(format!(
+                "{on_page}the PDF's streams decompress to more than {} bytes ([limits] pdf_stream_bytes)",
+                limits.pdf_stream_bytes
+            ))
+        }
+        other => ExtractError::Pdf(format!("{on_page}{other}")),
+    }
 }
 
 /// The document of pages of text, each with its number.

@@ -7,6 +7,7 @@
 mod common;
 
 mod alerts;
+mod budget;
 mod cli;
 mod config_corpus;
 mod crash;
