@@ -110,6 +110,7 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
             );
             scheduler.abort();
         }
+        crate::sweep::crashes::release_own_marks(&store).await;
         if tokio::time::timeout(STOP_GRACE, dispatcher).await.is_err() {
             tracing::warn!(
                 "alert deliveries still in flight at stop are retried at the next start"

@@ -41,7 +41,7 @@ pub mod defaults {
     pub const HTML_NODES_PER_ELEMENT: usize = 3;
     pub const HTML_ATTRIBUTE_BYTES: usize = 4 << 20;
     pub const PDF_STREAM_BYTES: usize = 32 << 20;
-    pub const PDF_OPERATORS: usize = 2_000_000;
+    pub const PDF_OPERATORS: usize = 1_000_000;
 }
 
 impl ExtractLimits {

@@ -7,9 +7,10 @@
 //! replaced at the next extraction. The sweep, `verify` and the demo all
 //! extract through it, under the same limits.
 //!
-//! A worker is started once and serves one page after another over pipes
-//! ([`frame`]): starting a process per page would cost more than most
-//! pages take to extract.
+//! A worker serves one page after another over pipes ([`frame`]) for as
+//! long as it is kept (the sweep ends the idle ones when it is done, so
+//! the memory its largest page took is not held between sweeps): starting
+//! a process per page would cost more than most pages take to extract.
 
 mod frame;
 pub mod worker;

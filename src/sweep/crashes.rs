@@ -32,6 +32,16 @@ pub(super) static THIS_PROCESS: LazyLock<String> = LazyLock::new(|| {
     format!("{pid} {}", start_time(pid).unwrap_or(0))
 });
 
+/// Removes the marks this process left without a record (attempts
+/// abandoned at a stop): they are not crashes. Run at the end of each sweep,
+/// and by the daemon when it stops (its scheduler may have been abandoned
+/// in the middle of one).
+pub async fn release_own_marks(store: &crate::store::StoreHandle) {
+    if let Err(e) = store.call(|store| store.release_marks(&THIS_PROCESS)).await {
+        tracing::warn!("cannot remove the marks of abandoned attempts: {e}");
+    }
+}
+
 /// When process `pid` started (clock ticks after boot: field 22 of
 /// `/proc/PID/stat`), if it exists and can be seen.
 fn start_time(pid: u32) -> Option<u64> {

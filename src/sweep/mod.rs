@@ -112,7 +112,8 @@ pub type Progress<'a> = &'a (dyn Fn(&SourceOutcome, usize, usize) + Sync);
 impl Sweeper {
     /// Sweeps `sources`. Each waits a random delay up to `jitter` before it
     /// starts. When `stop` turns true, no new fetch starts and fetches in
-    /// flight are abandoned; writes already started complete.
+    /// flight are abandoned; pages already fetched are extracted, and
+    /// writes already started complete.
     pub async fn sweep(
         &self,
         sources: &[Source],
@@ -163,9 +164,10 @@ impl Sweeper {
             .run_jobs(jobs, jitter, &validators, &stop, progress, &mut report)
             .await;
         if !followed.is_empty() && !*stop.borrow() {
+            // Followed pages are skipped as configured ones are.
             let followed = followed
                 .into_iter()
-                .filter(|job| !quarantined.contains_key(&job.id))
+                .filter(|job| !skipped.contains(&job.id) && !quarantined.contains_key(&job.id))
                 .collect();
             self.run_jobs(
                 followed,
@@ -182,14 +184,7 @@ impl Sweeper {
         if let Err(e) = tokio::task::spawn_blocking(move || extractor.retire_idle()).await {
             tracing::warn!("cannot end the idle extraction processes: {e}");
         }
-        // Attempts abandoned at a stop leave their marks: not crashes.
-        if let Err(e) = self
-            .store
-            .call(|store| store.release_marks(&crashes::THIS_PROCESS))
-            .await
-        {
-            tracing::warn!("cannot remove the marks of abandoned attempts: {e}");
-        }
+        crashes::release_own_marks(&self.store).await;
         report
     }
 
@@ -245,21 +240,31 @@ impl Sweeper {
                     let conditional = conditional_for(&job, &validators);
                     let work = async {
                         crate::clock::sleep_until_due(started + offset).await;
-                        let begun = crate::clock::now();
-                        let fetching = sweeper.fetch_job(job.clone(), conditional, &extracting);
-                        match tokio::time::timeout(deadline, fetching).await {
-                            Ok(fetched) => fetched,
-                            Err(_) => sweeper.overdue(job, begun, deadline),
-                        }
+                        let begun = (crate::clock::now(), tokio::time::Instant::now());
+                        let fetching = sweeper.fetch(&job, conditional);
+                        (begun, tokio::time::timeout(deadline, fetching).await)
                     };
-                    let fetched = tokio::select! {
+                    let ((begun_at, begun), capture) = tokio::select! {
                         // Stop first: no fetch starts once it is set.
                         biased;
                         _ = stop.wait_for(|stopped| *stopped) => break,
                         fetched = work => fetched,
                     };
-                    // A page fetched is recorded even if stop comes meanwhile:
+                    // A page fetched is extracted and recorded even if stop
+                    // comes meanwhile (extraction has its own time budget);
                     // the budget waits only for the writer, which goes on.
+                    // The deadline covers fetch and extraction together.
+                    let left = deadline.saturating_sub(begun.elapsed());
+                    let fetched = match capture {
+                        Ok(capture) => {
+                            let extracting = sweeper.extract_job(job.clone(), capture, &extracting);
+                            match tokio::time::timeout(left, extracting).await {
+                                Ok(fetched) => fetched,
+                                Err(_) => sweeper.overdue(job, begun_at, deadline),
+                            }
+                        }
+                        Err(_) => sweeper.overdue(job, begun_at, deadline),
+                    };
                     let recording = sweeper.record(fetched, &in_flight).await;
                     let done_tx = done_tx.clone();
                     tokio::spawn(async move {
@@ -282,22 +287,21 @@ impl Sweeper {
         followed
     }
 
-    /// Fetches and extracts one page: the attempt to record. The source is
-    /// marked in the database before its body is extracted (see
-    /// [`crashes`]); extractions wait for a turn in `extracting`.
-    async fn fetch_job(
-        &self,
-        job: Job,
-        conditional: Option<Conditional>,
-        extracting: &Semaphore,
-    ) -> Fetched {
+    /// Fetches one page.
+    async fn fetch(&self, job: &Job, conditional: Option<Conditional>) -> Capture {
         let request = FetchRequest {
             url: job.url.clone(),
             configured: job.parent.is_none(),
             allow_private: job.source.allow_private,
             conditional,
         };
-        let capture = self.fetcher.fetch(&request).await;
+        self.fetcher.fetch(&request).await
+    }
+
+    /// Extracts a fetched page: the attempt to record. The source is marked
+    /// in the database before its body is extracted (see [`crashes`]);
+    /// extractions wait for a turn in `extracting`.
+    async fn extract_job(&self, job: Job, capture: Capture, extracting: &Semaphore) -> Fetched {
         let source = Arc::clone(&job.source);
         let settings = Arc::clone(&self.config.scope);
         // Only a body has work that would block an async worker; a 304 or

@@ -421,3 +421,43 @@ fn a_page_a_process_died_on_twice_is_recorded_crashed_quarantined_and_alerted() 
     assert_eq!(outcome_of(&output, "healthy")["result"], "ok");
     assert_eq!(h.store().history("bomb", 10).unwrap().len(), 2);
 }
+
+#[test]
+fn verify_re_extracts_under_the_same_limits_and_says_what_is_now_over_them() {
+    let page = format!("<main>{}</main>", "<p>Azure is in scope.</p>".repeat(1_500));
+    let server = Server::start(move |_| Reply::html(page.clone()));
+    let h = Harness::new(&format!("{FAST_HTTP}{}", source(&server, "big", "")));
+    let output = common::scopewatch(&h.config_path(), &["check"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::output_text(&output)
+    );
+    let verify = |config: &Path| {
+        let output = common::scopewatch(config, &["verify", "--json"]);
+        (output.status.code(), common::json(&output))
+    };
+    let (code, findings) = verify(&h.config_path());
+    assert_eq!((code, findings.as_array().unwrap().len()), (Some(0), 0));
+
+    // The same settings under a lower element cap: the stored page is now
+    // over it. That is said, and is not a finding of tampering.
+    let text = std::fs::read_to_string(h.config_path()).unwrap();
+    std::fs::write(
+        h.config_path(),
+        format!("{text}[limits]\nhtml_elements = 1000\n"),
+    )
+    .unwrap();
+    let (code, findings) = verify(&h.config_path());
+    assert_eq!(code, Some(0), "{findings}");
+    let findings = findings.as_array().unwrap();
+    assert!(findings.iter().all(|f| f["info"] == true), "{findings:?}");
+    assert!(
+        findings.iter().any(|f| f["problem"]
+            .as_str()
+            .unwrap()
+            .contains("over the current extraction limits")),
+        "{findings:?}"
+    );
+}
