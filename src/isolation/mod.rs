@@ -165,7 +165,11 @@ impl Extractor {
     fn lend(&self) -> Result<Worker, ExtractError> {
         let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some(worker) = pool.idle.pop() {
+            if let Some(mut worker) = pool.idle.pop() {
+                // One that died while idle (killed from outside) is replaced.
+                if !matches!(worker.child.try_wait(), Ok(None)) {
+                    continue;
+                }
                 pool.busy += 1;
                 return Ok(worker);
             }

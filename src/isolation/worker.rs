@@ -1,15 +1,17 @@
 //! The extraction process: `scopewatch extract-worker`, started by
 //! [`super::Extractor`], never by hand. Before it reads anything it caps
-//! its own memory (`RLIMIT_DATA`), turns off core dumps, asks to be killed
-//! with its parent and offers itself first to the kernel's out-of-memory
-//! killer; then it answers requests until its input ends. Before each
+//! its own memory (`RLIMIT_DATA`), turns off core dumps and offers itself
+//! first to the kernel's out-of-memory killer; then it answers requests
+//! until its input ends, which it does when its parent dies. (No
+//! parent-death signal: Linux sends it when the parent *thread* ends, and
+//! the threads that start workers come and go.) Before each
 //! extraction it sets its CPU-time limit to what it has used plus the
 //! request's budget, so a runaway page is stopped by the kernel even if the
 //! parent is not watching.
 
 use std::io::{self, Write};
 
-use rustix::process::{Resource, Rlimit, Signal};
+use rustix::process::{Resource, Rlimit};
 
 use super::frame::{self, Request};
 use crate::extract;
@@ -64,9 +66,6 @@ fn confine(memory: u64) -> anyhow::Result<()> {
             maximum: Some(0),
         },
     )?;
-    // Gone with its parent, however the parent ends (the pipes would end it
-    // too, but only once it reads again).
-    let _ = rustix::process::set_parent_process_death_signal(Some(Signal::KILL));
     // If the machine runs out of memory anyway, this process goes first.
     // (Raising one's own score needs no privilege; where /proc is not
     // writable the kernel's default choice stands.)

@@ -461,3 +461,31 @@ fn verify_re_extracts_under_the_same_limits_and_says_what_is_now_over_them() {
         "{findings:?}"
     );
 }
+
+/// A worker outlives the thread that started it: verify's threads and the
+/// runtime's blocking threads come and go, and the pool keeps the workers.
+#[test]
+fn an_extraction_process_outlives_the_thread_that_started_it() {
+    let h = Harness::new("");
+    let extractor = std::sync::Arc::new(common::extractor(&h.config));
+    let extract = |extractor: &scopewatch::isolation::Extractor| {
+        extractor
+            .extract(
+                HEALTHY.as_bytes(),
+                Some("text/html"),
+                "http://127.0.0.1/",
+                &Default::default(),
+            )
+            .map(|extracted| extracted.text)
+    };
+    let first = {
+        let extractor = std::sync::Arc::clone(&extractor);
+        std::thread::spawn(move || extract(&extractor))
+            .join()
+            .unwrap()
+    };
+    assert!(first.unwrap().contains("Azure is in scope."));
+    // The thread has ended; its worker, idle in the pool, serves the next page.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(extract(&extractor).unwrap().contains("Azure is in scope."));
+}
