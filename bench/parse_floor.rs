@@ -1,10 +1,13 @@
 //! Benchmark (not a test): the CPU a first pass cannot avoid, measured on
 //! the pages `bench/run.sh` serves. For every page of a directory, on one
 //! thread: scraper's parse into a DOM alone, then the extraction a sweep
-//! runs (parse, normalised text, scope), with the rules of the bench's own
-//! configuration (its first source's). Run:
+//! runs (parse, normalised text, scope) in this process, then the same in
+//! an extraction process as the sweep runs it (the difference is the cost
+//! of the isolation), with the rules of the bench's own configuration (its
+//! first source's). Run:
 //! `bench/run.sh --workdir DIR`, then
-//! `cargo run --release --example parse_floor DIR/www/p DIR/scopewatch.toml [ROUNDS]`.
+//! `cargo build --release && cargo run --release --example parse_floor DIR/www/p DIR/scopewatch.toml [ROUNDS]`
+//! (the extraction process is the `scopewatch` binary beside `examples/`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -34,9 +37,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("no pages in {pages_dir}").into());
     }
     let bytes: usize = pages.iter().map(Vec::len).sum();
+    let worker = std::env::current_exe()?
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("scopewatch"))
+        .ok_or("cannot find the scopewatch binary")?;
+    let extractor = scopewatch::isolation::Extractor::new(worker, config.limits.clone());
 
     let mut parse = Vec::new();
     let mut extract = Vec::new();
+    let mut isolated = Vec::new();
     for _ in 0..rounds {
         parse.push(time(|| {
             for page in &pages {
@@ -46,8 +56,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }));
         extract.push(time(|| {
             for page in &pages {
+                let extracted = scopewatch::extract::extract(
+                    page,
+                    Some("text/html"),
+                    source.url.as_str(),
+                    &source.rules,
+                    &config.limits.limits,
+                )
+                .expect("a bench page extracts");
+                std::hint::black_box(scopewatch::scope::extract_scope(
+                    &extracted.document,
+                    &source.scope,
+                    &config.scope,
+                ));
+            }
+        }));
+        isolated.push(time(|| {
+            for page in &pages {
                 std::hint::black_box(
                     scopewatch::sweep::extract_page(
+                        &extractor,
                         page,
                         Some("text/html"),
                         source.url.as_str(),
@@ -67,6 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (stage, times) in [
         ("scraper parse only", parse),
         ("extraction (parse, text, scope)", extract),
+        ("the same in an extraction process", isolated),
     ] {
         let total = median(times);
         println!(

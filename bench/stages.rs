@@ -1,7 +1,9 @@
 //! The pure stages, one page at a time: normalising a ~100 KB compliance
 //! page (and, for scale, scraper's parse of it alone), hashing it, and
 //! extracting the scope of a 200 × 7 audit-scope matrix page (two tables,
-//! every quirk). Run with `cargo bench --bench stages`.
+//! every quirk); and what extracting in an extraction process (as the
+//! sweep does) adds per page, for that page and a ~9 KB one like
+//! bench/run.sh's. Run with `cargo bench --bench stages`.
 
 #[path = "../tests/it/common/matrix.rs"]
 mod matrix;
@@ -9,8 +11,9 @@ mod matrix;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use scopewatch::extract::{self, ExtractRules};
+use scopewatch::extract::{self, ExtractLimits, ExtractRules};
 use scopewatch::hash::Digest;
+use scopewatch::isolation::{ExtractionBudget, Extractor};
 use scopewatch::scope::{RawScopeSettings, RawScopeSpec, ScopeSettings, ScopeSpec, extract_scope};
 
 /// A ~100 KB page: the real Bot Service page repeated, inside site chrome.
@@ -24,6 +27,13 @@ fn large_page() -> String {
     scopewatch::demo::site::render(&body)
 }
 
+/// A ~9 KB page: one real compliance offering page inside site chrome.
+fn small_page() -> String {
+    scopewatch::demo::site::render(include_str!(
+        "../tests/fixtures/corpus/azure-bot-service-compliance/2024-08-02_d2051d77.md"
+    ))
+}
+
 fn stages(c: &mut Criterion) {
     let page = large_page();
     let rules = ExtractRules {
@@ -34,20 +44,44 @@ fn stages(c: &mut Criterion) {
         ],
         ..ExtractRules::default()
     };
-    c.bench_function(
-        &format!("normalise {} KB HTML page", page.len() / 1024),
-        |b| {
-            b.iter(|| {
-                extract::extract(
-                    black_box(page.as_bytes()),
-                    Some("text/html"),
-                    "http://x/",
-                    &rules,
-                )
-                .unwrap()
-            })
-        },
+    let normalise = |page: &str| {
+        extract::extract(
+            page.as_bytes(),
+            Some("text/html"),
+            "http://x/",
+            &rules,
+            &ExtractLimits::default(),
+        )
+        .unwrap()
+    };
+    // Each page also through an extraction process, as the sweep runs it:
+    // the difference is the isolation's cost per page.
+    let extractor = Extractor::new(
+        env!("CARGO_BIN_EXE_scopewatch").into(),
+        ExtractionBudget::default(),
     );
+    let small = small_page();
+    for page in [&page, &small] {
+        let kb = page.len() / 1024;
+        c.bench_function(&format!("normalise {kb} KB HTML page"), |b| {
+            b.iter(|| normalise(black_box(page)))
+        });
+        c.bench_function(
+            &format!("normalise {kb} KB HTML page in an extraction process"),
+            |b| {
+                b.iter(|| {
+                    extractor
+                        .extract(
+                            black_box(page.as_bytes()),
+                            Some("text/html"),
+                            "http://x/",
+                            &rules,
+                        )
+                        .unwrap()
+                })
+            },
+        );
+    }
     // The floor under normalising: scraper's parse into a DOM, alone.
     c.bench_function(
         &format!("parse {} KB HTML page (scraper only)", page.len() / 1024),
@@ -71,30 +105,24 @@ fn stages(c: &mut Criterion) {
         scope_tables: Some(scraper::Selector::parse("table.audit-scope").unwrap()),
         ..ExtractRules::default()
     };
-    let document = extract::extract(
-        matrix_page.as_bytes(),
-        Some("text/html"),
-        "http://x/",
-        &matrix_rules,
-    )
-    .unwrap()
-    .document;
+    let matrix_document = |page: &str| {
+        extract::extract(
+            page.as_bytes(),
+            Some("text/html"),
+            "http://x/",
+            &matrix_rules,
+            &ExtractLimits::default(),
+        )
+        .unwrap()
+        .document
+    };
+    let document = matrix_document(&matrix_page);
     c.bench_function(
         "scope: 200 x 7 matrix, two tables (document to pairs)",
         |b| b.iter(|| extract_scope(black_box(&document), &spec, &settings)),
     );
     c.bench_function("scope: 200 x 7 matrix page (HTML bytes to pairs)", |b| {
-        b.iter(|| {
-            let doc = extract::extract(
-                black_box(matrix_page.as_bytes()),
-                Some("text/html"),
-                "http://x/",
-                &matrix_rules,
-            )
-            .unwrap()
-            .document;
-            extract_scope(&doc, &spec, &settings)
-        })
+        b.iter(|| extract_scope(&matrix_document(black_box(&matrix_page)), &spec, &settings))
     });
 }
 

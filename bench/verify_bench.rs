@@ -3,8 +3,9 @@
 //! root and a signed checkpoint), and then over captures whose stored
 //! bodies it re-extracts (a ~25 KB scope-matrix page per capture; DISTINCT
 //! of them differ, the rest repeat a body as unchanged pages do). Run:
-//! `cargo run --release --example verify_bench [ENTRIES] [CAPTURES] [DISTINCT]`
-//! (defaults 100000, 20000, 2000).
+//! `cargo build --release && cargo run --release --example verify_bench [ENTRIES] [CAPTURES] [DISTINCT]`
+//! (defaults 100000, 20000, 2000; extraction runs in processes of the
+//! `scopewatch` binary beside `examples/`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -69,6 +70,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     std::fs::write(&config_path, &sources)?;
     let config = scopewatch::config::parse(&sources, &config_path)?;
+    let worker = std::env::current_exe()?
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(|dir| dir.join("scopewatch"))
+        .ok_or("cannot find the scopewatch binary")?;
+    let extractor = scopewatch::isolation::Extractor::new(worker, config.limits.clone());
     evidence::ledger::record_config(
         &store,
         &evidence::ledger::ConfigLeaf {
@@ -84,6 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let source = &config.sources[i % 10];
         let body = page(i % distinct);
         let (extracted, scope) = scopewatch::sweep::extract_page(
+            &extractor,
             body.as_bytes(),
             Some("text/html"),
             source.url.as_str(),
@@ -115,9 +123,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed()
     );
     let started = Instant::now();
-    let findings =
-        evidence::verify::verify_store(&store, Some(&signer.verifying_key()), Some(&config))?
-            .findings;
+    let findings = evidence::verify::verify_store(
+        &store,
+        Some(&signer.verifying_key()),
+        Some(evidence::recheck::Reextraction {
+            config: &config,
+            extractor: &extractor,
+        }),
+    )?
+    .findings;
     println!(
         "verified {entries}+ ledger entries and re-extracted {captures} captures ({distinct} distinct bodies) in {:.2?} ({} findings, {} threads)",
         started.elapsed(),

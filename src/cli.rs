@@ -68,6 +68,17 @@ pub enum Command {
     Config(ConfigCommand),
     /// Offline tour: replays bundled real versions of Microsoft compliance pages through the real pipeline
     Demo,
+    /// An extraction process, started by scopewatch itself: reads pages on
+    /// standard input and writes what they yield on standard output
+    #[command(hide = true, name = "extract-worker")]
+    ExtractWorker(ExtractWorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractWorkerArgs {
+    /// The process's memory ceiling (RLIMIT_DATA), in bytes
+    #[arg(long)]
+    pub memory: u64,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ pub mod fetch;
 pub mod follow;
 pub mod hash;
 pub mod html;
+pub mod isolation;
 pub mod logging;
 pub mod scope;
 pub mod store;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{Env, Status, UsageError, cell, print_json, print_table_with_severity};
 use crate::alert::event_severity;
 use crate::fetch::Fetcher;
+use crate::isolation::Extractor;
 use crate::scope::Severity;
 use crate::store::StoreHandle;
 use crate::sweep::{SourceOutcome, Sweeper};
@@ -31,10 +32,12 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
     let store = env.open_store(Some(&config))?;
     let fetcher = Fetcher::new(&config.http)?;
     let (store, writer) = StoreHandle::spawn(store);
+    let extractor = Extractor::new(crate::isolation::this_executable(), config.limits.clone());
     let sweeper = Sweeper {
         config: Arc::new(config),
         fetcher: Arc::new(fetcher),
         store,
+        extractor: Arc::new(extractor),
     };
 
     let interactive = std::io::stderr().is_terminal();

@@ -72,6 +72,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Alerts(args) => alerts::run(&env, args),
         Command::Config(ConfigCommand::Check) => config_check::run(&env),
         Command::Demo => demo::run(),
+        Command::ExtractWorker(args) => {
+            crate::isolation::worker::serve(args.memory)?;
+            Ok(Status::Success)
+        }
     }
 }
 

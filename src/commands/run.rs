@@ -19,6 +19,7 @@ use crate::daemon::notify::{self, Notifier};
 use crate::daemon::{self, DaemonLink, Heartbeat};
 use crate::evidence::{self, Lifecycle};
 use crate::fetch::Fetcher;
+use crate::isolation::Extractor;
 use crate::store::{Store, StoreHandle};
 use crate::sweep::Sweeper;
 
@@ -51,10 +52,12 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
     let fetcher = Fetcher::new(&config.http)?;
     let (store, writer) = StoreHandle::spawn(store);
     let config = Arc::new(config);
+    let extractor = Extractor::new(crate::isolation::this_executable(), config.limits.clone());
     let sweeper = Sweeper {
         config: config.clone(),
         fetcher: Arc::new(fetcher),
         store: store.clone(),
+        extractor: Arc::new(extractor),
     };
     let watchdog = notify::watchdog_interval();
     let link = DaemonLink {
@@ -120,6 +123,7 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
             );
             scheduler.abort();
         }
+        crate::sweep::crashes::release_own_marks(&store).await;
         if tokio::time::timeout(STOP_GRACE, dispatcher).await.is_err() {
             tracing::warn!(
                 "alert deliveries still in flight at stop are retried at the next start"

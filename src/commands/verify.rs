@@ -6,8 +6,11 @@
 use std::path::Path;
 
 use super::{Env, Status, print_json};
+use crate::config::Config;
+use crate::evidence::recheck::Reextraction;
 use crate::evidence::verify::Verified;
 use crate::evidence::{self, Signer};
+use crate::isolation::Extractor;
 use crate::wording::counted;
 
 pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
@@ -16,11 +19,15 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
         re_extracted,
         checkpoints,
     } = match &args.bundle {
-        Some(bundle) => evidence::verify::verify_bundle(
-            bundle,
-            args.key.as_deref(),
-            env.optional_config()?.as_ref(),
-        )?,
+        Some(bundle) => {
+            let config = env.optional_config()?;
+            let extractor = config.as_ref().map(extractor);
+            evidence::verify::verify_bundle(
+                bundle,
+                args.key.as_deref(),
+                reextraction(config.as_ref(), extractor.as_ref()),
+            )?
+        }
         None => live(env, args.key.as_deref())?,
     };
     let tampering = findings
@@ -66,9 +73,25 @@ fn live(env: &Env, pinned: Option<&Path>) -> anyhow::Result<Verified> {
         )?
         .map(|s| s.verifying_key()),
     };
+    let extractor = config.as_ref().map(extractor);
     Ok(evidence::verify::verify_store(
         &store,
         key.as_ref(),
-        config.as_ref(),
+        reextraction(config.as_ref(), extractor.as_ref()),
     )?)
+}
+
+/// The sweep's extraction processes, under the configuration's `[limits]`.
+fn extractor(config: &Config) -> Extractor {
+    Extractor::new(crate::isolation::this_executable(), config.limits.clone())
+}
+
+fn reextraction<'a>(
+    config: Option<&'a Config>,
+    extractor: Option<&'a Extractor>,
+) -> Option<Reextraction<'a>> {
+    Some(Reextraction {
+        config: config?,
+        extractor: extractor?,
+    })
 }

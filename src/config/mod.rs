@@ -85,6 +85,8 @@ pub struct Config {
     /// `[evidence] tsa_ca_file`: the CA certificates RFC 3161 tokens must
     /// chain to, resolved against the config file's directory.
     pub tsa_trust: Option<crate::evidence::rfc3161::TsaTrust>,
+    /// `[limits]`: what one page's extraction may use.
+    pub limits: crate::isolation::ExtractionBudget,
     pub sources: Vec<Source>,
     /// `[[alert]]` channels; the default `log` channel when none is
     /// written; none when loaded with [`AlertChannels::Skip`].
@@ -571,6 +573,8 @@ impl Validator<'_> {
             })
         });
 
+        let limits = self.limits(raw.limits.unwrap_or_default());
+
         let scope = match raw.scope {
             Some(spanned) => {
                 let span = spanned.span();
@@ -626,8 +630,78 @@ impl Validator<'_> {
             keep_raw_bodies,
             tsa,
             tsa_trust,
+            limits,
             sources,
             alerts,
+        }
+    }
+
+    /// `[limits]`, each key within the range it is checked against.
+    fn limits(&mut self, raw: raw::RawLimits) -> crate::isolation::ExtractionBudget {
+        use crate::extract::limits::defaults as caps;
+        use crate::isolation::defaults as process;
+        let defaults = crate::isolation::ExtractionBudget::default();
+        let mut size = |spanned: Option<&Spanned<String>>, key: &str, min: u64, default: u64| {
+            self.value(spanned, key, |s| {
+                let size = values::parse_size(s)?;
+                if size < min {
+                    return Err(format!(
+                        "{s:?} is too small: write at least {} MiB",
+                        min >> 20
+                    ));
+                }
+                Ok(size)
+            })
+            .unwrap_or(default)
+        };
+        let memory = size(
+            raw.extract_memory.as_ref(),
+            "limits.extract_memory",
+            32 << 20,
+            process::MEMORY,
+        );
+        let attribute_bytes = size(
+            raw.html_attribute_bytes.as_ref(),
+            "limits.html_attribute_bytes",
+            1 << 20,
+            caps::HTML_ATTRIBUTE_BYTES as u64,
+        );
+        let stream_bytes = size(
+            raw.pdf_stream_bytes.as_ref(),
+            "limits.pdf_stream_bytes",
+            1 << 20,
+            caps::PDF_STREAM_BYTES as u64,
+        );
+        let time = self.duration(
+            raw.extract_time.as_ref(),
+            "limits.extract_time",
+            &humantime::format_duration(process::TIME).to_string(),
+            values::TIMEOUTS,
+        );
+        let elements = self.count(
+            raw.html_elements.as_ref(),
+            "limits.html_elements",
+            1_000,
+            100_000_000,
+            caps::HTML_ELEMENTS as u32,
+        );
+        let operators = self.count(
+            raw.pdf_operators.as_ref(),
+            "limits.pdf_operators",
+            1_000,
+            1_000_000_000,
+            caps::PDF_OPERATORS as u32,
+        );
+        crate::isolation::ExtractionBudget {
+            limits: crate::extract::ExtractLimits {
+                html_attribute_bytes: usize::try_from(attribute_bytes).unwrap_or(usize::MAX),
+                pdf_stream_bytes: usize::try_from(stream_bytes).unwrap_or(usize::MAX),
+                pdf_operators: operators as usize,
+                ..defaults.limits
+            }
+            .with_html_elements(elements as usize),
+            memory,
+            time,
         }
     }
 

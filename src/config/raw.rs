@@ -16,6 +16,7 @@ pub struct RawConfig {
     pub scope: Option<Spanned<RawScopeSettings>>,
     pub evidence: Option<RawEvidence>,
     pub retention: Option<RawRetention>,
+    pub limits: Option<RawLimits>,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
     #[serde(default, rename = "alert")]
@@ -44,6 +45,18 @@ pub struct RawHttp {
     pub per_host: Option<Spanned<i64>>,
     pub host_delay: Option<Spanned<String>>,
     pub ca_file: Option<Spanned<String>>,
+}
+
+/// `[limits]`: the extraction budget (see `crate::isolation`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub extract_memory: Option<Spanned<String>>,
+    pub extract_time: Option<Spanned<String>>,
+    pub html_elements: Option<Spanned<i64>>,
+    pub html_attribute_bytes: Option<Spanned<String>>,
+    pub pdf_stream_bytes: Option<Spanned<String>>,
+    pub pdf_operators: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

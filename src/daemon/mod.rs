@@ -1,7 +1,8 @@
 //! The daemon behind `scopewatch run`: each source is swept on its own
 //! cron schedule (or `[daemon] schedule`), spread by jitter; sources whose
 //! last check is older than one period (the machine was off) are checked
-//! once at start. The loop keeps systemd informed (READY, STATUS), beats a
+//! once at start, after the pages a process died on are recorded as
+//! crashed (see `sweep::crashes`). The loop keeps systemd informed (READY, STATUS), beats a
 //! heartbeat the watchdog task checks, takes new configurations from
 //! `configs` (SIGHUP), and ends when `stop` turns true, after the writes in
 //! flight have finished.
@@ -120,20 +121,13 @@ async fn beating_while_sources_finish<T>(
     }
 }
 
-/// The longest one source may take in a sweep: its jitter, its turn at
-/// its host (`host_delay`), every try timing out, and the longest wait
-/// before each retry, plus a minute.
+/// The longest one source may take in a sweep: its jitter, then its
+/// deadline (see [`crate::sweep::source_deadline`]).
 fn longest_source(config: &Config) -> Duration {
-    let http = &config.http;
-    let tries = http.retries.saturating_add(1);
-    let waits = http.backoff_max.max(http.retry_after_max);
     config
         .daemon
         .jitter
-        .saturating_add(http.host_delay)
-        .saturating_add(http.timeout.saturating_mul(tries))
-        .saturating_add(waits.saturating_mul(http.retries))
-        .saturating_add(Duration::from_secs(60))
+        .saturating_add(crate::sweep::source_deadline(config))
 }
 
 /// When each configured source was last checked.
@@ -182,6 +176,11 @@ pub async fn run(
     link: DaemonLink,
 ) {
     let started_at = clock::format(clock::now());
+    // A page a process died on is recorded as such first: it is then last
+    // checked now, and due at its next scheduled time, not at once.
+    for outcome in sweeper.recover_crashes().await {
+        log_outcome(&outcome);
+    }
     let mut due = initial_due(&sweeper.config, &last_checked(&sweeper).await, clock::now());
     let stall_after: Option<usize> = std::env::var(STALL_HOOK).ok().and_then(|v| v.parse().ok());
     let mut last_sweep: Option<SweepSummary> = None;
@@ -241,6 +240,10 @@ pub async fn run(
                 match Fetcher::new(&config.http) {
                     Ok(fetcher) => {
                         sweeper.fetcher = Arc::new(fetcher);
+                        if config.limits != sweeper.config.limits {
+                            sweeper.extractor =
+                                Arc::new(sweeper.extractor.with_budget(config.limits.clone()));
+                        }
                         sweeper.config = config;
                         due = initial_due(
                             &sweeper.config,
@@ -336,19 +339,19 @@ mod tests {
     use std::path::Path;
 
     #[test]
-    fn one_source_may_take_its_jitter_every_try_and_every_wait() {
+    fn one_source_may_take_its_jitter_every_try_every_wait_and_its_extraction() {
         let config = |text: &str| crate::config::parse(text, Path::new("t.toml")).unwrap();
         // The defaults: 5m jitter, 100ms host delay, 4 tries of 30s, 3
-        // waits of up to 5m.
+        // waits of up to 5m, 30s of extraction.
         assert_eq!(
             longest_source(&config("")),
-            Duration::from_millis((300 + 4 * 30 + 3 * 300 + 60) * 1000 + 100)
+            Duration::from_millis((300 + 4 * 30 + 3 * 300 + 30 + 60) * 1000 + 100)
         );
         assert_eq!(
             longest_source(&config(
-                "[daemon]\njitter = \"0s\"\n[http]\ntimeout = \"10s\"\nretries = 0\nhost_delay = \"1h\"\n"
+                "[daemon]\njitter = \"0s\"\n[http]\ntimeout = \"10s\"\nretries = 0\nhost_delay = \"1h\"\n[limits]\nextract_time = \"5s\"\n"
             )),
-            Duration::from_secs(3600 + 10 + 60)
+            Duration::from_secs(3600 + 10 + 5 + 60)
         );
     }
 

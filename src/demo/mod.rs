@@ -23,6 +23,7 @@ use std::time::Duration;
 use crate::clock;
 use crate::config;
 use crate::fetch::Fetcher;
+use crate::isolation::Extractor;
 use crate::store::{EventRow, Store, StoreHandle};
 use crate::sweep::Sweeper;
 use crate::wording::counted;
@@ -105,10 +106,12 @@ pub async fn run(dir: &Path, out: &mut (dyn Write + Send)) -> anyhow::Result<Dem
     std::fs::write(&config_path, &text)?;
     let database = dir.join("scopewatch.db");
     let (store, writer) = StoreHandle::spawn(Store::open(&database)?);
+    let extractor = Extractor::new(crate::isolation::this_executable(), config.limits.clone());
     let sweeper = Sweeper {
         fetcher: Arc::new(Fetcher::new(&config.http)?),
         config: Arc::new(config),
         store,
+        extractor: Arc::new(extractor),
     };
 
     let dates: BTreeSet<&str> = CORPUS

@@ -15,7 +15,6 @@ use serde_json::Value;
 use super::recheck::{self, Body, Capture, History, Recheck, Stored};
 use super::warc::{self, WarcRecord};
 use super::{EvidenceError, Finding};
-use crate::config::Config;
 use crate::hash::Digest;
 use crate::scope::ScopeSet;
 
@@ -118,16 +117,16 @@ impl Captures {
         });
     }
 
-    /// Re-extracts the captures with `config`'s settings and compares them
+    /// Re-extracts the captures with the configuration's settings and compares them
     /// with the bundle's `scope/` lines and `leaves` (by seq).
     pub(crate) fn recheck(
         mut self,
         dir: &Path,
         leaves: &HashMap<i64, Value>,
-        config: Option<&Config>,
+        reextraction: Option<recheck::Reextraction<'_>>,
         findings: &mut Vec<Finding>,
     ) -> Result<Recheck, EvidenceError> {
-        let Some(config) = config else {
+        let Some(reextraction) = reextraction else {
             return Ok(recheck::no_config());
         };
         let (scope_of, sets) = scope_lines(dir, findings);
@@ -146,7 +145,7 @@ impl Captures {
             &self.captures,
             &mut stored,
             ordered,
-            config,
+            reextraction,
             History::Partial,
         )
     }

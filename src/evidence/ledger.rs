@@ -617,8 +617,14 @@ mod tests {
     fn a_capture_leaf_is_rebuilt_from_its_record_as_it_was_hashed() {
         let mut store = Store::open_in_memory().unwrap();
         let url = "http://127.0.0.1/a";
-        let extracted =
-            crate::extract::extract(b"page", Some("text/plain"), url, &Default::default()).unwrap();
+        let extracted = crate::extract::extract(
+            b"page",
+            Some("text/plain"),
+            url,
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
         let scope = crate::scope::ScopeOutcome::Extracted(Default::default());
         store
             .record_attempt(&crate::store::AttemptRecord {

@@ -32,6 +32,7 @@ use super::{EvidenceError, Finding};
 use crate::config::{Config, Source};
 use crate::detect;
 use crate::hash::Digest;
+use crate::isolation::Extractor;
 use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
 use crate::store::Store;
 
@@ -137,6 +138,8 @@ enum Skip {
     /// Only the scope hash: the sweep judged it against a capture the
     /// bundle does not hold.
     PriorScope,
+    /// Re-extraction is over the current `[limits]` (or its process failed).
+    OverBudget,
 }
 
 impl Skip {
@@ -146,6 +149,9 @@ impl Skip {
             Skip::Changed => "not re-checked: extraction settings changed since they were captured",
             Skip::Unrecorded => {
                 "not re-checked: no configuration leaf in the ledger records the extraction settings in force when they were captured"
+            }
+            Skip::OverBudget => {
+                "not re-checked: re-extracting the stored body is over the current extraction limits ([limits]) or its process failed"
             }
             Skip::PriorScope => {
                 "scope hash not re-checked (text hash was): the sweep judged the scope broken against an earlier capture that is not in the bundle"
@@ -228,8 +234,19 @@ struct Input {
     settings: String,
 }
 
-/// What re-extraction gave: the text hash and the scope, or the error.
-type Output = Result<(String, Arc<ScopeOutcome>), String>;
+/// What re-extraction gave: the text hash and the scope, or why not.
+type Output = Result<(String, Arc<ScopeOutcome>), Unextracted>;
+
+/// Why re-extraction gave no text.
+#[derive(Debug, Clone)]
+enum Unextracted {
+    /// The body cannot be read or extracted: it says nothing of what the
+    /// record claims.
+    Fails(String),
+    /// Over the current extraction budget (or the extraction process
+    /// failed): nothing is known either way.
+    OverBudget,
+}
 
 /// The info line when there are no settings to re-extract with.
 pub(crate) fn no_config() -> Recheck {
@@ -242,14 +259,23 @@ pub(crate) fn no_config() -> Recheck {
     }
 }
 
+/// What re-extraction needs: the configuration whose settings are re-run,
+/// and the extraction processes to run them in (built with its `[limits]`,
+/// as the sweep's are: what a page gave then, it gives now).
+#[derive(Clone, Copy)]
+pub struct Reextraction<'a> {
+    pub config: &'a Config,
+    pub extractor: &'a Extractor,
+}
+
 /// Re-extracts every re-checkable record of `store` and returns a finding
 /// for each hash that differs, plus info lines for what was not re-checked.
 pub fn recheck_store(
     store: &Store,
     entries: &[Entry],
-    config: Option<&Config>,
+    reextraction: Option<Reextraction<'_>>,
 ) -> Result<Recheck, EvidenceError> {
-    let Some(config) = config else {
+    let Some(reextraction) = reextraction else {
         return Ok(no_config());
     };
     let pruned = super::retention::pruned(store)?;
@@ -276,7 +302,7 @@ pub fn recheck_store(
         &captures,
         &mut stored,
         leaves.iter().map(|(seq, leaf)| (*seq, leaf)),
-        config,
+        reextraction,
         History::Complete,
     )
 }
@@ -302,9 +328,10 @@ pub(crate) fn recheck<'a>(
     captures: &[Capture],
     stored: &mut impl Stored,
     leaves: impl IntoIterator<Item = (i64, &'a Value)>,
-    config: &Config,
+    reextraction: Reextraction<'_>,
     history: History,
 ) -> Result<Recheck, EvidenceError> {
+    let config = reextraction.config;
     let settings = Settings::from_ledger(leaves, &extraction_fingerprints(config));
     let mut skipped: BTreeMap<(String, Skip), Vec<i64>> = BTreeMap::new();
     let mut plan: Vec<(&Capture, &Source, Input)> = Vec::new();
@@ -335,7 +362,7 @@ pub(crate) fn recheck<'a>(
         }
     }
 
-    let outputs = extract_all(stored, &plan, config)?;
+    let outputs = extract_all(stored, &plan, reextraction)?;
     let mut result = compare(
         stored,
         captures,
@@ -358,7 +385,7 @@ pub(crate) fn recheck<'a>(
 fn extract_all(
     stored: &mut impl Stored,
     plan: &[(&Capture, &Source, Input)],
-    config: &Config,
+    Reextraction { config, extractor }: Reextraction<'_>,
 ) -> Result<HashMap<Input, Output>, EvidenceError> {
     let mut distinct: Vec<(&Input, &Source)> = Vec::new();
     let mut seen = HashSet::new();
@@ -367,7 +394,7 @@ fn extract_all(
             distinct.push((input, *source));
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = extractor.size();
     let mut outputs = HashMap::with_capacity(distinct.len());
     for batch in distinct.chunks(BATCH) {
         // Reading is sequential (one connection); unpacking and
@@ -385,7 +412,8 @@ fn extract_all(
                         chunk
                             .iter()
                             .map(|(input, source, body)| {
-                                let output = extract_one(input, source, body, &config.scope);
+                                let output =
+                                    extract_one(extractor, input, source, body, &config.scope);
                                 ((*input).clone(), output)
                             })
                             .collect::<Vec<_>>()
@@ -402,16 +430,26 @@ fn extract_all(
     Ok(outputs)
 }
 
-fn extract_one(input: &Input, source: &Source, body: &Body, settings: &ScopeSettings) -> Output {
-    let body = body.unpack()?;
+fn extract_one(
+    extractor: &Extractor,
+    input: &Input,
+    source: &Source,
+    body: &Body,
+    settings: &ScopeSettings,
+) -> Output {
+    let body = body.unpack().map_err(Unextracted::Fails)?;
     let (extracted, scope) = crate::sweep::extract_page(
+        extractor,
         &body,
         input.content_type.as_deref(),
         &input.final_url,
         source,
         settings,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| match e.class() {
+        "extraction-limit" | "extractor-failed" => Unextracted::OverBudget,
+        _ => Unextracted::Fails(e.to_string()),
+    })?;
     Ok((
         Digest::of(extracted.text.as_bytes()).to_hex(),
         Arc::new(scope),
@@ -479,7 +517,14 @@ fn compare(
                 })
             };
             match output {
-                Err(e) => finding(format!(
+                Err(Unextracted::OverBudget) => {
+                    result.compared -= 1;
+                    skipped
+                        .entry((row.source.clone(), Skip::OverBudget))
+                        .or_default()
+                        .push(row.id);
+                }
+                Err(Unextracted::Fails(e)) => finding(format!(
                     "re-extracting the stored body fails ({e}), but the record says it was extracted: the body or the record was replaced"
                 )),
                 Ok((text_hash, scope)) => {

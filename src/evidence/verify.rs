@@ -16,8 +16,8 @@ use super::bundle_recheck::Captures;
 use super::checkpoint::{self, Checkpoint, key_id};
 use super::ledger::{self, Entry};
 use super::merkle::Tree;
+use super::recheck::Reextraction;
 use super::{EvidenceError, Finding, warc};
-use crate::config::Config;
 use crate::hash::Digest;
 use crate::store::Store;
 
@@ -48,12 +48,12 @@ impl Verified {
 }
 
 /// Everything `scopewatch verify` checks in the live store; `key` is the
-/// public key checkpoints must be signed with; `config` gives the
-/// extraction settings stored bodies are re-extracted with.
+/// public key checkpoints must be signed with; `reextraction` gives the
+/// extraction settings (and processes) stored bodies are re-extracted with.
 pub fn verify_store(
     store: &Store,
     key: Option<&VerifyingKey>,
-    config: Option<&Config>,
+    reextraction: Option<Reextraction<'_>>,
 ) -> Result<Verified, EvidenceError> {
     let conn = store.conn();
     // One read transaction: every query below sees the same snapshot, so a
@@ -88,13 +88,13 @@ pub fn verify_store(
     findings.extend(check_ledger(&entries, &records));
     let checkpoints = checkpoint::all(conn)?;
     findings.extend(check_checkpoints(&entries, &checkpoints, key));
-    let tsa_trust = config.and_then(|c| c.tsa_trust.as_ref());
+    let tsa_trust = reextraction.and_then(|r| r.config.tsa_trust.as_ref());
     findings.extend(super::timestamp::check_tokens(
         conn,
         &checkpoints,
         tsa_trust,
     )?);
-    let recheck = super::recheck::recheck_store(store, &entries, config)?;
+    let recheck = super::recheck::recheck_store(store, &entries, reextraction)?;
     Ok(Verified::with(findings, recheck, checkpoints.len()))
 }
 
@@ -282,13 +282,13 @@ pub fn read_public_key(path: &std::path::Path) -> Result<VerifyingKey, EvidenceE
 /// the consistency proofs between checkpoints, every WARC record's framing
 /// and digests, each capture's metadata record against its ledger leaf
 /// and its body (a revisit's: the response it refers to) against the
-/// record's `raw_hash`, and, with `config`, each capture's body re-extracted with its settings
-/// against the text and scope hashes the bundle states.
+/// record's `raw_hash`, and, with `reextraction`, each capture's body re-extracted with its
+/// settings against the text and scope hashes the bundle states.
 /// `pinned`: the public key to trust [default: the bundle's own].
 pub fn verify_bundle(
     dir: &Path,
     pinned: Option<&Path>,
-    config: Option<&Config>,
+    reextraction: Option<Reextraction<'_>>,
 ) -> Result<Verified, EvidenceError> {
     if !dir.join("SHA256SUMS").is_file() {
         return Err(EvidenceError::file(
@@ -330,7 +330,7 @@ pub fn verify_bundle(
     }
 
     let checkpoints = bundle_checkpoints(dir, key.as_ref(), &mut findings);
-    let tsa_trust = config.and_then(|c| c.tsa_trust.as_ref());
+    let tsa_trust = reextraction.and_then(|r| r.config.tsa_trust.as_ref());
     findings.extend(super::timestamp::check_bundle_tokens(
         dir,
         &checkpoints,
@@ -338,7 +338,7 @@ pub fn verify_bundle(
     ));
     let leaves = check_bundle_ledger(dir, &checkpoints, &mut findings);
     let captures = check_archives(dir, &leaves, &mut findings);
-    let recheck = captures.recheck(dir, &leaves, config, &mut findings)?;
+    let recheck = captures.recheck(dir, &leaves, reextraction, &mut findings)?;
     Ok(Verified::with(findings, recheck, checkpoints.len()))
 }
 

@@ -3,10 +3,11 @@
 //! the normalised text (what is hashed, stored and diffed) is rendered from
 //! it, and scope extraction reads it directly.
 
+use serde::{Deserialize, Serialize};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// One block of a document, in reading order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Block {
     /// A heading; `level` is 1 (`<h1>`, `#`) to 6.
     Heading { level: u8, text: String },
@@ -21,14 +22,14 @@ pub enum Block {
 }
 
 /// One row of a [`Block::Table`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableRow {
     pub header: bool,
     pub cells: Vec<String>,
 }
 
 /// A page reduced to its structure.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
     pub blocks: Vec<Block>,
     /// HTML pages read with a scope `table` CSS selector: the ordinals

@@ -1,22 +1,30 @@
 //! Bytes and a content type to a structured [`Document`] and its normalised
-//! text. Pure functions: no I/O, no clock, the same bytes always give the
-//! same text.
+//! text, within an [`ExtractLimits`] budget. Pure functions: no I/O, no
+//! clock, the same bytes always give the same text. (The sweep and `verify`
+//! run them in a separate process, see `crate::isolation`.)
 
 pub mod document;
+mod dom_budget;
 pub mod html;
 mod json;
+pub mod limits;
 pub mod markdown;
 mod pdf;
+mod prescan;
 pub mod shell;
 mod text;
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_8};
 use scraper::Selector;
+use serde::{Deserialize, Serialize};
 
 pub use document::{Block, Document, TableRow, clean_text};
+pub use limits::ExtractLimits;
 
 /// The formats scopewatch can read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ContentKind {
     Html,
     Markdown,
@@ -66,8 +74,9 @@ impl ContentKind {
     }
 }
 
-/// A source's rules for what part of a page counts.
-#[derive(Debug, Clone, Default)]
+/// A source's rules for what part of a page counts. (Serialised for the
+/// extraction process: selectors as CSS text.)
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ExtractRules {
     /// HTML: selectors of the part that counts (empty: the default roots).
     pub content: Vec<Selector>,
@@ -83,7 +92,7 @@ pub struct ExtractRules {
 }
 
 /// A page reduced to what counts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Extracted {
     pub kind: ContentKind,
     pub document: Document,
@@ -96,7 +105,7 @@ pub struct Extracted {
 }
 
 /// Why a fetched body yielded no text.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum ExtractError {
     #[error(
         "unsupported content type {0:?} (scopewatch reads HTML, Markdown, JSON, PDF and plain text)"
@@ -112,6 +121,14 @@ pub enum ExtractError {
     Pdf(String),
     #[error("the page has no text in the part that counts")]
     Empty,
+    /// Over the extraction budget: a cap of [`ExtractLimits`], or the
+    /// memory or time of the extraction process.
+    #[error("{0}")]
+    Limit(String),
+    /// The extraction process failed for another reason (it could not
+    /// start, or died on something other than a limit).
+    #[error("the extractor failed: {0}")]
+    Extractor(String),
 }
 
 impl ExtractError {
@@ -121,19 +138,29 @@ impl ExtractError {
             Self::UnsupportedContentType(_) => "unsupported-content-type",
             Self::Html(html::HtmlError::ContentNotFound(_)) => "content-not-found",
             Self::Html(html::HtmlError::TooDeep) => "too-deeply-nested",
+            Self::Html(
+                html::HtmlError::TooManyElements(_)
+                | html::HtmlError::TooManyAttributes(_)
+                | html::HtmlError::AttributeBytes(_)
+                | html::HtmlError::TooManyNodes(_),
+            )
+            | Self::Limit(_) => "extraction-limit",
             Self::Json(_) | Self::JsonPointer(_) => "invalid-json",
             Self::Pdf(_) => "invalid-pdf",
             Self::Empty => "empty-content",
+            Self::Extractor(_) => "extractor-failed",
         }
     }
 }
 
-/// Extracts the document and normalised text of a fetched body.
+/// Extracts the document and normalised text of a fetched body, within
+/// `limits`.
 pub fn extract(
     body: &[u8],
     content_type: Option<&str>,
     url: &str,
     rules: &ExtractRules,
+    limits: &ExtractLimits,
 ) -> Result<Extracted, ExtractError> {
     let kind = ContentKind::detect(content_type, url, body).ok_or_else(|| {
         ExtractError::UnsupportedContentType(content_type.unwrap_or("(none)").to_string())
@@ -148,6 +175,7 @@ pub fn extract(
                 &rules.ignore,
                 rules.scope_tables.as_ref(),
                 rules.links.as_ref(),
+                limits,
             )?;
             sign_in = page.sign_in;
             links = page.links;
@@ -158,7 +186,7 @@ pub fn extract(
             &decode(body, content_type, false),
             rules.json_pointer.as_deref(),
         )?,
-        ContentKind::Pdf => pdf::extract_pdf(body)?,
+        ContentKind::Pdf => pdf::extract_pdf(body, limits)?,
         ContentKind::Text => text::extract_text(&decode(body, content_type, false)),
     };
     // A sign-in page without text is still a page (detection calls it a
@@ -178,15 +206,16 @@ pub fn extract(
 
 /// Decodes a body to text: a byte-order mark wins, then the `charset` of
 /// the content type, then (HTML) a `<meta charset>` in the first 1024
-/// bytes, then UTF-8. Bytes invalid in the encoding become U+FFFD.
-pub fn decode(body: &[u8], content_type: Option<&str>, html: bool) -> String {
+/// bytes, then UTF-8. Bytes invalid in the encoding become U+FFFD. Valid
+/// UTF-8 is borrowed, not copied.
+pub fn decode<'b>(body: &'b [u8], content_type: Option<&str>, html: bool) -> Cow<'b, str> {
     let declared = content_type
         .and_then(charset_param)
         .or_else(|| html.then(|| meta_charset(body)).flatten())
         .and_then(|label| Encoding::for_label(label.as_bytes()))
         .unwrap_or(UTF_8);
     let (text, _, _) = declared.decode(body);
-    text.into_owned()
+    text
 }
 
 fn charset_param(content_type: &str) -> Option<String> {
@@ -254,8 +283,9 @@ mod tests {
     fn same_bytes_same_text() {
         let body = b"<main><h2>In scope</h2><ul><li>Azure</li></ul></main>";
         let rules = ExtractRules::default();
-        let a = extract(body, Some("text/html"), "http://x/", &rules).unwrap();
-        let b = extract(body, Some("text/html"), "http://x/", &rules).unwrap();
+        let limits = ExtractLimits::default();
+        let run = || extract(body, Some("text/html"), "http://x/", &rules, &limits).unwrap();
+        let (a, b) = (run(), run());
         assert_eq!(a.text, b.text);
         assert_eq!(a.text, "## In scope\n- Azure\n");
     }
@@ -267,6 +297,7 @@ mod tests {
             Some("text/html"),
             "http://x/",
             &ExtractRules::default(),
+            &ExtractLimits::default(),
         )
         .unwrap_err();
         assert_eq!(err, ExtractError::Empty);

@@ -220,14 +220,20 @@ fn markers(page: &Html) -> Vec<ShellMarker> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::{ExtractRules, extract};
+    use crate::extract::{ExtractLimits, ExtractRules, extract};
 
     /// The readable text `extract` gives a page (empty when it has none),
     /// as the pipeline would hand it to [`detect`].
     fn readable(html: &str, rules: &ExtractRules) -> String {
-        extract(html.as_bytes(), Some("text/html"), "http://x/", rules)
-            .map(|e| e.text)
-            .unwrap_or_default()
+        extract(
+            html.as_bytes(),
+            Some("text/html"),
+            "http://x/",
+            rules,
+            &ExtractLimits::default(),
+        )
+        .map(|e| e.text)
+        .unwrap_or_default()
     }
 
     fn shell(html: &str) -> Option<ScriptShell> {

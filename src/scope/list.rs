@@ -319,9 +319,10 @@ mod tests {
             <tr><th>Applicability</th><th>In-scope services</th></tr>\
             <tr><th rowspan=2>GCC High</th><td>Delve</td></tr><tr><td>Exchange Online</td></tr>\
             <tr><td colspan=2>Intune, Azure Maps</td></tr></table></main>";
-        let doc = crate::extract::html::extract_html(html, &[], &[], None, None)
-            .unwrap()
-            .document;
+        let doc =
+            crate::extract::html::extract_html(html, &[], &[], None, None, &Default::default())
+                .unwrap()
+                .document;
         let set = read(&doc);
         let services: Vec<&str> = set.entries().iter().map(|e| e.service.as_str()).collect();
         assert_eq!(

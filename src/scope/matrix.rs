@@ -556,9 +556,10 @@ mod tests {
     }
 
     fn html_scope(html: &str, spec: &ScopeSpec) -> ScopeSet {
-        let doc = crate::extract::html::extract_html(html, &[], &[], None, None)
-            .unwrap()
-            .document;
+        let doc =
+            crate::extract::html::extract_html(html, &[], &[], None, None, &Default::default())
+                .unwrap()
+                .document;
         extracted(extract_scope(&doc, spec, &ScopeSettings::default()))
     }
 
@@ -630,9 +631,16 @@ mod tests {
         .unwrap();
         let selector = scraper::Selector::parse("table.audit-scope").unwrap();
         let read = |html: &str| {
-            let doc = crate::extract::html::extract_html(html, &[], &[], Some(&selector), None)
-                .unwrap()
-                .document;
+            let doc = crate::extract::html::extract_html(
+                html,
+                &[],
+                &[],
+                Some(&selector),
+                None,
+                &Default::default(),
+            )
+            .unwrap()
+            .document;
             extract_scope(&doc, &spec, &ScopeSettings::default())
         };
         let before = format!(

@@ -9,6 +9,7 @@
 mod actor;
 mod blob;
 mod chain;
+mod crash_guard;
 mod daemon;
 mod follow;
 mod outbox;
@@ -36,6 +37,7 @@ use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
 
 pub use actor::StoreHandle;
 pub use chain::{ChainFinding, RecordRow};
+pub use crash_guard::{CRASHED, CrashCount, CrashMark};
 pub use daemon::{DaemonEvent, DaemonStatus, SweepSummary};
 pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish, Snapshot};
 pub use queries::{
@@ -588,6 +590,7 @@ fn record_in(
         scope_unreadable,
         &mut events,
     )?;
+    crash_guard::after_attempt(tx, &attempt.source, &attempt.result, &now)?;
     crate::evidence::ledger::record_attempt(tx, &row, &record_hash, &events)?;
     save_state(
         tx,
@@ -989,8 +992,14 @@ mod tests {
 
     fn attempt(source: &str, body: &[u8]) -> AttemptRecord {
         let url = format!("http://127.0.0.1/{source}");
-        let extracted =
-            crate::extract::extract(body, Some("text/plain"), &url, &Default::default()).unwrap();
+        let extracted = crate::extract::extract(
+            body,
+            Some("text/plain"),
+            &url,
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
         let scope = ScopeOutcome::Extracted(ScopeSet::default());
         AttemptRecord {
             source: source.to_string(),

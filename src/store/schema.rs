@@ -458,4 +458,22 @@ pub const MIGRATIONS: &[&str] = &[
     -- A parent's followed pages, read at each of its fetches.
     CREATE INDEX sources_by_parent ON sources(parent) WHERE parent IS NOT NULL;
     "#,
+    // 12: a mark on each source while its page is extracted (set before the
+    // extraction, removed with the attempt's record), and how many times in
+    // a row a process died with the mark set: what the next start needs to
+    // record a `crashed` attempt instead of trying the page again at once.
+    r#"
+    CREATE TABLE crash_guard (
+        source     TEXT PRIMARY KEY,
+        url        TEXT NOT NULL,
+        -- The process extracting the page now ("pid start-time"); NULL when none.
+        owner      TEXT,
+        -- When that process began extracting it.
+        since      TEXT NOT NULL,
+        -- Attempts recorded as `crashed` since the source's last other attempt,
+        -- and when the last of them was recorded.
+        crashes    INTEGER NOT NULL DEFAULT 0,
+        crashed_at TEXT
+    ) STRICT;
+    "#,
 ];

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use scopewatch::extract::{self, ExtractRules};
+use scopewatch::extract::{self, ExtractLimits, ExtractRules};
 use scopewatch::scope::{RawScopeSpec, ScopeSettings, ScopeSpec, extract_scope};
 
 /// The content types the first byte of an input picks from.
@@ -56,8 +56,13 @@ pub fn extract_and_scope(data: &[u8]) {
     };
     let content_type = CONTENT_TYPES[usize::from(selector) % CONTENT_TYPES.len()];
     let rules = ExtractRules::default();
-    let first = extract::extract(body, Some(content_type), "https://example.com/page", &rules);
-    let again = extract::extract(body, Some(content_type), "https://example.com/page", &rules);
+    // The limits the sweep applies by default: fuzzed with libFuzzer's RSS
+    // limit at the extraction process's memory ceiling, an input that the
+    // caps let through but which needs more memory is a finding.
+    let limits = ExtractLimits::default();
+    let url = "https://example.com/page";
+    let first = extract::extract(body, Some(content_type), url, &rules, &limits);
+    let again = extract::extract(body, Some(content_type), url, &rules, &limits);
     match (&first, &again) {
         (Ok(a), Ok(b)) => assert_eq!(a.text, b.text, "extraction is deterministic"),
         (Err(a), Err(b)) => assert_eq!(a, b, "extraction fails the same way every time"),

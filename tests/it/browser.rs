@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::common::server::{Reply, Server};
 use reqwest::dns::{Name, Resolve, Resolving};
 use scopewatch::config::HttpSettings;
-use scopewatch::extract::{ExtractRules, extract, shell};
+use scopewatch::extract::{ExtractLimits, ExtractRules, extract, shell};
 use scopewatch::fetch::browser::{BrowserFetcher, BrowserRequest, BrowserSettings, Rendered};
 use scopewatch::fetch::{ErrorClass, FetchOutcome, FetchRequest, Fetcher};
 use scraper::{Html, Selector};
@@ -231,6 +231,7 @@ async fn renders_what_a_script_builds_and_its_later_change() {
         Some("text/html"),
         &server.url("/"),
         &rules,
+        &ExtractLimits::default(),
     )
     .unwrap()
     .text;
@@ -259,6 +260,7 @@ async fn renders_what_a_script_builds_and_its_later_change() {
         Some("text/html"),
         &server.url("/"),
         &rules,
+        &ExtractLimits::default(),
     )
     .unwrap()
     .text;

@@ -162,7 +162,10 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     // alone until the outbox is empty, then stopped.
     frozen.store(true, Ordering::SeqCst);
     let child = daemon(&h);
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // A delivery a killed run had claimed waits for its lease to run out
+    // (the channel's timeout plus a minute) before this run sends it.
+    let lease = Duration::from_secs(10) + scopewatch::alert::dispatch::LEASE_MARGIN;
+    let deadline = Instant::now() + lease + Duration::from_secs(60);
     loop {
         let pending = store
             .deliveries(Some(scopewatch::store::DeliveryState::Pending))

@@ -10,7 +10,6 @@
 use crate::common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -314,43 +313,6 @@ async fn a_content_type_flipping_to_octet_stream_is_a_failure_not_a_change() {
     assert_eq!(store.history("control", 10).unwrap().len(), 2);
 }
 
-/// Runs `scopewatch check` on `config` and returns its exit code and its
-/// peak resident set (KiB): VmHWM of /proc/<pid>/status, read every 2 ms
-/// while it runs. (wait4's ru_maxrss would not do: Linux carries the
-/// parent's high-water mark across fork and exec into the child's.)
-fn check_peak_rss(config: &std::path::Path) -> (i32, u64) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scopewatch"))
-        .arg("--config")
-        .arg(config)
-        .arg("check")
-        .env_remove("SCOPEWATCH_CONFIG")
-        .env_remove("STATE_DIRECTORY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0;
-    loop {
-        // Read before reaping: the pid is ours until wait returns.
-        if let Ok(status) = std::fs::read_to_string(&status_file)
-            && let Some(kib) = status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        {
-            peak_kib = peak_kib.max(kib);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            return (
-                status.code().expect("check exits, it is not killed"),
-                peak_kib,
-            );
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 #[test]
 fn peak_memory_stays_under_100_mb_for_large_bodies_and_bombs() {
     let server = hostile_server();
@@ -361,7 +323,7 @@ fn peak_memory_stays_under_100_mb_for_large_bodies_and_bombs() {
             "{FAST_HTTP}{}",
             sources(&server, &[id, "control"])
         ));
-        let (code, peak_kib) = check_peak_rss(&h.config_path());
+        let common::Measured { code, peak_kib, .. } = common::check_measured(&h.config_path());
         assert_eq!(code, 1, "{id}: a failed source makes check exit 1");
         let record = &h.store().history(id, 1).unwrap()[0];
         assert_eq!(record.outcome, "failed", "{id}");

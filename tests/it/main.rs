@@ -10,6 +10,7 @@ mod address_policy;
 mod alerts;
 #[cfg(feature = "browser")]
 mod browser;
+mod budget;
 mod cli;
 mod cli_input;
 mod config_corpus;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::common::server::{Reply, Server};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use scopewatch::config::HttpSettings;
-use scopewatch::extract::{ContentKind, ExtractRules, extract};
+use scopewatch::extract::{ContentKind, ExtractLimits, ExtractRules, extract};
 use scopewatch::fetch::Fetcher;
 use scopewatch::fetch::portal::{
     DocumentGuid, NewVersion, PortalApi, PortalClient, PortalOutcome, document_in,
@@ -131,6 +131,7 @@ async fn baseline_then_nothing_then_a_new_version() {
         pdf.content_type.as_deref(),
         &pdf.url,
         &ExtractRules::default(),
+        &ExtractLimits::default(),
     )
     .unwrap();
     assert_eq!(extracted.kind, ContentKind::Pdf);

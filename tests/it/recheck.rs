@@ -788,8 +788,10 @@ fn extraction_output_is_pinned_to_the_extractor_version() {
     )
     .unwrap();
     let mut all = String::new();
+    let extractor = common::extractor(&config);
     for (name, body, content_type) in &pages {
         let (extracted, scope) = scopewatch::sweep::extract_page(
+            &extractor,
             body,
             Some(content_type),
             "https://example.com/",

@@ -3,7 +3,7 @@
 
 use crate::common::{corpus_dir, corpus_versions};
 use scopewatch::demo::site;
-use scopewatch::extract::{ExtractRules, extract, shell};
+use scopewatch::extract::{ExtractLimits, ExtractRules, extract, shell};
 use scraper::{Html, Selector};
 
 #[test]
@@ -25,9 +25,15 @@ fn no_corpus_page_is_a_script_shell() {
         let name = source.file_name().to_string_lossy().into_owned();
         for (file, markdown) in corpus_versions(&name) {
             let page = site::render(&markdown);
-            let text = extract(page.as_bytes(), Some("text/html"), "http://x/", &rules)
-                .unwrap()
-                .text;
+            let text = extract(
+                page.as_bytes(),
+                Some("text/html"),
+                "http://x/",
+                &rules,
+                &ExtractLimits::default(),
+            )
+            .unwrap()
+            .text;
             assert_eq!(
                 shell::detect(&Html::parse_document(&page), &text),
                 None,

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use scopewatch::config::{self, Config};
 use scopewatch::fetch::Fetcher;
+use scopewatch::isolation::Extractor;
 use scopewatch::store::{Store, StoreHandle};
 use scopewatch::sweep::{SweepReport, Sweeper};
 
@@ -52,6 +53,7 @@ impl Harness {
             config: Arc::new(self.config.clone()),
             fetcher: Arc::new(Fetcher::new(&self.config.http).unwrap()),
             store,
+            extractor: Arc::new(extractor(&self.config)),
         };
         let (_stop_tx, stop) = tokio::sync::watch::channel(false);
         let report = sweeper
@@ -82,6 +84,15 @@ impl Harness {
     pub fn store(&self) -> Store {
         Store::open(&self.db_path()).unwrap()
     }
+}
+
+/// Extraction processes under `config`'s `[limits]`: the scopewatch binary
+/// (this test binary cannot serve as one).
+pub fn extractor(config: &Config) -> Extractor {
+    Extractor::new(
+        env!("CARGO_BIN_EXE_scopewatch").into(),
+        config.limits.clone(),
+    )
 }
 
 /// The scopewatch binary with `--config config`, cut off from the
@@ -116,6 +127,80 @@ pub fn scopewatch_bare() -> std::process::Command {
 /// Runs `scopewatch --config config ARGS...` to completion.
 pub fn scopewatch(config: &Path, args: &[&str]) -> std::process::Output {
     scopewatch_command(config).args(args).output().unwrap()
+}
+
+/// What [`check_measured`] saw.
+pub struct Measured {
+    pub code: i32,
+    /// The peak resident set of `check` and of every process it started
+    /// (its extraction processes), added up, in KiB.
+    pub peak_kib: u64,
+    pub took: Duration,
+}
+
+/// Runs `scopewatch check` on `config` and measures its memory: VmHWM of
+/// /proc/PID/status of the process and of each of its descendants, read
+/// every 2 ms while it runs, each process's highest value added up (an
+/// upper bound of their peak together). wait4's ru_maxrss would not do:
+/// Linux carries the parent's high-water mark across fork and exec into the
+/// child's, and keeps the largest child's only.
+pub fn check_measured(config: &Path) -> Measured {
+    let started = std::time::Instant::now();
+    let mut child = scopewatch_command(config)
+        .arg("check")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut peaks: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+    loop {
+        // Read before reaping: the pids are ours until wait returns.
+        for pid in process_tree(child.id()) {
+            let peak = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|status| {
+                    status
+                        .lines()
+                        .find_map(|l| l.strip_prefix("VmHWM:"))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                });
+            if let Some(kib) = peak {
+                let seen = peaks.entry(pid).or_default();
+                *seen = (*seen).max(kib);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return Measured {
+                code: status.code().expect("check exits, it is not killed"),
+                peak_kib: peaks.values().sum(),
+                took: started.elapsed(),
+            };
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// `pid` and its descendants, as /proc lists them now.
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut tree = vec![pid];
+    let mut next = 0;
+    while next < tree.len() {
+        let parent = tree[next];
+        next += 1;
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            if let Ok(children) = std::fs::read_to_string(task.path().join("children")) {
+                tree.extend(
+                    children
+                        .split_whitespace()
+                        .filter_map(|c| c.parse::<u32>().ok()),
+                );
+            }
+        }
+    }
+    tree
 }
 
 /// A command's standard output, lossily decoded.

@@ -1,8 +1,13 @@
 //! One sweep: fetch a set of sources on `[daemon] concurrency` workers
-//! (and within the per-host limits), extract, and record each attempt
-//! atomically through the store's writer; then fetch the pages those sources link to
-//! (`follow`). One source failing never stops the others: each outcome is
-//! a value in the [`SweepReport`].
+//! (and within the per-host limits), extract in the extraction processes,
+//! and record each attempt atomically through the store's writer; then
+//! fetch the pages those sources link to (`follow`). One source failing
+//! never stops the others: each outcome is a value in the [`SweepReport`],
+//! and a source that takes longer than [`source_deadline`] is recorded as
+//! failed while the others go on. Sources a process died on are dealt with
+//! first ([`crashes`]).
+
+pub mod crashes;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -19,6 +24,7 @@ use crate::extract;
 use crate::fetch::{Capture, Conditional, FetchOutcome, FetchRequest, Fetcher, SourceHeaders};
 use crate::follow::Link;
 use crate::hash::Digest;
+use crate::isolation::Extractor;
 use crate::scope::{self, ScopeSettings};
 use crate::store::{AttemptRecord, AttemptResult, EventRow, PackedBlob, StoreHandle, Validators};
 
@@ -27,7 +33,9 @@ use crate::store::{AttemptRecord, AttemptResult, EventRow, PackedBlob, StoreHand
 pub struct SourceOutcome {
     pub source: String,
     pub url: String,
-    /// `ok`, `not-modified`, `failed`, or `not-recorded` (the store refused the write).
+    /// `ok`, `not-modified`, `failed`, `not-recorded` (the store refused
+    /// the write), or `quarantined` (not fetched: it took a process down
+    /// twice in a row, see [`crashes`]).
     pub result: String,
     pub change: Option<Change>,
     pub snapshot: Option<i64>,
@@ -37,7 +45,10 @@ pub struct SourceOutcome {
 
 impl SourceOutcome {
     pub fn failed(&self) -> bool {
-        matches!(self.result.as_str(), "failed" | "not-recorded")
+        matches!(
+            self.result.as_str(),
+            "failed" | "not-recorded" | "quarantined"
+        )
     }
 }
 
@@ -66,6 +77,25 @@ pub struct Sweeper {
     pub config: Arc<Config>,
     pub fetcher: Arc<Fetcher>,
     pub store: StoreHandle,
+    /// The extraction processes, built with `config.limits`.
+    pub extractor: Arc<Extractor>,
+}
+
+/// The most one source may take in a sweep, from the start of its fetch to
+/// its attempt being handed to the writer: its turn at its host
+/// (`host_delay`), every try timing out, the longest wait before each
+/// retry, one extraction's time budget, and a minute for the rest. The
+/// fetch and the extraction are bounded on their own; this bounds them
+/// together, whatever goes wrong.
+pub fn source_deadline(config: &Config) -> Duration {
+    let http = &config.http;
+    let tries = http.retries.saturating_add(1);
+    let waits = http.backoff_max.max(http.retry_after_max);
+    http.host_delay
+        .saturating_add(http.timeout.saturating_mul(tries))
+        .saturating_add(waits.saturating_mul(http.retries))
+        .saturating_add(config.limits.time)
+        .saturating_add(Duration::from_secs(60))
 }
 
 /// One page to fetch: a configured source or a page one links to.
@@ -83,7 +113,8 @@ pub type Progress<'a> = &'a (dyn Fn(&SourceOutcome, usize, usize) + Sync);
 impl Sweeper {
     /// Sweeps `sources`. Each waits a random delay up to `jitter` before it
     /// starts. When `stop` turns true, no new fetch starts and fetches in
-    /// flight are abandoned; writes already started complete.
+    /// flight are abandoned; pages already fetched are extracted, and
+    /// writes already started complete.
     pub async fn sweep(
         &self,
         sources: &[Source],
@@ -91,8 +122,29 @@ impl Sweeper {
         stop: watch::Receiver<bool>,
         progress: Progress<'_>,
     ) -> SweepReport {
+        let mut report = SweepReport::default();
+        // Pages a process died on: recorded as crashed, not fetched now.
+        let mut skipped: HashSet<String> = HashSet::new();
+        let mut early = self.recover_crashes().await;
+        skipped.extend(early.iter().map(|o| o.source.clone()));
+        let quarantined = self.quarantined().await;
+        let held: Vec<SourceOutcome> = sources
+            .iter()
+            .filter(|source| !skipped.contains(&source.id))
+            .filter_map(|source| {
+                let until = quarantined.get(&source.id)?;
+                Some(quarantined_outcome(source, *until))
+            })
+            .collect();
+        skipped.extend(held.iter().map(|o| o.source.clone()));
+        early.extend(held);
+        for (done, outcome) in early.iter().enumerate() {
+            progress(outcome, done + 1, early.len());
+        }
+        report.outcomes.extend(early);
         let jobs = sources
             .iter()
+            .filter(|source| !skipped.contains(&source.id))
             .map(|source| Job {
                 id: source.id.clone(),
                 url: source.url.clone(),
@@ -100,7 +152,6 @@ impl Sweeper {
                 source: Arc::new(source.clone()),
             })
             .collect();
-        let mut report = SweepReport::default();
         // One read for every source's validators, rather than a trip to the
         // writer thread before each fetch.
         let validators = match self.store.call(|store| store.validators()).await {
@@ -114,6 +165,11 @@ impl Sweeper {
             .run_jobs(jobs, jitter, &validators, &stop, progress, &mut report)
             .await;
         if !followed.is_empty() && !*stop.borrow() {
+            // Followed pages are skipped as configured ones are.
+            let followed = followed
+                .into_iter()
+                .filter(|job| !skipped.contains(&job.id) && !quarantined.contains_key(&job.id))
+                .collect();
             self.run_jobs(
                 followed,
                 Duration::ZERO,
@@ -124,6 +180,12 @@ impl Sweeper {
             )
             .await;
         }
+        // Idle extraction processes keep what their largest page took.
+        let extractor = Arc::clone(&self.extractor);
+        if let Err(e) = tokio::task::spawn_blocking(move || extractor.retire_idle()).await {
+            tracing::warn!("cannot end the idle extraction processes: {e}");
+        }
+        crashes::release_own_marks(&self.store).await;
         report
     }
 
@@ -156,6 +218,10 @@ impl Sweeper {
         let in_flight = Arc::new(Semaphore::new(
             self.config.daemon.concurrency * IN_FLIGHT_PAGES_PER_WORKER * PAGE_UNITS as usize,
         ));
+        // Extractions waiting for a worker process wait here, not on the
+        // blocking threads name resolution needs too.
+        let extracting = Arc::new(Semaphore::new(self.extractor.size()));
+        let deadline = source_deadline(&self.config);
         let mut workers = JoinSet::new();
         for _ in 0..self.config.daemon.concurrency.min(total) {
             let sweeper = self.clone();
@@ -163,6 +229,7 @@ impl Sweeper {
             let validators = Arc::clone(validators);
             let done_tx = done_tx.clone();
             let in_flight = Arc::clone(&in_flight);
+            let extracting = Arc::clone(&extracting);
             let mut stop = stop.clone();
             workers.spawn(async move {
                 loop {
@@ -174,16 +241,31 @@ impl Sweeper {
                     let conditional = conditional_for(&job, &validators);
                     let work = async {
                         crate::clock::sleep_until_due(started + offset).await;
-                        sweeper.fetch_job(job, conditional).await
+                        let begun = (crate::clock::now(), tokio::time::Instant::now());
+                        let fetching = sweeper.fetch(&job, conditional);
+                        (begun, tokio::time::timeout(deadline, fetching).await)
                     };
-                    let fetched = tokio::select! {
+                    let ((begun_at, begun), capture) = tokio::select! {
                         // Stop first: no fetch starts once it is set.
                         biased;
                         _ = stop.wait_for(|stopped| *stopped) => break,
                         fetched = work => fetched,
                     };
-                    // A page fetched is recorded even if stop comes meanwhile:
+                    // A page fetched is extracted and recorded even if stop
+                    // comes meanwhile (extraction has its own time budget);
                     // the budget waits only for the writer, which goes on.
+                    // The deadline covers fetch and extraction together.
+                    let left = deadline.saturating_sub(begun.elapsed());
+                    let fetched = match capture {
+                        Ok(capture) => {
+                            let extracting = sweeper.extract_job(job.clone(), capture, &extracting);
+                            match tokio::time::timeout(left, extracting).await {
+                                Ok(fetched) => fetched,
+                                Err(_) => sweeper.overdue(job, begun_at, deadline),
+                            }
+                        }
+                        Err(_) => sweeper.overdue(job, begun_at, deadline),
+                    };
                     let recording = sweeper.record(fetched, &in_flight).await;
                     let done_tx = done_tx.clone();
                     tokio::spawn(async move {
@@ -206,8 +288,8 @@ impl Sweeper {
         followed
     }
 
-    /// Fetches and extracts one page: the attempt to record.
-    async fn fetch_job(&self, job: Job, conditional: Option<Conditional>) -> Fetched {
+    /// Fetches one page.
+    async fn fetch(&self, job: &Job, conditional: Option<Conditional>) -> Capture {
         let request = FetchRequest {
             url: job.url.clone(),
             configured: job.parent.is_none(),
@@ -216,17 +298,29 @@ impl Sweeper {
             headers: SourceHeaders::of(&job.source),
             accept: None,
         };
-        let capture = self.fetcher.fetch(&request).await;
+        self.fetcher.fetch(&request).await
+    }
+
+    /// Extracts a fetched page: the attempt to record. The source is marked
+    /// in the database before its body is extracted (see [`crashes`]);
+    /// extractions wait for a turn in `extracting`.
+    async fn extract_job(&self, job: Job, capture: Capture, extracting: &Semaphore) -> Fetched {
         let source = Arc::clone(&job.source);
         let settings = Arc::clone(&self.config.scope);
         // Only a body has work that would block an async worker; a 304 or
         // a failure is not worth the trip to the blocking pool.
         let (capture, result, links) = if matches!(capture.outcome, FetchOutcome::Body(_)) {
-            tokio::task::spawn_blocking(move || process(capture, &source, &settings))
+            self.mark_in_flight(&job).await;
+            let _turn = extracting
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            let extractor = Arc::clone(&self.extractor);
+            tokio::task::spawn_blocking(move || process(capture, &source, &settings, &extractor))
                 .await
                 .expect("extraction does not panic")
         } else {
-            process(capture, &source, &settings)
+            process(capture, &source, &settings, &self.extractor)
         };
         // Only a configured source's page is followed, and only when it was
         // extracted: a 304 or a failure says nothing of its links.
@@ -239,8 +333,34 @@ impl Sweeper {
             }
             _ => None,
         };
+        let attempt = self.attempt(&job, capture, result, follow);
+        Fetched { job, attempt }
+    }
 
-        let attempt = AttemptRecord {
+    /// Marks `job`'s source as being extracted by this process. A mark that
+    /// cannot be written is logged: the attempt goes on (its record will
+    /// likely fail the same way, and say so).
+    async fn mark_in_flight(&self, job: &Job) {
+        let (source, url) = (job.id.clone(), job.url.to_string());
+        let since = crate::clock::format(crate::clock::now());
+        let marked = self
+            .store
+            .call(move |store| store.mark_in_flight(&source, &url, &crashes::THIS_PROCESS, &since))
+            .await;
+        if let Err(e) = marked {
+            tracing::warn!(source = %job.id, "cannot mark the page as being extracted: {e}");
+        }
+    }
+
+    /// The attempt to record for `job`.
+    fn attempt(
+        &self,
+        job: &Job,
+        capture: Capture,
+        result: AttemptResult,
+        follow: Option<crate::follow::Followed>,
+    ) -> AttemptRecord {
+        AttemptRecord {
             source: job.id.clone(),
             source_url: job.url.to_string(),
             parent: job.parent.clone(),
@@ -254,7 +374,28 @@ impl Sweeper {
                 job.parent.is_none(),
             ),
             follow,
+        }
+    }
+
+    /// The failed attempt of a job that outlasted its `deadline` (begun at
+    /// `begun`): the sweep goes on without it.
+    fn overdue(
+        &self,
+        job: Job,
+        begun: chrono::DateTime<chrono::Utc>,
+        deadline: Duration,
+    ) -> Fetched {
+        let mut capture = Capture::begun(job.url.to_string());
+        capture.started_at = begun;
+        let result = AttemptResult::Failed {
+            body: None,
+            class: "deadline".to_string(),
+            message: format!(
+                "fetching and extracting the page took longer than {}, the most one source may take; the sweep went on without it",
+                humantime::format_duration(deadline)
+            ),
         };
+        let attempt = self.attempt(&job, capture, result, None);
         Fetched { job, attempt }
     }
 
@@ -337,33 +478,14 @@ fn finish(
     error: Option<String>,
     recorded: crate::store::Result<crate::store::Recorded>,
 ) -> (SourceOutcome, Vec<Job>) {
-    let (outcome, follow) = match recorded {
-        Ok(recorded) => (
-            SourceOutcome {
-                source: job.id.clone(),
-                url: job.url.to_string(),
-                result: result.to_string(),
-                change: recorded.change,
-                snapshot: Some(recorded.record_id),
-                error,
-                events: recorded.events,
-            },
-            recorded.follow,
-        ),
-        Err(e) => {
-            tracing::error!(source = %job.id, "could not record the fetch: {e}");
-            let outcome = SourceOutcome {
-                source: job.id.clone(),
-                url: job.url.to_string(),
-                result: "not-recorded".to_string(),
-                change: None,
-                snapshot: None,
-                error: Some(e.to_string()),
-                events: Vec::new(),
-            };
-            (outcome, Vec::new())
+    let (recorded, follow) = match recorded {
+        Ok(mut recorded) => {
+            let follow = std::mem::take(&mut recorded.follow);
+            (Ok(recorded), follow)
         }
+        Err(e) => (Err(e), Vec::new()),
     };
+    let outcome = recorded_outcome(&job.id, job.url.as_str(), result, error, recorded);
     let followed = follow
         .into_iter()
         .map(|link| Job {
@@ -376,12 +498,64 @@ fn finish(
     (outcome, followed)
 }
 
+/// The outcome of an attempt at `source` (`url`), once its record was
+/// written (or could not be).
+fn recorded_outcome(
+    source: &str,
+    url: &str,
+    result: &str,
+    error: Option<String>,
+    recorded: crate::store::Result<crate::store::Recorded>,
+) -> SourceOutcome {
+    match recorded {
+        Ok(recorded) => SourceOutcome {
+            source: source.to_string(),
+            url: url.to_string(),
+            result: result.to_string(),
+            change: recorded.change,
+            snapshot: Some(recorded.record_id),
+            error,
+            events: recorded.events,
+        },
+        Err(e) => {
+            tracing::error!(source = %source, "could not record the fetch: {e}");
+            SourceOutcome {
+                source: source.to_string(),
+                url: url.to_string(),
+                result: "not-recorded".to_string(),
+                change: None,
+                snapshot: None,
+                error: Some(e.to_string()),
+                events: Vec::new(),
+            }
+        }
+    }
+}
+
+/// The outcome of a quarantined source: not fetched, nothing recorded.
+fn quarantined_outcome(source: &Source, until: chrono::DateTime<chrono::Utc>) -> SourceOutcome {
+    SourceOutcome {
+        source: source.id.clone(),
+        url: source.url.to_string(),
+        result: "quarantined".to_string(),
+        change: None,
+        snapshot: None,
+        error: Some(format!(
+            "quarantined: extracting this page took scopewatch down {} times in a row; not fetched before {}",
+            crashes::QUARANTINE_AFTER,
+            crate::clock::format(until)
+        )),
+        events: Vec::new(),
+    }
+}
+
 /// Extraction, off the async workers: the capture and the attempt result to
 /// record, and the links to follow.
 fn process(
     mut capture: Capture,
     source: &Source,
     scope_settings: &ScopeSettings,
+    extractor: &Extractor,
 ) -> (Capture, AttemptResult, Vec<Link>) {
     let outcome = std::mem::replace(&mut capture.outcome, FetchOutcome::NotModified);
     let body = match outcome {
@@ -401,6 +575,7 @@ fn process(
         .clone()
         .unwrap_or_else(|| capture.url.clone());
     let (mut extracted, scope) = match extract_page(
+        extractor,
         &body,
         capture.content_type.as_deref(),
         &final_url,
@@ -442,16 +617,18 @@ fn packed_failure(body: &[u8], class: &str, message: String) -> AttemptResult {
 }
 
 /// The extraction a sweep runs on a fetched body: the page reduced to what
-/// counts under the source's rules, and its scope. `verify` re-runs it on
-/// stored bodies (see `evidence::recheck`), so both always agree.
+/// counts under the source's rules (in an extraction process, within its
+/// budget), and its scope. `verify` re-runs it on stored bodies (see
+/// `evidence::recheck`), so both always agree.
 pub fn extract_page(
+    extractor: &Extractor,
     body: &[u8],
     content_type: Option<&str>,
     final_url: &str,
     source: &Source,
     scope_settings: &ScopeSettings,
 ) -> Result<(extract::Extracted, scope::ScopeOutcome), extract::ExtractError> {
-    let extracted = extract::extract(body, content_type, final_url, &source.rules)?;
+    let extracted = extractor.extract(body, content_type, final_url, &source.rules)?;
     let scope = scope::extract_scope(&extracted.document, &source.scope, scope_settings);
     Ok((extracted, scope))
 }
