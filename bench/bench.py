@@ -474,6 +474,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--slow-runs", type=int,
                     help="runs of verify and export on the history (default: --runs)")
+    ap.add_argument("--scale-runs", type=int,
+                    help="runs of the passes at 10,000 sources and more (default: --runs)")
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--history", type=int, default=50,
                     help="stored versions per page before the after-history pass "
@@ -506,6 +508,7 @@ def main():
     if args.peer_history is None:
         args.peer_history = args.history
     args.slow_runs = args.slow_runs or args.runs
+    args.scale_runs = args.scale_runs or args.runs
     args.history_years = [float(y) for y in args.history_years.split(",") if y.strip()]
     if args.history_years and not args.history_generator:
         sys.exit("--history-years needs --history-generator (bench/run.sh passes it)")
@@ -819,8 +822,8 @@ def measure_scale(args, root, site, urls, scopewatch, results, report):
         write_scopewatch_config(config, urls[:n], args.concurrency)
         db = os.path.join(root, f"scale-{n}.db")
         got = {p: [] for p in SCALE_PASSES}
-        report.note(f"scale {n}: {load()}")
-        for r in range(args.runs):
+        report.note(f"scale {n} ({args.scale_runs} runs): {load()}")
+        for r in range(args.scale_runs):
             remove_db(db)
             site.write(range(n), 0)
             for p in SCALE_PASSES:
@@ -830,7 +833,7 @@ def measure_scale(args, root, site, urls, scopewatch, results, report):
                 size = db_size(db)
                 wall, cpu, rss = scopewatch.pass_(db, config)
                 got[p].append((wall, cpu, rss, db_size(db) - size, 0))
-            print(f"scale {n}: run {r + 1}/{args.runs} done", file=sys.stderr)
+            print(f"scale {n}: run {r + 1}/{args.scale_runs} done", file=sys.stderr)
         remove_db(db)
         site.write(range(n), 0)
         scale[n] = got

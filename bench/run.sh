@@ -7,13 +7,14 @@
 #
 #   bench/run.sh [--pages N (1000)] [--runs N (5)] [--concurrency N (8)]
 #                [--history N (50)] [--peer-history N] [--history-years 1,3]
-#                [--slow-runs N] [--no-idle] [--workdir DIR] [--with-changedetection]
+#                [--slow-runs N] [--scale-runs N] [--export-days N] [--no-idle]
+#                [--workdir DIR] [--with-changedetection]
 #
 # Everything it serves and fetches is on 127.0.0.1. See docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-case "${1:-}" in -h|--help) sed -n '2,13p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,14p' "$0"; exit 0 ;; esac
 
 missing=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
