@@ -342,3 +342,26 @@ fn decide(channel: &Channel, attempts: u32, result: &Result<(), String>) -> Fini
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dispatcher(alerts: &str) -> Dispatcher {
+        let config =
+            crate::config::parse(alerts, std::path::Path::new("/tmp/scopewatch.toml")).unwrap();
+        let (store, _writer) = StoreHandle::spawn(crate::store::Store::open_in_memory().unwrap());
+        Dispatcher::new(&config.alerts, &config.http.extra_roots, store).unwrap()
+    }
+
+    #[test]
+    fn between_sweeps_it_looks_as_often_as_the_shortest_first_backoff() {
+        // The default `log` channel backs off 30 s.
+        assert_eq!(dispatcher("").idle_poll(), IDLE_POLL);
+        let quick = "[[alert]]\nname = \"quick\"\nkind = \"log\"\nbackoff = \"5s\"\n\
+                     [[alert]]\nname = \"slow\"\nkind = \"log\"\nbackoff = \"10m\"\n";
+        assert_eq!(dispatcher(quick).idle_poll(), Duration::from_secs(5));
+        let instant = "[[alert]]\nname = \"instant\"\nkind = \"log\"\nbackoff = \"0s\"\n";
+        assert_eq!(dispatcher(instant).idle_poll(), POLL);
+    }
+}

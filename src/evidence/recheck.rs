@@ -302,8 +302,11 @@ pub(crate) fn recheck_store(
     Ok(rechecker.finish())
 }
 
-/// Records read from the store and re-checked at a time.
-const CHUNK: usize = 4096;
+/// Records read from the store and re-checked at a time: what their
+/// extractions give (a scope set of tens of kilobytes each, for a page
+/// with a large matrix) is held until the chunk is compared, so this
+/// bounds memory as [`BATCH`] does.
+const CHUNK: usize = BATCH;
 
 impl Stored for &Store {
     fn body(&mut self, hash: &str) -> Result<Body, EvidenceError> {
@@ -443,9 +446,12 @@ impl<'c> Rechecker<'c> {
             plan.iter().map(|(row, _, input)| (row.id, input)).collect();
         let settings = &self.config.scope;
         for row in captures {
+            let input = planned.get(&row.id).copied();
+            let output = input.and_then(|input| outputs.get(input));
             if let Some(hash) = &row.scope_hash {
+                let extracted = output.and_then(|o| o.as_ref().ok()).map(|(_, scope)| scope);
                 self.sets
-                    .load(stored, hash, row.id, &mut self.result.findings)?;
+                    .load(stored, hash, row.id, extracted, &mut self.result.findings)?;
             }
             if row.outcome != "ok" {
                 continue;
@@ -464,8 +470,6 @@ impl<'c> Rechecker<'c> {
                 Some((record, hash)) => self.sets.get(hash).map(|set| Some((*record, set))),
                 None => Some(None),
             };
-            let input = planned.get(&row.id).copied();
-            let output = input.and_then(|input| outputs.get(input));
             if let (Some(output), Some(before)) = (output, before) {
                 self.result.compared += 1;
                 let concerns = format!("record {} (source {})", row.id, row.source);
@@ -624,16 +628,21 @@ struct Previous {
 
 /// Stored scope sets by hash, each read and checked when first needed;
 /// `None` for one missing, unreadable or not matching its hash (named when
-/// first met).
+/// first met). A set equal to the one its record's body re-extracts to is
+/// kept as that extraction (shared with [`Rechecker`]'s `last`), not as a
+/// second copy.
 #[derive(Default)]
-struct StoredSets(HashMap<String, Option<ScopeSet>>);
+struct StoredSets(HashMap<String, Option<Arc<ScopeOutcome>>>);
 
 impl StoredSets {
+    /// Reads and checks the set `hash` that `record` names, unless known;
+    /// `extracted`: what the record's body re-extracts to, if it was.
     fn load(
         &mut self,
         stored: &mut impl Stored,
         hash: &str,
         record: i64,
+        extracted: Option<&Arc<ScopeOutcome>>,
         findings: &mut Vec<Finding>,
     ) -> Result<(), EvidenceError> {
         if self.0.contains_key(hash) {
@@ -641,16 +650,22 @@ impl StoredSets {
         }
         let problem = match stored.scope_set_json(hash)? {
             None => Some("is missing: it was deleted".to_string()),
-            Some(json) => match serde_json::from_str::<ScopeSet>(&json) {
-                Err(e) => Some(format!("is unreadable ({e}): it was altered")),
-                Ok(set) if set.hash() != hash => {
-                    Some("no longer hashes to its name: its entries were altered".into())
+            Some(json) => {
+                match serde_json::from_str::<ScopeSet>(&json) {
+                    Err(e) => Some(format!("is unreadable ({e}): it was altered")),
+                    Ok(set) if set.hash() != hash => {
+                        Some("no longer hashes to its name: its entries were altered".into())
+                    }
+                    Ok(set) => {
+                        let shared = extracted
+                        .filter(|scope| matches!(&***scope, ScopeOutcome::Extracted(e) if *e == set))
+                        .cloned()
+                        .unwrap_or_else(|| Arc::new(ScopeOutcome::Extracted(set)));
+                        self.0.insert(hash.to_string(), Some(shared));
+                        None
+                    }
                 }
-                Ok(set) => {
-                    self.0.insert(hash.to_string(), Some(set));
-                    None
-                }
-            },
+            }
         };
         if let Some(problem) = problem {
             findings.push(Finding::record(
@@ -663,7 +678,10 @@ impl StoredSets {
     }
 
     fn get(&self, hash: &str) -> Option<&ScopeSet> {
-        self.0.get(hash).and_then(Option::as_ref)
+        match self.0.get(hash).and_then(Option::as_deref) {
+            Some(ScopeOutcome::Extracted(set)) => Some(set),
+            _ => None,
+        }
     }
 
     /// Forgets the sets not named in `keep` (read and checked again if a
