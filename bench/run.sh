@@ -6,14 +6,15 @@
 # runs bench/bench.py, which prints the table.
 #
 #   bench/run.sh [--pages N (1000)] [--runs N (5)] [--concurrency N (8)]
-#                [--history N (50)] [--peer-history N] [--workdir DIR]
-#                [--with-changedetection]
+#                [--history N (50)] [--peer-history N] [--history-years 1,3]
+#                [--slow-runs N] [--scale-runs N] [--export-days N] [--no-idle]
+#                [--workdir DIR] [--with-changedetection]
 #
-# Everything it serves and fetches is on 127.0.0.1. See "Performance" in README.md.
+# Everything it serves and fetches is on 127.0.0.1. See docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-case "${1:-}" in -h|--help) sed -n '2,12p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,14p' "$0"; exit 0 ;; esac
 
 missing=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
@@ -51,6 +52,8 @@ for arg in "$@"; do
 done
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release --quiet
-exec python3 bench/bench.py --scopewatch "$CARGO_TARGET_DIR/release/scopewatch" \
+cargo build --release --quiet --bin scopewatch --example history --example parse_floor
+release="$CARGO_TARGET_DIR/release"
+exec python3 bench/bench.py --scopewatch "$release/scopewatch" \
+  --history-generator "$release/examples/history" --parse-floor "$release/examples/parse_floor" \
   --urlwatch-venv "$venv" "${cdio_args[@]}" "$@"

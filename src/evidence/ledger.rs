@@ -364,25 +364,53 @@ fn last_config_leaf(conn: &Connection) -> Result<Option<Value>> {
 /// Every leaf with `seq` in `from..to`, in order; capture and failure
 /// leaves rebuilt from their records (see the module doc).
 pub fn entries(conn: &Connection, from: i64, to: i64) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for_each_entry(conn, from, to, |entry, _| {
+        entries.push(entry);
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(entries)
+}
+
+/// Feeds every leaf with `seq` in `from..to` to `each`, in order, one row
+/// at a time (as [`entries`] reads them, without holding them all), with
+/// the outcome of the record a capture or failure leaf was rebuilt from.
+pub fn for_each_entry<E: From<StoreError>>(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    mut each: impl FnMut(Entry, Option<&str>) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     let mut prev: String = conn
-        .prepare_cached("SELECT leaf_hash FROM ledger WHERE seq = ?1 - 1")?
-        .query_row([from], |row| row.get(0))
-        .optional()?
+        .prepare_cached("SELECT leaf_hash FROM ledger WHERE seq = ?1 - 1")
+        .and_then(|mut s| s.query_row([from], |row| row.get(0)).optional())
+        .map_err(StoreError::from)?
         .unwrap_or_else(|| Digest::ZERO.to_hex());
-    let mut statement = conn.prepare(
-        "SELECT l.seq, l.leaf, l.leaf_hash, l.record_id, r.id, r.record_hash, r.source,
+    let mut statement = conn
+        .prepare(
+            "SELECT l.seq, l.leaf, l.leaf_hash, l.record_id, r.id, r.record_hash, r.source,
                 r.finished_at, r.outcome, r.url, r.status, r.raw_hash, r.text_hash,
                 r.error_class
          FROM ledger l LEFT JOIN records r ON r.id = l.record_id
          WHERE l.seq >= ?1 AND l.seq < ?2 ORDER BY l.seq",
-    )?;
-    let mut rows = statement.query([from, to])?;
-    let mut entries = Vec::new();
-    while let Some(row) = rows.next()? {
-        let seq = row.get(0)?;
-        let rebuilt_from: Option<i64> = row.get(3)?;
-        let leaf = match (rebuilt_from, row.get::<_, Option<i64>>(4)?) {
-            (Some(_), Some(record_id)) => AttemptLeaf {
+        )
+        .map_err(StoreError::from)?;
+    let mut rows = statement.query([from, to]).map_err(StoreError::from)?;
+    while let Some(row) = rows.next().map_err(StoreError::from)? {
+        let (entry, outcome) = entry_of(row, &prev).map_err(StoreError::from)?;
+        prev.clone_from(&entry.leaf_hash);
+        each(entry, outcome.as_deref())?;
+    }
+    Ok(())
+}
+
+/// One row of [`for_each_entry`]'s query after the leaf hashed `prev`.
+fn entry_of(row: &rusqlite::Row<'_>, prev: &str) -> rusqlite::Result<(Entry, Option<String>)> {
+    let seq = row.get(0)?;
+    let rebuilt_from: Option<i64> = row.get(3)?;
+    let (leaf, outcome) = match (rebuilt_from, row.get::<_, Option<i64>>(4)?) {
+        (Some(_), Some(record_id)) => {
+            let leaf = AttemptLeaf {
                 record_id,
                 record_hash: row.get(5)?,
                 source: row.get(6)?,
@@ -393,21 +421,21 @@ pub fn entries(conn: &Connection, from: i64, to: i64) -> Result<Vec<Entry>> {
                 raw_hash: row.get(11)?,
                 text_hash: row.get(12)?,
                 error_class: row.get(13)?,
-            }
-            .canonical(seq, &prev),
-            // Stored as it is, or its record is gone (`leaf` is empty).
-            _ => row.get(1)?,
-        };
-        let leaf_hash: String = row.get(2)?;
-        prev.clone_from(&leaf_hash);
-        entries.push(Entry {
+            };
+            (leaf.canonical(seq, prev), Some(leaf.outcome))
+        }
+        // Stored as it is, or its record is gone (`leaf` is empty).
+        _ => (row.get(1)?, None),
+    };
+    Ok((
+        Entry {
             seq,
             leaf,
-            leaf_hash,
+            leaf_hash: row.get(2)?,
             rebuilt_from,
-        });
-    }
-    Ok(entries)
+        },
+        outcome,
+    ))
 }
 
 /// Feeds the leaf hashes with `seq` in `from..to` to `each`, in order, one
@@ -457,10 +485,43 @@ pub struct LedgerProblem {
 /// Recomputes every leaf hash and `prev` link and checks each leaf's
 /// `seq`; returns the problems and the leaf hashes as stored (for the tree).
 pub fn check_entries(entries: &[Entry]) -> (Vec<LedgerProblem>, Vec<Hash>) {
-    let mut problems = Vec::new();
-    let mut hashes = Vec::with_capacity(entries.len());
-    let mut prev = Digest::ZERO.to_hex();
-    for (index, entry) in entries.iter().enumerate() {
+    let mut checker = EntryChecker::default();
+    let hashes = entries
+        .iter()
+        .map(|entry| checker.check(entry, false))
+        .collect();
+    (checker.problems, hashes)
+}
+
+/// [`check_entries`] one leaf at a time, in order, for a ledger read as a
+/// stream ([`for_each_entry`]).
+#[derive(Debug)]
+pub struct EntryChecker {
+    index: i64,
+    prev: String,
+    pub problems: Vec<LedgerProblem>,
+}
+
+impl Default for EntryChecker {
+    fn default() -> Self {
+        EntryChecker {
+            index: 0,
+            prev: Digest::ZERO.to_hex(),
+            problems: Vec::new(),
+        }
+    }
+}
+
+impl EntryChecker {
+    /// Checks the next leaf; returns its hash as stored (the computed one
+    /// when the stored one is not a hash), for the tree. `streamed`: the
+    /// entry comes straight from [`for_each_entry`], which rebuilt a
+    /// capture or failure leaf with this very `seq` and `prev`, so only its
+    /// hash is left to check, not its own members (parsing a million
+    /// rebuilt leaves back would only confirm what was just written).
+    pub fn check(&mut self, entry: &Entry, streamed: bool) -> Hash {
+        let index = self.index;
+        let problems = &mut self.problems;
         let mut problem = |text: String| {
             problems.push(LedgerProblem {
                 seq: entry.seq,
@@ -468,7 +529,7 @@ pub fn check_entries(entries: &[Entry]) -> (Vec<LedgerProblem>, Vec<Hash>) {
                 record_id: entry.rebuilt_from,
             })
         };
-        if entry.seq != index as i64 {
+        if entry.seq != index {
             problem(format!(
                 "ledger entry {} is at position {index}: entries are missing or out of order",
                 entry.seq
@@ -477,17 +538,21 @@ pub fn check_entries(entries: &[Entry]) -> (Vec<LedgerProblem>, Vec<Hash>) {
         let computed = merkle::leaf_hash(entry.leaf.as_bytes());
         // A leaf whose record is missing could not be rebuilt: the
         // verifier's record checks name it.
-        if !(entry.rebuilt_from.is_some() && entry.leaf.is_empty()) {
-            check_leaf(entry, &computed, &prev, &mut problem);
+        let rebuilt = entry.rebuilt_from.is_some();
+        if !(rebuilt && entry.leaf.is_empty()) {
+            check_hash(entry, &computed, &mut problem);
+            if !(rebuilt && streamed) {
+                check_members(entry, &self.prev, &mut problem);
+            }
         }
-        hashes.push(parse_hash(&entry.leaf_hash).unwrap_or(computed));
-        prev = entry.leaf_hash.clone();
+        self.index += 1;
+        self.prev.clone_from(&entry.leaf_hash);
+        parse_hash(&entry.leaf_hash).unwrap_or(computed)
     }
-    (problems, hashes)
 }
 
-/// One leaf's hash against its text, and its own `seq` and `prev`.
-fn check_leaf(entry: &Entry, computed: &Hash, prev: &str, problem: &mut impl FnMut(String)) {
+/// One leaf's hash against its text.
+fn check_hash(entry: &Entry, computed: &Hash, problem: &mut impl FnMut(String)) {
     if hex::encode(computed) != entry.leaf_hash {
         problem(match entry.rebuilt_from {
             Some(record) => format!(
@@ -496,6 +561,10 @@ fn check_leaf(entry: &Entry, computed: &Hash, prev: &str, problem: &mut impl FnM
             None => "the leaf hash does not match the leaf: the entry was altered".into(),
         });
     }
+}
+
+/// A leaf's own `seq` and `prev` against its place in the log.
+fn check_members(entry: &Entry, prev: &str, problem: &mut impl FnMut(String)) {
     match serde_json::from_str::<Value>(&entry.leaf) {
         Ok(leaf) => {
             if leaf["seq"].as_i64() != Some(entry.seq) {

@@ -18,8 +18,11 @@
 //! source is no longer configured, the record is reported as not
 //! re-checked: an info line, never a finding of tampering.
 //!
-//! Efficiency: identical inputs (body, content type, URL, source) are
-//! extracted once, and extraction runs on every core in bounded batches.
+//! Efficiency: captures are re-checked in id order a chunk at a time, so
+//! memory does not grow with the history; identical inputs (body, content
+//! type, URL, source) within a chunk, and a source's input repeating its
+//! last one (a page fetched again unchanged), are extracted once, and
+//! extraction runs on every core in bounded batches.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -27,7 +30,6 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::ledger::Entry;
 use super::{EvidenceError, Finding};
 use crate::config::{Config, Source};
 use crate::detect;
@@ -161,7 +163,9 @@ impl Skip {
 }
 
 /// Which captures the current settings apply to, from the ledger.
-struct Settings {
+pub(crate) struct Settings {
+    /// The current extraction fingerprint of every configured source.
+    current: BTreeMap<String, String>,
     /// Record id to the seq of its capture leaf.
     capture_seq: HashMap<i64, i64>,
     /// Every config leaf's seq, ascending.
@@ -173,40 +177,56 @@ struct Settings {
 }
 
 impl Settings {
+    /// Settings to be fed the ledger's leaves in ascending order;
+    /// `current`: [`extraction_fingerprints`] of the configuration.
+    pub(crate) fn new(current: &BTreeMap<String, String>) -> Settings {
+        Settings {
+            current: current.clone(),
+            capture_seq: HashMap::new(),
+            config_seqs: Vec::new(),
+            last_mismatch: HashMap::new(),
+        }
+    }
+
     /// From the ledger's leaves (seq and parsed leaf) in ascending order.
     fn from_ledger<'a>(
         leaves: impl IntoIterator<Item = (i64, &'a Value)>,
         current: &BTreeMap<String, String>,
     ) -> Settings {
-        let mut settings = Settings {
-            capture_seq: HashMap::new(),
-            config_seqs: Vec::new(),
-            last_mismatch: HashMap::new(),
-        };
+        let mut settings = Settings::new(current);
         for (seq, leaf) in leaves {
             match leaf["type"].as_str() {
                 Some("capture") => {
                     if let Some(id) = leaf["record_id"].as_i64() {
-                        settings.capture_seq.insert(id, seq);
+                        settings.capture_leaf(id, seq);
                     }
                 }
-                Some("config") => {
-                    settings.config_seqs.push(seq);
-                    let why = if leaf["extraction"].is_object() {
-                        Skip::Changed
-                    } else {
-                        Skip::Unrecorded
-                    };
-                    for (source, print) in current {
-                        if leaf["extraction"][source].as_str() != Some(print.as_str()) {
-                            settings.last_mismatch.insert(source.clone(), (seq, why));
-                        }
-                    }
-                }
+                Some("config") => settings.config_leaf(seq, leaf),
                 _ => {}
             }
         }
         settings
+    }
+
+    /// The capture leaf at `seq` names record `id`. Only captures that
+    /// may be re-extracted (`ok`) need to be given.
+    pub(crate) fn capture_leaf(&mut self, id: i64, seq: i64) {
+        self.capture_seq.insert(id, seq);
+    }
+
+    /// A `config` leaf at `seq`.
+    pub(crate) fn config_leaf(&mut self, seq: i64, leaf: &Value) {
+        self.config_seqs.push(seq);
+        let why = if leaf["extraction"].is_object() {
+            Skip::Changed
+        } else {
+            Skip::Unrecorded
+        };
+        for (source, print) in &self.current {
+            if leaf["extraction"][source].as_str() != Some(print.as_str()) {
+                self.last_mismatch.insert(source.clone(), (seq, why));
+            }
+        }
     }
 
     /// The configured source to re-extract `capture` with, or why not.
@@ -248,6 +268,15 @@ enum Unextracted {
     OverBudget,
 }
 
+/// What re-extraction needs: the configuration whose settings are re-run,
+/// and the extraction processes to run them in (built with its `[limits]`,
+/// as the sweep's are: what a page gave then, it gives now).
+#[derive(Clone, Copy)]
+pub struct Reextraction<'a> {
+    pub config: &'a Config,
+    pub extractor: &'a Extractor,
+}
+
 /// The info line when there are no settings to re-extract with.
 pub(crate) fn no_config() -> Recheck {
     Recheck {
@@ -259,53 +288,51 @@ pub(crate) fn no_config() -> Recheck {
     }
 }
 
-/// What re-extraction needs: the configuration whose settings are re-run,
-/// and the extraction processes to run them in (built with its `[limits]`,
-/// as the sweep's are: what a page gave then, it gives now).
-#[derive(Clone, Copy)]
-pub struct Reextraction<'a> {
-    pub config: &'a Config,
-    pub extractor: &'a Extractor,
-}
-
 /// Re-extracts every re-checkable record of `store` and returns a finding
 /// for each hash that differs, plus info lines for what was not re-checked.
-pub fn recheck_store(
+/// `settings`: fed every `config` leaf and the capture leaf of every `ok`
+/// record. The records are read as a stream, [`CHUNK`] at a time.
+pub(crate) fn recheck_store(
     store: &Store,
-    entries: &[Entry],
-    reextraction: Option<Reextraction<'_>>,
+    settings: Settings,
+    reextraction: Reextraction<'_>,
 ) -> Result<Recheck, EvidenceError> {
-    let Some(reextraction) = reextraction else {
-        return Ok(no_config());
-    };
     let pruned = super::retention::pruned(store)?;
-    let captures: Vec<Capture> = store
-        .all_records()?
-        .into_iter()
-        .map(|(row, _)| Capture {
-            body: row.raw_hash.clone().filter(|raw| !pruned.contains(raw)),
-            final_url: row.final_url.clone().unwrap_or_else(|| row.url.clone()),
-            id: row.id,
-            source: row.source,
-            outcome: row.outcome,
-            text_hash: row.text_hash,
-            scope_hash: row.scope_hash,
-            content_type: row.content_type,
-        })
-        .collect();
-    let leaves: Vec<(i64, Value)> = entries
-        .iter()
-        .filter_map(|e| Some((e.seq, serde_json::from_str(&e.leaf).ok()?)))
-        .collect();
+    let mut rechecker = Rechecker::new(settings, reextraction, History::Complete);
+    let mut statement = store.conn().prepare(
+        "SELECT id, source, outcome, raw_hash, text_hash, scope_hash, content_type,
+                COALESCE(final_url, url)
+         FROM records ORDER BY id",
+    )?;
+    let mut rows = statement.query([])?;
     let mut stored = store;
-    recheck(
-        &captures,
-        &mut stored,
-        leaves.iter().map(|(seq, leaf)| (*seq, leaf)),
-        reextraction,
-        History::Complete,
-    )
+    let mut chunk = Vec::with_capacity(CHUNK);
+    while let Some(row) = rows.next()? {
+        let raw: Option<String> = row.get(3)?;
+        chunk.push(Capture {
+            id: row.get(0)?,
+            source: row.get(1)?,
+            outcome: row.get(2)?,
+            body: raw.filter(|raw| !pruned.contains(raw)),
+            text_hash: row.get(4)?,
+            scope_hash: row.get(5)?,
+            content_type: row.get(6)?,
+            final_url: row.get::<_, Option<String>>(7)?.unwrap_or_default(),
+        });
+        if chunk.len() == CHUNK {
+            rechecker.chunk(&mut stored, &chunk)?;
+            chunk.clear();
+        }
+    }
+    rechecker.chunk(&mut stored, &chunk)?;
+    Ok(rechecker.finish())
 }
+
+/// Records read from the store and re-checked at a time: what their
+/// extractions give (a scope set of tens of kilobytes each, for a page
+/// with a large matrix) is held until the chunk is compared, so this
+/// bounds memory as [`BATCH`] does.
+const CHUNK: usize = BATCH;
 
 impl Stored for &Store {
     fn body(&mut self, hash: &str) -> Result<Body, EvidenceError> {
@@ -322,8 +349,8 @@ impl Stored for &Store {
 }
 
 /// Re-extracts every re-checkable capture (`captures` in id order) with
-/// `config`'s settings where the ledger's `leaves` (ascending) say they
-/// were in force, and names every hash that differs.
+/// `reextraction`'s settings where the ledger's `leaves` (ascending) say
+/// they were in force, and names every hash that differs.
 pub(crate) fn recheck<'a>(
     captures: &[Capture],
     stored: &mut impl Stored,
@@ -331,66 +358,249 @@ pub(crate) fn recheck<'a>(
     reextraction: Reextraction<'_>,
     history: History,
 ) -> Result<Recheck, EvidenceError> {
-    let config = reextraction.config;
-    let settings = Settings::from_ledger(leaves, &extraction_fingerprints(config));
-    let mut skipped: BTreeMap<(String, Skip), Vec<i64>> = BTreeMap::new();
-    let mut plan: Vec<(&Capture, &Source, Input)> = Vec::new();
-    for capture in captures {
-        let (Some(raw), Some(_)) = (&capture.body, &capture.text_hash) else {
-            continue;
-        };
-        // A 304 or a failure ran no extraction. (A pruned body has no
-        // `body`: the chain check reports it as pruned by policy.)
-        if capture.outcome != "ok" {
-            continue;
-        }
-        match settings.for_capture(capture, config) {
-            Ok(source) => plan.push((
-                capture,
-                source,
-                Input {
-                    raw_hash: raw.clone(),
-                    content_type: capture.content_type.clone(),
-                    final_url: capture.final_url.clone(),
-                    settings: source.id.clone(),
-                },
-            )),
-            Err(skip) => skipped
-                .entry((capture.source.clone(), skip))
-                .or_default()
-                .push(capture.id),
-        }
+    let settings = Settings::from_ledger(leaves, &extraction_fingerprints(reextraction.config));
+    let mut rechecker = Rechecker::new(settings, reextraction, history);
+    for chunk in captures.chunks(CHUNK) {
+        rechecker.chunk(stored, chunk)?;
     }
-
-    let outputs = extract_all(stored, &plan, reextraction)?;
-    let mut result = compare(
-        stored,
-        captures,
-        &plan,
-        &outputs,
-        &config.scope,
-        history,
-        &mut skipped,
-    )?;
-    for ((source, skip), ids) in skipped {
-        result.findings.push(Finding::info(
-            format!("source {source}"),
-            format!("{} records ({}) {}", ids.len(), ranges(&ids), skip.text()),
-        ));
-    }
-    Ok(result)
+    Ok(rechecker.finish())
 }
 
-/// Runs each distinct input's extraction once, in parallel batches.
+/// Re-checks captures in id order, a chunk at a time: what it keeps from
+/// one chunk to the next is, per source, the state the sweep had (its
+/// last stored scope) and its last extraction (an unchanged page fetched
+/// again repeats its input), so its memory does not grow with the history.
+struct Rechecker<'c> {
+    settings: Settings,
+    config: &'c Config,
+    extractor: &'c Extractor,
+    history: History,
+    skipped: BTreeMap<(String, Skip), Vec<i64>>,
+    previous: HashMap<String, Previous>,
+    /// Per source, its last input and what extracting it gave.
+    last: HashMap<String, (Input, Output)>,
+    sets: StoredSets,
+    result: Recheck,
+}
+
+impl<'c> Rechecker<'c> {
+    fn new(settings: Settings, reextraction: Reextraction<'c>, history: History) -> Self {
+        Rechecker {
+            settings,
+            config: reextraction.config,
+            extractor: reextraction.extractor,
+            history,
+            skipped: BTreeMap::new(),
+            previous: HashMap::new(),
+            last: HashMap::new(),
+            sets: StoredSets::default(),
+            result: Recheck::default(),
+        }
+    }
+
+    /// The next captures, in id order.
+    fn chunk(
+        &mut self,
+        stored: &mut impl Stored,
+        captures: &[Capture],
+    ) -> Result<(), EvidenceError> {
+        let mut plan: Vec<(&Capture, &Source, Input)> = Vec::new();
+        for capture in captures {
+            let (Some(raw), Some(_)) = (&capture.body, &capture.text_hash) else {
+                continue;
+            };
+            // A 304 or a failure ran no extraction. (A pruned body has no
+            // `body`: the chain check reports it as pruned by policy.)
+            if capture.outcome != "ok" {
+                continue;
+            }
+            match self.settings.for_capture(capture, self.config) {
+                Ok(source) => plan.push((
+                    capture,
+                    source,
+                    Input {
+                        raw_hash: raw.clone(),
+                        content_type: capture.content_type.clone(),
+                        final_url: capture.final_url.clone(),
+                        settings: source.id.clone(),
+                    },
+                )),
+                Err(skip) => self
+                    .skipped
+                    .entry((capture.source.clone(), skip))
+                    .or_default()
+                    .push(capture.id),
+            }
+        }
+        let mut outputs: HashMap<Input, Output> = HashMap::new();
+        for (capture, _, input) in &plan {
+            if let Some((last, output)) = self.last.get(&capture.source)
+                && last == input
+            {
+                outputs.insert(input.clone(), output.clone());
+            }
+        }
+        let reextraction = Reextraction {
+            config: self.config,
+            extractor: self.extractor,
+        };
+        outputs.extend(extract_all(stored, &plan, &outputs, reextraction)?);
+        self.compare(stored, captures, &plan, &outputs)?;
+        for (capture, _, input) in plan {
+            if let Some(output) = outputs.get(&input) {
+                self.last
+                    .insert(capture.source.clone(), (input.clone(), output.clone()));
+            }
+        }
+        // Only each source's last stored set is needed from here on.
+        let current: HashSet<&str> = self
+            .previous
+            .values()
+            .filter_map(|p| p.stored.as_ref().map(|(_, hash)| hash.as_str()))
+            .collect();
+        self.sets.keep_only(&current);
+        Ok(())
+    }
+
+    /// Walks the captures in id order, replaying what the sweep decided
+    /// for each re-extracted one (the scope it stores depends on the
+    /// source's previous stored scope, see [`detect::detect_scope`]), and
+    /// names every capture whose stored hashes differ. Each stored scope
+    /// set a capture names is also checked against its hash.
+    fn compare(
+        &mut self,
+        stored: &mut impl Stored,
+        captures: &[Capture],
+        plan: &[(&Capture, &Source, Input)],
+        outputs: &HashMap<Input, Output>,
+    ) -> Result<(), EvidenceError> {
+        let planned: HashMap<i64, &Input> =
+            plan.iter().map(|(row, _, input)| (row.id, input)).collect();
+        let settings = &self.config.scope;
+        for row in captures {
+            let input = planned.get(&row.id).copied();
+            let output = input.and_then(|input| outputs.get(input));
+            if let Some(hash) = &row.scope_hash {
+                let extracted = output.and_then(|o| o.as_ref().ok()).map(|(_, scope)| scope);
+                self.sets
+                    .load(stored, hash, row.id, extracted, &mut self.result.findings)?;
+            }
+            if row.outcome != "ok" {
+                continue;
+            }
+            let history = self.history;
+            let state = self
+                .previous
+                .entry(row.source.clone())
+                .or_insert_with(|| Previous {
+                    unknown: history == History::Partial,
+                    ..Previous::default()
+                });
+            // `None`: the previous set is damaged (named above), so the
+            // scope cannot be replayed.
+            let before = match &state.stored {
+                Some((record, hash)) => self.sets.get(hash).map(|set| Some((*record, set))),
+                None => Some(None),
+            };
+            if let (Some(output), Some(before)) = (output, before) {
+                self.result.compared += 1;
+                let concerns = format!("record {} (source {})", row.id, row.source);
+                let findings = &mut self.result.findings;
+                let mut finding = |problem: String| {
+                    findings.push(Finding {
+                        record_id: Some(row.id),
+                        ..Finding::new(&concerns, problem)
+                    })
+                };
+                match output {
+                    Err(Unextracted::OverBudget) => {
+                        self.result.compared -= 1;
+                        self.skipped
+                            .entry((row.source.clone(), Skip::OverBudget))
+                            .or_default()
+                            .push(row.id);
+                    }
+                    Err(Unextracted::Fails(e)) => finding(format!(
+                        "re-extracting the stored body fails ({e}), but the record says it was extracted: the body or the record was replaced"
+                    )),
+                    Ok((text_hash, scope)) => {
+                        if row.text_hash.as_deref() != Some(text_hash.as_str()) {
+                            finding(format!(
+                                "text hash differs: re-extracting the stored body gives {text_hash}, the record holds {}: the text or the record was replaced",
+                                row.text_hash.as_deref().unwrap_or("none")
+                            ));
+                        }
+                        let detection = detect::detect_scope(
+                            before.map(|(_, set)| set),
+                            before.map(|(record, _)| record),
+                            state.broken,
+                            scope,
+                            settings,
+                        );
+                        let expected = match &**scope {
+                            ScopeOutcome::Extracted(set) if !detection.broken => Some(set.hash()),
+                            _ => None,
+                        };
+                        // Against an unknown earlier scope, a set may have
+                        // been judged broken (stored as none); a stored set
+                        // is always the one extracted, so that is still
+                        // checked.
+                        if state.unknown && expected.is_some() && row.scope_hash.is_none() {
+                            self.skipped
+                                .entry((row.source.clone(), Skip::PriorScope))
+                                .or_default()
+                                .push(row.id);
+                        } else if expected != row.scope_hash {
+                            let show = |h: &Option<String>| {
+                                h.clone()
+                                    .unwrap_or_else(|| "none (extraction broken)".into())
+                            };
+                            finding(format!(
+                                "scope hash differs: re-extracting the stored body gives {}, the record holds {}: the scope or the record was replaced",
+                                show(&expected),
+                                show(&row.scope_hash)
+                            ));
+                        }
+                    }
+                }
+            }
+            // The next record starts from what was stored, as the sweep did.
+            match &row.scope_hash {
+                Some(hash) => {
+                    *state = Previous {
+                        stored: Some((row.id, hash.clone())),
+                        ..Previous::default()
+                    }
+                }
+                None => state.broken = true,
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Recheck {
+        for ((source, skip), ids) in self.skipped {
+            self.result.findings.push(Finding::info(
+                format!("source {source}"),
+                format!("{} records ({}) {}", ids.len(), ranges(&ids), skip.text()),
+            ));
+        }
+        self.result
+    }
+}
+
+/// Runs each distinct input's extraction once (those in `known` not at
+/// all), in parallel batches.
 fn extract_all(
     stored: &mut impl Stored,
     plan: &[(&Capture, &Source, Input)],
+    known: &HashMap<Input, Output>,
     Reextraction { config, extractor }: Reextraction<'_>,
 ) -> Result<HashMap<Input, Output>, EvidenceError> {
     let mut distinct: Vec<(&Input, &Source)> = Vec::new();
     let mut seen = HashSet::new();
     for (_, source, input) in plan {
-        if seen.insert(input) {
+        if !known.contains_key(input) && seen.insert(input) {
             distinct.push((input, *source));
         }
     }
@@ -466,150 +676,23 @@ struct Previous {
     unknown: bool,
 }
 
-/// Walks the captures in id order, replaying what the sweep decided for
-/// each re-extracted one (the scope it stores depends on the source's
-/// previous stored scope, see [`detect::detect_scope`]), and names every
-/// capture whose stored hashes differ. Each stored scope set a capture
-/// names is also checked against its hash.
-fn compare(
-    stored: &mut impl Stored,
-    captures: &[Capture],
-    plan: &[(&Capture, &Source, Input)],
-    outputs: &HashMap<Input, Output>,
-    settings: &ScopeSettings,
-    history: History,
-    skipped: &mut BTreeMap<(String, Skip), Vec<i64>>,
-) -> Result<Recheck, EvidenceError> {
-    let planned: HashMap<i64, &Input> =
-        plan.iter().map(|(row, _, input)| (row.id, input)).collect();
-    let mut previous: HashMap<&str, Previous> = HashMap::new();
-    let mut sets = StoredSets::default();
-    let mut replayed: HashMap<Replay, Option<String>> = HashMap::new();
-    let mut result = Recheck::default();
-    for row in captures {
-        if let Some(hash) = &row.scope_hash {
-            sets.load(stored, hash, row.id, &mut result.findings)?;
-        }
-        if row.outcome != "ok" {
-            continue;
-        }
-        let state = previous
-            .entry(row.source.as_str())
-            .or_insert_with(|| Previous {
-                unknown: history == History::Partial,
-                ..Previous::default()
-            });
-        // `None`: the previous set is damaged (named above), so the scope
-        // cannot be replayed.
-        let before = match &state.stored {
-            Some((record, hash)) => sets.get(hash).map(|set| Some((*record, set))),
-            None => Some(None),
-        };
-        let input = planned.get(&row.id).copied();
-        let output = input.and_then(|input| outputs.get(input));
-        if let (Some(input), Some(output), Some(before)) = (input, output, before) {
-            result.compared += 1;
-            let concerns = format!("record {} (source {})", row.id, row.source);
-            let mut finding = |problem: String| {
-                result.findings.push(Finding {
-                    record_id: Some(row.id),
-                    ..Finding::new(&concerns, problem)
-                })
-            };
-            match output {
-                Err(Unextracted::OverBudget) => {
-                    result.compared -= 1;
-                    skipped
-                        .entry((row.source.clone(), Skip::OverBudget))
-                        .or_default()
-                        .push(row.id);
-                }
-                Err(Unextracted::Fails(e)) => finding(format!(
-                    "re-extracting the stored body fails ({e}), but the record says it was extracted: the body or the record was replaced"
-                )),
-                Ok((text_hash, scope)) => {
-                    if row.text_hash.as_deref() != Some(text_hash.as_str()) {
-                        finding(format!(
-                            "text hash differs: re-extracting the stored body gives {text_hash}, the record holds {}: the text or the record was replaced",
-                            row.text_hash.as_deref().unwrap_or("none")
-                        ));
-                    }
-                    // What is stored depends only on the input and the
-                    // previous set (not its record): replayed once for each.
-                    let key = (
-                        input,
-                        state.stored.as_ref().map(|p| p.1.clone()),
-                        state.broken,
-                    );
-                    let expected = replayed
-                        .entry(key)
-                        .or_insert_with(|| {
-                            let detection = detect::detect_scope(
-                                before.map(|(_, set)| set),
-                                before.map(|(record, _)| record),
-                                state.broken,
-                                scope,
-                                settings,
-                            );
-                            match &**scope {
-                                ScopeOutcome::Extracted(set) if !detection.broken => {
-                                    Some(set.hash())
-                                }
-                                _ => None,
-                            }
-                        })
-                        .clone();
-                    // Against an unknown earlier scope, a set may have been
-                    // judged broken (stored as none); a stored set is
-                    // always the one extracted, so that is still checked.
-                    if state.unknown && expected.is_some() && row.scope_hash.is_none() {
-                        skipped
-                            .entry((row.source.clone(), Skip::PriorScope))
-                            .or_default()
-                            .push(row.id);
-                    } else if expected != row.scope_hash {
-                        let show = |h: &Option<String>| {
-                            h.clone()
-                                .unwrap_or_else(|| "none (extraction broken)".into())
-                        };
-                        finding(format!(
-                            "scope hash differs: re-extracting the stored body gives {}, the record holds {}: the scope or the record was replaced",
-                            show(&expected),
-                            show(&row.scope_hash)
-                        ));
-                    }
-                }
-            }
-        }
-        // The next record starts from what was stored, as the sweep did.
-        match &row.scope_hash {
-            Some(hash) => {
-                *state = Previous {
-                    stored: Some((row.id, hash.clone())),
-                    ..Previous::default()
-                }
-            }
-            None => state.broken = true,
-        }
-    }
-    Ok(result)
-}
-
-/// What decides the scope a record stores: its input, the previous stored
-/// set's hash, and whether the last extraction was broken.
-type Replay<'a> = (&'a Input, Option<String>, bool);
-
-/// Stored scope sets by hash, each read and checked once; `None` for one
-/// missing, unreadable or not matching its hash (named when first met).
+/// Stored scope sets by hash, each read and checked when first needed;
+/// `None` for one missing, unreadable or not matching its hash (named when
+/// first met). A set equal to the one its record's body re-extracts to is
+/// kept as that extraction (shared with [`Rechecker`]'s `last`), not as a
+/// second copy.
 #[derive(Default)]
-struct StoredSets(HashMap<String, Option<ScopeSet>>);
+struct StoredSets(HashMap<String, Option<Arc<ScopeOutcome>>>);
 
 impl StoredSets {
+    /// Reads and checks the set `hash` that `record` names, unless known;
+    /// `extracted`: what the record's body re-extracts to, if it was.
     fn load(
         &mut self,
         stored: &mut impl Stored,
         hash: &str,
         record: i64,
+        extracted: Option<&Arc<ScopeOutcome>>,
         findings: &mut Vec<Finding>,
     ) -> Result<(), EvidenceError> {
         if self.0.contains_key(hash) {
@@ -617,16 +700,22 @@ impl StoredSets {
         }
         let problem = match stored.scope_set_json(hash)? {
             None => Some("is missing: it was deleted".to_string()),
-            Some(json) => match serde_json::from_str::<ScopeSet>(&json) {
-                Err(e) => Some(format!("is unreadable ({e}): it was altered")),
-                Ok(set) if set.hash() != hash => {
-                    Some("no longer hashes to its name: its entries were altered".into())
+            Some(json) => {
+                match serde_json::from_str::<ScopeSet>(&json) {
+                    Err(e) => Some(format!("is unreadable ({e}): it was altered")),
+                    Ok(set) if set.hash() != hash => {
+                        Some("no longer hashes to its name: its entries were altered".into())
+                    }
+                    Ok(set) => {
+                        let shared = extracted
+                        .filter(|scope| matches!(&***scope, ScopeOutcome::Extracted(e) if *e == set))
+                        .cloned()
+                        .unwrap_or_else(|| Arc::new(ScopeOutcome::Extracted(set)));
+                        self.0.insert(hash.to_string(), Some(shared));
+                        None
+                    }
                 }
-                Ok(set) => {
-                    self.0.insert(hash.to_string(), Some(set));
-                    None
-                }
-            },
+            }
         };
         if let Some(problem) = problem {
             findings.push(Finding::record(
@@ -639,7 +728,18 @@ impl StoredSets {
     }
 
     fn get(&self, hash: &str) -> Option<&ScopeSet> {
-        self.0.get(hash).and_then(Option::as_ref)
+        match self.0.get(hash).and_then(Option::as_deref) {
+            Some(ScopeOutcome::Extracted(set)) => Some(set),
+            _ => None,
+        }
+    }
+
+    /// Forgets the sets not named in `keep` (read and checked again if a
+    /// later record names one); a damaged set's verdict stays, so it is
+    /// named once.
+    fn keep_only(&mut self, keep: &HashSet<&str>) {
+        self.0
+            .retain(|hash, set| set.is_none() || keep.contains(hash.as_str()));
     }
 }
 

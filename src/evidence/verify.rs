@@ -10,12 +10,13 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use ed25519_dalek::VerifyingKey;
+use rusqlite::OptionalExtension;
 use serde_json::Value;
 
 use super::bundle_recheck::Captures;
 use super::checkpoint::{self, Checkpoint, key_id};
 use super::ledger::{self, Entry};
-use super::merkle::Tree;
+use super::merkle::{Hash, RootBuilder};
 use super::recheck::Reextraction;
 use super::{EvidenceError, Finding, warc};
 use crate::hash::Digest;
@@ -50,6 +51,11 @@ impl Verified {
 /// Everything `scopewatch verify` checks in the live store; `key` is the
 /// public key checkpoints must be signed with; `reextraction` gives the
 /// extraction settings (and processes) stored bodies are re-extracted with.
+///
+/// The ledger and the records are each read once, as a stream: what is
+/// kept across the whole store is a few bytes a record (the ids the ledger
+/// names, the captures re-extraction needs the settings of) and the
+/// Merkle tree's right edge, never the leaves or the records themselves.
 pub fn verify_store(
     store: &Store,
     key: Option<&VerifyingKey>,
@@ -59,8 +65,13 @@ pub fn verify_store(
     // One read transaction: every query below sees the same snapshot, so a
     // daemon writing meanwhile cannot make records and ledger disagree.
     let _snapshot = conn.unchecked_transaction()?;
-    let entries = ledger::entries(conn, 0, i64::MAX)?;
-    let pruned = pruned_raw_bodies(conn, &entries)?;
+    let checkpoints = checkpoint::all(conn)?;
+    let fingerprints = reextraction.map(|r| super::recheck::extraction_fingerprints(r.config));
+    let mut scan = LedgerScan::new(&checkpoints, fingerprints.as_ref());
+    ledger::for_each_entry(conn, 0, i64::MAX, |entry, outcome| {
+        scan.add(conn, &entry, outcome)
+    })?;
+    let pruned = pruned_raw_bodies(conn, &scan.logged_prunes)?;
     let mut findings: Vec<Finding> = store
         .verify_chain()?
         .into_iter()
@@ -81,35 +92,32 @@ pub fn verify_store(
             finding
         })
         .collect();
-    let records: HashMap<i64, String> = conn
-        .prepare("SELECT id, record_hash FROM records")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    findings.extend(check_ledger(&entries, &records));
-    let checkpoints = checkpoint::all(conn)?;
-    findings.extend(check_checkpoints(&entries, &checkpoints, key));
+    let size = scan.size;
+    let roots = std::mem::take(&mut scan.roots);
+    let settings = scan.settings.take();
+    findings.extend(scan.findings(conn)?);
+    findings.extend(check_checkpoints(&roots, size, &checkpoints, key));
     let tsa_trust = reextraction.and_then(|r| r.config.tsa_trust.as_ref());
     findings.extend(super::timestamp::check_tokens(
         conn,
         &checkpoints,
         tsa_trust,
     )?);
-    let recheck = super::recheck::recheck_store(store, &entries, reextraction)?;
+    let recheck = match (reextraction, settings) {
+        (Some(reextraction), Some(settings)) => {
+            super::recheck::recheck_store(store, settings, reextraction)?
+        }
+        _ => super::recheck::no_config(),
+    };
     Ok(Verified::with(findings, recheck, checkpoints.len()))
 }
 
 /// Records whose raw body is marked pruned, and whether a ledger `prune`
-/// leaf names that body.
+/// leaf (`logged`: the bodies they name) names that body.
 fn pruned_raw_bodies(
     conn: &rusqlite::Connection,
-    entries: &[Entry],
+    logged: &HashSet<String>,
 ) -> Result<HashMap<i64, bool>, EvidenceError> {
-    let logged: HashSet<String> = entries
-        .iter()
-        .filter_map(|e| serde_json::from_str::<Value>(&e.leaf).ok())
-        .filter(|leaf| leaf["type"] == "prune")
-        .filter_map(|leaf| leaf["raw_hash"].as_str().map(str::to_string))
-        .collect();
     let rows: Vec<(i64, String)> = conn
         .prepare(
             "SELECT r.id, r.raw_hash FROM records r JOIN blobs b ON b.hash = r.raw_hash
@@ -123,51 +131,123 @@ fn pruned_raw_bodies(
         .collect())
 }
 
-/// The leaves' hashes, links and order, and each capture or failure leaf
-/// against the record it names (`records`: id to record_hash).
-pub fn check_ledger(entries: &[Entry], records: &HashMap<i64, String>) -> Vec<Finding> {
-    let (problems, _) = ledger::check_entries(entries);
-    let mut findings: Vec<Finding> = problems
-        .into_iter()
-        .map(|p| Finding {
-            record_id: p.record_id,
-            ..Finding::new(format!("ledger entry {}", p.seq), p.problem)
-        })
-        .collect();
-    let mut referenced = HashSet::new();
-    let mut first_referenced = None;
-    for entry in entries {
-        let (id, hash) = match (
-            entry.rebuilt_from,
-            serde_json::from_str::<Value>(&entry.leaf),
-        ) {
+/// What one pass over the ledger leaves to check: each leaf's hash, link
+/// and order ([`ledger::EntryChecker`]), each capture or failure leaf
+/// against the record it names, the roots the checkpoints signed (from the
+/// stored leaf hashes, fed to a [`RootBuilder`] as they stream by), the
+/// bodies `prune` leaves name, and the settings re-extraction needs.
+struct LedgerScan {
+    checker: ledger::EntryChecker,
+    /// Findings about the records the leaves name, in ledger order.
+    references: Vec<Finding>,
+    /// Every record id a capture or failure leaf names.
+    referenced: IdSet,
+    logged_prunes: HashSet<String>,
+    size: i64,
+    builder: RootBuilder,
+    /// The tree sizes checkpoints signed, ascending, and the roots reached.
+    wanted: Vec<i64>,
+    roots: HashMap<i64, Hash>,
+    settings: Option<super::recheck::Settings>,
+}
+
+impl LedgerScan {
+    fn new(
+        checkpoints: &[Checkpoint],
+        fingerprints: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> LedgerScan {
+        let mut wanted: Vec<i64> = checkpoints.iter().map(|c| c.tree_size).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut roots = HashMap::new();
+        if wanted.first() == Some(&0) {
+            roots.insert(0, super::merkle::empty_root());
+        }
+        LedgerScan {
+            checker: ledger::EntryChecker::default(),
+            references: Vec::new(),
+            referenced: IdSet::default(),
+            logged_prunes: HashSet::new(),
+            size: 0,
+            builder: RootBuilder::default(),
+            wanted,
+            roots,
+            settings: fingerprints.map(super::recheck::Settings::new),
+        }
+    }
+
+    /// The next leaf; `outcome`: that of the record it was rebuilt from.
+    fn add(
+        &mut self,
+        conn: &rusqlite::Connection,
+        entry: &Entry,
+        outcome: Option<&str>,
+    ) -> Result<(), EvidenceError> {
+        self.builder.push(self.checker.check(entry, true));
+        self.size += 1;
+        if self.wanted.binary_search(&self.size).is_ok() {
+            self.roots.insert(self.size, self.builder.root());
+        }
+        let (id, hash, capture) = match (entry.rebuilt_from, outcome) {
+            // Rebuilt from its record: it names that record, by its hash.
+            (Some(id), Some(outcome)) => (id, None, outcome == "ok"),
             // Its record is gone, so the leaf could not be rebuilt.
-            (Some(id), _) if entry.leaf.is_empty() => (id, None),
-            (_, Ok(leaf)) if matches!(leaf["type"].as_str(), Some("capture" | "failure")) => {
-                let (Some(id), Some(hash)) =
-                    (leaf["record_id"].as_i64(), leaf["record_hash"].as_str())
-                else {
-                    findings.push(Finding::new(
-                        format!("ledger entry {}", entry.seq),
-                        "a capture leaf without record_id and record_hash",
-                    ));
-                    continue;
+            (Some(id), None) => (id, Some(String::new()), false),
+            (None, _) => {
+                let Ok(leaf) = serde_json::from_str::<Value>(&entry.leaf) else {
+                    return Ok(());
                 };
-                (id, Some(hash.to_string()))
+                match leaf["type"].as_str() {
+                    Some("prune") => {
+                        if let Some(raw) = leaf["raw_hash"].as_str() {
+                            self.logged_prunes.insert(raw.to_string());
+                        }
+                        return Ok(());
+                    }
+                    Some("config") => {
+                        if let Some(settings) = &mut self.settings {
+                            settings.config_leaf(entry.seq, &leaf);
+                        }
+                        return Ok(());
+                    }
+                    Some(kind @ ("capture" | "failure")) => {
+                        let (Some(id), Some(hash)) =
+                            (leaf["record_id"].as_i64(), leaf["record_hash"].as_str())
+                        else {
+                            self.references.push(Finding::new(
+                                format!("ledger entry {}", entry.seq),
+                                "a capture leaf without record_id and record_hash",
+                            ));
+                            return Ok(());
+                        };
+                        let ok = kind == "capture" && leaf["outcome"] == "ok";
+                        (id, Some(hash.to_string()), ok)
+                    }
+                    _ => return Ok(()),
+                }
             }
-            _ => continue,
         };
-        referenced.insert(id);
-        first_referenced = Some(first_referenced.map_or(id, |f: i64| f.min(id)));
-        match (records.get(&id), hash) {
-            (None, _) => findings.push(Finding {
+        self.referenced.insert(id);
+        if capture && let Some(settings) = &mut self.settings {
+            settings.capture_leaf(id, entry.seq);
+        }
+        let Some(hash) = hash else { return Ok(()) };
+        let stored: Option<String> = if hash.is_empty() {
+            None
+        } else {
+            conn.prepare_cached("SELECT record_hash FROM records WHERE id = ?1")?
+                .query_row([id], |row| row.get(0))
+                .optional()?
+        };
+        match stored {
+            None => self.references.push(Finding {
                 record_id: Some(id),
                 ..Finding::new(
                     format!("ledger entry {}", entry.seq),
                     format!("names record {id}, which is missing: the record was deleted"),
                 )
             }),
-            (Some(stored), Some(hash)) if *stored != hash => findings.push(Finding {
+            Some(stored) if stored != hash => self.references.push(Finding {
                 record_id: Some(id),
                 ..Finding::new(
                     format!("ledger entry {}", entry.seq),
@@ -176,42 +256,78 @@ pub fn check_ledger(entries: &[Entry], records: &HashMap<i64, String>) -> Vec<Fi
                     ),
                 )
             }),
-            _ => {}
+            Some(_) => {}
         }
+        Ok(())
     }
-    // Records from before the ledger existed have no leaf; any later one must.
-    if let Some(first) = first_referenced {
-        let mut unlogged: Vec<i64> = records
-            .keys()
-            .filter(|id| **id > first && !referenced.contains(id))
-            .copied()
+
+    /// The ledger's findings: the leaves' own problems, then what they
+    /// name, then the records no leaf names (read as a stream of ids).
+    fn findings(self, conn: &rusqlite::Connection) -> Result<Vec<Finding>, EvidenceError> {
+        let mut findings: Vec<Finding> = self
+            .checker
+            .problems
+            .into_iter()
+            .map(|p| Finding {
+                record_id: p.record_id,
+                ..Finding::new(format!("ledger entry {}", p.seq), p.problem)
+            })
             .collect();
-        unlogged.sort_unstable();
-        for id in unlogged {
-            findings.push(Finding::record(
-                id,
-                "the record has no ledger entry: it was added outside scopewatch, or its ledger entry is gone",
-            ));
+        findings.extend(self.references);
+        // Records from before the ledger existed have no leaf; any later one must.
+        let Some(first) = self.referenced.first else {
+            return Ok(findings);
+        };
+        let mut statement = conn.prepare("SELECT id FROM records WHERE id > ?1 ORDER BY id")?;
+        let mut ids = statement.query([first])?;
+        while let Some(row) = ids.next()? {
+            let id: i64 = row.get(0)?;
+            if !self.referenced.contains(id) {
+                findings.push(Finding::record(
+                    id,
+                    "the record has no ledger entry: it was added outside scopewatch, or its ledger entry is gone",
+                ));
+            }
         }
+        Ok(findings)
     }
-    findings
+}
+
+/// A set of record ids as bits, 64 ids a word: about 0.2 MB for a million
+/// records numbered from 1 (they are dense), where a list of them took 8
+/// bytes each.
+#[derive(Default)]
+struct IdSet {
+    words: HashMap<i64, u64>,
+    /// The lowest id inserted.
+    first: Option<i64>,
+}
+
+impl IdSet {
+    fn insert(&mut self, id: i64) {
+        *self.words.entry(id.div_euclid(64)).or_default() |= 1 << id.rem_euclid(64);
+        self.first = Some(self.first.map_or(id, |first| first.min(id)));
+    }
+
+    fn contains(&self, id: i64) -> bool {
+        self.words
+            .get(&id.div_euclid(64))
+            .is_some_and(|word| word & (1 << id.rem_euclid(64)) != 0)
+    }
 }
 
 /// Every checkpoint's signature against `key`, and its root against the
-/// ledger's leaves as stored.
-pub fn check_checkpoints(
-    entries: &[Entry],
+/// ledger's leaves as stored: `roots` holds the root of the first `n`
+/// stored leaf hashes for every `n` a checkpoint signed that the ledger's
+/// `size` reaches.
+fn check_checkpoints(
+    roots: &HashMap<i64, Hash>,
+    size: i64,
     checkpoints: &[Checkpoint],
     key: Option<&VerifyingKey>,
 ) -> Vec<Finding> {
     // The hashes as stored: a leaf that no longer matches its hash is
-    // reported by `check_ledger`; here the stored hashes meet the roots.
-    let hashes: Vec<_> = entries
-        .iter()
-        .map(|e| ledger::parse_hash(&e.leaf_hash).unwrap_or([0; 32]))
-        .collect();
-    let size = hashes.len() as i64;
-    let tree = Tree::new(hashes);
+    // reported by the ledger's own checks; here the stored hashes meet the roots.
     let mut findings = Vec::new();
     let Some(key) = key else {
         if !checkpoints.is_empty() {
@@ -255,7 +371,10 @@ pub fn check_checkpoints(
                 "it signed {} ledger entries but only {size} exist: the ledger was truncated at the tail",
                 checkpoint.tree_size
             ));
-        } else if hex::encode(tree.root(checkpoint.tree_size as usize)) != checkpoint.root {
+        } else if roots
+            .get(&checkpoint.tree_size)
+            .is_none_or(|root| hex::encode(root) != checkpoint.root)
+        {
             problem(format!(
                 "the first {} ledger entries no longer hash to the signed root: the ledger was rewritten",
                 checkpoint.tree_size
@@ -727,5 +846,26 @@ fn check_metadata(
             "the response payload is not the body the record hashed: the capture was replaced"
                 .into(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_set_holds_exactly_the_ids_inserted() {
+        let mut ids = IdSet::default();
+        assert_eq!(ids.first, None);
+        for id in [1, 63, 64, 65, 1_000_000, -1, -64] {
+            ids.insert(id);
+        }
+        for id in [1, 63, 64, 65, 1_000_000, -1, -64] {
+            assert!(ids.contains(id), "{id}");
+        }
+        for id in [0, 2, 62, 66, 127, 128, 999_999, -2, -63, -65] {
+            assert!(!ids.contains(id), "{id}");
+        }
+        assert_eq!(ids.first, Some(-64));
     }
 }
