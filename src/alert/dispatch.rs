@@ -368,7 +368,11 @@ impl Dispatcher {
         }
         let results = self
             .store
-            .finish_deliveries(finishes.clone(), Arc::clone(&self.routes))
+            .finish_deliveries(
+                finishes.clone(),
+                Arc::clone(&self.claimer),
+                Arc::clone(&self.routes),
+            )
             .await;
         let mut unrecorded = Vec::new();
         for (delivery, result) in batch.iter().zip(results) {

@@ -38,6 +38,7 @@ enum Job {
 /// The results of one message's deliveries, to record with `routes`.
 struct Finishes {
     finishes: Vec<(String, Finish)>,
+    claimer: Arc<str>,
     routes: Arc<[Route]>,
     reply: oneshot::Sender<Vec<Result<()>>>,
 }
@@ -115,11 +116,13 @@ impl StoreHandle {
     pub fn finish_deliveries(
         &self,
         finishes: Vec<(String, Finish)>,
+        claimer: Arc<str>,
         routes: Arc<[Route]>,
     ) -> impl Future<Output = Vec<Result<()>>> + Send + 'static {
         let (reply, result) = oneshot::channel();
         self.send(Job::Finish(Finishes {
             finishes,
+            claimer,
             routes,
             reply,
         }));
@@ -168,14 +171,19 @@ fn write_loop(
             }
             Job::Finish(first) => {
                 let routes = Arc::clone(&first.routes);
-                let batch = gather(first, queue, &mut next, |job| routed_by(&routes, job));
+                let claimer = Arc::clone(&first.claimer);
+                let batch = gather(first, queue, &mut next, |job| {
+                    routed_by(&routes, &claimer, job)
+                });
                 let mut finishes = Vec::new();
                 let mut replies = Vec::with_capacity(batch.len());
                 for message in batch {
                     replies.push((message.finishes.len(), message.reply));
                     finishes.extend(message.finishes);
                 }
-                let mut results = store.finish_deliveries(&finishes, &routes).into_iter();
+                let mut results = store
+                    .finish_deliveries(&finishes, &claimer, &routes)
+                    .into_iter();
                 for (count, reply) in replies {
                     // The caller may have gone away (shutdown); the write still happened.
                     let _ = reply.send(results.by_ref().take(count).collect());
@@ -185,11 +193,18 @@ fn write_loop(
     }
 }
 
-/// `job` if it is delivery results to record with `routes`. Results routed
-/// by another configuration (after a reload) wait for a batch of their own.
-fn routed_by(routes: &Arc<[Route]>, job: Job) -> std::result::Result<Finishes, Job> {
+/// `job` if it is delivery results of `claimer` to record with `routes`.
+/// Results routed by another configuration (after a reload) or sent by
+/// another sender wait for a batch of their own.
+fn routed_by(
+    routes: &Arc<[Route]>,
+    claimer: &Arc<str>,
+    job: Job,
+) -> std::result::Result<Finishes, Job> {
     match job {
-        Job::Finish(more) if Arc::ptr_eq(&more.routes, routes) => Ok(more),
+        Job::Finish(more) if Arc::ptr_eq(&more.routes, routes) && more.claimer == *claimer => {
+            Ok(more)
+        }
         other => Err(other),
     }
 }
@@ -223,6 +238,7 @@ mod tests {
     fn finishes(routes: &Arc<[Route]>) -> Job {
         Job::Finish(Finishes {
             finishes: Vec::new(),
+            claimer: Arc::from("me"),
             routes: Arc::clone(routes),
             reply: oneshot::channel().0,
         })
@@ -242,7 +258,7 @@ mod tests {
         }
         let mut next = None;
         let batch = gather(0, &queue, &mut next, |job| {
-            routed_by(&routes, job).map(|_| 1)
+            routed_by(&routes, &Arc::from("me"), job).map(|_| 1)
         });
         assert_eq!(batch, [0, 1]);
         assert!(matches!(&next, Some(Job::Finish(f)) if Arc::ptr_eq(&f.routes, &reloaded)));
@@ -253,7 +269,7 @@ mod tests {
         jobs.send(finishes(&routes)).unwrap();
         let mut next = None;
         let batch = gather(0, &queue, &mut next, |job| {
-            routed_by(&routes, job).map(|_| 1)
+            routed_by(&routes, &Arc::from("me"), job).map(|_| 1)
         });
         assert_eq!(batch, [0]);
         assert!(matches!(next, Some(Job::Run(_))));
@@ -297,12 +313,12 @@ mod tests {
         });
         writer_busy.await.unwrap();
         let routes: Arc<[Route]> = Arc::from(Vec::new());
-        let first = handle.finish_deliveries(vec![("d1".into(), Finish::Done)], routes.clone());
-        let second = handle.finish_deliveries(vec![("d2".into(), Finish::Done)], routes.clone());
-        let third = handle.finish_deliveries(
-            vec![("d3".into(), Finish::Done), ("d4".into(), Finish::Done)],
-            routes,
-        );
+        let me: Arc<str> = Arc::from("me");
+        let finish = |ids: &[&str]| {
+            let finishes = ids.iter().map(|id| (id.to_string(), Finish::Done));
+            handle.finish_deliveries(finishes.collect(), Arc::clone(&me), Arc::clone(&routes))
+        };
+        let (first, second, third) = (finish(&["d1"]), finish(&["d2"]), finish(&["d3", "d4"]));
         release.send(()).unwrap();
         holding.await.unwrap();
 

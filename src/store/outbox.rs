@@ -533,10 +533,14 @@ impl Store {
     /// result per delivery, in order. A delivery whose result is not recorded stays
     /// pending and is sent again. A delivery that fails for good raises an
     /// `alert-failed` event, enqueued on the other channels by `routes`
-    /// (unless it was itself about a failed delivery).
+    /// (unless it was itself about a failed delivery). `claimer` is the
+    /// sender that claimed them: a result is recorded only while the
+    /// delivery is still its own (no other sender took it over after its
+    /// lease ran out) or unclaimed.
     pub fn finish_deliveries(
         &mut self,
         finishes: &[(String, Finish)],
+        claimer: &str,
         routes: &[Route],
     ) -> Vec<Result<()>> {
         if let Some(damage) = self.damage() {
@@ -550,7 +554,7 @@ impl Store {
             &mut self.conn,
             finishes,
             &mut (),
-            |conn, (), (id, finish)| finish_in(conn, id, finish, routes, &now),
+            |conn, (), (id, finish)| finish_in(conn, id, finish, claimer, routes, &now),
             |()| {},
         )
     }
@@ -585,6 +589,7 @@ fn finish_in(
     conn: &Connection,
     id: &str,
     finish: &Finish,
+    claimer: &str,
     routes: &[Route],
     now: &str,
 ) -> Result<()> {
@@ -602,9 +607,15 @@ fn finish_in(
             "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_attempt_at = ?3,
                 last_error = ?4, next_attempt_at = COALESCE(?5, next_attempt_at),
                 claimed_by = NULL, lease_until = NULL
-         WHERE id = ?1 AND state = 'pending'",
+         WHERE id = ?1 AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = ?6)",
         )?
-        .execute(params![id, state.as_str(), now, error, next])?;
+        .execute(params![id, state.as_str(), now, error, next, claimer])?;
+    if changed == 0 {
+        tracing::warn!(
+            delivery = %id,
+            "another sender took this delivery over after the lease ran out; its result is theirs to record"
+        );
+    }
     // A retry is not an outcome; a delivery done or given up is one,
     // and a leaf of the ledger.
     if changed == 1 && state != DeliveryState::Pending {
@@ -663,4 +674,62 @@ fn finish_in(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_and_holder(store: &Store) -> (String, Option<String>) {
+        store
+            .conn()
+            .query_row("SELECT state, claimed_by FROM outbox", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap()
+    }
+
+    /// A sender whose lease ran out, and whose delivery another sender
+    /// claimed meanwhile, does not record its late result over the new
+    /// holder's claim: the delivery stays the new holder's to finish.
+    #[test]
+    fn a_late_result_does_not_overwrite_the_next_holders_claim() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO events (id, record_id, source, kind, detected_at, summary)
+                     VALUES (1, 1, 'a', 'content', '2026-11-29T00:00:00.000Z', 'changed');
+                 INSERT INTO outbox (id, event_id, channel, created_at, next_attempt_at)
+                     VALUES ('d1', 1, 'hook', 't', 't');",
+            )
+            .unwrap();
+        let ids = ["d1".to_string()];
+        let t0 = "2026-11-29T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let minute = chrono::Duration::minutes(1);
+        assert_eq!(
+            store.claim_deliveries(&ids, "a", t0, t0 + minute).unwrap(),
+            ids
+        );
+        // a's lease runs out before it answers; b claims the delivery.
+        let later = t0 + minute * 2;
+        assert_eq!(
+            store
+                .claim_deliveries(&ids, "b", later, later + minute)
+                .unwrap(),
+            ids
+        );
+        let finished = [("d1".to_string(), Finish::Done)];
+        let results = store.finish_deliveries(&finished, "a", &[]);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(
+            state_and_holder(&store),
+            ("pending".into(), Some("b".into()))
+        );
+
+        let results = store.finish_deliveries(&finished, "b", &[]);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(state_and_holder(&store), ("done".into(), None));
+    }
 }
