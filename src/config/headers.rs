@@ -57,6 +57,32 @@ const MANAGED: &[(&str, &str)] = &[
 /// and shown redacted, like a value read from a secret.
 const CREDENTIALS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
 
+/// Words that mark a header name as carrying a credential (`X-Api-Key`,
+/// `X-Auth-Token`, `X-Session-Id`, `Ocp-Apim-Subscription-Key`): its
+/// value, written inline or not, is stored and shown redacted. A header
+/// redacted by mistake costs a reader one value; one missed leaks a secret
+/// into the evidence for good, so the list errs on the side of redacting.
+const CREDENTIAL_WORDS: &[&str] = &[
+    "auth",
+    "key",
+    "token",
+    "secret",
+    "session",
+    "password",
+    "passwd",
+    "signature",
+    "credential",
+    "cookie",
+];
+
+/// Whether a (lower-case) header name carries a credential.
+fn is_credential(name: &str) -> bool {
+    CREDENTIALS.contains(&name)
+        || name
+            .split(['-', '_'])
+            .any(|word| CREDENTIAL_WORDS.iter().any(|w| word.contains(w)))
+}
+
 /// A header name the HTTP client can send.
 pub fn header_name(name: &str) -> Result<HeaderName, String> {
     HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
@@ -110,7 +136,7 @@ fn source_header(
     if let Some((_, why)) = MANAGED.iter().find(|(managed, _)| name == *managed) {
         return Err(format!("header {name:?} cannot be set here: {why}"));
     }
-    let credential = CREDENTIALS.contains(&name.as_str());
+    let credential = is_credential(name.as_str());
     // The value, what an error may say about it, and whether it is secret.
     let (text, shown, secret) = match value {
         toml::Value::String(written) if !written.contains("${") => {

@@ -117,7 +117,7 @@ fn a_secret_header_goes_to_its_origin_only_and_is_stored_redacted() {
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
     // `allow_private`: the redirect goes to another port of 127.0.0.1.
     let headers = format!(
-        "allow_private = true\nheaders = {{ Authorization = {{ secret_file = \"{}\" }}, Accept-Language = \"en-US\" }}\n",
+        "allow_private = true\nheaders = {{ Authorization = {{ secret_file = \"{}\" }}, Accept-Language = \"en-US\", X-Api-Key = \"inline-k3y-0815\" }}\n",
         token_file.display()
     );
     let h = Harness::new(&format!(
@@ -151,6 +151,12 @@ fn a_secret_header_goes_to_its_origin_only_and_is_stored_redacted() {
         "{sent:?}"
     );
     assert!(sent.contains(&("accept-language".into(), "en-US".into())));
+    // A key written inline is a credential too, by its name.
+    assert_eq!(page.header("x-api-key"), Some("inline-k3y-0815"));
+    assert!(
+        sent.contains(&("x-api-key".into(), "[redacted]".into())),
+        "{sent:?}"
+    );
 
     let bundle = h.dir.path().join("bundle");
     let out = scopewatch(
@@ -175,5 +181,9 @@ fn a_secret_header_goes_to_its_origin_only_and_is_stored_redacted() {
     );
     for (name, bytes) in &everything {
         assert!(!holds(bytes, "s3cret-token-4711"), "the token is in {name}");
+        assert!(
+            !holds(bytes, "inline-k3y-0815"),
+            "the inline key is in {name}"
+        );
     }
 }
