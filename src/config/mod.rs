@@ -551,7 +551,7 @@ impl Validator<'_> {
         let key_file = evidence.key_file.map(beside_config);
         let tsa = self
             .value(evidence.tsa_url.as_ref(), "evidence.tsa_url", |u| {
-                parse_url(u)
+                parse_url(u).and_then(tsa_without_credentials)
             })
             .map(|url| crate::evidence::timestamp::TsaSettings {
                 url,
@@ -842,13 +842,30 @@ fn parse_url(written: &str) -> Result<Url, String> {
 /// record, in the ledger and in every export. The message names the host
 /// only: the URL holds the password.
 fn without_credentials(url: Url) -> Result<Url, String> {
+    refuse_credentials(url, |host| {
+        format!(
+            "the URL for {host} carries credentials (user:password@): they would be sent as Basic auth, over plain HTTP too, and stored with every record and export. Remove them and send them as a header read from a file: headers = {{ Authorization = {{ secret_file = \"${{CREDENTIALS_DIRECTORY}}/scopewatch_NAME\" }} }} (the service's credential for /etc/scopewatch/credentials/NAME), the file holding the whole value (e.g. \"Basic \" and the base64 of user:password)"
+        )
+    })
+}
+
+/// Refuses a `tsa_url` with `user:password@`: the URL is logged and kept
+/// with every timestamp token, so the password would be too.
+fn tsa_without_credentials(url: Url) -> Result<Url, String> {
+    refuse_credentials(url, |host| {
+        format!(
+            "the TSA URL for {host} carries credentials (user:password@): they would be logged and stored with every timestamp. Remove them; scopewatch asks time-stamping authorities that need no sign-in"
+        )
+    })
+}
+
+/// `url` if it has no `user:password@`, else the error `message` gives for
+/// its host (never the URL itself: it holds the password).
+fn refuse_credentials(url: Url, message: impl FnOnce(&str) -> String) -> Result<Url, String> {
     if url.username().is_empty() && url.password().is_none() {
         return Ok(url);
     }
-    Err(format!(
-        "the URL for {} carries credentials (user:password@): they would be sent as Basic auth, over plain HTTP too, and stored with every record and export. Remove them and send them as a header read from a file: headers = {{ Authorization = {{ secret_file = \"${{CREDENTIALS_DIRECTORY}}/scopewatch_NAME\" }} }} (the service's credential for /etc/scopewatch/credentials/NAME), the file holding the whole value (e.g. \"Basic \" and the base64 of user:password)",
-        url.host_str().unwrap_or("the host")
-    ))
+    Err(message(url.host_str().unwrap_or("the host")))
 }
 
 fn parse_selector(css: &str) -> Result<Selector, String> {
@@ -949,6 +966,9 @@ mod tests {
             .unwrap();
         assert_eq!(c.tsa.unwrap().timeout, Duration::from_secs(5));
         assert_eq!(check("").unwrap().tsa, None);
+        let err = check("[evidence]\ntsa_url = \"https://u:hunter2@tsa.example/\"\n").unwrap_err();
+        assert!(err.to_string().contains("carries credentials"), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
         let err = check("[evidence]\ntsa_url = \"ftp://tsa.example/\"\n").unwrap_err();
         assert_eq!(
             (
