@@ -11,9 +11,9 @@ use std::sync::LazyLock;
 use ego_tree::NodeId;
 use ego_tree::iter::Edge;
 use scraper::{ElementRef, Html, Node, Selector};
-use serde::{Deserialize, Serialize};
 
 use super::document::{Document, DocumentBuilder, TableRow};
+pub use super::html_error::HtmlError;
 use super::limits::ExtractLimits;
 
 /// Elements whose content is never page text.
@@ -52,30 +52,6 @@ const BLOCK_ELEMENTS: &[&str] = &[
 
 /// Default content roots, tried in order; the first that matches wins.
 pub const DEFAULT_CONTENT: &[&str] = &["main", "[role=main]", "article", "body"];
-
-/// Deepest element nesting accepted. Real pages stay under 100; the HTML
-/// parser's cost grows with depth × size, so a hostile page nested 100,000
-/// levels deep would take minutes.
-pub const MAX_NESTING: usize = 2_000;
-
-/// Why an HTML page yielded no document.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-pub enum HtmlError {
-    #[error("none of the content selectors ({0}) matched the page")]
-    ContentNotFound(String),
-    #[error("elements nested more than {MAX_NESTING} levels deep")]
-    TooDeep,
-    #[error("the page has more than {0} elements ([limits] html_elements)")]
-    TooManyElements(usize),
-    #[error("an element has more than {0} attributes")]
-    TooManyAttributes(usize),
-    #[error("the page's attributes hold more than {0} bytes ([limits] html_attribute_bytes)")]
-    AttributeBytes(usize),
-    #[error(
-        "parsing the page would build more than {0} nodes (unclosed formatting elements are re-opened in every block; [limits] html_elements raises this with it)"
-    )]
-    TooManyNodes(usize),
-}
 
 /// What an HTML page yields.
 #[derive(Debug, Clone, PartialEq, Eq)]

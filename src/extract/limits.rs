@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 /// compared with those before it), so 400,000 took 44 s.
 pub const MAX_ATTRIBUTES_PER_ELEMENT: usize = 1_000;
 
+/// Deepest element nesting accepted. Real pages stay under 100; the HTML
+/// parser's cost grows with depth × size, so a hostile page nested 100,000
+/// levels deep would take minutes.
+pub const MAX_NESTING: usize = 2_000;
+
 /// The caps of one extraction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExtractLimits {

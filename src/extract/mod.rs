@@ -6,6 +6,7 @@
 pub mod document;
 mod dom_budget;
 pub mod html;
+mod html_error;
 mod json;
 pub mod limits;
 pub mod markdown;

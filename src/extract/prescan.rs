@@ -11,8 +11,8 @@
 //! text elements (`script`, `style`, `textarea`, ...) is not markup. Every
 //! byte is looked at a bounded number of times, whatever the input.
 
-use super::html::{HtmlError, MAX_NESTING};
-use super::limits::{ExtractLimits, MAX_ATTRIBUTES_PER_ELEMENT};
+use super::html_error::HtmlError;
+use super::limits::{ExtractLimits, MAX_ATTRIBUTES_PER_ELEMENT, MAX_NESTING};
 
 /// Elements that never have content or are usually left unclosed, and so
 /// say nothing about nesting depth.
