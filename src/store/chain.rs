@@ -17,7 +17,6 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Row, Statement};
 use serde::Serialize;
 
-use super::packed::names;
 use super::{Result, Store, blob};
 use crate::hash::Digest;
 
@@ -376,6 +375,16 @@ impl RecordRow {
             scope_hash: None,
             prev_hash: Digest::ZERO.to_hex(),
         }
+    }
+}
+
+/// Whether a stored hash (32 bytes, or hex as written before schema 9)
+/// is `digest`.
+fn names(stored: &Value, digest: &Digest) -> bool {
+    match stored {
+        Value::Blob(bytes) => bytes[..] == digest.as_bytes()[..],
+        Value::Text(hex) => *hex == digest.to_hex(),
+        _ => false,
     }
 }
 

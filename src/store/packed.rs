@@ -318,16 +318,6 @@ fn split_date(json: &str) -> Option<(String, &str)> {
     Some((set, value))
 }
 
-/// Whether a stored hash (32 bytes, or hex as written before schema 9)
-/// is `digest`.
-pub(super) fn names(stored: &Value, digest: &Digest) -> bool {
-    match stored {
-        Value::Blob(bytes) => bytes[..] == digest.as_bytes()[..],
-        Value::Text(hex) => *hex == digest.to_hex(),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
