@@ -11,7 +11,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use toml::Spanned;
 
 use super::Validator;
-use super::alerts::{interpolate, read_secret_file};
+use super::secrets::{interpolate, read_secret_file};
 
 /// `headers = { Name = "value", Other = { secret_file = "PATH" } }` as written.
 pub type RawHeaders = Spanned<BTreeMap<String, Spanned<toml::Value>>>;

@@ -7,6 +7,7 @@ pub mod alerts;
 mod headers;
 mod keys;
 mod raw;
+mod secrets;
 pub mod values;
 
 use std::collections::HashMap;
