@@ -75,9 +75,10 @@ struct HeldBack {
     times: u32,
 }
 
-/// The client webhooks are sent with: no redirects, Mozilla's roots and
-/// `extra_roots`.
-fn http_client(
+/// The client webhooks are sent with, by the daemon and by `alerts test`
+/// alike: no redirects, Mozilla's roots and `extra_roots`, scopewatch's
+/// User-Agent.
+pub fn http_client(
     extra_roots: &crate::fetch::tls::ExtraRoots,
 ) -> Result<reqwest::Client, crate::fetch::ClientError> {
     Ok(crate::fetch::tls::client_builder(extra_roots)?

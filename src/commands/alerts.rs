@@ -70,9 +70,7 @@ fn test(env: &Env, only: Option<&str>) -> anyhow::Result<Status> {
         ))
         .into());
     }
-    let http = crate::fetch::tls::client_builder(&config.http.extra_roots)?
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let http = crate::alert::dispatch::http_client(&config.http.extra_roots)?;
     let runtime = super::runtime()?;
     let mut failed = 0;
     for channel in channels {

@@ -705,6 +705,20 @@ fn alerts_cli_lists_failed_deliveries_and_tests_channels() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
+    // A test alert is sent as real deliveries are, scopewatch's User-Agent
+    // included.
+    let agents: Vec<Option<String>> = ok
+        .requests()
+        .iter()
+        .map(|r| r.header("user-agent").map(str::to_string))
+        .collect();
+    assert!(
+        !agents.is_empty()
+            && agents
+                .iter()
+                .all(|a| a.as_deref().is_some_and(|a| a.starts_with("scopewatch/"))),
+        "{agents:?}"
+    );
     let out = scopewatch(&h)
         .args(["alerts", "test", "--channel", "nope"])
         .output()
