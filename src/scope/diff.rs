@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::names::{alias, base_name, strip_markup};
-use super::rename::pair_certifications;
+use super::rename::{Pairing, pair_certifications};
 use super::{ScopeEntry, ScopeSet, ScopeSettings};
 
 /// A certification's name, as a certification-level rename names it.
@@ -75,6 +75,12 @@ pub struct ScopeDiff {
     pub added: Vec<ScopeEntry>,
     pub removed: Vec<ScopeEntry>,
     pub renamed: Vec<ScopeRename>,
+    /// Why certification renames were not looked for: the version dropped
+    /// and added more certifications than pairing weighs (see
+    /// [`rename::MAX_CANDIDATES`](super::rename::MAX_CANDIDATES)). Not a
+    /// change itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renames_skipped: Option<String>,
 }
 
 impl ScopeDiff {
@@ -134,20 +140,23 @@ pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetti
     // others came: most versions (unchanged, a few services more or less)
     // need no pairing.
     let (removed, added) = one_sided(previous.entries(), current.entries());
-    let pairs = if removed.is_empty() || added.is_empty() {
-        Vec::new()
+    let Pairing { pairs, skipped } = if removed.is_empty() || added.is_empty() {
+        Pairing::default()
     } else {
         pair_certifications(previous, current, settings)
     };
     if pairs.is_empty() {
-        return diff_entries(previous, current, settings);
+        return ScopeDiff {
+            renames_skipped: skipped,
+            ..diff_entries(previous, current, settings)
+        };
     }
     // The previous set under the new certification names.
     let renamed: HashMap<&str, &str> = pairs
         .iter()
         .map(|p| (p.from.as_str(), p.to.as_str()))
         .collect();
-    let mut builder = super::ScopeSetBuilder::default();
+    let mut builder = super::ScopeSetBuilder::unbounded();
     for e in previous.entries() {
         let cert = renamed
             .get(e.certification.as_str())
@@ -178,6 +187,7 @@ pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetti
     renames.append(&mut diff.renamed);
     renames.sort();
     diff.renamed = renames;
+    diff.renames_skipped = skipped;
     diff
 }
 
