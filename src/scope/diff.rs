@@ -192,7 +192,11 @@ pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetti
 }
 
 /// Compares two sets entry by entry (see the module doc).
-fn diff_entries(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSettings) -> ScopeDiff {
+fn diff_entries<'a>(
+    previous: &'a ScopeSet,
+    current: &'a ScopeSet,
+    settings: &'a ScopeSettings,
+) -> ScopeDiff {
     let (removed, added) = one_sided(previous.entries(), current.entries());
 
     // (certification, name) → index in `added`, for the current name and
@@ -210,11 +214,15 @@ fn diff_entries(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetting
     // recases a name ("Azure Bot service" → "Azure Bot Service") renames
     // it, and so does a set stored before a cleaning rule was added
     // ("Microsoft Teams®" → "Microsoft Teams").
-    let folded = |certification: &str, service: &str| {
-        (
-            certification.to_lowercase(),
-            strip_markup(service).to_lowercase(),
-        )
+    // Each certification folded once: a page has a few dozen, and a
+    // hundred thousand entries under them.
+    let mut folded_certifications: HashMap<&str, String> = HashMap::new();
+    let mut folded = |certification: &'a str, service: &str| {
+        let certification = folded_certifications
+            .entry(certification)
+            .or_insert_with(|| certification.to_lowercase())
+            .clone();
+        (certification, strip_markup(service).to_lowercase())
     };
     let mut by_folded_name: HashMap<(String, String), usize> = HashMap::new();
     for (i, a) in added.iter().enumerate() {

@@ -96,9 +96,9 @@ pub const SERVICES_SHARED: usize = 3;
 /// Candidate pairs (certifications dropped × certifications added) weighed
 /// at most. Real pages rename a few dozen columns at most (the largest
 /// audit-scope matrix seen has 3 sections of 5 to 8 columns); 200 × 200
-/// candidates are weighed in well under a second on the writer thread
-/// (bench/scope_worst.rs). Past it, only `[scope] aliases` pair, and the
-/// event says so.
+/// candidates with 100,000 entries a side are weighed in under a second on
+/// the writer thread (bench/scope_worst.rs). Past it, only `[scope]
+/// aliases` pair, and the event says so.
 pub const MAX_CANDIDATES: usize = 40_000;
 
 /// Words of a name compared at most: certification names, heading prefix
@@ -745,8 +745,12 @@ struct Name {
     section: Option<Vec<String>>,
     /// The heading prefix as written, if any.
     heading: Option<String>,
+    /// The first letter of each token (see [`initials`]).
+    initials: Vec<char>,
     /// The tokens after the heading prefix (all of them without one).
     column_tokens: Vec<String>,
+    /// Their content words.
+    column_words: BTreeSet<String>,
     /// The column as written.
     column_text: String,
     /// Words written in camel case, with their initials: "fedramp" → "fr"
@@ -770,8 +774,10 @@ impl Name {
             heading,
             facts: Facts::of(&tokens),
             column_facts: Facts::of(&column_tokens),
+            column_words: content_words(&column_tokens),
             column_tokens,
             column_text: column.to_string(),
+            initials: initials(&tokens),
             tokens,
             camel: camel_words(name),
         }
@@ -826,13 +832,15 @@ impl Name {
         {
             return Some(Rule::Words);
         }
-        let (a, b) = match (&self.section, &other.section) {
-            (Some(p), Some(q)) if p == q => (&self.column_tokens, &other.column_tokens),
-            _ => (&self.tokens, &other.tokens),
+        let ((a, a_words), (b, b_words)) = match (&self.section, &other.section) {
+            (Some(p), Some(q)) if p == q => (
+                (&self.column_tokens, &self.column_words),
+                (&other.column_tokens, &other.column_words),
+            ),
+            _ => ((&self.tokens, &self.words), (&other.tokens, &other.words)),
         };
-        let share_nothing = content_words(a).is_disjoint(&content_words(b))
-            && !acronym_links(a, b)
-            && !acronym_links(b, a);
+        let share_nothing =
+            a_words.is_disjoint(b_words) && !acronym_links(a, b) && !acronym_links(b, a);
         (share_nothing && overlap >= SERVICE_OVERLAP && shared >= SERVICES_SHARED)
             .then_some(Rule::Services)
     }
@@ -961,13 +969,13 @@ fn covers(big: &Name, small: &Name) -> bool {
         })
         .collect();
     for (i, t) in small.tokens.iter().enumerate() {
-        if !covered[i] && is_acronym(t) && expands_in(t, &big.tokens).is_some() {
+        if !covered[i] && is_acronym(t) && expands_in(t, &big.initials).is_some() {
             covered[i] = true;
         }
     }
     for a in big.tokens.iter().filter(|t| is_acronym(t)) {
         let mut from = 0;
-        while let Some(start) = expands_in(a, &small.tokens[from..]).map(|s| s + from) {
+        while let Some(start) = expands_in(a, &small.initials[from..]).map(|s| s + from) {
             for c in &mut covered[start..start + a.chars().count()] {
                 *c = true;
             }
@@ -1003,8 +1011,9 @@ fn camel_words(name: &str) -> BTreeMap<String, String> {
 
 /// Whether an acronym of one list stands for a run of the other's words.
 fn acronym_links(a: &[String], b: &[String]) -> bool {
+    let b = initials(b);
     a.iter()
-        .any(|t| is_acronym(t) && expands_in(t, b).is_some())
+        .any(|t| is_acronym(t) && expands_in(t, &b).is_some())
 }
 
 /// A token that may be an acronym: 2 to 6 letters.
@@ -1012,16 +1021,32 @@ fn is_acronym(token: &str) -> bool {
     (2..=6).contains(&token.chars().count()) && token.chars().all(|c| c.is_alphabetic())
 }
 
-/// Where in `words` a run starts whose initials spell `acronym` ("dod" in
-/// "department of defense"); each word of the run has two letters or more.
-fn expands_in(acronym: &str, words: &[String]) -> Option<usize> {
-    let letters: Vec<char> = acronym.chars().collect();
-    (0..words.len().saturating_sub(letters.len() - 1)).find(|&start| {
-        words[start..start + letters.len()]
-            .iter()
-            .zip(&letters)
-            .all(|(w, l)| w.chars().count() > 1 && w.starts_with(*l))
-    })
+/// Where in a list of words (given by [`initials`]) a run starts whose
+/// initials spell `acronym` ("dod" in "department of defense"); each word
+/// of the run has two letters or more.
+fn expands_in(acronym: &str, initials: &[char]) -> Option<usize> {
+    let n = acronym.chars().count();
+    if n == 0 {
+        return None;
+    }
+    initials
+        .windows(n)
+        .position(|run| run.iter().copied().eq(acronym.chars()))
+}
+
+/// The first letter of each word, or NUL for a word of one letter (which
+/// never stands in an acronym's run): what [`expands_in`] searches.
+fn initials(words: &[String]) -> Vec<char> {
+    words
+        .iter()
+        .map(|w| {
+            let mut chars = w.chars();
+            match (chars.next(), chars.next()) {
+                (Some(first), Some(_)) => first,
+                _ => '\0',
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
