@@ -391,17 +391,28 @@ pub fn detect_scope(
         && diff.certification_renames().next().is_none()
     {
         return ScopeDetection {
-            event: Some(unexplained(previous, set, &before, &now, previous_record)),
+            event: Some(unexplained(
+                previous,
+                set,
+                &before,
+                &now,
+                diff.renames_skipped.as_deref(),
+                previous_record,
+            )),
             broken: false,
         };
     }
+    let mut details = serde_json::json!({
+        "added": diff.added,
+        "removed": diff.removed,
+        "renamed": diff.renamed,
+    });
+    if let Some(skipped) = &diff.renames_skipped {
+        details["renames_skipped"] = serde_json::json!(skipped);
+    }
     let event = Some(EventDraft {
         severity: Some(severity(&diff, settings)),
-        details: Some(serde_json::json!({
-            "added": diff.added,
-            "removed": diff.removed,
-            "renamed": diff.renamed,
-        })),
+        details: Some(details),
         ..EventDraft::new(EventKind::Scope, scope_summary(&diff), previous_record)
     });
     ScopeDetection {
@@ -442,11 +453,13 @@ fn implausible(previous: &ScopeSet, current: &ScopeSet) -> Option<String> {
 
 /// The `extraction-broken` event of a plausible scope that shares nothing
 /// with the previous one: what was found, and what shared services suggest.
+/// `skipped`: why no rename was looked for, if none was.
 fn unexplained(
     previous: &ScopeSet,
     current: &ScopeSet,
     before: &BTreeSet<&str>,
     now: &BTreeSet<&str>,
+    skipped: Option<&str>,
     previous_record: Option<i64>,
 ) -> EventDraft {
     let list = |names: &BTreeSet<&str>| {
@@ -469,10 +482,14 @@ fn unexplained(
             .collect();
         format!(" (by shared services: {})", aliases.join(", "))
     };
+    let paired = match skipped {
+        Some(why) => format!("no rename was looked for ({why})"),
+        None => "none could be paired as a rename".to_string(),
+    };
     let reason = format!(
-        "none of the certifications found before ({}) is on the page now (found: {}), and none \
-         could be paired as a rename; the new scope is the reference from now on. If they were \
-         renamed, add [scope] aliases{suggestion}",
+        "none of the certifications found before ({}) is on the page now (found: {}), and \
+         {paired}; the new scope is the reference from now on. If they were renamed, add [scope] \
+         aliases{suggestion}",
         list(before),
         list(now),
     );
@@ -520,8 +537,12 @@ fn scope_summary(diff: &crate::scope::ScopeDiff) -> String {
         .chain(entries.iter().map(|(from, to)| format!("{from} → {to}")))
         .take(3)
         .collect();
+    let skipped = match &diff.renames_skipped {
+        Some(why) => format!("; certification renames not looked for: {why}"),
+        None => String::new(),
+    };
     format!(
-        "scope changed: {} ({})",
+        "scope changed: {} ({}){skipped}",
         parts.join(", "),
         examples.join("; ")
     )
@@ -709,6 +730,52 @@ mod tests {
                 .is_none(),
             "raised once"
         );
+    }
+
+    #[test]
+    fn too_many_certifications_renamed_at_once_is_said_not_hidden() {
+        use crate::scope::ScopeEntry;
+        let set = |version: &str, keep: bool| {
+            ScopeSet::from_entries(
+                (0..201)
+                    .map(|i| ScopeEntry::new(format!("{version} program {i}"), "Azure Files"))
+                    .chain(keep.then(|| ScopeEntry::new("SOC 2", "Azure Files"))),
+            )
+        };
+        let settings = ScopeSettings::default();
+        // Nothing in common: the new layout is the reference, and the event
+        // says no rename was looked for.
+        let d = detect_scope(
+            Some(&set("Old", false)),
+            Some(1),
+            false,
+            &ScopeOutcome::Extracted(set("New", false)),
+            &settings,
+        );
+        let event = d.event.unwrap();
+        assert_eq!(event.kind, EventKind::ExtractionBroken);
+        assert!(
+            event.summary.contains("no rename was looked for"),
+            "{}",
+            event.summary
+        );
+        // A certification in common: a scope event that carries why.
+        let d = detect_scope(
+            Some(&set("Old", true)),
+            Some(1),
+            false,
+            &ScopeOutcome::Extracted(set("New", true)),
+            &settings,
+        );
+        let event = d.event.unwrap();
+        assert_eq!(event.kind, EventKind::Scope);
+        assert!(
+            event
+                .summary
+                .contains("certification renames not looked for")
+        );
+        let why = event.details.unwrap()["renames_skipped"].clone();
+        assert!(why.as_str().unwrap().contains("201 certifications left"));
     }
 
     #[test]

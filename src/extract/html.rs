@@ -224,8 +224,9 @@ impl Superscript {
     }
 
     /// A `</sup>` closes: the outermost one's text leaves `text` if it is a
-    /// footnote marker (up to 3 of `0-9 a-z * † ‡ § ,`) or a trademark sign
-    /// (`TM`, `SM`), but not an ordinal's ending (`1<sup>st</sup>`).
+    /// footnote marker (up to 3 of `0-9 a-z * † ‡ §`, or a list of such
+    /// separated by commas: `4, 5`) or a trademark sign (`TM`, `SM`), but
+    /// not an ordinal's ending (`1<sup>st</sup>`).
     pub(super) fn close(&mut self, text: &mut String) {
         if self.depth == 0 {
             return;
@@ -238,10 +239,12 @@ impl Superscript {
         let sup = sup.trim();
         let ordinal = before.ends_with(|c: char| c.is_ascii_digit())
             && matches!(sup, "st" | "nd" | "rd" | "th");
-        let marker = (1..=3).contains(&sup.chars().count())
-            && sup
-                .chars()
-                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase() || "*†‡§,".contains(c));
+        let marker = sup.chars().count() <= 16
+            && sup.split(',').map(str::trim).all(|r| {
+                (1..=3).contains(&r.chars().count())
+                    && r.chars()
+                        .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase() || "*†‡§".contains(c))
+            });
         if matches!(sup, "TM" | "SM") || (marker && !ordinal) {
             text.truncate(self.start.min(text.len()));
         }
@@ -764,12 +767,12 @@ mod tests {
     #[test]
     fn superscript_footnote_markers_are_dropped() {
         let html = "<main><ul><li>Azure Maps<sup>1</sup></li><li>Intune<sup><a href=#n>a,b</a></sup></li>\
-            <li>Area m<sup>2 or more</sup></li></ul><table><tr><td>Azure Files<sup>*</sup></td>\
-            <td>✅<sup>2</sup></td></tr></table></main>";
+            <li>Area m<sup>2 or more</sup></li><li>Azure Monitor<sup>4, 5</sup></li></ul>\
+            <table><tr><td>Azure Files<sup>*</sup></td><td>✅<sup>2</sup></td></tr></table></main>";
         let doc = plain(html).unwrap().document;
         assert_eq!(
             doc.to_text(),
-            "- Azure Maps\n- Intune\n- Area m2 or more\n\n| Azure Files | \u{2705} |\n"
+            "- Azure Maps\n- Intune\n- Area m2 or more\n- Azure Monitor\n\n| Azure Files | \u{2705} |\n"
         );
         // A trademark sign goes too; an ordinal's ending stays.
         let html =

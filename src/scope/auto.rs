@@ -9,8 +9,12 @@
 //! 2. Other tables, and list items, under a heading matching `section`
 //!    (default `(?i)\bin[- ]scope\b`) are read by the [`list`](super::list)
 //!    rules, with the page title as the certification.
-//! 3. Anything else is ignored. A page with neither gives an empty set, not
-//!    Broken: most watched pages state no scope. `table` (a number, or a
+//! 3. A legend (a small table or a list item pairing a symbol with its
+//!    meaning, see [`matrix::is_legend_table`]) is neither.
+//! 4. Anything else is ignored. A page with neither gives an empty set, not
+//!    Broken: most watched pages state no scope. A table without a mark
+//!    whose header has certification columns a matrix of the page has is a
+//!    matrix whose marks can no longer be read: Broken. `table` (a number, or a
 //!    CSS selector on an HTML page) restricts rule 1 to the tables it
 //!    picks, and a picked table that is not read is Broken.
 
@@ -53,12 +57,13 @@ pub(crate) fn extract(
 ) -> Result<ScopeSet, String> {
     let mut trail = HeadingTrail::default();
     let mut out = ScopeSetBuilder::default();
-    let mut matrices = Vec::new();
+    let mut page = matrix::PageTables::default();
     let mut tables = 0usize;
     for block in &doc.blocks {
         if trail.visit(block) {
             continue;
         }
+        let legend = matrix::is_legend_block(block, spec);
         let in_section = trail.within(spec.section.as_deref());
         match block {
             Block::Table(rows) => {
@@ -66,15 +71,15 @@ pub(crate) fn extract(
                 if !spec.table.chooses(doc, tables, true) {
                     continue;
                 }
-                if is_mark_matrix(rows, spec) {
+                if !legend && is_mark_matrix(rows, spec) {
                     match matrix::read_matrix(rows, &trail, spec, settings) {
-                        Ok(table) => matrices.push(table),
+                        Ok(table) => page.read.push(table),
                         Err(matrix::NotRead::NoCertificationColumn(header)) => {
                             return Err(format!(
                                 "table {tables} has check marks but no column it recognises as a certification (header: {header})"
                             ));
                         }
-                        Err(matrix::NotRead::NoMarks) => {}
+                        Err(matrix::NotRead::NoMarks { .. } | matrix::NotRead::Legend) => {}
                     }
                 } else if spec.table.picks(doc) {
                     // Picked tables are read as matrices only (rule 1),
@@ -82,13 +87,19 @@ pub(crate) fn extract(
                     return Err(format!(
                         "table {tables}, picked by `table`, is no check-mark matrix any more"
                     ));
+                } else if legend {
+                    // Symbols and their meaning: neither matrix nor list.
                 } else if in_section
                     && let Some(cert) = list::certification_of(spec, &trail, settings)
                 {
                     list::read_table(rows, &cert, settings, &mut out);
+                } else if let Err(matrix::NotRead::NoMarks { columns, services }) =
+                    matrix::read_matrix(rows, &trail, spec, settings)
+                {
+                    page.unmarked(tables, columns, services);
                 }
             }
-            Block::ListItem { text, .. } if in_section => {
+            Block::ListItem { text, .. } if in_section && !legend => {
                 if let Some(cert) = list::certification_of(spec, &trail, settings) {
                     list::read_item(text, &cert, settings, &mut out);
                 }
@@ -96,8 +107,9 @@ pub(crate) fn extract(
             _ => {}
         }
     }
-    matrix::put_matrices(matrices, spec, settings, &mut out);
-    Ok(out.finish())
+    page.check_unmarked()?;
+    matrix::put_matrices(page.read, spec, settings, &mut out);
+    out.finish_checked()
 }
 
 #[cfg(test)]

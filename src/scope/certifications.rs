@@ -92,7 +92,7 @@ pub(crate) fn extract(
     if out.is_empty() {
         return Err(format!("no certification found for {base:?}"));
     }
-    Ok(out.finish())
+    out.finish_checked()
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::names::{alias, base_name, strip_markup};
-use super::rename::pair_certifications;
+use super::rename::{Pairing, pair_certifications};
 use super::{ScopeEntry, ScopeSet, ScopeSettings};
 
 /// A certification's name, as a certification-level rename names it.
@@ -75,6 +75,12 @@ pub struct ScopeDiff {
     pub added: Vec<ScopeEntry>,
     pub removed: Vec<ScopeEntry>,
     pub renamed: Vec<ScopeRename>,
+    /// Why certification renames were not looked for: the version dropped
+    /// and added more certifications than pairing weighs (see
+    /// [`rename::MAX_CANDIDATES`](super::rename::MAX_CANDIDATES)). Not a
+    /// change itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renames_skipped: Option<String>,
 }
 
 impl ScopeDiff {
@@ -134,20 +140,23 @@ pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetti
     // others came: most versions (unchanged, a few services more or less)
     // need no pairing.
     let (removed, added) = one_sided(previous.entries(), current.entries());
-    let pairs = if removed.is_empty() || added.is_empty() {
-        Vec::new()
+    let Pairing { pairs, skipped } = if removed.is_empty() || added.is_empty() {
+        Pairing::default()
     } else {
         pair_certifications(previous, current, settings)
     };
     if pairs.is_empty() {
-        return diff_entries(previous, current, settings);
+        return ScopeDiff {
+            renames_skipped: skipped,
+            ..diff_entries(previous, current, settings)
+        };
     }
     // The previous set under the new certification names.
     let renamed: HashMap<&str, &str> = pairs
         .iter()
         .map(|p| (p.from.as_str(), p.to.as_str()))
         .collect();
-    let mut builder = super::ScopeSetBuilder::default();
+    let mut builder = super::ScopeSetBuilder::unbounded();
     for e in previous.entries() {
         let cert = renamed
             .get(e.certification.as_str())
@@ -178,11 +187,16 @@ pub fn diff_scope(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetti
     renames.append(&mut diff.renamed);
     renames.sort();
     diff.renamed = renames;
+    diff.renames_skipped = skipped;
     diff
 }
 
 /// Compares two sets entry by entry (see the module doc).
-fn diff_entries(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSettings) -> ScopeDiff {
+fn diff_entries<'a>(
+    previous: &'a ScopeSet,
+    current: &'a ScopeSet,
+    settings: &'a ScopeSettings,
+) -> ScopeDiff {
     let (removed, added) = one_sided(previous.entries(), current.entries());
 
     // (certification, name) → index in `added`, for the current name and
@@ -200,11 +214,15 @@ fn diff_entries(previous: &ScopeSet, current: &ScopeSet, settings: &ScopeSetting
     // recases a name ("Azure Bot service" → "Azure Bot Service") renames
     // it, and so does a set stored before a cleaning rule was added
     // ("Microsoft Teams®" → "Microsoft Teams").
-    let folded = |certification: &str, service: &str| {
-        (
-            certification.to_lowercase(),
-            strip_markup(service).to_lowercase(),
-        )
+    // Each certification folded once: a page has a few dozen, and a
+    // hundred thousand entries under them.
+    let mut folded_certifications: HashMap<&str, String> = HashMap::new();
+    let mut folded = |certification: &'a str, service: &str| {
+        let certification = folded_certifications
+            .entry(certification)
+            .or_insert_with(|| certification.to_lowercase())
+            .clone();
+        (certification, strip_markup(service).to_lowercase())
     };
     let mut by_folded_name: HashMap<(String, String), usize> = HashMap::new();
     for (i, a) in added.iter().enumerate() {

@@ -12,9 +12,14 @@
 //!   certification when `service` is fixed.
 //!
 //! Names are cleaned and aliased as on pages ("(formerly X)" notes make
-//! renames). Elements without the members are skipped; the result is
-//! Broken when the pointer selects nothing or no array, or no pair is
-//! found.
+//! renames). A few elements without the members (or holding something else
+//! than strings) are skipped; the result is Broken when the pointer selects
+//! nothing or no array, when most elements lack the members (the
+//! document's shape changed: reading the rest would report everything else
+//! removed), or when no pair is found. A page's pairs are bounded as every
+//! extractor's are ([`MAX_PAIRS`](super::MAX_PAIRS)): an element naming
+//! thousands of services and thousands of certifications is over budget,
+//! not millions of pairs built.
 //!
 //! [`extract_auto`] is what `auto` makes of a JSON document: arrays of
 //! objects, anywhere in it, with both a member named like a service
@@ -24,7 +29,7 @@
 use serde_json::Value;
 
 use super::names::{alias, clean_name};
-use super::{ScopeEntry, ScopeSet, ScopeSetBuilder, ScopeSettings};
+use super::{ScopeSet, ScopeSetBuilder, ScopeSettings};
 
 /// `kind = "json"`'s keys, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,8 +102,22 @@ pub(crate) fn extract(
         Side::of(keys.certification_field.as_deref(), certification),
     );
     let mut out = ScopeSetBuilder::default();
+    let mut misshapen = 0usize;
     for element in elements {
-        read_element(element, services, certifications, settings, &mut out);
+        if out.is_full() {
+            break;
+        }
+        if !read_element(element, services, certifications, settings, &mut out) {
+            misshapen += 1;
+        }
+    }
+    if misshapen * 2 > elements.len() {
+        return Err(format!(
+            "{misshapen} of the {} elements of the array at {pointer:?} do not have {}: the \
+             document's shape changed",
+            elements.len(),
+            shape(services, certifications)
+        ));
     }
     if out.is_empty() {
         return Err(format!(
@@ -106,39 +125,71 @@ pub(crate) fn extract(
             elements.len()
         ));
     }
-    Ok(out.finish())
+    out.finish_checked()
+}
+
+/// What an element must have, in words: "a member `name` and a member
+/// `certifications` (each a string or an array of strings)".
+fn shape(services: Side<'_>, certifications: Side<'_>) -> String {
+    let side = |side: Side<'_>| match side {
+        Side::Member(member) => Some(format!("a member {member:?}")),
+        Side::Fixed(_) => None,
+        Side::Element => Some("a string as the element".to_string()),
+    };
+    let parts: Vec<String> = [side(services), side(certifications)]
+        .into_iter()
+        .flatten()
+        .collect();
+    format!("{} (a string or an array of strings)", parts.join(" and "))
 }
 
 /// `auto` on a JSON document: every array of objects with a service-like
 /// and a certification-like member, wherever it is. Empty when there is
-/// none, as for a page that states no scope.
-pub(crate) fn extract_auto(value: &Value, settings: &ScopeSettings) -> ScopeSet {
+/// none, as for a page that states no scope. Broken when such an array has
+/// more objects without those members than with them: its shape changed,
+/// and reading the few left would report the rest as removed.
+pub(crate) fn extract_auto(value: &Value, settings: &ScopeSettings) -> Result<ScopeSet, String> {
     let mut out = ScopeSetBuilder::default();
     // Depth-first without recursion: the document may be deep (serde_json
     // stops at 128 levels, which is still too deep to recurse into here).
     let mut pending = vec![value];
     while let Some(value) = pending.pop() {
+        if out.is_full() {
+            break;
+        }
         match value {
             Value::Array(elements) => {
+                let (mut read, mut objects) = (0usize, 0usize);
                 for element in elements {
-                    if let Value::Object(object) = element
-                        && let (Some(service), Some(certification)) = (
+                    if let Value::Object(object) = element {
+                        objects += 1;
+                        if let (Some(service), Some(certification)) = (
                             member_named(object, SERVICE_MEMBERS),
                             member_named(object, CERTIFICATION_MEMBERS),
-                        )
-                    {
-                        let (s, c) = (Side::Member(service), Side::Member(certification));
-                        read_element(element, s, c, settings, &mut out);
-                    } else {
-                        pending.push(element);
+                        ) {
+                            let (s, c) = (Side::Member(service), Side::Member(certification));
+                            if read_element(element, s, c, settings, &mut out) {
+                                read += 1;
+                            }
+                            continue;
+                        }
                     }
+                    pending.push(element);
+                }
+                if read > 0 && (objects - read) > read {
+                    return Err(format!(
+                        "{} of the {objects} objects of an array with services and their \
+                         certifications do not have both members (or not as a string or an array \
+                         of strings): the document's shape changed",
+                        objects - read
+                    ));
                 }
             }
             Value::Object(object) => pending.extend(object.values()),
             _ => {}
         }
     }
-    out.finish()
+    out.finish_checked()
 }
 
 /// The first member of `object` whose name is one of `names`, compared
@@ -154,41 +205,56 @@ fn member_named<'a>(object: &'a serde_json::Map<String, Value>, names: &[&str]) 
     })
 }
 
-/// The pairs of one array element.
+/// The pairs of one array element. Returns whether the element has the
+/// shape the sides ask for: each member there, a string or an array of
+/// strings (an empty one is a service in no scope); a string where the
+/// element itself is a name.
 fn read_element(
     element: &Value,
     services: Side<'_>,
     certifications: Side<'_>,
     settings: &ScopeSettings,
     out: &mut ScopeSetBuilder,
-) {
-    let certification_names = names_of(element, certifications);
-    for raw_service in names_of(element, services) {
+) -> bool {
+    let (Some(raw_services), Some(raw_certifications)) = (
+        names_of(element, services),
+        names_of(element, certifications),
+    ) else {
+        return false;
+    };
+    // Each name cleaned once, not once per pair.
+    let certification_names: Vec<String> = raw_certifications
+        .iter()
+        .map(|raw| alias(&clean_name(raw).name, settings).to_string())
+        .collect();
+    for raw_service in raw_services {
         let service = clean_name(raw_service);
         let service_name = alias(&service.name, settings);
         if let Some(former) = service.former {
             out.former(service_name, former);
         }
-        for raw_certification in &certification_names {
-            let certification = clean_name(raw_certification).name;
-            out.insert(ScopeEntry::new(
-                alias(&certification, settings),
-                service_name,
-            ));
+        for certification in &certification_names {
+            out.add(certification, service_name);
+        }
+        if out.is_full() {
+            break;
         }
     }
+    true
 }
 
 /// The names one side gives for an element: an object member's string, or
 /// its array's strings; the fixed name; the element when it is a string.
-fn names_of<'v>(element: &'v Value, side: Side<'v>) -> Vec<&'v str> {
+/// None when the element does not have that shape (the member missing, or
+/// holding something else than strings).
+fn names_of<'v>(element: &'v Value, side: Side<'v>) -> Option<Vec<&'v str>> {
     match side {
-        Side::Fixed(name) => vec![name],
-        Side::Element => element.as_str().into_iter().collect(),
-        Side::Member(member) => match element.get(member) {
-            Some(Value::String(name)) => vec![name.as_str()],
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
+        Side::Fixed(name) => Some(vec![name]),
+        Side::Element => element.as_str().map(|name| vec![name]),
+        Side::Member(member) => match element.get(member)? {
+            Value::String(name) => Some(vec![name.as_str()]),
+            Value::Array(items) => items.iter().map(Value::as_str).collect(),
+            _ => None,
         },
     }
 }
@@ -298,10 +364,66 @@ mod tests {
         let broken = |doc: Value| extract(&doc, &k, None, None, &settings).unwrap_err();
         assert!(broken(json!({})).contains("selects nothing"));
         assert!(broken(json!({"services": {"a": 1}})).contains("an object, not an array"));
+        assert!(broken(json!({"services": [{"title": "x"}]})).contains("shape changed"));
         assert!(
-            broken(json!({"services": [{"title": "x"}]}))
+            broken(json!({"services": [{"name": "x", "certifications": []}]}))
                 .contains("no (certification, service) pair")
         );
+    }
+
+    #[test]
+    fn a_document_whose_shape_changed_is_broken_not_emptied() {
+        let settings = ScopeSettings::default();
+        let k = keys("/services", Some("name"), Some("certifications"));
+        let broken = |doc: Value| extract(&doc, &k, None, None, &settings).unwrap_err();
+        let element = |certs: Value| json!({"name": "Contoso Queue", "certifications": certs});
+        // The member renamed in most elements: what is left is not the scope.
+        let renamed = json!({"services": [
+            element(json!(["SOC 2"])),
+            {"name": "Contoso Files", "attestations": ["SOC 2"]},
+            {"name": "Contoso Blob", "attestations": ["SOC 2"]},
+        ]});
+        assert!(broken(renamed).contains("2 of the 3 elements"));
+        // Names turned into objects.
+        let objects = json!({"services": [element(json!([{"name": "SOC 2"}]))]});
+        assert!(broken(objects).contains("shape changed"));
+        // A service in no scope (an empty list) is no change of shape.
+        let set = extract(
+            &json!({"services": [element(json!([])), element(json!(["SOC 2"]))]}),
+            &k,
+            None,
+            None,
+            &settings,
+        )
+        .unwrap();
+        assert_eq!(pairs(&set), ["SOC 2 / Contoso Queue"]);
+        // `auto`: the same array with most objects changed.
+        let auto = json!({"items": [
+            {"service": "Contoso Queue", "certifications": ["SOC 2"]},
+            {"service": "Contoso Files", "certs": ["SOC 2"]},
+            {"service": "Contoso Blob", "certs": ["SOC 2"]},
+        ]});
+        assert!(
+            extract_auto(&auto, &settings)
+                .unwrap_err()
+                .contains("shape changed")
+        );
+    }
+
+    #[test]
+    fn a_cross_product_past_the_budget_is_broken_not_built() {
+        let names =
+            |what: &str| -> Vec<String> { (0..400).map(|i| format!("{what} {i}")).collect() };
+        let doc = json!([{"name": names("Service"), "certifications": names("Certification")}]);
+        let reason = extract(
+            &doc,
+            &keys("", Some("name"), Some("certifications")),
+            None,
+            None,
+            &ScopeSettings::default(),
+        )
+        .unwrap_err();
+        assert!(reason.contains("more than 100000"), "{reason}");
     }
 
     #[test]
@@ -310,11 +432,15 @@ mod tests {
             {"serviceName": "Contoso Queue", "Certifications": ["SOC 2"]},
             {"service_name": "Contoso Files", "compliance": "HIPAA"}
         ]}, "links": [{"name": "home", "href": "/"}]});
-        let set = extract_auto(&doc, &ScopeSettings::default());
+        let set = extract_auto(&doc, &ScopeSettings::default()).unwrap();
         assert_eq!(
             pairs(&set),
             ["HIPAA / Contoso Files", "SOC 2 / Contoso Queue"]
         );
-        assert!(extract_auto(&json!({"a": [1, 2]}), &ScopeSettings::default()).is_empty());
+        assert!(
+            extract_auto(&json!({"a": [1, 2]}), &ScopeSettings::default())
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -199,7 +199,7 @@ pub(crate) fn extract(
             format!("no list item or table row under a heading matching {section:?}")
         });
     }
-    Ok(out.finish())
+    out.finish_checked()
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ impl From<Vec<EntryRepr>> for ScopeSet {
     /// written sorted and deduplicated, so a sort finds one run and no tree
     /// is built; a set stored otherwise still comes out sorted.
     fn from(reprs: Vec<EntryRepr>) -> Self {
-        let mut notes = ScopeSetBuilder::default();
+        let mut notes = ScopeSetBuilder::unbounded();
         let mut entries = Vec::with_capacity(reprs.len());
         for r in reprs {
             for old in r.formerly {
@@ -159,7 +159,7 @@ impl From<Vec<EntryRepr>> for ScopeSet {
 impl ScopeSet {
     /// A set of the given entries (sorted and deduplicated here).
     pub fn from_entries(entries: impl IntoIterator<Item = ScopeEntry>) -> Self {
-        let mut builder = ScopeSetBuilder::default();
+        let mut builder = ScopeSetBuilder::unbounded();
         for e in entries {
             builder.insert(e);
         }
@@ -214,41 +214,151 @@ impl ScopeSet {
     }
 }
 
+/// (certification, service) pairs one page's scope may hold. The largest
+/// real statement, the Azure audit-scope matrix (about 300 services, up to
+/// 8 certification columns, 3 clouds), has under 10,000; ten times that
+/// leaves room for any real page while bounding what a hostile one (a JSON
+/// element listing thousands of services and thousands of certifications,
+/// whose cross product is millions of pairs) makes scopewatch build.
+pub const MAX_PAIRS: usize = 100_000;
+
+/// Bytes of names one page's scope may hold: the certification and service
+/// of every pair (repeats counted), with former names and notes. The Azure
+/// matrix's pairs take about 600 KB; 16 MiB bounds what long names copied
+/// into many pairs can cost.
+pub const MAX_NAME_BYTES: usize = 16 << 20;
+
+/// Distinct notes (and former names) kept for one service. A real page
+/// gives a service one note, twice at most; a hostile one repeating a
+/// service with a new note each time would otherwise grow one note without
+/// bound and compare each new note with all the old ones.
+pub const MAX_NOTES_PER_SERVICE: usize = 8;
+
 /// Collects entries and former names; extractors share one. Entries are
 /// sorted and deduplicated once, at the end: inserting each of a page's few
 /// hundred pairs into a `BTreeSet`, string comparisons at every level, was
 /// a tenth of scope extraction's instructions (callgrind).
-#[derive(Debug, Default)]
+///
+/// A builder made with `default()` (as extractors make it) holds at most
+/// [`MAX_PAIRS`] pairs and [`MAX_NAME_BYTES`] of names: past either, it
+/// takes nothing more, and [`finish_checked`](Self::finish_checked) says
+/// why, so a page over budget is a broken extraction with a clear reason.
+#[derive(Debug)]
 pub(crate) struct ScopeSetBuilder {
     entries: Vec<ScopeEntry>,
     former: BTreeMap<String, BTreeSet<String>>,
     notes: BTreeMap<String, String>,
+    /// Whether the budget applies (sets read back or compared are already
+    /// within it).
+    bounded: bool,
+    /// Name bytes taken so far.
+    bytes: usize,
+    /// Why something was refused, once the budget is spent.
+    over: Option<String>,
+}
+
+impl Default for ScopeSetBuilder {
+    fn default() -> Self {
+        ScopeSetBuilder {
+            entries: Vec::new(),
+            former: BTreeMap::new(),
+            notes: BTreeMap::new(),
+            bounded: true,
+            bytes: 0,
+            over: None,
+        }
+    }
 }
 
 impl ScopeSetBuilder {
+    /// A builder without a budget, for sets made from sets (already within
+    /// it when they were extracted).
+    pub(crate) fn unbounded() -> Self {
+        ScopeSetBuilder {
+            bounded: false,
+            ..ScopeSetBuilder::default()
+        }
+    }
+
+    /// Counts `bytes` of names against the budget; false (and the reason
+    /// kept) when they do not fit.
+    fn take(&mut self, bytes: usize, pair: bool) -> bool {
+        if !self.bounded {
+            return true;
+        }
+        if self.over.is_some() {
+            return false;
+        }
+        if pair && self.entries.len() >= MAX_PAIRS {
+            self.over = Some(format!(
+                "the page states more than {MAX_PAIRS} (certification, service) pairs, more than \
+                 any real scope statement; nothing was read from it"
+            ));
+            return false;
+        }
+        if self.bytes.saturating_add(bytes) > MAX_NAME_BYTES {
+            self.over = Some(format!(
+                "the page's scope names take more than {} MiB, more than any real scope \
+                 statement; nothing was read from it",
+                MAX_NAME_BYTES >> 20
+            ));
+            return false;
+        }
+        self.bytes += bytes;
+        true
+    }
+
     pub(crate) fn insert(&mut self, entry: ScopeEntry) {
-        if entry.is_complete() {
+        if entry.is_complete() && self.take(entry.certification.len() + entry.service.len(), true) {
             self.entries.push(entry);
         }
     }
 
-    pub(crate) fn former(&mut self, service: &str, old: String) {
-        if !old.is_empty() && old != service {
-            self.former
-                .entry(service.to_string())
-                .or_default()
-                .insert(old);
+    /// Inserts the pair, copying the names only when it fits the budget.
+    pub(crate) fn add(&mut self, certification: &str, service: &str) {
+        if !certification.is_empty()
+            && !service.is_empty()
+            && self.take(certification.len() + service.len(), true)
+        {
+            self.entries.push(ScopeEntry::new(certification, service));
         }
     }
 
+    /// Whether the budget is spent: nothing more is taken.
+    pub(crate) fn is_full(&self) -> bool {
+        self.over.is_some()
+    }
+
+    pub(crate) fn former(&mut self, service: &str, old: String) {
+        if old.is_empty() || old == service {
+            return;
+        }
+        let known = self.former.get(service);
+        if known.is_some_and(|names| names.len() >= MAX_NOTES_PER_SERVICE || names.contains(&old))
+            || !self.take(old.len() + service.len(), false)
+        {
+            return;
+        }
+        self.former
+            .entry(service.to_string())
+            .or_default()
+            .insert(old);
+    }
+
     /// A note about `service`; a second, different note about it is
-    /// appended after "; ".
+    /// appended after "; ", up to [`MAX_NOTES_PER_SERVICE`] notes.
     pub(crate) fn note(&mut self, service: &str, note: String) {
         if note.is_empty() {
             return;
         }
+        let kept = self.notes.get(service);
+        if kept.is_some_and(|kept| {
+            kept.split("; ").any(|n| n == note) || kept.split("; ").count() >= MAX_NOTES_PER_SERVICE
+        }) || !self.take(note.len() + service.len(), false)
+        {
+            return;
+        }
         match self.notes.get_mut(service) {
-            Some(kept) if kept.split("; ").any(|n| n == note) => {}
             Some(kept) => {
                 kept.push_str("; ");
                 kept.push_str(&note);
@@ -267,6 +377,14 @@ impl ScopeSetBuilder {
         self.entries.sort_unstable();
         self.entries.dedup();
         ScopeSet::with_annotations(self.entries, self.former, self.notes)
+    }
+
+    /// The set, or why the page was over budget.
+    pub(crate) fn finish_checked(self) -> Result<ScopeSet, String> {
+        match self.over.clone() {
+            Some(reason) => Err(reason),
+            None => Ok(self.finish()),
+        }
     }
 }
 
@@ -855,7 +973,7 @@ pub fn extract_scope(doc: &Document, spec: &ScopeSpec, settings: &ScopeSettings)
             _ => Err("kind = \"json\" reads JSON documents, and this page is not one".into()),
         },
         ScopeKind::Auto => match &doc.json {
-            Some(value) => Ok(json::extract_auto(value, settings)),
+            Some(value) => json::extract_auto(value, settings),
             None => auto::extract(doc, spec, settings),
         },
     };
@@ -1200,6 +1318,52 @@ mod tests {
         let plain: ScopeSet =
             serde_json::from_str(r#"[{"certification":"ISO","service":"X"}]"#).unwrap();
         assert_eq!(plain.len(), 1);
+    }
+
+    #[test]
+    fn a_builder_over_budget_says_why_and_takes_no_more() {
+        let mut builder = ScopeSetBuilder::default();
+        for i in 0..=MAX_PAIRS {
+            builder.add("SOC 2", &format!("Service {i}"));
+        }
+        assert!(builder.is_full());
+        let reason = builder.finish_checked().unwrap_err();
+        assert!(reason.contains("more than 100000"), "{reason}");
+        // Long names copied into many pairs: over the name budget.
+        let mut builder = ScopeSetBuilder::default();
+        let long = "x".repeat(1 << 20);
+        for i in 0..17 {
+            builder.add(&format!("Certification {i}"), &long);
+        }
+        assert!(builder.finish_checked().unwrap_err().contains("16 MiB"));
+        // Sets made from sets have no budget.
+        let mut builder = ScopeSetBuilder::unbounded();
+        for i in 0..=MAX_PAIRS {
+            builder.add("SOC 2", &format!("Service {i}"));
+        }
+        assert_eq!(builder.finish_checked().unwrap().len(), MAX_PAIRS + 1);
+    }
+
+    #[test]
+    fn a_service_keeps_a_few_notes_and_former_names() {
+        let mut builder = ScopeSetBuilder::default();
+        builder.add("SOC 2", "Azure Files");
+        for i in 0..100 {
+            builder.note("Azure Files", format!("see appendix {i}"));
+            builder.note("Azure Files", format!("see appendix {i}"));
+            builder.former("Azure Files", format!("Old name {i}"));
+        }
+        let set = builder.finish_checked().unwrap();
+        let note = set.note("Azure Files").unwrap();
+        assert_eq!(note.split("; ").count(), MAX_NOTES_PER_SERVICE);
+        assert!(
+            note.starts_with("see appendix 0; see appendix 1;"),
+            "{note}"
+        );
+        assert_eq!(
+            set.former_names("Azure Files").count(),
+            MAX_NOTES_PER_SERVICE
+        );
     }
 
     #[test]

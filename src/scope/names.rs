@@ -7,6 +7,7 @@
 //! name per environment.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -86,18 +87,135 @@ fn is_name_decoration(c: char) -> bool {
 }
 
 /// A table cell as a mark is matched against: markup leftovers, footnote
-/// markers and variation selectors removed, punctuation kept
-/// (":heavy_check_mark:" stays whole).
+/// markers (as in names, and digits glued to a symbol: "✅12") and
+/// variation selectors removed, punctuation kept (":heavy_check_mark:"
+/// stays whole).
 pub fn mark_text(raw: &str) -> &str {
-    raw.trim_matches(|c: char| {
-        c.is_whitespace() || is_footnote_char(c) || is_variation_selector(c) || c == '`' || c == '_'
-    })
+    let mut s = raw;
+    loop {
+        let t = s.trim_matches(|c: char| {
+            c.is_whitespace()
+                || is_footnote_char(c)
+                || is_variation_selector(c)
+                || c == '`'
+                || c == '_'
+        });
+        let t = without_footnote(t, true);
+        if t.len() == s.len() {
+            return t;
+        }
+        s = t;
+    }
+}
+
+/// Words a number may be glued to without being a footnote: "Gen2",
+/// "Level2", "Type2" are names, "Maps1" is "Maps" and footnote 1.
+const NUMBERED_WORDS: &[&str] = &[
+    "gen",
+    "generation",
+    "ver",
+    "version",
+    "rev",
+    "revision",
+    "release",
+    "type",
+    "tier",
+    "level",
+    "lvl",
+    "phase",
+    "part",
+    "step",
+    "stage",
+    "class",
+    "grade",
+    "edition",
+    "series",
+    "plan",
+    "zone",
+    "region",
+    "round",
+    "wave",
+    "batch",
+];
+
+/// The longest footnote list in parentheses or brackets taken for a
+/// footnote marker: "(1)", "(1, 2)", "[a]", "(*)".
+const MAX_FOOTNOTE_GROUP: usize = 12;
+
+/// `text` without one footnote marker at its end, if it has one: a
+/// parenthesised or bracketed footnote list ("Azure Maps (1)", "Azure
+/// Maps[2, 3]", "(†)"), or a single digit glued to a word of three or more
+/// letters ("Azure Maps1", as a superscript reads once flattened), but not
+/// to a word that takes a number ("Gen2", "Level2"). With `after_symbol`,
+/// also digits glued to a sign that is not a letter ("✅12": a mark with
+/// its footnote). The rest is returned untrimmed.
+fn without_footnote(text: &str, after_symbol: bool) -> &str {
+    let t = text.trim_end();
+    if let Some(close) = t.chars().last().filter(|c| matches!(c, ')' | ']')) {
+        let open = if close == ')' { '(' } else { '[' };
+        if let Some(at) = t.rfind(open)
+            && at > 0
+        {
+            let inside = &t[at + 1..t.len() - 1];
+            let refs = inside.split(',').map(str::trim);
+            if inside.chars().count() <= MAX_FOOTNOTE_GROUP
+                && refs.clone().all(|r| {
+                    (1..=3).contains(&r.chars().count())
+                        && r.chars().all(|c| {
+                            c.is_ascii_digit()
+                                || is_footnote_char(c)
+                                || (close == ']' && c.is_ascii_lowercase())
+                        })
+                })
+            {
+                return &t[..at];
+            }
+        }
+    }
+    let digits = t.len() - t.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 {
+        return t;
+    }
+    let before = &t[..t.len() - digits];
+    let Some(last) = before.chars().last() else {
+        return t;
+    };
+    if last.is_alphabetic() {
+        let word: String = before
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphabetic())
+            .collect::<Vec<char>>()
+            .into_iter()
+            .rev()
+            .flat_map(char::to_lowercase)
+            .collect();
+        let glued = digits == 1
+            && !t.ends_with('0')
+            && last.is_lowercase()
+            && word.chars().count() >= 3
+            && !NUMBERED_WORDS.contains(&word.as_str());
+        if glued {
+            return before;
+        }
+    } else if after_symbol
+        && digits <= 2
+        && !last.is_whitespace()
+        && !last.is_ascii_punctuation()
+        && !last.is_numeric()
+    {
+        return before;
+    }
+    t
 }
 
 /// Removes markup leftovers (`**`, `__`, backticks), ™ ® ℠ and invisible
-/// soft hyphens and word joiners, footnote markers at either end,
+/// soft hyphens and word joiners, footnote markers at either end (`*`, `†`,
+/// `¹`, "(1)", "[2, 3]", a digit glued to a word: see [`without_footnote`]),
 /// surrounding whitespace and trailing punctuation. Inner whitespace is
-/// collapsed. Text that is nothing but markup becomes "".
+/// collapsed. Text that is nothing but markup becomes "". Service names,
+/// certification names (column headers, list and JSON names) and headings
+/// are all cleaned here, so a footnote never tells two versions apart.
 pub fn strip_markup(raw: &str) -> String {
     // Called for every cell and name of a page: one allocation, not seven.
     let unmarked = if raw.contains("**")
@@ -121,11 +239,8 @@ pub fn strip_markup(raw: &str) -> String {
             .trim_start_matches(is_footnote_char)
             .trim_end_matches([',', ';', '.', ':', '–', '-'])
             .trim();
-        // A bracketed footnote reference at the end: "Name [1]" / "Name[a]".
-        let t = match t.rfind('[') {
-            Some(i) if t.ends_with(']') && t.len() - i <= 4 && i > 0 => t[..i].trim_end(),
-            _ => t,
-        };
+        // A footnote reference at the end: "Name [1]", "Name (1, 2)", "Name1".
+        let t = without_footnote(t, false).trim_end();
         if t.len() == s.len() {
             break;
         }
@@ -246,9 +361,10 @@ pub fn split_environments(name: &str) -> Vec<String> {
         return vec![name.to_string()];
     }
     let mut out: Vec<String> = Vec::with_capacity(parts.len());
+    let mut seen: HashSet<String> = HashSet::with_capacity(parts.len());
     for part in parts {
         let part = strip_markup(&part);
-        if !part.is_empty() && !out.contains(&part) {
+        if !part.is_empty() && seen.insert(part.clone()) {
             out.push(part);
         }
     }
@@ -370,6 +486,56 @@ mod tests {
         assert_eq!(strip_markup("**"), "");
         assert_eq!(mark_text(" :heavy_check_mark: ** "), ":heavy_check_mark:");
         assert_eq!(mark_text("✅¹"), "✅");
+    }
+
+    #[test]
+    fn footnote_markers_of_every_form_leave_names_and_marks() {
+        for written in [
+            "Azure Maps (1)",
+            "Azure Maps(2, 3)",
+            "Azure Maps [a]",
+            "Azure Maps (*)",
+            "Azure Maps1",
+            "Azure Maps †",
+            "Azure Maps*",
+            "Azure Maps¹ (2)",
+        ] {
+            assert_eq!(strip_markup(written), "Azure Maps", "{written}");
+        }
+        // Certification names and headings are cleaned the same way.
+        assert_eq!(strip_markup("FedRAMP High (1)"), "FedRAMP High");
+        assert_eq!(strip_markup("FedRAMP Moderate2"), "FedRAMP Moderate");
+        // Numbers that belong to the name stay.
+        for name in [
+            "Azure Data Lake Storage Gen2",
+            "SOC 2",
+            "DoD IL2",
+            "Microsoft 365",
+            "ISO/IEC 27001:2013",
+            "DoD Level2",
+            "SOC 2 Type2",
+            "BSI C5",
+            "Windows10",
+            "ISO 27001 (2013)",
+            "Exchange Online (GCC High)",
+            "Azure Monitor (incl. Log Analytics)",
+        ] {
+            assert_eq!(strip_markup(name), name);
+        }
+        for mark in [
+            "✅12",
+            "✅ (1)",
+            "✅[2]",
+            "✅¹",
+            "Yes1",
+            ":heavy_check_mark:*",
+        ] {
+            assert!(
+                ["✅", "Yes", ":heavy_check_mark:"].contains(&mark_text(mark)),
+                "{mark} → {}",
+                mark_text(mark)
+            );
+        }
     }
 
     #[test]

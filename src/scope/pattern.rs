@@ -59,7 +59,7 @@ pub(crate) fn extract(
     if out.is_empty() {
         return Err(format!("the regex {:?} matched nothing", re.as_str()));
     }
-    Ok(out.finish())
+    out.finish_checked()
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! A matrix page at the real size, with every quirk, through the whole
 //! pipeline: the pairs are exactly the check marks, a lost check mark is
 //! one removal, a column renamed over the years is no change at all, and
-//! one of the two tables becoming unreadable is a broken extraction when
-//! the source picks its tables, removals when it does not.
+//! one of the two tables becoming unreadable is a broken extraction, whether
+//! the source picks its tables or not.
 
 use crate::common;
 
@@ -108,11 +108,11 @@ async fn a_real_size_matrix_with_every_quirk_over_http() {
 }
 
 /// The Azure Government table's marks become images without text. Picked
-/// by selector, the table is a broken extraction; found among all, its
-/// services read as removed, since nothing tells that apart from the page
-/// dropping them.
+/// by selector or found among all, the table still has the certification
+/// columns of the page's matrices: a broken extraction, never its services
+/// read as removed.
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unreadable_table_is_broken_when_picked_and_a_removal_when_not() {
+async fn a_matrix_whose_marks_cannot_be_read_is_broken_picked_or_not() {
     let page = Arc::new(Mutex::new(matrix::page(20, "DoD IL2", None)));
     let served = page.clone();
     let server = Server::start(move |_| Reply::html(served.lock().unwrap().clone()));
@@ -136,10 +136,18 @@ async fn an_unreadable_table_is_broken_when_picked_and_a_removal_when_not() {
         let outcome = report.outcomes.iter().find(|o| o.source == id).unwrap();
         outcome.events.iter().map(|e| e.kind.as_str()).collect()
     };
-    // Both see the page's text change. Picked by `table`: an unreadable
-    // table is broken, not a removal.
+    // Both see the page's text change, and neither a mass removal.
     assert_eq!(kinds("picked"), ["content", "extraction-broken"]);
-    // Not picked: nothing tells a table that stops reading from one the
-    // page dropped, and a drop must never be hidden.
-    assert_eq!(kinds("all"), ["content", "scope"]);
+    assert_eq!(kinds("all"), ["content", "extraction-broken"]);
+    let all = report.outcomes.iter().find(|o| o.source == "all").unwrap();
+    let broken = all
+        .events
+        .iter()
+        .find(|e| e.kind == "extraction-broken")
+        .unwrap();
+    assert!(
+        broken.summary.contains("can no longer be read"),
+        "{}",
+        broken.summary
+    );
 }

@@ -2,19 +2,20 @@
 //! source, rendered as the live site serves it (chrome that changes on
 //! every request), replayed in date order through fetch → extract → scope
 //! → store → detect. The scope events must be exactly the scope changes
-//! the Markdown sources themselves show, and the known real changes must be
-//! reported with the right entries.
+//! each source's `expected-scope.txt` lists (written by reading the
+//! versions, not computed), and the known real changes must be reported
+//! with the right entries.
 
 use crate::common;
 
 use std::sync::Arc;
 use std::sync::Mutex;
 
+use common::scope_changes::{Score, assert_names_each_transition, expected_changes, json_changes};
 use common::server::{Reply, Server};
-use common::{FAST_HTTP, Harness, corpus_versions, html_source};
+use common::{FAST_HTTP, Harness, corpus_dir, corpus_versions, html_source};
 use scopewatch::demo::site;
-use scopewatch::extract::markdown::extract_markdown;
-use scopewatch::scope::{ScopeEntry, ScopeOutcome, diff_scope, extract_scope};
+use scopewatch::scope::ScopeEntry;
 use scopewatch::store::EventRow;
 
 const SOURCES: &[(&str, &str)] = &[
@@ -98,45 +99,35 @@ fn pair(certification: &str, service: &str) -> ScopeEntry {
     ScopeEntry::new(certification, service)
 }
 
-/// Scope events over HTTP are exactly the scope diffs of the Markdown files.
+/// Scope events over HTTP are exactly the changes each source's
+/// `expected-scope.txt` says its versions make (written by reading them).
 #[tokio::test(flavor = "multi_thread")]
 async fn every_corpus_version_over_http_gives_exactly_the_real_scope_changes() {
+    let mut total = Score::default();
+    let mut wrong = Vec::new();
     for (source, scope_config) in SOURCES {
         let (h, seen) = replay(source, scope_config).await;
-        let source_config = h.config.source("s").unwrap();
-        let mut previous = None;
-        for ((name, markdown), (_, event)) in corpus_versions(source).iter().zip(&seen) {
-            let doc = extract_markdown(markdown);
-            let ScopeOutcome::Extracted(set) =
-                extract_scope(&doc, &source_config.scope, &h.config.scope)
-            else {
-                panic!("{source}/{name}: the Markdown source does not extract");
-            };
-            let expected = previous
+        let expected = expected_changes(&corpus_dir(source));
+        assert_names_each_transition(&expected, &seen, source);
+        for ((file, want), (_, event)) in expected.iter().zip(&seen[1..]) {
+            let got = event
                 .as_ref()
-                .map(|p| diff_scope(p, &set, &h.config.scope));
-            match (expected.filter(|d| !d.is_empty()), event) {
-                (None, None) => {}
-                (Some(diff), Some(event)) => {
-                    assert_eq!(entries(event, "added"), diff.added, "{source}/{name} added");
-                    assert_eq!(
-                        entries(event, "removed"),
-                        diff.removed,
-                        "{source}/{name} removed"
-                    );
-                    assert_eq!(
-                        event.details["renamed"].as_array().unwrap().len(),
-                        diff.renamed.len()
-                    );
-                }
-                (expected, event) => {
-                    panic!("{source}/{name}: expected {expected:?}, got {event:?}")
-                }
+                .map(|e| json_changes(&serde_json::Value::Object(e.details.clone())))
+                .unwrap_or_default();
+            if got != *want {
+                wrong.push(format!(
+                    "{source}/{file}: missing {:?}, not expected {:?}",
+                    want.difference(&got).collect::<Vec<_>>(),
+                    got.difference(want).collect::<Vec<_>>()
+                ));
             }
-            previous = Some(set);
+            total.add(want, &got);
         }
         assert!(h.store().verify_chain().unwrap().is_empty());
     }
+    println!("over HTTP: {}", total.line());
+    assert_eq!(total.transitions, 130, "every transition of the corpus");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
