@@ -225,6 +225,9 @@ pub struct VerifyArgs {
     /// The public key (PEM) signatures must verify with [default: the bundle's public-key.pem, or the store's signing key]
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// A checkpoint from an earlier bundle (ledger/checkpoints/NNNNNN.json or .txt): prove BUNDLE's log extends it
+    #[arg(long, value_name = "OLD_CHECKPOINT_FILE", requires = "bundle")]
+    pub since_checkpoint: Option<PathBuf>,
     /// Print the findings as JSON
     #[arg(long)]
     pub json: bool,
@@ -235,10 +238,10 @@ pub struct ExportArgs {
     /// Directory to write the bundle to (created; must be empty if it exists)
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Only captures at or after this time (RFC 3339, a date, or a duration ago such as 30d)
+    /// Only captures that finished at or after this time (RFC 3339, a date, or a duration ago such as 30d)
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only captures before this time
+    /// Only captures that finished before this time
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
     /// Only these sources (repeatable)

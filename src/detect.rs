@@ -299,15 +299,9 @@ fn compare(
     }
     let (summary, diff) = match texts {
         Some(t) => {
-            let (added, removed, diff) =
-                unified_diff(t.previous, t.current, previous.record_id, current.record_id);
-            (
-                format!(
-                    "content changed: {} added, {removed} removed",
-                    crate::wording::counted(added, "line", "lines")
-                ),
-                Some(diff),
-            )
+            let (summary, diff) =
+                content_change(t.previous, t.current, previous.record_id, current.record_id);
+            (summary, Some(diff))
         }
         None => ("content changed".to_string(), None),
     };
@@ -508,8 +502,38 @@ fn unexplained(
     }
 }
 
+/// A `content` event's summary and unified diff for two normalised texts
+/// of records `from` and `to`: what the sweep stored, and what `verify`
+/// recomputes from the two stored texts.
+pub fn content_change(previous: &str, current: &str, from: i64, to: i64) -> (String, String) {
+    let (added, removed, diff) = unified_diff(previous, current, from, to);
+    (content_summary(added, removed), diff)
+}
+
+/// "content changed: 3 lines added, 1 removed".
+pub fn content_summary(added: usize, removed: usize) -> String {
+    format!(
+        "content changed: {} added, {removed} removed",
+        crate::wording::counted(added, "line", "lines")
+    )
+}
+
+/// The lines a unified diff adds and removes (those inside its hunks).
+pub fn diff_line_counts(diff: &str) -> (usize, usize) {
+    let (mut added, mut removed) = (0, 0);
+    let hunks = diff.lines().skip_while(|line| !line.starts_with("@@"));
+    for line in hunks {
+        if line.starts_with('+') {
+            added += 1;
+        } else if line.starts_with('-') {
+            removed += 1;
+        }
+    }
+    (added, removed)
+}
+
 /// "scope changed: 2 certifications renamed, 3 added, 1 removed (…)".
-fn scope_summary(diff: &crate::scope::ScopeDiff) -> String {
+pub fn scope_summary(diff: &crate::scope::ScopeDiff) -> String {
     let certifications: Vec<(&str, &str)> = diff.certification_renames().collect();
     let entries: Vec<(&ScopeEntry, &ScopeEntry)> = diff
         .renamed

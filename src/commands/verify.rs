@@ -22,9 +22,15 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
         Some(bundle) => {
             let config = env.optional_config()?;
             let extractor = config.as_ref().map(extractor);
+            let since = args
+                .since_checkpoint
+                .as_deref()
+                .map(evidence::extends::read_old)
+                .transpose()?;
             evidence::verify::verify_bundle(
                 bundle,
                 args.key.as_deref(),
+                since.as_ref(),
                 reextraction(config.as_ref(), extractor.as_ref()),
             )?
         }

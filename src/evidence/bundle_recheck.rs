@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::event_check::ScopeLines;
 use super::recheck::{self, Body, Capture, History, Recheck, Stored};
 use super::warc::{self, WarcRecord};
 use super::{EvidenceError, Finding};
@@ -121,15 +122,14 @@ impl Captures {
     /// with the bundle's `scope/` lines and `leaves` (by seq).
     pub(crate) fn recheck(
         mut self,
-        dir: &Path,
+        scope: ScopeLines,
         leaves: &HashMap<i64, Value>,
         reextraction: Option<recheck::Reextraction<'_>>,
-        findings: &mut Vec<Finding>,
     ) -> Result<Recheck, EvidenceError> {
         let Some(reextraction) = reextraction else {
             return Ok(recheck::no_config());
         };
-        let (scope_of, sets) = scope_lines(dir, findings);
+        let ScopeLines { scope_of, sets } = scope;
         for capture in &mut self.captures {
             capture.scope_hash = scope_of.get(&capture.id).cloned();
         }
@@ -163,10 +163,7 @@ pub(crate) fn pruned_by_policy(meta: &Value, payload: &str) -> bool {
 
 /// Every `scope/<source>.jsonl` line: record id to scope hash, and scope
 /// hash to its entries (JSON).
-fn scope_lines(
-    dir: &Path,
-    findings: &mut Vec<Finding>,
-) -> (HashMap<i64, String>, HashMap<String, String>) {
+pub(crate) fn scope_lines(dir: &Path, findings: &mut Vec<Finding>) -> ScopeLines {
     let mut scope_of = HashMap::new();
     let mut sets: HashMap<String, String> = HashMap::new();
     let mut files: Vec<_> = std::fs::read_dir(dir.join("scope"))
@@ -215,7 +212,7 @@ fn scope_lines(
             }
         }
     }
-    (scope_of, sets)
+    ScopeLines { scope_of, sets }
 }
 
 fn hashes_to(json: &str, hash: &str) -> bool {

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use super::EvidenceError;
 use super::checkpoint::{self, Checkpoint, Signer};
 use super::ledger::{self, Entry};
+use super::manifest::{self, Manifest};
 use super::merkle::Tree;
 use super::report::{self, ReportRow};
 use super::wacz::{self, Page};
@@ -46,6 +47,13 @@ impl Selection {
 
     fn covers_source(&self, source: &str) -> bool {
         self.sources.is_empty() || self.sources.iter().any(|s| s == source)
+    }
+
+    /// Whether an attempt of `source` that finished at `at` (its ledger
+    /// leaf's `source` and `at`) is selected: what the leaf alone says, so
+    /// `verify` can tell from the ledger which captures a bundle must hold.
+    pub fn selects(&self, source: &str, at: &str) -> bool {
+        self.covers_source(source) && self.covers_time(at)
     }
 }
 
@@ -127,15 +135,10 @@ pub fn write_signed(
         .filter(|(_, leaf)| matches!(leaf["type"].as_str(), Some("capture" | "failure")))
         .filter_map(|(entry, leaf)| Some((leaf["record_id"].as_i64()?, entry.seq)))
         .collect();
-    let records: Vec<_> = store
-        .all_records()?
-        .into_iter()
-        .filter(|(row, _)| {
-            seq_of_record.contains_key(&row.id)
-                && selection.covers_source(&row.source)
-                && selection.covers_time(&row.started_at)
-        })
-        .collect();
+    let (records, unselected): (Vec<_>, Vec<_>) =
+        store.all_records()?.into_iter().partition(|(row, _)| {
+            seq_of_record.contains_key(&row.id) && selection.selects(&row.source, &row.finished_at)
+        });
     let record_ids: HashSet<i64> = records.iter().map(|(row, _)| row.id).collect();
 
     // The configuration in force for each attempt: the last `config` leaf
@@ -166,8 +169,12 @@ pub fn write_signed(
     // Per source, its latest capture with a body: the WACZ page for it.
     let mut latest_capture: BTreeMap<String, &crate::store::RecordRow> = BTreeMap::new();
     let pruned = super::retention::pruned(store)?;
+    let mut pruned_records = HashSet::new();
     for (row, record_hash) in &records {
         let raw_pruned = row.raw_hash.as_ref().is_some_and(|h| pruned.contains(h));
+        if raw_pruned {
+            pruned_records.insert(row.id);
+        }
         let body = if raw_pruned {
             None
         } else {
@@ -216,7 +223,7 @@ pub fn write_signed(
         });
     }
     for (source, bytes) in archives {
-        files.insert(format!("archive/{source}.warc.gz"), bytes);
+        files.insert(manifest::archive_of(&source), bytes);
     }
     if format == Format::Wacz {
         let warcs: Vec<(&str, &[u8])> = files
@@ -286,6 +293,29 @@ pub fn write_signed(
         inclusion.push('\n');
     }
     files.insert("ledger/entries.jsonl".into(), lines.into_bytes());
+    let stated = Manifest {
+        format: manifest::FORMAT.into(),
+        selection: manifest::SelectionJson::of(selection),
+        checkpoint: manifest::CheckpointRef {
+            id: latest.id,
+            tree_size: latest.tree_size,
+            root: latest.root.clone(),
+        },
+        ledger: manifest::LedgerRange {
+            first,
+            size: latest.tree_size,
+        },
+        entries: chosen
+            .iter()
+            .filter_map(|entry| {
+                let leaf = &leaves[entry.seq as usize];
+                manifest::entry_of(entry.seq, leaf, &record_ids, &pruned_records)
+            })
+            .collect(),
+    };
+    let stated = serde_json::to_vec_pretty(&stated).expect("a manifest serialises");
+    files.insert(manifest::SIGNATURE.into(), signer.sign(&stated).to_vec());
+    files.insert(manifest::FILE.into(), stated);
     files.insert(
         "ledger/proofs/inclusion.jsonl".into(),
         inclusion.into_bytes(),
@@ -318,11 +348,20 @@ pub fn write_signed(
     let events = store.events(&EventFilter::default())?;
     let mut changes = String::new();
     let mut report_changes = Vec::new();
+    // The earlier records whose scope an exported scope event compared
+    // with: their scope lines go out too, so the event can be recomputed.
+    let mut compared = HashSet::new();
     for event in events
         .iter()
         .rev()
         .filter(|e| record_ids.contains(&e.to_snapshot))
     {
+        if event.kind == "scope"
+            && let Some(from) = event.from_snapshot
+            && !record_ids.contains(&from)
+        {
+            compared.insert(from);
+        }
         let diff = blob(store, event.diff_hash.as_deref())?
             .map(|d| String::from_utf8_lossy(&d).into_owned());
         changes.push_str(&json!({ "event": event, "diff": diff }).to_string());
@@ -331,9 +370,19 @@ pub fn write_signed(
     }
     files.insert("changes.jsonl".into(), changes.into_bytes());
 
-    // scope/<source>.jsonl: the scope each capture asserted, in order.
+    // scope/<source>.jsonl: the scope each capture asserted, in order (and
+    // that of the earlier records scope events compared with).
+    let mut scoped: Vec<&(crate::store::RecordRow, String)> = records
+        .iter()
+        .chain(
+            unselected
+                .iter()
+                .filter(|(row, _)| compared.contains(&row.id)),
+        )
+        .collect();
+    scoped.sort_by_key(|(row, _)| row.id);
     let mut scopes: BTreeMap<String, String> = BTreeMap::new();
-    for (row, record_hash) in &records {
+    for (row, record_hash) in scoped {
         let Some(hash) = &row.scope_hash else {
             continue;
         };
@@ -502,7 +551,7 @@ fn readme(latest: &Checkpoint, wacz: bool) -> String {
     let (wacz_file, wacz_step) = if wacz {
         (
             "archive.wacz            the same WARC files as a WACZ 1.1.1 package, for replay in\n                        ReplayWeb.page or pywb (see step 10)\n",
-            "10. archive.wacz holds archive/*.warc.gz byte for byte (stored, not\n   recompressed), indexes/index.cdx, pages/pages.jsonl (one page per\n   source), and datapackage.json with the SHA-256 of each; SHA256SUMS\n   covers the package itself. Check it with py-wacz:\n       wacz validate -f archive.wacz        (pip install wacz)\n",
+            "10. archive.wacz holds archive/*.warc.gz byte for byte (stored, not\n   recompressed), indexes/index.cdx, pages/pages.jsonl (one page per\n   source), and datapackage.json with the SHA-256 of each; SHA256SUMS\n   covers the package itself. Check it with py-wacz:\n       wacz validate -f archive.wacz        (pip install wacz)\n   scopewatch verify (step 8) also checks that each WARC file in it is\n   byte for byte the one in archive/, and its datapackage.json digests.\n",
         )
     } else {
         ("", "")
@@ -525,6 +574,10 @@ README.txt              this file
 SHA256SUMS              SHA-256 of every other file, sha256sum format
 SHA256SUMS.sig          Ed25519 signature over SHA256SUMS (raw 64 bytes)
 public-key.pem          the public key that signed it
+manifest.json           what this bundle holds: the selection (--source, --since,
+                        --until), the ledger range, and for every capture and event in
+                        it whether it is included, pruned by retention or not selected
+manifest.sig            Ed25519 signature over manifest.json (raw 64 bytes)
 verify_ledger.py        checks the ledger without scopewatch (Python 3, standard library; step 7)
 archive/*.warc.gz       WARC 1.1 records, one gzip member each, one file per source
 ledger/entries.jsonl    every ledger leaf from the first that concerns these captures
@@ -535,7 +588,9 @@ ledger/checkpoints/     NNNNNN.txt (signed text), NNNNNN.sig (raw signature), NN
                         NNNNNN.tsr (RFC 3161 timestamp reply, when [evidence] tsa_url is set)
 ledger/proofs/          inclusion.jsonl (an RFC 6962 audit path per entry, against the
                         newest checkpoint), consistency.jsonl (between consecutive checkpoints)
-changes.jsonl           content changes and other events, with their diffs
+changes.jsonl           content changes and other events, with their diffs; each
+                        event's ledger entry states its kind, severity, summary and
+                        the SHA-256 of its added/removed/renamed lists
 scope/<source>.jsonl    the scope (certification, service pairs) each capture asserted
 report.html, report.csv the same for people and spreadsheets
 {wacz_file}
@@ -546,9 +601,11 @@ How to verify, step by step
    signed by whoever holds that key.
 2. Check every file against the checksums:
        sha256sum -c SHA256SUMS
-3. Check the signature over the checksums:
+3. Check the signature over the checksums, and over the manifest:
        openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin \
            -in SHA256SUMS -sigfile SHA256SUMS.sig
+       openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin \
+           -in manifest.json -sigfile manifest.sig
 4. Check each checkpoint's signature the same way, e.g.:
        openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin \
            -in ledger/checkpoints/000001.txt -sigfile ledger/checkpoints/000001.sig
@@ -565,8 +622,9 @@ How to verify, step by step
    notices a cut inside a member, but not one at a member boundary (whole
    records dropped from the end): what is left is valid gzip. `sha256sum
    -c` (step 2) notices either unless SHA256SUMS was signed again;
-   verify_ledger.py (step 7) notices it when the dropped captures' ledger
-   lines were removed too, not when only WARC records were cut.
+   verify_ledger.py (step 7) and scopewatch verify (step 8) notice it even
+   then: manifest.json and the ledger say which captures the bundle holds,
+   and each must have its WARC records.
 6. A ledger leaf's hash is SHA-256 of a zero byte followed by the line:
        (printf '\000'; head -n1 ledger/entries.jsonl | tr -d '\n') | sha256sum
    Each leaf's audit path in ledger/proofs/inclusion.jsonl leads to the
@@ -578,11 +636,19 @@ How to verify, step by step
    entry before it, that the entries run without a gap to the last one
    the newest checkpoint signed, each inclusion proof against that
    checkpoint's root and, when the entries start at 0, every checkpoint's
-   root. It prints each problem with its ledger sequence number and exits
-   1 if there is any. It checks no signature: steps 3 and 4 do.
-8. Or all of the above, plus the consistency proofs and the link from each
-   WARC metadata record to its ledger leaf, in one go:
+   root, and with manifest.json that the entries start where it says and
+   that every capture its selection covers has its WARC records in
+   archive/. It prints each problem with its ledger sequence number and
+   exits 1 if there is any. It checks no signature: steps 3 and 4 do.
+8. Or all of the above, plus the consistency proofs, the link from each
+   WARC metadata record to its ledger leaf, each event in changes.jsonl
+   against its ledger entry and recomputed from scope/*.jsonl, and every
+   capture manifest.json's selection covers, in one go:
        scopewatch verify THIS_DIRECTORY --key PINNED.pem
+   Keep the newest ledger/checkpoints/NNNNNN.json of each bundle you
+   receive: the next bundle must extend it, which proves nothing it
+   covered was rewritten since, even by the key's holder:
+       scopewatch verify THIS_DIRECTORY --since-checkpoint OLD/ledger/checkpoints/NNNNNN.json
 9. Re-run extraction on the captured bytes with the operator's
    configuration file (the one whose SHA-256 the metadata records'
    config_sha256 names) and compare what each capture stated:
@@ -618,6 +684,10 @@ What the evidence proves
   the settings of the configuration file you re-extract with (step 9):
   a text or scope rewritten after capture shows, even if SHA256SUMS and
   the checkpoints were signed again with the key.
+- That the bundle holds every capture its selection (manifest.json)
+  covers, and every event of those captures as recorded: a capture left
+  out, or an event's severity, summary or lists edited, shows even when
+  the files were signed again with the key.
 - Every fetch attempt (failures included) and every detected change is a
   leaf of one append-only log; a leaf cannot be changed, removed or
   reordered without breaking the signed root, and each checkpoint's log

@@ -33,7 +33,7 @@ use serde_json::{Map, Value, json};
 use super::merkle::{self, Hash};
 use crate::clock;
 use crate::hash::Digest;
-use crate::store::{EventRow, RecordRow, Result, Store, StoreError};
+use crate::store::{DerivedHashes, EventRow, RecordRow, Result, Store, StoreError};
 
 /// One stored leaf.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -208,20 +208,25 @@ pub(crate) fn record_attempt(
     Ok(())
 }
 
-/// The leaf of a raised event; `extra` members join the common ones.
+/// The leaf of a raised event, stating its content (see
+/// [`super::event_leaf`]); `extra` members join the common ones.
 /// Call inside the transaction that inserted the event.
 pub(crate) fn record_event(
     conn: &Connection,
     event: &EventRow,
     extra: Map<String, Value>,
 ) -> Result<Entry> {
-    let mut fields = object(json!({
-        "event_id": event.id,
-        "kind": event.kind,
-        "record_id": event.to_snapshot,
-        "from_record": event.from_snapshot,
-        "diff_hash": event.diff_hash,
-    }));
+    let hashes = |id: Option<i64>| -> Result<DerivedHashes> {
+        Ok(match id {
+            Some(id) => crate::store::derived_hashes(conn, id)?.unwrap_or_default(),
+            None => DerivedHashes::default(),
+        })
+    };
+    let mut fields = super::event_leaf::members(
+        event,
+        &hashes(event.from_snapshot)?,
+        &hashes(Some(event.to_snapshot))?,
+    );
     fields.extend(extra);
     append(
         conn,

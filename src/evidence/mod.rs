@@ -1,9 +1,11 @@
 //! Evidence an auditor can check without trusting scopewatch: the
-//! append-only Merkle ledger ([`ledger`], [`merkle`]), Ed25519-signed
+//! append-only Merkle ledger ([`ledger`], [`merkle`]) whose event leaves
+//! state each event's content ([`event_leaf`]), Ed25519-signed
 //! checkpoints ([`checkpoint`]), WARC rendering of captures ([`warc`]), the
-//! export bundle ([`export`]) with its optional WACZ package ([`wacz`]), and
-//! verification of the live store and of a
-//! bundle ([`verify`]). The hooks the rest of the program calls are here:
+//! export bundle ([`export`]) with its signed [`manifest`] and optional
+//! WACZ package ([`wacz`]), and verification of the live store and of a
+//! bundle ([`verify`]; events in [`event_check`], the package in
+//! [`wacz_check`], an earlier checkpoint extended in [`extends`]). The hooks the rest of the program calls are here:
 //! [`before_sweep`], [`after_sweep`] and the ledger's lifecycle and
 //! configuration leaves. RFC 3161 timestamps are requested in [`timestamp`],
 //! read and verified in [`rfc3161`], checked by `verify` in
@@ -13,8 +15,12 @@
 
 mod bundle_recheck;
 pub mod checkpoint;
+mod event_check;
+pub mod event_leaf;
 pub mod export;
+pub mod extends;
 pub mod ledger;
+pub mod manifest;
 pub mod merkle;
 pub mod recheck;
 mod report;
@@ -24,6 +30,7 @@ pub mod timestamp;
 mod timestamp_check;
 pub mod verify;
 pub mod wacz;
+mod wacz_check;
 pub mod warc;
 
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //! Every problem is collected and named by what it concerns; nothing stops
 //! at the first.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use ed25519_dalek::VerifyingKey;
@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::bundle_recheck::Captures;
 use super::checkpoint::{self, Checkpoint, key_id};
 use super::ledger::{self, Entry};
+use super::manifest::Archived;
 use super::merkle::{Hash, RootBuilder};
 use super::recheck::Reextraction;
 use super::{EvidenceError, Finding, warc};
@@ -95,7 +96,9 @@ pub fn verify_store(
     let size = scan.size;
     let roots = std::mem::take(&mut scan.roots);
     let settings = scan.settings.take();
+    let event_leaves = std::mem::take(&mut scan.event_leaves);
     findings.extend(scan.findings(conn)?);
+    findings.extend(super::event_check::check_store(store, event_leaves)?);
     findings.extend(check_checkpoints(&roots, size, &checkpoints, key));
     let tsa_trust = reextraction.and_then(|r| r.config.tsa_trust.as_ref());
     findings.extend(super::timestamp::check_tokens(
@@ -143,6 +146,8 @@ struct LedgerScan {
     /// Every record id a capture or failure leaf names.
     referenced: IdSet,
     logged_prunes: HashSet<String>,
+    /// Event id to the seq and JSON of its leaf.
+    event_leaves: BTreeMap<i64, (i64, Value)>,
     size: i64,
     builder: RootBuilder,
     /// The tree sizes checkpoints signed, ascending, and the roots reached.
@@ -168,6 +173,7 @@ impl LedgerScan {
             references: Vec::new(),
             referenced: IdSet::default(),
             logged_prunes: HashSet::new(),
+            event_leaves: BTreeMap::new(),
             size: 0,
             builder: RootBuilder::default(),
             wanted,
@@ -197,6 +203,12 @@ impl LedgerScan {
                 let Ok(leaf) = serde_json::from_str::<Value>(&entry.leaf) else {
                     return Ok(());
                 };
+                if leaf["type"] == "event" {
+                    if let Some(id) = leaf["event_id"].as_i64() {
+                        self.event_leaves.insert(id, (entry.seq, leaf));
+                    }
+                    return Ok(());
+                }
                 match leaf["type"].as_str() {
                     Some("prune") => {
                         if let Some(raw) = leaf["raw_hash"].as_str() {
@@ -401,12 +413,19 @@ pub fn read_public_key(path: &std::path::Path) -> Result<VerifyingKey, EvidenceE
 /// the consistency proofs between checkpoints, every WARC record's framing
 /// and digests, each capture's metadata record against its ledger leaf
 /// and its body (a revisit's: the response it refers to) against the
-/// record's `raw_hash`, and, with `reextraction`, each capture's body re-extracted with its
-/// settings against the text and scope hashes the bundle states.
+/// record's `raw_hash`, the manifest's claims (which captures and events
+/// the bundle must hold, see [`super::manifest`]), the ledger lines'
+/// continuity and `prev` links, every event against its leaf and
+/// recomputed ([`super::event_check`]), `archive.wacz` against the WARC
+/// files ([`super::wacz_check`]), with `since` that the log extends that
+/// earlier checkpoint ([`super::extends`]), and, with `reextraction`, each
+/// capture's body re-extracted with its settings against the text and
+/// scope hashes the bundle states.
 /// `pinned`: the public key to trust [default: the bundle's own].
 pub fn verify_bundle(
     dir: &Path,
     pinned: Option<&Path>,
+    since: Option<&super::extends::OldCheckpoint>,
     reextraction: Option<Reextraction<'_>>,
 ) -> Result<Verified, EvidenceError> {
     if !dir.join("SHA256SUMS").is_file() {
@@ -455,10 +474,185 @@ pub fn verify_bundle(
         &checkpoints,
         tsa_trust,
     ));
-    let leaves = check_bundle_ledger(dir, &checkpoints, &mut findings);
-    let captures = check_archives(dir, &leaves, &mut findings);
-    let recheck = captures.recheck(dir, &leaves, reextraction, &mut findings)?;
+    let manifest = read_manifest(dir, key.as_ref(), &mut findings);
+    let (leaves, lines) = check_bundle_ledger(dir, &checkpoints, &mut findings);
+    if let Some(latest) = checkpoints.last() {
+        let first = manifest.as_ref().map(|m| m.ledger.first);
+        check_sequence(&lines, first, latest, &mut findings);
+    }
+    if let Some(old) = since {
+        let consistency: Vec<Value> =
+            std::fs::read_to_string(dir.join("ledger/proofs/consistency.jsonl"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+        super::extends::check(old, &checkpoints, &consistency, key.as_ref(), &mut findings);
+    }
+    let (captures, archived) = check_archives(dir, &leaves, &mut findings);
+    let warcs: std::collections::BTreeMap<String, (String, u64)> =
+        files_under(dir, &dir.join("archive"))
+            .into_iter()
+            .filter_map(|name| {
+                let bytes = std::fs::read(dir.join(&name)).ok()?;
+                Some((name, (Digest::of(&bytes).to_hex(), bytes.len() as u64)))
+            })
+            .collect();
+    super::wacz_check::check(dir, &warcs, &mut findings);
+    let included_records = match (&manifest, checkpoints.last()) {
+        (Some(manifest), Some(latest)) => {
+            let held = super::manifest::Held {
+                latest,
+                leaves: &leaves,
+                archived: &archived,
+            };
+            super::manifest::check(manifest, &held, &mut findings).included_records
+        }
+        // Without a manifest, the events of the captures it holds.
+        _ => archived.values().filter_map(|a| a.record_id).collect(),
+    };
+    let scope = super::bundle_recheck::scope_lines(dir, &mut findings);
+    let events = super::event_check::BundleLedger {
+        leaves: &leaves,
+        scope: &scope,
+        included_records: &included_records,
+    };
+    super::event_check::check_bundle(dir, &events, &mut findings);
+    let recheck = captures.recheck(scope, &leaves, reextraction)?;
     Ok(Verified::with(findings, recheck, checkpoints.len()))
+}
+
+/// The bundle's manifest, its signature checked against `key`; `None`
+/// (and a finding, or an info line for a bundle from before manifests)
+/// when it cannot be read.
+fn read_manifest(
+    dir: &Path,
+    key: Option<&VerifyingKey>,
+    findings: &mut Vec<Finding>,
+) -> Option<super::manifest::Manifest> {
+    use super::manifest::{FILE, SIGNATURE};
+    let Ok(bytes) = std::fs::read(dir.join(FILE)) else {
+        findings.push(Finding::info(
+            FILE,
+            "the bundle has no manifest (it was exported by an earlier scopewatch, or the manifest was removed): which captures it must hold was not checked, only that its ledger entries run without a gap",
+        ));
+        return None;
+    };
+    let signature = std::fs::read(dir.join(SIGNATURE)).unwrap_or_default();
+    if let Some(key) = key
+        && !checkpoint::verify_signature(key, &bytes, &signature)
+    {
+        findings.push(Finding::new(
+            SIGNATURE,
+            "the signature over manifest.json does not verify with the public key: the manifest was altered or its signature replaced",
+        ));
+    }
+    match serde_json::from_slice(&bytes) {
+        Ok(manifest) => Some(manifest),
+        Err(e) => {
+            findings.push(Finding::new(FILE, format!("is not a manifest: {e}")));
+            None
+        }
+    }
+}
+
+/// One line of `ledger/entries.jsonl`: its seq, its leaf hash, its `prev`.
+struct Line {
+    seq: i64,
+    hash: Hash,
+    prev: Option<String>,
+}
+
+/// The ledger lines run from `first` (the manifest's; else the lowest
+/// seq) to the last entry `latest` signed, in order, without a gap or a
+/// repeat, each `prev` the hash of the line before.
+fn check_sequence(
+    lines: &[Line],
+    first: Option<i64>,
+    latest: &Checkpoint,
+    findings: &mut Vec<Finding>,
+) {
+    let size = latest.tree_size;
+    let first = first
+        .or_else(|| lines.iter().map(|l| l.seq).min())
+        .unwrap_or(size);
+    let mut hashes: HashMap<i64, Hash> = HashMap::new();
+    let mut previous: Option<i64> = None;
+    for line in lines {
+        let concerns = format!("ledger entry {}", line.seq);
+        if hashes.insert(line.seq, line.hash).is_some() {
+            findings.push(Finding::new(
+                concerns,
+                "appears twice in ledger/entries.jsonl",
+            ));
+            continue;
+        }
+        if previous.is_some_and(|p| line.seq < p) {
+            findings.push(Finding::new(
+                &concerns,
+                format!(
+                    "comes after entry {} in ledger/entries.jsonl: the lines were moved",
+                    previous.unwrap_or_default()
+                ),
+            ));
+        }
+        if line.seq < first || line.seq >= size {
+            findings.push(Finding::new(
+                concerns,
+                format!(
+                    "is outside the range the bundle covers (entries {first} to {})",
+                    size - 1
+                ),
+            ));
+        }
+        previous = Some(line.seq);
+    }
+    let missing: Vec<i64> = (first..size)
+        .filter(|seq| !hashes.contains_key(seq))
+        .collect();
+    for (start, end) in runs(&missing) {
+        let (concerns, verb) = if start == end {
+            (format!("ledger entry {start}"), "is")
+        } else {
+            (format!("ledger entries {start} to {end}"), "are")
+        };
+        findings.push(Finding::new(
+            concerns,
+            format!(
+                "{verb} missing from ledger/entries.jsonl (the bundle covers entries {first} to {}): the lines were deleted",
+                size - 1
+            ),
+        ));
+    }
+    for line in lines {
+        let expected = match line.seq {
+            0 => Some(Digest::ZERO.to_hex()),
+            seq => hashes.get(&(seq - 1)).map(hex::encode),
+        };
+        if let Some(expected) = expected
+            && line.prev.as_deref() != Some(expected.as_str())
+        {
+            findings.push(Finding::new(
+                format!("ledger entry {}", line.seq),
+                format!(
+                    "its prev is not the hash of entry {}: the log is broken or reordered here",
+                    line.seq - 1
+                ),
+            ));
+        }
+    }
+}
+
+/// Runs of consecutive numbers in ascending `numbers`: (first, last).
+fn runs(numbers: &[i64]) -> Vec<(i64, i64)> {
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for &n in numbers {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == n => *end = n,
+            _ => runs.push((n, n)),
+        }
+    }
+    runs
 }
 
 fn read(dir: &Path, name: &str, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
@@ -572,14 +766,15 @@ fn check_bundle_ledger(
     dir: &Path,
     checkpoints: &[Checkpoint],
     findings: &mut Vec<Finding>,
-) -> HashMap<i64, Value> {
+) -> (HashMap<i64, Value>, Vec<Line>) {
     let mut leaves = HashMap::new();
+    let mut order = Vec::new();
     let Some(latest) = checkpoints.last() else {
         findings.push(Finding::new(
             "ledger/checkpoints",
             "no checkpoint: nothing signs the ledger",
         ));
-        return leaves;
+        return (leaves, order);
     };
     let root = ledger::parse_hash(&latest.root).unwrap_or([0; 32]);
     let proofs: HashMap<i64, Value> = lines(dir, "ledger/proofs/inclusion.jsonl", findings)
@@ -627,6 +822,11 @@ fn check_bundle_ledger(
                 )
             });
         }
+        order.push(Line {
+            seq,
+            hash,
+            prev: leaf["prev"].as_str().map(String::from),
+        });
         leaves.insert(seq, leaf);
     }
     let consistency: Vec<Value> = lines(dir, "ledger/proofs/consistency.jsonl", findings);
@@ -663,7 +863,7 @@ fn check_bundle_ledger(
             ));
         }
     }
-    leaves
+    (leaves, order)
 }
 
 fn lines(dir: &Path, name: &str, findings: &mut Vec<Finding>) -> Vec<Value> {
@@ -680,8 +880,9 @@ fn check_archives(
     dir: &Path,
     leaves: &HashMap<i64, Value>,
     findings: &mut Vec<Finding>,
-) -> Captures {
+) -> (Captures, HashMap<i64, Archived>) {
     let mut captures = Captures::default();
+    let mut archived = HashMap::new();
     let mut config_seqs: Vec<i64> = leaves
         .iter()
         .filter(|(_, leaf)| leaf["type"] == "config")
@@ -692,6 +893,8 @@ fn check_archives(
         let Some(bytes) = read(dir, &name, findings) else {
             continue;
         };
+        // WARC-Record-ID to WARC-Type of the records read so far.
+        let mut kinds: HashMap<String, String> = HashMap::new();
         for (index, read) in warc::read_all(&bytes).into_iter().enumerate() {
             let (offset, record) = match read {
                 warc::ReadRecord::Ok { offset, record } => (offset, record),
@@ -720,6 +923,27 @@ fn check_archives(
                     ));
                 }
             }
+            if let Some(id) = record.header("WARC-Record-ID") {
+                kinds.insert(id.to_string(), kind.to_string());
+            }
+            if kind == "metadata"
+                && let Ok(meta) = serde_json::from_slice::<Value>(&record.block)
+                && let Some(seq) = meta["ledger_seq"].as_i64()
+            {
+                let concurrent = record
+                    .header("WARC-Concurrent-To")
+                    .and_then(|id| kinds.get(id))
+                    .cloned();
+                archived.insert(
+                    seq,
+                    Archived {
+                        file: name.clone(),
+                        record_id: meta["record_id"].as_i64(),
+                        raw_pruned: meta["raw_pruned"] == true,
+                        concurrent,
+                    },
+                );
+            }
             if kind == "metadata" {
                 let ledger = Ledger {
                     leaves,
@@ -731,7 +955,7 @@ fn check_archives(
             captures.add(&concerns, &record, findings);
         }
     }
-    captures
+    (captures, archived)
 }
 
 /// The metadata's `record` (the record's canonical encoding) must hash to

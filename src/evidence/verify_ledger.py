@@ -1,42 +1,23 @@
 #!/usr/bin/env python3
-"""Checks a scopewatch evidence bundle's ledger without scopewatch.
+"""Checks a scopewatch bundle's ledger without scopewatch: python3 verify_ledger.py [BUNDLE_DIRECTORY]
 
-    python3 verify_ledger.py [BUNDLE_DIRECTORY]   (default: this file's directory)
+Recomputes each leaf hash of ledger/entries.jsonl (SHA-256 of 0x00 and the line), each `prev` link, that
+the entries run without a gap from the first manifest.json names to the last the newest checkpoint signed,
+each inclusion proof against its root (RFC 9162 2.1.3.2), from entry 0 every checkpoint's root, and that
+every capture manifest.json's selection includes has its WARC records in archive/. Prints each problem
+with its ledger sequence number, exits 1 on any. Checks no signature. Python 3.6+, standard library only."""
+import functools, gzip, hashlib, json, os, sys
 
-From ledger/entries.jsonl, ledger/proofs/inclusion.jsonl and the signed
-checkpoint texts ledger/checkpoints/NNNNNN.txt it recomputes every leaf hash
-(SHA-256 of a zero byte and the line), the `prev` link of every entry to the
-one before it, that the entries run without a gap up to the last one the
-newest checkpoint signed, every inclusion proof against that checkpoint's
-root (RFC 6962 / RFC 9162 2.1.3.2) and, when the entries start at 0, the
-Merkle root of every checkpoint. Every problem is printed with the ledger
-sequence number it concerns; the exit status is 1 if there is any, else 0.
+def leaf_hash(line): return hashlib.sha256(b"\x00" + line).digest()
 
-It does not check signatures (the standard library has no Ed25519): check
-the checkpoint texts with openssl as README.txt shows. Standard library
-only, Python 3.6 or later.
-"""
-import hashlib, json, os, sys
-
-ZERO = "0" * 64
-
-
-def leaf_hash(line):
-    return hashlib.sha256(b"\x00" + line).digest()
-
-
-def node_hash(left, right):
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
+def node_hash(left, right): return hashlib.sha256(b"\x01" + left + right).digest()
 
 def included(index, size, hashed, path, root):
     """RFC 9162 2.1.3.2: whether `path` leads from leaf `index` to `root`."""
-    if index >= size:
-        return False
+    if index >= size: return False
     fn, sn, r = index, size - 1, hashed
     for p in path:
-        if sn == 0:
-            return False
+        if sn == 0: return False
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
             while fn and not fn & 1:
@@ -46,7 +27,6 @@ def included(index, size, hashed, path, root):
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and r == root
 
-
 def add_leaf(edge, hashed):
     """Grows a tree kept as its right edge: (height, hash) of complete subtrees."""
     height = 0
@@ -54,100 +34,121 @@ def add_leaf(edge, hashed):
         hashed, height = node_hash(edge.pop()[1], hashed), height + 1
     edge.append((height, hashed))
 
-
 def edge_root(edge):
-    """The RFC 6962 root of a non-empty tree from its right edge."""
-    r = edge[-1][1]
-    for _, hashed in reversed(edge[:-1]):
-        r = node_hash(hashed, r)
-    return r
-
+    return functools.reduce(lambda r, left: node_hash(left[1], r), reversed(edge[:-1]), edge[-1][1])
 
 def read_checkpoints(directory, problem):
     """{tree_size: (name, root)} from the signed checkpoint texts."""
-    checkpoints = {}
-    folder = os.path.join(directory, "ledger", "checkpoints")
-    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
-    for name in (n[:-4] for n in names if n.endswith(".txt")):
-        with open(os.path.join(folder, name + ".txt"), "rb") as file:
-            lines = file.read().decode("utf-8", "replace").split("\n")
+    checkpoints, folder = {}, os.path.join(directory, "ledger", "checkpoints")
+    for name in sorted(n[:-4] for n in (os.listdir(folder) if os.path.isdir(folder) else []) if n.endswith(".txt")):
+        lines = (read(folder, name + ".txt", problem) or b"").decode("utf-8", "replace").split("\n")
         fields = dict(line.split(" ", 1) for line in lines[1:] if " " in line)
         try:
             size, root = int(fields["tree_size"]), bytes.fromhex(fields["root"])
-            if lines[0] != "scopewatch checkpoint v1" or len(root) != 32:
-                raise ValueError
+            if lines[0] != "scopewatch checkpoint v1" or len(root) != 32: raise ValueError
         except (KeyError, ValueError):
             problem(None, "ledger/checkpoints/%s.txt is not a checkpoint text" % name)
             continue
         if checkpoints.get(size, (name, root))[1] != root:
-            problem(None, "two checkpoints sign %d entries with different roots: %s and %s"
-                    % (size, checkpoints[size][0], name))
+            problem(None, "two checkpoints sign %d entries with different roots: %s and %s" % (size, checkpoints[size][0], name))
         checkpoints[size] = (name, root)
     return checkpoints
 
+def read(directory, name, problem):
+    try:
+        with open(os.path.join(directory, name), "rb") as file: return file.read()
+    except OSError as error:
+        problem(None, "%s cannot be read: %s" % (name, error))
 
 def read_jsonl(directory, name, problem):
     """(line number, raw line, parsed JSON) for each line of a bundle file."""
-    try:
-        with open(os.path.join(directory, name), "rb") as file:
-            data = file.read()
-    except OSError as error:
-        problem(None, "%s cannot be read: %s" % (name, error))
-        return []
-    lines, rows = data.split(b"\n"), []
-    for number, line in enumerate(lines[:-1] if lines[-1] == b"" else lines, 1):
+    data, rows = read(directory, name, problem) or b"", []
+    for number, line in enumerate(data[:-1].split(b"\n") if data.endswith(b"\n") else data.split(b"\n") if data else [], 1):
         try:
             value = json.loads(line.decode("utf-8"))
-            if not isinstance(value, dict) or type(value.get("seq")) is not int:
-                raise ValueError
+            if not isinstance(value, dict) or type(value.get("seq")) is not int: raise ValueError
         except ValueError:
             problem(None, "%s line %d is not a ledger line with a seq" % (name, number))
             continue
         rows.append((number, line, value))
     return rows
 
+def archived(directory, name, problem):
+    """{ledger_seq: has its concurrent record} of the WARC metadata records in archive/NAME."""
+    try:
+        data, found, ids, at = gzip.decompress(read(directory, name, problem) or b""), {}, set(), 0
+    except (OSError, EOFError) as error:  # EOFError: cut inside a gzip member
+        return problem(None, "%s cannot be read whole: %s" % (name, error)) or {}
+    while at < len(data):
+        end = data.find(b"\r\n\r\n", at)
+        head = dict(l.split(": ", 1) for l in data[at:end].decode("utf-8", "replace").split("\r\n")[1:] if ": " in l)
+        try:
+            start, at = end + 4, end + 8 + int(head["Content-Length"])
+        except (KeyError, ValueError):
+            end = -1
+        if end < 0 or data[at - 4:at] != b"\r\n\r\n":
+            return problem(None, "%s is not a sequence of WARC records" % name) or found
+        ids.add(head.get("WARC-Record-ID"))
+        if head.get("WARC-Type") == "metadata":
+            try:
+                found[json.loads(data[start:at - 4].decode("utf-8"))["ledger_seq"]] = head.get("WARC-Concurrent-To") in ids
+            except (ValueError, KeyError, TypeError):
+                problem(None, "%s holds a metadata record that is not JSON with a ledger_seq" % name)
+    return found
+
+def check_manifest(directory, manifest, leaves, problem):
+    """Every capture the selection includes has its WARC records; nothing selected is called unselected."""
+    listed, selection, warcs = {e["seq"]: e for e in manifest["entries"]}, manifest["selection"], {}
+    for seq, leaf in sorted(leaves.items()):
+        if leaf.get("type") not in ("capture", "failure", "event"): continue
+        entry = listed.get(seq)
+        if entry is None or entry.get("record_id") != leaf.get("record_id"):
+            problem(seq, "is not listed in manifest.json as the bundle's ledger says: the manifest was altered")
+            continue
+        at, source = leaf.get("at", ""), leaf.get("source")
+        chosen = (not selection["sources"] or source in selection["sources"]) and \
+            (selection["since"] is None or at >= selection["since"]) and (selection["until"] is None or at < selection["until"])
+        if leaf["type"] != "event" and chosen != (entry["status"] != "not-selected"):
+            problem(seq, "the manifest says %s, but its %s of record %s (source %s, at %s) is %s the selection"
+                    % (entry["status"], leaf["type"], leaf["record_id"], source, at, "within" if chosen else "outside"))
+        if leaf["type"] != "event" and chosen:
+            name = "archive/%s.warc.gz" % source
+            if name not in warcs:
+                warcs[name] = archived(directory, name, problem)
+            if not warcs[name].get(seq, False):
+                problem(seq, "the %s of record %s is missing from %s: its WARC records were removed" % (leaf["type"], leaf["record_id"], name))
 
 def check(directory):
     problems = []
-
-    def problem(seq, text):
-        problems.append((seq, text))
+    problem = lambda seq, text: problems.append((seq, text))
     checkpoints = read_checkpoints(directory, problem)
     if not checkpoints:
-        problem(None, "no checkpoint in ledger/checkpoints: nothing signs the ledger")
-        return problems, None
-    size = max(checkpoints)
-    newest, root = checkpoints[size]
+        return problems + [(None, "no checkpoint in ledger/checkpoints: nothing signs the ledger")], None
+    size, (newest, root) = max(checkpoints.items())
+    try:
+        manifest = json.loads(open(os.path.join(directory, "manifest.json"), "rb").read().decode("utf-8"))
+        manifest["ledger"]["first"]
+    except (OSError, ValueError, KeyError, TypeError):
+        manifest = None
+        print("no readable manifest.json: which captures the bundle must hold is not checked")
     leaves, hashes, previous = {}, {}, None
     for number, line, leaf in read_jsonl(directory, "ledger/entries.jsonl", problem):
         seq = leaf["seq"]
-        if seq in leaves:
-            problem(seq, "appears twice in ledger/entries.jsonl (line %d again)" % number)
-            continue
-        if previous is not None and seq < previous:
-            problem(seq, "is out of order: line %d, after entry %d; ledger lines were moved" % (number, previous))
-        if not 0 <= seq < size:
-            problem(seq, "is not among the %d entries checkpoint %s signed" % (size, newest))
-        previous = seq
-        leaves[seq], hashes[seq] = leaf, leaf_hash(line)
-    first = min(leaves) if leaves else size
-    gap = None
-    for seq in list(range(first, size)) + [None]:
-        if seq is not None and seq not in leaves:
-            gap = gap or [seq, seq]
-            gap[1] = seq
-        elif gap:
-            span = "is" if gap[0] == gap[1] else "to %d are" % gap[1]
-            problem(gap[0], "%s missing: the ledger lines were deleted (entries %d to %d must run without a gap)"
-                    % (span, first, size - 1))
-            gap = None
+        if previous is not None and seq <= previous:
+            problem(seq, "is out of order: line %d, after entry %d; ledger lines were moved or repeated" % (number, previous))
+        previous, leaves[seq], hashes[seq] = seq, leaf, leaf_hash(line)
+    first = manifest["ledger"]["first"] if manifest else min(leaves) if leaves else size
+    missing = [seq for seq in range(first, size) if seq not in leaves]
+    for seq in missing:
+        if seq - 1 not in missing:
+            end = next(s for s in range(seq, size + 1) if s not in missing) - 1
+            problem(seq, "%s missing: the ledger lines were deleted (entries %d to %d must run without a gap)"
+                    % ("is" if seq == end else "to %d are" % end, first, size - 1))
     for seq in sorted(leaves):
-        expected = hashes[seq - 1].hex() if seq - 1 in hashes else ZERO if seq == 0 else None
+        expected = hashes[seq - 1].hex() if seq - 1 in hashes else "0" * 64 if seq == 0 else None
         if expected is not None and leaves[seq].get("prev") != expected:
             problem(seq, "its prev is not the hash of entry %d: one of the two was altered or replaced" % (seq - 1))
-    proofs = {}
-    for _, _, proof in read_jsonl(directory, "ledger/proofs/inclusion.jsonl", problem):
-        proofs[proof["seq"]] = proof
+    proofs = {proof["seq"]: proof for _, _, proof in read_jsonl(directory, "ledger/proofs/inclusion.jsonl", problem)}
     for seq in sorted(set(leaves) | set(proofs)):
         proof = proofs.get(seq)
         if seq not in leaves:
@@ -158,26 +159,26 @@ def check(directory):
             problem(seq, "its line does not hash to the leaf_hash of its proof: the entry was altered")
         else:
             try:
-                path = [bytes.fromhex(node) for node in proof["path"]]
-                ok = proof["tree_size"] == size and included(seq, size, hashes[seq], path, root)
+                ok = proof["tree_size"] == size and included(seq, size, hashes[seq], [bytes.fromhex(n) for n in proof["path"]], root)
             except (KeyError, TypeError, ValueError):
                 ok = False
             if not ok:
-                problem(seq, "its audit path does not lead to the root checkpoint %s signed: the entry was"
-                        " altered or is not in the signed log" % newest)
+                problem(seq, "its audit path does not lead to the root checkpoint %s signed: the entry was altered or is not in the signed log" % newest)
     if first == 0 and leaves and len(leaves) == size:
         edge = []
         for seq in range(size):
             add_leaf(edge, hashes[seq])
             if seq + 1 in checkpoints and edge_root(edge) != checkpoints[seq + 1][1]:
-                problem(seq, "entries 0 to %d do not hash to the root checkpoint %s signed: the ledger was"
-                        " rewritten" % (seq, checkpoints[seq + 1][0]))
+                problem(seq, "entries 0 to %d do not hash to the root checkpoint %s signed: the ledger was rewritten" % (seq, checkpoints[seq + 1][0]))
+    if manifest:
+        try:
+            check_manifest(directory, manifest, leaves, problem)
+        except (KeyError, TypeError) as error:
+            problem(None, "manifest.json is not a manifest (%s missing)" % error)
     return problems, (first, size, newest, root, len(leaves))
 
-
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    directory = sys.argv[1] if len(sys.argv) > 1 else here
+    directory = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     problems, summary = check(directory)
     for seq, text in sorted(problems, key=lambda p: (p[0] is not None, p[0] or 0)):
         print(("ledger entry %d: %s" % (seq, text)) if seq is not None else text)
@@ -188,13 +189,12 @@ def main():
     if count == 0:
         print("no ledger entries in this bundle; checkpoint %s signs %d entries" % (newest, size))
     else:
-        print("ledger verified: entries %d to %d (%d), their leaf hashes, prev links and inclusion proofs,"
-              " against checkpoint %s (tree size %d, root %s)" % (first, size - 1, count, newest, size, root.hex()))
+        print("ledger verified: entries %d to %d (%d), their leaf hashes, prev links and inclusion proofs, against"
+              " checkpoint %s (tree size %d, root %s)" % (first, size - 1, count, newest, size, root.hex()))
         if first == 0:
             print("and the Merkle root of every checkpoint recomputed from the entries")
     print("signatures are not checked here: see README.txt for openssl")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

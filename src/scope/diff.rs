@@ -15,7 +15,7 @@
 //! alias joins them.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +96,79 @@ impl ScopeDiff {
             }
             ScopeRename::Entry { .. } => None,
         })
+    }
+}
+
+impl ScopeDiff {
+    /// Why this diff cannot be the one between `previous` and `current`
+    /// under any settings, if so: whatever `[scope] aliases` paired, the
+    /// certification renames must turn `previous`'s names into
+    /// `current`'s, and then every entry only in the (renamed) previous
+    /// set must be removed or the old side of an entry rename, every entry
+    /// only in the current one added or the new side of one, each once,
+    /// and nothing else. `verify` checks stored events with it where the
+    /// settings they were detected with are not known.
+    pub fn unexplained_by(&self, previous: &ScopeSet, current: &ScopeSet) -> Option<String> {
+        let renamed: HashMap<&str, &str> = self.certification_renames().collect();
+        for (from, to) in &renamed {
+            if !previous.entries().iter().any(|e| e.certification == *from)
+                || !current.entries().iter().any(|e| e.certification == *to)
+            {
+                return Some(format!(
+                    "it renames certification {from:?} to {to:?}, which the two scope sets do not hold"
+                ));
+            }
+        }
+        let under_new_names = |e: &ScopeEntry| {
+            ScopeEntry::new(
+                renamed
+                    .get(e.certification.as_str())
+                    .copied()
+                    .unwrap_or(&e.certification),
+                e.service.as_str(),
+            )
+        };
+        let before: BTreeSet<ScopeEntry> = previous.entries().iter().map(under_new_names).collect();
+        let now: BTreeSet<&ScopeEntry> = current.entries().iter().collect();
+        let gone: BTreeSet<&ScopeEntry> = before.iter().filter(|e| !now.contains(e)).collect();
+        let came: BTreeSet<&ScopeEntry> = now
+            .iter()
+            .copied()
+            .filter(|e| !before.contains(*e))
+            .collect();
+        let entry_renames: Vec<(&ScopeEntry, &ScopeEntry)> = self
+            .renamed
+            .iter()
+            .filter_map(ScopeRename::entries)
+            .collect();
+        let old_sides: Vec<ScopeEntry> = self
+            .removed
+            .iter()
+            .cloned()
+            .chain(entry_renames.iter().map(|(from, _)| under_new_names(from)))
+            .collect();
+        let new_sides: Vec<&ScopeEntry> = self
+            .added
+            .iter()
+            .chain(entry_renames.iter().map(|(_, to)| *to))
+            .collect();
+        let listed_gone: BTreeSet<&ScopeEntry> = old_sides.iter().collect();
+        let listed_came: BTreeSet<&ScopeEntry> = new_sides.iter().copied().collect();
+        if listed_gone != gone || old_sides.len() != gone.len() {
+            return Some(format!(
+                "its removed entries and renamed-from entries ({}) are not the {} entries that left the scope",
+                old_sides.len(),
+                gone.len()
+            ));
+        }
+        if listed_came != came || new_sides.len() != came.len() {
+            return Some(format!(
+                "its added entries and renamed-to entries ({}) are not the {} entries that entered the scope",
+                new_sides.len(),
+                came.len()
+            ));
+        }
+        None
     }
 }
 
@@ -384,6 +457,15 @@ mod tests {
         );
         assert_eq!(severity(&diff, &settings()), Severity::Medium);
         assert!(diff_scope(&current, &current, &settings()).is_empty());
+        // Whatever the aliases paired, the lists explain the two sets...
+        assert_eq!(diff.unexplained_by(&previous, &current), None);
+        // ...and lists that leave an entry out, or add one, do not.
+        let mut short = diff.clone();
+        short.removed.clear();
+        assert!(short.unexplained_by(&previous, &current).is_some());
+        let mut long = diff.clone();
+        long.added.push(e("SOC 2", "Compute"));
+        assert!(long.unexplained_by(&previous, &current).is_some());
         let json = serde_json::to_value(&diff).unwrap();
         assert_eq!(
             json["renamed"][0],
@@ -433,6 +515,10 @@ mod tests {
             ]
         );
         assert_eq!(diff.certification_renames().count(), 1);
+        assert_eq!(diff.unexplained_by(&previous, &current), None);
+        let mut unrenamed = diff.clone();
+        unrenamed.renamed.clear();
+        assert!(unrenamed.unexplained_by(&previous, &current).is_some());
         // The watched Azure Bot Service came in under the new name.
         assert_eq!(severity(&diff, &settings()), Severity::High);
         // A rename alone touches no service.
@@ -453,7 +539,9 @@ mod tests {
         b.insert(e("DoD IL2", "Azure AI Search"));
         b.former("Azure AI Search", "Azure Search".into());
         b.insert(e("DoD IL2", "Azure Files"));
-        let diff = diff_scope(&previous, &b.finish(), &ScopeSettings::default());
+        let current = b.finish();
+        let diff = diff_scope(&previous, &current, &ScopeSettings::default());
+        assert_eq!(diff.unexplained_by(&previous, &current), None);
         assert_eq!(
             diff.renamed,
             [

@@ -40,9 +40,10 @@ pub use chain::{ChainFinding, RecordRow};
 pub use crash_guard::{CRASHED, CrashCount, CrashMark};
 pub use daemon::{DaemonEvent, DaemonStatus, SweepSummary};
 pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish, Snapshot};
+pub(crate) use queries::derived_hashes;
 pub use queries::{
-    EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition, SourceSummary,
-    service_matches,
+    DerivedHashes, EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition,
+    SourceSummary, service_matches,
 };
 pub use raised::raise_event;
 

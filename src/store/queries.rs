@@ -1,7 +1,7 @@
 //! Read-only queries behind the CLI listings. Field names of these structs
 //! are the stable `--json` contract documented in docs/cli.md and docs/scope.md.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::scope_sets::SetCache;
@@ -572,4 +572,30 @@ impl Store {
     pub fn scope_set_json(&self, hash: &str) -> Result<Option<String>> {
         super::scope_sets::json(self.conn(), hash)
     }
+
+    /// The text and scope hashes (hex) of record `id`; `None` when there
+    /// is no such record. What an event's ledger leaf binds it to.
+    pub fn derived_hashes(&self, id: i64) -> Result<Option<DerivedHashes>> {
+        derived_hashes(self.conn(), id)
+    }
+}
+
+/// A record's text and scope hashes (hex), when it has them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DerivedHashes {
+    pub text_hash: Option<String>,
+    pub scope_hash: Option<String>,
+}
+
+/// [`Store::derived_hashes`] on a connection (inside a write transaction).
+pub(crate) fn derived_hashes(conn: &Connection, id: i64) -> Result<Option<DerivedHashes>> {
+    Ok(conn
+        .prepare_cached("SELECT text_hash, scope_hash FROM records WHERE id = ?1")?
+        .query_row([id], |row| {
+            Ok(DerivedHashes {
+                text_hash: row.get(0)?,
+                scope_hash: row.get(1)?,
+            })
+        })
+        .optional()?)
 }

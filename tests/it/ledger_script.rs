@@ -6,56 +6,17 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::bundle::{copy_dir, export, run_script};
 use common::server::Server;
 use common::{Harness, scopewatch};
 
 /// [`common::history`], exported whole and for one source only.
 fn bundles() -> (Harness, Server, PathBuf, PathBuf) {
     let (h, server) = common::history();
-    let export = |name: &str, extra: &[&str]| {
-        let bundle = h.dir.path().join(name);
-        let mut args = vec!["export", "--out", bundle.to_str().unwrap()];
-        args.extend_from_slice(extra);
-        let out = scopewatch(&h.config_path(), &args);
-        assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
-        bundle
-    };
-    let whole = export("whole", &[]);
-    let iso = export("iso", &["--source", "iso", "--since", "2000-01-01"]);
+    let whole = export(&h, "whole", &[]);
+    let iso = export(&h, "iso", &["--source", "iso", "--since", "2000-01-01"]);
     (h, server, whole, iso)
-}
-
-/// `python3 verify_ledger.py` run from elsewhere, on the directory it is
-/// in; `None` when there is no python3.
-fn run_script(bundle: &Path) -> Option<(i32, String)> {
-    let out = match Command::new("python3")
-        .arg(bundle.join("verify_ledger.py"))
-        .current_dir(std::env::temp_dir())
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("SKIPPED: python3 is not installed; verify_ledger.py needs it");
-            return None;
-        }
-        Err(e) => panic!("python3: {e}"),
-    };
-    Some((out.status.code().unwrap(), common::output_text(&out)))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// A copy of `bundle` with `ledger/entries.jsonl` (and the inclusion

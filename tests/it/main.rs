@@ -36,6 +36,7 @@ mod scope_pipeline;
 mod scope_restructure;
 mod script_shell;
 mod security;
+mod tamper;
 mod timestamp;
 mod timestamp_verify;
 mod wacz;

@@ -14,6 +14,7 @@ use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::bundle::{forge_warc, resign};
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, scopewatch};
 use rusqlite::{Connection, params};
@@ -370,31 +371,6 @@ fn a_clean_bundle_verifies_clean_with_every_capture_re_extracted() {
     assert!(text.contains("(0 captures)"), "{text}");
 }
 
-/// What an attacker holding the signing key does after editing a bundle:
-/// recomputes `SHA256SUMS` and signs it again.
-fn resign(h: &Harness, bundle: &Path) {
-    let sums = std::fs::read_to_string(bundle.join("SHA256SUMS")).unwrap();
-    let redone: String = sums
-        .lines()
-        .map(|line| {
-            let (_, name) = line.split_once("  ").unwrap();
-            let bytes = std::fs::read(bundle.join(name)).unwrap();
-            format!(
-                "{}  {name}\n",
-                scopewatch::hash::Digest::of(&bytes).to_hex()
-            )
-        })
-        .collect();
-    assert_ne!(redone, sums, "the edit changed a listed file");
-    std::fs::write(bundle.join("SHA256SUMS"), &redone).unwrap();
-    let signer = Signer::locate(None, &h.db_path()).unwrap();
-    std::fs::write(
-        bundle.join("SHA256SUMS.sig"),
-        signer.sign(redone.as_bytes()),
-    )
-    .unwrap();
-}
-
 #[test]
 fn a_bundle_with_a_forged_scope_re_signed_is_caught_by_re_extraction_alone() {
     let (h, _server) = swept();
@@ -525,36 +501,6 @@ fn a_bundle_starting_after_the_scope_a_capture_was_judged_against_says_so() {
         )),
         "{info:#?}"
     );
-}
-
-/// Rewrites the records of a WARC file that `forge` changes (it returns
-/// whether it did), redoing their digests and lengths as a forger with the
-/// file would; returns how many it changed.
-fn forge_warc(path: &Path, mut forge: impl FnMut(&mut warc::WarcRecord) -> bool) -> usize {
-    let mut rewritten = Vec::new();
-    let mut forged = 0;
-    for read in warc::read_all(&std::fs::read(path).unwrap()) {
-        let warc::ReadRecord::Ok { mut record, .. } = read else {
-            panic!("{read:?}")
-        };
-        if forge(&mut record) {
-            forged += 1;
-            let payload = warc::digest(warc::http_payload(&record.block));
-            let block = warc::digest(&record.block);
-            let length = record.block.len().to_string();
-            for (name, value) in &mut record.headers {
-                match name.as_str() {
-                    "WARC-Payload-Digest" => *value = payload.clone(),
-                    "WARC-Block-Digest" => *value = block.clone(),
-                    "Content-Length" => *value = length.clone(),
-                    _ => {}
-                }
-            }
-        }
-        rewritten.extend(record.to_gzip().unwrap());
-    }
-    std::fs::write(path, rewritten).unwrap();
-    forged
 }
 
 #[test]

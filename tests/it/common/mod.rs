@@ -4,6 +4,7 @@
 //! harness that runs sweeps into a temporary database. No test reaches
 //! any address outside 127.0.0.0/8.
 
+pub mod bundle;
 pub mod matrix;
 pub mod scope_changes;
 pub mod server;
