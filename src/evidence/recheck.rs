@@ -53,7 +53,7 @@ pub fn extraction_fingerprints(config: &Config) -> BTreeMap<String, String> {
 /// Bumped whenever a release changes what extraction produces from the
 /// same bytes and settings, so `verify` reports records made by another
 /// extractor as "settings changed" (not re-checked), never as tampering.
-pub const EXTRACTION_VERSION: u32 = 4;
+pub const EXTRACTION_VERSION: u32 = 5;
 
 fn fingerprint(source: &Source, settings: &ScopeSettings) -> String {
     // The Debug form spells out every selector, pattern and alias. Only

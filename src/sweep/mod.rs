@@ -888,7 +888,14 @@ pub fn extract_page(
     scope_settings: &ScopeSettings,
 ) -> Result<(extract::Extracted, scope::ScopeOutcome), extract::ExtractError> {
     let extracted = extractor.extract(body, content_type, final_url, &source.rules)?;
-    let scope = scope::extract_scope(&extracted.document, &source.scope, scope_settings);
+    // A script shell's recorded text describes the shell: no scope to read.
+    let scope = if extracted.kind == extract::ContentKind::ScriptShell {
+        scope::ScopeOutcome::Broken {
+            reason: "the page is a script shell: its content renders in a browser".to_string(),
+        }
+    } else {
+        scope::extract_scope(&extracted.document, &source.scope, scope_settings)
+    };
     Ok((extracted, scope))
 }
 

@@ -345,6 +345,14 @@ fn a_portal_document_through_check_downloads_only_new_versions() {
         assert_eq!(details["portal"]["live"]["id"], live["id"]);
     }
     assert_eq!(store.verify_chain().unwrap(), []);
+    let out = scopewatch(&harness.config_path(), &["verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

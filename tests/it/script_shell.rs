@@ -125,6 +125,16 @@ fn a_shell_with_churning_bundles_raises_one_event_and_no_content() {
     let out = scopewatch(&harness.config_path(), &["check"]);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("script shell"), "{table}");
+
+    // Re-extracting the stored shells gives what was recorded.
+    let out = scopewatch(&harness.config_path(), &["verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -151,4 +161,11 @@ fn a_page_that_turns_into_a_shell_says_so_once_instead_of_moved() {
     assert_eq!(kinds(&turned[0]), ["extraction-broken"], "{turned:?}");
     assert_eq!(turned[0]["events"][0]["reason"], "script-shell");
     assert_eq!(kinds(&check(&harness)[0]), Vec::<String>::new());
+    let out = scopewatch(&harness.config_path(), &["verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
