@@ -112,6 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             scope_settings: Arc::clone(&config.scope),
             alerts: Default::default(),
             follow: None,
+            via: None,
         })?;
     }
     println!("recorded {captures} captures in {:.2?}", started.elapsed());

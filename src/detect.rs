@@ -8,6 +8,10 @@
 //!   that: `recovered`. A failure is never a content change;
 //! - final URL, content type or sign-in page status differs from the
 //!   previous success: `moved` (and no `content` event for that attempt);
+//! - a page that is (or turns into) a script shell: one `extraction-broken`
+//!   with reason `script-shell` and what to do, instead of `moved`; a new
+//!   front-end build of the same shell is noise (its recorded text is the
+//!   same);
 //! - the scope set differs from the previous one: `scope`, with the
 //!   certifications renamed and the pairs added, removed and renamed; a
 //!   text edit that leaves the scope alone gives no `scope` event. An
@@ -22,6 +26,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::extract::shell;
 use crate::hash::Digest;
 use crate::scope::{
     ScopeEntry, ScopeOutcome, ScopeRename, ScopeSet, ScopeSettings, Severity, diff_scope, severity,
@@ -94,6 +99,8 @@ pub enum EventKind {
     Recovered,
     Moved,
     Scope,
+    /// A watched portal document has a new live version.
+    NewVersion,
     ExtractionBroken,
     FailingReminder,
     ExtractionBrokenReminder,
@@ -105,10 +112,11 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Baseline,
         EventKind::Content,
         EventKind::Scope,
+        EventKind::NewVersion,
         EventKind::ExtractionBroken,
         EventKind::ExtractionBrokenReminder,
         EventKind::Moved,
@@ -129,6 +137,7 @@ impl EventKind {
             EventKind::Recovered => "recovered",
             EventKind::Moved => "moved",
             EventKind::Scope => "scope",
+            EventKind::NewVersion => "new-version",
             EventKind::ExtractionBroken => "extraction-broken",
             EventKind::FailingReminder => "failing-reminder",
             EventKind::ExtractionBrokenReminder => "extraction-broken-reminder",
@@ -258,12 +267,17 @@ fn compare(
     texts: Option<Texts<'_>>,
     events: &mut Vec<EventDraft>,
 ) -> Change {
+    let became_shell = current.content_kind == shell::CONTENT_KIND
+        && previous.is_none_or(|p| p.content_kind != shell::CONTENT_KIND);
     let Some(previous) = previous else {
         events.push(EventDraft::new(
             EventKind::Baseline,
             format!("first snapshot ({})", current.content_kind),
             None,
         ));
+        if became_shell {
+            events.push(script_shell_event(current, None));
+        }
         return Change::Baseline;
     };
     let mut moves = Vec::new();
@@ -283,11 +297,12 @@ fn compare(
         moves.push("the page is now a sign-in page".to_string());
     }
     if !moves.is_empty() {
-        events.push(EventDraft::new(
-            EventKind::Moved,
-            moves.join("; "),
-            Some(previous.record_id),
-        ));
+        // Turning into a shell is said once, with what to do about it.
+        events.push(if became_shell {
+            script_shell_event(current, Some(previous))
+        } else {
+            EventDraft::new(EventKind::Moved, moves.join("; "), Some(previous.record_id))
+        });
         return Change::Moved;
     }
     if previous.text_hash == current.text_hash {
@@ -310,6 +325,61 @@ fn compare(
         ..EventDraft::new(EventKind::Content, summary, Some(previous.record_id))
     });
     Change::Content
+}
+
+/// The one event a page that became a script shell raises (see
+/// [`crate::extract::shell`]): `extraction-broken` with reason
+/// `script-shell` and the advice for its host.
+fn script_shell_event(current: &LastGood, previous: Option<&LastGood>) -> EventDraft {
+    let host = url::Url::parse(&current.final_url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_string));
+    let advice = shell::ScriptShell::advice(host.as_deref());
+    EventDraft {
+        severity: Some(Severity::Medium),
+        details: Some(serde_json::json!({
+            "reason": shell::CONTENT_KIND,
+            "advice": advice,
+        })),
+        ..EventDraft::new(
+            EventKind::ExtractionBroken,
+            format!("script shell: a plain fetch of this page holds no content; {advice}"),
+            previous.map(|p| p.record_id),
+        )
+    }
+}
+
+/// What a `new-version` event says: a watched portal document's live
+/// version changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewVersion {
+    /// The document's title, or its GUID when the API gives none.
+    pub title: String,
+    pub old_id: String,
+    pub new_id: String,
+    pub old_modified: String,
+    pub new_modified: String,
+}
+
+/// The `new-version` event of a portal document whose live version
+/// changed; `previous_record` holds the version before.
+pub fn new_version_event(version: &NewVersion, previous_record: Option<i64>) -> EventDraft {
+    EventDraft {
+        severity: Some(Severity::Medium),
+        details: Some(serde_json::to_value(version).expect("a new version serialises")),
+        ..EventDraft::new(
+            EventKind::NewVersion,
+            format!(
+                "new version of {:?}: {} (modified {}) replaces {} (modified {})",
+                version.title,
+                version.new_id,
+                version.new_modified,
+                version.old_id,
+                version.old_modified
+            ),
+            previous_record,
+        )
+    }
 }
 
 /// The scope side of an attempt.

@@ -7,6 +7,7 @@ pub const KINDS: &[&str] = &[
     "baseline",
     "content",
     "scope",
+    "new-version",
     "extraction-broken",
     "extraction-broken-reminder",
     "moved",
@@ -42,6 +43,7 @@ pub fn kind_severity(kind: &str) -> Severity {
         | "extraction-broken"
         | "extraction-broken-reminder"
         | "scope"
+        | "new-version"
         | "timestamp-failed" => Severity::Medium,
         _ => Severity::Low,
     }

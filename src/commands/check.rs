@@ -33,12 +33,12 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
     let fetcher = Fetcher::new(&config.http)?;
     let (store, writer) = StoreHandle::spawn(store);
     let extractor = Extractor::new(crate::isolation::this_executable(), config.limits.clone());
-    let sweeper = Sweeper {
-        config: Arc::new(config),
-        fetcher: Arc::new(fetcher),
+    let sweeper = Sweeper::new(
+        Arc::new(config),
+        Arc::new(fetcher),
         store,
-        extractor: Arc::new(extractor),
-    };
+        Arc::new(extractor),
+    );
 
     let interactive = std::io::stderr().is_terminal();
     let progress = move |outcome: &SourceOutcome, done: usize, total: usize| {
@@ -105,6 +105,7 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
                     o.events
                         .iter()
                         .map(|e| format!("{}: {}", e.kind, e.summary))
+                        .chain(shell_note(o))
                         .chain(
                             o.error
                                 .as_deref()
@@ -143,4 +144,16 @@ fn highest_severity(outcome: &SourceOutcome) -> Option<Severity> {
         .iter()
         .map(|e| event_severity(e.severity.as_deref(), &e.kind))
         .max()
+}
+
+/// A script shell's reminder, when its event (which says what to do) is
+/// not among this sweep's.
+fn shell_note(outcome: &SourceOutcome) -> Option<String> {
+    let shell = crate::extract::shell::CONTENT_KIND;
+    let said = outcome
+        .events
+        .iter()
+        .any(|e| e.details.get("reason").and_then(|r| r.as_str()) == Some(shell));
+    (outcome.content_kind.as_deref() == Some(shell) && !said)
+        .then(|| "script shell: a plain fetch of this page holds no content".to_string())
 }

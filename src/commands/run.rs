@@ -53,12 +53,12 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
     let (store, writer) = StoreHandle::spawn(store);
     let config = Arc::new(config);
     let extractor = Extractor::new(crate::isolation::this_executable(), config.limits.clone());
-    let sweeper = Sweeper {
-        config: config.clone(),
-        fetcher: Arc::new(fetcher),
-        store: store.clone(),
-        extractor: Arc::new(extractor),
-    };
+    let sweeper = Sweeper::new(
+        config.clone(),
+        Arc::new(fetcher),
+        store.clone(),
+        Arc::new(extractor),
+    );
     let watchdog = notify::watchdog_interval();
     let link = DaemonLink {
         notifier: notifier.clone(),

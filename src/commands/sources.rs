@@ -29,6 +29,7 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
                 snapshots: 0,
                 consecutive_failures: 0,
                 scope_unreadable_since: None,
+                content_kind: None,
             });
         }
     }
@@ -39,12 +40,16 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
         let rows: Vec<Vec<String>> = summaries
             .iter()
             .map(|s| {
+                let mut state = s.state.clone();
+                if s.content_kind.as_deref() == Some(crate::extract::shell::CONTENT_KIND) {
+                    state.push_str(", script shell: no content without a browser");
+                }
+                if let Some(since) = &s.scope_unreadable_since {
+                    state.push_str(&format!(", scope unreadable since {since}"));
+                }
                 vec![
                     s.id.clone(),
-                    match &s.scope_unreadable_since {
-                        Some(since) => format!("{}, scope unreadable since {since}", s.state),
-                        None => s.state.clone(),
-                    },
+                    state,
                     cell(s.last_checked.as_ref()),
                     cell(s.last_changed.as_ref()),
                     s.snapshots.to_string(),

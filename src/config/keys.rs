@@ -17,7 +17,8 @@ use toml::de::{DeTable, DeValue};
 
 use super::alerts::{RawAlert, RawAttestation};
 use super::raw::{
-    RawConfig, RawDaemon, RawEvidence, RawFollow, RawHttp, RawRetention, RawSource, RawStorage,
+    RawBrowser, RawConfig, RawDaemon, RawEvidence, RawFollow, RawHttp, RawRetention, RawSource,
+    RawStorage,
 };
 use crate::scope::{RawScopeSettings, RawScopeSpec};
 
@@ -49,6 +50,7 @@ enum Table {
     Scope,
     Evidence,
     Retention,
+    Browser,
     Source,
     SourceFollow,
     SourceScope,
@@ -67,6 +69,7 @@ impl Table {
             Table::Scope => field_names::<RawScopeSettings>(),
             Table::Evidence => field_names::<RawEvidence>(),
             Table::Retention => field_names::<RawRetention>(),
+            Table::Browser => field_names::<RawBrowser>(),
             Table::Source => field_names::<RawSource>(),
             Table::SourceFollow => field_names::<RawFollow>(),
             Table::SourceScope => field_names::<RawScopeSpec>(),
@@ -84,6 +87,7 @@ impl Table {
             (Table::Root, "scope") => Table::Scope,
             (Table::Root, "evidence") => Table::Evidence,
             (Table::Root, "retention") => Table::Retention,
+            (Table::Root, "browser") => Table::Browser,
             (Table::Root, "source") => Table::Source,
             (Table::Root, "alert") => Table::Alert,
             (Table::Source, "follow") => Table::SourceFollow,

@@ -45,6 +45,9 @@ pub mod defaults {
     pub const HOST_DELAY: &str = "100ms";
     pub const FOLLOW_SELECT: &str = "a[href]";
     pub const FOLLOW_MAX: usize = 20;
+    /// `[browser] pages`: each page is a Chromium of its own (150-250 MB
+    /// and a core while it renders); two keep a 2-core machine responsive.
+    pub const BROWSER_PAGES: usize = 2;
     /// Redirect hops followed before a fetch fails.
     pub const MAX_REDIRECTS: usize = 10;
     pub const SYSTEM_CONFIG: &str = "/etc/scopewatch/scopewatch.toml";
@@ -88,6 +91,8 @@ pub struct Config {
     pub tsa_trust: Option<crate::evidence::rfc3161::TsaTrust>,
     /// `[limits]`: what one page's extraction may use.
     pub limits: crate::isolation::ExtractionBudget,
+    /// `[browser]`: the browser fetcher of `fetch = "browser"` sources.
+    pub browser: BrowserSettings,
     pub sources: Vec<Source>,
     /// `[[alert]]` channels; the default `log` channel when none is
     /// written; none when loaded with [`AlertChannels::Skip`].
@@ -121,11 +126,49 @@ pub struct HttpSettings {
     pub extra_roots: crate::fetch::tls::ExtraRoots,
 }
 
+/// `[browser]`: how `fetch = "browser"` sources are rendered. Read in
+/// every build, so that a build without the browser can say why it refuses
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserSettings {
+    /// At most this many pages rendered at once, each in its own Chromium.
+    pub pages: usize,
+    /// The Chromium to run; `None`: `chromium` on `PATH`.
+    pub chromium: Option<PathBuf>,
+}
+
+impl Default for BrowserSettings {
+    fn default() -> Self {
+        BrowserSettings {
+            pages: defaults::BROWSER_PAGES,
+            chromium: None,
+        }
+    }
+}
+
+/// How a source's page is obtained.
+#[derive(Debug, Clone)]
+pub enum FetchMethod {
+    /// One GET through the HTTP client (`fetch = "http"`, the default).
+    Http,
+    /// Rendered in Chromium (`fetch = "browser"`): content ready when the
+    /// network goes idle, or when `wait_for` (a CSS selector) is present.
+    Browser { wait_for: Option<String> },
+    /// A Service Trust Portal document through the portal's API
+    /// (`portal = "service-trust"`).
+    ServiceTrust {
+        document: crate::fetch::portal::DocumentGuid,
+        api: crate::fetch::portal::PortalApi,
+    },
+}
+
 /// One watched page.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub id: String,
     pub url: Url,
+    /// `fetch` and `portal`: a plain GET, the browser, or the portal's API.
+    pub method: FetchMethod,
     /// `headers`: sent with every request to the origin of `url`. Values
     /// read from a secret, and credentials, are marked sensitive: recorded
     /// as `[redacted]`, shown as `Sensitive`.
@@ -575,6 +618,7 @@ impl Validator<'_> {
         });
 
         let limits = self.limits(raw.limits.unwrap_or_default());
+        let browser = self.browser(raw.browser.unwrap_or_default(), path);
 
         let scope = match raw.scope {
             Some(spanned) => {
@@ -632,8 +676,80 @@ impl Validator<'_> {
             tsa,
             tsa_trust,
             limits,
+            browser,
             sources,
             alerts,
+        }
+    }
+
+    /// `[browser]`.
+    fn browser(&mut self, raw: raw::RawBrowser, path: &Path) -> BrowserSettings {
+        BrowserSettings {
+            pages: self.count(
+                raw.pages.as_ref(),
+                "browser.pages",
+                1,
+                64,
+                defaults::BROWSER_PAGES as u32,
+            ) as usize,
+            chromium: raw.chromium.map(|file| beside(path, file.get_ref())),
+        }
+    }
+
+    /// `fetch`, `wait_for` and `portal`: how the source's page is obtained.
+    fn fetch_method(
+        &mut self,
+        raw: &RawSource,
+        url: Option<&Url>,
+        key: &dyn Fn(&str) -> String,
+    ) -> Option<FetchMethod> {
+        let browser = self.value(raw.fetch.as_ref(), &key("fetch"), |method| {
+            match method.as_str() {
+                "http" => Ok(false),
+                "browser" if cfg!(feature = "browser") => Ok(true),
+                "browser" => Err("this scopewatch was built without the browser fetcher (the Cargo feature `browser`): install a build with it (the release packages have it), or watch the page with fetch = \"http\"".to_string()),
+                other => Err(format!("{other:?} is not a way to fetch: write \"http\" (a plain GET, the default) or \"browser\" (render the page in Chromium)")),
+            }
+        });
+        let wait_for = self.value(raw.wait_for.as_ref(), &key("wait_for"), |css| {
+            parse_selector(css).map(|_| css.clone())
+        });
+        if let (Some(spanned), false) = (&raw.wait_for, browser == Some(true)) {
+            self.issue(&spanned.span(), &key("wait_for"), "wait_for is for pages rendered in the browser: add fetch = \"browser\", or remove it".to_string());
+        }
+        if let (Some(spanned), Some(true)) = (&raw.headers, browser) {
+            self.issue(&spanned.span(), &key("headers"), "the browser sends its own request headers, not a source's: remove headers, or fetch the page with fetch = \"http\"".to_string());
+        }
+        let Some(portal) = &raw.portal else {
+            return Some(match browser {
+                Some(true) => FetchMethod::Browser { wait_for },
+                _ => FetchMethod::Http,
+            });
+        };
+        if portal.get_ref() != "service-trust" {
+            self.issue(&portal.span(), &key("portal"), format!("{:?} is not a portal scopewatch knows: write \"service-trust\" (Microsoft's Service Trust Portal)", portal.get_ref()));
+            return None;
+        }
+        if let Some(fetch) = raw.fetch.as_ref().filter(|_| browser.is_some()) {
+            self.issue(&fetch.span(), &key("fetch"), "a portal document is read through the portal's API, not fetched: remove fetch, or remove portal".to_string());
+        }
+        if let Some(headers) = &raw.headers {
+            self.issue(&headers.span(), &key("headers"), "the portal's documents are read without credentials (one behind sign-in is recorded as such): remove headers".to_string());
+        }
+        if let Some(follow) = &raw.follow {
+            self.issue(
+                &follow.span(),
+                &key("follow"),
+                "a portal document is a PDF: it has no links to follow; remove follow".to_string(),
+            );
+        }
+        let url = url?;
+        match crate::fetch::portal::source_document(url) {
+            Ok((document, api)) => Some(FetchMethod::ServiceTrust { document, api }),
+            Err(e) => {
+                self.issue(&raw.url.span(), &key("url"), e.to_string());
+                None
+            }
         }
     }
 
@@ -712,6 +828,7 @@ impl Validator<'_> {
         let url = self.value(Some(&raw.url), &key("url"), |u| {
             parse_url(u).and_then(without_credentials)
         });
+        let method = self.fetch_method(&raw, url.as_ref(), &key);
         let headers = self.source_headers(
             raw.headers.as_ref(),
             &key("headers"),
@@ -788,6 +905,7 @@ impl Validator<'_> {
         Some(Source {
             id: id?,
             url: url?,
+            method: method?,
             headers,
             rules,
             schedule: schedule.map(Box::new),
@@ -1025,6 +1143,92 @@ mod tests {
         .unwrap_err();
         let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
         assert_eq!(keys, ["source[0].url", "source[1].id", "source[1].content"]);
+    }
+
+    #[test]
+    fn portal_sources_name_a_document_and_take_no_page_keys() {
+        let c = check(
+            "[[source]]\nid = \"stp\"\nurl = \"https://servicetrust.microsoft.com/DocumentPage/7adf2d9e-d7b5-4e71-bad8-713e6a183cf3\"\nportal = \"service-trust\"\n",
+        )
+        .unwrap();
+        let FetchMethod::ServiceTrust { document, .. } = &c.sources[0].method else {
+            panic!("{:?}", c.sources[0].method)
+        };
+        assert_eq!(document.as_str(), "7adf2d9e-d7b5-4e71-bad8-713e6a183cf3");
+        let err = check(
+            "[[source]]\nid = \"stp\"\nurl = \"https://servicetrust.microsoft.com/\"\nportal = \"service-trust\"\n\
+             [[source]]\nid = \"x\"\nurl = \"https://servicetrust.microsoft.com/DocumentPage/7adf2d9e-d7b5-4e71-bad8-713e6a183cf3\"\nportal = \"stp\"\n\
+             [[source]]\nid = \"y\"\nurl = \"https://servicetrust.microsoft.com/DocumentPage/7adf2d9e-d7b5-4e71-bad8-713e6a183cf3\"\nportal = \"service-trust\"\nfollow = { max = 2 }\n",
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["source[0].url", "source[1].portal", "source[2].follow"]
+        );
+        assert!(
+            err.issues[0].message.contains("names no portal document"),
+            "{}",
+            err.issues[0].message
+        );
+        assert!(err.issues[1].message.contains("\"service-trust\""));
+    }
+
+    #[test]
+    fn browser_keys_are_checked() {
+        let page = "[[source]]\nid = \"a\"\nurl = \"https://trust.example/\"\n";
+        let err = check(&format!("{page}fetch = \"chrome\"\n")).unwrap_err();
+        assert_eq!(err.issues[0].key, "source[0].fetch");
+        let err = check(&format!("{page}wait_for = \"main\"\n")).unwrap_err();
+        assert!(
+            err.issues[0].message.contains("fetch = \"browser\""),
+            "{err}"
+        );
+        let err = check("[browser]\npages = 0\n").unwrap_err();
+        assert_eq!(err.issues[0].key, "browser.pages");
+        let c = check("[browser]\npages = 4\nchromium = \"bin/chromium\"\n").unwrap();
+        assert_eq!(
+            c.browser,
+            BrowserSettings {
+                pages: 4,
+                chromium: Some(PathBuf::from("/etc/scopewatch/bin/chromium")),
+            }
+        );
+        assert_eq!(check("").unwrap().browser.pages, defaults::BROWSER_PAGES);
+    }
+
+    #[cfg(feature = "browser")]
+    #[test]
+    fn a_browser_source_is_accepted_with_the_browser() {
+        let c = check(
+            "[[source]]\nid = \"a\"\nurl = \"https://trust.example/\"\nfetch = \"browser\"\nwait_for = \"main h1\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            &c.sources[0].method,
+            FetchMethod::Browser { wait_for: Some(css) } if css == "main h1"
+        ));
+        let err = check(
+            "[[source]]\nid = \"a\"\nurl = \"https://trust.example/\"\nfetch = \"browser\"\nheaders = { Authorization = \"Bearer x\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.issues[0].key, "source[0].headers");
+    }
+
+    #[cfg(not(feature = "browser"))]
+    #[test]
+    fn a_browser_source_is_refused_without_the_browser() {
+        let err = check(
+            "[[source]]\nid = \"a\"\nurl = \"https://trust.example/\"\nfetch = \"browser\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.issues[0].key, "source[0].fetch");
+        assert!(
+            err.issues[0]
+                .message
+                .contains("built without the browser fetcher"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub struct RawConfig {
     pub evidence: Option<RawEvidence>,
     pub retention: Option<RawRetention>,
     pub limits: Option<RawLimits>,
+    pub browser: Option<RawBrowser>,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
     #[serde(default, rename = "alert")]
@@ -59,6 +60,13 @@ pub struct RawLimits {
     pub pdf_operators: Option<Spanned<i64>>,
 }
 
+/// `[browser]`: the browser fetcher (see `crate::fetch::browser`).
+#[derive(Debug, Default, Deserialize)]
+pub struct RawBrowser {
+    pub pages: Option<Spanned<i64>>,
+    pub chromium: Option<Spanned<String>>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct RawStorage {
     pub database: Option<Spanned<String>>,
@@ -94,6 +102,9 @@ pub struct RawSource {
     pub scope: Option<Box<Spanned<RawScopeSpec>>>,
     pub remind_every: Option<Spanned<String>>,
     pub attestation: Option<Box<super::alerts::RawAttestation>>,
+    pub fetch: Option<Spanned<String>>,
+    pub wait_for: Option<Spanned<String>>,
+    pub portal: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -244,6 +244,15 @@ pub async fn run(
                             sweeper.extractor =
                                 Arc::new(sweeper.extractor.with_budget(config.limits.clone()));
                         }
+                        #[cfg(feature = "browser")]
+                        if config.browser != sweeper.config.browser
+                            || config.http.timeout != sweeper.config.http.timeout
+                            || config.http.max_body != sweeper.config.http.max_body
+                        {
+                            sweeper.browser = Arc::new(crate::fetch::browser::BrowserFetcher::new(
+                                crate::sweep::browser_settings(&config),
+                            ));
+                        }
                         sweeper.config = config;
                         due = initial_due(
                             &sweeper.config,

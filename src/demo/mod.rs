@@ -107,12 +107,12 @@ pub async fn run(dir: &Path, out: &mut (dyn Write + Send)) -> anyhow::Result<Dem
     let database = dir.join("scopewatch.db");
     let (store, writer) = StoreHandle::spawn(Store::open(&database)?);
     let extractor = Extractor::new(crate::isolation::this_executable(), config.limits.clone());
-    let sweeper = Sweeper {
-        fetcher: Arc::new(Fetcher::new(&config.http)?),
-        config: Arc::new(config),
+    let sweeper = Sweeper::new(
+        Arc::new(config.clone()),
+        Arc::new(Fetcher::new(&config.http)?),
         store,
-        extractor: Arc::new(extractor),
-    };
+        Arc::new(extractor),
+    );
 
     let dates: BTreeSet<&str> = CORPUS
         .iter()

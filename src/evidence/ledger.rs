@@ -714,6 +714,7 @@ mod tests {
                 scope_settings: Default::default(),
                 alerts: Default::default(),
                 follow: None,
+                via: None,
             })
             .unwrap();
         let stored: (String, Option<i64>) = store

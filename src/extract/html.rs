@@ -62,6 +62,9 @@ pub struct HtmlExtract {
     /// The `href`s of the elements the `links` selector matched, in
     /// document order (see [`resolve_links`]).
     pub links: Vec<String>,
+    /// The page is a script shell (see [`super::shell`]): `document` is
+    /// its readable text, which is no content.
+    pub shell: Option<super::shell::ScriptShell>,
 }
 
 /// Extracts the structured content of an HTML page.
@@ -103,7 +106,22 @@ pub fn extract_html(
             .map(|el| el.id()),
     );
 
-    let roots = content_roots(&page, content)?;
+    let roots = match content_roots(&page, content) {
+        Ok(roots) => roots,
+        // A shell has none of the parts a source's `content` names: it is
+        // a shell all the same, and saying so is what helps.
+        Err(not_found) => match super::shell::detect(&page, "") {
+            Some(shell) => {
+                return Ok(HtmlExtract {
+                    document: Document::default(),
+                    sign_in,
+                    links,
+                    shell: Some(shell),
+                });
+            }
+            None => return Err(not_found),
+        },
+    };
     let mut walker = Walker::new(&ignored);
     walker.wanted_tables = tables.map(|sel| page.select(sel).map(|el| el.id()).collect());
     for root in roots {
@@ -113,10 +131,16 @@ pub fn extract_html(
     if walker.wanted_tables.is_some() {
         document.selected_tables = Some(walker.selected_tables);
     }
+    // Most pages are far longer than any placeholder: their text is not
+    // rendered twice to find out.
+    let shell = super::shell::short_enough(&document)
+        .then(|| super::shell::detect(&page, &document.to_text()))
+        .flatten();
     Ok(HtmlExtract {
         document,
         sign_in,
         links,
+        shell,
     })
 }
 

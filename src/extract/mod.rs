@@ -32,6 +32,9 @@ pub enum ContentKind {
     Json,
     Pdf,
     Text,
+    /// An HTML page that only becomes content in a browser (see
+    /// [`shell`]): what is recorded is a description of the shell.
+    ScriptShell,
 }
 
 impl ContentKind {
@@ -71,6 +74,7 @@ impl ContentKind {
             Self::Json => "json",
             Self::Pdf => "pdf",
             Self::Text => "text",
+            Self::ScriptShell => shell::CONTENT_KIND,
         }
     }
 }
@@ -163,13 +167,14 @@ pub fn extract(
     rules: &ExtractRules,
     limits: &ExtractLimits,
 ) -> Result<Extracted, ExtractError> {
-    let kind = ContentKind::detect(content_type, url, body).ok_or_else(|| {
+    let mut kind = ContentKind::detect(content_type, url, body).ok_or_else(|| {
         ExtractError::UnsupportedContentType(content_type.unwrap_or("(none)").to_string())
     })?;
     let mut sign_in = false;
     let mut links = Vec::new();
     let document = match kind {
-        ContentKind::Html => {
+        // `detect` names HTML; a shell is what reading it may find.
+        ContentKind::Html | ContentKind::ScriptShell => {
             let page = html::extract_html(
                 &decode(body, content_type, true),
                 &rules.content,
@@ -180,7 +185,15 @@ pub fn extract(
             )?;
             sign_in = page.sign_in;
             links = page.links;
-            page.document
+            match page.shell {
+                // Recorded as what it is, in words that stay the same
+                // from one front-end build to the next.
+                Some(shell) => {
+                    kind = ContentKind::ScriptShell;
+                    text::extract_text(&shell.text)
+                }
+                None => page.document,
+            }
         }
         ContentKind::Markdown => markdown::extract_markdown(&decode(body, content_type, false)),
         ContentKind::Json => json::extract_json(
@@ -289,6 +302,38 @@ mod tests {
         let (a, b) = (run(), run());
         assert_eq!(a.text, b.text);
         assert_eq!(a.text, "## In scope\n- Azure\n");
+    }
+
+    #[test]
+    fn a_script_shell_is_recorded_as_one_whatever_its_build() {
+        let stp = include_str!("../../tests/fixtures/shells/service-trust-portal.html");
+        let rebuilt = stp.replace("main.3f9a1c2e", "main.77b0d4aa");
+        let limits = ExtractLimits::default();
+        let run = |page: &str, rules: &ExtractRules| {
+            extract(
+                page.as_bytes(),
+                Some("text/html"),
+                "http://x/",
+                rules,
+                &limits,
+            )
+            .unwrap()
+        };
+        let first = run(stp, &ExtractRules::default());
+        assert_eq!(first.kind, ContentKind::ScriptShell);
+        assert_eq!(first.kind.as_str(), "script-shell");
+        assert!(first.text.starts_with("script shell:"), "{}", first.text);
+        assert_eq!(run(&rebuilt, &ExtractRules::default()).text, first.text);
+        // A `content` selector the shell lacks finds the shell, not a
+        // missing part.
+        let main = ExtractRules {
+            content: vec![Selector::parse("main").unwrap()],
+            ..ExtractRules::default()
+        };
+        assert_eq!(run(stp, &main).kind, ContentKind::ScriptShell);
+        let plain = b"<html><body><p>Loading</p></body></html>";
+        let err = extract(plain, Some("text/html"), "http://x/", &main, &limits).unwrap_err();
+        assert_eq!(err.class(), "content-not-found");
     }
 
     #[test]

@@ -13,6 +13,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use scraper::{Html, Selector};
 
+use super::document::{Block, Document};
+
 /// The `content_kind` recorded for a script shell.
 pub const CONTENT_KIND: &str = "script-shell";
 
@@ -89,6 +91,23 @@ impl ScriptShell {
              document or API the page loads"
         }
     }
+}
+
+/// Whether `document` (a page's readable part) is short enough to be a
+/// placeholder: no table, at most [`MAX_PLACEHOLDER_CHARS`] characters of
+/// text. Cheaper than rendering its text, which [`detect`] needs.
+pub fn short_enough(document: &Document) -> bool {
+    let mut chars = 0;
+    document.blocks.iter().all(|block| {
+        let text = match block {
+            Block::Heading { text, .. } | Block::ListItem { text, .. } => text,
+            Block::Paragraph(text) => text,
+            Block::Table(_) => return false,
+            Block::Page(_) => return true,
+        };
+        chars += text.chars().count();
+        chars <= MAX_PLACEHOLDER_CHARS
+    })
 }
 
 /// Whether `page`, whose readable text after `content`/`ignore` is
@@ -220,19 +239,20 @@ fn markers(page: &Html) -> Vec<ShellMarker> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::{ExtractLimits, ExtractRules, extract};
+    use crate::extract::{ExtractLimits, ExtractRules, html};
 
-    /// The readable text `extract` gives a page (empty when it has none),
-    /// as the pipeline would hand it to [`detect`].
-    fn readable(html: &str, rules: &ExtractRules) -> String {
-        extract(
-            html.as_bytes(),
-            Some("text/html"),
-            "http://x/",
-            rules,
+    /// The readable text of a page (empty when it has none), as the
+    /// pipeline hands it to [`detect`].
+    fn readable(page: &str, rules: &ExtractRules) -> String {
+        html::extract_html(
+            page,
+            &rules.content,
+            &rules.ignore,
+            None,
+            None,
             &ExtractLimits::default(),
         )
-        .map(|e| e.text)
+        .map(|e| e.document.to_text())
         .unwrap_or_default()
     }
 

@@ -126,6 +126,40 @@ pub fn document_in(url: &Url) -> Result<DocumentGuid, PortalUrlError> {
     found.ok_or_else(|| PortalUrlError::NoDocument(url.to_string()))
 }
 
+/// The document a portal source names, and the API that serves it: the
+/// portal's own for its page and API addresses ([`document_in`]), and for
+/// an API address on another host (a mirror, a test's mock), the API under
+/// that address (`http://127.0.0.1:8080/stp/api/v2/downloadDocuments/<guid>`
+/// is served by `http://127.0.0.1:8080/stp/`).
+pub fn source_document(url: &Url) -> Result<(DocumentGuid, PortalApi), PortalUrlError> {
+    match document_in(url) {
+        Err(PortalUrlError::NotThePortal(_)) => {}
+        found => return found.map(|document| (document, PortalApi::default())),
+    }
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    let at = segments.windows(3).position(|w| {
+        w[0].eq_ignore_ascii_case("api")
+            && w[1].eq_ignore_ascii_case("v2")
+            && (w[2].eq_ignore_ascii_case("downloadDocuments")
+                || w[2].eq_ignore_ascii_case("GetLiveDocumentIncludingOldSeriesDoc"))
+    });
+    let Some(at) = at else {
+        return Err(PortalUrlError::NotThePortal(url.to_string()));
+    };
+    let document = segments
+        .get(at + 3)
+        .and_then(|s| DocumentGuid::parse(s))
+        .ok_or_else(|| PortalUrlError::NoDocument(url.to_string()))?;
+    let mut base = url.clone();
+    base.set_query(None);
+    base.set_fragment(None);
+    base.set_path(&format!("{}/", segments[..at].join("/")));
+    Ok((document, PortalApi::at(base)))
+}
+
 /// The portal's API at a base URL: the real one, or a test's mock.
 #[derive(Debug, Clone)]
 pub struct PortalApi {
@@ -259,16 +293,7 @@ pub fn needs_download(previous: Option<&DocumentVersion>, live: &LiveDocument) -
     previous.is_none_or(|p| *p != live.version())
 }
 
-/// What a `new-version` event says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewVersion {
-    /// The document's title, or its GUID when the API gives none.
-    pub title: String,
-    pub old_id: String,
-    pub new_id: String,
-    pub old_modified: String,
-    pub new_modified: String,
-}
+pub use crate::detect::NewVersion;
 
 /// The `new-version` event for `live` after `previous`: `None` on the first
 /// check (a baseline) and while the version is unchanged.
@@ -530,6 +555,38 @@ mod tests {
                 "{no_document}"
             );
         }
+    }
+
+    #[test]
+    fn an_api_address_elsewhere_names_its_own_api() {
+        let (document, api) = source_document(&url(
+            "https://servicetrust.microsoft.com/DocumentPage/19b08fd4-d276-43e8-9461-715981d0ea20",
+        ))
+        .unwrap();
+        assert_eq!(document.as_str(), GUID);
+        assert!(
+            api.metadata_url(&document)
+                .as_str()
+                .starts_with(DEFAULT_API_BASE)
+        );
+        let (document, api) = source_document(&url(
+            "http://127.0.0.1:8080/stp/api/v2/downloadDocuments/19b08fd4-d276-43e8-9461-715981d0ea20?x=1",
+        ))
+        .unwrap();
+        assert_eq!(
+            api.metadata_url(&document).as_str(),
+            "http://127.0.0.1:8080/stp/api/v2/GetLiveDocumentIncludingOldSeriesDoc/19b08fd4-d276-43e8-9461-715981d0ea20/"
+        );
+        assert!(matches!(
+            source_document(&url(
+                "http://127.0.0.1:8080/DocumentPage/19b08fd4-d276-43e8-9461-715981d0ea20"
+            )),
+            Err(PortalUrlError::NotThePortal(_))
+        ));
+        assert!(matches!(
+            source_document(&url("http://127.0.0.1:8080/api/v2/downloadDocuments/nope")),
+            Err(PortalUrlError::NoDocument(_))
+        ));
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //!
 //! Canonical encoding: the row as a JSON object with every column except
 //! `record_hash` (`id` included), keys sorted, no whitespace, nulls kept;
-//! except `tls_version`, added later (schema 7), which is left out when null
-//! so that records made before it hash as they did.
+//! except `tls_version`, added later (schema 7), and `fetch_details`
+//! (schema 13), which are left out when null so that records made before
+//! them (and plain fetches) hash as they did.
 //!
 //! Storage, not encoding: the rows are kept packed (`store/packed.rs`) and
 //! read through the `records` view, which gives each back as hashed.
@@ -49,6 +50,11 @@ pub struct RecordRow {
     pub text_hash: Option<String>,
     pub scope_hash: Option<String>,
     pub prev_hash: String,
+    /// How the attempt was fetched when not by one GET: JSON naming the
+    /// browser that rendered it, or the portal's metadata call and the
+    /// version it named (see `store::FetchedVia`); see the module doc.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetch_details: Option<String>,
 }
 
 /// A [`RecordRow`] with its fields in the order of their names, which is
@@ -63,6 +69,8 @@ struct Canonical<'a> {
     content_type: &'a Option<String>,
     error_class: &'a Option<String>,
     error_message: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fetch_details: &'a Option<String>,
     final_url: &'a Option<String>,
     finished_at: &'a str,
     id: i64,
@@ -93,6 +101,7 @@ impl<'a> Canonical<'a> {
             content_type: &row.content_type,
             error_class: &row.error_class,
             error_message: &row.error_message,
+            fetch_details: &row.fetch_details,
             final_url: &row.final_url,
             finished_at: &row.finished_at,
             id: row.id,
@@ -119,13 +128,14 @@ impl<'a> Canonical<'a> {
 const COLUMNS: &str = "id, source, url, started_at, finished_at, outcome, change, error_class,
     error_message, attempts, status, final_url, redirects, request_headers, response_headers,
     remote_ip, tls_cert_sha256, content_type, content_kind, raw_hash, text_hash, scope_hash,
-    prev_hash, tls_version";
+    prev_hash, tls_version,
+    (SELECT json FROM record_fetch_details WHERE record_id = r.id) AS fetch_details";
 
 /// Where `record_hash` is in a [`select_records`] row; the header sets'
 /// ids (request, its conditional part, response) follow it, then whether
 /// `prev_hash` is derived from the previous row (packed) or stored.
-const RECORD_HASH_INDEX: usize = 24;
-const HEADER_SET_INDEX: usize = 25;
+const RECORD_HASH_INDEX: usize = 25;
+const HEADER_SET_INDEX: usize = 26;
 
 /// `SELECT {COLUMNS}, record_hash`, the ids of the header sets and
 /// `prev_hash_derived` of the records (`r`), `rest` appended.
@@ -190,6 +200,7 @@ impl RecordRow {
             scope_hash: row.get(21)?,
             prev_hash: row.get(22)?,
             tls_version: row.get(23)?,
+            fetch_details: row.get(24)?,
         })
     }
 }
@@ -374,6 +385,7 @@ impl RecordRow {
             text_hash: None,
             scope_hash: None,
             prev_hash: Digest::ZERO.to_hex(),
+            fetch_details: None,
         }
     }
 }
@@ -407,6 +419,7 @@ mod tests {
             final_url: Some(odd.into()),
             tls_cert_sha256: Some(Digest::ZERO.to_hex()),
             tls_version: Some("TLSv1.3".into()),
+            fetch_details: Some(odd.into()),
             text_hash: Some(odd.into()),
             scope_hash: Some(odd.into()),
             attempts: i64::MAX,
@@ -437,6 +450,38 @@ mod tests {
         row.tls_version = Some("TLSv1.3".into());
         assert!(row.canonical().contains(r#""tls_version":"TLSv1.3""#));
         assert_ne!(row.hash(), RecordRow::sample().hash());
+    }
+
+    #[test]
+    fn fetch_details_are_hashed_stored_and_checked() {
+        let mut row = RecordRow::sample();
+        assert!(!row.canonical().contains("fetch_details"));
+        row.fetch_details = Some(r#"{"browser":{"chromium":"Chromium 1.2.3.4"}}"#.into());
+        assert!(row.canonical().contains("fetch_details"));
+        assert_ne!(row.hash(), RecordRow::sample().hash());
+        let mut rows = [row];
+        let store = stored(&mut rows);
+        let row = &rows[0];
+        let read = store.all_records().unwrap();
+        assert_eq!(read[0].0.fetch_details, row.fetch_details);
+        assert_eq!(read[0].1, row.hash().to_hex());
+        assert_eq!(store.verify_chain().unwrap(), []);
+        // The details cannot be changed, and a copy edited elsewhere shows.
+        assert!(
+            store
+                .conn()
+                .execute("UPDATE record_fetch_details SET json = '{}'", [])
+                .is_err()
+        );
+        store
+            .conn()
+            .execute_batch(
+                "DROP TRIGGER record_fetch_details_no_update;
+                 UPDATE record_fetch_details SET json = '{}';",
+            )
+            .unwrap();
+        let findings = store.verify_chain().unwrap();
+        assert_eq!(findings.len(), 1, "{findings:?}");
     }
 
     #[test]

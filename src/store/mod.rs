@@ -11,6 +11,7 @@ mod blob;
 mod chain;
 mod crash_guard;
 mod daemon;
+mod fetch_details;
 mod follow;
 mod outbox;
 mod packed;
@@ -39,6 +40,7 @@ pub use actor::StoreHandle;
 pub use chain::{ChainFinding, RecordRow};
 pub use crash_guard::{CRASHED, CrashCount, CrashMark};
 pub use daemon::{DaemonEvent, DaemonStatus, SweepSummary};
+pub use fetch_details::{FetchedVia, PortalCall, PortalVersion};
 pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish, Snapshot};
 pub(crate) use queries::derived_hashes;
 pub use queries::{
@@ -171,6 +173,8 @@ pub struct AttemptRecord {
     /// For a page extracted from a source that follows links: the links
     /// found, to decide which to follow (see [`crate::follow`]).
     pub follow: Option<crate::follow::Followed>,
+    /// How the page was fetched when not by one GET: recorded with it.
+    pub via: Option<FetchedVia>,
 }
 
 /// The outcome of fetching and extracting one page. Bodies, texts and
@@ -233,6 +237,9 @@ pub struct Recorded {
     pub events: Vec<EventRow>,
     /// The linked pages to fetch now (see [`AttemptRecord::follow`]).
     pub follow: Vec<crate::follow::Link>,
+    /// What the page read is (`html`, `script-shell`, …): this attempt's,
+    /// or for a 304 the page it confirms; `None` for a failure.
+    pub content_kind: Option<String>,
 }
 
 /// Conditional-request validators remembered for a source, from its last
@@ -468,9 +475,10 @@ fn record_in(
                 raw_hash,
                 text_hash,
                 final_url: attempt
-                    .capture
-                    .final_url
-                    .clone()
+                    .via
+                    .as_ref()
+                    .and_then(fetch_details::location)
+                    .or_else(|| attempt.capture.final_url.clone())
                     .unwrap_or_else(|| attempt.capture.url.clone()),
                 content_kind: content_kind.clone(),
                 sign_in: *sign_in,
@@ -532,6 +540,20 @@ fn record_in(
             ("failed", Some(class.clone()), Some(message.clone()))
         }
     };
+    let fetch_details = attempt
+        .via
+        .as_ref()
+        .map(|via| fetch_details::prepare(tx, via))
+        .transpose()?;
+    // A new version is news once its PDF is read: a download or an
+    // extraction that failed leaves the version before as the reference.
+    let new_version = match (&attempt.via, &attempt.result) {
+        (Some(FetchedVia::Portal(call)), AttemptResult::Extracted { .. }) => call
+            .new_version
+            .as_ref()
+            .map(|v| detect::new_version_event(v, state.last_good.as_ref().map(|g| g.record_id))),
+        _ => None,
+    };
     let capture = &attempt.capture;
     let row = RecordRow {
         id: record_id,
@@ -560,6 +582,7 @@ fn record_in(
         text_hash: text_hash.map(|h| h.to_hex()),
         scope_hash: scope_hash.clone(),
         prev_hash: link.prev_hash.clone(),
+        fetch_details,
     };
     let record_hash = row.hash();
     packed::insert(tx, known, &row, &link, &record_hash)?;
@@ -570,7 +593,12 @@ fn record_in(
 
     let mut events = Vec::new();
     let scope_event = scope_detection.as_ref().and_then(|d| d.event.as_ref());
-    for draft in detection.events.iter().chain(scope_event) {
+    for draft in detection
+        .events
+        .iter()
+        .chain(new_version.as_ref())
+        .chain(scope_event)
+    {
         events.push(insert_event(tx, record_id, &attempt.source, &now, draft)?);
     }
     // Whether the source's scope is unreadable after this attempt: what
@@ -627,6 +655,7 @@ fn record_in(
         change: detection.change,
         events,
         follow,
+        content_kind: row.content_kind,
     })
 }
 
@@ -798,6 +827,13 @@ fn scope_for_record(
                 .query_row([good.record_id], |row| row.get(0))?;
             Ok((hash, None))
         }
+        // A script shell says nothing of the scope: the previous scope
+        // stays the reference, and its one event says why.
+        AttemptResult::Extracted { content_kind, .. }
+            if content_kind == crate::extract::shell::CONTENT_KIND =>
+        {
+            Ok((None, None))
+        }
         AttemptResult::Extracted {
             scope,
             packed_scope,
@@ -847,8 +883,9 @@ fn load_state(conn: &Connection, source: &str) -> Result<SourceState> {
     let row = conn
         .prepare_cached(
             "SELECT s.consecutive_failures, s.failing, s.sign_in, r.id, r.raw_hash, r.text_hash,
-                    COALESCE(r.final_url, r.url), r.content_kind
+                    COALESCE(r.final_url, r.url), r.content_kind, d.json
              FROM source_state s LEFT JOIN records r ON r.id = s.last_good_record
+             LEFT JOIN record_fetch_details d ON d.record_id = s.last_good_record
              WHERE s.source = ?1",
         )?
         .query_row([source], |row| {
@@ -856,7 +893,12 @@ fn load_state(conn: &Connection, source: &str) -> Result<SourceState> {
                 Some(record_id) => {
                     let raw: String = row.get(4)?;
                     let text: String = row.get(5)?;
-                    Some((record_id, raw, text, row.get(6)?, row.get(7)?, row.get(2)?))
+                    let details: Option<String> = row.get(8)?;
+                    let location = details
+                        .as_deref()
+                        .and_then(fetch_details::stored_location)
+                        .map_or_else(|| row.get(6), Ok)?;
+                    Some((record_id, raw, text, location, row.get(7)?, row.get(2)?))
                 }
                 None => None,
             };
@@ -1016,6 +1058,7 @@ mod tests {
             scope_settings: Arc::default(),
             alerts: Default::default(),
             follow: None,
+            via: None,
         }
     }
 

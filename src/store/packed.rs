@@ -101,6 +101,10 @@ pub(super) fn insert(
         prev_hash,
         &record_hash.as_bytes()[..],
     ])?;
+    if let Some(details) = &row.fetch_details {
+        conn.prepare_cached("INSERT INTO record_fetch_details (record_id, json) VALUES (?1, ?2)")?
+            .execute(params![row.id, details])?;
+    }
     Ok(())
 }
 

@@ -30,6 +30,8 @@ pub struct SourceSummary {
     /// readable scope stands in for the page's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope_unreadable_since: Option<String>,
+    /// What the last page read was (`html`, `pdf`, `script-shell`, …).
+    pub content_kind: Option<String>,
 }
 
 /// One row of `scopewatch history`.
@@ -135,10 +137,11 @@ impl Store {
             "SELECT s.id, s.url, s.parent, st.failing, st.consecutive_failures,
                     last.started_at, changed.started_at,
                     (SELECT COUNT(*) FROM records r WHERE r.source = s.id AND r.outcome = 'ok'),
-                    last.outcome, s.retired_at IS NOT NULL
+                    last.outcome, s.retired_at IS NOT NULL, good.content_kind
              FROM sources s
              LEFT JOIN source_state st ON st.source = s.id
              LEFT JOIN records last ON last.id = st.last_record
+             LEFT JOIN record_rows good ON good.id = st.last_good_record
              LEFT JOIN records changed ON changed.id = st.last_change_record
              ORDER BY s.id",
         )?;
@@ -165,6 +168,7 @@ impl Store {
                 last_changed: row.get(6)?,
                 snapshots: row.get(7)?,
                 consecutive_failures: row.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                content_kind: row.get(10)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

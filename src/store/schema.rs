@@ -476,4 +476,19 @@ pub const MIGRATIONS: &[&str] = &[
         crashed_at TEXT
     ) STRICT;
     "#,
+    // 13: how an attempt was fetched when not by one GET (`fetch =
+    // "browser"`, `portal = "service-trust"`), as the JSON its record hashes
+    // (store/chain.rs `fetch_details`): the browser that rendered the page,
+    // or the portal's metadata call (its body is a blob) and the version it
+    // named. A row only for such records; append-only like the records.
+    r#"
+    CREATE TABLE record_fetch_details (
+        record_id INTEGER PRIMARY KEY REFERENCES record_rows(id),
+        json      TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER record_fetch_details_no_update BEFORE UPDATE ON record_fetch_details
+    BEGIN SELECT RAISE(ABORT, 'fetch details are append-only: they cannot be changed'); END;
+    CREATE TRIGGER record_fetch_details_no_delete BEFORE DELETE ON record_fetch_details
+    BEGIN SELECT RAISE(ABORT, 'fetch details are append-only: they cannot be deleted'); END;
+    "#,
 ];

@@ -156,6 +156,7 @@ impl Sweeper {
             scope_settings: Arc::clone(&self.config.scope),
             alerts: crate::alert::AttemptAlerts::new(&self.config.alerts, source, parent.is_none()),
             follow: None,
+            via: None,
         }
     }
 

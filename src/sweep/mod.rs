@@ -18,15 +18,21 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use url::Url;
 
-use crate::config::{Config, Source};
+use crate::config::{Config, FetchMethod, Source};
 use crate::detect::Change;
 use crate::extract;
+use crate::fetch::portal::{
+    DocumentGuid, DocumentVersion, LiveDocument, PortalCheck, PortalClient, PortalOutcome,
+};
 use crate::fetch::{Capture, Conditional, FetchOutcome, FetchRequest, Fetcher, SourceHeaders};
 use crate::follow::Link;
 use crate::hash::Digest;
 use crate::isolation::Extractor;
 use crate::scope::{self, ScopeSettings};
-use crate::store::{AttemptRecord, AttemptResult, EventRow, PackedBlob, StoreHandle, Validators};
+use crate::store::{
+    AttemptRecord, AttemptResult, EventRow, FetchedVia, PackedBlob, PortalCall, PortalVersion,
+    StoreHandle, Validators,
+};
 
 /// What one source's attempt came to.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +47,9 @@ pub struct SourceOutcome {
     pub snapshot: Option<i64>,
     pub error: Option<String>,
     pub events: Vec<EventRow>,
+    /// What the page read is (`html`, `pdf`, `script-shell`, …); `None`
+    /// when nothing was read.
+    pub content_kind: Option<String>,
 }
 
 impl SourceOutcome {
@@ -79,6 +88,9 @@ pub struct Sweeper {
     pub store: StoreHandle,
     /// The extraction processes, built with `config.limits`.
     pub extractor: Arc<Extractor>,
+    /// Renders `fetch = "browser"` sources, built with `config.browser`.
+    #[cfg(feature = "browser")]
+    pub browser: Arc<crate::fetch::browser::BrowserFetcher>,
 }
 
 /// The most one source may take in a sweep, from the start of its fetch to
@@ -87,13 +99,26 @@ pub struct Sweeper {
 /// retry, one extraction's time budget, and a minute for the rest. The
 /// fetch and the extraction are bounded on their own; this bounds them
 /// together, whatever goes wrong.
+///
+/// A portal document takes two calls (its metadata, then its PDF), each
+/// bounded so: when a source reads one, the fetch part counts twice.
 pub fn source_deadline(config: &Config) -> Duration {
     let http = &config.http;
     let tries = http.retries.saturating_add(1);
     let waits = http.backoff_max.max(http.retry_after_max);
+    let calls = if config
+        .sources
+        .iter()
+        .any(|s| matches!(s.method, FetchMethod::ServiceTrust { .. }))
+    {
+        2
+    } else {
+        1
+    };
     http.host_delay
         .saturating_add(http.timeout.saturating_mul(tries))
         .saturating_add(waits.saturating_mul(http.retries))
+        .saturating_mul(calls)
         .saturating_add(config.limits.time)
         .saturating_add(Duration::from_secs(60))
 }
@@ -111,6 +136,26 @@ struct Job {
 pub type Progress<'a> = &'a (dyn Fn(&SourceOutcome, usize, usize) + Sync);
 
 impl Sweeper {
+    /// A sweeper for `config`, with the browser fetcher its `[browser]`
+    /// table describes (in a build with the browser).
+    pub fn new(
+        config: Arc<Config>,
+        fetcher: Arc<Fetcher>,
+        store: StoreHandle,
+        extractor: Arc<Extractor>,
+    ) -> Sweeper {
+        Sweeper {
+            #[cfg(feature = "browser")]
+            browser: Arc::new(crate::fetch::browser::BrowserFetcher::new(
+                browser_settings(&config),
+            )),
+            config,
+            fetcher,
+            store,
+            extractor,
+        }
+    }
+
     /// Sweeps `sources`. Each waits a random delay up to `jitter` before it
     /// starts. When `stop` turns true, no new fetch starts and fetches in
     /// flight are abandoned; pages already fetched are extracted, and
@@ -161,8 +206,13 @@ impl Sweeper {
                 Arc::default()
             }
         };
+        let versions = self.portal_versions(sources).await;
+        let known = Known {
+            validators,
+            versions,
+        };
         let followed = self
-            .run_jobs(jobs, jitter, &validators, &stop, progress, &mut report)
+            .run_jobs(jobs, jitter, &known, &stop, progress, &mut report)
             .await;
         if !followed.is_empty() && !*stop.borrow() {
             // Followed pages are skipped as configured ones are.
@@ -173,7 +223,7 @@ impl Sweeper {
             self.run_jobs(
                 followed,
                 Duration::ZERO,
-                &validators,
+                &known,
                 &stop,
                 progress,
                 &mut report,
@@ -198,7 +248,7 @@ impl Sweeper {
         &self,
         jobs: Vec<Job>,
         jitter: Duration,
-        validators: &Arc<HashMap<String, Validators>>,
+        known: &Known,
         stop: &watch::Receiver<bool>,
         progress: Progress<'_>,
         report: &mut SweepReport,
@@ -226,7 +276,7 @@ impl Sweeper {
         for _ in 0..self.config.daemon.concurrency.min(total) {
             let sweeper = self.clone();
             let queue = Arc::clone(&queue);
-            let validators = Arc::clone(validators);
+            let known = known.clone();
             let done_tx = done_tx.clone();
             let in_flight = Arc::clone(&in_flight);
             let extracting = Arc::clone(&extracting);
@@ -238,14 +288,13 @@ impl Sweeper {
                     }
                     let next = queue.lock().expect("no worker panics holding it").next();
                     let Some((offset, job)) = next else { break };
-                    let conditional = conditional_for(&job, &validators);
                     let work = async {
                         crate::clock::sleep_until_due(started + offset).await;
                         let begun = (crate::clock::now(), tokio::time::Instant::now());
-                        let fetching = sweeper.fetch(&job, conditional);
+                        let fetching = sweeper.fetch(&job, &known);
                         (begun, tokio::time::timeout(deadline, fetching).await)
                     };
-                    let ((begun_at, begun), capture) = tokio::select! {
+                    let ((begun_at, begun), retrieved) = tokio::select! {
                         // Stop first: no fetch starts once it is set.
                         biased;
                         _ = stop.wait_for(|stopped| *stopped) => break,
@@ -256,9 +305,10 @@ impl Sweeper {
                     // the budget waits only for the writer, which goes on.
                     // The deadline covers fetch and extraction together.
                     let left = deadline.saturating_sub(begun.elapsed());
-                    let fetched = match capture {
-                        Ok(capture) => {
-                            let extracting = sweeper.extract_job(job.clone(), capture, &extracting);
+                    let fetched = match retrieved {
+                        Ok(retrieved) => {
+                            let extracting =
+                                sweeper.extract_job(job.clone(), retrieved, &extracting);
                             match tokio::time::timeout(left, extracting).await {
                                 Ok(fetched) => fetched,
                                 Err(_) => sweeper.overdue(job, begun_at, deadline),
@@ -288,28 +338,102 @@ impl Sweeper {
         followed
     }
 
-    /// Fetches one page.
-    async fn fetch(&self, job: &Job, conditional: Option<Conditional>) -> Capture {
-        let request = FetchRequest {
-            url: job.url.clone(),
-            configured: job.parent.is_none(),
-            allow_private: job.source.allow_private,
-            conditional,
-            headers: SourceHeaders::of(&job.source),
-            accept: None,
+    /// Fetches one page, the way its source says.
+    async fn fetch(&self, job: &Job, known: &Known) -> Retrieved {
+        match &job.source.method {
+            FetchMethod::Http => {
+                let request = FetchRequest {
+                    url: job.url.clone(),
+                    configured: job.parent.is_none(),
+                    allow_private: job.source.allow_private,
+                    conditional: conditional_for(job, &known.validators),
+                    headers: SourceHeaders::of(&job.source),
+                    accept: None,
+                };
+                Retrieved::plain(self.fetcher.fetch(&request).await)
+            }
+            FetchMethod::Browser { wait_for } => self.render(job, wait_for.clone()).await,
+            FetchMethod::ServiceTrust { document, api } => {
+                let previous = known.versions.get(&job.id).map(|v| DocumentVersion {
+                    id: v.id.clone(),
+                    when_last_modified: v.when_last_modified.clone(),
+                });
+                let client =
+                    PortalClient::new(&self.fetcher, api.clone(), job.source.allow_private);
+                portal_retrieved(document, client.check(document, previous.as_ref()).await)
+            }
+        }
+    }
+
+    /// Renders one page in the browser.
+    #[cfg(feature = "browser")]
+    async fn render(&self, job: &Job, wait_for: Option<String>) -> Retrieved {
+        let rendered = self
+            .browser
+            .fetch(&crate::fetch::browser::BrowserRequest {
+                url: job.url.clone(),
+                configured: job.parent.is_none(),
+                allow_private: job.source.allow_private,
+                wait_for,
+            })
+            .await;
+        Retrieved {
+            capture: rendered.capture,
+            via: Some(FetchedVia::Browser {
+                chromium: rendered.chromium,
+                refused: rendered.refused,
+            }),
+            failure: None,
+        }
+    }
+
+    /// Without the browser, a browser source cannot be fetched (the
+    /// configuration refuses one; a reload cannot bring one in either).
+    #[cfg(not(feature = "browser"))]
+    async fn render(&self, job: &Job, _wait_for: Option<String>) -> Retrieved {
+        let mut capture = Capture::begun(job.url.to_string());
+        capture.outcome = FetchOutcome::Failed {
+            class: crate::fetch::ErrorClass::BrowserMissing,
+            message: "this scopewatch was built without the browser fetcher (the Cargo feature `browser`)".to_string(),
         };
-        self.fetcher.fetch(&request).await
+        Retrieved::plain(capture)
+    }
+
+    /// The version each portal source among `sources` last downloaded.
+    async fn portal_versions(&self, sources: &[Source]) -> Arc<HashMap<String, PortalVersion>> {
+        let any = sources
+            .iter()
+            .any(|s| matches!(s.method, FetchMethod::ServiceTrust { .. }));
+        if !any {
+            return Arc::default();
+        }
+        match self.store.call(|store| store.portal_versions()).await {
+            Ok(versions) => Arc::new(versions),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read the portal versions downloaded, downloading again: {e}"
+                );
+                Arc::default()
+            }
+        }
     }
 
     /// Extracts a fetched page: the attempt to record. The source is marked
     /// in the database before its body is extracted (see [`crashes`]);
     /// extractions wait for a turn in `extracting`.
-    async fn extract_job(&self, job: Job, capture: Capture, extracting: &Semaphore) -> Fetched {
+    async fn extract_job(&self, job: Job, retrieved: Retrieved, extracting: &Semaphore) -> Fetched {
         let source = Arc::clone(&job.source);
         let settings = Arc::clone(&self.config.scope);
+        let Retrieved {
+            capture,
+            via,
+            failure,
+        } = retrieved;
         // Only a body has work that would block an async worker; a 304 or
         // a failure is not worth the trip to the blocking pool.
-        let (capture, result, links) = if matches!(capture.outcome, FetchOutcome::Body(_)) {
+        let (capture, result, links) = if let Some((class, message)) = failure {
+            refused_body(capture, &class, message)
+        } else if matches!(capture.outcome, FetchOutcome::Body(_)) {
             self.mark_in_flight(&job).await;
             let _turn = extracting
                 .acquire()
@@ -333,7 +457,8 @@ impl Sweeper {
             }
             _ => None,
         };
-        let attempt = self.attempt(&job, capture, result, follow);
+        let mut attempt = self.attempt(&job, capture, result, follow);
+        attempt.via = via;
         Fetched { job, attempt }
     }
 
@@ -374,6 +499,7 @@ impl Sweeper {
                 job.parent.is_none(),
             ),
             follow,
+            via: None,
         }
     }
 
@@ -450,6 +576,136 @@ fn conditional_for(job: &Job, validators: &HashMap<String, Validators>) -> Optio
     })
 }
 
+/// What the sweep knows of its sources before it fetches them: the
+/// validators of their last full responses, and the portal document
+/// versions they last downloaded.
+#[derive(Clone)]
+struct Known {
+    validators: Arc<HashMap<String, Validators>>,
+    versions: Arc<HashMap<String, PortalVersion>>,
+}
+
+/// What a job's fetch brought back: the capture to record, how it was
+/// fetched when not by one GET, and a failure decided on what came back
+/// (a portal's sign-in, an unusable answer), class and message.
+struct Retrieved {
+    capture: Capture,
+    via: Option<FetchedVia>,
+    failure: Option<(String, String)>,
+}
+
+impl Retrieved {
+    fn plain(capture: Capture) -> Retrieved {
+        Retrieved {
+            capture,
+            via: None,
+            failure: None,
+        }
+    }
+}
+
+/// A portal check as the attempt to record: the download when there was
+/// one (the PDF to extract), else the metadata call, which stands for "not
+/// modified" while the version is the one last downloaded. The metadata
+/// call is recorded with it either way.
+fn portal_retrieved(document: &DocumentGuid, check: PortalCheck) -> Retrieved {
+    let PortalCheck {
+        mut metadata,
+        download,
+        outcome,
+    } = check;
+    // The metadata body is kept as a blob of its own, not carried twice.
+    let metadata_body = match std::mem::replace(&mut metadata.outcome, FetchOutcome::NotModified) {
+        FetchOutcome::Body(body) => {
+            metadata.outcome = FetchOutcome::Body(Vec::new());
+            PackedBlob::pack(&body).ok()
+        }
+        other => {
+            metadata.outcome = other;
+            None
+        }
+    };
+    let version = |live: &LiveDocument| PortalVersion {
+        id: live.id.clone(),
+        when_last_modified: live.when_last_modified.clone(),
+        title: live.title.clone(),
+    };
+    let (live, new_version, failure) = match &outcome {
+        PortalOutcome::Unchanged(live) => (Some(version(live)), None, None),
+        PortalOutcome::Downloaded { live, new_version } => {
+            (Some(version(live)), new_version.clone(), None)
+        }
+        PortalOutcome::SignIn(message) => {
+            (None, None, Some((SIGN_IN.to_string(), message.clone())))
+        }
+        PortalOutcome::Failed { class, message } => {
+            (None, None, Some((class.clone(), message.clone())))
+        }
+    };
+    let capture = match (&outcome, download) {
+        // Nothing of the document was received: the record has no
+        // response of its own; the call that said so is its metadata.
+        (PortalOutcome::Unchanged(_), _) => Capture {
+            started_at: metadata.started_at,
+            finished_at: metadata.finished_at,
+            attempts: metadata.attempts,
+            request_headers: metadata.request_headers.clone(),
+            outcome: FetchOutcome::NotModified,
+            ..Capture::begun(metadata.url.clone())
+        },
+        (_, Some(download)) => download,
+        (_, None) => metadata.clone(),
+    };
+    Retrieved {
+        capture,
+        via: Some(FetchedVia::Portal(Box::new(PortalCall {
+            portal: PORTAL_NAME,
+            document: document.to_string(),
+            metadata,
+            metadata_body,
+            live,
+            new_version,
+        }))),
+        failure,
+    }
+}
+
+/// The `portal` value of a Service Trust Portal source.
+const PORTAL_NAME: &str = "service-trust";
+
+/// The class of an attempt turned away to sign in.
+pub const SIGN_IN: &str = "sign-in";
+
+/// The failed attempt of a fetch whose answer was refused after it came
+/// (see [`Retrieved::failure`]): its body, when it had one, is kept.
+fn refused_body(
+    mut capture: Capture,
+    class: &str,
+    message: String,
+) -> (Capture, AttemptResult, Vec<Link>) {
+    let body = match std::mem::replace(&mut capture.outcome, FetchOutcome::NotModified) {
+        FetchOutcome::Body(body) if !body.is_empty() => PackedBlob::pack(&body).ok(),
+        _ => None,
+    };
+    let result = AttemptResult::Failed {
+        body,
+        class: class.to_string(),
+        message,
+    };
+    (capture, result, Vec::new())
+}
+
+/// The browser fetcher's settings: `[browser]`, with `[http]`'s timeout
+/// and body cap.
+#[cfg(feature = "browser")]
+pub fn browser_settings(config: &Config) -> crate::fetch::browser::BrowserSettings {
+    crate::fetch::browser::BrowserSettings {
+        pages: config.browser.pages,
+        executable: config.browser.chromium.clone(),
+        ..crate::fetch::browser::BrowserSettings::from_http(&config.http)
+    }
+}
+
 /// A page fetched and extracted, to be recorded.
 struct Fetched {
     job: Job,
@@ -516,6 +772,7 @@ fn recorded_outcome(
             snapshot: Some(recorded.record_id),
             error,
             events: recorded.events,
+            content_kind: recorded.content_kind,
         },
         Err(e) => {
             tracing::error!(source = %source, "could not record the fetch: {e}");
@@ -527,6 +784,7 @@ fn recorded_outcome(
                 snapshot: None,
                 error: Some(e.to_string()),
                 events: Vec::new(),
+                content_kind: None,
             }
         }
     }
@@ -546,6 +804,7 @@ fn quarantined_outcome(source: &Source, until: chrono::DateTime<chrono::Utc>) ->
             crate::clock::format(until)
         )),
         events: Vec::new(),
+        content_kind: None,
     }
 }
 
@@ -629,7 +888,14 @@ pub fn extract_page(
     scope_settings: &ScopeSettings,
 ) -> Result<(extract::Extracted, scope::ScopeOutcome), extract::ExtractError> {
     let extracted = extractor.extract(body, content_type, final_url, &source.rules)?;
-    let scope = scope::extract_scope(&extracted.document, &source.scope, scope_settings);
+    // A script shell's recorded text describes the shell: no scope to read.
+    let scope = if extracted.kind == extract::ContentKind::ScriptShell {
+        scope::ScopeOutcome::Broken {
+            reason: "the page is a script shell: its content renders in a browser".to_string(),
+        }
+    } else {
+        scope::extract_scope(&extracted.document, &source.scope, scope_settings)
+    };
     Ok((extracted, scope))
 }
 

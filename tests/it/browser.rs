@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::server::{Reply, Server};
+use crate::common::{Harness, scopewatch_command};
 use reqwest::dns::{Name, Resolve, Resolving};
 use scopewatch::config::HttpSettings;
 use scopewatch::extract::{ExtractLimits, ExtractRules, extract, shell};
@@ -161,6 +162,11 @@ fn zombie_children() -> Vec<String> {
     zombies
 }
 
+/// The data [`spa`] builds its content from, and its later version.
+const SCOPE: &str =
+    r#"{"title":"ISO/IEC 27001 scope","services":["Azure Bot Service","Azure Cosmos DB"]}"#;
+const SCOPE_LATER: &str = r#"{"title":"ISO/IEC 27001 scope","services":["Azure Bot Service","Azure Cosmos DB","Azure Maps"]}"#;
+
 /// A single-page application: an empty root, a bundle that fetches the
 /// data and builds the content from it.
 fn spa(data: Arc<Mutex<&'static str>>) -> Server {
@@ -197,9 +203,7 @@ async fn renders_what_a_script_builds_and_its_later_change() {
         return;
     };
     let profiles = tempfile::tempdir().unwrap();
-    let data = Arc::new(Mutex::new(
-        r#"{"title":"ISO/IEC 27001 scope","services":["Azure Bot Service","Azure Cosmos DB"]}"#,
-    ));
+    let data = Arc::new(Mutex::new(SCOPE));
     let server = spa(data.clone());
     let rules = ExtractRules {
         content: vec![Selector::parse("#root").unwrap()],
@@ -253,7 +257,7 @@ async fn renders_what_a_script_builds_and_its_later_change() {
         Some("text/html; charset=utf-8")
     );
 
-    *data.lock().unwrap() = r#"{"title":"ISO/IEC 27001 scope","services":["Azure Bot Service","Azure Cosmos DB","Azure Maps"]}"#;
+    *data.lock().unwrap() = SCOPE_LATER;
     let second = browser.fetch(&request(server.url("/"))).await;
     let second_text = extract(
         html(&second).as_bytes(),
@@ -448,4 +452,68 @@ async fn fifty_fetches_leave_no_process_and_run_two_at_a_time() {
     assert_eq!(processes_mentioning(profiles.path()), Vec::<String>::new());
     assert_eq!(zombie_children(), Vec::<String>::new());
     assert_eq!(std::fs::read_dir(profiles.path()).unwrap().count(), 0);
+}
+
+/// A `fetch = "browser"` source through `scopewatch check`, as a user runs
+/// it: the plain fetch would be a shell; the rendered page is recorded with
+/// the Chromium that rendered it, its later change is a `content` event,
+/// and no browser outlives the command.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_source_through_check() {
+    let Some(_one) = the_browser().await else {
+        return;
+    };
+    let profiles = tempfile::tempdir().unwrap();
+    let data = Arc::new(Mutex::new(SCOPE));
+    let server = spa(data.clone());
+    let harness = Harness::new(&format!(
+        "[[source]]\nid = \"contoso-trust\"\nurl = \"{}\"\nfetch = \"browser\"\nwait_for = \"#root main\"\n",
+        server.url("/")
+    ));
+    let check = |harness: &Harness| {
+        let out = scopewatch_command(&harness.config_path())
+            .args(["check", "--json"])
+            .env("TMPDIR", profiles.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let outcomes: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{e}: {stdout}{}", String::from_utf8_lossy(&out.stderr)));
+        outcomes[0].clone()
+    };
+    let first = tokio::task::block_in_place(|| check(&harness));
+    assert_eq!(first["result"], "ok", "{first}");
+    assert_eq!(first["content_kind"], "html", "{first}");
+    assert_eq!(first["events"][0]["kind"], "baseline");
+
+    *data.lock().unwrap() = SCOPE_LATER;
+    let second = tokio::task::block_in_place(|| check(&harness));
+    assert_eq!(second["change"], "content", "{second}");
+    let content = &second["events"][0];
+    assert_eq!(content["kind"], "content");
+
+    let store = harness.store();
+    let records = store.all_records().unwrap();
+    assert_eq!(records.len(), 2);
+    for (row, _) in &records {
+        let details: serde_json::Value =
+            serde_json::from_str(row.fetch_details.as_deref().expect("browser-rendered")).unwrap();
+        let chromium = details["browser"]["chromium"].as_str().unwrap_or_default();
+        assert!(chromium.starts_with("Chromium "), "{details}");
+        assert_eq!(
+            row.content_type.as_deref(),
+            Some("text/html; charset=utf-8")
+        );
+    }
+    let text = String::from_utf8(
+        store
+            .blob(
+                &scopewatch::hash::Digest::from_hex(records[1].0.text_hash.as_deref().unwrap())
+                    .unwrap(),
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(text.contains("- Azure Maps"), "{text}");
+    assert_eq!(processes_mentioning(profiles.path()), Vec::<String>::new());
 }

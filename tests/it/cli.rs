@@ -30,6 +30,20 @@ fn the_shipped_configuration_is_valid() {
             .follow
             .is_some()
     );
+    // The portal's document through its API; no source needs the browser.
+    assert!(matches!(
+        config
+            .source("stp-azure-compliance-offerings")
+            .unwrap()
+            .method,
+        scopewatch::config::FetchMethod::ServiceTrust { .. }
+    ));
+    assert!(
+        !config
+            .sources
+            .iter()
+            .any(|s| matches!(s.method, scopewatch::config::FetchMethod::Browser { .. }))
+    );
     let out = scopewatch(&path, &["config", "check"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("valid"));

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::server::{Reply, Server};
+use crate::common::{Harness, scopewatch};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use scopewatch::config::HttpSettings;
 use scopewatch::extract::{ContentKind, ExtractLimits, ExtractRules, extract};
@@ -17,11 +18,14 @@ use scopewatch::fetch::Fetcher;
 use scopewatch::fetch::portal::{
     DocumentGuid, NewVersion, PortalApi, PortalClient, PortalOutcome, document_in,
 };
+use serde_json::Value;
 
 const GUID: &str = "7adf2d9e-d7b5-4e71-bad8-713e6a183cf3";
 const DOCUMENT_PAGE: &str =
     "https://servicetrust.microsoft.com/DocumentPage/7adf2d9e-d7b5-4e71-bad8-713e6a183cf3";
 const PDF: &[u8] = include_bytes!("../fixtures/statement.pdf");
+/// The statement's next version: Intune left the scope.
+const PDF_V2: &[u8] = include_bytes!("../fixtures/statement-v2.pdf");
 
 /// A resolver for tests that must never look a name up.
 struct LoopbackDns;
@@ -79,7 +83,10 @@ impl MockPortal {
                 if request.header("accept") != Some("application/pdf") {
                     return Reply::status(406);
                 }
-                return Reply::ok("application/pdf", PDF);
+                // The first version the tests publish is the statement;
+                // any later one, its next version.
+                let first = request.path.ends_with("/d8a2");
+                return Reply::ok("application/pdf", if first { PDF } else { PDF_V2 });
             }
             Reply::status(404)
         });
@@ -235,4 +242,149 @@ async fn a_download_that_is_not_a_pdf_fails_and_names_its_type() {
     };
     assert_eq!(class, "not-a-pdf");
     assert!(message.contains("text/html"), "{message}");
+}
+
+/// `scopewatch check --json` on `harness`: each source's outcome.
+fn check(harness: &Harness) -> Vec<Value> {
+    let out = scopewatch(&harness.config_path(), &["check", "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+fn kinds(outcome: &Value) -> Vec<&str> {
+    outcome["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect()
+}
+
+/// A source naming the mock's document by its API address, which names the
+/// mock as the API to ask.
+fn portal_source(portal: &MockPortal) -> Harness {
+    let url = portal
+        .server
+        .url(&format!("/api/v2/downloadDocuments/{GUID}"));
+    Harness::new(&format!(
+        "[http]\nretries = 0\n[[source]]\nid = \"stp-azure\"\nurl = \"{url}\"\nportal = \"service-trust\"\n"
+    ))
+}
+
+#[test]
+fn a_portal_document_through_check_downloads_only_new_versions() {
+    let portal = MockPortal::start(metadata("d8a2", "2026-08-31T18:32:10.627083Z"));
+    let harness = portal_source(&portal);
+    let metadata_path = format!("/api/v2/GetLiveDocumentIncludingOldSeriesDoc/{GUID}/");
+
+    // First check: the metadata, then the PDF: a baseline with its scope.
+    let first = check(&harness);
+    assert_eq!(first[0]["result"], "ok", "{first:?}");
+    assert_eq!(first[0]["change"], "baseline");
+    assert_eq!(first[0]["content_kind"], "pdf");
+    assert_eq!(kinds(&first[0]), ["baseline"]);
+    assert_eq!(portal.downloads.load(Ordering::SeqCst), 1);
+
+    // Unchanged metadata: recorded, and no download.
+    let second = check(&harness);
+    assert_eq!(second[0]["result"], "not-modified", "{second:?}");
+    assert_eq!(kinds(&second[0]), Vec::<&str>::new());
+    assert_eq!(portal.downloads.load(Ordering::SeqCst), 1);
+    assert_eq!(portal.server.hits(&metadata_path), 2);
+
+    // A new version: downloaded, `new-version` with its data, and the
+    // scope diff of the PDF (Intune left).
+    portal.set_live(metadata("e91f", "2026-11-30T09:00:00Z"));
+    let third = check(&harness);
+    assert_eq!(portal.downloads.load(Ordering::SeqCst), 2);
+    let events = third[0]["events"].as_array().unwrap();
+    let new_version = events
+        .iter()
+        .find(|e| e["kind"] == "new-version")
+        .unwrap_or_else(|| panic!("{third:?}"));
+    for (field, value) in [
+        ("title", "Azure - Compliance Offerings"),
+        ("old_id", "d8a2"),
+        ("new_id", "e91f"),
+        ("old_modified", "2026-08-31T18:32:10.627083Z"),
+        ("new_modified", "2026-11-30T09:00:00Z"),
+    ] {
+        assert_eq!(new_version[field], value, "{field}: {new_version}");
+    }
+    let scope = events
+        .iter()
+        .find(|e| e["kind"] == "scope")
+        .unwrap_or_else(|| panic!("{third:?}"));
+    assert!(scope["removed"].to_string().contains("Intune"), "{scope}");
+    assert!(kinds(&third[0]).contains(&"content"), "{third:?}");
+    // Each version has its own download URL: the document did not move.
+    assert!(!kinds(&third[0]).contains(&"moved"), "{third:?}");
+
+    // Each record names its metadata call, whose body is kept and whose
+    // details are under the record's hash.
+    let store = harness.store();
+    let records = store.all_records().unwrap();
+    assert_eq!(records.len(), 3);
+    for (row, _) in &records {
+        let details: Value = serde_json::from_str(row.fetch_details.as_deref().unwrap()).unwrap();
+        let metadata = &details["portal"]["metadata"];
+        assert!(metadata["url"].as_str().unwrap().ends_with(&metadata_path));
+        let body = store
+            .blob(
+                &scopewatch::hash::Digest::from_hex(metadata["raw_hash"].as_str().unwrap())
+                    .unwrap(),
+            )
+            .unwrap();
+        let live: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(live["documentType"], "Compliance Guides");
+        assert_eq!(details["portal"]["live"]["id"], live["id"]);
+    }
+    assert_eq!(store.verify_chain().unwrap(), []);
+    let out = scopewatch(&harness.config_path(), &["verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_broken_answer_keeps_the_version_last_downloaded() {
+    let portal = MockPortal::start(metadata("d8a2", "2026-08-31T18:32:10.627083Z"));
+    let harness = portal_source(&portal);
+    assert_eq!(check(&harness)[0]["change"], "baseline");
+    portal.set_live("<html><body>Service unavailable</body></html>".to_string());
+    let broken = check(&harness);
+    assert_eq!(broken[0]["result"], "failed");
+    let error = broken[0]["error"].as_str().unwrap();
+    assert!(error.starts_with("invalid-metadata: "), "{error}");
+    portal.set_live(r#"{"id":"d8a2"}"#.to_string());
+    let error = check(&harness)[0]["error"].as_str().unwrap().to_string();
+    assert!(error.contains("`whenLastModified`"), "{error}");
+    // The version downloaded before is still the reference: no download.
+    portal.set_live(metadata("d8a2", "2026-08-31T18:32:10.627083Z"));
+    assert_eq!(check(&harness)[0]["result"], "not-modified");
+    assert_eq!(portal.downloads.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_document_behind_sign_in_is_recorded_as_such_through_check() {
+    let server = Server::start(|_| Reply::status(403));
+    let url = server.url(&format!("/api/v2/downloadDocuments/{GUID}"));
+    let harness = Harness::new(&format!(
+        "[[source]]\nid = \"stp-private\"\nurl = \"{url}\"\nportal = \"service-trust\"\n"
+    ));
+    let outcome = &check(&harness)[0];
+    assert_eq!(outcome["result"], "failed");
+    let error = outcome["error"].as_str().unwrap();
+    assert!(error.starts_with("sign-in: "), "{error}");
+    assert!(error.contains("signed-in customers"), "{error}");
+    assert_eq!(server.requests().len(), 1, "not retried");
 }

@@ -50,12 +50,12 @@ impl Harness {
     pub async fn sweep(&self) -> SweepReport {
         let store = Store::open(&self.db_path()).unwrap();
         let (store, writer) = StoreHandle::spawn(store);
-        let sweeper = Sweeper {
-            config: Arc::new(self.config.clone()),
-            fetcher: Arc::new(Fetcher::new(&self.config.http).unwrap()),
+        let sweeper = Sweeper::new(
+            Arc::new(self.config.clone()),
+            Arc::new(Fetcher::new(&self.config.http).unwrap()),
             store,
-            extractor: Arc::new(extractor(&self.config)),
-        };
+            Arc::new(extractor(&self.config)),
+        );
         let (_stop_tx, stop) = tokio::sync::watch::channel(false);
         let report = sweeper
             .sweep(&self.config.sources, Duration::ZERO, stop, &|_, _, _| {})
