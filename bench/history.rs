@@ -137,15 +137,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(Path::parent)
         .map(|dir| dir.join("scopewatch"))
         .ok_or("cannot find the scopewatch binary")?;
-    let sweeper = Sweeper {
-        fetcher: Arc::new(Fetcher::new(&config.http)?),
-        extractor: Arc::new(scopewatch::isolation::Extractor::new(
-            worker,
-            config.limits.clone(),
-        )),
-        config: Arc::new(config),
-        store,
-    };
+    let fetcher = Arc::new(Fetcher::new(&config.http)?);
+    let extractor = Arc::new(scopewatch::isolation::Extractor::new(
+        worker,
+        config.limits.clone(),
+    ));
+    let sweeper = Sweeper::new(Arc::new(config), fetcher, store, extractor);
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut tally: HashMap<&str, usize> = HashMap::new();
     let began = Instant::now();

@@ -310,6 +310,7 @@ mod tests {
             added: vec![ScopeEntry::new("ISO 27001", "Storage")],
             removed: vec![ScopeEntry::new("ISO 27001", "Compute")],
             renamed: vec![],
+            renames_skipped: None,
         };
         let genuine = event(
             "scope",
