@@ -103,7 +103,10 @@ fn own_members(event: &EventRow) -> Map<String, Value> {
         "summary": event.summary,
         "details_sha256": details_sha256(&event.details),
     });
-    super::ledger::object(value)
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 /// The leaf's version: [`VERSION`], or 1 for a leaf written before it.

@@ -14,12 +14,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::EvidenceError;
 use super::checkpoint::{self, Checkpoint, Signer};
 use super::ledger::{self, Entry};
+pub use super::manifest::Selection;
 use super::manifest::{self, Manifest};
 use super::merkle::Tree;
 use super::report::{self, ReportRow};
@@ -27,35 +27,6 @@ use super::wacz::{self, Page};
 use super::warc::{self, Attempt, Config, FirstCapture};
 use crate::hash::Digest;
 use crate::store::{EventFilter, Store};
-
-/// What to export.
-#[derive(Debug, Clone, Default)]
-pub struct Selection {
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    /// Empty: every source.
-    pub sources: Vec<String>,
-}
-
-impl Selection {
-    fn covers_time(&self, at: &str) -> bool {
-        let Ok(at) = DateTime::parse_from_rfc3339(at) else {
-            return false;
-        };
-        self.since.is_none_or(|s| at >= s) && self.until.is_none_or(|u| at < u)
-    }
-
-    fn covers_source(&self, source: &str) -> bool {
-        self.sources.is_empty() || self.sources.iter().any(|s| s == source)
-    }
-
-    /// Whether an attempt of `source` that finished at `at` (its ledger
-    /// leaf's `source` and `at`) is selected: what the leaf alone says, so
-    /// `verify` can tell from the ledger which captures a bundle must hold.
-    pub fn selects(&self, source: &str, at: &str) -> bool {
-        self.covers_source(source) && self.covers_time(at)
-    }
-}
 
 /// What `export` writes besides the bundle.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]

@@ -21,7 +21,35 @@ use serde_json::Value;
 
 use super::Finding;
 use super::checkpoint::Checkpoint;
-use super::export::Selection;
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Empty: every source.
+    pub sources: Vec<String>,
+}
+
+impl Selection {
+    pub(super) fn covers_time(&self, at: &str) -> bool {
+        let Ok(at) = DateTime::parse_from_rfc3339(at) else {
+            return false;
+        };
+        self.since.is_none_or(|s| at >= s) && self.until.is_none_or(|u| at < u)
+    }
+
+    fn covers_source(&self, source: &str) -> bool {
+        self.sources.is_empty() || self.sources.iter().any(|s| s == source)
+    }
+
+    /// Whether an attempt of `source` that finished at `at` (its ledger
+    /// leaf's `source` and `at`) is selected: what the leaf alone says, so
+    /// `verify` can tell from the ledger which captures a bundle must hold.
+    pub fn selects(&self, source: &str, at: &str) -> bool {
+        self.covers_source(source) && self.covers_time(at)
+    }
+}
 
 /// The manifest's file name in a bundle, and its signature's.
 pub const FILE: &str = "manifest.json";
