@@ -837,16 +837,20 @@ mod tests {
             )
         };
         let settings = ScopeSettings::default();
+        let renamed_all = |keep: bool| {
+            detect_scope(
+                Some(&set("Old", keep)),
+                Some(1),
+                false,
+                &ScopeOutcome::Extracted(set("New", keep)),
+                &settings,
+            )
+            .event
+            .unwrap()
+        };
         // Nothing in common: the new layout is the reference, and the event
         // says no rename was looked for.
-        let d = detect_scope(
-            Some(&set("Old", false)),
-            Some(1),
-            false,
-            &ScopeOutcome::Extracted(set("New", false)),
-            &settings,
-        );
-        let event = d.event.unwrap();
+        let event = renamed_all(false);
         assert_eq!(event.kind, EventKind::ExtractionBroken);
         assert!(
             event.summary.contains("no rename was looked for"),
@@ -854,14 +858,7 @@ mod tests {
             event.summary
         );
         // A certification in common: a scope event that carries why.
-        let d = detect_scope(
-            Some(&set("Old", true)),
-            Some(1),
-            false,
-            &ScopeOutcome::Extracted(set("New", true)),
-            &settings,
-        );
-        let event = d.event.unwrap();
+        let event = renamed_all(true);
         assert_eq!(event.kind, EventKind::Scope);
         assert!(
             event

@@ -346,11 +346,7 @@ pub fn pair_certifications(
             }
         }
     }
-    edges.retain(|e| {
-        e.rule != Rule::Services
-            || (best_gone[e.gone].is_only(e.overlap) && best_added[e.added].is_only(e.overlap))
-    });
-    for (g, a) in one_to_one(edges, |x, y| {
+    for (g, a) in one_to_one(edges, &best_gone, &best_added, |x, y| {
         gone[x.gone]
             .0
             .cmp(gone[y.gone].0)
@@ -368,14 +364,21 @@ pub fn pair_certifications(
     }
 }
 
-/// The edges kept one to one: the earlier rule first, then more overlap,
-/// then fewer words apart, then `order` (names, for a stable result).
-/// Returns (gone, added) index pairs.
+/// The edges kept one to one: a pair by services (rule 4) only when it is
+/// each side's unique best (`best_gone`, `best_added`); then the earlier
+/// rule first, then more overlap, then fewer words apart, then `order`
+/// (names, for a stable result). Returns (gone, added) index pairs.
 fn one_to_one(
     edges: Vec<Edge>,
+    best_gone: &[Best],
+    best_added: &[Best],
     order: impl Fn(&Edge, &Edge) -> std::cmp::Ordering,
 ) -> Vec<(usize, usize)> {
     let mut edges = edges;
+    edges.retain(|e| {
+        e.rule != Rule::Services
+            || (best_gone[e.gone].is_only(e.overlap) && best_added[e.added].is_only(e.overlap))
+    });
     edges.sort_by(|a, b| {
         a.rule
             .cmp(&b.rule)
@@ -506,11 +509,7 @@ fn pair_sections(
             }
         }
     }
-    edges.retain(|e| {
-        e.rule != Rule::Services
-            || (best_gone[e.gone].is_only(e.overlap) && best_added[e.added].is_only(e.overlap))
-    });
-    for (g, a) in one_to_one(edges, |x, y| {
+    for (g, a) in one_to_one(edges, &best_gone, &best_added, |x, y| {
         gone[x.gone]
             .heading
             .cmp(&gone[y.gone].heading)

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::common::scope_changes::{
-    Score, assert_names_each_transition, diff_changes, expected_changes,
+    Score, assert_names_each_transition, diff_changes, expected_changes, mismatch,
 };
 use scopewatch::extract::markdown::extract_markdown;
 use scopewatch::scope::{
@@ -516,11 +516,7 @@ fn every_transition_reports_exactly_the_changes_the_pages_show() {
         for (pair, (file, want)) in versions.windows(2).zip(&expected) {
             let got = diff_changes(&diff_scope(&pair[0].1, &pair[1].1, &settings()));
             if got != *want {
-                wrong.push(format!(
-                    "{source}/{file}: missing {:?}, not expected {:?}",
-                    want.difference(&got).collect::<Vec<_>>(),
-                    got.difference(want).collect::<Vec<_>>()
-                ));
+                wrong.push(mismatch(&format!("{source}/{file}"), want, &got));
             }
             score.add(want, &got);
         }

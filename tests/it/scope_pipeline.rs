@@ -11,7 +11,9 @@ use crate::common;
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use common::scope_changes::{Score, assert_names_each_transition, expected_changes, json_changes};
+use common::scope_changes::{
+    Score, assert_names_each_transition, expected_changes, json_changes, mismatch,
+};
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, corpus_dir, corpus_versions, html_source};
 use scopewatch::demo::site;
@@ -115,11 +117,7 @@ async fn every_corpus_version_over_http_gives_exactly_the_real_scope_changes() {
                 .map(|e| json_changes(&serde_json::Value::Object(e.details.clone())))
                 .unwrap_or_default();
             if got != *want {
-                wrong.push(format!(
-                    "{source}/{file}: missing {:?}, not expected {:?}",
-                    want.difference(&got).collect::<Vec<_>>(),
-                    got.difference(want).collect::<Vec<_>>()
-                ));
+                wrong.push(mismatch(&format!("{source}/{file}"), want, &got));
             }
             total.add(want, &got);
         }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use common::scope_changes::{
-    Change, Score, assert_names_each_transition, expected_changes, json_changes,
+    Change, Score, assert_names_each_transition, expected_changes, json_changes, mismatch,
 };
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, html_source, json, markdown_files, scopewatch, stdout};
@@ -110,11 +110,7 @@ fn every_restructure_transition_reports_exactly_its_changes() {
         let mut score = Score::default();
         for ((file, want), got) in expected.iter().zip(&reported) {
             if got != want {
-                wrong.push(format!(
-                    "{series}/{file}: missing {:?}, not expected {:?}",
-                    want.difference(got).collect::<Vec<_>>(),
-                    got.difference(want).collect::<Vec<_>>()
-                ));
+                wrong.push(mismatch(&format!("{series}/{file}"), want, got));
             }
             score.add(want, got);
         }

@@ -40,6 +40,16 @@ pub fn json_changes(json: &serde_json::Value) -> BTreeSet<Change> {
     changes
 }
 
+/// What a transition reported wrong: "LABEL: missing [...], not expected
+/// [...]".
+pub fn mismatch(label: &str, want: &BTreeSet<Change>, got: &BTreeSet<Change>) -> String {
+    format!(
+        "{label}: missing {:?}, not expected {:?}",
+        want.difference(got).collect::<Vec<_>>(),
+        got.difference(want).collect::<Vec<_>>()
+    )
+}
+
 /// A fixture's expected changes, per version after the first: the file
 /// `expected-scope.txt` beside the versions, written by reading them. A
 /// line `= FILE` starts the transition to FILE; the change lines after it
