@@ -16,6 +16,7 @@ mod outbox;
 mod packed;
 mod queries;
 mod raised;
+mod reads;
 mod schema;
 mod scope_sets;
 
@@ -45,6 +46,7 @@ pub use queries::{
     service_matches,
 };
 pub use raised::raise_event;
+pub use reads::{CheckpointRow, MetricCounts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -89,17 +89,22 @@ pub(super) fn details_map(details: Option<&str>) -> serde_json::Map<String, serd
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub since: Option<String>,
+    /// Only events detected before this time.
+    pub until: Option<String>,
     pub sources: Vec<String>,
     pub kinds: Vec<String>,
+    /// At most this many, the newest (`None`: every one).
+    pub limit: Option<usize>,
 }
 
-const RECORD_SUMMARY: &str = "SELECT r.id, r.source, r.started_at, r.outcome, r.change, r.status,
+pub(super) const RECORD_SUMMARY: &str =
+    "SELECT r.id, r.source, r.started_at, r.outcome, r.change, r.status,
     r.final_url, r.content_kind, r.raw_hash, r.text_hash, b.size, r.error_class, r.error_message,
     r.record_hash, rr.record_id IS NOT NULL
     FROM records r LEFT JOIN blobs b ON b.hash = r.raw_hash
     LEFT JOIN replayed_records rr ON rr.record_id = r.id";
 
-fn record_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordSummary> {
+pub(super) fn record_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordSummary> {
     Ok(RecordSummary {
         id: row.get(0)?,
         source: row.get(1)?,
@@ -299,6 +304,10 @@ impl Store {
             values.push(since.clone());
             sql.push_str(&format!(" AND detected_at >= ?{}", values.len()));
         }
+        if let Some(until) = &filter.until {
+            values.push(until.clone());
+            sql.push_str(&format!(" AND detected_at < ?{}", values.len()));
+        }
         for (column, list) in [("source", &filter.sources), ("kind", &filter.kinds)] {
             if list.is_empty() {
                 continue;
@@ -311,6 +320,9 @@ impl Store {
             sql.push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
         }
         sql.push_str(" ORDER BY detected_at DESC, id DESC");
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
         let mut statement = self.conn().prepare(&sql)?;
         let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), |row| {
             Ok(EventRow {
