@@ -54,6 +54,7 @@ enum Table {
     SourceScope,
     SourceAttestation,
     Alert,
+    Web,
 }
 
 impl Table {
@@ -72,6 +73,7 @@ impl Table {
             Table::SourceScope => field_names::<RawScopeSpec>(),
             Table::SourceAttestation => field_names::<RawAttestation>(),
             Table::Alert => field_names::<RawAlert>(),
+            Table::Web => field_names::<super::web::RawWeb>(),
         }
     }
 
@@ -86,6 +88,7 @@ impl Table {
             (Table::Root, "retention") => Table::Retention,
             (Table::Root, "source") => Table::Source,
             (Table::Root, "alert") => Table::Alert,
+            (Table::Root, "web") => Table::Web,
             (Table::Source, "follow") => Table::SourceFollow,
             (Table::Source, "scope") => Table::SourceScope,
             (Table::Source, "attestation") => Table::SourceAttestation,

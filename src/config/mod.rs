@@ -8,6 +8,7 @@ mod headers;
 mod keys;
 mod raw;
 pub mod values;
+pub mod web;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -91,6 +92,8 @@ pub struct Config {
     /// `[[alert]]` channels; the default `log` channel when none is
     /// written; none when loaded with [`AlertChannels::Skip`].
     pub alerts: Vec<Channel>,
+    /// `[web]`: the web view `run` serves too; `None` without the table.
+    pub web: Option<web::WebSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -545,6 +548,7 @@ impl Validator<'_> {
             extra_roots,
         };
 
+        let web = self.web(raw.web, path);
         let beside_config = |file: Spanned<String>| beside(path, file.get_ref());
         let database = raw.storage.and_then(|s| s.database).map(beside_config);
         let evidence = raw.evidence.unwrap_or_default();
@@ -633,6 +637,7 @@ impl Validator<'_> {
             limits,
             sources,
             alerts,
+            web,
         }
     }
 

@@ -17,6 +17,7 @@ pub struct RawConfig {
     pub evidence: Option<RawEvidence>,
     pub retention: Option<RawRetention>,
     pub limits: Option<RawLimits>,
+    pub web: Option<super::web::RawWeb>,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
     #[serde(default, rename = "alert")]
