@@ -39,3 +39,4 @@ mod security;
 mod timestamp;
 mod timestamp_verify;
 mod wacz;
+mod web;
