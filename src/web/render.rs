@@ -130,7 +130,7 @@ fn segments(line: &Line, mark: &str) -> String {
 /// changed words marked `<del>` and `<ins>`.
 pub fn side_by_side(hunks: &[Hunk], from: &str, to: &str) -> String {
     let mut out = format!(
-        "<table class=\"diff side\">\n<thead><tr><th colspan=\"2\" scope=\"col\">{}</th><th colspan=\"2\" scope=\"col\">{}</th></tr></thead>\n<tbody>\n",
+        "<table class=\"diff side\">\n<colgroup><col class=\"n\"><col><col class=\"n\"><col></colgroup>\n<thead><tr><th colspan=\"2\" scope=\"col\">{}</th><th colspan=\"2\" scope=\"col\">{}</th></tr></thead>\n<tbody>\n",
         esc(from),
         esc(to)
     );
@@ -183,7 +183,9 @@ pub fn side_by_side(hunks: &[Hunk], from: &str, to: &str) -> String {
 
 /// The hunks one above the other, each line marked `-` or `+`.
 pub fn inline(hunks: &[Hunk]) -> String {
-    let mut out = String::from("<table class=\"diff inline\">\n<tbody>\n");
+    let mut out = String::from(
+        "<table class=\"diff inline\">\n<colgroup><col class=\"n\"><col class=\"n\"><col></colgroup>\n<tbody>\n",
+    );
     for hunk in hunks {
         let _ = writeln!(
             out,

@@ -726,3 +726,80 @@ async fn a_unix_socket_serves_the_same() {
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o660);
 }
+
+/// Debian's chromium on PATH, or `None` (the test is skipped, saying so)
+/// unless `SCOPEWATCH_REQUIRE_BROWSER` is set, as CI sets it after
+/// installing the browser.
+fn chromium() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("chromium"))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("SCOPEWATCH_REQUIRE_BROWSER").is_none(),
+            "SCOPEWATCH_REQUIRE_BROWSER is set and no `chromium` is on PATH"
+        );
+        eprintln!("SKIPPED: no `chromium` on PATH (apt-get install chromium)");
+    }
+    found
+}
+
+/// The DOM a headless chromium builds for `url`, and what it logged.
+fn browse(chromium: &Path, profile: &Path, url: &str) -> (String, String) {
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr(&out),
+    )
+}
+
+#[test]
+fn a_real_browser_draws_the_scope_matrix_and_a_side_by_side_diff() {
+    let Some(chromium) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let config = demo(tmp.path());
+    let served = serve_loopback(&config);
+    let profile = tmp.path().join("profile");
+    let (dom, log) = browse(
+        &chromium,
+        &profile,
+        &format!("{}/scope?at=2022-01-01&service=bot+service", served.base),
+    );
+    assert!(dom.contains("<table class=\"matrix\">"), "{dom}");
+    assert!(dom.contains(">Azure Bot Service</a></th>"), "{dom}");
+    assert!(dom.contains("class=\"in\""), "a pair in scope: {dom}");
+    let (diff, diff_log) = browse(
+        &chromium,
+        &profile,
+        &format!(
+            "{}/source/{BOT}/diff?from=2021-01-01&to=2024-01-01",
+            served.base
+        ),
+    );
+    assert!(diff.contains("<table class=\"diff side\">"), "{diff}");
+    assert!(diff.contains("<del>") && diff.contains("<ins>"), "{diff}");
+    // No console message: nothing the page's policy refused (the
+    // stylesheet), no script error.
+    for log in [log, diff_log] {
+        let console: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("CONSOLE") || l.contains("Refused to"))
+            .collect();
+        assert!(console.is_empty(), "{console:#?}");
+    }
+}
