@@ -19,10 +19,7 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
             .map(|s| {
                 vec![
                     s.id.clone(),
-                    match &s.scope_unreadable_since {
-                        Some(since) => format!("{}, scope unreadable since {since}", s.state),
-                        None => s.state.clone(),
-                    },
+                    state_cell(s),
                     cell(s.last_checked.as_ref()),
                     cell(s.last_changed.as_ref()),
                     s.snapshots.to_string(),
@@ -43,4 +40,17 @@ pub fn run(env: &Env, json: bool) -> anyhow::Result<Status> {
         )?;
     }
     Ok(Status::Success)
+}
+
+/// The state, and what else is wrong: "ok, stale since …, scope
+/// unreadable since …".
+fn state_cell(summary: &crate::store::SourceSummary) -> String {
+    let mut cell = summary.state.clone();
+    if let Some(since) = &summary.stale_since {
+        cell.push_str(&format!(", stale since {since}"));
+    }
+    if let Some(since) = &summary.scope_unreadable_since {
+        cell.push_str(&format!(", scope unreadable since {since}"));
+    }
+    cell
 }

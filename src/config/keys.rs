@@ -206,12 +206,14 @@ mod tests {
                 "jitter",
                 "concurrency",
                 "fail_after",
-                "remind_every"
+                "remind_every",
+                "max_age"
             ]
         );
         assert!(Table::Root.keys().contains(&"source"));
         assert!(Table::SourceScope.keys().contains(&"service_field"));
         assert!(Table::Alert.keys().contains(&"headers"));
+        assert_eq!(Table::Web.keys(), ["listen", "token_file"]);
     }
 
     #[test]

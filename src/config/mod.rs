@@ -4,6 +4,7 @@
 
 mod advice;
 pub mod alerts;
+pub mod freshness;
 mod headers;
 mod keys;
 mod raw;
@@ -104,6 +105,8 @@ pub struct DaemonSettings {
     pub fail_after: u32,
     /// Default `remind_every` of the sources.
     pub remind_every: Option<Duration>,
+    /// `max_age` of the sources that set none (see [`freshness`]).
+    pub max_age: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +147,9 @@ pub struct Source {
     pub scope: ScopeSpec,
     /// While failing, a `failing-reminder` this often.
     pub remind_every: Option<Duration>,
+    /// How old its last good fetch may be before it is stale (see
+    /// [`Config::max_age`]): its own `max_age`, else none here.
+    pub max_age: Option<Duration>,
     pub attestation: Option<Box<Attestation>>,
 }
 
@@ -471,6 +477,7 @@ impl Validator<'_> {
             ),
             remind_every: self
                 .remind_every(daemon_raw.remind_every.as_ref(), "daemon.remind_every"),
+            max_age: self.max_age(daemon_raw.max_age.as_ref(), "daemon.max_age"),
         };
 
         let http_raw = raw.http.unwrap_or_default();
@@ -788,6 +795,7 @@ impl Validator<'_> {
         let remind_every = self
             .remind_every(raw.remind_every.as_ref(), &key("remind_every"))
             .or(daemon.remind_every);
+        let max_age = self.max_age(raw.max_age.as_ref(), &key("max_age"));
         let attestation = self.attestation(raw.attestation.as_deref(), &key("attestation"));
         Some(Source {
             id: id?,
@@ -800,6 +808,7 @@ impl Validator<'_> {
             fail_after,
             scope: scope?,
             remind_every,
+            max_age,
             attestation: attestation.map(Box::new),
         })
     }

@@ -31,6 +31,7 @@ pub struct RawDaemon {
     pub concurrency: Option<Spanned<i64>>,
     pub fail_after: Option<Spanned<i64>>,
     pub remind_every: Option<Spanned<String>>,
+    pub max_age: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,6 +95,7 @@ pub struct RawSource {
     pub fail_after: Option<Spanned<i64>>,
     pub scope: Option<Box<Spanned<RawScopeSpec>>>,
     pub remind_every: Option<Spanned<String>>,
+    pub max_age: Option<Spanned<String>>,
     pub attestation: Option<Box<super::alerts::RawAttestation>>,
 }
 

@@ -62,10 +62,26 @@ pub fn parse_time(field: &'static str, text: &str, now: DateTime<Utc>) -> Result
 }
 
 /// Every source, recorded or configured, by id: `scopewatch sources`.
-/// Configured sources never checked yet are listed as `never`.
+/// Configured sources never checked yet are listed as `never`. A source
+/// whose last good fetch is older than its `max_age` (see
+/// [`Config::max_age`]; without a configuration, three periods of the
+/// default schedule) is stale since that fetch plus its `max_age`; one
+/// never fetched well, or retired, is not: it has other states for that.
 pub fn sources(store: Option<&Store>, config: Option<&Config>) -> Result<Vec<SourceSummary>> {
+    let now = clock::now();
     let mut summaries = match store {
-        Some(store) => store.source_summaries()?,
+        Some(store) => {
+            let mut summaries = store.source_summaries()?;
+            let last_good: std::collections::HashMap<String, String> =
+                store.last_good_fetches()?.into_iter().collect();
+            for summary in summaries.iter_mut().filter(|s| s.state != "retired") {
+                summary.stale_since = last_good
+                    .get(&summary.id)
+                    .and_then(|last| stale_since(config, &summary.id, last, now))
+                    .map(clock::format);
+            }
+            summaries
+        }
         None => Vec::new(),
     };
     // A set of the recorded ids keeps this linear: a scan of the list per
@@ -83,11 +99,35 @@ pub fn sources(store: Option<&Store>, config: Option<&Config>) -> Result<Vec<Sou
                 snapshots: 0,
                 consecutive_failures: 0,
                 scope_unreadable_since: None,
+                stale_since: None,
             });
         }
     }
     summaries.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(summaries)
+}
+
+/// When the evidence of the source `id`, whose last good fetch started at
+/// `last_good` (RFC 3339), went stale, if it has by `now`: that fetch
+/// plus its `max_age` ([`Config::max_age`]; without a configuration,
+/// three periods of the default schedule).
+pub fn stale_since(
+    config: Option<&Config>,
+    id: &str,
+    last_good: &str,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let last = DateTime::parse_from_rfc3339(last_good).ok()?;
+    let max_age = match config {
+        Some(config) => config.max_age(id, now),
+        None => {
+            let schedule = crate::config::Schedule::parse(crate::config::defaults::SCHEDULE)
+                .expect("the default schedule parses");
+            crate::config::freshness::default_max_age(&schedule, now)
+        }
+    };
+    let stale_at = clock::after(last.with_timezone(&Utc), max_age);
+    (stale_at < now).then_some(stale_at)
 }
 
 /// The records of one source, newest first: `scopewatch history`.

@@ -19,7 +19,8 @@ use prometheus_client::registry::Registry;
 
 use super::AppState;
 use crate::clock;
-use crate::query::QueryError;
+use crate::config::Config;
+use crate::query::{self, QueryError};
 use crate::store::{DaemonStatus, MetricCounts};
 
 /// The attempts whose durations the histogram holds: a day's, which at
@@ -38,6 +39,7 @@ type Labels = Vec<(&'static str, String)>;
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let now = clock::now();
+    let config = state.config();
     let since = clock::format(now - DURATION_WINDOW);
     let read = state
         .readers
@@ -53,7 +55,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         Ok(read) => read,
         Err(e) => return e.into_json(),
     };
-    match render(&counts, daemon.as_ref(), now) {
+    match render(&counts, daemon.as_ref(), config.as_deref(), now) {
         Ok(text) => (
             StatusCode::OK,
             [(
@@ -77,6 +79,7 @@ fn seconds_since_epoch(at: &str) -> Option<f64> {
 pub fn render(
     counts: &MetricCounts,
     daemon: Option<&DaemonStatus>,
+    config: Option<&Config>,
     now: DateTime<Utc>,
 ) -> Result<String, std::fmt::Error> {
     let mut registry = Registry::with_prefix("scopewatch");
@@ -89,14 +92,10 @@ pub fn render(
     let durations = Family::<Labels, Histogram>::new_with_constructor(|| {
         Histogram::new(BUCKETS.iter().copied())
     });
-    for (source, started, finished) in &counts.durations {
-        if let (Some(start), Some(end)) =
-            (seconds_since_epoch(started), seconds_since_epoch(finished))
-        {
-            durations
-                .get_or_create(&vec![("source", source.clone())])
-                .observe((end - start).max(0.0));
-        }
+    for (source, seconds) in &counts.durations {
+        durations
+            .get_or_create(&vec![("source", source.clone())])
+            .observe(*seconds);
     }
     registry.register(
         "fetch_duration_seconds",
@@ -121,16 +120,24 @@ pub fn render(
 
     let last_success = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
     let evidence_age = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    let stale = Family::<Labels, Gauge>::default();
     let now_seconds = now.timestamp_millis() as f64 / 1000.0;
     for (source, at) in &counts.last_good {
-        if let Some(at) = seconds_since_epoch(at) {
+        if let Some(seconds) = seconds_since_epoch(at) {
             let labels = vec![("source", source.clone())];
-            last_success.get_or_create(&labels).set(at);
+            last_success.get_or_create(&labels).set(seconds);
             evidence_age
                 .get_or_create(&labels)
-                .set((now_seconds - at).max(0.0));
+                .set((now_seconds - seconds).max(0.0));
+            let is_stale = query::stale_since(config, source, at, now).is_some();
+            stale.get_or_create(&labels).set(i64::from(is_stale));
         }
     }
+    registry.register(
+        "stale",
+        "1 when the last good fetch is older than the source's max_age, else 0",
+        stale,
+    );
     registry.register(
         "last_success_timestamp_seconds",
         "When the last fetch that gave a page (or a 304) started, by source",
@@ -215,24 +222,21 @@ mod tests {
             events: vec![("scope".into(), 2)],
             outbox: vec![("pending".into(), 4)],
             last_good: vec![("bot".into(), "2024-05-01T00:00:00.000Z".into())],
-            durations: vec![(
-                "bot".into(),
-                "2024-05-01T00:00:00.000Z".into(),
-                "2024-05-01T00:00:00.300Z".into(),
-            )],
+            durations: vec![("bot".into(), 0.3)],
             database_bytes: 4096,
             ledger_entries: 9,
         };
         let now = DateTime::parse_from_rfc3339("2024-05-02T00:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let text = render(&counts, None, now).unwrap();
+        let text = render(&counts, None, None, now).unwrap();
         for line in [
             "scopewatch_attempts_total{outcome=\"failed\",error_class=\"timeout\"} 3",
             "scopewatch_events_total{kind=\"scope\"} 2",
             "scopewatch_outbox_deliveries{state=\"pending\"} 4",
             "scopewatch_outbox_deliveries{state=\"failed\"} 0",
             "scopewatch_evidence_age_seconds{source=\"bot\"} 86400.0",
+            "scopewatch_stale{source=\"bot\"} 1",
             "scopewatch_fetch_duration_seconds_bucket{le=\"0.4\",source=\"bot\"} 1",
             "scopewatch_database_bytes 4096",
             "scopewatch_ledger_entries 9",

@@ -121,6 +121,13 @@ pub async fn sources(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
             .take(SOURCES_PER_PAGE)
             .map(|s| {
                 let mut badges = badge(&s.state);
+                if let Some(since) = &s.stale_since {
+                    let _ = write!(
+                        badges,
+                        " <span class=\"badge warn\" title=\"since {}\">stale</span>",
+                        esc(since)
+                    );
+                }
                 if let Some(since) = &s.scope_unreadable_since {
                     let _ = write!(
                         badges,

@@ -158,6 +158,27 @@ async fn every_page_and_api_route_answers_and_the_api_equals_the_cli() {
         let response = get(&format!("{base}{path}")).await;
         assert_eq!(response.status().as_u16(), status, "{path}");
     }
+    // The demo's pages were fetched on their publication dates, years
+    // ago: every one is stale, a day's fetches (three periods of the
+    // default schedule) after its last.
+    let sources = json(&scopewatch(&config, &["sources", "--json"]));
+    for source in sources.as_array().unwrap() {
+        let last = source["last_checked"].as_str().unwrap();
+        let since = source["stale_since"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{source}"));
+        let hours = (chrono::DateTime::parse_from_rfc3339(since).unwrap()
+            - chrono::DateTime::parse_from_rfc3339(last).unwrap())
+        .num_hours();
+        assert_eq!(hours, 18, "{source}");
+    }
+    let (_, page) = get_text(&format!("{base}/")).await;
+    assert_eq!(
+        page.matches(">stale</span>").count(),
+        sources.as_array().unwrap().len()
+    );
+    let table = common::stdout(&scopewatch(&config, &["sources"]));
+    assert!(table.contains("ok, stale since 20"), "{table}");
     let changes_error = get_text(&format!("{base}/api/v1/changes?kind=contnet")).await;
     assert!(
         changes_error.1.contains("did you mean `content`"),
@@ -624,6 +645,12 @@ async fn metrics_parse_and_match_the_database() {
     );
     assert!(samples.iter().any(|(n, l, _)| n == "scopewatch_evidence_age_seconds" && l.contains("source=\"iso\"")));
     assert!(samples.iter().any(|(n, _, _)| n == "scopewatch_build_info"));
+    // Fetched just now: fresh.
+    assert!(
+        samples
+            .iter()
+            .any(|(n, l, v)| n == "scopewatch_stale" && l.contains("source=\"iso\"") && *v == 0.0)
+    );
     assert!(sum("scopewatch_database_bytes") > 0.0);
 }
 
