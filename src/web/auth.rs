@@ -65,6 +65,8 @@ pub async fn require_token(
     if let Some((given, rest)) = query_token(request.uri().query())
         && token.matches(given.as_bytes())
     {
+        // `//host` would be another site to the browser: back to the root.
+        let path = if path.starts_with("//") { "/" } else { path };
         let location = if rest.is_empty() {
             path.to_string()
         } else {
