@@ -66,12 +66,21 @@ pub enum Command {
     /// Configuration commands
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Serve the read-only web view, JSON API and metrics [default: [web] listen, then 127.0.0.1:8719]
+    Serve(ServeArgs),
     /// Offline tour: replays bundled real versions of Microsoft compliance pages through the real pipeline
     Demo,
     /// An extraction process, started by scopewatch itself: reads pages on
     /// standard input and writes what they yield on standard output
     #[command(hide = true, name = "extract-worker")]
     ExtractWorker(ExtractWorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen instead of [web] listen: IP:PORT, or unix:/path for a reverse proxy; off loopback, [web] token_file is required
+    #[arg(long, value_name = "ADDRESS")]
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -141,11 +150,17 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// Snapshot id: a record id from `history` (column RECORD)
-    pub snapshot: i64,
+    /// Snapshot id: a record id from `history` (column RECORD); with --at, a source id
+    pub snapshot: String,
+    /// The source's snapshot as it was at this time: its last successful fetch then (RFC 3339, a date meaning 00:00 UTC, or a duration ago)
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
     /// The body exactly as received instead of the normalised text
     #[arg(long)]
     pub raw: bool,
+    /// Print the snapshot's record and its normalised text as JSON
+    #[arg(long, conflicts_with = "raw")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -153,9 +168,22 @@ pub struct DiffArgs {
     /// Source id
     pub source: String,
     /// Older snapshot id
+    #[arg(conflicts_with_all = ["from_time", "to_time"])]
     pub from: Option<i64>,
     /// Newer snapshot id [default: the source's latest snapshot]
     pub to: Option<i64>,
+    /// The older side: the source's snapshot at this time (RFC 3339, a date meaning 00:00 UTC, or a duration ago)
+    #[arg(long = "from", value_name = "TIME", requires = "to_time")]
+    pub from_time: Option<String>,
+    /// The newer side: the source's snapshot at this time
+    #[arg(long = "to", value_name = "TIME")]
+    pub to_time: Option<String>,
+    /// Mark the changed words within changed lines: [-removed-] and {+added+}
+    #[arg(long)]
+    pub word: bool,
+    /// Print both snapshots' records and the diff as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

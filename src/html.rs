@@ -1,5 +1,6 @@
 //! Escaping page-derived text for the HTML scopewatch writes (the evidence
-//! report, HTML mail): stored page content is data and never markup.
+//! report, HTML mail, the web view): stored page content is data and
+//! never markup.
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {

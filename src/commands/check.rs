@@ -80,7 +80,7 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
     // Listed: every source, or with --severity those with an event at least that severe.
     let mut outcomes = report.outcomes;
     for outcome in &mut outcomes {
-        super::changes::fill_severities(&mut outcome.events);
+        crate::query::fill_severities(&mut outcome.events);
     }
     let mut listed: Vec<&SourceOutcome> = outcomes
         .iter()

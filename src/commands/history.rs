@@ -2,18 +2,11 @@
 //! every attempt (304s and failures too), each named by its record id,
 //! which `show` and `diff` take. A time the demo replayed is marked so.
 
-use super::{Env, Status, UsageError, cell, print_json, print_table};
+use super::{Env, Status, cell, print_json, print_table, query_error};
 
 pub fn run(env: &Env, args: crate::cli::HistoryArgs) -> anyhow::Result<Status> {
     let (_, store) = env.open_existing_store()?;
-    let records = store.history(&args.source, args.limit)?;
-    if records.is_empty() && !store.has_source(&args.source)? {
-        return Err(UsageError(format!(
-            "no source {:?} in the database; `scopewatch sources` lists them",
-            args.source
-        ))
-        .into());
-    }
+    let records = crate::query::history(&store, &args.source, args.limit).map_err(query_error)?;
     if args.json {
         print_json(&records)?;
     } else {

@@ -23,6 +23,7 @@ mod history;
 mod listing;
 mod run;
 mod scope;
+mod serve;
 mod show;
 mod sources;
 mod status;
@@ -33,6 +34,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command, ConfigCommand, KeyCommand};
 use crate::config::{self, Config, defaults};
+use crate::query::QueryError;
 use crate::store::Store;
 pub use listing::{cell, print_json, print_table, print_table_with_severity};
 
@@ -71,6 +73,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Key(KeyCommand::Show) => evidence::key_show(&env),
         Command::Alerts(args) => alerts::run(&env, args),
         Command::Config(ConfigCommand::Check) => config_check::run(&env),
+        Command::Serve(args) => serve::run(&env, args),
         Command::Demo => demo::run(),
         Command::ExtractWorker(args) => {
             crate::isolation::worker::serve(args.memory)?;
@@ -152,23 +155,26 @@ impl Env {
 }
 
 /// Refuses (exit 2) a `--source` that names no source the database has
-/// recorded or the configuration lists: a typo would otherwise select
-/// nothing and look like a quiet source.
+/// recorded or the configuration lists (see
+/// [`crate::query::require_known_sources`]).
 pub fn require_known_sources(
     store: &Store,
     config: Option<&Config>,
     ids: &[String],
 ) -> anyhow::Result<()> {
-    for id in ids {
-        let configured = config.is_some_and(|c| c.source(id).is_some());
-        if !configured && !store.has_source(id)? {
-            return Err(UsageError(format!(
-                "no source {id:?} in the database or the configuration; `scopewatch sources` lists them"
-            ))
-            .into());
+    crate::query::require_known_sources(store, config, ids).map_err(query_error)
+}
+
+/// A query's error as the CLI reports it: a bad argument or a name that
+/// matches nothing is a usage error (exit 2); a database error is a runtime error (exit 1).
+fn query_error(e: QueryError) -> anyhow::Error {
+    match e {
+        QueryError::Invalid(message) | QueryError::NotFound(message) => UsageError(message).into(),
+        QueryError::InvalidField { field, message } => {
+            UsageError(format!("--{field}: {message}")).into()
         }
+        QueryError::Store(e) => e.into(),
     }
-    Ok(())
 }
 
 /// The database when neither `--db` nor `[storage] database` names one:

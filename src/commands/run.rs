@@ -4,7 +4,8 @@
 //! rejected and the old one kept); SIGTERM or SIGINT stops it: no new
 //! fetches, writes in flight finish, exit 0. A damaged database file
 //! (SQLite reports it corrupt) stops it too, with exit 2: the writer has
-//! already stopped writing, and a restart would not mend the file.
+//! already stopped writing, and a restart would not mend the file. With a
+//! `[web]` table it serves the web view too (see `crate::web`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +81,29 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
             &sweeper.config.http.extra_roots,
             sweeper.store.clone(),
         )?;
+        // The web view, when configured: bound before the first sweep, so
+        // an address that cannot be used stops the start.
+        let web = match &sweeper.config.web {
+            Some(settings) => {
+                let bound = crate::web::bind(
+                    settings,
+                    &database,
+                    Some(config_tx.subscribe()),
+                    crate::web::Readiness::Heartbeat(
+                        link.heartbeat.clone(),
+                        crate::web::HEARTBEAT_WITHIN,
+                    ),
+                )
+                .await
+                .map_err(|e| UsageError(format!("[web]: {e}")))?;
+                tracing::info!("web view on {}", bound.address);
+                let mut stopped = stop.clone();
+                Some(tokio::spawn(bound.serve(async move {
+                    let _ = stopped.wait_for(|stopped| *stopped).await;
+                })))
+            }
+            None => None,
+        };
         let (sweeping_tx, sweeping) = tokio::sync::watch::channel(false);
         let dispatcher =
             tokio::spawn(dispatcher.run(stop.clone(), sweeping, config_tx.subscribe()));
@@ -124,6 +148,11 @@ pub fn run(env: &Env) -> anyhow::Result<Status> {
             scheduler.abort();
         }
         crate::sweep::crashes::release_own_marks(&store).await;
+        if let Some(web) = web
+            && tokio::time::timeout(STOP_GRACE, web).await.is_err()
+        {
+            tracing::warn!("web requests still in flight at stop were cut off");
+        }
         if tokio::time::timeout(STOP_GRACE, dispatcher).await.is_err() {
             tracing::warn!(
                 "alert deliveries still in flight at stop are retried at the next start"

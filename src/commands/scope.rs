@@ -1,17 +1,18 @@
 //! `scopewatch scope`: the pairs in scope now or at a time, a service's
 //! scope history, and the claims cross-check.
 
-use super::{Env, Status, UsageError, print_json, print_table};
+use super::{Env, Status, UsageError, print_json, print_table, query_error};
 use crate::cli::{ScopeArgs, ScopeCommand};
 use crate::clock;
+use crate::query;
 use crate::scope::claims::{self, Pair};
 use crate::store::{ScopeFilter, ScopeRow, Store};
 
 pub fn run(env: &Env, args: ScopeArgs) -> anyhow::Result<Status> {
     let (config, store) = env.open_existing_store()?;
-    super::require_known_sources(&store, config.as_ref(), &args.sources)?;
     if let Some(ScopeCommand::History(history)) = args.command {
-        let transitions = store.scope_history(history.service.as_deref())?;
+        let transitions =
+            query::scope_history(&store, history.service.as_deref()).map_err(query_error)?;
         if history.json {
             print_json(&transitions)?;
         } else {
@@ -77,18 +78,21 @@ pub fn run(env: &Env, args: ScopeArgs) -> anyhow::Result<Status> {
     let at = args
         .at
         .as_deref()
-        .map(|t| clock::parse_time(t, clock::now()).map(clock::format))
+        .map(|t| query::parse_time("at", t, clock::now()))
         .transpose()
-        .map_err(|e| UsageError(format!("--at: {e}")))?;
+        .map_err(query_error)?;
     let filtered = args.service.is_some() || args.certification.is_some();
-    let rows = store.scope_at(
+    let rows = query::scope(
+        &store,
+        config.as_ref(),
         at.as_deref(),
         &ScopeFilter {
             sources: args.sources.clone(),
             service: args.service.clone(),
             certification: args.certification.clone(),
         },
-    )?;
+    )
+    .map_err(query_error)?;
     if args.json {
         print_json(&rows)?;
     } else {

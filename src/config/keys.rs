@@ -56,6 +56,7 @@ enum Table {
     SourceScope,
     SourceAttestation,
     Alert,
+    Web,
 }
 
 impl Table {
@@ -75,6 +76,7 @@ impl Table {
             Table::SourceScope => field_names::<RawScopeSpec>(),
             Table::SourceAttestation => field_names::<RawAttestation>(),
             Table::Alert => field_names::<RawAlert>(),
+            Table::Web => field_names::<super::web::RawWeb>(),
         }
     }
 
@@ -90,6 +92,7 @@ impl Table {
             (Table::Root, "browser") => Table::Browser,
             (Table::Root, "source") => Table::Source,
             (Table::Root, "alert") => Table::Alert,
+            (Table::Root, "web") => Table::Web,
             (Table::Source, "follow") => Table::SourceFollow,
             (Table::Source, "scope") => Table::SourceScope,
             (Table::Source, "attestation") => Table::SourceAttestation,
@@ -207,12 +210,14 @@ mod tests {
                 "jitter",
                 "concurrency",
                 "fail_after",
-                "remind_every"
+                "remind_every",
+                "max_age"
             ]
         );
         assert!(Table::Root.keys().contains(&"source"));
         assert!(Table::SourceScope.keys().contains(&"service_field"));
         assert!(Table::Alert.keys().contains(&"headers"));
+        assert_eq!(Table::Web.keys(), ["listen", "token_file"]);
     }
 
     #[test]

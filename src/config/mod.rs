@@ -4,11 +4,13 @@
 
 mod advice;
 pub mod alerts;
+pub mod freshness;
 mod headers;
 mod keys;
 mod raw;
 mod secrets;
 pub mod values;
+pub mod web;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -97,6 +99,8 @@ pub struct Config {
     /// `[[alert]]` channels; the default `log` channel when none is
     /// written; none when loaded with [`AlertChannels::Skip`].
     pub alerts: Vec<Channel>,
+    /// `[web]`: the web view `run` serves too; `None` without the table.
+    pub web: Option<web::WebSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +111,8 @@ pub struct DaemonSettings {
     pub fail_after: u32,
     /// Default `remind_every` of the sources.
     pub remind_every: Option<Duration>,
+    /// `max_age` of the sources that set none (see [`freshness`]).
+    pub max_age: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -185,6 +191,9 @@ pub struct Source {
     pub scope: ScopeSpec,
     /// While failing, a `failing-reminder` this often.
     pub remind_every: Option<Duration>,
+    /// How old its last good fetch may be before it is stale (see
+    /// [`Config::max_age`]): its own `max_age`, else none here.
+    pub max_age: Option<Duration>,
     pub attestation: Option<Box<Attestation>>,
 }
 
@@ -512,6 +521,7 @@ impl Validator<'_> {
             ),
             remind_every: self
                 .remind_every(daemon_raw.remind_every.as_ref(), "daemon.remind_every"),
+            max_age: self.max_age(daemon_raw.max_age.as_ref(), "daemon.max_age"),
         };
 
         let http_raw = raw.http.unwrap_or_default();
@@ -589,6 +599,7 @@ impl Validator<'_> {
             extra_roots,
         };
 
+        let web = self.web(raw.web, path);
         let beside_config = |file: Spanned<String>| beside(path, file.get_ref());
         let database = raw.storage.and_then(|s| s.database).map(beside_config);
         let evidence = raw.evidence.unwrap_or_default();
@@ -679,6 +690,7 @@ impl Validator<'_> {
             browser,
             sources,
             alerts,
+            web,
         }
     }
 
@@ -901,6 +913,7 @@ impl Validator<'_> {
         let remind_every = self
             .remind_every(raw.remind_every.as_ref(), &key("remind_every"))
             .or(daemon.remind_every);
+        let max_age = self.max_age(raw.max_age.as_ref(), &key("max_age"));
         let attestation = self.attestation(raw.attestation.as_deref(), &key("attestation"));
         Some(Source {
             id: id?,
@@ -914,6 +927,7 @@ impl Validator<'_> {
             fail_after,
             scope: scope?,
             remind_every,
+            max_age,
             attestation: attestation.map(Box::new),
         })
     }

@@ -18,6 +18,7 @@ pub struct RawConfig {
     pub retention: Option<RawRetention>,
     pub limits: Option<RawLimits>,
     pub browser: Option<RawBrowser>,
+    pub web: Option<super::web::RawWeb>,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
     #[serde(default, rename = "alert")]
@@ -31,6 +32,7 @@ pub struct RawDaemon {
     pub concurrency: Option<Spanned<i64>>,
     pub fail_after: Option<Spanned<i64>>,
     pub remind_every: Option<Spanned<String>>,
+    pub max_age: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +103,7 @@ pub struct RawSource {
     pub fail_after: Option<Spanned<i64>>,
     pub scope: Option<Box<Spanned<RawScopeSpec>>>,
     pub remind_every: Option<Spanned<String>>,
+    pub max_age: Option<Spanned<String>>,
     pub attestation: Option<Box<super::alerts::RawAttestation>>,
     pub fetch: Option<Spanned<String>>,
     pub wait_for: Option<Spanned<String>>,

@@ -17,6 +17,7 @@ mod outbox;
 mod packed;
 mod queries;
 mod raised;
+mod reads;
 mod schema;
 mod scope_sets;
 
@@ -48,6 +49,7 @@ pub use queries::{
     SourceSummary, service_matches,
 };
 pub use raised::raise_event;
+pub use reads::{CheckpointRow, MetricCounts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

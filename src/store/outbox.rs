@@ -561,25 +561,38 @@ impl Store {
 
     /// Deliveries in `state` (every state with `None`), newest first.
     pub fn deliveries(&self, state: Option<DeliveryState>) -> Result<Vec<DeliveryRow>> {
+        self.recent_deliveries(state, usize::MAX)
+    }
+
+    /// The latest `limit` deliveries in `state` (every state with `None`),
+    /// newest first.
+    pub fn recent_deliveries(
+        &self,
+        state: Option<DeliveryState>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRow>> {
         let mut statement = self.conn().prepare(&format!(
-            "{DELIVERY_ROW} WHERE ?1 IS NULL OR o.state = ?1 ORDER BY o.created_at DESC, o.rowid DESC"
+            "{DELIVERY_ROW} WHERE ?1 IS NULL OR o.state = ?1 ORDER BY o.created_at DESC, o.rowid DESC
+             LIMIT ?2"
         ))?;
-        let rows = statement.query_map([state.map(DeliveryState::as_str)], |row| {
-            Ok(DeliveryRow {
-                id: row.get(0)?,
-                channel: row.get(1)?,
-                state: row.get(2)?,
-                attempts: row.get(3)?,
-                event_id: row.get(4)?,
-                event_kind: row.get(5)?,
-                source: row.get(6)?,
-                summary: row.get(7)?,
-                created_at: row.get(8)?,
-                next_attempt_at: row.get(9)?,
-                last_attempt_at: row.get(10)?,
-                last_error: row.get(11)?,
-            })
-        })?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows =
+            statement.query_map(params![state.map(DeliveryState::as_str), limit], |row| {
+                Ok(DeliveryRow {
+                    id: row.get(0)?,
+                    channel: row.get(1)?,
+                    state: row.get(2)?,
+                    attempts: row.get(3)?,
+                    event_id: row.get(4)?,
+                    event_kind: row.get(5)?,
+                    source: row.get(6)?,
+                    summary: row.get(7)?,
+                    created_at: row.get(8)?,
+                    next_attempt_at: row.get(9)?,
+                    last_attempt_at: row.get(10)?,
+                    last_error: row.get(11)?,
+                })
+            })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

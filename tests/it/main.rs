@@ -40,3 +40,4 @@ mod tamper;
 mod timestamp;
 mod timestamp_verify;
 mod wacz;
+mod web;
