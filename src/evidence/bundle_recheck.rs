@@ -181,7 +181,7 @@ fn scope_lines(
             "scope/{}",
             path.file_name().unwrap_or_default().to_string_lossy()
         );
-        let text = match std::fs::read_to_string(&path) {
+        let text = match super::bundle_file::read_to_string(&path, super::bundle_file::MAX_FILE) {
             Ok(text) => text,
             Err(e) => {
                 findings.push(Finding::new(&name, format!("cannot be read: {e}")));

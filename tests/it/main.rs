@@ -11,6 +11,7 @@ mod alerts;
 #[cfg(feature = "browser")]
 mod browser;
 mod budget;
+mod bundle_findings;
 mod cli;
 mod cli_input;
 mod config_corpus;
