@@ -55,7 +55,8 @@ impl Signer {
         Signer::load(&path).map(Some)
     }
 
-    /// Reads a PKCS#8 PEM Ed25519 private key.
+    /// Reads a PKCS#8 PEM Ed25519 private key, v1 (as `create` and `openssl
+    /// genpkey` write it) or v2 (with the public key, as scopewatch wrote it before).
     pub fn load(path: &Path) -> Result<Signer, EvidenceError> {
         let key_error = |message: String| EvidenceError::Key {
             path: path.to_path_buf(),
@@ -83,12 +84,19 @@ impl Signer {
             message: format!("the system has no randomness to make a key: {e}"),
         })?;
         let key = SigningKey::from_bytes(&seed);
-        let pem = key
-            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-            .map_err(|e| EvidenceError::Key {
-                path: path.to_path_buf(),
-                message: format!("cannot encode the key: {e}"),
-            })?;
+        // PKCS#8 v1 (RFC 5208), the private key alone: what `openssl
+        // genpkey` writes and `openssl pkey` reads. The v2 form with the
+        // public key (RFC 5958), which ed25519-dalek writes by default,
+        // OpenSSL refuses; `load` reads both.
+        let pem = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: key.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .map_err(|e| EvidenceError::Key {
+            path: path.to_path_buf(),
+            message: format!("cannot encode the key: {e}"),
+        })?;
         write_private(path, pem.as_bytes()).map_err(|e| EvidenceError::Key {
             path: path.to_path_buf(),
             message: format!("cannot write the new key ({e}); check the directory's permissions"),

@@ -31,6 +31,7 @@ mod ledger_script;
 mod pipeline;
 mod portal;
 mod recheck;
+mod report;
 mod scope_corpus;
 mod scope_matrix;
 mod scope_pipeline;
