@@ -461,6 +461,36 @@ mod tests {
     }
 
     #[test]
+    fn a_new_key_is_pkcs8_v1_as_openssl_reads_it_and_an_old_v2_key_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.pem");
+        let signer = Signer::create(&path).unwrap();
+        let pem = std::fs::read_to_string(&path).unwrap();
+        let (_, der) = ed25519_dalek::pkcs8::spki::der::pem::decode_vec(pem.as_bytes()).unwrap();
+        // SEQUENCE { INTEGER 0 (v1), ... } and no public key: 48 bytes.
+        assert_eq!(&der[2..5], [0x02, 0x01, 0x00], "{}", hex::encode(&der));
+        assert_eq!(der.len(), 48);
+        match std::process::Command::new("openssl")
+            .args(["pkey", "-noout", "-in"])
+            .arg(&path)
+            .status()
+        {
+            Ok(status) => assert!(status.success(), "openssl pkey refused the key"),
+            Err(_) => {
+                eprintln!("SKIPPED: openssl is not installed, so no check that it reads the key")
+            }
+        }
+        // The form scopewatch wrote before: PKCS#8 v2 with the public key.
+        let old = dir.path().join("old.pem");
+        let v2 = signer
+            .key
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .unwrap();
+        std::fs::write(&old, v2.as_bytes()).unwrap();
+        assert_eq!(Signer::load(&old).unwrap().key_id(), signer.key_id());
+    }
+
+    #[test]
     fn an_openssl_key_is_accepted() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("key.pem");
