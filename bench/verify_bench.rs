@@ -44,8 +44,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     evidence::checkpoint::sign(&store, &signer)?;
     println!("signed a checkpoint over them in {:.2?}", started.elapsed());
     let started = Instant::now();
-    let findings =
-        evidence::verify::verify_store(&store, Some(&signer.verifying_key()), None)?.findings;
+    let key = signer.verifying_key();
+    let own = Some((&key, evidence::verify::KeyOrigin::SigningKey));
+    let findings = evidence::verify::verify_store(&store, own, None)?.findings;
     println!(
         "verified {entries} ledger entries in {:.2?} ({} findings)",
         started.elapsed(),
@@ -118,7 +119,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("recorded {captures} captures in {:.2?}", started.elapsed());
     evidence::checkpoint::sign(&store, &signer)?;
     let started = Instant::now();
-    evidence::verify::verify_store(&store, Some(&signer.verifying_key()), None)?;
+    let key = signer.verifying_key();
+    let own = Some((&key, evidence::verify::KeyOrigin::SigningKey));
+    evidence::verify::verify_store(&store, own, None)?;
     println!(
         "verified them without re-extraction in {:.2?}",
         started.elapsed()
@@ -126,7 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let findings = evidence::verify::verify_store(
         &store,
-        Some(&signer.verifying_key()),
+        own,
         Some(evidence::recheck::Reextraction {
             config: &config,
             extractor: &extractor,

@@ -1,9 +1,10 @@
 //! `scopewatch export` (write an evidence bundle) and `scopewatch key show`
-//! (print the public key that checkpoints and bundles are signed with).
+//! (print the public key that checkpoints and bundles are signed with, and
+//! its key id).
 
 use super::{Env, Status, UsageError};
 use crate::clock;
-use crate::evidence::{Signer, export::Selection};
+use crate::evidence::{EvidenceError, Signer, export::Selection};
 use crate::wording::counted;
 
 pub fn key_show(env: &Env) -> anyhow::Result<Status> {
@@ -14,6 +15,11 @@ pub fn key_show(env: &Env) -> anyhow::Result<Status> {
         &database,
     )?;
     print!("{}", signer.public_pem());
+    // On standard error, so `key show > pinned.pem` stays a PEM file.
+    eprintln!(
+        "key id {} (as checkpoints, bundles and report.html name this key)",
+        signer.key_id()
+    );
     Ok(Status::Success)
 }
 
@@ -36,8 +42,16 @@ pub fn export(env: &Env, args: crate::cli::ExportArgs) -> anyhow::Result<Status>
         config.as_ref().and_then(|c| c.key_file.as_deref()),
         &database,
     )?;
-    let summary =
-        crate::evidence::export::write_bundle(&store, &signer, &selection, args.format, &args.out)?;
+    let summary = match crate::evidence::export::write_bundle(
+        &store,
+        &signer,
+        &selection,
+        args.format,
+        &args.out,
+    ) {
+        Err(EvidenceError::NothingSelected(message)) => return Err(UsageError(message).into()),
+        written => written?,
+    };
     say!(
         "wrote {}: {}, {}, {}; check it with `scopewatch verify {}` or the steps in its README.txt",
         args.out.display(),

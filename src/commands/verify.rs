@@ -8,7 +8,7 @@ use std::path::Path;
 use super::{Env, Status, print_json};
 use crate::config::Config;
 use crate::evidence::recheck::Reextraction;
-use crate::evidence::verify::Verified;
+use crate::evidence::verify::{KeyOrigin, Verified};
 use crate::evidence::{self, Signer};
 use crate::isolation::Extractor;
 use crate::wording::counted;
@@ -72,17 +72,17 @@ fn live(env: &Env, pinned: Option<&Path>) -> anyhow::Result<Verified> {
     let (config, store) = env.open_existing_store()?;
     let database = env.database_path(config.as_ref())?;
     let key = match pinned {
-        Some(path) => Some(evidence::verify::read_public_key(path)?),
+        Some(path) => Some((evidence::verify::read_public_key(path)?, KeyOrigin::Pinned)),
         None => Signer::existing(
             config.as_ref().and_then(|c| c.key_file.as_deref()),
             &database,
         )?
-        .map(|s| s.verifying_key()),
+        .map(|s| (s.verifying_key(), KeyOrigin::SigningKey)),
     };
     let extractor = config.as_ref().map(extractor);
     Ok(evidence::verify::verify_store(
         &store,
-        key.as_ref(),
+        key.as_ref().map(|(key, origin)| (key, *origin)),
         reextraction(config.as_ref(), extractor.as_ref()),
     )?)
 }

@@ -604,18 +604,21 @@ impl Validator<'_> {
         let database = raw.storage.and_then(|s| s.database).map(beside_config);
         let evidence = raw.evidence.unwrap_or_default();
         let key_file = evidence.key_file.map(beside_config);
+        // Checked with or without tsa_url, so a bad value is found before
+        // the day a TSA is configured.
+        let tsa_timeout = self.duration(
+            evidence.tsa_timeout.as_ref(),
+            "evidence.tsa_timeout",
+            crate::evidence::timestamp::DEFAULT_TIMEOUT,
+            values::TSA_TIMEOUTS,
+        );
         let tsa = self
             .value(evidence.tsa_url.as_ref(), "evidence.tsa_url", |u| {
                 parse_url(u).and_then(tsa_without_credentials)
             })
             .map(|url| crate::evidence::timestamp::TsaSettings {
                 url,
-                timeout: self.duration(
-                    evidence.tsa_timeout.as_ref(),
-                    "evidence.tsa_timeout",
-                    crate::evidence::timestamp::DEFAULT_TIMEOUT,
-                    values::TIMEOUTS,
-                ),
+                timeout: tsa_timeout,
             });
         let tsa_trust = self.value(
             evidence.tsa_ca_file.as_ref(),
@@ -1117,6 +1120,20 @@ mod tests {
             (err.issues[0].key.as_str(), err.issues[0].line),
             ("evidence.tsa_timeout", 3)
         );
+        // Above the cap that keeps a stamp inside the watchdog, and checked
+        // without a tsa_url too.
+        for text in [
+            "[evidence]\ntsa_url = \"https://tsa.example/\"\ntsa_timeout = \"5m\"\n",
+            "[evidence]\ntsa_timeout = \"1d\"\n",
+        ] {
+            let err = check(text).unwrap_err();
+            assert_eq!(err.issues[0].key, "evidence.tsa_timeout", "{text}");
+            assert!(
+                err.issues[0].message.contains("must be at most 1m"),
+                "{}",
+                err.issues[0].message
+            );
+        }
     }
 
     #[test]

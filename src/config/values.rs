@@ -223,6 +223,14 @@ pub const DELAYS: RangeInclusive<Duration> = Duration::ZERO..=DAY;
 /// Timeouts: a second up to a day; a shorter one fails every request.
 pub const TIMEOUTS: RangeInclusive<Duration> = Duration::from_secs(1)..=DAY;
 
+/// `[evidence] tsa_timeout`: a second up to a minute. The daemon asks the
+/// TSA after each sweep, inside its loop, and the shipped unit's watchdog
+/// (`WatchdogSec=5min`) restarts a loop that makes no progress for its
+/// interval. The loop beats at the end of a sweep, so signing the
+/// checkpoint and a stamp of at most a minute keep it silent for well under
+/// half the interval; TSAs answer in under a second.
+pub const TSA_TIMEOUTS: RangeInclusive<Duration> = Duration::from_secs(1)..=Duration::from_secs(60);
+
 /// Periods (reminders, retention): up to a century (of 365.25-day years),
 /// which dates still hold.
 pub const PERIODS: RangeInclusive<Duration> =

@@ -300,6 +300,9 @@ pub async fn run(
             longest_source(&sweeper.config),
         )
         .await;
+        // The sweep ended: progress. What follows (a checkpoint, and a
+        // timestamp bounded by `tsa_timeout`) starts from a fresh beat.
+        link.heartbeat.beat();
         crate::evidence::after_sweep(&sweeper).await;
         sweeping.send_replace(false);
         sweeps += 1;

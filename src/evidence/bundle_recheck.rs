@@ -178,7 +178,7 @@ pub(crate) fn scope_lines(dir: &Path, findings: &mut Vec<Finding>) -> ScopeLines
             "scope/{}",
             path.file_name().unwrap_or_default().to_string_lossy()
         );
-        let text = match std::fs::read_to_string(&path) {
+        let text = match super::bundle_file::read_to_string(&path, super::bundle_file::MAX_FILE) {
             Ok(text) => text,
             Err(e) => {
                 findings.push(Finding::new(&name, format!("cannot be read: {e}")));

@@ -55,7 +55,8 @@ impl Signer {
         Signer::load(&path).map(Some)
     }
 
-    /// Reads a PKCS#8 PEM Ed25519 private key.
+    /// Reads a PKCS#8 PEM Ed25519 private key, v1 (as `create` and `openssl
+    /// genpkey` write it) or v2 (with the public key, as scopewatch wrote it before).
     pub fn load(path: &Path) -> Result<Signer, EvidenceError> {
         let key_error = |message: String| EvidenceError::Key {
             path: path.to_path_buf(),
@@ -83,12 +84,19 @@ impl Signer {
             message: format!("the system has no randomness to make a key: {e}"),
         })?;
         let key = SigningKey::from_bytes(&seed);
-        let pem = key
-            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-            .map_err(|e| EvidenceError::Key {
-                path: path.to_path_buf(),
-                message: format!("cannot encode the key: {e}"),
-            })?;
+        // PKCS#8 v1 (RFC 5208), the private key alone: what `openssl
+        // genpkey` writes and `openssl pkey` reads. The v2 form with the
+        // public key (RFC 5958), which ed25519-dalek writes by default,
+        // OpenSSL refuses; `load` reads both.
+        let pem = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: key.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .map_err(|e| EvidenceError::Key {
+            path: path.to_path_buf(),
+            message: format!("cannot encode the key: {e}"),
+        })?;
         write_private(path, pem.as_bytes()).map_err(|e| EvidenceError::Key {
             path: path.to_path_buf(),
             message: format!("cannot write the new key ({e}); check the directory's permissions"),
@@ -450,6 +458,36 @@ mod tests {
             sign(&store, &signer).unwrap().unwrap().root,
             expected_root()
         );
+    }
+
+    #[test]
+    fn a_new_key_is_pkcs8_v1_as_openssl_reads_it_and_an_old_v2_key_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.pem");
+        let signer = Signer::create(&path).unwrap();
+        let pem = std::fs::read_to_string(&path).unwrap();
+        let (_, der) = ed25519_dalek::pkcs8::spki::der::pem::decode_vec(pem.as_bytes()).unwrap();
+        // SEQUENCE { INTEGER 0 (v1), ... } and no public key: 48 bytes.
+        assert_eq!(&der[2..5], [0x02, 0x01, 0x00], "{}", hex::encode(&der));
+        assert_eq!(der.len(), 48);
+        match std::process::Command::new("openssl")
+            .args(["pkey", "-noout", "-in"])
+            .arg(&path)
+            .status()
+        {
+            Ok(status) => assert!(status.success(), "openssl pkey refused the key"),
+            Err(_) => {
+                eprintln!("SKIPPED: openssl is not installed, so no check that it reads the key")
+            }
+        }
+        // The form scopewatch wrote before: PKCS#8 v2 with the public key.
+        let old = dir.path().join("old.pem");
+        let v2 = signer
+            .key
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .unwrap();
+        std::fs::write(&old, v2.as_bytes()).unwrap();
+        assert_eq!(Signer::load(&old).unwrap().key_id(), signer.key_id());
     }
 
     #[test]

@@ -22,10 +22,11 @@ use super::ledger::{self, Entry};
 pub use super::manifest::Selection;
 use super::manifest::{self, Manifest};
 use super::merkle::Tree;
-use super::report::{self, ReportRow};
+use super::report::{self, ExportCheck, Report, ReportRow, StampNote};
 use super::wacz::{self, Page};
 use super::warc::{self, Attempt, Config, FirstCapture};
 use crate::hash::Digest;
+use crate::scope::ScopeSet;
 use crate::store::{EventFilter, Store};
 
 /// What `export` writes besides the bundle.
@@ -87,6 +88,7 @@ pub fn write_signed(
             "the directory is not empty: name a new directory for the bundle",
         ));
     }
+    let check = check_store(store, signer)?;
     // One read transaction: a daemon writing meanwhile cannot make the
     // checkpoints, ledger and records read below disagree.
     let _snapshot = store.conn().unchecked_transaction()?;
@@ -110,6 +112,12 @@ pub fn write_signed(
         store.all_records()?.into_iter().partition(|(row, _)| {
             seq_of_record.contains_key(&row.id) && selection.selects(&row.source, &row.finished_at)
         });
+    if records.is_empty() && selection.narrows() {
+        return Err(EvidenceError::NothingSelected(format!(
+            "no capture matches {}: nothing to export (`scopewatch history SOURCE` lists a source's captures and their times)",
+            selection.describe()
+        )));
+    }
     let record_ids: HashSet<i64> = records.iter().map(|(row, _)| row.id).collect();
 
     // The configuration in force for each attempt: the last `config` leaf
@@ -183,7 +191,14 @@ pub fn write_signed(
         if let Some(first) = first {
             firsts.entry(key).or_insert(first);
         }
-        let archive = archives.entry(row.source.clone()).or_default();
+        let archive = match archives.entry(row.source.clone()) {
+            std::collections::btree_map::Entry::Occupied(archive) => archive.into_mut(),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                let info =
+                    warc::warcinfo(&format!("{}.warc.gz", row.source), &latest.at, &latest.root);
+                slot.insert(info.to_gzip().map_err(|e| EvidenceError::file(out, e))?)
+            }
+        };
         for record in rendered {
             archive.extend(record.to_gzip().map_err(|e| EvidenceError::file(out, e))?);
         }
@@ -353,14 +368,19 @@ pub fn write_signed(
         .collect();
     scoped.sort_by_key(|(row, _)| row.id);
     let mut scopes: BTreeMap<String, String> = BTreeMap::new();
+    let mut scope_sets: HashMap<String, Value> = HashMap::new();
     for (row, record_hash) in scoped {
         let Some(hash) = &row.scope_hash else {
             continue;
         };
-        let entries: Value = store
-            .scope_set_json(hash)?
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or(Value::Null);
+        if !scope_sets.contains_key(hash) {
+            let entries: Value = store
+                .scope_set_json(hash)?
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or(Value::Null);
+            scope_sets.insert(hash.clone(), entries);
+        }
+        let entries = &scope_sets[hash];
         let line = json!({
             "record_id": row.id,
             "record_hash": record_hash,
@@ -375,10 +395,22 @@ pub fn write_signed(
     for (source, lines) in scopes {
         files.insert(format!("scope/{source}.jsonl"), lines.into_bytes());
     }
-    files.insert(
-        "report.html".into(),
-        report::html(&report_rows, &report_changes, latest).into_bytes(),
-    );
+    let report_scopes: HashMap<String, ScopeSet> = scope_sets
+        .into_iter()
+        .filter_map(|(hash, entries)| Some((hash, serde_json::from_value(entries).ok()?)))
+        .collect();
+    let record_times = record_times(store, &report_rows, &report_changes);
+    let report = Report {
+        rows: &report_rows,
+        events: &report_changes,
+        scope_sets: &report_scopes,
+        record_times: &record_times,
+        selection,
+        latest,
+        stamp: newest_stamp(store, latest)?,
+        check: &check,
+    };
+    files.insert("report.html".into(), report::html(&report).into_bytes());
     files.insert("report.csv".into(), report::csv(&report_rows).into_bytes());
     files.insert("public-key.pem".into(), signer.public_pem().into_bytes());
     files.insert("verify_ledger.py".into(), VERIFY_LEDGER.as_bytes().to_vec());
@@ -402,6 +434,65 @@ pub fn write_signed(
         entries: chosen.len(),
         checkpoints: checkpoints.len(),
     })
+}
+
+/// What `verify` (without re-extraction) finds in the store, against the
+/// key the bundle is signed with: the report states it.
+fn check_store(store: &Store, signer: &Signer) -> Result<ExportCheck, EvidenceError> {
+    let key = signer.verifying_key();
+    let verified = super::verify::verify_store(
+        store,
+        Some((&key, super::verify::KeyOrigin::SigningKey)),
+        None,
+    )?;
+    let (pruned, findings): (Vec<_>, Vec<_>) = verified
+        .findings
+        .into_iter()
+        .filter(|f| !f.info)
+        .partition(|f| f.pruned_by_policy);
+    Ok(ExportCheck {
+        problems: findings,
+        pruned: pruned.len(),
+        checkpoints: verified.checkpoints,
+    })
+}
+
+/// When each record the report names was captured: the bundle's own and
+/// the earlier ones its first events compare against.
+fn record_times(
+    store: &Store,
+    rows: &[ReportRow],
+    events: &[(crate::store::EventRow, Option<String>)],
+) -> HashMap<i64, String> {
+    let mut times: HashMap<i64, String> = rows
+        .iter()
+        .map(|r| (r.row.id, r.row.started_at.clone()))
+        .collect();
+    for id in events.iter().filter_map(|(event, _)| event.from_snapshot) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = times.entry(id)
+            && let Ok(record) = store.record(id)
+        {
+            slot.insert(record.started_at);
+        }
+    }
+    times
+}
+
+/// The newest RFC 3161 token among the checkpoints up to `latest`, as it
+/// states itself.
+fn newest_stamp(store: &Store, latest: &Checkpoint) -> Result<Option<StampNote>, EvidenceError> {
+    Ok(super::timestamp::tokens(store.conn())?
+        .into_iter()
+        .filter(|(id, _)| *id <= latest.id)
+        .filter_map(|(id, der)| {
+            let granted = super::rfc3161::parse_response(&der).ok()?;
+            Some(StampNote {
+                checkpoint_id: id,
+                gen_time: crate::clock::format(granted.info.gen_time),
+                tsa: granted.info.tsa_name,
+            })
+        })
+        .next_back())
 }
 
 /// Writes the bundle into `out` (absent or empty) whole or not at all:

@@ -43,6 +43,24 @@ impl Selection {
         self.sources.is_empty() || self.sources.iter().any(|s| s == source)
     }
 
+    /// Whether it leaves anything out.
+    pub(super) fn narrows(&self) -> bool {
+        self.since.is_some() || self.until.is_some() || !self.sources.is_empty()
+    }
+
+    /// The selection as the flags that made it: `--since 2026-01-01T00:00:00+00:00 --source a`.
+    pub(super) fn describe(&self) -> String {
+        let mut flags = Vec::new();
+        if let Some(since) = self.since {
+            flags.push(format!("--since {}", since.to_rfc3339()));
+        }
+        if let Some(until) = self.until {
+            flags.push(format!("--until {}", until.to_rfc3339()));
+        }
+        flags.extend(self.sources.iter().map(|s| format!("--source {s}")));
+        flags.join(" ")
+    }
+
     /// Whether an attempt of `source` that finished at `at` (its ledger
     /// leaf's `source` and `at`) is selected: what the leaf alone says, so
     /// `verify` can tell from the ledger which captures a bundle must hold.

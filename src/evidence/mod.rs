@@ -4,8 +4,9 @@
 //! checkpoints ([`checkpoint`]), WARC rendering of captures ([`warc`]), the
 //! export bundle ([`export`]) with its signed [`manifest`] and optional
 //! WACZ package ([`wacz`]), and verification of the live store and of a
-//! bundle ([`verify`]; events in [`event_check`], the package in
-//! [`wacz_check`], an earlier checkpoint extended in [`extends`]). The hooks the rest of the program calls are here:
+//! bundle ([`verify`], its files read by [`bundle_file`]; events in
+//! [`event_check`], the package in [`wacz_check`], an earlier checkpoint
+//! extended in [`extends`]). The hooks the rest of the program calls are here:
 //! [`before_sweep`], [`after_sweep`] and the ledger's lifecycle and
 //! configuration leaves. RFC 3161 timestamps are requested in [`timestamp`],
 //! read and verified in [`rfc3161`], checked by `verify` in
@@ -13,6 +14,7 @@
 //! re-extraction `verify` runs in [`recheck`] (of a bundle:
 //! [`bundle_recheck`]).
 
+mod bundle_file;
 mod bundle_recheck;
 pub mod checkpoint;
 mod event_check;
@@ -64,6 +66,9 @@ pub enum EvidenceError {
     Damaged(String),
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
+    /// `export` flags that select no capture: a usage error.
+    #[error("{0}")]
+    NothingSelected(String),
 }
 
 impl From<rusqlite::Error> for EvidenceError {
@@ -87,7 +92,7 @@ impl EvidenceError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// What the problem is in, e.g. `record 3`, `ledger entry 7`,
-    /// `checkpoint 2`, `archive/records.warc.gz record 5`.
+    /// `checkpoint 2`, `record 12 (WARC record 3 of archive/x.warc.gz)`.
     pub concerns: String,
     /// The fetch record concerned, when there is one.
     pub record_id: Option<i64>,

@@ -24,7 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use cms::cert::CertificateChoices;
 use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier, SignerInfo};
+use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier};
 use der::asn1::{Any, Int, ObjectIdentifier, OctetString, Uint};
 use der::{Decode, Encode, Reader, Sequence, SliceReader, Tag, Tagged};
 use rustls::pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
@@ -133,7 +133,7 @@ struct SignedData {
 
 impl SignedData {
     /// Each `SignerInfo` in `signerInfos`.
-    fn signers(&self) -> Result<Vec<SignerInfo>, TokenProblem> {
+    fn signers(&self) -> Result<Vec<TokenSigner>, TokenProblem> {
         if self.signer_infos.tag() != Tag::Set {
             return Err(TokenProblem::Malformed {
                 what: "SignedData",
@@ -144,9 +144,96 @@ impl SignedData {
             SliceReader::new(self.signer_infos.value()).map_err(malformed("signerInfos"))?;
         let mut signers = Vec::new();
         while !reader.is_finished() {
-            signers.push(SignerInfo::decode(&mut reader).map_err(malformed("SignerInfo"))?);
+            signers.push(TokenSigner::decode(&mut reader).map_err(malformed("SignerInfo"))?);
         }
         Ok(signers)
+    }
+}
+
+/// ```text
+/// SignerInfo ::= SEQUENCE {
+///     version CMSVersion, sid SignerIdentifier,
+///     digestAlgorithm DigestAlgorithmIdentifier,
+///     signedAttrs [0] IMPLICIT SignedAttributes OPTIONAL,
+///     signatureAlgorithm SignatureAlgorithmIdentifier,
+///     signature SignatureValue,
+///     unsignedAttrs [1] IMPLICIT UnsignedAttributes OPTIONAL }
+/// ```
+/// Declared here rather than taken from `cms`, whose `SignerInfo` sorts
+/// each attribute SET as it decodes it (an insertion sort, quadratic in the
+/// attributes a hostile reply holds) and so could only give the signed
+/// attributes back re-encoded. The signature covers their DER as received
+/// (RFC 5652 5.4), so they are kept as received and read in order.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct TokenSigner {
+    version: CmsVersion,
+    sid: SignerIdentifier,
+    digest_alg: AlgorithmIdentifierOwned,
+    #[asn1(
+        context_specific = "0",
+        tag_mode = "IMPLICIT",
+        constructed = "true",
+        optional = "true"
+    )]
+    signed_attrs: Option<Any>,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signature: OctetString,
+    #[asn1(
+        context_specific = "1",
+        tag_mode = "IMPLICIT",
+        constructed = "true",
+        optional = "true"
+    )]
+    unsigned_attrs: Option<Any>,
+}
+
+/// `Attribute ::= SEQUENCE { attrType OBJECT IDENTIFIER, attrValues SET OF
+/// AttributeValue }`, the values read as they come.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct SignedAttribute {
+    oid: ObjectIdentifier,
+    values: Any,
+}
+
+impl TokenSigner {
+    fn signed_attrs(&self) -> Result<&Any, TokenProblem> {
+        self.signed_attrs
+            .as_ref()
+            .ok_or(TokenProblem::NoSignedAttributes)
+    }
+
+    /// The bytes the signature covers: the signed attributes' content as
+    /// received, under the SET OF tag in place of `[0]` (RFC 5652 5.4).
+    fn signed_message(&self) -> Result<Vec<u8>, TokenProblem> {
+        Any::new(Tag::Set, self.signed_attrs()?.value())
+            .and_then(|set| set.to_der())
+            .map_err(malformed("signed attributes"))
+    }
+
+    /// The value of the signed attribute `oid` when it occurs once with
+    /// exactly one value.
+    fn single_attribute(&self, oid: ObjectIdentifier) -> Result<Option<Any>, TokenProblem> {
+        let mut reader = SliceReader::new(self.signed_attrs()?.value())
+            .map_err(malformed("signed attributes"))?;
+        let mut found = None;
+        while !reader.is_finished() {
+            let attribute =
+                SignedAttribute::decode(&mut reader).map_err(malformed("signed attribute"))?;
+            if attribute.oid != oid {
+                continue;
+            }
+            if found.is_some() || attribute.values.tag() != Tag::Set {
+                return Ok(None);
+            }
+            let mut values = SliceReader::new(attribute.values.value())
+                .map_err(malformed("attribute values"))?;
+            let value = Any::decode(&mut values).map_err(malformed("attribute value"))?;
+            if !values.is_finished() {
+                return Ok(None);
+            }
+            found = Some(value);
+        }
+        Ok(found)
     }
 }
 
@@ -532,25 +619,15 @@ pub fn verify_token(
 
 /// The signed attributes: content-type id-ct-TSTInfo and a message digest
 /// of the encapsulated content under the signer's digest algorithm.
-fn check_signed_attributes(signed: &SignedData, signer: &SignerInfo) -> Result<(), TokenProblem> {
-    let attributes = signer
-        .signed_attrs
-        .as_ref()
-        .ok_or(TokenProblem::NoSignedAttributes)?;
-    let single = |oid: ObjectIdentifier| {
-        attributes
-            .iter()
-            .find(|a| a.oid == oid)
-            .and_then(|a| match a.values.as_slice() {
-                [value] => Some(value),
-                _ => None,
-            })
-    };
-    let content_type = single(CONTENT_TYPE).and_then(|v| v.decode_as::<ObjectIdentifier>().ok());
+fn check_signed_attributes(signed: &SignedData, signer: &TokenSigner) -> Result<(), TokenProblem> {
+    let content_type = signer
+        .single_attribute(CONTENT_TYPE)?
+        .and_then(|v| v.decode_as::<ObjectIdentifier>().ok());
     if content_type != Some(TST_INFO) {
         return Err(TokenProblem::ContentType);
     }
-    let digest = single(MESSAGE_DIGEST)
+    let digest = signer
+        .single_attribute(MESSAGE_DIGEST)?
         .and_then(|v| v.decode_as::<OctetString>().ok())
         .ok_or(TokenProblem::MessageDigest)?;
     let content: OctetString = signed
@@ -602,19 +679,14 @@ fn identifies(sid: &SignerIdentifier, cert: &Certificate) -> bool {
     }
 }
 
-/// The signature over the DER of the signed attributes (RFC 5652 5.4),
-/// with the algorithm the SignerInfo names; `rsaEncryption` and
+/// The signature over the DER of the signed attributes as received (RFC
+/// 5652 5.4), with the algorithm the SignerInfo names; `rsaEncryption` and
 /// `id-ecPublicKey` take their hash from the digest algorithm.
 fn check_signature(
     signer_cert: &EndEntityCert<'_>,
-    signer: &SignerInfo,
+    signer: &TokenSigner,
 ) -> Result<(), TokenProblem> {
-    let message = signer
-        .signed_attrs
-        .as_ref()
-        .ok_or(TokenProblem::NoSignedAttributes)?
-        .to_der()
-        .map_err(malformed("signed attributes"))?;
+    let message = signer.signed_message()?;
     let algorithm = &signer.signature_algorithm;
     let named = algorithm
         .to_der()

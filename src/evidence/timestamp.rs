@@ -39,17 +39,54 @@ pub struct TsaSettings {
 }
 
 /// Asks the TSA for a token over `message`; returns the DER reply, checked
-/// against `trust` when there is one.
+/// against `trust` when there is one. Everything, the reply's checks
+/// included, ends within `tsa.timeout`: the checks run on a blocking
+/// thread, so a reply that is slow to decode cannot hold the daemon's loop.
 async fn stamp(
     http: &reqwest::Client,
     tsa: &TsaSettings,
     trust: Option<&TsaTrust>,
     message: &[u8],
 ) -> Result<Vec<u8>, String> {
+    let deadline = tokio::time::Instant::now() + tsa.timeout;
+    let too_slow = || {
+        format!(
+            "the TSA {} did not give a checked token within tsa_timeout ({}s)",
+            tsa.url,
+            tsa.timeout.as_secs()
+        )
+    };
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).map_err(|e| format!("no randomness for the nonce: {e}"))?;
     let request = rfc3161::request(message, &nonce).map_err(|e| e.to_string())?;
-    let response = http
+    let body = tokio::time::timeout_at(deadline, ask(http, tsa, request))
+        .await
+        .map_err(|_| too_slow())??;
+    let trust = trust.cloned();
+    let message = message.to_vec();
+    let checked = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+        let granted =
+            rfc3161::check_response(&body, &message, &nonce).map_err(|e| e.to_string())?;
+        if let Some(trust) = &trust {
+            rfc3161::verify_token(&granted.token, trust, &Sha256::digest(&message)).map_err(
+                |e| format!("the TSA's token does not verify against [evidence] tsa_ca_file: {e}"),
+            )?;
+        }
+        Ok(body)
+    });
+    tokio::time::timeout_at(deadline, checked)
+        .await
+        .map_err(|_| too_slow())?
+        .map_err(|e| format!("the check of the TSA's reply stopped: {e}"))?
+}
+
+/// Posts the request; the reply's body, at most [`MAX_REPLY`] bytes.
+async fn ask(
+    http: &reqwest::Client,
+    tsa: &TsaSettings,
+    request: Vec<u8>,
+) -> Result<Vec<u8>, String> {
+    let mut response = http
         .post(tsa.url.clone())
         .header("Content-Type", "application/timestamp-query")
         .body(request)
@@ -60,7 +97,6 @@ async fn stamp(
     if !status.is_success() {
         return Err(format!("the TSA {} answered HTTP {status}", tsa.url));
     }
-    let mut response = response;
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -75,18 +111,15 @@ async fn stamp(
         }
         body.extend_from_slice(&chunk);
     }
-    let granted = rfc3161::check_response(&body, message, &nonce).map_err(|e| e.to_string())?;
-    if let Some(trust) = trust {
-        rfc3161::verify_token(&granted.token, trust, &Sha256::digest(message)).map_err(|e| {
-            format!("the TSA's token does not verify against [evidence] tsa_ca_file: {e}")
-        })?;
-    }
     Ok(body)
 }
 
-/// The largest reply read: a `TimeStampResp` with its certificates is a
-/// few kilobytes; anything far larger is not one, and is not buffered.
-const MAX_REPLY: usize = 64 * 1024;
+/// The largest reply read, from a TSA or a bundle: a `TimeStampResp` with
+/// its certificate chain is 2 to 8 KiB. The bound also bounds the decoding:
+/// the `der` crate sorts each SET OF it reads (an insertion sort), so one
+/// hostile certificate name of 64 KiB took 7 s to decode, and one of
+/// 16 KiB 0.2 s (see docs/security.md).
+const MAX_REPLY: usize = 16 * 1024;
 
 /// The newest checkpoint, when it is newer than every stamped one: one
 /// request per sweep, so a slow TSA holds the daemon's loop for at most one
@@ -176,32 +209,54 @@ pub fn check_bundle_tokens(
     timestamp_check::check(tokens, checkpoints, trust)
 }
 
-/// A file of at most [`MAX_REPLY`] bytes; a larger one is not read whole.
+/// A bundle's `.tsr` file, of at most [`MAX_REPLY`] bytes.
 fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|file| {
-            std::io::Read::read_to_end(
-                &mut std::io::Read::take(file, MAX_REPLY as u64 + 1),
-                &mut bytes,
-            )
-        })
-        .map_err(|e| format!("cannot be read: {e}"))?;
-    if bytes.len() > MAX_REPLY {
-        return Err(format!(
-            "is larger than {MAX_REPLY} bytes: not an RFC 3161 reply"
-        ));
-    }
-    Ok(bytes)
+    super::bundle_file::read(path, MAX_REPLY as u64).map_err(|e| format!("cannot be read: {e}"))
 }
 
-fn save(store: &Store, checkpoint: i64, tsa: &Url, der: &[u8]) -> Result<(), EvidenceError> {
-    store.conn().execute(
-        "INSERT OR IGNORE INTO checkpoint_timestamps (checkpoint_id, tsa_url, at, response)
+/// Keeps the token for `checkpoint` only while it is still the newest: no
+/// token for a later checkpoint is stored, and none stored states a later
+/// time than this one's beyond both accuracies. Checked and inserted in one
+/// IMMEDIATE transaction, so two processes stamping at once (`check` beside
+/// the daemon, with a slow TSA) cannot store tokens out of order, which
+/// `verify` would report as a rewritten log for good. Returns the
+/// checkpoint stamped meanwhile when the token is not kept.
+fn save(
+    store: &Store,
+    checkpoint: i64,
+    tsa: &Url,
+    der: &[u8],
+) -> Result<Option<i64>, EvidenceError> {
+    let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
+    let newest: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT checkpoint_id, response FROM checkpoint_timestamps
+             ORDER BY checkpoint_id DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    if let Some((newest, reply)) = newest {
+        let later_in_time = || {
+            let (Ok(stored), Ok(ours)) = (
+                rfc3161::parse_response(&reply),
+                rfc3161::parse_response(der),
+            ) else {
+                return false;
+            };
+            ours.info.latest() < stored.info.earliest()
+        };
+        if newest >= checkpoint || later_in_time() {
+            return Ok(Some(newest));
+        }
+    }
+    tx.execute(
+        "INSERT INTO checkpoint_timestamps (checkpoint_id, tsa_url, at, response)
          VALUES (?1, ?2, ?3, ?4)",
         params![checkpoint, tsa.as_str(), clock::format(clock::now()), der],
     )?;
-    Ok(())
+    tx.commit()?;
+    Ok(None)
 }
 
 /// Records a failure; raises `timestamp-failed` (an event, its ledger leaf
@@ -270,6 +325,14 @@ fn tsa_client(
         .build()?)
 }
 
+/// Why a token was not stored.
+enum Outcome {
+    /// The TSA failed: recorded, retried after the next sweep.
+    Failed(String),
+    /// A later checkpoint was stamped meanwhile (by another process).
+    Superseded(i64),
+}
+
 /// After a checkpoint is signed: a token for the newest checkpoint unless
 /// it or a newer one has one (see [`unstamped`]). A failure is recorded
 /// and alerted on, never returned: the sweep is done either way, and the
@@ -301,13 +364,18 @@ pub async fn stamp_pending(
     let result = stamp(&http, tsa, trust, checkpoint.text().as_bytes()).await;
     let saved = store
         .call(move |store| match &result {
-            Ok(der) => save(store, id, &url, der).map(|()| None),
-            Err(error) => fail(store, id, &url, error, &routes).map(|()| Some(error.clone())),
+            Ok(der) => save(store, id, &url, der).map(|newer| newer.map(Outcome::Superseded)),
+            Err(error) => {
+                fail(store, id, &url, error, &routes).map(|()| Some(Outcome::Failed(error.clone())))
+            }
         })
         .await;
     match saved {
         Ok(None) => {}
-        Ok(Some(error)) => {
+        Ok(Some(Outcome::Superseded(newer))) => tracing::info!(
+            "the timestamp for checkpoint {id} is not kept: checkpoint {newer} was timestamped meanwhile, and its token bounds every entry"
+        ),
+        Ok(Some(Outcome::Failed(error))) => {
             tracing::warn!(
                 "no timestamp for checkpoint {id}: {error}; retried after the next sweep"
             )

@@ -1,12 +1,17 @@
-//! What `verify` finds in the RFC 3161 tokens of the store or of a bundle:
-//! each token granted and stamping its checkpoint's signed text; with
-//! `[evidence] tsa_ca_file`, its CMS signature and certificate chain
-//! verified too ([`super::rfc3161::verify_token`]); and the tokens' times
-//! in checkpoint order. Without `tsa_ca_file` it says that the signatures
-//! were not checked (an info line, not a finding). The tokens are read by
-//! the caller ([`super::timestamp`]).
+//! What `verify` finds in the times of the store's or a bundle's
+//! checkpoints and RFC 3161 tokens: each token granted and stamping its
+//! checkpoint's signed text; with `[evidence] tsa_ca_file`, its CMS
+//! signature and certificate chain verified too
+//! ([`super::rfc3161::verify_token`]); the tokens' times in checkpoint
+//! order; no token earlier than the time its checkpoint states; and the
+//! checkpoints' own times in order. Without `tsa_ca_file` it says that the
+//! signatures were not checked (an info line, not a finding). The tokens
+//! are read by the caller ([`super::timestamp`]).
 
 use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use sha2::{Digest as _, Sha256};
 
@@ -25,6 +30,14 @@ pub struct StoredToken {
     /// The DER `TimeStampResp`, or why it could not be read.
     pub reply: Result<Vec<u8>, String>,
 }
+
+/// How much earlier than its checkpoint's stated time a token may be, or a
+/// checkpoint than the one before it: the host's clock may be off. Five
+/// minutes is Kerberos's default allowance for clock skew; a host kept by
+/// NTP is within a second, while a checkpoint dated later than the TSA saw
+/// it by more (a time set forward), or signed earlier than its predecessor
+/// (re-signed with another time), shows.
+pub const CLOCK_TOLERANCE: Duration = Duration::from_secs(300);
 
 /// Every problem with `tokens` (in any order) against `checkpoints`.
 pub fn check(
@@ -50,10 +63,30 @@ pub fn check(
             continue;
         };
         match verified(&token, checkpoint, trust) {
-            Ok(info) => stamped.push((checkpoint.id, token.concerns, info)),
+            Ok(info) => {
+                if let Some(at) = time_of(checkpoint)
+                    && info.latest() + CLOCK_TOLERANCE < at
+                {
+                    findings.push(Finding::new(
+                        &token.concerns,
+                        format!(
+                            "checkpoint {} states it was signed at {}, but the TSA stamped it at {}, {} earlier: a token cannot precede what it stamps, so the checkpoint's time was set forward (or the host's clock was more than {} minutes ahead)",
+                            checkpoint.id,
+                            checkpoint.at,
+                            info.gen_time.to_rfc3339(),
+                            humantime::format_duration(Duration::from_secs(
+                                (at - info.gen_time).num_seconds().unsigned_abs()
+                            )),
+                            CLOCK_TOLERANCE.as_secs() / 60
+                        ),
+                    ));
+                }
+                stamped.push((checkpoint.id, token.concerns, info))
+            }
             Err(problem) => findings.push(Finding::new(token.concerns, problem)),
         }
     }
+    findings.extend(checkpoint_times(checkpoints));
     stamped.sort_by_key(|(id, _, _)| *id);
     for pair in stamped.windows(2) {
         let ((before, _, earlier), (id, concerns, later)) = (&pair[0], &pair[1]);
@@ -68,6 +101,51 @@ pub fn check(
                 ),
             ));
         }
+    }
+    findings
+}
+
+/// A checkpoint's stated time, when it is one.
+fn time_of(checkpoint: &Checkpoint) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(&checkpoint.at)
+        .ok()
+        .map(|t| t.to_utc())
+}
+
+/// The checkpoints' own times: each no earlier than the one before it
+/// (beyond [`CLOCK_TOLERANCE`]), each a time.
+fn checkpoint_times(checkpoints: &[Checkpoint]) -> Vec<Finding> {
+    let mut ordered: Vec<&Checkpoint> = checkpoints.iter().collect();
+    ordered.sort_by_key(|c| c.id);
+    let mut findings = Vec::new();
+    let mut previous: Option<(&Checkpoint, DateTime<Utc>)> = None;
+    for checkpoint in ordered {
+        let concerns = format!(
+            "checkpoint {} (tree size {})",
+            checkpoint.id, checkpoint.tree_size
+        );
+        let Some(at) = time_of(checkpoint) else {
+            findings.push(Finding::new(
+                concerns,
+                format!("its time {:?} is not an RFC 3339 time", checkpoint.at),
+            ));
+            continue;
+        };
+        if let Some((before, before_at)) = previous
+            && at + CLOCK_TOLERANCE < before_at
+        {
+            findings.push(Finding::new(
+                concerns,
+                format!(
+                    "signed at {}, before checkpoint {} it extends ({}): the checkpoints were re-signed with other times, or the host's clock went back more than {} minutes",
+                    checkpoint.at,
+                    before.id,
+                    before.at,
+                    CLOCK_TOLERANCE.as_secs() / 60
+                ),
+            ));
+        }
+        previous = Some((checkpoint, at));
     }
     findings
 }

@@ -49,8 +49,52 @@ impl Verified {
     }
 }
 
+/// Where the key checkpoints are checked against came from: findings name
+/// it so, "pinned" only for a key given with `--key`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// `--key`: a public key the auditor holds.
+    Pinned,
+    /// The database's own signing key (`verify` without `--key`).
+    SigningKey,
+    /// A bundle's `public-key.pem` (`verify BUNDLE` without `--key`).
+    Bundled,
+}
+
+impl KeyOrigin {
+    fn name(self, key_id: &str) -> String {
+        match self {
+            KeyOrigin::Pinned => format!("the pinned key {key_id}"),
+            KeyOrigin::SigningKey => format!("this database's signing key {key_id}"),
+            KeyOrigin::Bundled => format!("the bundle's public-key.pem (key id {key_id})"),
+        }
+    }
+}
+
+/// Why `checkpoint` is not signed by `key`, when it is not.
+fn signature_problem(
+    checkpoint: &Checkpoint,
+    key: &VerifyingKey,
+    origin: KeyOrigin,
+) -> Option<String> {
+    if checkpoint.signed_by(key) {
+        return None;
+    }
+    let expected = key_id(key);
+    Some(if checkpoint.key_id != expected {
+        format!(
+            "signed by another key (key id {}), not {}: the checkpoint was re-signed",
+            checkpoint.key_id,
+            origin.name(&expected)
+        )
+    } else {
+        "the signature does not verify: the checkpoint or its signature was altered".into()
+    })
+}
+
 /// Everything `scopewatch verify` checks in the live store; `key` is the
-/// public key checkpoints must be signed with; `reextraction` gives the
+/// public key checkpoints must be signed with, and where it came from;
+/// `reextraction` gives the
 /// extraction settings (and processes) stored bodies are re-extracted with.
 ///
 /// The ledger and the records are each read once, as a stream: what is
@@ -59,7 +103,7 @@ impl Verified {
 /// Merkle tree's right edge, never the leaves or the records themselves.
 pub fn verify_store(
     store: &Store,
-    key: Option<&VerifyingKey>,
+    key: Option<(&VerifyingKey, KeyOrigin)>,
     reextraction: Option<Reextraction<'_>>,
 ) -> Result<Verified, EvidenceError> {
     let conn = store.conn();
@@ -336,12 +380,12 @@ fn check_checkpoints(
     roots: &HashMap<i64, Hash>,
     size: i64,
     checkpoints: &[Checkpoint],
-    key: Option<&VerifyingKey>,
+    key: Option<(&VerifyingKey, KeyOrigin)>,
 ) -> Vec<Finding> {
     // The hashes as stored: a leaf that no longer matches its hash is
     // reported by the ledger's own checks; here the stored hashes meet the roots.
     let mut findings = Vec::new();
-    let Some(key) = key else {
+    let Some((key, origin)) = key else {
         if !checkpoints.is_empty() {
             findings.push(Finding::new(
                 "checkpoints",
@@ -350,7 +394,6 @@ fn check_checkpoints(
         }
         return findings;
     };
-    let expected_key = key_id(key);
     let mut previous_size = 0;
     for checkpoint in checkpoints {
         let concerns = format!(
@@ -358,18 +401,8 @@ fn check_checkpoints(
             checkpoint.id, checkpoint.tree_size
         );
         let mut problem = |text: String| findings.push(Finding::new(concerns.clone(), text));
-        if !checkpoint.signed_by(key) {
-            if checkpoint.key_id != expected_key {
-                problem(format!(
-                    "signed by another key (key id {}), not the pinned key {expected_key}: the checkpoint was re-signed",
-                    checkpoint.key_id
-                ));
-            } else {
-                problem(
-                    "the signature does not verify: the checkpoint or its signature was altered"
-                        .into(),
-                );
-            }
+        if let Some(text) = signature_problem(checkpoint, key, origin) {
+            problem(text);
         }
         if checkpoint.tree_size < previous_size {
             problem(format!(
@@ -398,7 +431,8 @@ fn check_checkpoints(
 
 /// Reads a public key (SubjectPublicKeyInfo PEM) to pin.
 pub fn read_public_key(path: &std::path::Path) -> Result<VerifyingKey, EvidenceError> {
-    let text = std::fs::read_to_string(path).map_err(|e| EvidenceError::file(path, e))?;
+    let text = super::bundle_file::read_to_string(path, super::bundle_file::MAX_SMALL)
+        .map_err(|e| EvidenceError::file(path, e))?;
     checkpoint::parse_public_pem(&text).ok_or_else(|| {
         EvidenceError::file(
             path,
@@ -445,10 +479,10 @@ pub fn verify_bundle(
                     "differs from the pinned key: the bundle was signed by someone else",
                 ));
             }
-            Some(key)
+            Some((key, KeyOrigin::Pinned))
         }
         None => match bundled_key {
-            Ok(key) => Some(key),
+            Ok(key) => Some((key, KeyOrigin::Bundled)),
             Err(e) => {
                 findings.push(Finding::new("public-key.pem", e.to_string()));
                 None
@@ -458,7 +492,7 @@ pub fn verify_bundle(
 
     let sums = read(dir, "SHA256SUMS", &mut findings).unwrap_or_default();
     check_sums(dir, &sums, &mut findings);
-    if let (Some(key), Some(signature)) = (&key, read(dir, "SHA256SUMS.sig", &mut findings))
+    if let (Some((key, _)), Some(signature)) = (&key, read(dir, "SHA256SUMS.sig", &mut findings))
         && !checkpoint::verify_signature(key, &sums, &signature)
     {
         findings.push(Finding::new(
@@ -467,14 +501,18 @@ pub fn verify_bundle(
         ));
     }
 
-    let checkpoints = bundle_checkpoints(dir, key.as_ref(), &mut findings);
+    let checkpoints = bundle_checkpoints(
+        dir,
+        key.as_ref().map(|(key, origin)| (key, *origin)),
+        &mut findings,
+    );
     let tsa_trust = reextraction.and_then(|r| r.config.tsa_trust.as_ref());
     findings.extend(super::timestamp::check_bundle_tokens(
         dir,
         &checkpoints,
         tsa_trust,
     ));
-    let manifest = read_manifest(dir, key.as_ref(), &mut findings);
+    let manifest = read_manifest(dir, key.as_ref().map(|(key, _)| key), &mut findings);
     let (leaves, lines) = check_bundle_ledger(dir, &checkpoints, &mut findings);
     if let Some(latest) = checkpoints.last() {
         let first = manifest.as_ref().map(|m| m.ledger.first);
@@ -487,7 +525,13 @@ pub fn verify_bundle(
                 .lines()
                 .filter_map(|l| serde_json::from_str(l).ok())
                 .collect();
-        super::extends::check(old, &checkpoints, &consistency, key.as_ref(), &mut findings);
+        super::extends::check(
+            old,
+            &checkpoints,
+            &consistency,
+            key.as_ref().map(|(key, _)| key),
+            &mut findings,
+        );
     }
     let (captures, archived) = check_archives(dir, &leaves, &mut findings);
     let warcs: std::collections::BTreeMap<String, (String, u64)> =
@@ -656,7 +700,7 @@ fn runs(numbers: &[i64]) -> Vec<(i64, i64)> {
 }
 
 fn read(dir: &Path, name: &str, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
-    match std::fs::read(dir.join(name)) {
+    match super::bundle_file::read(&dir.join(name), super::bundle_file::MAX_FILE) {
         Ok(bytes) => Some(bytes),
         Err(e) => {
             findings.push(Finding::new(name, format!("cannot be read: {e}")));
@@ -677,13 +721,16 @@ fn check_sums(dir: &Path, sums: &[u8], findings: &mut Vec<Finding>) {
             continue;
         };
         listed.insert(name.to_string());
-        match std::fs::read(dir.join(name)) {
+        match super::bundle_file::read(&dir.join(name), super::bundle_file::MAX_FILE) {
             Ok(bytes) if crate::hash::Digest::of(&bytes).to_hex() == hash => {}
             Ok(_) => findings.push(Finding::new(
                 name,
                 "does not match its SHA256SUMS line: the file was altered",
             )),
-            Err(_) => findings.push(Finding::new(name, "is listed in SHA256SUMS but missing")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                findings.push(Finding::new(name, "is listed in SHA256SUMS but missing"))
+            }
+            Err(e) => findings.push(Finding::new(name, format!("cannot be read: {e}"))),
         }
     }
     for name in files_under(dir, dir) {
@@ -700,7 +747,9 @@ fn files_under(root: &Path, dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
-        if path.is_dir() {
+        // A symbolic link is listed, not followed into: a link to `/` or
+        // back to the bundle would walk far beyond it.
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             out.extend(files_under(root, &path));
         } else if let Ok(relative) = path.strip_prefix(root) {
             out.push(relative.to_string_lossy().replace('\\', "/"));
@@ -714,7 +763,7 @@ fn files_under(root: &Path, dir: &Path) -> Vec<String> {
 /// its `.txt` and `.sig` and the key.
 fn bundle_checkpoints(
     dir: &Path,
-    key: Option<&VerifyingKey>,
+    key: Option<(&VerifyingKey, KeyOrigin)>,
     findings: &mut Vec<Finding>,
 ) -> Vec<Checkpoint> {
     let mut checkpoints = Vec::new();
@@ -722,15 +771,17 @@ fn bundle_checkpoints(
         let Some(stem) = name.strip_suffix(".json") else {
             continue;
         };
-        let parsed = std::fs::read(dir.join(&name))
+        let small =
+            |name: &str| super::bundle_file::read(&dir.join(name), super::bundle_file::MAX_SMALL);
+        let parsed = small(&name)
             .ok()
             .and_then(|b| serde_json::from_slice::<Checkpoint>(&b).ok());
         let Some(checkpoint) = parsed else {
             findings.push(Finding::new(name, "is not a checkpoint"));
             continue;
         };
-        let text = std::fs::read(dir.join(format!("{stem}.txt"))).unwrap_or_default();
-        let signature = std::fs::read(dir.join(format!("{stem}.sig"))).unwrap_or_default();
+        let text = small(&format!("{stem}.txt")).unwrap_or_default();
+        let signature = small(&format!("{stem}.sig")).unwrap_or_default();
         let concerns = format!(
             "checkpoint {} (tree size {})",
             checkpoint.id, checkpoint.tree_size
@@ -744,16 +795,11 @@ fn bundle_checkpoints(
         checkpoints.push(checkpoint);
     }
     checkpoints.sort_by_key(|c| c.id);
-    if let Some(key) = key {
-        let expected = key_id(key);
+    if let Some((key, origin)) = key {
         for c in &checkpoints {
-            if !c.signed_by(key) {
+            if let Some(problem) = signature_problem(c, key, origin) {
                 let concerns = format!("checkpoint {} (tree size {})", c.id, c.tree_size);
-                findings.push(Finding::new(concerns, if c.key_id != expected {
-                    format!("signed by another key (key id {}), not the pinned key {expected}: the checkpoint was re-signed", c.key_id)
-                } else {
-                    "the signature does not verify: the checkpoint or its signature was altered".into()
-                }));
+                findings.push(Finding::new(concerns, problem));
             }
         }
     }
@@ -895,18 +941,16 @@ fn check_archives(
         };
         // WARC-Record-ID to WARC-Type of the records read so far.
         let mut kinds: HashMap<String, String> = HashMap::new();
-        for (index, read) in warc::read_all(&bytes).into_iter().enumerate() {
-            let (offset, record) = match read {
-                warc::ReadRecord::Ok { offset, record } => (offset, record),
-                warc::ReadRecord::Damaged { offset, problem } => {
-                    findings.push(Finding::new(
-                        format!("{name} record {} (offset {offset})", index + 1),
-                        problem,
-                    ));
+        let reads = warc::read_all(&bytes);
+        let names = warc::record_names(&name, &reads);
+        for (read, concerns) in reads.into_iter().zip(names) {
+            let record = match read {
+                warc::ReadRecord::Ok { record, .. } => record,
+                warc::ReadRecord::Damaged { problem, .. } => {
+                    findings.push(Finding::new(concerns, problem));
                     continue;
                 }
             };
-            let concerns = format!("{name} record {} (offset {offset})", index + 1);
             let kind = record.header("WARC-Type").unwrap_or("");
             if record.header("WARC-Block-Digest") != Some(warc::digest(&record.block).as_str()) {
                 findings.push(Finding::new(

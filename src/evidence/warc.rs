@@ -15,12 +15,14 @@
 //! profile for a 304); a `conversion` with the extracted text for a PDF;
 //! and a `metadata` record (JSON) tying it to the record hash and naming
 //! the configuration in force (`config_sha256`, `config_ledger_seq`: the
-//! last `config` leaf before the attempt's leaf), the record's canonical
+//! last `config` leaf before the attempt's leaf; `unrecorded` with a
+//! `config_note` when none precedes it), the record's canonical
 //! encoding (`record`, whose SHA-256 is the `record_hash` the ledger
 //! leaf holds, so its members are tied to the signed root), the negotiated
 //! `tls_version` and the peer's `tls_cert_sha256` (where either is null,
 //! `tls_version_note` says why). Digests are `sha256:` in hex. Each record
-//! is its own gzip member.
+//! is its own gzip member; each file opens with a `warcinfo` record
+//! ([`warcinfo`]).
 //!
 //! The stored body is the one after HTTP content decoding, so the rendered
 //! response carries the body as decoded: `Content-Encoding`,
@@ -95,6 +97,36 @@ fn record_id(record_hash: &str, kind: &str) -> String {
     )
 }
 
+/// The `warcinfo` record that opens each WARC file (WARC 1.1 section
+/// 6.2): what wrote the file and what it holds, as `application/warc-fields`.
+/// Deterministic: dated and identified by the checkpoint the bundle is
+/// signed against, so two exports against it agree.
+pub fn warcinfo(filename: &str, checkpoint_at: &str, checkpoint_root: &str) -> WarcRecord {
+    let block = format!(
+        "software: scopewatch/{}\r\n\
+         format: WARC File Format 1.1\r\n\
+         conformsTo: http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\n\
+         description: captures of one source, each a request, a response or revisit and a metadata record tying it to the ledger\r\n\
+         isPartOf: scopewatch evidence bundle signed at {checkpoint_at} (ledger root {checkpoint_root})\r\n",
+        env!("CARGO_PKG_VERSION")
+    )
+    .into_bytes();
+    WarcRecord {
+        headers: vec![
+            ("WARC-Type".into(), "warcinfo".into()),
+            (
+                "WARC-Record-ID".into(),
+                record_id(&format!("{checkpoint_root}/{filename}"), "warcinfo"),
+            ),
+            ("WARC-Date".into(), checkpoint_at.into()),
+            ("WARC-Filename".into(), filename.into()),
+            ("Content-Type".into(), "application/warc-fields".into()),
+            ("WARC-Block-Digest".into(), digest(&block)),
+        ],
+        block,
+    }
+}
+
 /// An earlier response in the same file that a revisit can point at.
 #[derive(Debug, Clone)]
 pub struct FirstCapture {
@@ -116,6 +148,12 @@ pub struct Config {
 /// version: the capture is older than the `tls_version` column.
 pub const TLS_VERSION_NOT_RECORDED: &str =
     "not recorded: this capture predates scopewatch recording the TLS version";
+
+/// `config_sha256` of a capture no `config` leaf precedes, made by a
+/// scopewatch that did not record its configuration yet: never null, so a
+/// reader cannot take the absence for "none".
+pub const CONFIG_UNRECORDED: &str = "unrecorded";
+const CONFIG_UNRECORDED_NOTE: &str = "no configuration was recorded in the ledger before this capture: it was made by a scopewatch that did not record one yet";
 
 /// What one fetch attempt renders from.
 pub struct Attempt<'a> {
@@ -340,10 +378,13 @@ fn metadata_json(attempt: &Attempt<'_>) -> Value {
         "ledger_seq": attempt.ledger_seq,
         "redirects": serde_json::from_str::<Value>(&row.redirects).unwrap_or(Value::Null),
         "tls_version_note": tls_version_note(row),
-        "config_sha256": attempt.config.map(|c| c.sha256.as_str()),
+        "config_sha256": attempt.config.map_or(CONFIG_UNRECORDED, |c| c.sha256.as_str()),
         "config_ledger_seq": attempt.config.map(|c| c.seq),
         "raw_pruned": attempt.pruned,
     });
+    if attempt.config.is_none() {
+        meta["config_note"] = CONFIG_UNRECORDED_NOTE.into();
+    }
     for member in RECORD_MEMBERS {
         // A null `tls_version` is absent from the record: null here too.
         meta[member] = record[member].clone();
@@ -396,6 +437,41 @@ pub fn read_all(bytes: &[u8]) -> Vec<ReadRecord> {
         });
     }
     out
+}
+
+/// How findings name each record [`read_all`] read from `file`: by the
+/// fetch record it belongs to and its place in the file, "record 12 (WARC
+/// record 3 of archive/x.warc.gz)". A capture's WARC records end with its
+/// metadata record, which names the fetch record; a record no metadata
+/// record closes (a `warcinfo`, or one before a damaged record) is named
+/// by its place alone, with its offset.
+pub fn record_names(file: &str, reads: &[ReadRecord]) -> Vec<String> {
+    let mut owner: Option<i64> = None;
+    let mut names: Vec<String> = reads
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(index, read)| {
+            let place = format!("WARC record {} of {file}", index + 1);
+            let (offset, record) = match read {
+                ReadRecord::Ok { offset, record } => (offset, Some(record)),
+                ReadRecord::Damaged { offset, .. } => (offset, None),
+            };
+            owner = match record.and_then(|r| r.header("WARC-Type")) {
+                Some("metadata") => record
+                    .and_then(|r| serde_json::from_slice::<Value>(&r.block).ok())
+                    .and_then(|meta| meta["record_id"].as_i64()),
+                Some("warcinfo") | None => None,
+                Some(_) => owner,
+            };
+            match owner {
+                Some(id) => format!("record {id} ({place})"),
+                None => format!("{place} (offset {offset})"),
+            }
+        })
+        .collect();
+    names.reverse();
+    names
 }
 
 /// Parses one uncompressed WARC record, checking its framing.
@@ -499,6 +575,21 @@ mod tests {
         let meta: Value = serde_json::from_slice(&records[2].block).unwrap();
         assert_eq!(meta["config_sha256"], "c0".repeat(32));
         assert_eq!(meta["config_ledger_seq"], 2);
+        assert_eq!(meta["config_note"], Value::Null);
+        let unrecorded = render(&Attempt {
+            config: None,
+            ..attempt
+        });
+        let meta: Value = serde_json::from_slice(&unrecorded.0[2].block).unwrap();
+        assert_eq!(meta["config_sha256"], CONFIG_UNRECORDED);
+        assert_eq!(meta["config_ledger_seq"], Value::Null);
+        assert!(
+            meta["config_note"]
+                .as_str()
+                .unwrap()
+                .contains("no configuration was recorded")
+        );
+        let meta: Value = serde_json::from_slice(&records[2].block).unwrap();
         assert_eq!(meta["tls_version"], Value::Null);
         assert_eq!(meta["tls_version_note"], TLS_VERSION_NOT_RECORDED);
         let response = &records[1];

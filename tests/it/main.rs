@@ -11,6 +11,7 @@ mod alerts;
 #[cfg(feature = "browser")]
 mod browser;
 mod budget;
+mod bundle_findings;
 mod cli;
 mod cli_input;
 mod config_corpus;
@@ -30,6 +31,7 @@ mod ledger_script;
 mod pipeline;
 mod portal;
 mod recheck;
+mod report;
 mod scope_corpus;
 mod scope_matrix;
 mod scope_pipeline;

@@ -9,7 +9,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, DurationRound, TimeZone, Utc};
 use common::server::Server;
 use common::tsa::{Stamp, TestCa, TestTsa, TsaState, Usage, granted, loopback};
 use common::{FAST_HTTP, Harness, scopewatch};
@@ -87,6 +87,15 @@ fn checkpoint_text(h: &Harness, id: i64) -> String {
         .unwrap()
         .unwrap()
         .text()
+}
+
+/// The time checkpoint `id` states.
+fn checkpoint_at(h: &Harness, id: i64) -> String {
+    let conn = Connection::open(h.db_path()).unwrap();
+    scopewatch::evidence::checkpoint::by_id(&conn, id)
+        .unwrap()
+        .unwrap()
+        .at
 }
 
 /// Replaces checkpoint `id`'s stored token, as an operator with the
@@ -223,19 +232,104 @@ fn a_token_over_another_text_names_its_checkpoint() {
 #[test]
 fn a_checkpoint_timestamped_before_the_one_it_extends_is_named() {
     let s = setup();
-    s.state.lock().unwrap().gen_time = Some(at("2026-03-01T12:00:00Z"));
+    // Both after the checkpoints were signed, as a TSA's times are; the
+    // second before the first.
+    let noon = hour(scopewatch::clock::now()) + chrono::Duration::hours(2);
+    let earlier = noon - chrono::Duration::hours(1);
+    s.state.lock().unwrap().gen_time = Some(noon);
     check(&s.h);
-    s.state.lock().unwrap().gen_time = Some(at("2026-03-01T11:00:00Z"));
+    s.state.lock().unwrap().gen_time = Some(earlier);
     check(&s.h);
+    // Such a token is not kept: it would put the tokens out of order.
+    assert_eq!(count(&s.h, "SELECT COUNT(*) FROM checkpoint_timestamps"), 1);
+    // The operator stores it anyway.
+    let tsa = TestTsa::new(&s.ca, Usage::TimeStamping);
+    let reply = tsa.reply(&Stamp::of(checkpoint_text(&s.h, 2).as_bytes(), earlier));
+    Connection::open(s.h.db_path())
+        .unwrap()
+        .execute(
+            "INSERT INTO checkpoint_timestamps (checkpoint_id, tsa_url, at, response)
+             VALUES (2, ?1, ?2, ?3)",
+            rusqlite::params![s.server.url("/tsa"), earlier.to_rfc3339(), reply],
+        )
+        .unwrap();
     let (code, out) = verify(&s.h.config_path(), None);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains(
-            "timestamp of checkpoint 2: checkpoint 2 was timestamped at 2026-03-01T11:00:00+00:00, before checkpoint 1 it extends (2026-03-01T12:00:00+00:00)"
-        ),
+        out.contains(&format!(
+            "timestamp of checkpoint 2: checkpoint 2 was timestamped at {}, before checkpoint 1 it extends ({})",
+            (noon - chrono::Duration::hours(1)).to_rfc3339(),
+            noon.to_rfc3339()
+        )),
         "{out}"
     );
     assert_eq!(out.matches("timestamped at").count(), 1, "{out}");
+    assert_eq!(out.lines().count(), 2, "one finding and the count: {out}");
+}
+
+/// `at` to the whole hour, as a token's genTime without fractions reads.
+fn hour(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(chrono::Duration::hours(1)).unwrap()
+}
+
+#[test]
+fn a_token_earlier_than_its_checkpoint_and_checkpoints_going_back_are_named() {
+    let s = setup();
+    // The TSA says it saw checkpoint 1 two hours before it was signed.
+    let early = hour(scopewatch::clock::now()) - chrono::Duration::hours(2);
+    s.state.lock().unwrap().gen_time = Some(early);
+    check(&s.h);
+    let (code, out) = verify(&s.h.config_path(), None);
+    assert_eq!(code, 1, "{out}");
+    let signed_at = checkpoint_at(&s.h, 1);
+    assert!(
+        out.contains(&format!(
+            "timestamp of checkpoint 1: checkpoint 1 states it was signed at {signed_at}, but the TSA stamped it at {}",
+            early.to_rfc3339()
+        )) && out.contains("a token cannot precede what it stamps"),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 2, "one finding and the count: {out}");
+}
+
+#[test]
+fn a_checkpoint_re_signed_with_an_earlier_time_than_its_predecessor_is_named() {
+    let server = Server::start(|_| common::server::Reply::html("<main><p>ISO 27001</p></main>"));
+    let h = Harness::new(&format!(
+        "{FAST_HTTP}[[source]]\nid = \"page\"\nurl = \"{}\"\n",
+        server.url("/page")
+    ));
+    check(&h);
+    check(&h);
+    assert_eq!(verify(&h.config_path(), None).0, 0);
+    // The operator, who holds the key, dates checkpoint 2 a day before
+    // checkpoint 1 and signs it again.
+    let conn = Connection::open(h.db_path()).unwrap();
+    let mut second = scopewatch::evidence::checkpoint::by_id(&conn, 2)
+        .unwrap()
+        .unwrap();
+    second.at = scopewatch::clock::format(at(&checkpoint_at(&h, 1)) - chrono::Duration::days(1));
+    let signer =
+        scopewatch::evidence::Signer::load(&h.dir.path().join("scopewatch-signing-key.pem"))
+            .unwrap();
+    second.signature = hex::encode(signer.sign(second.text().as_bytes()));
+    conn.execute_batch("DROP TRIGGER IF EXISTS checkpoints_no_update")
+        .unwrap();
+    conn.execute(
+        "UPDATE checkpoints SET at = ?1, signature = ?2 WHERE id = 2",
+        rusqlite::params![second.at, second.signature],
+    )
+    .unwrap();
+    let (code, out) = verify(&h.config_path(), None);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "checkpoint 2 (tree size {}): signed at {}, before checkpoint 1 it extends",
+            second.tree_size, second.at
+        )),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 2, "one finding and the count: {out}");
 }
 
 #[test]
@@ -359,6 +453,12 @@ fn altered_tokens_are_named_by_what_was_altered() {
         rfc3161::verify_token(&tsa.token(&stamp), &trust, &Sha256::digest(b"other")),
         Err(TokenProblem::Imprint { .. })
     ));
+    // Signed attributes as received, not as DER would sort them: the
+    // signature covers the bytes the TSA sent.
+    let unsorted = tsa.token_with_unsorted_attributes(&stamp);
+    assert_ne!(unsorted, tsa.token(&stamp));
+    let verified = rfc3161::verify_token(&unsorted, &trust, &imprint).unwrap();
+    assert_eq!(verified.info.gen_time, stamp.gen_time);
     // A reply, as stored, reads back to the same token.
     let token = tsa.token(&stamp);
     assert_eq!(
@@ -463,4 +563,75 @@ fn a_ca_file_that_is_not_pem_certificates_is_refused_with_its_position() {
         "{}",
         common::output_text(&out)
     );
+}
+
+#[test]
+fn a_slow_tsa_answering_after_a_later_checkpoint_was_stamped_stores_no_token_out_of_order() {
+    let ca = TestCa::new("Test TSA CA");
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca_file = ca_dir.path().join("tsa-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let noon = hour(scopewatch::clock::now()) + chrono::Duration::hours(2);
+    // The page, and a TSA that answers at once, stamping at 11:00.
+    let fast = loopback(Arc::new(Mutex::new(TsaState {
+        tsa: TestTsa::new(&ca, Usage::TimeStamping),
+        gen_time: Some(noon - chrono::Duration::hours(1)),
+    })));
+    // A slow TSA: it holds its request until the test lets it answer,
+    // then stamps at noon, as a TSA that signs when it gets to it.
+    let (asked, asked_rx) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (asked, released) = (Mutex::new(asked), Mutex::new(released));
+    let slow_tsa = TestTsa::new(&ca, Usage::TimeStamping);
+    let slow = Server::start(move |req| {
+        let request = x509_tsp::TimeStampReq::from_der(&req.body).expect("a TimeStampReq");
+        asked.lock().unwrap().send(()).unwrap();
+        released.lock().unwrap().recv().unwrap();
+        let stamp = Stamp {
+            imprint: request.message_imprint.hashed_message.as_bytes().to_vec(),
+            nonce: request.nonce,
+            gen_time: noon,
+        };
+        common::server::Reply::ok("application/timestamp-reply", slow_tsa.reply(&stamp))
+    });
+    let h = Harness::new(&config(&fast, Some(&ca_file)));
+    let beside = h.dir.path().join("beside.toml");
+    std::fs::write(
+        &beside,
+        format!(
+            "[storage]\ndatabase = \"scopewatch.db\"\n{}",
+            config(&fast, Some(&ca_file))
+                .replace(&fast.url("/tsa"), &slow.url("/tsa"))
+                .replace("tsa_timeout = \"2s\"", "tsa_timeout = \"60s\"")
+        ),
+    )
+    .unwrap();
+
+    // One `check` signs checkpoint 1 and waits for the slow TSA; meanwhile
+    // another signs checkpoint 2 and has it stamped; then the slow answer.
+    let first = common::scopewatch_command(&beside)
+        .arg("check")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    asked_rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the first check asks the slow TSA");
+    check(&h);
+    release.send(()).unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", common::output_text(&first));
+
+    let conn = Connection::open(h.db_path()).unwrap();
+    let stamped: Vec<i64> = conn
+        .prepare("SELECT checkpoint_id FROM checkpoint_timestamps")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(stamped, [2], "the later checkpoint's token bounds both");
+    let (code, out) = verify(&h.config_path(), None);
+    assert_eq!(code, 0, "{out}");
 }

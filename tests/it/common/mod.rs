@@ -272,6 +272,33 @@ pub fn history() -> (Harness, server::Server) {
     (h, server)
 }
 
+/// `export --out bundle` in the harness directory, which must succeed;
+/// returns the bundle.
+pub fn export_bundle(h: &Harness) -> PathBuf {
+    let bundle = h.dir.path().join("bundle");
+    let out = scopewatch(
+        &h.config_path(),
+        &["export", "--out", bundle.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    bundle
+}
+
+/// Signs a bundle's checkpoint 1 again with `other`, as someone holding
+/// another key would: its JSON, signed text and signature agree.
+pub fn re_sign_bundle_checkpoint(bundle: &Path, other: &scopewatch::evidence::Signer) {
+    let stem = bundle.join("ledger/checkpoints/000001");
+    let json_path = stem.with_extension("json");
+    let mut checkpoint: scopewatch::evidence::Checkpoint =
+        serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    checkpoint.key_id = other.key_id();
+    let signature = other.sign(checkpoint.text().as_bytes());
+    checkpoint.signature = hex::encode(signature);
+    std::fs::write(&json_path, serde_json::to_vec(&checkpoint).unwrap()).unwrap();
+    std::fs::write(stem.with_extension("txt"), checkpoint.text()).unwrap();
+    std::fs::write(stem.with_extension("sig"), signature).unwrap();
+}
+
 /// HTTP settings that keep retries fast in tests.
 pub const FAST_HTTP: &str = "[http]\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\nbackoff = \"10ms\"\nbackoff_max = \"50ms\"\nhost_delay = \"0s\"\nretries = 2\n";
 

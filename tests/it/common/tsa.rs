@@ -244,10 +244,59 @@ impl TestTsa {
         .unwrap()
     }
 
+    /// [`TestTsa::token`], but with its two signed attributes in the other
+    /// order than DER sorts them (message digest first), and signed over
+    /// those bytes as they stand: what a TSA that does not sort writes.
+    pub fn token_with_unsorted_attributes(&self, stamp: &Stamp) -> Vec<u8> {
+        let token = self.token(stamp);
+        let signed: SignedData = ContentInfo::from_der(&token)
+            .unwrap()
+            .content
+            .decode_as()
+            .unwrap();
+        let signer = signed.signer_infos.0.as_slice()[0].clone();
+        let attributes: Vec<Vec<u8>> = signer
+            .signed_attrs
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|a| a.to_der().unwrap())
+            .collect();
+        let [content_type, digest] = attributes.as_slice() else {
+            panic!("two signed attributes");
+        };
+        let sorted = [content_type.as_slice(), digest].concat();
+        let unsorted = [digest.as_slice(), content_type].concat();
+        let mut token = replace_once(&token, &sorted, &unsorted);
+        let mut message = signer.signed_attrs.as_ref().unwrap().to_der().unwrap();
+        message = replace_once(&message, &sorted, &unsorted);
+        // ECDSA signatures vary in length; one as long as the old one
+        // keeps every enclosing length as it is.
+        let old = signer.signature.as_bytes();
+        let new = (0..1000)
+            .map(|_| self.key.sign(&message).unwrap())
+            .find(|s| s.len() == old.len())
+            .unwrap();
+        token = replace_once(&token, old, &new);
+        token
+    }
+
     /// A granted `TimeStampResp` holding [`TestTsa::token`].
     pub fn reply(&self, stamp: &Stamp) -> Vec<u8> {
         granted(&self.token(stamp))
     }
+}
+
+/// `bytes` with the one occurrence of `from` replaced by `to`.
+fn replace_once(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at: Vec<usize> = bytes
+        .windows(from.len())
+        .enumerate()
+        .filter(|(_, w)| *w == from)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at.len(), 1, "exactly one occurrence");
+    [&bytes[..at[0]], to, &bytes[at[0] + from.len()..]].concat()
 }
 
 /// A granted `TimeStampResp` around `token`.
