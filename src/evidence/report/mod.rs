@@ -27,7 +27,7 @@ use chrono::DateTime;
 
 use super::Finding;
 use super::checkpoint::Checkpoint;
-use super::export::Selection;
+use super::manifest::Selection;
 use crate::html::escape;
 use crate::scope::ScopeSet;
 use crate::store::{EventRow, RecordRow};
