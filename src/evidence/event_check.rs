@@ -214,16 +214,17 @@ pub(crate) fn check_bundle(dir: &Path, ledger: &BundleLedger<'_>, findings: &mut
             _ => {}
         }
     }
-    let text = match std::fs::read(dir.join("changes.jsonl")) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) => {
-            findings.push(Finding::new(
-                "changes.jsonl",
-                format!("cannot be read: {e}"),
-            ));
-            return;
-        }
-    };
+    let text =
+        match super::bundle_file::read(&dir.join("changes.jsonl"), super::bundle_file::MAX_FILE) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                findings.push(Finding::new(
+                    "changes.jsonl",
+                    format!("cannot be read: {e}"),
+                ));
+                return;
+            }
+        };
     let mut listed = std::collections::HashSet::new();
     for (number, line) in text.lines().enumerate() {
         let concerns = format!("changes.jsonl line {}", number + 1);

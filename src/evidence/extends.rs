@@ -38,7 +38,8 @@ const TEXT_HEADER: &str = "scopewatch checkpoint v1";
 /// Reads OLD: a checkpoint's `.json`, or its signed `.txt` (with the
 /// `.sig` beside it, when there is one).
 pub fn read_old(path: &Path) -> Result<OldCheckpoint, EvidenceError> {
-    let bytes = std::fs::read(path).map_err(|e| EvidenceError::file(path, e))?;
+    let bytes = super::bundle_file::read(path, super::bundle_file::MAX_SMALL)
+        .map_err(|e| EvidenceError::file(path, e))?;
     let name = path.display().to_string();
     if let Ok(checkpoint) = serde_json::from_slice::<Checkpoint>(&bytes) {
         let signature = hex::decode(&checkpoint.signature).unwrap_or_default();
@@ -66,9 +67,10 @@ pub fn read_old(path: &Path) -> Result<OldCheckpoint, EvidenceError> {
         .ok()
         .filter(|_| text.starts_with(TEXT_HEADER) && ledger::parse_hash(&root).is_some())
         .ok_or_else(|| EvidenceError::file(path, "not a checkpoint text"))?;
-    let signed = std::fs::read(path.with_extension("sig"))
-        .ok()
-        .map(|signature| (text.clone(), signature));
+    let signed =
+        super::bundle_file::read(&path.with_extension("sig"), super::bundle_file::MAX_SMALL)
+            .ok()
+            .map(|signature| (text.clone(), signature));
     Ok(OldCheckpoint {
         name,
         tree_size,

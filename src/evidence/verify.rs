@@ -519,12 +519,14 @@ pub fn verify_bundle(
         check_sequence(&lines, first, latest, &mut findings);
     }
     if let Some(old) = since {
-        let consistency: Vec<Value> =
-            std::fs::read_to_string(dir.join("ledger/proofs/consistency.jsonl"))
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect();
+        let consistency: Vec<Value> = super::bundle_file::read_to_string(
+            &dir.join("ledger/proofs/consistency.jsonl"),
+            super::bundle_file::MAX_FILE,
+        )
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
         super::extends::check(
             old,
             &checkpoints,
@@ -538,7 +540,9 @@ pub fn verify_bundle(
         files_under(dir, &dir.join("archive"))
             .into_iter()
             .filter_map(|name| {
-                let bytes = std::fs::read(dir.join(&name)).ok()?;
+                let bytes =
+                    super::bundle_file::read(&dir.join(&name), super::bundle_file::MAX_FILE)
+                        .ok()?;
                 Some((name, (Digest::of(&bytes).to_hex(), bytes.len() as u64)))
             })
             .collect();
@@ -575,14 +579,15 @@ fn read_manifest(
     findings: &mut Vec<Finding>,
 ) -> Option<super::manifest::Manifest> {
     use super::manifest::{FILE, SIGNATURE};
-    let Ok(bytes) = std::fs::read(dir.join(FILE)) else {
+    let Ok(bytes) = super::bundle_file::read(&dir.join(FILE), super::bundle_file::MAX_FILE) else {
         findings.push(Finding::info(
             FILE,
             "the bundle has no manifest (it was exported by an earlier scopewatch, or the manifest was removed): which captures it must hold was not checked, only that its ledger entries run without a gap",
         ));
         return None;
     };
-    let signature = std::fs::read(dir.join(SIGNATURE)).unwrap_or_default();
+    let signature = super::bundle_file::read(&dir.join(SIGNATURE), super::bundle_file::MAX_SMALL)
+        .unwrap_or_default();
     if let Some(key) = key
         && !checkpoint::verify_signature(key, &bytes, &signature)
     {

@@ -56,7 +56,7 @@ pub(crate) fn check(
         return;
     }
     let mut problem = |concerns: String, text: String| findings.push(Finding::new(concerns, text));
-    let bytes = match std::fs::read(&path) {
+    let bytes = match super::bundle_file::read(&path, super::bundle_file::MAX_FILE) {
         Ok(bytes) => bytes,
         Err(e) => return problem(FILE.into(), format!("cannot be read: {e}")),
     };

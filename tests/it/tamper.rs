@@ -440,7 +440,7 @@ fn a_flipped_body_byte_is_named_however_the_digests_and_sums_are_redone() {
     named(
         &findings,
         &[
-            "archive/matrix.warc.gz record",
+            "of archive/matrix.warc.gz",
             "does not match WARC-Payload-Digest",
         ],
     );
@@ -460,7 +460,7 @@ fn a_flipped_body_byte_is_named_however_the_digests_and_sums_are_redone() {
     named(
         &findings,
         &[
-            "archive/matrix.warc.gz record",
+            "of archive/matrix.warc.gz",
             "the response payload is not the body the record hashed",
         ],
     );
@@ -471,7 +471,7 @@ fn a_flipped_body_byte_is_named_however_the_digests_and_sums_are_redone() {
     named(
         &findings,
         &[
-            "archive/matrix.warc.gz record",
+            "of archive/matrix.warc.gz",
             "the response payload is not the body the record hashed",
         ],
     );
@@ -517,7 +517,7 @@ fn everything_re_signed_by_another_key_with_the_public_key_swapped_is_named() {
     named(
         &findings,
         &[
-            "archive/matrix.warc.gz record",
+            "of archive/matrix.warc.gz",
             "the response payload is not the body the record hashed",
         ],
     );
