@@ -229,16 +229,20 @@ async fn renders_what_a_script_builds_and_its_later_change() {
     assert!(shell::detect(&Html::parse_document(&shell_html), "").is_some());
 
     let browser = browser_fetcher(settings(profiles.path(), Duration::from_secs(20)));
+    // What the sweep reads of a rendered page: its normalised text.
+    let text = |rendered: &Rendered| {
+        extract(
+            html(rendered).as_bytes(),
+            Some("text/html"),
+            &server.url("/"),
+            &rules,
+            &ExtractLimits::default(),
+        )
+        .unwrap()
+        .text
+    };
     let first = browser.fetch(&request(server.url("/"))).await;
-    let first_text = extract(
-        html(&first).as_bytes(),
-        Some("text/html"),
-        &server.url("/"),
-        &rules,
-        &ExtractLimits::default(),
-    )
-    .unwrap()
-    .text;
+    let first_text = text(&first);
     assert_eq!(
         first_text,
         "# ISO/IEC 27001 scope\n- Azure Bot Service\n- Azure Cosmos DB\n"
@@ -259,15 +263,7 @@ async fn renders_what_a_script_builds_and_its_later_change() {
 
     *data.lock().unwrap() = SCOPE_LATER;
     let second = browser.fetch(&request(server.url("/"))).await;
-    let second_text = extract(
-        html(&second).as_bytes(),
-        Some("text/html"),
-        &server.url("/"),
-        &rules,
-        &ExtractLimits::default(),
-    )
-    .unwrap()
-    .text;
+    let second_text = text(&second);
     assert_eq!(second_text, format!("{first_text}- Azure Maps\n"));
     assert!(processes_mentioning(profiles.path()).is_empty());
 }

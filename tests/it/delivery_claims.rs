@@ -26,14 +26,7 @@ async fn two_processes_delivering_at_once_send_each_delivery_once() {
     let hook = Server::start(|_| Reply::status(204));
     let out = tempfile::tempdir().unwrap();
     let ids_file = out.path().join("command-deliveries.txt");
-    let sources: String = (0..SOURCES)
-        .map(|i| {
-            format!(
-                "[[source]]\nid = \"s{i}\"\nurl = \"{}\"\n",
-                site.url(&format!("/s{i}"))
-            )
-        })
-        .collect();
+    let sources = sources_on(&site, SOURCES);
     // The command takes a moment, as a real one would: the two processes'
     // rounds overlap for certain.
     let h = Harness::new(&format!(
@@ -103,14 +96,7 @@ async fn a_delivery_whose_result_cannot_be_recorded_is_not_sent_every_second() {
         ))
     });
     let hook = Server::start(|_| Reply::status(204));
-    let sources: String = (0..5)
-        .map(|i| {
-            format!(
-                "[[source]]\nid = \"s{i}\"\nurl = \"{}\"\n",
-                site.url(&format!("/s{i}"))
-            )
-        })
-        .collect();
+    let sources = sources_on(&site, 5);
     let h = Harness::new(&format!(
         "[daemon]\nschedule = \"0 0 1 1 *\"\n{FAST_HTTP}{sources}\
          [[alert]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nevents = [\"baseline\"]\n\
@@ -153,4 +139,16 @@ async fn a_delivery_whose_result_cannot_be_recorded_is_not_sent_every_second() {
     );
     let pending = h.store().deliveries(Some(DeliveryState::Pending)).unwrap();
     assert_eq!(pending.len(), 5, "no result was recorded");
+}
+
+/// `count` sources `s0`, `s1`, … on `site`'s pages `/s0`, `/s1`, ….
+fn sources_on(site: &Server, count: usize) -> String {
+    (0..count)
+        .map(|i| {
+            format!(
+                "[[source]]\nid = \"s{i}\"\nurl = \"{}\"\n",
+                site.url(&format!("/s{i}"))
+            )
+        })
+        .collect()
 }

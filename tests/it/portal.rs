@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::server::{Reply, Server};
-use crate::common::{Harness, scopewatch};
+use crate::common::{Harness, output_text, scopewatch};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use scopewatch::config::HttpSettings;
 use scopewatch::extract::{ContentKind, ExtractLimits, ExtractRules, extract};
@@ -346,13 +346,7 @@ fn a_portal_document_through_check_downloads_only_new_versions() {
     }
     assert_eq!(store.verify_chain().unwrap(), []);
     let out = scopewatch(&harness.config_path(), &["verify"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::common::server::{Reply, Server};
-use crate::common::{Harness, corpus_dir, corpus_versions, scopewatch};
+use crate::common::{Harness, corpus_dir, corpus_versions, output_text, scopewatch};
 use scopewatch::demo::site;
 use scopewatch::extract::{ExtractLimits, ExtractRules, extract, shell};
 use scraper::{Html, Selector};
@@ -128,13 +128,7 @@ fn a_shell_with_churning_bundles_raises_one_event_and_no_content() {
 
     // Re-extracting the stored shells gives what was recorded.
     let out = scopewatch(&harness.config_path(), &["verify"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
 }
 
 #[test]
