@@ -626,7 +626,7 @@ fn finish_in(
     if changed == 0 {
         tracing::warn!(
             delivery = %id,
-            "another sender took this delivery over after the lease ran out; its result is theirs to record"
+            "the delivery is no longer this sender's to finish (another sender claimed it after the lease ran out, or it is already finished): its result is not recorded"
         );
     }
     // A retry is not an outcome; a delivery done or given up is one,
