@@ -93,6 +93,10 @@ pub struct Config {
     pub tsa_trust: Option<crate::evidence::rfc3161::TsaTrust>,
     /// `[limits]`: what one page's extraction may use.
     pub limits: crate::isolation::ExtractionBudget,
+    /// `[limits] source_time`: the most one source may take in a sweep,
+    /// fetch and extraction together; `None` is the bound every other
+    /// limit adds up to (see `crate::sweep::source_deadline`).
+    pub source_time: Option<Duration>,
     /// `[browser]`: the browser fetcher of `fetch = "browser"` sources.
     pub browser: BrowserSettings,
     pub sources: Vec<Source>,
@@ -631,7 +635,13 @@ impl Validator<'_> {
             })
         });
 
-        let limits = self.limits(raw.limits.unwrap_or_default());
+        let mut raw_limits = raw.limits.unwrap_or_default();
+        let source_time = self.value(
+            raw_limits.source_time.take().as_ref(),
+            "limits.source_time",
+            |s| values::parse_duration_in(s, &values::TIMEOUTS, "10m"),
+        );
+        let limits = self.limits(raw_limits);
         let browser = self.browser(raw.browser.unwrap_or_default(), path);
 
         let scope = match raw.scope {
@@ -690,6 +700,7 @@ impl Validator<'_> {
             tsa,
             tsa_trust,
             limits,
+            source_time,
             browser,
             sources,
             alerts,

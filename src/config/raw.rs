@@ -60,6 +60,7 @@ pub struct RawLimits {
     pub html_attribute_bytes: Option<Spanned<String>>,
     pub pdf_stream_bytes: Option<Spanned<String>>,
     pub pdf_operators: Option<Spanned<i64>>,
+    pub source_time: Option<Spanned<String>>,
 }
 
 /// `[browser]`: the browser fetcher (see `crate::fetch::browser`).

@@ -18,6 +18,14 @@ pub const MAX_ATTRIBUTES_PER_ELEMENT: usize = 1_000;
 /// levels deep would take minutes.
 pub const MAX_NESTING: usize = 2_000;
 
+/// Content operators one PDF page may hold. Text extraction parses a page's
+/// content into a list of every operation and keeps it while it reads the
+/// page: about 500 bytes an operation (measured on lopdf 0.47), so this cap
+/// holds that list near 50 MB, a fifth of an extraction process's memory
+/// ceiling. Real documents stay under 1,000 a page (the densest page of
+/// two real manuals: 876), so this leaves a hundredfold margin.
+pub const MAX_OPERATORS_PER_PAGE: usize = 100_000;
+
 /// The caps of one extraction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExtractLimits {

@@ -14,7 +14,7 @@ use regex::Regex;
 
 use super::ExtractError;
 use super::document::{Document, DocumentBuilder};
-use super::limits::ExtractLimits;
+use super::limits::{ExtractLimits, MAX_OPERATORS_PER_PAGE};
 
 const BULLETS: &[char] = &[
     '\u{2022}', '\u{25e6}', '\u{25aa}', '\u{2023}', '\u{2043}', '-', '*',
@@ -30,7 +30,9 @@ fn bullet_item(line: &str) -> Option<&str> {
 /// decompress past [`ExtractLimits::pdf_stream_bytes`] while the document
 /// loads, the pages' content streams together may not either, and their
 /// operators are counted (by a linear scan, nothing kept) before a page's
-/// text is extracted, which parses and keeps them all.
+/// text is extracted, which parses and keeps them all: at most
+/// [`MAX_OPERATORS_PER_PAGE`] on one page (what that parse holds at once),
+/// [`ExtractLimits::pdf_operators`] over all pages (the time it takes).
 pub fn extract_pdf(body: &[u8], limits: &ExtractLimits) -> Result<Document, ExtractError> {
     let options = LoadOptions {
         max_decompressed_size: Some(limits.pdf_stream_bytes),
@@ -46,7 +48,15 @@ pub fn extract_pdf(body: &[u8], limits: &ExtractLimits) -> Result<Document, Extr
             .get_page_content_with_limit(id, bytes_left)
             .map_err(|e| pdf_error(e, limits, Some(page)))?;
         bytes_left = bytes_left.saturating_sub(content.len());
-        let operators = count_operators(&content, operators_left.saturating_add(1));
+        let operators = count_operators(
+            &content,
+            operators_left.min(MAX_OPERATORS_PER_PAGE).saturating_add(1),
+        );
+        if operators > MAX_OPERATORS_PER_PAGE {
+            return Err(ExtractError::Limit(format!(
+                "page {page} of the PDF holds more than {MAX_OPERATORS_PER_PAGE} content operators"
+            )));
+        }
         operators_left = operators_left.checked_sub(operators).ok_or_else(|| {
             ExtractError::Limit(format!(
                 "the PDF's pages hold more than {} content operators ([limits] pdf_operators)",
@@ -275,6 +285,61 @@ mod tests {
         assert_eq!(count_operators(content, usize::MAX), 15);
         assert_eq!(count_operators(content, 4), 4);
         assert_eq!(count_operators(&b"q\n".repeat(1000), usize::MAX), 1000);
+    }
+
+    /// A PDF of one page per content stream given, with no fonts.
+    fn pdf_of_pages(contents: &[Vec<u8>]) -> Vec<u8> {
+        use lopdf::{Object, Stream, dictionary};
+        let mut pdf = lopdf::Document::with_version("1.4");
+        let pages_id = pdf.new_object_id();
+        let kids: Vec<Object> = contents
+            .iter()
+            .map(|content| {
+                let content = pdf.add_object(Stream::new(dictionary! {}, content.clone()));
+                pdf.add_object(dictionary! {
+                    "Type" => "Page",
+                    "Parent" => pages_id,
+                    "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+                    "Contents" => content,
+                })
+                .into()
+            })
+            .collect();
+        let count = kids.len() as i64;
+        pdf.objects.insert(
+            pages_id,
+            dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }.into(),
+        );
+        let catalog = pdf.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        pdf.trailer.set("Root", catalog);
+        let mut bytes = Vec::new();
+        pdf.save_to(&mut bytes).expect("writes to memory");
+        bytes
+    }
+
+    #[test]
+    fn operators_are_capped_on_one_page_and_over_the_document() {
+        let limits = ExtractLimits {
+            pdf_operators: 1_000,
+            ..ExtractLimits::default()
+        };
+        let page = |operators: usize| b"q\n".repeat(operators);
+        assert!(extract_pdf(&pdf_of_pages(&[page(600), page(400)]), &limits).is_ok());
+        let over_document = extract_pdf(&pdf_of_pages(&[page(600), page(401)]), &limits);
+        assert!(
+            matches!(&over_document, Err(ExtractError::Limit(m)) if m.contains("pages hold more than 1000")),
+            "{over_document:?}"
+        );
+        let unlimited = ExtractLimits {
+            pdf_operators: usize::MAX,
+            ..ExtractLimits::default()
+        };
+        let pages = [page(10), page(MAX_OPERATORS_PER_PAGE + 1)];
+        let over_page = extract_pdf(&pdf_of_pages(&pages), &unlimited);
+        assert!(
+            matches!(&over_page, Err(ExtractError::Limit(m)) if m.starts_with("page 2 of the PDF holds more than")),
+            "{over_page:?}"
+        );
     }
 
     #[test]

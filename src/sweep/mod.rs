@@ -102,7 +102,12 @@ pub struct Sweeper {
 ///
 /// A portal document takes two calls (its metadata, then its PDF), each
 /// bounded so: when a source reads one, the fetch part counts twice.
+///
+/// `[limits] source_time` replaces this sum when it is set.
 pub fn source_deadline(config: &Config) -> Duration {
+    if let Some(time) = config.source_time {
+        return time;
+    }
     let http = &config.http;
     let tries = http.retries.saturating_add(1);
     let waits = http.backoff_max.max(http.retry_after_max);

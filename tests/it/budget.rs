@@ -1,7 +1,8 @@
 //! Pages built to exhaust the extractor, served on loopback: a formatting
 //! bomb (few tags, millions of nodes once the parser re-opens them), a flat
-//! page of 2.6 million paragraphs, one element with 400,000 attributes, a
-//! PDF whose content stream inflates to tens of MiB of operators, and an
+//! page of 2.6 million paragraphs, one element with 400,000 attributes,
+//! PDFs whose content stream inflates to too many operators for one page or
+//! to tens of MiB of them, and an
 //! input no cap foresees (stopped by the extraction process's memory
 //! ceiling). Each is an ordinary failed attempt (`extraction-limit`, the
 //! body kept) beside a healthy source that is recorded as usual, with the
@@ -55,14 +56,17 @@ fn attribute_page() -> Vec<u8> {
     page
 }
 
-/// A one-page PDF whose content stream is `mib` MiB of `q` operators,
-/// deflated (about 1 KB per MiB).
-fn pdf_bomb(mib: usize) -> Vec<u8> {
+/// A one-page PDF whose content stream is `operators` `q` operators (two
+/// bytes each), deflated (about 1 KB per MiB).
+fn pdf_bomb(operators: usize) -> Vec<u8> {
     let mut deflate = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    let block = b"q\n".repeat(1 << 19);
-    for _ in 0..mib {
+    let block = b"q\n".repeat(1 << 16);
+    for _ in 0..operators >> 16 {
         deflate.write_all(&block).unwrap();
     }
+    deflate
+        .write_all(&block[..2 * (operators & 0xffff)])
+        .unwrap();
     let content = deflate.finish().unwrap();
     let mut stream = format!(
         "<< /Length {} /Filter /FlateDecode >>\nstream\n",
@@ -193,16 +197,24 @@ fn each_hostile_page_is_an_extraction_limit_and_check_stays_under_150_mb() {
             attribute_page(),
             "attributes",
         ),
+        // Under the operators of a whole document, over those of one page:
+        // the shape a fuzzer found (lopdf keeps every operation of the page).
+        (
+            "pdf-460k-q-on-one-page",
+            "application/pdf",
+            pdf_bomb(460_000),
+            "page 1 of the PDF holds more than 100000 content operators",
+        ),
         (
             "pdf-20mib-of-q",
             "application/pdf",
-            pdf_bomb(20),
+            pdf_bomb(10 << 20),
             "operators",
         ),
         (
             "pdf-100mib-of-q",
             "application/pdf",
-            pdf_bomb(100),
+            pdf_bomb(50 << 20),
             "decompress",
         ),
     ];
@@ -295,6 +307,34 @@ fn alerted(h: &Harness, kind: &str, source: &str) -> bool {
             .contains(&format!("\"kind\":\"{kind}\""))
             && message.to_string().contains(source)
     })
+}
+
+#[test]
+fn a_source_past_its_deadline_is_a_failed_attempt_and_the_sweep_goes_on() {
+    // Within every bound of its own (one try of a minute), the page would
+    // hold the sweep for 50 s; `[limits] source_time` says one second.
+    let server = Server::start(|req| {
+        if req.path == "/slow" {
+            Reply::Delayed(Duration::from_secs(50), Box::new(Reply::html(HEALTHY)))
+        } else {
+            Reply::html(HEALTHY)
+        }
+    });
+    let h = Harness::new(&format!(
+        "[http]\ntimeout = \"60s\"\nretries = 0\nhost_delay = \"0s\"\n\
+         [limits]\nsource_time = \"1s\"\n{}{}",
+        source(&server, "slow", ""),
+        source(&server, "healthy", "")
+    ));
+    let output = common::scopewatch(&h.config_path(), &["check"]);
+    assert_eq!(output.status.code(), Some(1), "{}", common::stderr(&output));
+    let store = h.store();
+    let record = &store.history("slow", 1).unwrap()[0];
+    assert_eq!(record.outcome, "failed");
+    assert_eq!(record.error_class.as_deref(), Some("deadline"));
+    let message = record.error_message.as_deref().unwrap_or_default();
+    assert!(message.contains("longer than 1s"), "{message}");
+    assert_eq!(store.history("healthy", 1).unwrap()[0].outcome, "ok");
 }
 
 #[test]
