@@ -1197,6 +1197,31 @@ mod tests {
             panic!("{:?}", c.sources[0].method)
         };
         assert_eq!(document.as_str(), "7adf2d9e-d7b5-4e71-bad8-713e6a183cf3");
+        // The three forms Microsoft's documentation links to name it too.
+        for url in [
+            "https://servicetrust.microsoft.com/ViewPage/MSComplianceGuide?command=Download&downloadType=Document&downloadId=7adf2d9e-d7b5-4e71-bad8-713e6a183cf3&docTab=x",
+            "https://api.servicetrust.microsoft.com/api/v2/downloadDocuments/7ADF2D9E-D7B5-4E71-BAD8-713E6A183CF3",
+        ] {
+            let c = check(&format!(
+                "[[source]]\nid = \"stp\"\nurl = \"{url}\"\nportal = \"service-trust\"\n"
+            ))
+            .unwrap();
+            let FetchMethod::ServiceTrust { document, api } = &c.sources[0].method else {
+                panic!("{url}: {:?}", c.sources[0].method)
+            };
+            // Resolved through the portal's own API.
+            assert!(
+                api.metadata_url(document)
+                    .as_str()
+                    .starts_with(crate::fetch::portal::DEFAULT_API_BASE),
+                "{url}"
+            );
+            assert_eq!(
+                document.as_str(),
+                "7adf2d9e-d7b5-4e71-bad8-713e6a183cf3",
+                "{url}"
+            );
+        }
         let err = check(
             "[[source]]\nid = \"stp\"\nurl = \"https://servicetrust.microsoft.com/\"\nportal = \"service-trust\"\n\
              [[source]]\nid = \"x\"\nurl = \"https://servicetrust.microsoft.com/DocumentPage/7adf2d9e-d7b5-4e71-bad8-713e6a183cf3\"\nportal = \"stp\"\n\

@@ -28,6 +28,8 @@ pub(crate) struct Captures {
     /// WARC-Record-ID of a response or identical-payload revisit to the
     /// SHA-256 of its payload.
     payloads: HashMap<String, String>,
+    /// WARC-Record-ID of a response to its WARC-Target-URI.
+    response_uris: HashMap<String, String>,
 }
 
 impl Captures {
@@ -43,6 +45,8 @@ impl Captures {
                     .entry(hash.clone())
                     .or_insert_with(|| payload.to_vec());
                 self.payloads.insert(id.to_string(), hash);
+                let uri = record.header("WARC-Target-URI").unwrap_or_default();
+                self.response_uris.insert(id.to_string(), uri.to_string());
             }
             Some("revisit") => {
                 if let Some(hash) = record
@@ -62,13 +66,26 @@ impl Captures {
     }
 
     /// The SHA-256 (hex) of the body a metadata record's capture holds:
-    /// the payload of the response it is concurrent to, or of the response
-    /// that revisit refers to.
-    pub(crate) fn payload_of(&self, metadata: &WarcRecord) -> Option<&str> {
+    /// the payload of the response it is concurrent to first, or of the
+    /// response that revisit refers to. None when that is a portal
+    /// attempt's metadata call (`meta`'s `portal_metadata_response`): the
+    /// attempt downloaded nothing, or its call failed, so no response
+    /// holds its own body.
+    pub(crate) fn payload_of(&self, metadata: &WarcRecord, meta: &Value) -> Option<&str> {
         metadata
             .header("WARC-Concurrent-To")
+            .filter(|response| meta["portal_metadata_response"].as_str() != Some(response))
             .and_then(|response| self.payloads.get(response))
             .map(String::as_str)
+    }
+
+    /// The response `id` read so far: its WARC-Target-URI and the SHA-256
+    /// (hex) of its payload.
+    pub(crate) fn response(&self, id: &str) -> Option<(&str, &str)> {
+        Some((
+            self.response_uris.get(id)?.as_str(),
+            self.payloads.get(id)?.as_str(),
+        ))
     }
 
     fn add_metadata(
@@ -90,7 +107,7 @@ impl Captures {
             return;
         };
         let text_hash = meta["text_hash"].as_str().map(str::to_string);
-        let body = self.payload_of(record).map(str::to_string);
+        let body = self.payload_of(record, meta).map(str::to_string);
         let pruned = body.as_deref().is_some_and(|p| pruned_by_policy(meta, p));
         let extracted = outcome == "ok" && text_hash.is_some() && !pruned;
         if extracted && body.is_none() {

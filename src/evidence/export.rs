@@ -24,7 +24,7 @@ use super::manifest::{self, Manifest};
 use super::merkle::Tree;
 use super::report::{self, ExportCheck, Report, ReportRow, StampNote};
 use super::wacz::{self, Page};
-use super::warc::{self, Attempt, Config, FirstCapture};
+use super::warc::{self, Attempt, Config, FirstCapture, PortalMetadata};
 use crate::hash::Digest;
 use crate::scope::ScopeSet;
 use crate::store::{EventFilter, Store};
@@ -160,6 +160,13 @@ pub fn write_signed(
             blob(store, row.raw_hash.as_deref())?
         };
         let text = blob(store, row.text_hash.as_deref())?;
+        // A portal document's metadata call goes out as a capture of its
+        // own, unchanged version or not.
+        let portal_call = row.portal_call();
+        let metadata_body = match &portal_call {
+            Some(call) => blob(store, call.metadata.raw_hash.as_deref())?,
+            None => None,
+        };
         let uri = warc::uri_of(row).to_string();
         let key = (
             row.source.clone(),
@@ -179,6 +186,10 @@ pub fn write_signed(
             config: config_before(seq_of_record.get(&row.id).copied()),
             first: firsts.get(&key),
             pruned: raw_pruned,
+            portal: portal_call.as_ref().map(|call| PortalMetadata {
+                call: &call.metadata,
+                body: metadata_body.as_deref(),
+            }),
         };
         let ledger_seq = attempt.ledger_seq;
         if let Some(config) = attempt.config {
@@ -225,7 +236,12 @@ pub fn write_signed(
                 .as_deref()
                 .filter(|_| row.content_kind.as_deref() == Some("html"));
             let uri = warc::uri_of(row).to_string();
-            pages.push(Page::of_capture(&uri, &row.started_at, html, &row.source));
+            // A portal document is titled as its metadata names it.
+            let title = row
+                .portal_call()
+                .and_then(|call| call.live?.title)
+                .unwrap_or_else(|| row.source.clone());
+            pages.push(Page::of_capture(&uri, &row.started_at, html, &title));
         }
         let package = wacz::package(&warcs, &pages, &latest.at)
             .map_err(|e| EvidenceError::file(&out.join("archive.wacz"), e))?;
@@ -641,7 +657,10 @@ manifest.json           what this bundle holds: the selection (--source, --since
                         it whether it is included, pruned by retention or not selected
 manifest.sig            Ed25519 signature over manifest.json (raw 64 bytes)
 verify_ledger.py        checks the ledger without scopewatch (Python 3, standard library; step 7)
-archive/*.warc.gz       WARC 1.1 records, one gzip member each, one file per source
+archive/*.warc.gz       WARC 1.1 records, one gzip member each, one file per source; a
+                        portal document's attempt holds its metadata call (the document's
+                        title, version and dates) as a request and response of its own
+                        beside the download, both named by its metadata record
 ledger/entries.jsonl    every ledger leaf from the first that concerns these captures
                         to the last the newest checkpoint signed, without a gap, one
                         per line, each exactly the bytes hashed (canonical JSON, RFC

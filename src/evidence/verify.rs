@@ -21,7 +21,7 @@ use super::merkle::{Hash, RootBuilder};
 use super::recheck::Reextraction;
 use super::{EvidenceError, Finding, warc};
 use crate::hash::Digest;
-use crate::store::Store;
+use crate::store::{RecordedPortalCall, Store};
 
 /// What `verify` found, and how many captures it re-extracted.
 #[derive(Debug, Default)]
@@ -998,8 +998,11 @@ fn check_archives(
                     leaves,
                     config_seqs: &config_seqs,
                 };
-                let payload = captures.payload_of(&record);
-                check_metadata(&concerns, &record, &ledger, payload, findings);
+                let payload = serde_json::from_slice::<Value>(&record.block)
+                    .ok()
+                    .and_then(|meta| captures.payload_of(&record, &meta).map(str::to_string));
+                check_metadata(&concerns, &record, &ledger, payload.as_deref(), findings);
+                check_portal_metadata_call(&concerns, &record, &captures, findings);
             }
             captures.add(&concerns, &record, findings);
         }
@@ -1041,6 +1044,13 @@ fn check_record_members(meta: &Value, problem: &mut impl FnMut(String)) {
         .collect();
     if redirects.as_ref() != Some(&meta["redirects"]) {
         differ.push("redirects");
+    }
+    let fetch_details = record["fetch_details"]
+        .as_str()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .unwrap_or(Value::Null);
+    if fetch_details != meta["fetch_details"] {
+        differ.push("fetch_details");
     }
     if !differ.is_empty() {
         problem(format!(
@@ -1117,6 +1127,65 @@ fn check_metadata(
     {
         problem(
             "the response payload is not the body the record hashed: the capture was replaced"
+                .into(),
+        );
+    }
+}
+
+/// A portal attempt's metadata call: the response its metadata record
+/// names (`portal_metadata_response`, one of its `WARC-Concurrent-To`)
+/// must be in the file before it, archived under the call's URI, and hold
+/// the body whose SHA-256 the record's `fetch_details` states (under the
+/// record hash the ledger signed).
+fn check_portal_metadata_call(
+    concerns: &str,
+    metadata: &warc::WarcRecord,
+    captures: &Captures,
+    findings: &mut Vec<Finding>,
+) {
+    let Ok(meta) = serde_json::from_slice::<Value>(&metadata.block) else {
+        return;
+    };
+    // The call as the hashed record states it, not as the metadata repeats it.
+    let call = meta["record"]
+        .as_str()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .and_then(|record| RecordedPortalCall::parse(record["fetch_details"].as_str()?))
+        .map(|portal| portal.metadata);
+    let Some(call) = call else { return };
+    let Some(raw_hash) = &call.raw_hash else {
+        return;
+    };
+    let mut problem = |text: String| {
+        findings.push(Finding {
+            record_id: meta["record_id"].as_i64(),
+            ..Finding::new(concerns, text)
+        })
+    };
+    let named = meta["portal_metadata_response"].as_str();
+    let concurrent = metadata.headers.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("WARC-Concurrent-To") && Some(value.as_str()) == named
+    });
+    let response = named
+        .filter(|_| concurrent)
+        .and_then(|id| captures.response(id));
+    let Some(response) = response else {
+        problem(format!(
+            "the portal's metadata response ({}) is not in the archive: it was removed",
+            call.uri()
+        ));
+        return;
+    };
+    let (uri, payload) = response;
+    if uri != call.uri() {
+        problem(format!(
+            "the portal's metadata response is archived under {uri}, not {}, the call the record names: it was replaced",
+            call.uri()
+        ));
+    }
+    if payload != raw_hash {
+        problem(
+            "the portal's metadata response payload is not the body the record hashed: the document's title, version or dates were altered"
                 .into(),
         );
     }

@@ -74,14 +74,15 @@ def read_jsonl(directory, name, problem):
     return rows
 
 def archived(directory, name, problem):
-    """{ledger_seq: has its concurrent record} of the WARC metadata records in archive/NAME."""
+    """{ledger_seq: has its concurrent records} of the WARC metadata records in archive/NAME."""
     try:
         data, found, ids, at = gzip.decompress(read(directory, name, problem) or b""), {}, set(), 0
     except (OSError, EOFError) as error:  # EOFError: cut inside a gzip member
         return problem(None, "%s cannot be read whole: %s" % (name, error)) or {}
     while at < len(data):
         end = data.find(b"\r\n\r\n", at)
-        head = dict(l.split(": ", 1) for l in data[at:end].decode("utf-8", "replace").split("\r\n")[1:] if ": " in l)
+        head = [l.split(": ", 1) for l in data[at:end].decode("utf-8", "replace").split("\r\n")[1:] if ": " in l]
+        concurrent, head = [v for k, v in head if k == "WARC-Concurrent-To"], dict(head)  # a portal attempt has two
         try:
             start, at = end + 4, end + 8 + int(head["Content-Length"])
         except (KeyError, ValueError):
@@ -91,7 +92,7 @@ def archived(directory, name, problem):
         ids.add(head.get("WARC-Record-ID"))
         if head.get("WARC-Type") == "metadata":
             try:
-                found[json.loads(data[start:at - 4].decode("utf-8"))["ledger_seq"]] = head.get("WARC-Concurrent-To") in ids
+                found[json.loads(data[start:at - 4].decode("utf-8"))["ledger_seq"]] = bool(concurrent) and all(c in ids for c in concurrent)
             except (ValueError, KeyError, TypeError):
                 problem(None, "%s holds a metadata record that is not JSON with a ledger_seq" % name)
     return found

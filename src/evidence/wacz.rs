@@ -9,7 +9,8 @@
 //! offset and length, file name, status, MIME type and payload digest, read
 //! back from the rendered bytes rather than predicted; `pages/pages.jsonl`,
 //! one page per source URL (its latest capture with a body, and the HTML
-//! title); `datapackage.json` listing every other entry with its SHA-256 and
+//! title or the title a portal document's metadata gives); the index lists
+//! a portal attempt's metadata call response beside its download; `datapackage.json` listing every other entry with its SHA-256 and
 //! size (under a Frictionless name: a followed page's `~` would fail
 //! `wacz validate`); and `datapackage-digest.json` with the SHA-256 of the
 //! `datapackage.json`. Text entries are deflated.
@@ -39,7 +40,7 @@ pub struct Page {
 
 impl Page {
     /// The page for a capture of `url` at `ts`: the `<title>` of an HTML
-    /// body, else `fallback` (the source id).
+    /// body, else `fallback` (a portal document's title, or the source id).
     pub fn of_capture(url: &str, ts: &str, html: Option<&[u8]>, fallback: &str) -> Page {
         let title = html
             .and_then(|body| {

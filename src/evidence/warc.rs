@@ -24,6 +24,18 @@
 //! is its own gzip member; each file opens with a `warcinfo` record
 //! ([`warcinfo`]).
 //!
+//! A portal document's attempt made two calls: its metadata call (the
+//! document's title, version and dates, evidence in its own right) is
+//! rendered first as a `request` and `response` of its own, from what the
+//! record's `fetch_details` holds of it (URL, date, headers, status, peer
+//! address) and the body that names; then the download, if one was made,
+//! as the attempt's own pair. When the record's own capture is the
+//! metadata call (nothing downloaded, or the call failed), it is rendered
+//! once. The metadata record is `WARC-Concurrent-To` the attempt's own
+//! response (or request) and to the metadata call's response, which it
+//! also names as `portal_metadata_response`, and carries the record's
+//! `fetch_details` as JSON.
+//!
 //! The stored body is the one after HTTP content decoding, so the rendered
 //! response carries the body as decoded: `Content-Encoding`,
 //! `Transfer-Encoding` and `Content-Length` as received are kept under
@@ -37,7 +49,7 @@ use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 
 use crate::hash::Digest;
-use crate::store::RecordRow;
+use crate::store::{RecordRow, RecordedCall};
 
 const IDENTICAL_PAYLOAD: &str = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
 const NOT_MODIFIED: &str = "http://netpreserve.org/warc/1.1/revisit/server-not-modified";
@@ -171,6 +183,16 @@ pub struct Attempt<'a> {
     pub first: Option<&'a FirstCapture>,
     /// The body was pruned by `[retention]`: the response holds headers only.
     pub pruned: bool,
+    /// A portal document's metadata call, rendered as a capture of its own.
+    pub portal: Option<PortalMetadata<'a>>,
+}
+
+/// A portal document's metadata call: as its record holds it, and the
+/// body its `raw_hash` names.
+#[derive(Clone, Copy)]
+pub struct PortalMetadata<'a> {
+    pub call: &'a RecordedCall,
+    pub body: Option<&'a [u8]>,
 }
 
 /// The WARC records of one attempt, and the response a later revisit of
@@ -179,90 +201,80 @@ pub fn render(attempt: &Attempt<'_>) -> (Vec<WarcRecord>, Option<FirstCapture>) 
     let row = attempt.row;
     let uri = uri_of(row).to_string();
     let date = row.started_at.clone();
-    let base = |kind: &str| {
-        vec![
-            ("WARC-Type".to_string(), kind.to_string()),
-            (
-                "WARC-Record-ID".to_string(),
-                record_id(attempt.record_hash, kind),
-            ),
-            ("WARC-Date".to_string(), date.clone()),
-            ("WARC-Target-URI".to_string(), uri.clone()),
-        ]
-    };
+    let id = |kind: &str| record_id(attempt.record_hash, kind);
     let mut records = Vec::new();
 
-    let request_block = request_block(row, &uri);
-    let mut request = base("request");
-    request.push((
-        "Content-Type".into(),
-        "application/http;msgtype=request".into(),
-    ));
-    request.push(("WARC-Block-Digest".into(), digest(&request_block)));
-    records.push(WarcRecord {
-        headers: request,
-        block: request_block,
-    });
+    // The portal's metadata call, first: it was made first.
+    let mut metadata_call = None;
+    if let Some(portal) = &attempt.portal {
+        let call = portal.call;
+        let exchange = Exchange {
+            uri: call.uri(),
+            date: &call.started_at,
+            request_headers: &call.request_headers,
+            status: call.status,
+            response_headers: &call.response_headers,
+            remote_ip: call.remote_ip.as_deref(),
+            body_len: portal.body.map(<[u8]>::len),
+        };
+        metadata_call = Some(push_exchange(
+            &mut records,
+            &exchange,
+            [id(PORTAL_METADATA_REQUEST), id(PORTAL_METADATA_RESPONSE)],
+            Payload::Body(portal.body.unwrap_or_default()),
+        ));
+    }
+    // The record's own capture, unless it is the metadata call itself
+    // (nothing was downloaded, or the call failed): that is rendered once.
+    let own_is_metadata_call = attempt.portal.is_some_and(|p| p.call.url == row.url);
 
     let mut first = None;
-    let mut response_id = None;
-    if let Some(status) = row.status {
-        let head = response_head(row, status, attempt.body.map(<[u8]>::len));
+    let mut own = None;
+    if !own_is_metadata_call {
+        let request_headers = header_list(&row.request_headers);
+        let response_headers = header_list(&row.response_headers);
+        let exchange = Exchange {
+            uri: &uri,
+            date: &date,
+            request_headers: &request_headers,
+            status: row.status,
+            response_headers: &response_headers,
+            remote_ip: row.remote_ip.as_deref(),
+            body_len: attempt.body.map(<[u8]>::len),
+        };
         let payload = attempt.body.unwrap_or_default();
-        let revisit = match (status, attempt.first) {
-            (304, first) => Some((NOT_MODIFIED, first)),
+        let revisit = match (row.status, attempt.first) {
+            (Some(304), first) => Some((NOT_MODIFIED, first)),
             (_, Some(first)) if attempt.body.is_some() => Some((IDENTICAL_PAYLOAD, Some(first))),
             _ => None,
         };
-        let kind = if revisit.is_some() {
-            "revisit"
-        } else {
-            "response"
+        let (kind, payload) = match revisit {
+            Some((profile, refers_to)) => (
+                "revisit",
+                Payload::Revisit {
+                    profile,
+                    refers_to,
+                    payload,
+                },
+            ),
+            None => ("response", Payload::Body(payload)),
         };
-        let mut headers = base(kind);
-        headers.push((
-            "Content-Type".into(),
-            "application/http;msgtype=response".into(),
-        ));
-        if let Some(ip) = &row.remote_ip {
-            headers.push(("WARC-IP-Address".into(), ip.clone()));
+        let rendered = push_exchange(&mut records, &exchange, [id("request"), id(kind)], payload);
+        if kind == "response" && attempt.body.is_some() && row.outcome == "ok" {
+            first = Some(FirstCapture {
+                record_id: id(kind),
+                uri: uri.clone(),
+                date: date.clone(),
+            });
         }
-        let block = match revisit {
-            Some((profile, first)) => {
-                headers.push(("WARC-Profile".into(), profile.into()));
-                if let Some(first) = first {
-                    headers.push(("WARC-Refers-To".into(), first.record_id.clone()));
-                    headers.push(("WARC-Refers-To-Target-URI".into(), first.uri.clone()));
-                    headers.push(("WARC-Refers-To-Date".into(), first.date.clone()));
-                }
-                if profile == IDENTICAL_PAYLOAD {
-                    headers.push(("WARC-Payload-Digest".into(), digest(payload)));
-                }
-                head
-            }
-            None => {
-                headers.push(("WARC-Payload-Digest".into(), digest(payload)));
-                let mut block = head;
-                block.extend_from_slice(payload);
-                if attempt.body.is_some() && row.outcome == "ok" {
-                    first = Some(FirstCapture {
-                        record_id: record_id(attempt.record_hash, kind),
-                        uri: uri.clone(),
-                        date: date.clone(),
-                    });
-                }
-                block
-            }
-        };
-        headers.push(("WARC-Block-Digest".into(), digest(&block)));
-        response_id = Some(record_id(attempt.record_hash, kind));
-        records.push(WarcRecord { headers, block });
+        own = Some(rendered);
     }
+    let own_response = own.as_ref().and_then(|r| r.response.clone());
 
     if let (Some(text), Some("pdf"), Some(response)) =
-        (attempt.text, row.content_kind.as_deref(), &response_id)
+        (attempt.text, row.content_kind.as_deref(), &own_response)
     {
-        let mut headers = base("conversion");
+        let mut headers = base_headers("conversion", id("conversion"), &date, &uri);
         headers.push(("Content-Type".into(), "text/plain; charset=utf-8".into()));
         headers.push(("WARC-Refers-To".into(), response.clone()));
         headers.push(("WARC-Block-Digest".into(), digest(text)));
@@ -273,17 +285,143 @@ pub fn render(attempt: &Attempt<'_>) -> (Vec<WarcRecord>, Option<FirstCapture>) 
         });
     }
 
-    let metadata = metadata_json(attempt).to_string().into_bytes();
-    let mut headers = base("metadata");
+    let metadata_response = metadata_call.as_ref().and_then(|r| r.response.clone());
+    let metadata = metadata_json(attempt, metadata_response.as_deref())
+        .to_string()
+        .into_bytes();
+    let mut headers = base_headers("metadata", id("metadata"), &date, &uri);
     headers.push(("Content-Type".into(), "application/json".into()));
-    let concurrent = response_id.unwrap_or_else(|| record_id(attempt.record_hash, "request"));
-    headers.push(("WARC-Concurrent-To".into(), concurrent));
+    // What the metadata is about, the attempt's own exchange first: its
+    // response, else its request; a portal attempt's metadata call next.
+    let concurrent = [own, metadata_call]
+        .into_iter()
+        .flatten()
+        .map(|rendered| rendered.response.unwrap_or(rendered.request));
+    for target in concurrent {
+        headers.push(("WARC-Concurrent-To".into(), target));
+    }
     headers.push(("WARC-Block-Digest".into(), digest(&metadata)));
     records.push(WarcRecord {
         headers,
         block: metadata,
     });
     (records, first)
+}
+
+/// The kinds the metadata call's WARC record ids derive from, beside the
+/// attempt's own `request` and `response`.
+const PORTAL_METADATA_REQUEST: &str = "portal-metadata/request";
+const PORTAL_METADATA_RESPONSE: &str = "portal-metadata/response";
+
+/// One HTTP exchange to render as a `request` and (when a response came)
+/// a `response` or `revisit`.
+struct Exchange<'a> {
+    uri: &'a str,
+    date: &'a str,
+    request_headers: &'a [(String, String)],
+    status: Option<i64>,
+    response_headers: &'a [(String, String)],
+    remote_ip: Option<&'a str>,
+    /// The length of the body received, stated as `Content-Length` when
+    /// there was one.
+    body_len: Option<usize>,
+}
+
+/// What an exchange's response holds.
+enum Payload<'a> {
+    Body(&'a [u8]),
+    /// Headers only, referring to an earlier response (or, for a 304, to
+    /// none in the file).
+    Revisit {
+        profile: &'static str,
+        refers_to: Option<&'a FirstCapture>,
+        payload: &'a [u8],
+    },
+}
+
+/// The WARC record ids an exchange was rendered under.
+struct Rendered {
+    request: String,
+    response: Option<String>,
+}
+
+fn base_headers(kind: &str, id: String, date: &str, uri: &str) -> Vec<(String, String)> {
+    vec![
+        ("WARC-Type".to_string(), kind.to_string()),
+        ("WARC-Record-ID".to_string(), id),
+        ("WARC-Date".to_string(), date.to_string()),
+        ("WARC-Target-URI".to_string(), uri.to_string()),
+    ]
+}
+
+/// Renders `exchange` under the ids `[request, response]`: its request,
+/// then its response when one came.
+fn push_exchange(
+    records: &mut Vec<WarcRecord>,
+    exchange: &Exchange<'_>,
+    [request_id, response_id]: [String; 2],
+    payload: Payload<'_>,
+) -> Rendered {
+    let request_block = request_block(exchange.request_headers, exchange.uri);
+    let mut request = base_headers("request", request_id.clone(), exchange.date, exchange.uri);
+    request.push((
+        "Content-Type".into(),
+        "application/http;msgtype=request".into(),
+    ));
+    request.push(("WARC-Block-Digest".into(), digest(&request_block)));
+    records.push(WarcRecord {
+        headers: request,
+        block: request_block,
+    });
+    let Some(status) = exchange.status else {
+        return Rendered {
+            request: request_id,
+            response: None,
+        };
+    };
+    let head = response_head(status, exchange.response_headers, exchange.body_len);
+    let kind = match payload {
+        Payload::Body(_) => "response",
+        Payload::Revisit { .. } => "revisit",
+    };
+    let mut headers = base_headers(kind, response_id.clone(), exchange.date, exchange.uri);
+    headers.push((
+        "Content-Type".into(),
+        "application/http;msgtype=response".into(),
+    ));
+    if let Some(ip) = exchange.remote_ip {
+        headers.push(("WARC-IP-Address".into(), ip.to_string()));
+    }
+    let block = match payload {
+        Payload::Revisit {
+            profile,
+            refers_to,
+            payload,
+        } => {
+            headers.push(("WARC-Profile".into(), profile.into()));
+            if let Some(first) = refers_to {
+                headers.push(("WARC-Refers-To".into(), first.record_id.clone()));
+                headers.push(("WARC-Refers-To-Target-URI".into(), first.uri.clone()));
+                headers.push(("WARC-Refers-To-Date".into(), first.date.clone()));
+            }
+            if profile == IDENTICAL_PAYLOAD {
+                headers.push(("WARC-Payload-Digest".into(), digest(payload)));
+            }
+            head
+        }
+        Payload::Body(body) => {
+            headers.push(("WARC-Payload-Digest".into(), digest(body)));
+            let mut block = head;
+            block.extend_from_slice(body);
+            block
+        }
+    };
+    headers.push(("WARC-Block-Digest".into(), digest(&block)));
+    records.push(WarcRecord { headers, block });
+    Rendered {
+        request: request_id,
+        response: Some(response_id),
+    }
 }
 
 /// The URI a capture is archived under: where the redirects ended.
@@ -295,7 +433,7 @@ fn header_list(json_text: &str) -> Vec<(String, String)> {
     serde_json::from_str(json_text).unwrap_or_default()
 }
 
-fn request_block(row: &RecordRow, uri: &str) -> Vec<u8> {
+fn request_block(headers: &[(String, String)], uri: &str) -> Vec<u8> {
     let target = url::Url::parse(uri).ok();
     let path = target.as_ref().map_or_else(
         || "/".to_string(),
@@ -305,7 +443,6 @@ fn request_block(row: &RecordRow, uri: &str) -> Vec<u8> {
         },
     );
     let mut block = format!("GET {path} HTTP/1.1\r\n");
-    let headers = header_list(&row.request_headers);
     if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host"))
         && let Some(host) = target.as_ref().and_then(|u| u.host_str())
     {
@@ -321,14 +458,14 @@ fn request_block(row: &RecordRow, uri: &str) -> Vec<u8> {
     block.into_bytes()
 }
 
-fn response_head(row: &RecordRow, status: i64, body_len: Option<usize>) -> Vec<u8> {
+fn response_head(status: i64, headers: &[(String, String)], body_len: Option<usize>) -> Vec<u8> {
     let reason = u16::try_from(status)
         .ok()
         .and_then(|s| reqwest::StatusCode::from_u16(s).ok())
         .and_then(|s| s.canonical_reason())
         .unwrap_or("");
     let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
-    for (name, value) in header_list(&row.response_headers) {
+    for (name, value) in headers {
         if RENAMED.contains(&name.to_ascii_lowercase().as_str()) {
             head.push_str(&format!("X-Scopewatch-Original-{name}: {value}\r\n"));
         } else {
@@ -365,7 +502,9 @@ pub(crate) const RECORD_MEMBERS: [&str; 17] = [
     "error_message",
 ];
 
-fn metadata_json(attempt: &Attempt<'_>) -> Value {
+/// A metadata record's JSON; `metadata_response`: the WARC record id of
+/// a portal attempt's metadata call response.
+fn metadata_json(attempt: &Attempt<'_>, metadata_response: Option<&str>) -> Value {
     let row = attempt.row;
     let record = serde_json::to_value(row).expect("a record serialises");
     let mut meta = json!({
@@ -388,6 +527,15 @@ fn metadata_json(attempt: &Attempt<'_>) -> Value {
     for member in RECORD_MEMBERS {
         // A null `tls_version` is absent from the record: null here too.
         meta[member] = record[member].clone();
+    }
+    // How the attempt was fetched when not by one GET (the browser, the
+    // portal's metadata call and the document version it named), as the
+    // record holds it; `verify BUNDLE` checks it against `record`.
+    if let Some(details) = &row.fetch_details {
+        meta["fetch_details"] = serde_json::from_str(details).unwrap_or(Value::Null);
+    }
+    if let Some(response) = metadata_response {
+        meta["portal_metadata_response"] = response.into();
     }
     meta
 }
@@ -550,6 +698,90 @@ mod tests {
     }
 
     #[test]
+    fn a_portal_attempt_renders_its_metadata_call_once_beside_its_download() {
+        let metadata_url = "https://api.example.com/api/v2/GetLiveDocumentIncludingOldSeriesDoc/g/";
+        let call = RecordedCall {
+            url: metadata_url.into(),
+            final_url: None,
+            started_at: "2026-11-28T11:59:59.000Z".into(),
+            request_headers: vec![("accept".into(), "application/json".into())],
+            status: Some(200),
+            response_headers: vec![("content-type".into(), "application/json".into())],
+            remote_ip: Some("192.0.2.9".into()),
+            raw_hash: Some(Digest::of(br#"{"id":"v1"}"#).to_hex()),
+        };
+        let kinds = |records: &[WarcRecord]| -> Vec<String> {
+            records
+                .iter()
+                .map(|r| r.header("WARC-Type").unwrap().to_string())
+                .collect()
+        };
+        let concurrent = |record: &WarcRecord| -> Vec<String> {
+            record
+                .headers
+                .iter()
+                .filter(|(name, _)| name == "WARC-Concurrent-To")
+                .map(|(_, value)| value.clone())
+                .collect()
+        };
+        let downloaded = RecordRow::sample();
+        let attempt = Attempt {
+            row: &downloaded,
+            record_hash: "ab",
+            body: Some(b"%PDF-1.7"),
+            text: None,
+            ledger_seq: Some(3),
+            config: None,
+            first: None,
+            pruned: false,
+            portal: Some(PortalMetadata {
+                call: &call,
+                body: Some(br#"{"id":"v1"}"#),
+            }),
+        };
+        let (records, _) = render(&attempt);
+        assert_eq!(
+            kinds(&records),
+            ["request", "response", "request", "response", "metadata"]
+        );
+        let call_response = &records[1];
+        assert_eq!(call_response.header("WARC-Target-URI"), Some(metadata_url));
+        assert_eq!(
+            call_response.header("WARC-Date"),
+            Some("2026-11-28T11:59:59.000Z")
+        );
+        assert_eq!(call_response.header("WARC-IP-Address"), Some("192.0.2.9"));
+        assert_eq!(http_payload(&call_response.block), br#"{"id":"v1"}"#);
+        let metadata = &records[4];
+        let ids: Vec<String> = [&records[3], call_response]
+            .iter()
+            .map(|r| r.header("WARC-Record-ID").unwrap().to_string())
+            .collect();
+        assert_eq!(concurrent(metadata), ids);
+        let meta: Value = serde_json::from_slice(&metadata.block).unwrap();
+        assert_eq!(meta["portal_metadata_response"], ids[1]);
+
+        // Nothing downloaded: the record's capture is the metadata call,
+        // rendered once.
+        let unchanged = RecordRow {
+            url: metadata_url.into(),
+            status: None,
+            outcome: "not-modified".into(),
+            ..RecordRow::sample()
+        };
+        let (records, _) = render(&Attempt {
+            row: &unchanged,
+            body: None,
+            ..attempt
+        });
+        assert_eq!(kinds(&records), ["request", "response", "metadata"]);
+        assert_eq!(
+            concurrent(&records[2]),
+            [records[1].header("WARC-Record-ID").unwrap()]
+        );
+    }
+
+    #[test]
     fn a_capture_renders_request_response_metadata_and_reads_back() {
         let row = RecordRow::sample();
         let config = Config {
@@ -565,6 +797,7 @@ mod tests {
             config: Some(&config),
             first: None,
             pruned: false,
+            portal: None,
         };
         let (records, first) = render(&attempt);
         let kinds: Vec<_> = records

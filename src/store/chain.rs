@@ -327,9 +327,12 @@ impl Store {
                     "record_hash does not match the record's contents: the row was altered".into()
                 });
             }
+            // A portal attempt's metadata body is a blob of its own.
+            let metadata_raw_hash = record.portal_call().and_then(|call| call.metadata.raw_hash);
             for (column, hash) in [
                 ("raw_hash", &record.raw_hash),
                 ("text_hash", &record.text_hash),
+                ("the portal metadata's raw_hash", &metadata_raw_hash),
             ] {
                 let Some(hex) = hash else { continue };
                 let Some(digest) = Digest::from_hex(hex) else {

@@ -2,7 +2,9 @@
 //! browser that rendered the page, or the portal's metadata call (its body
 //! a blob of its own) and the document version it named. Written as the
 //! JSON its record hashes (`fetch_details`, see `chain`), in the record's
-//! transaction; read back for the version a portal source last downloaded.
+//! transaction; read back for the version a portal source last downloaded,
+//! and by the evidence ([`RecordRow::portal_call`]), which renders the
+//! metadata call as a capture of its own.
 
 use std::collections::HashMap;
 
@@ -10,7 +12,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{PackedBlob, Result, Store, blob};
+use super::{PackedBlob, RecordRow, Result, Store, blob};
 use crate::clock;
 use crate::detect::NewVersion;
 use crate::fetch::{Capture, FetchOutcome};
@@ -67,12 +69,7 @@ pub(super) fn location(via: &FetchedVia) -> Option<String> {
 
 /// [`location`] of a stored record, from its `fetch_details`.
 pub(super) fn stored_location(details: &str) -> Option<String> {
-    let details: Value = serde_json::from_str(details).ok()?;
-    let portal = &details["portal"];
-    Some(document_location(
-        portal["name"].as_str()?,
-        portal["document"].as_str()?,
-    ))
+    RecordedPortalCall::parse(details).map(|call| document_location(&call.portal, &call.document))
 }
 
 fn document_location(portal: &str, document: &str) -> String {
@@ -131,6 +128,64 @@ fn capture_json(capture: &Capture, raw_hash: Option<String>) -> Value {
     })
 }
 
+/// A portal document's metadata call as its record holds it (the
+/// `portal` member of `fetch_details`, written by [`prepare`]): what the
+/// evidence renders as a capture of its own beside the download.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RecordedPortalCall {
+    /// The portal (`service-trust`).
+    #[serde(rename = "name")]
+    pub portal: String,
+    /// The document's id (its series' GUID).
+    pub document: String,
+    pub metadata: RecordedCall,
+    /// The live version the metadata named, when it was readable.
+    pub live: Option<PortalVersion>,
+}
+
+/// One HTTP exchange recorded in `fetch_details` (see `capture_json`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RecordedCall {
+    pub url: String,
+    pub final_url: Option<String>,
+    pub started_at: String,
+    pub request_headers: Vec<(String, String)>,
+    /// `None` when no response came (the call failed before one).
+    pub status: Option<i64>,
+    pub response_headers: Vec<(String, String)>,
+    pub remote_ip: Option<String>,
+    /// SHA-256 (hex) of the body as stored (after content decoding), a
+    /// blob of its own; `None` when there was no body.
+    pub raw_hash: Option<String>,
+}
+
+impl RecordedCall {
+    /// Where the call's redirects ended: the URI its response is archived
+    /// under.
+    pub fn uri(&self) -> &str {
+        self.final_url.as_deref().unwrap_or(&self.url)
+    }
+}
+
+impl RecordedPortalCall {
+    /// The portal call a record's `fetch_details` holds, if any.
+    pub fn parse(details: &str) -> Option<RecordedPortalCall> {
+        #[derive(Deserialize)]
+        struct Details {
+            portal: Option<RecordedPortalCall>,
+        }
+        serde_json::from_str::<Details>(details).ok()?.portal
+    }
+}
+
+impl RecordRow {
+    /// The portal metadata call this record holds, when it is a portal
+    /// document's attempt.
+    pub fn portal_call(&self) -> Option<RecordedPortalCall> {
+        RecordedPortalCall::parse(self.fetch_details.as_deref()?)
+    }
+}
+
 impl Store {
     /// Per portal source, the version of its document last downloaded and
     /// extracted: the live version its last good record names.
@@ -145,10 +200,7 @@ impl Store {
         let mut versions = HashMap::new();
         for row in rows {
             let (source, details) = row?;
-            let live = serde_json::from_str::<Value>(&details)
-                .ok()
-                .and_then(|d| serde_json::from_value(d["portal"]["live"].clone()).ok());
-            if let Some(live) = live {
+            if let Some(live) = RecordedPortalCall::parse(&details).and_then(|call| call.live) {
                 versions.insert(source, live);
             }
         }

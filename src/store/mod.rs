@@ -41,7 +41,7 @@ pub use actor::StoreHandle;
 pub use chain::{ChainFinding, RecordRow};
 pub use crash_guard::{CRASHED, CrashCount, CrashMark};
 pub use daemon::{DaemonEvent, DaemonStatus, SweepSummary};
-pub use fetch_details::{FetchedVia, PortalCall, PortalVersion};
+pub use fetch_details::{FetchedVia, PortalCall, PortalVersion, RecordedCall, RecordedPortalCall};
 pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish, Snapshot};
 pub(crate) use queries::derived_hashes;
 pub use queries::{

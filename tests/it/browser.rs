@@ -513,3 +513,50 @@ async fn a_browser_source_through_check() {
     assert!(text.contains("- Azure Maps"), "{text}");
     assert_eq!(processes_mentioning(profiles.path()), Vec::<String>::new());
 }
+
+/// Without `chromium` on PATH, a browser source fails saying what to
+/// install, and the sweep goes on: the plain source beside it is recorded.
+/// Needs no browser: PATH is a directory with none in it.
+#[test]
+fn without_chromium_a_browser_source_fails_and_the_rest_of_the_sweep_runs() {
+    let server = Server::start(|request| match request.path.as_str() {
+        "/plain" => Reply::html("<html><body><main><p>SOC 2: in scope</p></main></body></html>"),
+        _ => Reply::html("<html><body><div id=\"root\"></div></body></html>"),
+    });
+    let harness = Harness::new(&format!(
+        "[[source]]\nid = \"rendered\"\nurl = \"{}\"\nfetch = \"browser\"\n\
+         [[source]]\nid = \"plain\"\nurl = \"{}\"\n",
+        server.url("/rendered"),
+        server.url("/plain")
+    ));
+    let no_chromium = tempfile::tempdir().unwrap();
+    let out = scopewatch_command(&harness.config_path())
+        .args(["check", "--json"])
+        .env("PATH", no_chromium.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let outcomes: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}{}", String::from_utf8_lossy(&out.stderr)));
+    let outcome = |id: &str| {
+        outcomes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["source"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {outcomes}"))
+            .clone()
+    };
+    let rendered = outcome("rendered");
+    assert_eq!(rendered["result"], "failed", "{rendered}");
+    let error = rendered["error"].as_str().unwrap();
+    assert!(error.starts_with("browser-missing: "), "{error}");
+    assert!(
+        error.contains("install Debian's chromium package"),
+        "{error}"
+    );
+    assert_eq!(server.hits("/rendered"), 0, "nothing fetched it instead");
+    let plain = outcome("plain");
+    assert_eq!(plain["result"], "ok", "{plain}");
+    assert_eq!(plain["change"], "baseline", "{plain}");
+}

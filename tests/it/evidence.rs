@@ -132,20 +132,12 @@ fn the_ledger_tables_refuse_update_and_delete() {
 fn a_flipped_byte_in_a_stored_body_is_named() {
     let (h, _server) = history();
     let conn = shell(&h);
-    let (hash, mut data): (String, Vec<u8>) = conn
-        .query_row(
-            "SELECT b.hash, b.data FROM blobs b JOIN records r ON r.raw_hash = b.hash WHERE r.id = 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+    let hash: String = conn
+        .query_row("SELECT raw_hash FROM records WHERE id = 1", [], |r| {
+            r.get(0)
+        })
         .unwrap();
-    let last = data.len() - 5;
-    data[last] ^= 0x01;
-    conn.execute(
-        "UPDATE blobs SET data = ?1 WHERE hash = ?2",
-        rusqlite::params![data, hash],
-    )
-    .unwrap();
+    common::flip_blob_byte(&conn, &hash);
     let (code, out) = verify(&h);
     assert_eq!(code, 1, "{out}");
     assert!(

@@ -9,15 +9,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::bundle::{copy_dir, export, forge_warc, resign, run_script, verify_bundle};
 use crate::common::server::{Reply, Server};
 use crate::common::{Harness, output_text, scopewatch};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use scopewatch::config::HttpSettings;
+use scopewatch::evidence::warc;
 use scopewatch::extract::{ContentKind, ExtractLimits, ExtractRules, extract};
 use scopewatch::fetch::Fetcher;
 use scopewatch::fetch::portal::{
     DocumentGuid, NewVersion, PortalApi, PortalClient, PortalOutcome, document_in,
 };
+use scopewatch::hash::Digest;
 use serde_json::Value;
 
 const GUID: &str = "7adf2d9e-d7b5-4e71-bad8-713e6a183cf3";
@@ -347,6 +350,22 @@ fn a_portal_document_through_check_downloads_only_new_versions() {
     assert_eq!(store.verify_chain().unwrap(), []);
     let out = scopewatch(&harness.config_path(), &["verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+
+    // A metadata body altered in the database is named by `verify`.
+    let details = records[1].0.fetch_details.clone().unwrap();
+    let hash = serde_json::from_str::<Value>(&details).unwrap()["portal"]["metadata"]["raw_hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let conn = rusqlite::Connection::open(harness.db_path()).unwrap();
+    crate::common::flip_blob_byte(&conn, &hash);
+    let out = scopewatch(&harness.config_path(), &["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("the blob named by the portal metadata's raw_hash"),
+        "{}",
+        output_text(&out)
+    );
 }
 
 #[test]
@@ -381,4 +400,210 @@ fn a_document_behind_sign_in_is_recorded_as_such_through_check() {
     assert!(error.starts_with("sign-in: "), "{error}");
     assert!(error.contains("signed-in customers"), "{error}");
     assert_eq!(server.requests().len(), 1, "not retried");
+}
+
+/// The bundle of a portal source checked three times (a baseline, an
+/// unchanged version, a new version): every metadata call is a capture of
+/// its own beside the two downloads, the bundle verifies, and a metadata
+/// body altered (digests redone, sums signed again) or removed is named.
+#[test]
+fn a_bundle_holds_each_metadata_call_as_a_capture_and_names_it_altered() {
+    let portal = MockPortal::start(metadata("d8a2", "2026-08-31T18:32:10.627083Z"));
+    let harness = portal_source(&portal);
+    let metadata_path = format!("/api/v2/GetLiveDocumentIncludingOldSeriesDoc/{GUID}/");
+    assert_eq!(check(&harness)[0]["change"], "baseline");
+    assert_eq!(check(&harness)[0]["result"], "not-modified");
+    portal.set_live(metadata("e91f", "2026-11-30T09:00:00Z"));
+    assert_eq!(check(&harness)[0]["result"], "ok");
+    assert_eq!(portal.downloads.load(Ordering::SeqCst), 2);
+    let bundle = export(&harness, "bundle", &["--format", "wacz"]);
+
+    let store = harness.store();
+    let blob = |hex: &str| store.blob(&Digest::from_hex(hex).unwrap()).unwrap();
+    let warc_path = bundle.join("archive/stp-azure.warc.gz");
+    let records = warc_records(&warc_path);
+    let responses_of = |suffix: &str| -> Vec<&warc::WarcRecord> {
+        records
+            .iter()
+            .filter(|r| r.header("WARC-Type") == Some("response"))
+            .filter(|r| r.header("WARC-Target-URI").unwrap().contains(suffix))
+            .collect()
+    };
+    // One metadata response per attempt, the unchanged one's too, each the
+    // body its record's fetch_details names; one PDF response per download.
+    let metadata_responses = responses_of(&metadata_path);
+    assert_eq!(metadata_responses.len(), 3, "{records:#?}");
+    let pdf_responses = responses_of("/api/v2/downloadDocuments/");
+    assert_eq!(pdf_responses.len(), 2);
+    for (response, pdf) in pdf_responses.iter().zip([PDF, PDF_V2]) {
+        assert_eq!(warc::http_payload(&response.block), pdf);
+    }
+    let metas: Vec<Value> = records
+        .iter()
+        .filter(|r| r.header("WARC-Type") == Some("metadata"))
+        .map(|r| serde_json::from_slice(&r.block).unwrap())
+        .collect();
+    assert_eq!(metas.len(), 3);
+    let rows = store.all_records().unwrap();
+    let mut live_ids = Vec::new();
+    for ((row, _), (response, meta)) in rows.iter().zip(metadata_responses.iter().zip(&metas)) {
+        let call = row.portal_call().unwrap();
+        let raw_hash = call.metadata.raw_hash.as_deref().unwrap();
+        let payload = warc::http_payload(&response.block);
+        assert_eq!(payload, blob(raw_hash));
+        assert_eq!(
+            response.header("WARC-Payload-Digest").unwrap(),
+            format!("sha256:{raw_hash}")
+        );
+        assert!(String::from_utf8_lossy(&response.block).starts_with("HTTP/1.1 200 OK\r\n"));
+        assert_eq!(meta["record_id"], row.id);
+        assert_eq!(
+            meta["portal_metadata_response"].as_str(),
+            response.header("WARC-Record-ID")
+        );
+        live_ids.push(meta["fetch_details"]["portal"]["live"]["id"].clone());
+        // The download, when there was one, is the record's own body.
+        if let Some(raw) = &row.raw_hash {
+            assert!(
+                pdf_responses
+                    .iter()
+                    .any(|r| warc::http_payload(&r.block) == blob(raw))
+            );
+        }
+    }
+    assert_eq!(live_ids, ["d8a2", "d8a2", "e91f"]);
+    // Each metadata record is concurrent to its metadata call's response.
+    for (record, meta) in records
+        .iter()
+        .filter(|r| r.header("WARC-Type") == Some("metadata"))
+        .zip(&metas)
+    {
+        assert!(
+            record
+                .headers
+                .iter()
+                .any(|(name, value)| name == "WARC-Concurrent-To"
+                    && Some(value.as_str()) == meta["portal_metadata_response"].as_str())
+        );
+    }
+
+    // The WACZ index lists the metadata calls beside the downloads; its
+    // page is titled as the metadata names the document.
+    let wacz = std::fs::read(bundle.join("archive.wacz")).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(wacz)).unwrap();
+    let mut index = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("indexes/index.cdx").unwrap(), &mut index)
+        .unwrap();
+    assert_eq!(
+        index
+            .matches("getlivedocumentincludingoldseriesdoc")
+            .count(),
+        3,
+        "{index}"
+    );
+    assert_eq!(index.matches("downloaddocuments").count(), 2, "{index}");
+    let mut pages = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("pages/pages.jsonl").unwrap(), &mut pages)
+        .unwrap();
+    assert!(
+        pages.contains("\"title\":\"Azure - Compliance Offerings\""),
+        "{pages}"
+    );
+
+    // The auditor's report names each version of the document.
+    let report = std::fs::read_to_string(bundle.join("report.html")).unwrap();
+    assert!(report.contains("Portal documents"), "{report}");
+    for version in [
+        "d8a2",
+        "e91f",
+        "2026-11-30T09:00:00Z",
+        "Azure - Compliance Offerings",
+    ] {
+        assert!(report.contains(version), "{version}");
+    }
+
+    let (code, findings) = verify_bundle(&harness, &bundle, &[]);
+    assert_eq!(code, 0, "{findings:#?}");
+    if let Some((code, out)) = run_script(&bundle) {
+        assert_eq!(code, 0, "{out}");
+    }
+
+    // The unchanged attempt's metadata body altered (a new title), with
+    // the WARC digests redone and SHA256SUMS signed again.
+    let altered = bundle.with_file_name("altered");
+    copy_dir(&bundle, &altered);
+    let target = metadata_responses[1]
+        .header("WARC-Record-ID")
+        .unwrap()
+        .to_string();
+    let forged = forge_warc(&altered.join("archive/stp-azure.warc.gz"), |record| {
+        if record.header("WARC-Record-ID") != Some(target.as_str()) {
+            return false;
+        }
+        let text = String::from_utf8(record.block.clone()).unwrap();
+        record.block = text
+            .replace(
+                "Azure - Compliance Offerings",
+                "Azure - Offerings Withdrawn",
+            )
+            .into_bytes();
+        true
+    });
+    assert_eq!(forged, 1);
+    std::fs::remove_file(altered.join("archive.wacz")).unwrap();
+    resign(&harness, &altered);
+    named_by_verify(
+        &harness,
+        &altered,
+        &[
+            "archive/stp-azure.warc.gz",
+            "the portal's metadata response payload is not the body the record hashed",
+        ],
+    );
+
+    // The metadata response removed altogether.
+    let removed = bundle.with_file_name("removed");
+    copy_dir(&bundle, &removed);
+    let path = removed.join("archive/stp-azure.warc.gz");
+    let kept: Vec<u8> = warc_records(&path)
+        .into_iter()
+        .filter(|record| record.header("WARC-Record-ID") != Some(target.as_str()))
+        .flat_map(|record| record.to_gzip().unwrap())
+        .collect();
+    std::fs::write(&path, kept).unwrap();
+    std::fs::remove_file(removed.join("archive.wacz")).unwrap();
+    resign(&harness, &removed);
+    named_by_verify(
+        &harness,
+        &removed,
+        &["the portal's metadata response", "is not in the archive"],
+    );
+    if let Some((code, out)) = run_script(&removed) {
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("is missing from archive/stp-azure.warc.gz"),
+            "{out}"
+        );
+    }
+}
+
+/// The records of a WARC file, none damaged.
+fn warc_records(path: &std::path::Path) -> Vec<warc::WarcRecord> {
+    warc::read_all(&std::fs::read(path).unwrap())
+        .into_iter()
+        .map(|read| match read {
+            warc::ReadRecord::Ok { record, .. } => record,
+            damaged => panic!("{damaged:?}"),
+        })
+        .collect()
+}
+
+/// Asserts that `verify BUNDLE` fails with a finding holding all of `words`.
+fn named_by_verify(harness: &Harness, bundle: &std::path::Path, words: &[&str]) {
+    let (code, findings) = verify_bundle(harness, bundle, &[]);
+    assert_eq!(code, 1, "{findings:#?}");
+    assert!(
+        findings.iter().any(|f| words.iter().all(|w| f.contains(w))),
+        "no finding with {words:?} in {findings:#?}"
+    );
 }

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::bundle::{copy_dir, export, forge_warc, resign, resign_with, run_script};
+use common::bundle::{
+    copy_dir, export, forge_warc, resign, resign_with, run_script, verify_bundle,
+};
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, scopewatch};
 use rusqlite::Connection;
@@ -54,28 +56,6 @@ fn copy(bundle: &Path, name: &str) -> PathBuf {
     let copy = bundle.with_file_name(name);
     copy_dir(bundle, &copy);
     copy
-}
-
-/// `verify BUNDLE --json ARGS...`: the exit code and the findings (not
-/// the info lines) as `concerns: problem` lines.
-fn verify_bundle(h: &Harness, bundle: &Path, args: &[&str]) -> (i32, Vec<String>) {
-    let mut all = vec!["verify", bundle.to_str().unwrap(), "--json"];
-    all.extend_from_slice(args);
-    let out = scopewatch(&h.config_path(), &all);
-    let findings: Vec<Value> = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", common::output_text(&out)));
-    let lines = findings
-        .iter()
-        .filter(|f| f["info"] != true)
-        .map(|f| {
-            format!(
-                "{}: {}",
-                f["concerns"].as_str().unwrap(),
-                f["problem"].as_str().unwrap()
-            )
-        })
-        .collect();
-    (out.status.code().unwrap(), lines)
 }
 
 /// [`verify_bundle`] of a tampered bundle: asserts it exits 1; the findings.

@@ -2,8 +2,9 @@
 //!
 //! `report.html` reads in the order an auditor works: a summary (period,
 //! sources, what `verify` found when the bundle was written, the signing
-//! key, the newest checkpoint and its RFC 3161 time), each source's scope
-//! as of the export ([`scope`]), every scope change in full, the content
+//! key, the newest checkpoint and its RFC 3161 time), the versions of the
+//! portal documents watched ([`portal`]), each source's scope as of the
+//! export ([`scope`]), every scope change in full, the content
 //! changes as dated side-by-side diffs ([`diff`]), the other events, the
 //! attempt timeline with quiet days folded ([`timeline`]), and a glossary.
 //! It is one self-contained file: no scripts (its Content-Security-Policy
@@ -18,6 +19,7 @@
 //! spreadsheet would run as a formula are prefixed with `'`).
 
 mod diff;
+mod portal;
 mod scope;
 mod timeline;
 
@@ -139,6 +141,7 @@ pub fn html(report: &Report<'_>) -> String {
          <a href=\"#timeline\">Attempt timeline</a> · <a href=\"#glossary\">Glossary</a></p></nav>\n"
     );
     summary(&mut out, report, &by_source);
+    portal::portal_documents(&mut out, &by_source);
     scope::scope_now(&mut out, &by_source, report.scope_sets);
     scope::scope_changes(&mut out, report);
     diff::content_changes(&mut out, report);

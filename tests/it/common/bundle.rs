@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use scopewatch::evidence::{Signer, warc};
 use scopewatch::hash::Digest;
+use serde_json::Value;
 
 use super::Harness;
 
@@ -17,6 +18,28 @@ pub fn export(h: &Harness, name: &str, extra: &[&str]) -> PathBuf {
     let out = super::scopewatch(&h.config_path(), &args);
     assert_eq!(out.status.code(), Some(0), "{}", super::output_text(&out));
     bundle
+}
+
+/// `verify BUNDLE --json ARGS...`: the exit code and the findings (not
+/// the info lines) as `concerns: problem` lines.
+pub fn verify_bundle(h: &Harness, bundle: &Path, args: &[&str]) -> (i32, Vec<String>) {
+    let mut all = vec!["verify", bundle.to_str().unwrap(), "--json"];
+    all.extend_from_slice(args);
+    let out = super::scopewatch(&h.config_path(), &all);
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", super::output_text(&out)));
+    let lines = findings
+        .iter()
+        .filter(|f| f["info"] != true)
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f["concerns"].as_str().unwrap(),
+                f["problem"].as_str().unwrap()
+            )
+        })
+        .collect();
+    (out.status.code().unwrap(), lines)
 }
 
 /// Copies the directory `from` to `to`, recursively.

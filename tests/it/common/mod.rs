@@ -337,3 +337,20 @@ pub fn markdown_files(dir: &Path) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Flips one byte near the end of the stored blob `hash`, as someone
+/// editing the database file would.
+pub fn flip_blob_byte(conn: &rusqlite::Connection, hash: &str) {
+    let mut data: Vec<u8> = conn
+        .query_row("SELECT data FROM blobs WHERE hash = ?1", [hash], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let last = data.len() - 5;
+    data[last] ^= 0x01;
+    conn.execute(
+        "UPDATE blobs SET data = ?1 WHERE hash = ?2",
+        rusqlite::params![data, hash],
+    )
+    .unwrap();
+}
