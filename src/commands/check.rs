@@ -61,6 +61,7 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
             .await;
         if sweeper.store.damage().is_none() {
             crate::evidence::after_sweep(&sweeper).await;
+            crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
         }
         stop_on_damage.abort();
         report

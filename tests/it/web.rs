@@ -701,31 +701,10 @@ async fn readyz_needs_a_live_daemon_and_healthz_a_readable_database() {
     let mut text = std::fs::read_to_string(h.config_path()).unwrap();
     text.push_str("[web]\nlisten = \"127.0.0.1:0\"\n");
     std::fs::write(h.config_path(), text).unwrap();
-    let mut daemon = scopewatch_command(&h.config_path())
-        .arg("run")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(daemon.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the daemon logs its web address")
-            .unwrap();
-        if let Some(at) = line.find("web view on ") {
-            break line[at + "web view on ".len()..].trim().to_string();
-        }
-    };
-    let mut ready = (0, String::new());
-    for _ in 0..100 {
-        ready = get_text(&format!("{base}/readyz")).await;
-        if ready.0 == 200 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(ready.0, 200, "{}", ready.1);
-    assert!(ready.1.contains("scheduler beat"), "{}", ready.1);
+    let (mut daemon, base) = daemon_with_web(&h.config_path());
+    ready(&base).await;
+    let (_, body) = get_text(&format!("{base}/readyz")).await;
+    assert!(body.contains("scheduler beat"), "{body}");
     common::signal(&daemon, libc::SIGTERM);
     assert!(daemon.wait().unwrap().success());
 }
@@ -828,5 +807,116 @@ fn a_real_browser_draws_the_scope_matrix_and_a_side_by_side_diff() {
             .filter(|l| l.contains("CONSOLE") || l.contains("Refused to"))
             .collect();
         assert!(console.is_empty(), "{console:#?}");
+    }
+}
+
+/// Starts `scopewatch run` on `config` (which has a `[web] listen`) and
+/// waits for the address of its web view.
+fn daemon_with_web(config: &Path) -> (Child, String) {
+    let mut daemon = scopewatch_command(config)
+        .arg("run")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(daemon.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the daemon logs its web address")
+            .unwrap();
+        if let Some(at) = line.find("web view on ") {
+            break line[at + "web view on ".len()..].trim().to_string();
+        }
+    };
+    // The rest of the log is not read: drain it so the daemon never blocks.
+    std::thread::spawn(move || lines.for_each(drop));
+    (daemon, base)
+}
+
+/// Waits until the daemon's scheduler has gone round its loop once (its
+/// heartbeat, written after the freshness check, makes `/readyz` 200).
+async fn ready(base: &str) {
+    let mut ready = (0, String::new());
+    for _ in 0..300 {
+        ready = get_text(&format!("{base}/readyz")).await;
+        if ready.0 == 200 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the daemon's scheduler never beat: {ready:?}");
+}
+
+#[tokio::test]
+async fn the_daemon_raises_stale_once_per_source_through_the_alert_routes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = demo(tmp.path());
+    let alerts = tmp.path().join("stale.jsonl");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[web]\nlisten = \"127.0.0.1:0\"\n\
+         [[alert]]\nname = \"siem\"\nkind = \"file\"\npath = \"{}\"\nevents = [\"stale\"]\n",
+        alerts.display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let sources = json(&scopewatch(&config, &["sources", "--json"]));
+    let count = sources.as_array().unwrap().len();
+    assert!(count > 1);
+
+    // The demo's pages were last fetched years ago: each source is stale
+    // as soon as the daemon starts, whether due or not, and its sweep (of
+    // a server long gone) fails and raises no second one.
+    let (mut daemon, base) = daemon_with_web(&config);
+    ready(&base).await;
+    let mut delivered = Vec::new();
+    for _ in 0..300 {
+        delivered = std::fs::read_to_string(&alerts)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect();
+        if delivered.len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivered.len(), count, "{delivered:?}");
+    assert!(
+        delivered
+            .iter()
+            .all(|a| a["kind"] == "stale" && a["severity"] == "medium")
+    );
+    let api = get_json(&format!("{base}/api/v1/changes?kind=stale")).await;
+    assert_eq!(api.as_array().unwrap().len(), count, "{api}");
+    let (status, page) = get_text(&format!("{base}/changes?kind=stale")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        page.matches("older than its max_age").count(),
+        count,
+        "{page}"
+    );
+    let (_, metrics) = get_text(&format!("{base}/metrics")).await;
+    assert!(
+        metrics.contains(&format!(
+            "scopewatch_events_total{{kind=\"stale\"}} {count}"
+        )),
+        "{metrics}"
+    );
+    common::signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+
+    // Once per stale spell: a second start raises none.
+    let (mut daemon, base) = daemon_with_web(&config);
+    ready(&base).await;
+    common::signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+    let stale = json(&scopewatch(
+        &config,
+        &["changes", "--kind", "stale", "--json"],
+    ));
+    assert_eq!(stale, api);
+    for event in stale.as_array().unwrap() {
+        assert!(event["stale_since"].is_string(), "{event}");
+        assert!(event["last_good_at"].is_string(), "{event}");
     }
 }
