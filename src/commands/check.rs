@@ -60,8 +60,9 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
             .sweep(&sources, Duration::ZERO, stop, &progress)
             .await;
         if sweeper.store.damage().is_none() {
-            crate::evidence::after_sweep(&sweeper).await;
+            // Before the checkpoint, so that it covers them.
             crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
+            crate::evidence::after_sweep(&sweeper).await;
         }
         stop_on_damage.abort();
         report

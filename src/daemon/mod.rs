@@ -312,9 +312,10 @@ pub async fn run(
         // The sweep ended: progress. What follows (a checkpoint, and a
         // timestamp bounded by `tsa_timeout`) starts from a fresh beat.
         link.heartbeat.beat();
+        // Freshness with this sweep's fetches, before the checkpoint covers them.
+        crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
+        stale_checked = Some(Instant::now());
         crate::evidence::after_sweep(&sweeper).await;
-        // The loop's next turn checks freshness again, with this sweep's fetches.
-        stale_checked = None;
         sweeping.send_replace(false);
         sweeps += 1;
         last_sweep = Some(SweepSummary {

@@ -20,6 +20,7 @@ mod raised;
 mod reads;
 mod schema;
 mod scope_sets;
+mod verify_runs;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,7 @@ pub use queries::{
 };
 pub use raised::{LastGoodRecord, StaleDraft, raise_event};
 pub use reads::{CheckpointRow, MetricCounts};
+pub use verify_runs::VerifyRun;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

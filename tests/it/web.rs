@@ -29,7 +29,12 @@ impl Drop for Served {
 /// Starts `scopewatch --config config serve ARGS` and waits for the
 /// address it prints once bound.
 fn serve(config: &Path, args: &[&str]) -> Served {
-    let mut child = scopewatch_command(config)
+    serve_command(scopewatch_command(config), args)
+}
+
+/// [`serve`] of a command already set up.
+fn serve_command(mut command: std::process::Command, args: &[&str]) -> Served {
+    let mut child = command
         .arg("serve")
         .args(args)
         .stdout(Stdio::piped())
@@ -919,4 +924,75 @@ async fn the_daemon_raises_stale_once_per_source_through_the_alert_routes() {
         assert!(event["stale_since"].is_string(), "{event}");
         assert!(event["last_good_at"].is_string(), "{event}");
     }
+}
+
+#[tokio::test]
+async fn the_evidence_page_shows_the_last_verify_and_downloads_a_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = demo(tmp.path());
+    let server_tmp = tmp.path().join("server-tmp");
+    std::fs::create_dir(&server_tmp).unwrap();
+    let mut command = scopewatch_command(&config);
+    command.env("TMPDIR", &server_tmp);
+    let served = serve_command(command, &["--listen", "127.0.0.1:0"]);
+    let base = &served.base;
+
+    let (_, page) = get_text(&format!("{base}/evidence")).await;
+    assert!(
+        page.contains("has not been run on this database yet"),
+        "{page}"
+    );
+    let verify = scopewatch(&config, &["verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    let (_, page) = get_text(&format!("{base}/evidence")).await;
+    assert!(
+        page.contains("<span class=\"badge ok\">verified</span>, 0 checkpoints checked"),
+        "{page}"
+    );
+    // A plain link, no form or button.
+    assert!(
+        page.contains("<a href=\"/evidence/bundle.zip\" download>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<button") && !page.contains("<form"),
+        "{page}"
+    );
+
+    // The demo signs no checkpoint: there is nothing to export against yet.
+    let (status, text) = get_text(&format!("{base}/evidence/bundle.zip")).await;
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("no signing key yet"), "{text}");
+    // `check` (of the demo's server, long gone) signs the first checkpoint.
+    scopewatch(&config, &["check"]);
+    let response = get(&format!("{base}/evidence/bundle.zip")).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let disposition = response.headers()["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"scopewatch-evidence-"),
+        "{disposition}"
+    );
+    let bytes = response.bytes().await.unwrap();
+    // Nothing is left behind: the bundle's directory and zip are gone.
+    assert_eq!(std::fs::read_dir(&server_tmp).unwrap().count(), 0);
+    let unzipped = tmp.path().join("unzipped");
+    zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .unwrap()
+        .extract(&unzipped)
+        .unwrap();
+    let bundle = unzipped.join("scopewatch-evidence");
+    let checked = scopewatch(&config, &["verify", bundle.to_str().unwrap()]);
+    assert_eq!(
+        checked.status.code(),
+        Some(0),
+        "{}{}",
+        common::stdout(&checked),
+        stderr(&checked)
+    );
+    assert!(
+        common::stdout(&checked).contains("bundle verified"),
+        "{}",
+        common::stdout(&checked)
+    );
 }
