@@ -296,6 +296,7 @@ pub async fn run(
             log_outcome(outcome);
         };
         sweeping.send_replace(true);
+        let sweep_began = Instant::now();
         crate::evidence::before_sweep(&sweeper).await;
         let report = beating_while_sources_finish(
             sweeper.sweep(
@@ -323,6 +324,7 @@ pub async fn run(
             checked: report.outcomes.len(),
             failed: report.failed(),
             changed: report.changed(),
+            duration_ms: Some(u64::try_from(sweep_began.elapsed().as_millis()).unwrap_or(u64::MAX)),
         });
         tracing::info!(
             checked = report.outcomes.len(),

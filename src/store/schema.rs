@@ -104,7 +104,7 @@ pub const MIGRATIONS: &[&str] = &[
         started_at   TEXT NOT NULL,
         heartbeat_at TEXT NOT NULL,
         next_sweep   TEXT,
-        last_sweep   TEXT          -- JSON: {finished_at, checked, failed, changed}
+        last_sweep   TEXT          -- JSON: {finished_at, checked, failed, changed[, duration_ms]}
     ) STRICT;
 
     -- What happened to the daemon itself: started, stopped, reloaded,

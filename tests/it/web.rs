@@ -996,3 +996,175 @@ async fn the_evidence_page_shows_the_last_verify_and_downloads_a_bundle() {
         common::stdout(&checked)
     );
 }
+
+/// Prints every sample of the metrics text on standard input as JSON
+/// `[name, labels, value]`, as read by the Prometheus text parser and by
+/// the strict OpenMetrics one (which also insists on `# EOF`).
+const PROMETHEUS_PARSE: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families as prometheus
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics
+text = sys.stdin.read()
+def samples(parse):
+    return sorted(([s.name, s.labels, float(s.value)] for f in parse(text) for s in f.samples), key=json.dumps)
+print(json.dumps({"prometheus": samples(prometheus), "openmetrics": samples(openmetrics)}))
+"#;
+
+/// A Python 3 that has `prometheus_client` (Debian's
+/// python3-prometheus-client is in /usr/bin's), or `None`: the test is
+/// skipped, saying so, unless `SCOPEWATCH_REQUIRE_PROMETHEUS` is set, as CI
+/// sets it after installing the package.
+fn python_with_prometheus_client() -> Option<&'static str> {
+    let found = ["python3", "/usr/bin/python3"].into_iter().find(|python| {
+        std::process::Command::new(python)
+            .args(["-c", "import prometheus_client"])
+            .output()
+            .is_ok_and(|out| out.status.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("SCOPEWATCH_REQUIRE_PROMETHEUS").is_none(),
+            "SCOPEWATCH_REQUIRE_PROMETHEUS is set and no python3 has prometheus_client"
+        );
+        eprintln!(
+            "SKIPPED: no python3 with prometheus_client (apt-get install python3-prometheus-client)"
+        );
+    }
+    found
+}
+
+#[tokio::test]
+async fn metrics_parse_with_prometheus_client_and_match_the_database_after_a_demo() {
+    let Some(python) = python_with_prometheus_client() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let config = demo(tmp.path());
+    // One sweep by the daemon (of the demo's server, long gone): its
+    // duration and counts, and a stale event per source.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[daemon]\n", "[daemon]\njitter = \"0s\"\n")
+        + "[web]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(&config, text).unwrap();
+    let (mut daemon, _) = daemon_with_web(&config);
+    let mut status = serde_json::Value::Null;
+    for _ in 0..300 {
+        status = json(&scopewatch(&config, &["status", "--json"]));
+        if !status["last_sweep"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    common::signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+    let last_sweep = &status["last_sweep"];
+    assert!(last_sweep["duration_ms"].is_u64(), "{status}");
+
+    // `serve` alone: everything from the database.
+    let served = serve_loopback(&config);
+    let metrics = get_text(&format!("{}/metrics", served.base)).await.1;
+    let mut parse = std::process::Command::new(python)
+        .args(["-c", PROMETHEUS_PARSE])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    parse
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(metrics.as_bytes())
+        .unwrap();
+    let out = parse.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}\n{metrics}", stderr(&out));
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let samples = parsed["openmetrics"].as_array().unwrap();
+    // Both parsers read the same samples.
+    assert_eq!(parsed["prometheus"], parsed["openmetrics"], "{metrics}");
+    let value = |name: &str, label: Option<(&str, &str)>| -> f64 {
+        samples
+            .iter()
+            .filter(|s| s[0] == name)
+            .filter(|s| label.is_none_or(|(k, v)| s[1][k] == v))
+            .map(|s| s[2].as_f64().unwrap())
+            .sum()
+    };
+
+    let sources = json(&scopewatch(&config, &["sources", "--json"]));
+    let sources = sources.as_array().unwrap();
+    let mut outcomes = std::collections::BTreeMap::<String, f64>::new();
+    for source in sources {
+        let id = source["id"].as_str().unwrap();
+        let history = json(&scopewatch(
+            &config,
+            &["history", id, "--json", "--limit", "10000"],
+        ));
+        for record in history.as_array().unwrap() {
+            *outcomes
+                .entry(record["outcome"].as_str().unwrap().to_string())
+                .or_default() += 1.0;
+        }
+        assert_eq!(value("scopewatch_stale", Some(("source", id))), 1.0, "{id}");
+    }
+    assert!(outcomes["failed"] >= sources.len() as f64, "{outcomes:?}");
+    for (outcome, count) in &outcomes {
+        assert_eq!(
+            value("scopewatch_attempts_total", Some(("outcome", outcome))),
+            *count,
+            "{outcome}"
+        );
+    }
+    let events = json(&scopewatch(&config, &["changes", "--json"]));
+    let mut kinds = std::collections::BTreeMap::<String, f64>::new();
+    for event in events.as_array().unwrap() {
+        *kinds
+            .entry(event["kind"].as_str().unwrap().to_string())
+            .or_default() += 1.0;
+    }
+    assert_eq!(kinds["stale"], sources.len() as f64);
+    for (kind, count) in &kinds {
+        assert_eq!(
+            value("scopewatch_events_total", Some(("kind", kind))),
+            *count,
+            "{kind}"
+        );
+    }
+    assert_eq!(
+        value("scopewatch_events_total", None),
+        events.as_array().unwrap().len() as f64
+    );
+    let deliveries = json(&scopewatch(&config, &["alerts", "--json"]));
+    for state in ["pending", "failed"] {
+        let count = deliveries
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["state"] == state)
+            .count();
+        assert_eq!(
+            value("scopewatch_outbox_deliveries", Some(("state", state))),
+            count as f64,
+            "{state}"
+        );
+    }
+    let store =
+        scopewatch::store::Store::open_reader(&config.parent().unwrap().join("scopewatch.db"))
+            .unwrap();
+    assert_eq!(
+        value("scopewatch_ledger_entries", None),
+        store.ledger_entries().unwrap() as f64
+    );
+    assert_eq!(
+        value("scopewatch_last_sweep_duration_seconds", None),
+        last_sweep["duration_ms"].as_f64().unwrap() / 1000.0
+    );
+    assert_eq!(
+        value("scopewatch_last_sweep_sources", Some(("result", "checked"))),
+        last_sweep["checked"].as_f64().unwrap()
+    );
+    assert_eq!(value("scopewatch_build_info", None), 1.0);
+    assert!(value("scopewatch_database_bytes", None) > 0.0);
+}
