@@ -108,11 +108,13 @@ pub enum EventKind {
     AttestationExpiry,
     AlertFailed,
     TimestampFailed,
+    /// The last good fetch is older than the source's `max_age`.
+    Stale,
 }
 
 impl EventKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Baseline,
         EventKind::Content,
         EventKind::Scope,
@@ -124,6 +126,7 @@ impl EventKind {
         EventKind::Failing,
         EventKind::FailingReminder,
         EventKind::Recovered,
+        EventKind::Stale,
         EventKind::AttestationExpiry,
         EventKind::AlertFailed,
         EventKind::TimestampFailed,
@@ -145,6 +148,7 @@ impl EventKind {
             EventKind::AttestationExpiry => "attestation-expiry",
             EventKind::AlertFailed => "alert-failed",
             EventKind::TimestampFailed => "timestamp-failed",
+            EventKind::Stale => "stale",
         }
     }
 }

@@ -15,6 +15,7 @@ pub const KINDS: &[&str] = &[
     "failing",
     "failing-reminder",
     "recovered",
+    "stale",
     "attestation-expiry",
     "alert-failed",
     "alert-test",
@@ -44,7 +45,8 @@ pub fn kind_severity(kind: &str) -> Severity {
         | "extraction-broken-reminder"
         | "scope"
         | "new-version"
-        | "timestamp-failed" => Severity::Medium,
+        | "timestamp-failed"
+        | "stale" => Severity::Medium,
         _ => Severity::Low,
     }
 }

@@ -60,6 +60,8 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
             .sweep(&sources, Duration::ZERO, stop, &progress)
             .await;
         if sweeper.store.damage().is_none() {
+            // Before the checkpoint, so that it covers them.
+            crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
             crate::evidence::after_sweep(&sweeper).await;
         }
         stop_on_damage.abort();

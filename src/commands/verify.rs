@@ -36,10 +36,7 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
         }
         None => live(env, args.key.as_deref())?,
     };
-    let tampering = findings
-        .iter()
-        .filter(|f| !f.pruned_by_policy && !f.info)
-        .count();
+    let tampering = tampering(&findings);
     if args.json {
         print_json(&findings)?;
     } else {
@@ -80,11 +77,39 @@ fn live(env: &Env, pinned: Option<&Path>) -> anyhow::Result<Verified> {
         .map(|s| (s.verifying_key(), KeyOrigin::SigningKey)),
     };
     let extractor = config.as_ref().map(extractor);
-    Ok(evidence::verify::verify_store(
+    let verified = evidence::verify::verify_store(
         &store,
         key.as_ref().map(|(key, origin)| (key, *origin)),
         reextraction(config.as_ref(), extractor.as_ref()),
-    )?)
+    )?;
+    record_run(store, &verified);
+    Ok(verified)
+}
+
+/// The findings that set the exit status: neither pruned by policy nor
+/// only information.
+fn tampering(findings: &[evidence::Finding]) -> usize {
+    findings
+        .iter()
+        .filter(|f| !f.pruned_by_policy && !f.info)
+        .count()
+}
+
+/// Keeps what this `verify` of the database came to (the web view's
+/// evidence page shows the last); a database that takes no write is
+/// said, not fatal: the findings are printed all the same.
+fn record_run(mut store: crate::store::Store, verified: &Verified) {
+    let findings = tampering(&verified.findings);
+    let run = crate::store::VerifyRun {
+        finished_at: crate::clock::format(crate::clock::now()),
+        findings: findings as i64,
+        notes: (verified.findings.len() - findings) as i64,
+        checkpoints: verified.checkpoints as i64,
+        re_extracted: verified.re_extracted as i64,
+    };
+    if let Err(e) = store.record_verify_run(&run) {
+        eprintln!("warning: this verify's outcome was not recorded in the database: {e}");
+    }
 }
 
 /// The sweep's extraction processes, under the configuration's `[limits]`.

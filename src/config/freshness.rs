@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use toml::Spanned;
 
-use super::{Config, Schedule, values};
+use super::{Config, Schedule, Source, values};
 
 /// Schedule periods a source may go without a good fetch by default.
 pub const DEFAULT_PERIODS: u32 = 3;
@@ -45,7 +45,12 @@ impl Config {
     /// else [`DEFAULT_PERIODS`] of its schedule. A followed page (not
     /// configured itself) has the daemon's.
     pub fn max_age(&self, id: &str, now: DateTime<Utc>) -> Duration {
-        let source = self.source(id);
+        self.max_age_of(self.source(id), now)
+    }
+
+    /// [`Config::max_age`] of a source already looked up (`None`: a
+    /// followed page, or one no longer configured).
+    pub fn max_age_of(&self, source: Option<&Source>, now: DateTime<Utc>) -> Duration {
         source
             .and_then(|s| s.max_age)
             .or(self.daemon.max_age)
@@ -56,6 +61,29 @@ impl Config {
                 default_max_age(schedule, now)
             })
     }
+}
+
+/// When the evidence of the source `id`, whose last good fetch started at
+/// `last_good` (RFC 3339), went stale, if it has by `now`: that fetch
+/// plus its `max_age` ([`Config::max_age`]; without a configuration,
+/// three periods of the default schedule).
+pub fn stale_since(
+    config: Option<&Config>,
+    id: &str,
+    last_good: &str,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let last = DateTime::parse_from_rfc3339(last_good).ok()?;
+    let max_age = match config {
+        Some(config) => config.max_age(id, now),
+        None => {
+            let schedule =
+                Schedule::parse(super::defaults::SCHEDULE).expect("the default schedule parses");
+            default_max_age(&schedule, now)
+        }
+    };
+    let stale_at = crate::clock::after(last.with_timezone(&Utc), max_age);
+    (stale_at < now).then_some(stale_at)
 }
 
 #[cfg(test)]

@@ -30,6 +30,9 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// Test hook: after this many sweeps the scheduler loop stalls for good,
 /// so tests can see the watchdog pings stop. Never set it in production.
+/// How often the daemon looks for sources gone stale between sweeps: a
+/// minute, the shortest `max_age` there is.
+const STALE_CHECK_EVERY: Duration = Duration::from_secs(60);
 const STALL_HOOK: &str = "SCOPEWATCH_TEST_STALL_AFTER_SWEEPS";
 
 /// When the scheduler loop last made progress; the watchdog pings systemd
@@ -188,8 +191,14 @@ pub async fn run(
     let mut ready = false;
     tracing::info!(sources = sweeper.config.sources.len(), "scheduler started");
 
+    let mut stale_checked: Option<Instant> = None;
     loop {
         link.heartbeat.beat();
+        // Every source, due or not: its evidence ages while nothing is fetched.
+        if stale_checked.is_none_or(|at| at.elapsed() >= STALE_CHECK_EVERY) {
+            crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
+            stale_checked = Some(Instant::now());
+        }
         let soonest = due.values().min().copied();
         let status = DaemonStatus {
             pid: std::process::id(),
@@ -287,6 +296,7 @@ pub async fn run(
             log_outcome(outcome);
         };
         sweeping.send_replace(true);
+        let sweep_began = Instant::now();
         crate::evidence::before_sweep(&sweeper).await;
         let report = beating_while_sources_finish(
             sweeper.sweep(
@@ -303,6 +313,9 @@ pub async fn run(
         // The sweep ended: progress. What follows (a checkpoint, and a
         // timestamp bounded by `tsa_timeout`) starts from a fresh beat.
         link.heartbeat.beat();
+        // Freshness with this sweep's fetches, before the checkpoint covers them.
+        crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
+        stale_checked = Some(Instant::now());
         crate::evidence::after_sweep(&sweeper).await;
         sweeping.send_replace(false);
         sweeps += 1;
@@ -311,6 +324,7 @@ pub async fn run(
             checked: report.outcomes.len(),
             failed: report.failed(),
             changed: report.changed(),
+            duration_ms: Some(u64::try_from(sweep_began.elapsed().as_millis()).unwrap_or(u64::MAX)),
         });
         tracing::info!(
             checked = report.outcomes.len(),

@@ -347,6 +347,13 @@ pub fn write_signed(
     }
     files.extend(super::timestamp::bundle_files(store.conn(), &checkpoints)?);
 
+    // Events whose leaf the checkpoint covers: one raised since it was
+    // signed (`stale` between sweeps, `alert-failed`) waits for the next.
+    let logged_events: HashSet<i64> = leaves
+        .iter()
+        .filter(|leaf| leaf["type"] == "event")
+        .filter_map(|leaf| leaf["event_id"].as_i64())
+        .collect();
     let events = store.events(&EventFilter::default())?;
     let mut changes = String::new();
     let mut report_changes = Vec::new();
@@ -356,7 +363,7 @@ pub fn write_signed(
     for event in events
         .iter()
         .rev()
-        .filter(|e| record_ids.contains(&e.to_snapshot))
+        .filter(|e| record_ids.contains(&e.to_snapshot) && logged_events.contains(&e.id))
     {
         if event.kind == "scope"
             && let Some(from) = event.from_snapshot

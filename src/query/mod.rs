@@ -108,28 +108,7 @@ pub fn sources(store: Option<&Store>, config: Option<&Config>) -> Result<Vec<Sou
     Ok(summaries)
 }
 
-/// When the evidence of the source `id`, whose last good fetch started at
-/// `last_good` (RFC 3339), went stale, if it has by `now`: that fetch
-/// plus its `max_age` ([`Config::max_age`]; without a configuration,
-/// three periods of the default schedule).
-pub fn stale_since(
-    config: Option<&Config>,
-    id: &str,
-    last_good: &str,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let last = DateTime::parse_from_rfc3339(last_good).ok()?;
-    let max_age = match config {
-        Some(config) => config.max_age(id, now),
-        None => {
-            let schedule = crate::config::Schedule::parse(crate::config::defaults::SCHEDULE)
-                .expect("the default schedule parses");
-            crate::config::freshness::default_max_age(&schedule, now)
-        }
-    };
-    let stale_at = clock::after(last.with_timezone(&Utc), max_age);
-    (stale_at < now).then_some(stale_at)
-}
+pub use crate::config::freshness::stale_since;
 
 /// The records of one source, newest first: `scopewatch history`.
 pub fn history(store: &Store, source: &str, limit: usize) -> Result<Vec<RecordSummary>> {

@@ -7,13 +7,17 @@ use serde::Serialize;
 
 use super::{Result, Store};
 
-/// The last sweep's counts.
+/// The last sweep's counts and how long it took.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SweepSummary {
     pub finished_at: String,
     pub checked: usize,
     pub failed: usize,
     pub changed: usize,
+    /// From the start of its fetches to the end of its checkpoint and
+    /// timestamp; none in a row a daemon wrote before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 /// The daemon's heartbeat row.

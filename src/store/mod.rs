@@ -20,6 +20,7 @@ mod raised;
 mod reads;
 mod schema;
 mod scope_sets;
+mod verify_runs;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -48,8 +49,9 @@ pub use queries::{
     DerivedHashes, EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition,
     SourceSummary, service_matches,
 };
-pub use raised::raise_event;
+pub use raised::{LastGoodRecord, StaleDraft, raise_event};
 pub use reads::{CheckpointRow, MetricCounts};
+pub use verify_runs::VerifyRun;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -1073,6 +1075,80 @@ mod tests {
                 |row| row.get(0),
             )
             .unwrap()
+    }
+
+    #[test]
+    fn a_stale_event_is_raised_once_per_stale_spell_and_routed() {
+        let mut store = Store::open_in_memory().unwrap();
+        let first = store.record_attempt(&attempt("a", b"one")).unwrap();
+        let stale = |store: &Store| -> Vec<StaleDraft> {
+            store
+                .last_good_records()
+                .unwrap()
+                .into_iter()
+                .map(|good| StaleDraft {
+                    source: good.source,
+                    last_good_record: good.record_id,
+                    draft: EventDraft {
+                        kind: crate::detect::EventKind::Stale,
+                        summary: "old".into(),
+                        from_record: Some(good.record_id),
+                        diff: None,
+                        severity: None,
+                        details: None,
+                    },
+                })
+                .collect()
+        };
+        let routes = [crate::alert::Route {
+            channel: "hook".into(),
+            filter: crate::alert::Filter {
+                kinds: vec!["stale".into()],
+                ..Default::default()
+            },
+        }];
+        let now = "2030-01-01T00:00:00.000Z";
+        let raised = store.raise_stale(&stale(&store), &routes, now).unwrap();
+        assert_eq!(raised.len(), 1);
+        assert_eq!(raised[0].to_snapshot, first.record_id);
+        assert_eq!(raised[0].from_snapshot, Some(first.record_id));
+        // Once per spell: neither the next check nor a failed fetch raises another.
+        assert!(
+            store
+                .raise_stale(&stale(&store), &routes, now)
+                .unwrap()
+                .is_empty()
+        );
+        let mut failed = attempt("a", b"gone");
+        failed.result = AttemptResult::Failed {
+            body: None,
+            class: "connect".into(),
+            message: "refused".into(),
+        };
+        let failure = store.record_attempt(&failed).unwrap();
+        assert!(
+            store
+                .raise_stale(&stale(&store), &routes, now)
+                .unwrap()
+                .is_empty()
+        );
+        // A good fetch ends the spell; the next one is filed against the newest record.
+        let second = store.record_attempt(&attempt("a", b"two")).unwrap();
+        assert!(second.record_id > failure.record_id);
+        let again = store.raise_stale(&stale(&store), &routes, now).unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].to_snapshot, second.record_id);
+        let (deliveries, leaves): (i64, i64) = store
+            .conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM outbox o JOIN events e ON e.id = o.event_id
+                         WHERE e.kind = 'stale' AND o.channel = 'hook'),
+                        (SELECT COUNT(*) FROM ledger WHERE leaf LIKE '%\"kind\":\"stale\"%')",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((deliveries, leaves), (2, 2));
     }
 
     #[test]

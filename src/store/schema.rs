@@ -104,7 +104,7 @@ pub const MIGRATIONS: &[&str] = &[
         started_at   TEXT NOT NULL,
         heartbeat_at TEXT NOT NULL,
         next_sweep   TEXT,
-        last_sweep   TEXT          -- JSON: {finished_at, checked, failed, changed}
+        last_sweep   TEXT          -- JSON: {finished_at, checked, failed, changed[, duration_ms]}
     ) STRICT;
 
     -- What happened to the daemon itself: started, stopped, reloaded,
@@ -490,5 +490,18 @@ pub const MIGRATIONS: &[&str] = &[
     BEGIN SELECT RAISE(ABORT, 'fetch details are append-only: they cannot be changed'); END;
     CREATE TRIGGER record_fetch_details_no_delete BEFORE DELETE ON record_fetch_details
     BEGIN SELECT RAISE(ABORT, 'fetch details are append-only: they cannot be deleted'); END;
+    "#,
+    // 14 (verify runs): each `verify` of the database, what it came to, so
+    // the web view's evidence page can say when it last ran and what it
+    // found (store/verify_runs.rs).
+    r#"
+    CREATE TABLE verify_runs (
+        id           INTEGER PRIMARY KEY,
+        finished_at  TEXT NOT NULL,
+        findings     INTEGER NOT NULL,   -- tampering: what sets the exit status
+        notes        INTEGER NOT NULL,   -- pruned by policy, or not checkable
+        checkpoints  INTEGER NOT NULL,   -- signed checkpoints checked
+        re_extracted INTEGER NOT NULL    -- bodies re-extracted and compared
+    ) STRICT;
     "#,
 ];

@@ -5,9 +5,11 @@
 //! never stops the others: each outcome is a value in the [`SweepReport`],
 //! and a source that takes longer than [`source_deadline`] is recorded as
 //! failed while the others go on. Sources a process died on are dealt with
-//! first ([`crashes`]).
+//! first ([`crashes`]); sources whose evidence went stale are found by
+//! [`stale`].
 
 pub mod crashes;
+pub mod stale;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

@@ -182,6 +182,15 @@ pub fn render(
             "When the daemon's last sweep finished",
             finished,
         );
+        if let Some(ms) = last.duration_ms {
+            let duration = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+            duration.set(ms as f64 / 1000.0);
+            registry.register(
+                "last_sweep_duration_seconds",
+                "How long the daemon's last sweep took, from its first fetch to its checkpoint",
+                duration,
+            );
+        }
         let sources = Family::<Labels, Gauge>::default();
         for (result, count) in [
             ("checked", last.checked),
@@ -229,7 +238,20 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2024-05-02T00:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let text = render(&counts, None, None, now).unwrap();
+        let daemon = DaemonStatus {
+            pid: 1,
+            started_at: "2024-05-01T23:00:00.000Z".into(),
+            heartbeat_at: "2024-05-01T23:59:00.000Z".into(),
+            next_sweep: None,
+            last_sweep: Some(crate::store::SweepSummary {
+                finished_at: "2024-05-01T23:30:00.000Z".into(),
+                checked: 5,
+                failed: 1,
+                changed: 2,
+                duration_ms: Some(2500),
+            }),
+        };
+        let text = render(&counts, Some(&daemon), None, now).unwrap();
         for line in [
             "scopewatch_attempts_total{outcome=\"failed\",error_class=\"timeout\"} 3",
             "scopewatch_events_total{kind=\"scope\"} 2",
@@ -240,6 +262,8 @@ mod tests {
             "scopewatch_fetch_duration_seconds_bucket{le=\"0.4\",source=\"bot\"} 1",
             "scopewatch_database_bytes 4096",
             "scopewatch_ledger_entries 9",
+            "scopewatch_last_sweep_duration_seconds 2.5",
+            "scopewatch_last_sweep_sources{result=\"failed\"} 1",
             "scopewatch_build_info{version=",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");

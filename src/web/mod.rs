@@ -5,10 +5,12 @@
 //! read-only database connections, the configuration, readiness, the
 //! token) and turns errors into responses. Routes and request budgets are
 //! in [`router`], the token in [`auth`], pages in [`pages`], the API in
-//! [`api`], metrics in [`metrics`], HTML helpers in [`render`].
+//! [`api`], metrics in [`metrics`], HTML helpers in [`render`], the
+//! evidence bundle download in [`export`].
 
 mod api;
 mod auth;
+mod export;
 mod metrics;
 mod pages;
 mod params;
@@ -78,6 +80,8 @@ pub struct Shared {
     config: Option<watch::Receiver<Arc<Config>>>,
     readiness: Readiness,
     token: Option<Token>,
+    /// One evidence bundle made at a time (see [`export`]).
+    exports: Arc<Semaphore>,
 }
 
 /// The handlers' state: cheap to clone.
@@ -134,6 +138,7 @@ pub async fn bind(
         config,
         readiness,
         token,
+        exports: Arc::new(Semaphore::new(1)),
     }));
     let bind_error = |error| StartError::Bind {
         listen: settings.listen.to_string(),

@@ -719,10 +719,14 @@ pub async fn evidence(State(state): State<AppState>) -> Response {
         .readers
         .read(|store| {
             let checkpoints = store.recent_checkpoints(CHECKPOINTS)?;
-            Ok((checkpoints, store.ledger_entries()?))
+            Ok((
+                checkpoints,
+                store.ledger_entries()?,
+                store.last_verify_run()?,
+            ))
         })
         .await;
-    respond(read.map(|(checkpoints, ledger_entries)| {
+    respond(read.map(|(checkpoints, ledger_entries, last_verify)| {
         let rows: Vec<Vec<String>> = checkpoints
             .iter()
             .map(|c| {
@@ -739,10 +743,40 @@ pub async fn evidence(State(state): State<AppState>) -> Response {
                 ]
             })
             .collect();
+        let verified = match &last_verify {
+            None => "<code>scopewatch verify</code> has not been run on this database yet".to_string(),
+            Some(run) => format!(
+                "The last <code>scopewatch verify</code>, {}: {}, {} checked, {} re-extracted{}",
+                time(Some(&run.finished_at)),
+                if run.findings == 0 {
+                    badge("verified")
+                } else {
+                    format!(
+                        "{} {}",
+                        badge("findings"),
+                        crate::wording::counted(run.findings as usize, "finding", "findings")
+                    )
+                },
+                crate::wording::counted(run.checkpoints as usize, "checkpoint", "checkpoints"),
+                crate::wording::counted(run.re_extracted as usize, "capture", "captures"),
+                match run.notes {
+                    0 => String::new(),
+                    n => format!(
+                        " ({} reported but not counted: pruned by policy, or not checkable)",
+                        crate::wording::counted(n as usize, "note", "notes")
+                    ),
+                }
+            ),
+        };
         let body = format!(
-            "<p>The ledger holds {}. `scopewatch verify` recomputes every hash and checks every signature; \
-             `scopewatch export` writes a bundle an auditor can check with standard tools.</p>\n<h2>Signed checkpoints</h2>\n{}",
+            "<p>The ledger holds {}. <code>scopewatch verify</code> recomputes every hash and checks every signature; \
+             an evidence bundle holds every capture, the ledger and its checkpoints, for an auditor to check with standard tools.</p>\n\
+             <h2>Verification</h2>\n<p>{verified}.</p>\n\
+             <h2>Export</h2>\n<p><a href=\"{}\" download>Download an evidence bundle</a> of the whole database \
+             (a zip of what <code>scopewatch export</code> writes, against the newest signed checkpoint; \
+             made when asked, which takes a while on a large database).</p>\n<h2>Signed checkpoints</h2>\n{}",
             crate::wording::counted(ledger_entries as usize, "entry", "entries"),
+            super::export::PATH,
             table(
                 &["Checkpoint", "Signed", "Tree size", "Root", "Key", "RFC 3161 timestamp"],
                 &rows

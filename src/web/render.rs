@@ -67,8 +67,8 @@ pub fn page(title: &str, section: Section, body: &str) -> String {
 /// `retired`) or a delivery's (`pending`, `done`, `failed`).
 pub fn badge(state: &str) -> String {
     let class = match state {
-        "ok" | "done" => "ok",
-        "failing" | "failed" => "bad",
+        "ok" | "done" | "verified" => "ok",
+        "failing" | "failed" | "findings" => "bad",
         _ => "muted",
     };
     format!("<span class=\"badge {class}\">{}</span>", esc(state))

@@ -3,7 +3,8 @@
 //!
 //! Budgets: at most [`MAX_IN_FLIGHT`] requests at once (more are answered
 //! 503 at once rather than queued without bound), each answered within
-//! [`REQUEST_TIMEOUT`] or given up with 503, and no request body (every
+//! [`REQUEST_TIMEOUT`] (an evidence bundle within [`export::TIMEOUT`]) or
+//! given up with 503, and no request body (every
 //! route is a read; a body is refused with 413 before it is read).
 
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::Semaphore;
 
-use super::{AppState, Readiness, api, auth, metrics, pages};
+use super::{AppState, Readiness, api, auth, export, metrics, pages};
 use crate::clock;
 use crate::daemon::lock::DaemonLock;
 use crate::query::QueryError;
@@ -49,6 +50,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/scope/history", get(pages::scope_history))
         .route("/changes", get(pages::changes))
         .route("/evidence", get(pages::evidence))
+        .route(export::PATH, get(export::bundle))
         .route("/alerts", get(pages::alerts))
         .nest("/api/v1", api::routes())
         .route("/metrics", get(metrics::metrics))
@@ -87,11 +89,17 @@ async fn budget(in_flight: Arc<Semaphore>, request: Request, next: Next) -> Resp
         )
             .into_response();
     }
-    let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+    // Making an evidence bundle reads the whole database: it has its own limit.
+    let limit = if request.uri().path() == export::PATH {
+        export::TIMEOUT
+    } else {
+        REQUEST_TIMEOUT
+    };
+    let mut response = match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("no answer within {REQUEST_TIMEOUT:?}; try a narrower query\n"),
+            format!("no answer within {limit:?}; try a narrower query\n"),
         )
             .into_response(),
     };

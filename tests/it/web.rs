@@ -29,7 +29,12 @@ impl Drop for Served {
 /// Starts `scopewatch --config config serve ARGS` and waits for the
 /// address it prints once bound.
 fn serve(config: &Path, args: &[&str]) -> Served {
-    let mut child = scopewatch_command(config)
+    serve_command(scopewatch_command(config), args)
+}
+
+/// [`serve`] of a command already set up.
+fn serve_command(mut command: std::process::Command, args: &[&str]) -> Served {
+    let mut child = command
         .arg("serve")
         .args(args)
         .stdout(Stdio::piped())
@@ -701,31 +706,10 @@ async fn readyz_needs_a_live_daemon_and_healthz_a_readable_database() {
     let mut text = std::fs::read_to_string(h.config_path()).unwrap();
     text.push_str("[web]\nlisten = \"127.0.0.1:0\"\n");
     std::fs::write(h.config_path(), text).unwrap();
-    let mut daemon = scopewatch_command(&h.config_path())
-        .arg("run")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(daemon.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the daemon logs its web address")
-            .unwrap();
-        if let Some(at) = line.find("web view on ") {
-            break line[at + "web view on ".len()..].trim().to_string();
-        }
-    };
-    let mut ready = (0, String::new());
-    for _ in 0..100 {
-        ready = get_text(&format!("{base}/readyz")).await;
-        if ready.0 == 200 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(ready.0, 200, "{}", ready.1);
-    assert!(ready.1.contains("scheduler beat"), "{}", ready.1);
+    let (mut daemon, base) = daemon_with_web(&h.config_path());
+    ready(&base).await;
+    let (_, body) = get_text(&format!("{base}/readyz")).await;
+    assert!(body.contains("scheduler beat"), "{body}");
     common::signal(&daemon, libc::SIGTERM);
     assert!(daemon.wait().unwrap().success());
 }
@@ -829,4 +813,358 @@ fn a_real_browser_draws_the_scope_matrix_and_a_side_by_side_diff() {
             .collect();
         assert!(console.is_empty(), "{console:#?}");
     }
+}
+
+/// Starts `scopewatch run` on `config` (which has a `[web] listen`) and
+/// waits for the address of its web view.
+fn daemon_with_web(config: &Path) -> (Child, String) {
+    let mut daemon = scopewatch_command(config)
+        .arg("run")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(daemon.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the daemon logs its web address")
+            .unwrap();
+        if let Some(at) = line.find("web view on ") {
+            break line[at + "web view on ".len()..].trim().to_string();
+        }
+    };
+    // The rest of the log is not read: drain it so the daemon never blocks.
+    std::thread::spawn(move || lines.for_each(drop));
+    (daemon, base)
+}
+
+/// Waits until the daemon's scheduler has gone round its loop once (its
+/// heartbeat, written after the freshness check, makes `/readyz` 200).
+async fn ready(base: &str) {
+    let mut ready = (0, String::new());
+    for _ in 0..300 {
+        ready = get_text(&format!("{base}/readyz")).await;
+        if ready.0 == 200 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the daemon's scheduler never beat: {ready:?}");
+}
+
+#[tokio::test]
+async fn the_daemon_raises_stale_once_per_source_through_the_alert_routes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = demo(tmp.path());
+    let alerts = tmp.path().join("stale.jsonl");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[web]\nlisten = \"127.0.0.1:0\"\n\
+         [[alert]]\nname = \"siem\"\nkind = \"file\"\npath = \"{}\"\nevents = [\"stale\"]\n",
+        alerts.display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let sources = json(&scopewatch(&config, &["sources", "--json"]));
+    let count = sources.as_array().unwrap().len();
+    assert!(count > 1);
+
+    // The demo's pages were last fetched years ago: each source is stale
+    // as soon as the daemon starts, whether due or not, and its sweep (of
+    // a server long gone) fails and raises no second one.
+    let (mut daemon, base) = daemon_with_web(&config);
+    ready(&base).await;
+    let mut delivered = Vec::new();
+    for _ in 0..300 {
+        delivered = std::fs::read_to_string(&alerts)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect();
+        if delivered.len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivered.len(), count, "{delivered:?}");
+    assert!(
+        delivered
+            .iter()
+            .all(|a| a["kind"] == "stale" && a["severity"] == "medium")
+    );
+    let api = get_json(&format!("{base}/api/v1/changes?kind=stale")).await;
+    assert_eq!(api.as_array().unwrap().len(), count, "{api}");
+    let (status, page) = get_text(&format!("{base}/changes?kind=stale")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        page.matches("older than its max_age").count(),
+        count,
+        "{page}"
+    );
+    let (_, metrics) = get_text(&format!("{base}/metrics")).await;
+    assert!(
+        metrics.contains(&format!(
+            "scopewatch_events_total{{kind=\"stale\"}} {count}"
+        )),
+        "{metrics}"
+    );
+    common::signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+
+    // Once per stale spell: a second start raises none.
+    let (mut daemon, base) = daemon_with_web(&config);
+    ready(&base).await;
+    common::signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+    let stale = json(&scopewatch(
+        &config,
+        &["changes", "--kind", "stale", "--json"],
+    ));
+    assert_eq!(stale, api);
+    for event in stale.as_array().unwrap() {
+        assert!(event["stale_since"].is_string(), "{event}");
+        assert!(event["last_good_at"].is_string(), "{event}");
+    }
+}
+
+#[tokio::test]
+async fn the_evidence_page_shows_the_last_verify_and_downloads_a_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = demo(tmp.path());
+    let server_tmp = tmp.path().join("server-tmp");
+    std::fs::create_dir(&server_tmp).unwrap();
+    let mut command = scopewatch_command(&config);
+    command.env("TMPDIR", &server_tmp);
+    let served = serve_command(command, &["--listen", "127.0.0.1:0"]);
+    let base = &served.base;
+
+    let (_, page) = get_text(&format!("{base}/evidence")).await;
+    assert!(
+        page.contains("has not been run on this database yet"),
+        "{page}"
+    );
+    let verify = scopewatch(&config, &["verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    let (_, page) = get_text(&format!("{base}/evidence")).await;
+    assert!(
+        page.contains("<span class=\"badge ok\">verified</span>, 0 checkpoints checked"),
+        "{page}"
+    );
+    // A plain link, no form or button.
+    assert!(
+        page.contains("<a href=\"/evidence/bundle.zip\" download>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<button") && !page.contains("<form"),
+        "{page}"
+    );
+
+    // The demo signs no checkpoint: there is nothing to export against yet.
+    let (status, text) = get_text(&format!("{base}/evidence/bundle.zip")).await;
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("no signing key yet"), "{text}");
+    // `check` (of the demo's server, long gone) signs the first checkpoint.
+    scopewatch(&config, &["check"]);
+    let response = get(&format!("{base}/evidence/bundle.zip")).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let disposition = response.headers()["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"scopewatch-evidence-"),
+        "{disposition}"
+    );
+    let bytes = response.bytes().await.unwrap();
+    // Nothing is left behind: the bundle's directory and zip are gone.
+    assert_eq!(std::fs::read_dir(&server_tmp).unwrap().count(), 0);
+    let unzipped = tmp.path().join("unzipped");
+    zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .unwrap()
+        .extract(&unzipped)
+        .unwrap();
+    let bundle = unzipped.join("scopewatch-evidence");
+    let checked = scopewatch(&config, &["verify", bundle.to_str().unwrap()]);
+    assert_eq!(
+        checked.status.code(),
+        Some(0),
+        "{}{}",
+        common::stdout(&checked),
+        stderr(&checked)
+    );
+    assert!(
+        common::stdout(&checked).contains("bundle verified"),
+        "{}",
+        common::stdout(&checked)
+    );
+}
+
+/// Prints every sample of the metrics text on standard input as JSON
+/// `[name, labels, value]`, as read by the Prometheus text parser and by
+/// the strict OpenMetrics one (which also insists on `# EOF`).
+const PROMETHEUS_PARSE: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families as prometheus
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics
+text = sys.stdin.read()
+def samples(parse):
+    return sorted(([s.name, s.labels, float(s.value)] for f in parse(text) for s in f.samples), key=json.dumps)
+print(json.dumps({"prometheus": samples(prometheus), "openmetrics": samples(openmetrics)}))
+"#;
+
+/// A Python 3 that has `prometheus_client` (Debian's
+/// python3-prometheus-client is in /usr/bin's), or `None`: the test is
+/// skipped, saying so, unless `SCOPEWATCH_REQUIRE_PROMETHEUS` is set, as CI
+/// sets it after installing the package.
+fn python_with_prometheus_client() -> Option<&'static str> {
+    let found = ["python3", "/usr/bin/python3"].into_iter().find(|python| {
+        std::process::Command::new(python)
+            .args(["-c", "import prometheus_client"])
+            .output()
+            .is_ok_and(|out| out.status.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("SCOPEWATCH_REQUIRE_PROMETHEUS").is_none(),
+            "SCOPEWATCH_REQUIRE_PROMETHEUS is set and no python3 has prometheus_client"
+        );
+        eprintln!(
+            "SKIPPED: no python3 with prometheus_client (apt-get install python3-prometheus-client)"
+        );
+    }
+    found
+}
+
+#[tokio::test]
+async fn metrics_parse_with_prometheus_client_and_match_the_database_after_a_demo() {
+    let Some(python) = python_with_prometheus_client() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let config = demo(tmp.path());
+    // One sweep by the daemon (of the demo's server, long gone): its
+    // duration and counts, and a stale event per source.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[daemon]\n", "[daemon]\njitter = \"0s\"\n")
+        + "[web]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(&config, text).unwrap();
+    let (mut daemon, _) = daemon_with_web(&config);
+    let mut status = serde_json::Value::Null;
+    for _ in 0..300 {
+        status = json(&scopewatch(&config, &["status", "--json"]));
+        if !status["last_sweep"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    common::signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+    let last_sweep = &status["last_sweep"];
+    assert!(last_sweep["duration_ms"].is_u64(), "{status}");
+
+    // `serve` alone: everything from the database.
+    let served = serve_loopback(&config);
+    let metrics = get_text(&format!("{}/metrics", served.base)).await.1;
+    let mut parse = std::process::Command::new(python)
+        .args(["-c", PROMETHEUS_PARSE])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    parse
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(metrics.as_bytes())
+        .unwrap();
+    let out = parse.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}\n{metrics}", stderr(&out));
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let samples = parsed["openmetrics"].as_array().unwrap();
+    // Both parsers read the same samples.
+    assert_eq!(parsed["prometheus"], parsed["openmetrics"], "{metrics}");
+    let value = |name: &str, label: Option<(&str, &str)>| -> f64 {
+        samples
+            .iter()
+            .filter(|s| s[0] == name)
+            .filter(|s| label.is_none_or(|(k, v)| s[1][k] == v))
+            .map(|s| s[2].as_f64().unwrap())
+            .sum()
+    };
+
+    let sources = json(&scopewatch(&config, &["sources", "--json"]));
+    let sources = sources.as_array().unwrap();
+    let mut outcomes = std::collections::BTreeMap::<String, f64>::new();
+    for source in sources {
+        let id = source["id"].as_str().unwrap();
+        let history = json(&scopewatch(
+            &config,
+            &["history", id, "--json", "--limit", "10000"],
+        ));
+        for record in history.as_array().unwrap() {
+            *outcomes
+                .entry(record["outcome"].as_str().unwrap().to_string())
+                .or_default() += 1.0;
+        }
+        assert_eq!(value("scopewatch_stale", Some(("source", id))), 1.0, "{id}");
+    }
+    assert!(outcomes["failed"] >= sources.len() as f64, "{outcomes:?}");
+    for (outcome, count) in &outcomes {
+        assert_eq!(
+            value("scopewatch_attempts_total", Some(("outcome", outcome))),
+            *count,
+            "{outcome}"
+        );
+    }
+    let events = json(&scopewatch(&config, &["changes", "--json"]));
+    let mut kinds = std::collections::BTreeMap::<String, f64>::new();
+    for event in events.as_array().unwrap() {
+        *kinds
+            .entry(event["kind"].as_str().unwrap().to_string())
+            .or_default() += 1.0;
+    }
+    assert_eq!(kinds["stale"], sources.len() as f64);
+    for (kind, count) in &kinds {
+        assert_eq!(
+            value("scopewatch_events_total", Some(("kind", kind))),
+            *count,
+            "{kind}"
+        );
+    }
+    assert_eq!(
+        value("scopewatch_events_total", None),
+        events.as_array().unwrap().len() as f64
+    );
+    let deliveries = json(&scopewatch(&config, &["alerts", "--json"]));
+    for state in ["pending", "failed"] {
+        let count = deliveries
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["state"] == state)
+            .count();
+        assert_eq!(
+            value("scopewatch_outbox_deliveries", Some(("state", state))),
+            count as f64,
+            "{state}"
+        );
+    }
+    let store =
+        scopewatch::store::Store::open_reader(&config.parent().unwrap().join("scopewatch.db"))
+            .unwrap();
+    assert_eq!(
+        value("scopewatch_ledger_entries", None),
+        store.ledger_entries().unwrap() as f64
+    );
+    assert_eq!(
+        value("scopewatch_last_sweep_duration_seconds", None),
+        last_sweep["duration_ms"].as_f64().unwrap() / 1000.0
+    );
+    assert_eq!(
+        value("scopewatch_last_sweep_sources", Some(("result", "checked"))),
+        last_sweep["checked"].as_f64().unwrap()
+    );
+    assert_eq!(value("scopewatch_build_info", None), 1.0);
+    assert!(value("scopewatch_database_bytes", None) > 0.0);
 }
