@@ -512,6 +512,13 @@ async fn a_browser_source_through_check() {
     .unwrap();
     assert!(text.contains("- Azure Maps"), "{text}");
     assert_eq!(processes_mentioning(profiles.path()), Vec::<String>::new());
+    // Nothing left in the command's temporary directory: no profile, and
+    // no directory of Chromium's own (its singleton socket's).
+    let left: Vec<_> = std::fs::read_dir(profiles.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// Without `chromium` on PATH, a browser source fails saying what to

@@ -102,8 +102,11 @@ impl Chromium {
                 proxy.ip()
             ))
             // Chromium keeps caches and settings under $HOME and XDG
-            // directories besides the profile: all of it in the profile.
+            // directories besides the profile, and the directory of its
+            // singleton socket under $TMPDIR (left behind when it is
+            // killed, one a fetch): all of it in the profile.
             .env("HOME", profile)
+            .env("TMPDIR", profile)
             .env("XDG_CONFIG_HOME", profile)
             .env("XDG_CACHE_HOME", profile)
             .stdin(Stdio::null())
