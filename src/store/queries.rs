@@ -197,7 +197,7 @@ impl Store {
         &self,
         at: Option<&str>,
     ) -> Result<std::collections::HashMap<String, String>> {
-        let sql = match at {
+        let sql: &str = match at {
             None => {
                 "SELECT st.source,
                         (SELECT r.finished_at FROM records r
@@ -206,16 +206,20 @@ impl Store {
                          ORDER BY r.id LIMIT 1)
                  FROM source_state st WHERE st.scope_broken = 1"
             }
-            Some(_) => {
+            // After each source's last scope record at `at`, its first
+            // successful record without one, made by then: a walk from
+            // that record on through the source's records in id order.
+            Some(_) => &format!(
                 "SELECT r.source, r.finished_at FROM records r
-                 WHERE r.id IN (
-                     SELECT MIN(b.id) FROM records b
-                     WHERE b.outcome = 'ok' AND b.scope_hash IS NULL AND b.started_at <= ?1
-                       AND b.id > COALESCE((SELECT MAX(g.id) FROM records g
-                                            WHERE g.source = b.source AND g.scope_hash IS NOT NULL
-                                              AND g.started_at <= ?1), 0)
-                     GROUP BY b.source)"
-            }
+                     WHERE r.id IN (
+                         SELECT (SELECT b.id FROM record_rows b
+                                 WHERE b.source = s.id AND b.id > COALESCE(({LAST_SCOPE_AT}), 0)
+                                   AND b.outcome IN (0, 'ok') AND b.scope_hash IS NULL
+                                   AND CASE typeof(b.started_at) WHEN 'integer'
+                                       THEN b.started_at <= ?2 ELSE b.started_at <= ?1 END
+                                 ORDER BY b.id LIMIT 1)
+                         FROM sources s)"
+            ),
         };
         let mut statement = self.conn().prepare(sql)?;
         let read = |row: &rusqlite::Row<'_>| {
@@ -223,7 +227,7 @@ impl Store {
         };
         let rows = match at {
             None => statement.query_map([], read)?,
-            Some(at) => statement.query_map([at], read)?,
+            Some(at) => statement.query_map(params![at, packed_ms(at)?], read)?,
         };
         let mut since = std::collections::HashMap::new();
         for row in rows {
@@ -433,6 +437,27 @@ impl ScopeFilter {
     }
 }
 
+/// SQL: the id of source `s.id`'s last scope record made by `?1` (RFC
+/// 3339, as `clock::format` writes it) or, the same time packed, `?2`
+/// (Unix ms): one seek each in `record_scopes_by_time`, packed rows (whose
+/// times are integers, sorting before any text) first, then rows written
+/// before packing (their times as text).
+const LAST_SCOPE_AT: &str = "SELECT COALESCE(
+        (SELECT g.id FROM record_rows g
+         WHERE g.source = s.id AND g.scope_hash IS NOT NULL AND g.started_at <= ?2
+         ORDER BY g.started_at DESC, g.id DESC LIMIT 1),
+        (SELECT g.id FROM record_rows g
+         WHERE g.source = s.id AND g.scope_hash IS NOT NULL
+           AND g.started_at >= '' AND g.started_at <= ?1
+         ORDER BY g.started_at DESC, g.id DESC LIMIT 1))";
+
+/// `at` (RFC 3339) as a packed row's time, Unix milliseconds.
+fn packed_ms(at: &str) -> Result<i64> {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| StoreError::NotFound(format!("{at:?} is not an RFC 3339 time")))
+}
+
 impl Store {
     /// The pairs in scope at `at` (RFC 3339, default now): per source, those
     /// of its latest stored scope at that time. A source whose extraction
@@ -440,17 +465,33 @@ impl Store {
     /// extraction was broken then has its rows marked `stale_since`.
     pub fn scope_at(&self, at: Option<&str>, filter: &ScopeFilter) -> Result<Vec<ScopeRow>> {
         let stale = self.scope_unreadable_since(at)?;
-        let mut statement = self.conn().prepare(
-            "SELECT r.id, r.source, r.scope_hash FROM records r
-             WHERE r.id IN (
-                 SELECT MAX(id) FROM records
-                 WHERE scope_hash IS NOT NULL AND (?1 IS NULL OR started_at <= ?1)
-                 GROUP BY source)
-             ORDER BY r.source",
-        )?;
-        let latest = statement
-            .query_map([at], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-            .collect::<rusqlite::Result<Vec<(i64, String, String)>>>()?;
+        // Now: the latest (by id); at a time: the latest made by then, by
+        // time (index `record_scopes_by_time`).
+        let latest_at = format!(
+            "SELECT r.id, r.source, (SELECT hex FROM digests WHERE id = r.scope_hash)
+             FROM sources s JOIN record_rows r ON r.id = ({LAST_SCOPE_AT})
+             ORDER BY s.id"
+        );
+        let latest_now = "SELECT r.id, r.source, (SELECT hex FROM digests WHERE id = r.scope_hash)
+             FROM sources s JOIN record_rows r ON r.id = (
+                 SELECT MAX(g.id) FROM record_rows g
+                 WHERE g.source = s.id AND g.scope_hash IS NOT NULL)
+             ORDER BY s.id";
+        let read = |row: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, String, String)> {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        };
+        let latest = match at {
+            None => self
+                .conn()
+                .prepare(latest_now)?
+                .query_map([], read)?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+            Some(at) => self
+                .conn()
+                .prepare(&latest_at)?
+                .query_map(params![at, packed_ms(at)?], read)?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+        };
         let mut sets = SetCache::new(self.conn());
         let mut out = Vec::new();
         for (record, source, hash) in latest {

@@ -125,8 +125,7 @@ impl Store {
         let conn = self.conn();
         let attempts = grouped(
             conn,
-            "SELECT outcome, COALESCE(error_class, ''), COUNT(*) FROM records
-             GROUP BY outcome, error_class",
+            "SELECT outcome, error_class, attempts FROM attempt_counts",
             |row| Ok(((row.get(0)?, row.get(1)?), row.get(2)?)),
         )?;
         let events = grouped(

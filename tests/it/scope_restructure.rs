@@ -375,6 +375,17 @@ fn an_unreadable_scope_is_flagged_stale_and_reminded() {
             .iter()
             .all(|r| r.get("stale_since").is_none())
     );
+    // At the time it broke, the answer was already stale, since then.
+    let out = scopewatch(&h.config_path(), &["scope", "--json", "--at", &since]);
+    let rows = json(&out);
+    assert!(!rows.as_array().unwrap().is_empty());
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["stale_since"] == since.as_str()),
+        "{rows}"
+    );
 
     // Readable again: compared with the kept reference, no longer stale.
     site.show(&base[4].1);
