@@ -841,3 +841,54 @@ fn a_bodiless_metadata_call_is_checked_as_recorded() {
         ],
     );
 }
+
+/// `[retention]` never empties a portal metadata body, though another
+/// record whose body has the same bytes (a plain source watching the
+/// metadata call's URL) gets old: the metadata call is evidence of its
+/// attempt, checked by verify and in the bundle against the hash its
+/// record states.
+#[test]
+fn retention_keeps_the_portal_metadata_bodies() {
+    let portal = MockPortal::start(metadata("d8a2", "2026-08-31T18:32:10.627083Z"));
+    let document = portal
+        .server
+        .url(&format!("/api/v2/downloadDocuments/{GUID}"));
+    let plain = portal.server.url(&format!(
+        "/api/v2/GetLiveDocumentIncludingOldSeriesDoc/{GUID}/"
+    ));
+    let harness = Harness::new(&format!(
+        "[http]\nretries = 0\n[retention]\nraw_bodies = \"1ms\"\n\
+         [[source]]\nid = \"stp-azure\"\nurl = \"{document}\"\nportal = \"service-trust\"\n\
+         [[source]]\nid = \"plain\"\nurl = \"{plain}\"\n"
+    ));
+    check(&harness);
+    let store = harness.store();
+    let rows = store.all_records().unwrap();
+    let portal_row = &rows
+        .iter()
+        .find(|(r, _)| r.source == "stp-azure")
+        .unwrap()
+        .0;
+    let raw_hash = portal_row.portal_call().unwrap().metadata.raw_hash.unwrap();
+    let plain_row = &rows.iter().find(|(r, _)| r.source == "plain").unwrap().0;
+    assert_eq!(plain_row.raw_hash.as_deref(), Some(raw_hash.as_str()));
+    // The plain source moves on, so its first body is prunable.
+    portal.set_live(metadata("e91f", "2026-11-30T09:00:00Z"));
+    check(&harness);
+    check(&harness);
+
+    let conn = rusqlite::Connection::open(harness.db_path()).unwrap();
+    let pruned: Option<String> = conn
+        .query_row(
+            "SELECT pruned_at FROM blobs WHERE hash = ?1",
+            [&raw_hash],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pruned, None);
+    let out = scopewatch(&harness.config_path(), &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    let bundle = export(&harness, "bundle", &[]);
+    let (code, findings) = verify_bundle(&harness, &bundle, &[]);
+    assert_eq!(code, 0, "{findings:#?}");
+}
