@@ -7,7 +7,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::bundle::{copy_dir, export, run_script};
+use common::bundle::{copy_dir, export, python_to_end, run_script};
 use common::server::Server;
 use common::{Harness, scopewatch};
 
@@ -211,36 +211,6 @@ fn the_shipped_script_verifies_a_clean_bundle_and_names_each_tampering() {
         )),
         "{out}"
     );
-}
-
-/// `python3 ARGS...` run to its end, killed (and the test failed) if it
-/// has not ended after two minutes: a hang must fail, not stall the suite.
-/// `None` (saying so) when there is no python3.
-fn python_to_end(args: &[&str]) -> Option<(i32, String)> {
-    let mut child = match std::process::Command::new("python3")
-        .args(args)
-        .current_dir(std::env::temp_dir())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("SKIPPED: python3 is not installed; verify_ledger.py needs it");
-            return None;
-        }
-        Err(e) => panic!("python3: {e}"),
-    };
-    for _ in 0..1200 {
-        if child.try_wait().unwrap().is_some() {
-            let out = child.wait_with_output().unwrap();
-            return Some((out.status.code().unwrap(), common::output_text(&out)));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    panic!("python3 {args:?} did not end: it hangs");
 }
 
 /// A copy of `bundle` whose first archive file has `member` (one gzip

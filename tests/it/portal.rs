@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::bundle::{copy_dir, export, forge_warc, resign, run_script, verify_bundle};
+use crate::common::bundle::{
+    copy_dir, export, forge_warc, redo_digests, resign, run_script, verify_bundle,
+};
 use crate::common::server::{Reply, Server};
 use crate::common::{Harness, output_text, scopewatch};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -727,17 +729,7 @@ fn a_failed_download_cannot_be_dropped_or_replaced_unnoticed() {
                 if id_of(&r) == download {
                     let text = String::from_utf8(r.block.clone()).unwrap();
                     r.block = text.replace("went wrong", "went right").into_bytes();
-                    let (payload, block) = (
-                        warc::digest(warc::http_payload(&r.block)),
-                        warc::digest(&r.block),
-                    );
-                    for (name, value) in &mut r.headers {
-                        match name.as_str() {
-                            "WARC-Payload-Digest" => *value = payload.clone(),
-                            "WARC-Block-Digest" => *value = block.clone(),
-                            _ => {}
-                        }
-                    }
+                    redo_digests(&mut r);
                 }
                 r
             })
@@ -816,17 +808,7 @@ fn a_bodiless_metadata_call_is_checked_as_recorded() {
                         body.len()
                     )
                     .into_bytes();
-                    let (payload, block) = (
-                        warc::digest(warc::http_payload(&r.block)),
-                        warc::digest(&r.block),
-                    );
-                    for (name, value) in &mut r.headers {
-                        match name.as_str() {
-                            "WARC-Payload-Digest" => *value = payload.clone(),
-                            "WARC-Block-Digest" => *value = block.clone(),
-                            _ => {}
-                        }
-                    }
+                    redo_digests(&mut r);
                 }
                 r
             })
