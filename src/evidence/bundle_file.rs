@@ -63,6 +63,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_shipped_script_caps_decompression_at_max_file() {
+        assert_eq!(MAX_FILE, 4 << 30);
+        assert!(include_str!("verify_ledger.py").contains("\nMAX_FILE = 4 << 30\n"));
+    }
+
+    #[test]
     fn a_fifo_or_a_device_is_refused_at_once_and_a_file_is_capped() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("SHA256SUMS");

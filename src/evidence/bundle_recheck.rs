@@ -28,14 +28,20 @@ pub(crate) struct Captures {
     /// WARC-Record-ID of a response or identical-payload revisit to the
     /// SHA-256 of its payload.
     payloads: HashMap<String, String>,
-    /// WARC-Record-ID of a response to its WARC-Target-URI.
-    response_uris: HashMap<String, String>,
 }
 
 impl Captures {
     /// Takes in one WARC record (in file order: a response comes before
     /// the revisits and the metadata record that refer to it).
-    pub(crate) fn add(&mut self, concerns: &str, record: &WarcRecord, findings: &mut Vec<Finding>) {
+    /// `own`: for a metadata record, its attempt's own response or
+    /// revisit as [`super::capture_links`] derived it, when in the file.
+    pub(crate) fn add(
+        &mut self,
+        concerns: &str,
+        record: &WarcRecord,
+        own: Option<&str>,
+        findings: &mut Vec<Finding>,
+    ) {
         let id = record.header("WARC-Record-ID").unwrap_or_default();
         match record.header("WARC-Type") {
             Some("response") => {
@@ -44,54 +50,40 @@ impl Captures {
                 self.bodies
                     .entry(hash.clone())
                     .or_insert_with(|| payload.to_vec());
-                self.payloads.insert(id.to_string(), hash);
-                let uri = record.header("WARC-Target-URI").unwrap_or_default();
-                self.response_uris.insert(id.to_string(), uri.to_string());
+                // A repeated id is a finding; the first record stands.
+                self.payloads.entry(id.to_string()).or_insert(hash);
             }
             Some("revisit") => {
                 if let Some(hash) = record
                     .header("WARC-Refers-To")
                     .and_then(|first| self.payloads.get(first))
                 {
-                    self.payloads.insert(id.to_string(), hash.clone());
+                    let hash = hash.clone();
+                    self.payloads.entry(id.to_string()).or_insert(hash);
                 }
             }
             Some("metadata") => {
                 if let Ok(meta) = serde_json::from_slice::<Value>(&record.block) {
-                    self.add_metadata(concerns, record, &meta, findings);
+                    self.add_metadata(concerns, own, &meta, findings);
                 }
             }
             _ => {}
         }
     }
 
-    /// The SHA-256 (hex) of the body a metadata record's capture holds:
-    /// the payload of the response it is concurrent to first, or of the
-    /// response that revisit refers to. None when that is a portal
-    /// attempt's metadata call (`meta`'s `portal_metadata_response`): the
-    /// attempt downloaded nothing, or its call failed, so no response
-    /// holds its own body.
-    pub(crate) fn payload_of(&self, metadata: &WarcRecord, meta: &Value) -> Option<&str> {
-        metadata
-            .header("WARC-Concurrent-To")
-            .filter(|response| meta["portal_metadata_response"].as_str() != Some(response))
-            .and_then(|response| self.payloads.get(response))
-            .map(String::as_str)
-    }
-
-    /// The response `id` read so far: its WARC-Target-URI and the SHA-256
-    /// (hex) of its payload.
-    pub(crate) fn response(&self, id: &str) -> Option<(&str, &str)> {
-        Some((
-            self.response_uris.get(id)?.as_str(),
-            self.payloads.get(id)?.as_str(),
-        ))
+    /// The SHA-256 (hex) of the body a capture holds: the payload of its
+    /// own response `own` (derived from its record hash, see
+    /// [`super::capture_links`]), or of the response that revisit refers
+    /// to. None without one: a portal attempt that downloaded nothing, or
+    /// whose call failed, has no response holding its own body.
+    pub(crate) fn payload_of(&self, own: Option<&str>) -> Option<&str> {
+        own.and_then(|id| self.payloads.get(id)).map(String::as_str)
     }
 
     fn add_metadata(
         &mut self,
         concerns: &str,
-        record: &WarcRecord,
+        own: Option<&str>,
         meta: &Value,
         findings: &mut Vec<Finding>,
     ) {
@@ -107,7 +99,7 @@ impl Captures {
             return;
         };
         let text_hash = meta["text_hash"].as_str().map(str::to_string);
-        let body = self.payload_of(record, meta).map(str::to_string);
+        let body = self.payload_of(own).map(str::to_string);
         let pruned = body.as_deref().is_some_and(|p| pruned_by_policy(meta, p));
         let extracted = outcome == "ok" && text_hash.is_some() && !pruned;
         if extracted && body.is_none() {

@@ -16,6 +16,7 @@
 
 mod bundle_file;
 mod bundle_recheck;
+mod capture_links;
 pub mod checkpoint;
 mod event_check;
 pub mod event_leaf;

@@ -4,7 +4,10 @@
 //! leaf naming the body's hash, so `verify` reports the missing bytes as
 //! "pruned by policy" and a body emptied without such a leaf as tampering.
 //! Texts, diffs and each source's last good body are never pruned: change
-//! detection and the reports still need them.
+//! detection and the reports still need them. Nor is a portal document's
+//! metadata body, though a record with the same body gets old: it is the
+//! evidence of its attempt's metadata call, which `verify` and the bundle
+//! check against the hash the record states.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -39,7 +42,10 @@ pub fn prune(store: &Store, keep: Duration) -> Result<usize, EvidenceError> {
                AND NOT EXISTS (SELECT 1 FROM events e WHERE e.diff_hash = b.hash)
                AND b.hash NOT IN (SELECT r.raw_hash FROM source_state s
                                   JOIN records r ON r.id = s.last_good_record
-                                  WHERE r.raw_hash IS NOT NULL)",
+                                  WHERE r.raw_hash IS NOT NULL)
+               AND b.hash NOT IN (SELECT json_extract(json, '$.portal.metadata.raw_hash')
+                                  FROM record_fetch_details
+                                  WHERE json_extract(json, '$.portal.metadata.raw_hash') IS NOT NULL)",
         )?
         .query_map([&cutoff], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;

@@ -14,6 +14,7 @@ use rusqlite::OptionalExtension;
 use serde_json::Value;
 
 use super::bundle_recheck::Captures;
+use super::capture_links::FileRecords;
 use super::checkpoint::{self, Checkpoint, key_id};
 use super::ledger::{self, Entry};
 use super::manifest::Archived;
@@ -21,7 +22,7 @@ use super::merkle::{Hash, RootBuilder};
 use super::recheck::Reextraction;
 use super::{EvidenceError, Finding, warc};
 use crate::hash::Digest;
-use crate::store::{RecordedPortalCall, Store};
+use crate::store::Store;
 
 /// What `verify` found, and how many captures it re-extracted.
 #[derive(Debug, Default)]
@@ -944,15 +945,14 @@ fn check_archives(
         let Some(bytes) = read(dir, &name, findings) else {
             continue;
         };
-        // WARC-Record-ID to WARC-Type of the records read so far.
-        let mut kinds: HashMap<String, String> = HashMap::new();
         let reads = warc::read_all(&bytes);
         let names = warc::record_names(&name, &reads);
-        for (read, concerns) in reads.into_iter().zip(names) {
+        let mut file_records = FileRecords::new(&name);
+        for (read, concerns) in reads.iter().zip(names) {
             let record = match read {
                 warc::ReadRecord::Ok { record, .. } => record,
                 warc::ReadRecord::Damaged { problem, .. } => {
-                    findings.push(Finding::new(concerns, problem));
+                    findings.push(Finding::new(concerns, problem.clone()));
                     continue;
                 }
             };
@@ -972,40 +972,38 @@ fn check_archives(
                     ));
                 }
             }
-            if let Some(id) = record.header("WARC-Record-ID") {
-                kinds.insert(id.to_string(), kind.to_string());
-            }
-            if kind == "metadata"
-                && let Ok(meta) = serde_json::from_slice::<Value>(&record.block)
-                && let Some(seq) = meta["ledger_seq"].as_i64()
-            {
-                let concurrent = record
-                    .header("WARC-Concurrent-To")
-                    .and_then(|id| kinds.get(id))
-                    .cloned();
-                archived.insert(
-                    seq,
-                    Archived {
-                        file: name.clone(),
-                        record_id: meta["record_id"].as_i64(),
-                        raw_pruned: meta["raw_pruned"] == true,
-                        concurrent,
-                    },
-                );
-            }
+            file_records.add(&concerns, record, findings);
+            let mut own = None;
             if kind == "metadata" {
+                let meta = serde_json::from_slice::<Value>(&record.block).ok();
+                let linked = meta
+                    .as_ref()
+                    .map(|meta| file_records.link(&concerns, record, meta, findings))
+                    .unwrap_or_default();
+                if let Some(meta) = &meta
+                    && let Some(seq) = meta["ledger_seq"].as_i64()
+                {
+                    archived.insert(
+                        seq,
+                        Archived {
+                            file: name.clone(),
+                            record_id: meta["record_id"].as_i64(),
+                            raw_pruned: meta["raw_pruned"] == true,
+                            concurrent: linked.first_kind,
+                        },
+                    );
+                }
                 let ledger = Ledger {
                     leaves,
                     config_seqs: &config_seqs,
                 };
-                let payload = serde_json::from_slice::<Value>(&record.block)
-                    .ok()
-                    .and_then(|meta| captures.payload_of(&record, &meta).map(str::to_string));
-                check_metadata(&concerns, &record, &ledger, payload.as_deref(), findings);
-                check_portal_metadata_call(&concerns, &record, &captures, findings);
+                let payload = captures.payload_of(linked.own.as_deref());
+                check_metadata(&concerns, record, &ledger, payload, findings);
+                own = linked.own;
             }
-            captures.add(&concerns, &record, findings);
+            captures.add(&concerns, record, own.as_deref(), findings);
         }
+        file_records.finish(findings);
     }
     (captures, archived)
 }
@@ -1127,65 +1125,6 @@ fn check_metadata(
     {
         problem(
             "the response payload is not the body the record hashed: the capture was replaced"
-                .into(),
-        );
-    }
-}
-
-/// A portal attempt's metadata call: the response its metadata record
-/// names (`portal_metadata_response`, one of its `WARC-Concurrent-To`)
-/// must be in the file before it, archived under the call's URI, and hold
-/// the body whose SHA-256 the record's `fetch_details` states (under the
-/// record hash the ledger signed).
-fn check_portal_metadata_call(
-    concerns: &str,
-    metadata: &warc::WarcRecord,
-    captures: &Captures,
-    findings: &mut Vec<Finding>,
-) {
-    let Ok(meta) = serde_json::from_slice::<Value>(&metadata.block) else {
-        return;
-    };
-    // The call as the hashed record states it, not as the metadata repeats it.
-    let call = meta["record"]
-        .as_str()
-        .and_then(|text| serde_json::from_str::<Value>(text).ok())
-        .and_then(|record| RecordedPortalCall::parse(record["fetch_details"].as_str()?))
-        .map(|portal| portal.metadata);
-    let Some(call) = call else { return };
-    let Some(raw_hash) = &call.raw_hash else {
-        return;
-    };
-    let mut problem = |text: String| {
-        findings.push(Finding {
-            record_id: meta["record_id"].as_i64(),
-            ..Finding::new(concerns, text)
-        })
-    };
-    let named = meta["portal_metadata_response"].as_str();
-    let concurrent = metadata.headers.iter().any(|(name, value)| {
-        name.eq_ignore_ascii_case("WARC-Concurrent-To") && Some(value.as_str()) == named
-    });
-    let response = named
-        .filter(|_| concurrent)
-        .and_then(|id| captures.response(id));
-    let Some(response) = response else {
-        problem(format!(
-            "the portal's metadata response ({}) is not in the archive: it was removed",
-            call.uri()
-        ));
-        return;
-    };
-    let (uri, payload) = response;
-    if uri != call.uri() {
-        problem(format!(
-            "the portal's metadata response is archived under {uri}, not {}, the call the record names: it was replaced",
-            call.uri()
-        ));
-    }
-    if payload != raw_hash {
-        problem(
-            "the portal's metadata response payload is not the body the record hashed: the document's title, version or dates were altered"
                 .into(),
         );
     }

@@ -4,9 +4,10 @@
 Recomputes each leaf hash of ledger/entries.jsonl (SHA-256 of 0x00 and the line), each `prev` link, that
 the entries run without a gap from the first manifest.json names to the last the newest checkpoint signed,
 each inclusion proof against its root (RFC 9162 2.1.3.2), from entry 0 every checkpoint's root, and that
-every capture manifest.json's selection includes has its WARC records in archive/. Prints each problem
+every capture manifest.json's selection includes has its WARC records in archive/: its metadata holds the record
+its ledger entry hashed, and is WARC-Concurrent-To exactly the records whose ids derive from that hash. Prints each problem
 with its ledger sequence number, exits 1 on any. Checks no signature. Python 3.6+, standard library only."""
-import functools, gzip, hashlib, json, os, sys
+import functools, hashlib, json, os, sys, zlib
 
 def leaf_hash(line): return hashlib.sha256(b"\x00" + line).digest()
 
@@ -73,26 +74,88 @@ def read_jsonl(directory, name, problem):
         rows.append((number, line, value))
     return rows
 
-def archived(directory, name, problem):
-    """{ledger_seq: has its concurrent records} of the WARC metadata records in archive/NAME."""
+# The most bytes one archive file may decompress to: src/evidence/bundle_file.rs MAX_FILE, so a crafted
+# gzip member cannot exhaust memory.
+MAX_FILE = 4 << 30
+
+def gunzip(data):
+    """The members of a .warc.gz, decompressed, at most MAX_FILE bytes in all; ValueError when not."""
+    out, total = [], 0
+    while data:
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        chunk = member.decompress(data, MAX_FILE - total + 1)
+        total += len(chunk)
+        if total > MAX_FILE:
+            raise ValueError("it decompresses to more than %d bytes, the most a bundle file may hold" % MAX_FILE)
+        if not member.eof:
+            raise ValueError("a gzip member is cut short")
+        out.append(chunk)
+        data = member.unused_data
+    return b"".join(out)
+
+def record_id(record_hash, kind):
+    """The WARC-Record-ID scopewatch derives from a record hash and a kind (src/evidence/warc.rs record_id)."""
+    h = hashlib.sha256(("%s/%s" % (record_hash, kind)).encode("utf-8")).hexdigest()
+    return "<urn:uuid:%s-%s-8%s-a%s-%s>" % (h[0:8], h[8:12], h[13:16], h[17:20], h[20:32])
+
+def concurrent_slots(record_hash, record):
+    """[(WARC type, id) choices] a metadata record is WARC-Concurrent-To, in order (warc.rs concurrent_slots): the
+    attempt's own response or revisit (its request without a response) unless its own capture is a portal document's
+    metadata call, then that call's response (its request without a status)."""
     try:
-        data, found, ids, at = gzip.decompress(read(directory, name, problem) or b""), {}, set(), 0
-    except (OSError, EOFError) as error:  # EOFError: cut inside a gzip member
+        call = json.loads(record.get("fetch_details") or "{}")["portal"]["metadata"]
+    except (KeyError, TypeError, ValueError):
+        call = None
+    own, slots = lambda kind: (kind, record_id(record_hash, kind)), []
+    if not isinstance(call, dict) or call.get("url") != record.get("url"):
+        status = record.get("status")
+        slots.append([own("request")] if status is None else [own("revisit")] if status == 304 else [own("response"), own("revisit")])
+    if isinstance(call, dict):
+        slots.append([("request", record_id(record_hash, "portal-metadata/request"))] if call.get("status") is None
+                     else [("response", record_id(record_hash, "portal-metadata/response"))])
+    return slots
+
+def capture_problem(meta, concurrent, kinds, leaf, name):
+    """Why a metadata record's capture is not whole, or None: its `record` must hash to the record_hash of its ledger
+    leaf, and its WARC-Concurrent-To must be exactly the records derived from that hash, each earlier in the file."""
+    record_hash = leaf.get("record_hash") if leaf else None
+    try:
+        canonical = meta["record"]
+        if record_hash is None or hashlib.sha256(canonical.encode("utf-8")).hexdigest() != record_hash: raise ValueError
+        slots = concurrent_slots(record_hash, json.loads(canonical))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return "the WARC metadata in %s does not hold the record its ledger entry hashed: the capture was replaced" % name
+    if len(concurrent) != len(slots) or any(c not in [i for _, i in slot] for c, slot in zip(concurrent, slots)):
+        return "the WARC-Concurrent-To of its metadata in %s are not the records derived from its record hash: a record was removed, added or swapped" % name
+    for target, slot in zip(concurrent, slots):
+        if (kinds.get(target), target) not in slot:
+            return "its WARC record %s is missing from %s: its WARC records were removed" % (target, name)
+    return None
+
+def archived(directory, name, leaves, problem):
+    """{ledger_seq: None, or why its capture is not whole} of the WARC metadata records in archive/NAME."""
+    try:
+        data, found, kinds, at = gunzip(read(directory, name, problem) or b""), {}, {}, 0
+    except (zlib.error, ValueError) as error:
         return problem(None, "%s cannot be read whole: %s" % (name, error)) or {}
     while at < len(data):
         end = data.find(b"\r\n\r\n", at)
-        head = [l.split(": ", 1) for l in data[at:end].decode("utf-8", "replace").split("\r\n")[1:] if ": " in l]
-        concurrent, head = [v for k, v in head if k == "WARC-Concurrent-To"], dict(head)  # a portal attempt has two
-        try:
-            start, at = end + 4, end + 8 + int(head["Content-Length"])
-        except (KeyError, ValueError):
-            end = -1
-        if end < 0 or data[at - 4:at] != b"\r\n\r\n":
+        head = [l.split(":", 1) for l in data[at:end].decode("utf-8", "replace").split("\r\n")[1:] if ":" in l]
+        head = [(k.strip().lower(), v.strip()) for k, v in head]
+        concurrent, head = [v for k, v in head if k == "warc-concurrent-to"], dict(head)  # a portal attempt has two
+        length = head.get("content-length", "")
+        if end < 0 or not length or length.strip("0123456789"):
+            return problem(None, "%s is not a sequence of WARC records (a record without a Content-Length of digits)" % name) or found
+        start, advanced = end + 4, end + 8 + int(length)
+        if advanced <= at or data[advanced - 4:advanced] != b"\r\n\r\n":
             return problem(None, "%s is not a sequence of WARC records" % name) or found
-        ids.add(head.get("WARC-Record-ID"))
-        if head.get("WARC-Type") == "metadata":
+        at = advanced
+        kinds.setdefault(head.get("warc-record-id"), head.get("warc-type"))
+        if head.get("warc-type") == "metadata":
             try:
-                found[json.loads(data[start:at - 4].decode("utf-8"))["ledger_seq"]] = bool(concurrent) and all(c in ids for c in concurrent)
+                meta = json.loads(data[start:at - 4].decode("utf-8"))
+                seq = meta["ledger_seq"]
+                found[seq] = capture_problem(meta, concurrent, kinds, leaves.get(seq), name)
             except (ValueError, KeyError, TypeError):
                 problem(None, "%s holds a metadata record that is not JSON with a ledger_seq" % name)
     return found
@@ -115,9 +178,11 @@ def check_manifest(directory, manifest, leaves, problem):
         if leaf["type"] != "event" and chosen:
             name = "archive/%s.warc.gz" % source
             if name not in warcs:
-                warcs[name] = archived(directory, name, problem)
-            if not warcs[name].get(seq, False):
+                warcs[name] = archived(directory, name, leaves, problem)
+            if seq not in warcs[name]:
                 problem(seq, "the %s of record %s is missing from %s: its WARC records were removed" % (leaf["type"], leaf["record_id"], name))
+            elif warcs[name][seq]:
+                problem(seq, "the %s of record %s: %s" % (leaf["type"], leaf["record_id"], warcs[name][seq]))
 
 def check(directory):
     problems = []

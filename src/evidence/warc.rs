@@ -97,7 +97,7 @@ pub fn digest(bytes: &[u8]) -> String {
 }
 
 /// A record id derived from the fetch record's hash and the WARC type.
-fn record_id(record_hash: &str, kind: &str) -> String {
+pub(crate) fn record_id(record_hash: &str, kind: &str) -> String {
     let h = Digest::of(format!("{record_hash}/{kind}").as_bytes()).to_hex();
     format!(
         "<urn:uuid:{}-{}-8{}-a{}-{}>",
@@ -205,25 +205,11 @@ pub fn render(attempt: &Attempt<'_>) -> (Vec<WarcRecord>, Option<FirstCapture>) 
     let mut records = Vec::new();
 
     // The portal's metadata call, first: it was made first.
-    let mut metadata_call = None;
-    if let Some(portal) = &attempt.portal {
-        let call = portal.call;
-        let exchange = Exchange {
-            uri: call.uri(),
-            date: &call.started_at,
-            request_headers: &call.request_headers,
-            status: call.status,
-            response_headers: &call.response_headers,
-            remote_ip: call.remote_ip.as_deref(),
-            body_len: portal.body.map(<[u8]>::len),
-        };
-        metadata_call = Some(push_exchange(
-            &mut records,
-            &exchange,
-            [id(PORTAL_METADATA_REQUEST), id(PORTAL_METADATA_RESPONSE)],
-            Payload::Body(portal.body.unwrap_or_default()),
-        ));
-    }
+    let metadata_call = attempt.portal.as_ref().map(|portal| {
+        let (call_records, rendered) = render_portal_call(attempt.record_hash, portal);
+        records.extend(call_records);
+        rendered
+    });
     // The record's own capture, unless it is the metadata call itself
     // (nothing was downloaded, or the call failed): that is rendered once.
     let own_is_metadata_call = attempt.portal.is_some_and(|p| p.call.url == row.url);
@@ -310,8 +296,73 @@ pub fn render(attempt: &Attempt<'_>) -> (Vec<WarcRecord>, Option<FirstCapture>) 
 
 /// The kinds the metadata call's WARC record ids derive from, beside the
 /// attempt's own `request` and `response`.
-const PORTAL_METADATA_REQUEST: &str = "portal-metadata/request";
-const PORTAL_METADATA_RESPONSE: &str = "portal-metadata/response";
+pub(crate) const PORTAL_METADATA_REQUEST: &str = "portal-metadata/request";
+pub(crate) const PORTAL_METADATA_RESPONSE: &str = "portal-metadata/response";
+
+/// A portal attempt's metadata call as its `request` and (when a response
+/// came) `response` records, under ids derived from `record_hash`: what
+/// the export writes, and what `verify BUNDLE` renders again to compare.
+pub(crate) fn render_portal_call(
+    record_hash: &str,
+    portal: &PortalMetadata<'_>,
+) -> (Vec<WarcRecord>, Rendered) {
+    let call = portal.call;
+    let exchange = Exchange {
+        uri: call.uri(),
+        date: &call.started_at,
+        request_headers: &call.request_headers,
+        status: call.status,
+        response_headers: &call.response_headers,
+        remote_ip: call.remote_ip.as_deref(),
+        body_len: portal.body.map(<[u8]>::len),
+    };
+    let mut records = Vec::new();
+    let rendered = push_exchange(
+        &mut records,
+        &exchange,
+        [
+            record_id(record_hash, PORTAL_METADATA_REQUEST),
+            record_id(record_hash, PORTAL_METADATA_RESPONSE),
+        ],
+        Payload::Body(portal.body.unwrap_or_default()),
+    );
+    (records, rendered)
+}
+
+/// One record a metadata record is `WARC-Concurrent-To`: the ids it may
+/// have (an attempt's own response is a `revisit` when an earlier capture
+/// in the file had its payload) with the WARC type each id is rendered as.
+pub(crate) type ConcurrentSlot = Vec<(&'static str, String)>;
+
+/// What a metadata record is `WARC-Concurrent-To`, in order, derived from
+/// the record it describes (its hash, `url`, `status` and the portal call
+/// its `fetch_details` holds) as [`render`] links them: the attempt's own
+/// response or revisit (its request when no response came), unless its
+/// own capture is the portal's metadata call; then that call's response
+/// (its request when it got no status).
+pub(crate) fn concurrent_slots(
+    record_hash: &str,
+    url: &str,
+    status: Option<i64>,
+    call: Option<&RecordedCall>,
+) -> Vec<ConcurrentSlot> {
+    let id = |kind: &'static str| (kind, record_id(record_hash, kind));
+    let mut slots = Vec::new();
+    if call.is_none_or(|call| call.url != url) {
+        slots.push(match status {
+            None => vec![id("request")],
+            Some(304) => vec![id("revisit")],
+            Some(_) => vec![id("response"), id("revisit")],
+        });
+    }
+    if let Some(call) = call {
+        slots.push(match call.status {
+            None => vec![("request", record_id(record_hash, PORTAL_METADATA_REQUEST))],
+            Some(_) => vec![("response", record_id(record_hash, PORTAL_METADATA_RESPONSE))],
+        });
+    }
+    slots
+}
 
 /// One HTTP exchange to render as a `request` and (when a response came)
 /// a `response` or `revisit`.
@@ -340,9 +391,9 @@ enum Payload<'a> {
 }
 
 /// The WARC record ids an exchange was rendered under.
-struct Rendered {
-    request: String,
-    response: Option<String>,
+pub(crate) struct Rendered {
+    pub request: String,
+    pub response: Option<String>,
 }
 
 fn base_headers(kind: &str, id: String, date: &str, uri: &str) -> Vec<(String, String)> {
@@ -758,6 +809,16 @@ mod tests {
             .map(|r| r.header("WARC-Record-ID").unwrap().to_string())
             .collect();
         assert_eq!(concurrent(metadata), ids);
+        // What verify derives from the record hash names the same records.
+        let derived = |row: &RecordRow| -> Vec<Vec<String>> {
+            concurrent_slots("ab", &row.url, row.status, Some(&call))
+                .into_iter()
+                .map(|slot| slot.into_iter().map(|(_, id)| id).collect())
+                .collect()
+        };
+        let slots = derived(&downloaded);
+        assert_eq!(slots.len(), 2);
+        assert!(slots[0].contains(&ids[0]) && slots[1] == [ids[1].clone()]);
         let meta: Value = serde_json::from_slice(&metadata.block).unwrap();
         assert_eq!(meta["portal_metadata_response"], ids[1]);
 
@@ -778,6 +839,10 @@ mod tests {
         assert_eq!(
             concurrent(&records[2]),
             [records[1].header("WARC-Record-ID").unwrap()]
+        );
+        assert_eq!(
+            derived(&unchanged),
+            [[records[1].header("WARC-Record-ID").unwrap()]]
         );
     }
 

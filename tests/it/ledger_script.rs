@@ -7,7 +7,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::bundle::{copy_dir, export, run_script};
+use common::bundle::{copy_dir, export, python_to_end, run_script};
 use common::server::Server;
 use common::{Harness, scopewatch};
 
@@ -211,4 +211,95 @@ fn the_shipped_script_verifies_a_clean_bundle_and_names_each_tampering() {
         )),
         "{out}"
     );
+}
+
+/// A copy of `bundle` whose first archive file has `member` (one gzip
+/// member) appended.
+fn with_member_appended(bundle: &Path, name: &str, member: &[u8]) -> PathBuf {
+    let copy = bundle.with_file_name(name);
+    copy_dir(bundle, &copy);
+    let archive = std::fs::read_dir(copy.join("archive"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".warc.gz"))
+        .unwrap();
+    let mut bytes = std::fs::read(&archive).unwrap();
+    bytes.extend_from_slice(member);
+    std::fs::write(&archive, bytes).unwrap();
+    copy
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Hostile archive files end the script with a clear problem: a record
+/// whose Content-Length is negative (it walked the reader back for ever)
+/// and a gzip member that decompresses past the cap (checked with the
+/// cap lowered to 1 MiB, the shipped one being Rust's 4 GiB).
+#[test]
+fn the_script_ends_on_hostile_archive_files() {
+    let (_h, _server, whole, _iso) = bundles();
+    let script = include_str!("../../src/evidence/verify_ledger.py");
+    assert!(script.contains("\nMAX_FILE = 4 << 30\n"));
+
+    // A length that takes the reader back to where the record starts,
+    // just after the previous record's end.
+    let back = (1..1000)
+        .map(|n| format!("WARC/1.1\r\nWARC-Type: resource\r\nContent-Length: -{n}"))
+        .find(|head| head.len() + 8 == head.rsplit('-').next().unwrap().parse::<usize>().unwrap())
+        .unwrap();
+    let negative = with_member_appended(
+        &whole,
+        "negative",
+        &gzip(format!("{back}\r\n\r\n").as_bytes()),
+    );
+    let script_path = negative.join("verify_ledger.py");
+    let Some((code, out)) = python_to_end(&[script_path.to_str().unwrap()]) else {
+        return;
+    };
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("a Content-Length of digits"), "{out}");
+
+    let bomb = with_member_appended(&whole, "bomb", &gzip(&vec![0; 2 << 20]));
+    let lowered_cap = format!(
+        "import sys; sys.path.insert(0, {dir:?}); import verify_ledger as v; v.MAX_FILE = 1 << 20; \
+         sys.argv = ['verify_ledger.py', {dir:?}]; sys.exit(v.main())",
+        dir = bomb.to_str().unwrap()
+    );
+    let (code, out) = python_to_end(&["-c", &lowered_cap]).unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("decompresses to more than 1048576 bytes"),
+        "{out}"
+    );
+}
+
+/// WARC header names are case-insensitive (WARC 1.1 section 4): a bundle
+/// whose names are all lower-cased still passes the script.
+#[test]
+fn the_script_reads_warc_header_names_in_any_case() {
+    let (h, _server, whole, _iso) = bundles();
+    let lowered = whole.with_file_name("lowered");
+    copy_dir(&whole, &lowered);
+    for entry in std::fs::read_dir(lowered.join("archive")).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().ends_with(".warc.gz") {
+            continue;
+        }
+        common::bundle::forge_warc(&path, |record| {
+            for (name, _) in &mut record.headers {
+                *name = name.to_ascii_lowercase();
+            }
+            true
+        });
+    }
+    let _ = std::fs::remove_file(lowered.join("archive.wacz"));
+    common::bundle::resign(&h, &lowered);
+    if let Some((code, out)) = run_script(&lowered) {
+        assert_eq!(code, 0, "{out}");
+    }
 }

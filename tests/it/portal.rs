@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::bundle::{copy_dir, export, forge_warc, resign, run_script, verify_bundle};
+use crate::common::bundle::{
+    copy_dir, export, forge_warc, redo_digests, resign, run_script, verify_bundle,
+};
 use crate::common::server::{Reply, Server};
 use crate::common::{Harness, output_text, scopewatch};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -606,4 +608,269 @@ fn named_by_verify(harness: &Harness, bundle: &std::path::Path, words: &[&str]) 
         findings.iter().any(|f| words.iter().all(|w| f.contains(w))),
         "no finding with {words:?} in {findings:#?}"
     );
+}
+
+/// A portal source whose metadata call answers `metadata_reply` and whose
+/// download answers `download_reply`, checked once and exported; the
+/// harness, the server (kept alive) and the bundle.
+fn exported_attempt(
+    metadata_reply: fn() -> Reply,
+    download_reply: fn() -> Reply,
+) -> (Harness, Server, std::path::PathBuf) {
+    let server = Server::start(move |request| {
+        if request.path.contains("GetLiveDocument") {
+            metadata_reply()
+        } else {
+            download_reply()
+        }
+    });
+    let url = server.url(&format!("/api/v2/downloadDocuments/{GUID}"));
+    let harness = Harness::new(&format!(
+        "[http]\nretries = 0\n[[source]]\nid = \"stp\"\nurl = \"{url}\"\nportal = \"service-trust\"\n"
+    ));
+    assert_eq!(check(&harness)[0]["result"], "failed");
+    let bundle = export(&harness, "bundle", &[]);
+    let (code, findings) = verify_bundle(&harness, &bundle, &[]);
+    assert_eq!(code, 0, "{findings:#?}");
+    if let Some((code, out)) = run_script(&bundle) {
+        assert_eq!(code, 0, "{out}");
+    }
+    (harness, server, bundle)
+}
+
+/// A copy of `bundle` named `name` whose WARC file `rewrite` replaced
+/// (given its records), with the WACZ left out and the sums signed again.
+fn rewritten(
+    harness: &Harness,
+    bundle: &std::path::Path,
+    name: &str,
+    rewrite: impl FnOnce(Vec<warc::WarcRecord>) -> Vec<warc::WarcRecord>,
+) -> std::path::PathBuf {
+    let copy = bundle.with_file_name(name);
+    copy_dir(bundle, &copy);
+    let path = copy.join("archive/stp.warc.gz");
+    let records = rewrite(warc_records(&path));
+    let bytes: Vec<u8> = records.iter().flat_map(|r| r.to_gzip().unwrap()).collect();
+    std::fs::write(&path, bytes).unwrap();
+    let _ = std::fs::remove_file(copy.join("archive.wacz"));
+    resign(harness, &copy);
+    copy
+}
+
+fn id_of(record: &warc::WarcRecord) -> String {
+    record.header("WARC-Record-ID").unwrap().to_string()
+}
+
+/// A download that was not a PDF keeps its body but extracts nothing: its
+/// response, removed with the header naming it, or replaced with the
+/// headers swapped, is still named, by verify and by the script; a record
+/// repeated or added is named too.
+#[test]
+fn a_failed_download_cannot_be_dropped_or_replaced_unnoticed() {
+    let (harness, _server, bundle) = exported_attempt(
+        || Reply::ok("application/json", metadata("d8a2", "2026-08-31")),
+        || Reply::html("<html><body>Something went wrong</body></html>"),
+    );
+    let records = warc_records(&bundle.join("archive/stp.warc.gz"));
+    let download = records
+        .iter()
+        .find(|r| {
+            r.header("WARC-Type") == Some("response")
+                && r.header("WARC-Target-URI")
+                    .unwrap()
+                    .contains("downloadDocuments")
+        })
+        .map(id_of)
+        .unwrap_or_else(|| panic!("{records:#?}"));
+
+    // The download's response and the header naming it, both removed.
+    let dropped = rewritten(&harness, &bundle, "dropped", |records| {
+        records
+            .into_iter()
+            .filter(|r| id_of(r) != download)
+            .map(|mut r| {
+                r.headers.retain(|(_, value)| *value != download);
+                r
+            })
+            .collect()
+    });
+    named_by_verify(
+        &harness,
+        &dropped,
+        &[
+            "WARC-Concurrent-To",
+            "a record was removed, added or swapped",
+        ],
+    );
+    named_by_verify(&harness, &dropped, &["response record", "it was removed"]);
+    if let Some((code, out)) = run_script(&dropped) {
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("a record was removed, added or swapped"),
+            "{out}"
+        );
+    }
+
+    // The headers swapped (the metadata call's response first) and the
+    // download's body replaced, its digests redone.
+    let swapped = rewritten(&harness, &bundle, "swapped", |records| {
+        records
+            .into_iter()
+            .map(|mut r| {
+                if r.header("WARC-Type") == Some("metadata") {
+                    let (mut concurrent, rest): (Vec<_>, Vec<_>) = r
+                        .headers
+                        .into_iter()
+                        .partition(|(name, _)| name == "WARC-Concurrent-To");
+                    concurrent.reverse();
+                    r.headers = rest;
+                    r.headers.extend(concurrent);
+                }
+                if id_of(&r) == download {
+                    let text = String::from_utf8(r.block.clone()).unwrap();
+                    r.block = text.replace("went wrong", "went right").into_bytes();
+                    redo_digests(&mut r);
+                }
+                r
+            })
+            .collect()
+    });
+    named_by_verify(
+        &harness,
+        &swapped,
+        &[
+            "WARC-Concurrent-To",
+            "a record was removed, added or swapped",
+        ],
+    );
+    named_by_verify(
+        &harness,
+        &swapped,
+        &["the response payload is not the body the record hashed"],
+    );
+    if let Some((code, out)) = run_script(&swapped) {
+        assert_eq!(code, 1, "{out}");
+    }
+
+    // A record repeated, and a response no capture derives.
+    let repeated = rewritten(&harness, &bundle, "repeated", |mut records| {
+        let copy = records
+            .iter()
+            .find(|r| id_of(r) == download)
+            .unwrap()
+            .clone();
+        let mut stranger = copy.clone();
+        for (name, value) in &mut stranger.headers {
+            if name == "WARC-Record-ID" {
+                *value = "<urn:uuid:00000000-0000-8000-a000-000000000000>".into();
+            }
+        }
+        records.insert(1, copy);
+        records.insert(1, stranger);
+        records
+    });
+    named_by_verify(
+        &harness,
+        &repeated,
+        &[&format!("a second WARC record has the id {download}")],
+    );
+    named_by_verify(
+        &harness,
+        &repeated,
+        &[
+            "<urn:uuid:00000000-0000-8000-a000-000000000000>",
+            "belongs to no capture of the bundle",
+        ],
+    );
+}
+
+/// A metadata call answered 403 holds no body: its exported response
+/// (status line, headers, empty body) replaced by a 200 with the
+/// document's JSON is named, and so is a response added to a call that
+/// got none.
+#[test]
+fn a_bodiless_metadata_call_is_checked_as_recorded() {
+    let (harness, _server, bundle) = exported_attempt(|| Reply::status(403), || Reply::status(500));
+    let records = warc_records(&bundle.join("archive/stp.warc.gz"));
+    let call = records
+        .iter()
+        .find(|r| r.header("WARC-Type") == Some("response"))
+        .map(id_of)
+        .unwrap_or_else(|| panic!("{records:#?}"));
+    let forged = rewritten(&harness, &bundle, "forged", |records| {
+        records
+            .into_iter()
+            .map(|mut r| {
+                if id_of(&r) == call {
+                    let body = metadata("d8a2", "2026-08-31");
+                    r.block = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .into_bytes();
+                    redo_digests(&mut r);
+                }
+                r
+            })
+            .collect()
+    });
+    named_by_verify(
+        &harness,
+        &forged,
+        &[
+            "the portal's metadata response",
+            "is not the call the record states",
+        ],
+    );
+}
+
+/// `[retention]` never empties a portal metadata body, though another
+/// record whose body has the same bytes (a plain source watching the
+/// metadata call's URL) gets old: the metadata call is evidence of its
+/// attempt, checked by verify and in the bundle against the hash its
+/// record states.
+#[test]
+fn retention_keeps_the_portal_metadata_bodies() {
+    let portal = MockPortal::start(metadata("d8a2", "2026-08-31T18:32:10.627083Z"));
+    let document = portal
+        .server
+        .url(&format!("/api/v2/downloadDocuments/{GUID}"));
+    let plain = portal.server.url(&format!(
+        "/api/v2/GetLiveDocumentIncludingOldSeriesDoc/{GUID}/"
+    ));
+    let harness = Harness::new(&format!(
+        "[http]\nretries = 0\n[retention]\nraw_bodies = \"1ms\"\n\
+         [[source]]\nid = \"stp-azure\"\nurl = \"{document}\"\nportal = \"service-trust\"\n\
+         [[source]]\nid = \"plain\"\nurl = \"{plain}\"\n"
+    ));
+    check(&harness);
+    let store = harness.store();
+    let rows = store.all_records().unwrap();
+    let portal_row = &rows
+        .iter()
+        .find(|(r, _)| r.source == "stp-azure")
+        .unwrap()
+        .0;
+    let raw_hash = portal_row.portal_call().unwrap().metadata.raw_hash.unwrap();
+    let plain_row = &rows.iter().find(|(r, _)| r.source == "plain").unwrap().0;
+    assert_eq!(plain_row.raw_hash.as_deref(), Some(raw_hash.as_str()));
+    // The plain source moves on, so its first body is prunable.
+    portal.set_live(metadata("e91f", "2026-11-30T09:00:00Z"));
+    check(&harness);
+    check(&harness);
+
+    let conn = rusqlite::Connection::open(harness.db_path()).unwrap();
+    let pruned: Option<String> = conn
+        .query_row(
+            "SELECT pruned_at FROM blobs WHERE hash = ?1",
+            [&raw_hash],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pruned, None);
+    let out = scopewatch(&harness.config_path(), &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    let bundle = export(&harness, "bundle", &[]);
+    let (code, findings) = verify_bundle(&harness, &bundle, &[]);
+    assert_eq!(code, 0, "{findings:#?}");
 }

@@ -68,22 +68,27 @@ pub fn forge_warc(path: &Path, mut forge: impl FnMut(&mut warc::WarcRecord) -> b
         };
         if forge(&mut record) {
             forged += 1;
-            let payload = warc::digest(warc::http_payload(&record.block));
-            let block = warc::digest(&record.block);
-            let length = record.block.len().to_string();
-            for (name, value) in &mut record.headers {
-                match name.as_str() {
-                    "WARC-Payload-Digest" => *value = payload.clone(),
-                    "WARC-Block-Digest" => *value = block.clone(),
-                    "Content-Length" => *value = length.clone(),
-                    _ => {}
-                }
-            }
+            redo_digests(&mut record);
         }
         rewritten.extend(record.to_gzip().unwrap());
     }
     std::fs::write(path, rewritten).unwrap();
     forged
+}
+
+/// Redoes `record`'s WARC-Payload-Digest and WARC-Block-Digest after its
+/// block was edited, as a forger would (the length is written from the
+/// block).
+pub fn redo_digests(record: &mut warc::WarcRecord) {
+    let payload = warc::digest(warc::http_payload(&record.block));
+    let block = warc::digest(&record.block);
+    for (name, value) in &mut record.headers {
+        match name.as_str() {
+            "WARC-Payload-Digest" => *value = payload.clone(),
+            "WARC-Block-Digest" => *value = block.clone(),
+            _ => {}
+        }
+    }
 }
 
 /// What an attacker holding the signing key does after editing a bundle:
@@ -116,17 +121,51 @@ pub fn resign_with(signer: &Signer, bundle: &Path) {
 /// `python3 verify_ledger.py` run from elsewhere, on the directory it is
 /// in; `None` (saying so) when there is no python3.
 pub fn run_script(bundle: &Path) -> Option<(i32, String)> {
-    let out = match std::process::Command::new("python3")
-        .arg(bundle.join("verify_ledger.py"))
+    python_to_end(&[bundle.join("verify_ledger.py").to_str().unwrap()])
+}
+
+/// `python3 ARGS...` run from elsewhere to its end, killed (and the test
+/// failed) if it has not ended after two minutes: a hang must fail, not
+/// stall the suite. `None` (saying so) when there is no python3.
+pub fn python_to_end(args: &[&str]) -> Option<(i32, String)> {
+    let mut child = match std::process::Command::new("python3")
+        .args(args)
         .current_dir(std::env::temp_dir())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
     {
-        Ok(out) => out,
+        Ok(child) => child,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             eprintln!("SKIPPED: python3 is not installed; verify_ledger.py needs it");
             return None;
         }
         Err(e) => panic!("python3: {e}"),
     };
-    Some((out.status.code().unwrap(), super::output_text(&out)))
+    // Read while it runs, so a full pipe cannot stall it.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                std::io::Read::read_to_end(&mut pipe, &mut bytes).unwrap();
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    for _ in 0..1200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = std::process::Output {
+                status,
+                stdout: stdout.join().unwrap(),
+                stderr: stderr.join().unwrap(),
+            };
+            return Some((status.code().unwrap(), super::output_text(&out)));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    panic!("python3 {args:?} did not end: it hangs");
 }
