@@ -612,13 +612,21 @@ pub enum ReadRecord {
 }
 
 /// Reads every gzip member of a `.warc.gz` as one record; stops at the
-/// first member that cannot be read (the rest of the file has no frame).
+/// first member that cannot be read (the rest of the file has no frame),
+/// and at the bundle's file limit of decompressed bytes: a small member
+/// may inflate a thousandfold.
 pub fn read_all(bytes: &[u8]) -> Vec<ReadRecord> {
+    read_all_within(bytes, super::bundle_file::MAX_FILE)
+}
+
+/// [`read_all`], decompressing at most `limit` bytes in all.
+fn read_all_within(bytes: &[u8], limit: u64) -> Vec<ReadRecord> {
     let mut out = Vec::new();
     let mut rest = bytes;
+    let mut left = limit;
     while !rest.is_empty() {
         let offset = (bytes.len() - rest.len()) as u64;
-        let mut decoder = flate2::bufread::GzDecoder::new(rest);
+        let mut decoder = flate2::bufread::GzDecoder::new(rest).take(left.saturating_add(1));
         let mut plain = Vec::new();
         if let Err(e) = decoder.read_to_end(&mut plain) {
             out.push(ReadRecord::Damaged {
@@ -629,7 +637,17 @@ pub fn read_all(bytes: &[u8]) -> Vec<ReadRecord> {
             });
             break;
         }
-        rest = decoder.into_inner();
+        if plain.len() as u64 > left {
+            out.push(ReadRecord::Damaged {
+                offset,
+                problem: format!(
+                    "the file decompresses to more than {limit} bytes, more than any bundle holds: the record is altered"
+                ),
+            });
+            break;
+        }
+        left -= plain.len() as u64;
+        rest = decoder.into_inner().into_inner();
         out.push(match parse(&plain) {
             Ok(record) => ReadRecord::Ok { offset, record },
             Err(problem) => ReadRecord::Damaged { offset, problem },
@@ -735,6 +753,24 @@ pub fn http_payload(block: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_that_inflates_past_the_limit_is_damaged_not_read() {
+        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+        gz.write_all(&vec![b'x'; 2 << 20]).unwrap();
+        let bomb = gz.finish().unwrap();
+        let reads = read_all_within(&bomb, 1 << 20);
+        assert!(
+            matches!(&reads[..], [ReadRecord::Damaged { offset: 0, problem }] if problem.contains("more than 1048576 bytes")),
+            "{reads:?}"
+        );
+        // Within the limit, the same member is read (as a malformed record).
+        let reads = read_all_within(&bomb, 4 << 20);
+        assert!(
+            matches!(&reads[..], [ReadRecord::Damaged { problem, .. }] if !problem.contains("more than")),
+            "{reads:?}"
+        );
+    }
 
     #[test]
     fn a_content_length_that_overflows_is_a_damaged_record() {
