@@ -74,6 +74,11 @@ pub enum Command {
     /// standard input and writes what they yield on standard output
     #[command(hide = true, name = "extract-worker")]
     ExtractWorker(ExtractWorkerArgs),
+    /// A bundle process, started by the web view for its download: writes
+    /// the evidence bundle of the whole database (`--db`) into a directory,
+    /// under a memory ceiling
+    #[command(hide = true, name = "bundle-worker")]
+    BundleWorker(BundleWorkerArgs),
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +86,19 @@ pub struct ServeArgs {
     /// Where to listen instead of [web] listen: IP:PORT, or unix:/path for a reverse proxy; off loopback, [web] token_file is required
     #[arg(long, value_name = "ADDRESS")]
     pub listen: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BundleWorkerArgs {
+    /// The directory to write the bundle into (it must not exist)
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The signing key file ([evidence] key_file), if the configuration names one
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// The process's memory ceiling (RLIMIT_DATA), in bytes
+    #[arg(long)]
+    pub memory: u64,
 }
 
 #[derive(Debug, Args)]

@@ -79,6 +79,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
             crate::isolation::worker::serve(args.memory)?;
             Ok(Status::Success)
         }
+        Command::BundleWorker(args) => {
+            let database = env.database_path(None)?;
+            crate::web::bundle_worker(&database, &args.out, args.key_file.as_deref(), args.memory)?;
+            Ok(Status::Success)
+        }
     }
 }
 

@@ -45,8 +45,10 @@ pub fn serve(memory: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The limits set once, before any input is read.
-fn confine(memory: u64) -> anyhow::Result<()> {
+/// The limits set once, before any input is read: a data-segment ceiling
+/// of `memory` bytes, no core dumps, first in line for the out-of-memory
+/// killer. Also what the web view's bundle process sets.
+pub fn confine(memory: u64) -> anyhow::Result<()> {
     // RLIMIT_DATA counts the heap (brk and private anonymous mappings)
     // but not the executable's own mappings, so the ceiling is what
     // extraction itself may use; RLIMIT_AS would also charge the binary,

@@ -439,17 +439,19 @@ impl ScopeFilter {
 
 /// SQL: the id of source `s.id`'s last scope record made by `?1` (RFC
 /// 3339, as `clock::format` writes it) or, the same time packed, `?2`
-/// (Unix ms): one seek each in `record_scopes_by_time`, packed rows (whose
-/// times are integers, sorting before any text) first, then rows written
-/// before packing (their times as text).
-const LAST_SCOPE_AT: &str = "SELECT COALESCE(
-        (SELECT g.id FROM record_rows g
-         WHERE g.source = s.id AND g.scope_hash IS NOT NULL AND g.started_at <= ?2
-         ORDER BY g.started_at DESC, g.id DESC LIMIT 1),
-        (SELECT g.id FROM record_rows g
-         WHERE g.source = s.id AND g.scope_hash IS NOT NULL
-           AND g.started_at >= '' AND g.started_at <= ?1
-         ORDER BY g.started_at DESC, g.id DESC LIMIT 1))";
+/// (Unix ms), by the time it was made: one seek each in
+/// `record_scopes_by_time` among packed rows (whose times are integers,
+/// sorting before any text) and among rows whose time is kept as written
+/// (text: rows from before packing, and the rare time packing cannot
+/// hold); of the two, the one made last (the higher id).
+const LAST_SCOPE_AT: &str = "SELECT NULLIF(MAX(
+        COALESCE((SELECT g.id FROM record_rows g
+                  WHERE g.source = s.id AND g.scope_hash IS NOT NULL AND g.started_at <= ?2
+                  ORDER BY g.started_at DESC, g.id DESC LIMIT 1), 0),
+        COALESCE((SELECT g.id FROM record_rows g
+                  WHERE g.source = s.id AND g.scope_hash IS NOT NULL
+                    AND g.started_at >= '' AND g.started_at <= ?1
+                  ORDER BY g.started_at DESC, g.id DESC LIMIT 1), 0)), 0)";
 
 /// `at` (RFC 3339) as a packed row's time, Unix milliseconds.
 fn packed_ms(at: &str) -> Result<i64> {

@@ -1,19 +1,28 @@
 //! The evidence bundle the evidence page links to: made on request from
 //! the whole database by `export`'s own code path (against the newest
 //! signed checkpoint, which the daemon signs after each sweep), in a
-//! temporary directory, zipped into an anonymous temporary file (one with
-//! no name, so nothing is left behind whatever becomes of the request)
-//! and streamed from it. One bundle is made at a time; a request meanwhile
-//! is answered 503.
+//! process of its own (`scopewatch bundle-worker`) under a memory ceiling,
+//! into a temporary directory, then zipped into an anonymous temporary
+//! file (one with no name, so nothing is left behind whatever becomes of
+//! the request) and streamed from it. Making a bundle holds every capture
+//! of it in memory; in its own process, a database too large for the
+//! ceiling fails that request with a message, never the daemon. One bundle
+//! is made, or streamed, at a time; a request meanwhile is answered 503.
 
 use std::io::{Seek, Write};
 use std::path::Path;
+use std::pin::Pin;
+use std::process::Stdio;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::sync::OwnedSemaphorePermit;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
@@ -26,25 +35,29 @@ use crate::store::Store;
 /// Where the bundle is downloaded from.
 pub const PATH: &str = "/evidence/bundle.zip";
 
-/// The longest making a bundle may take before the request is given up
-/// (instead of the ten seconds of every other request): `export` of a
-/// database of 100,000 captures takes minutes on two cores. The bundle
-/// being made still holds the one slot until it is done.
+/// The longest making a bundle may take: `export` of a database of
+/// 100,000 captures takes minutes on two cores. Past it the bundle process
+/// is killed.
 pub const TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
-/// Why no bundle was made.
-#[derive(Debug, thiserror::Error)]
-enum ExportError {
-    #[error(
-        "no signing key yet: `scopewatch check` or the daemon creates it with the first checkpoint"
-    )]
+/// The bundle process's memory ceiling. A bundle is made in memory (about
+/// 10 KB a capture), so this is about 50,000 captures: a month of 500
+/// sources on the default schedule. It keeps the process, the daemon and
+/// two extraction processes inside the unit's `MemoryMax=1G`; larger
+/// selections are for `scopewatch export --since`.
+pub const MEMORY: u64 = 512 << 20;
+
+/// The most of the bundle process's output read back.
+const MAX_REPORT: u64 = 64 << 10;
+
+/// What the bundle process reports on its standard output.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+enum Report {
+    Written,
     NoKey,
-    #[error(transparent)]
-    Evidence(#[from] EvidenceError),
-    #[error("cannot write the bundle's temporary files: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("cannot zip the bundle: {0}")]
-    Zip(#[from] zip::result::ZipError),
+    Damaged { message: String },
+    Failed { message: String },
 }
 
 /// `GET /evidence/bundle.zip`.
@@ -53,40 +66,26 @@ pub async fn bundle(State(state): State<AppState>) -> Response {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "30")],
-            "a bundle is being made for another request; try again once it is done\n",
+            "a bundle is being made or sent for another request; try again once it is done\n",
         )
             .into_response();
     };
-    let database = state.database.clone();
     let key_file = state.config().and_then(|c| c.key_file.clone());
-    let made = tokio::task::spawn_blocking(move || {
-        let _one_at_a_time = permit;
-        make(&database, key_file.as_deref())
-    })
-    .await;
-    let file = match made {
-        Ok(Ok(file)) => file,
-        Ok(Err(ExportError::NoKey)) => {
-            return (StatusCode::CONFLICT, format!("{}\n", ExportError::NoKey)).into_response();
-        }
-        Ok(Err(ExportError::Evidence(EvidenceError::Damaged(message)))) => {
-            return (StatusCode::CONFLICT, format!("no bundle: {message}\n")).into_response();
-        }
-        Ok(Err(e)) => {
-            tracing::error!("web: no evidence bundle: {e}");
-            return internal();
-        }
-        Err(e) => {
-            tracing::error!("web: making the evidence bundle failed: {e}");
-            return internal();
-        }
+    let file = match make(&state.database, key_file.as_deref()).await {
+        Ok(file) => file,
+        Err(response) => return response,
     };
     let name = format!(
         "scopewatch-evidence-{}.zip",
         clock::now().format("%Y%m%dT%H%M%SZ")
     );
     let length = file.metadata().map(|m| m.len()).ok();
-    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    // The slot is held until the last byte is sent (or the client goes).
+    let reader = Holding {
+        file: tokio::fs::File::from_std(file),
+        _permit: permit,
+    };
+    let stream = tokio_util::io::ReaderStream::new(reader);
     let mut response = Response::new(Body::from_stream(stream));
     let headers = response.headers_mut();
     headers.insert(
@@ -102,6 +101,22 @@ pub async fn bundle(State(state): State<AppState>) -> Response {
     response
 }
 
+/// The zipped bundle's file, holding the one bundle slot while it is read.
+struct Holding {
+    file: tokio::fs::File,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for Holding {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().file).poll_read(cx, buf)
+    }
+}
+
 fn internal() -> Response {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -110,24 +125,155 @@ fn internal() -> Response {
         .into_response()
 }
 
-/// Writes the bundle of the whole database into a temporary directory,
-/// zips it into an anonymous temporary file, removes the directory, and
-/// returns the file, read from its start.
-fn make(database: &Path, key_file: Option<&Path>) -> Result<std::fs::File, ExportError> {
-    let signer = Signer::existing(key_file, database)?.ok_or(ExportError::NoKey)?;
-    let store = Store::open_reader(database).map_err(EvidenceError::from)?;
+/// Runs the bundle process into a temporary directory, zips what it wrote
+/// into an anonymous temporary file, removes the directory, and returns
+/// the file, read from its start; or the response that says why not.
+async fn make(database: &Path, key_file: Option<&Path>) -> Result<std::fs::File, Response> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        tracing::error!("web: no evidence bundle: {what}: {e}");
+        internal()
+    };
     let dir = tempfile::Builder::new()
         .prefix("scopewatch-bundle-")
-        .tempdir()?;
+        .tempdir()
+        .map_err(|e| failed("a temporary directory", &e))?;
     let out = dir.path().join("bundle");
-    write_signed(&store, &signer, &Selection::default(), Format::Bundle, &out)?;
-    let mut zip = ZipWriter::new(tempfile::tempfile()?);
-    add_dir(&mut zip, &out, "scopewatch-evidence")?;
-    let mut file = zip.finish()?;
-    file.rewind()?;
-    // The directory goes now; the zip has no name to leave behind.
-    dir.close()?;
-    Ok(file)
+    let report = run_worker(database, key_file, &out).await?;
+    match report {
+        Report::Written => {}
+        Report::NoKey => {
+            return Err((
+                StatusCode::CONFLICT,
+                "no signing key yet: `scopewatch check` or the daemon creates it with the first checkpoint\n",
+            )
+                .into_response());
+        }
+        Report::Damaged { message } => {
+            return Err((StatusCode::CONFLICT, format!("no bundle: {message}\n")).into_response());
+        }
+        Report::Failed { message } => return Err(failed("the bundle process", &message)),
+    }
+    tokio::task::spawn_blocking(move || -> Result<std::fs::File, String> {
+        let mut zip = ZipWriter::new(tempfile::tempfile().map_err(|e| e.to_string())?);
+        add_dir(&mut zip, &out, "scopewatch-evidence").map_err(|e| e.to_string())?;
+        let mut file = zip.finish().map_err(|e| e.to_string())?;
+        file.rewind().map_err(|e| e.to_string())?;
+        // The directory goes now; the zip has no name to leave behind.
+        dir.close().map_err(|e| e.to_string())?;
+        Ok(file)
+    })
+    .await
+    .map_err(|e| failed("zipping", &e))?
+    .map_err(|e| failed("zipping", &e))
+}
+
+/// Starts `scopewatch bundle-worker` (this executable) on `database` and
+/// waits for its report, killing it past [`TIMEOUT`] (or when the request
+/// is dropped).
+async fn run_worker(
+    database: &Path,
+    key_file: Option<&Path>,
+    out: &Path,
+) -> Result<Report, Response> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        tracing::error!("web: no evidence bundle: {what}: {e}");
+        internal()
+    };
+    let executable = std::env::current_exe().map_err(|e| failed("this executable", &e))?;
+    let mut command = tokio::process::Command::new(executable);
+    command
+        .arg("--db")
+        .arg(database)
+        .arg("bundle-worker")
+        .arg("--out")
+        .arg(out)
+        .arg("--memory")
+        .arg(MEMORY.to_string());
+    if let Some(key_file) = key_file {
+        command.arg("--key-file").arg(key_file);
+    }
+    // No secrets of the daemon's environment; a private temporary
+    // directory is the caller's concern.
+    command
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .map_err(|e| failed("starting the bundle process", &e))?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let waited = tokio::time::timeout(TIMEOUT, async {
+        let mut report = Vec::new();
+        let read = tokio::io::AsyncReadExt::read_to_end(
+            &mut tokio::io::AsyncReadExt::take(&mut stdout, MAX_REPORT),
+            &mut report,
+        )
+        .await;
+        (read, child.wait().await, report)
+    })
+    .await;
+    let Ok((read, status, report)) = waited else {
+        return Err(failed(
+            "the bundle process",
+            &format!(
+                "it took longer than {}",
+                humantime::format_duration(TIMEOUT)
+            ),
+        ));
+    };
+    read.map_err(|e| failed("the bundle process's report", &e))?;
+    let status = status.map_err(|e| failed("the bundle process", &e))?;
+    match serde_json::from_slice::<Report>(&report) {
+        Ok(report) => Ok(report),
+        Err(_) => Err(failed(
+            "the bundle process",
+            &format!(
+                "it ended ({status}) without a report: it may have run out of its {} MiB of memory; make the bundle with `scopewatch export --since`",
+                MEMORY >> 20
+            ),
+        )),
+    }
+}
+
+/// `scopewatch bundle-worker`: writes the bundle of the whole database
+/// into `out` under a data-segment ceiling of `memory` bytes, and reports
+/// on standard output.
+pub fn worker(
+    database: &Path,
+    out: &Path,
+    key_file: Option<&Path>,
+    memory: u64,
+) -> anyhow::Result<()> {
+    crate::isolation::worker::confine(memory)?;
+    let report = match write_bundle(database, key_file, out) {
+        Ok(true) => Report::Written,
+        Ok(false) => Report::NoKey,
+        Err(EvidenceError::Damaged(message)) => Report::Damaged { message },
+        Err(e) => Report::Failed {
+            message: e.to_string(),
+        },
+    };
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer(&mut stdout, &report)?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// The bundle of the whole database, read-only, against its newest
+/// checkpoint; `false` without a signing key.
+fn write_bundle(
+    database: &Path,
+    key_file: Option<&Path>,
+    out: &Path,
+) -> Result<bool, EvidenceError> {
+    let Some(signer) = Signer::existing(key_file, database)? else {
+        return Ok(false);
+    };
+    let store = Store::open_reader(database)?;
+    write_signed(&store, &signer, &Selection::default(), Format::Bundle, out)?;
+    Ok(true)
 }
 
 /// Adds every file under `dir` to `zip` under `prefix`, in name order.
@@ -136,7 +282,7 @@ fn add_dir(
     zip: &mut ZipWriter<std::fs::File>,
     dir: &Path,
     prefix: &str,
-) -> Result<(), ExportError> {
+) -> Result<(), zip::result::ZipError> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {

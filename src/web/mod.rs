@@ -31,6 +31,7 @@ use crate::daemon::Heartbeat;
 use crate::query::QueryError;
 use crate::store::Store;
 pub use auth::Token;
+pub use export::worker as bundle_worker;
 
 /// Read-only database connections kept open. Reads run on the blocking
 /// threads, never the async workers; two keep both cores busy, and more
