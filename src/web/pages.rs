@@ -748,6 +748,16 @@ pub async fn evidence(State(state): State<AppState>) -> Response {
             .collect();
         let verified = match &last_verify {
             None => "<code>scopewatch verify</code> has not been run on this database yet".to_string(),
+            Some(crate::store::VerifyRun {
+                finished_at,
+                error: Some(error),
+                ..
+            }) => format!(
+                "The last <code>scopewatch verify</code>, {}: {}, it could not finish: {}",
+                time(Some(finished_at)),
+                badge("failed"),
+                esc(error)
+            ),
             Some(run) => format!(
                 "The last <code>scopewatch verify</code>, {}: {}, {} checked, {} re-extracted{}",
                 time(Some(&run.finished_at)),
@@ -775,6 +785,9 @@ pub async fn evidence(State(state): State<AppState>) -> Response {
             "<p>The ledger holds {}. <code>scopewatch verify</code> recomputes every hash and checks every signature; \
              an evidence bundle holds every capture, the ledger and its checkpoints, for an auditor to check with standard tools.</p>\n\
              <h2>Verification</h2>\n<p>{verified}.</p>\n\
+             <p>This is what the last <code>scopewatch verify</code> run on this machine recorded in the database: \
+             an operator's note, not evidence. Whoever relies on the evidence checks it themselves, \
+             with <code>scopewatch verify</code> on an exported bundle or with standard tools.</p>\n\
              <h2>Export</h2>\n<p><a href=\"{}\" download>Download an evidence bundle</a> of the whole database \
              (a zip of what <code>scopewatch export</code> writes, against the newest signed checkpoint; \
              made when asked, which takes a while on a large database).</p>\n<h2>Signed checkpoints</h2>\n{}",

@@ -949,6 +949,18 @@ async fn the_evidence_page_shows_the_last_verify_and_downloads_a_bundle() {
         page.contains("<span class=\"badge ok\">verified</span>, 0 checkpoints checked"),
         "{page}"
     );
+    assert!(page.contains("an operator's note, not evidence"), "{page}");
+    // A verify that cannot finish (here, its pinned key is missing) is
+    // shown as such, not hidden behind the last green run.
+    let missing = tmp.path().join("missing.pem");
+    let failed = scopewatch(&config, &["verify", "--key", missing.to_str().unwrap()]);
+    assert_ne!(failed.status.code(), Some(0));
+    let (_, page) = get_text(&format!("{base}/evidence")).await;
+    assert!(
+        page.contains("<span class=\"badge bad\">failed</span>, it could not finish"),
+        "{page}"
+    );
+    assert!(page.contains("missing.pem"), "{page}");
     // A plain link, no form or button.
     assert!(
         page.contains("<a href=\"/evidence/bundle.zip\" download>"),
