@@ -65,25 +65,32 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
     })
 }
 
+/// Verifies the database and records what that came to, a failure too.
 fn live(env: &Env, pinned: Option<&Path>) -> anyhow::Result<Verified> {
     let (config, store) = env.open_existing_store()?;
     let database = env.database_path(config.as_ref())?;
+    let verified = verify_live(&store, config.as_ref(), &database, pinned);
+    record_run(store, verified.as_ref());
+    Ok(verified?)
+}
+
+fn verify_live(
+    store: &crate::store::Store,
+    config: Option<&Config>,
+    database: &Path,
+    pinned: Option<&Path>,
+) -> Result<Verified, evidence::EvidenceError> {
     let key = match pinned {
         Some(path) => Some((evidence::verify::read_public_key(path)?, KeyOrigin::Pinned)),
-        None => Signer::existing(
-            config.as_ref().and_then(|c| c.key_file.as_deref()),
-            &database,
-        )?
-        .map(|s| (s.verifying_key(), KeyOrigin::SigningKey)),
+        None => Signer::existing(config.and_then(|c| c.key_file.as_deref()), database)?
+            .map(|s| (s.verifying_key(), KeyOrigin::SigningKey)),
     };
-    let extractor = config.as_ref().map(extractor);
-    let verified = evidence::verify::verify_store(
-        &store,
+    let extractor = config.map(extractor);
+    evidence::verify::verify_store(
+        store,
         key.as_ref().map(|(key, origin)| (key, *origin)),
-        reextraction(config.as_ref(), extractor.as_ref()),
-    )?;
-    record_run(store, &verified);
-    Ok(verified)
+        reextraction(config, extractor.as_ref()),
+    )
 }
 
 /// The findings that set the exit status: neither pruned by policy nor
@@ -95,17 +102,35 @@ fn tampering(findings: &[evidence::Finding]) -> usize {
         .count()
 }
 
-/// Keeps what this `verify` of the database came to (the web view's
-/// evidence page shows the last); a database that takes no write is
-/// said, not fatal: the findings are printed all the same.
-fn record_run(mut store: crate::store::Store, verified: &Verified) {
-    let findings = tampering(&verified.findings);
-    let run = crate::store::VerifyRun {
-        finished_at: crate::clock::format(crate::clock::now()),
-        findings: findings as i64,
-        notes: (verified.findings.len() - findings) as i64,
-        checkpoints: verified.checkpoints as i64,
-        re_extracted: verified.re_extracted as i64,
+/// Keeps what this `verify` of the database came to, or why it could not
+/// finish (the web view's evidence page shows the last); a database that
+/// takes no write is said, not fatal: the findings are printed all the
+/// same.
+fn record_run(
+    mut store: crate::store::Store,
+    verified: Result<&Verified, &evidence::EvidenceError>,
+) {
+    let finished_at = crate::clock::format(crate::clock::now());
+    let run = match verified {
+        Ok(verified) => {
+            let findings = tampering(&verified.findings);
+            crate::store::VerifyRun {
+                finished_at,
+                findings: findings as i64,
+                notes: (verified.findings.len() - findings) as i64,
+                checkpoints: verified.checkpoints as i64,
+                re_extracted: verified.re_extracted as i64,
+                error: None,
+            }
+        }
+        Err(e) => crate::store::VerifyRun {
+            finished_at,
+            findings: 0,
+            notes: 0,
+            checkpoints: 0,
+            re_extracted: 0,
+            error: Some(e.to_string()),
+        },
     };
     if let Err(e) = store.record_verify_run(&run) {
         eprintln!("warning: this verify's outcome was not recorded in the database: {e}");

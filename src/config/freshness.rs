@@ -1,9 +1,14 @@
-//! `max_age`: how old a source's last good fetch may be before its
-//! evidence is stale, the TTL auditors' tools put on every piece of
-//! evidence. Per source, else `[daemon] max_age`, else three periods of
-//! the source's schedule: a source checked every 6 hours is stale after 18
-//! hours without a good fetch, two missed checks and most of a third.
+//! `max_age`: how old a source's last confirmed fetch (a page, or a 304)
+//! may be before its evidence is stale, the TTL auditors' tools put on
+//! every piece of evidence. Per source, else `[daemon] max_age`, else three
+//! periods of the source's schedule: a source checked every 6 hours is
+//! stale after 18 hours without a good fetch, two missed checks and most
+//! of a third. A followed page is fetched on its parent's schedule and has
+//! its parent's `max_age`. Only the sources a configuration watches are
+//! judged: the same rule for the `stale` event, `sources`, the web view
+//! and `/metrics`.
 
+use std::collections::HashMap;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -40,16 +45,78 @@ pub fn default_max_age(schedule: &Schedule, now: DateTime<Utc>) -> Duration {
     period * DEFAULT_PERIODS
 }
 
-impl Config {
-    /// The `max_age` of the source `id`: its own or `[daemon] max_age`,
-    /// else [`DEFAULT_PERIODS`] of its schedule. A followed page (not
-    /// configured itself) has the daemon's.
-    pub fn max_age(&self, id: &str, now: DateTime<Utc>) -> Duration {
-        self.max_age_of(self.source(id), now)
+/// Judges the freshness of many sources against one configuration (or
+/// none): which source watches each, and so its `max_age`. Sources are
+/// looked up by id in a map, as [`Config::source`] scans the list.
+pub struct Freshness<'c> {
+    config: Option<&'c Config>,
+    configured: HashMap<&'c str, &'c Source>,
+}
+
+impl<'c> Freshness<'c> {
+    pub fn new(config: Option<&'c Config>) -> Freshness<'c> {
+        let configured = config
+            .iter()
+            .flat_map(|c| &c.sources)
+            .map(|s| (s.id.as_str(), s))
+            .collect();
+        Freshness { config, configured }
     }
 
-    /// [`Config::max_age`] of a source already looked up (`None`: a
-    /// followed page, or one no longer configured).
+    /// The configured source that has `id` fetched: `id` itself, or for a
+    /// followed page `PARENT~...` its parent, whose sweep fetches it.
+    /// `None`: no longer watched (or no configuration).
+    pub fn watching(&self, id: &str) -> Option<&'c Source> {
+        self.configured.get(id).copied().or_else(|| {
+            let (parent, _) = id.split_once('~')?;
+            self.configured.get(parent).copied()
+        })
+    }
+
+    /// Whether the source `id` is judged at all: watched by the
+    /// configuration, or there is no configuration to say.
+    pub fn is_judged(&self, id: &str) -> bool {
+        self.config.is_none() || self.watching(id).is_some()
+    }
+
+    /// The `max_age` of the source `id`: that of the source watching it,
+    /// its own or `[daemon] max_age`, else [`DEFAULT_PERIODS`] of its
+    /// schedule; without a configuration, three periods of the default
+    /// schedule.
+    pub fn max_age(&self, id: &str, now: DateTime<Utc>) -> Duration {
+        match self.config {
+            Some(config) => config.max_age_of(self.watching(id), now),
+            None => {
+                let schedule = Schedule::parse(super::defaults::SCHEDULE)
+                    .expect("the default schedule parses");
+                default_max_age(&schedule, now)
+            }
+        }
+    }
+
+    /// When the evidence of the source `id`, whose last confirmed fetch
+    /// started at `last_confirmed` (RFC 3339), went stale, if it has by
+    /// `now`: that fetch plus its [`Freshness::max_age`]. Never for a
+    /// source not judged ([`Freshness::is_judged`]).
+    pub fn stale_since(
+        &self,
+        id: &str,
+        last_confirmed: &str,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        if !self.is_judged(id) {
+            return None;
+        }
+        let last = DateTime::parse_from_rfc3339(last_confirmed).ok()?;
+        let stale_at = crate::clock::after(last.with_timezone(&Utc), self.max_age(id, now));
+        (stale_at < now).then_some(stale_at)
+    }
+}
+
+impl Config {
+    /// The `max_age` of the pages `source` watches (`None`: a page no
+    /// configured source watches): its own or `[daemon] max_age`, else
+    /// [`DEFAULT_PERIODS`] of its schedule.
     pub fn max_age_of(&self, source: Option<&Source>, now: DateTime<Utc>) -> Duration {
         source
             .and_then(|s| s.max_age)
@@ -61,29 +128,6 @@ impl Config {
                 default_max_age(schedule, now)
             })
     }
-}
-
-/// When the evidence of the source `id`, whose last good fetch started at
-/// `last_good` (RFC 3339), went stale, if it has by `now`: that fetch
-/// plus its `max_age` ([`Config::max_age`]; without a configuration,
-/// three periods of the default schedule).
-pub fn stale_since(
-    config: Option<&Config>,
-    id: &str,
-    last_good: &str,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let last = DateTime::parse_from_rfc3339(last_good).ok()?;
-    let max_age = match config {
-        Some(config) => config.max_age(id, now),
-        None => {
-            let schedule =
-                Schedule::parse(super::defaults::SCHEDULE).expect("the default schedule parses");
-            default_max_age(&schedule, now)
-        }
-    };
-    let stale_at = crate::clock::after(last.with_timezone(&Utc), max_age);
-    (stale_at < now).then_some(stale_at)
 }
 
 #[cfg(test)]
@@ -108,20 +152,30 @@ mod tests {
         )
         .unwrap();
         let now = at("2024-05-01T01:00:00Z");
-        assert_eq!(config.max_age("a", now), Duration::from_secs(7 * 86_400));
-        assert_eq!(config.max_age("b", now), Duration::from_secs(18 * 3600));
-        assert_eq!(config.max_age("c", now), Duration::from_secs(3 * 86_400));
+        let judge = Freshness::new(Some(&config));
+        assert_eq!(judge.max_age("a", now), Duration::from_secs(7 * 86_400));
+        assert_eq!(judge.max_age("b", now), Duration::from_secs(18 * 3600));
+        assert_eq!(judge.max_age("c", now), Duration::from_secs(3 * 86_400));
+        // A followed page has its parent's, whose sweep fetches it.
         assert_eq!(
-            config.max_age("a~followed", now),
-            Duration::from_secs(18 * 3600)
+            judge.max_age("a~followed", now),
+            Duration::from_secs(7 * 86_400)
         );
+        assert_eq!(
+            judge.max_age("c~followed", now),
+            Duration::from_secs(3 * 86_400)
+        );
+        // One no longer watched has the daemon's.
+        assert_eq!(judge.max_age("gone", now), Duration::from_secs(18 * 3600));
+        assert!(judge.watching("gone~followed").is_none());
+        assert!(!judge.is_judged("gone") && judge.is_judged("c~followed"));
         let with_daemon = super::super::parse(
             "[daemon]\nmax_age = \"2d\"\n[[source]]\nid = \"b\"\nurl = \"https://example.com/b\"\n",
             Path::new("/etc/scopewatch/s.toml"),
         )
         .unwrap();
         assert_eq!(
-            with_daemon.max_age("b", now),
+            Freshness::new(Some(&with_daemon)).max_age("b", now),
             Duration::from_secs(2 * 86_400)
         );
         let error = super::super::parse(

@@ -28,11 +28,12 @@ use notify::Notifier;
 /// is noticed within this time.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
-/// Test hook: after this many sweeps the scheduler loop stalls for good,
-/// so tests can see the watchdog pings stop. Never set it in production.
 /// How often the daemon looks for sources gone stale between sweeps: a
 /// minute, the shortest `max_age` there is.
 const STALE_CHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// Test hook: after this many sweeps the scheduler loop stalls for good,
+/// so tests can see the watchdog pings stop. Never set it in production.
 const STALL_HOOK: &str = "SCOPEWATCH_TEST_STALL_AFTER_SWEEPS";
 
 /// When the scheduler loop last made progress; the watchdog pings systemd
@@ -192,10 +193,16 @@ pub async fn run(
     tracing::info!(sources = sweeper.config.sources.len(), "scheduler started");
 
     let mut stale_checked: Option<Instant> = None;
+    // Sources overdue at start (the daemon was down) are swept at once:
+    // freshness is first judged after that sweep, not on the evidence it
+    // is about to renew, or an outage longer than `max_age` would raise a
+    // `stale` event for every source seconds before it is fetched.
+    let now = clock::now();
+    let mut catching_up = due.values().any(|at| *at <= now);
     loop {
         link.heartbeat.beat();
         // Every source, due or not: its evidence ages while nothing is fetched.
-        if stale_checked.is_none_or(|at| at.elapsed() >= STALE_CHECK_EVERY) {
+        if !catching_up && stale_checked.is_none_or(|at| at.elapsed() >= STALE_CHECK_EVERY) {
             crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
             stale_checked = Some(Instant::now());
         }
@@ -316,6 +323,7 @@ pub async fn run(
         // Freshness with this sweep's fetches, before the checkpoint covers them.
         crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
         stale_checked = Some(Instant::now());
+        catching_up = false;
         crate::evidence::after_sweep(&sweeper).await;
         sweeping.send_replace(false);
         sweeps += 1;

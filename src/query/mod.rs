@@ -63,21 +63,21 @@ pub fn parse_time(field: &'static str, text: &str, now: DateTime<Utc>) -> Result
 
 /// Every source, recorded or configured, by id: `scopewatch sources`.
 /// Configured sources never checked yet are listed as `never`. A source
-/// whose last good fetch is older than its `max_age` (see
-/// [`Config::max_age`]; without a configuration, three periods of the
-/// default schedule) is stale since that fetch plus its `max_age`; one
-/// never fetched well, or retired, is not: it has other states for that.
+/// whose last confirmed fetch (a page, or a 304) is older than its
+/// `max_age` (see [`Freshness`]) is stale since that fetch plus its
+/// `max_age`; one never fetched well, retired, or no longer watched by
+/// `config` is not: it has other states for that.
 pub fn sources(store: Option<&Store>, config: Option<&Config>) -> Result<Vec<SourceSummary>> {
     let now = clock::now();
     let mut summaries = match store {
         Some(store) => {
             let mut summaries = store.source_summaries()?;
-            let last_good: std::collections::HashMap<String, String> =
-                store.last_good_fetches()?.into_iter().collect();
+            let last_confirmed = store.last_confirmed_times()?;
+            let judge = Freshness::new(config);
             for summary in summaries.iter_mut().filter(|s| s.state != "retired") {
-                summary.stale_since = last_good
+                summary.stale_since = last_confirmed
                     .get(&summary.id)
-                    .and_then(|last| stale_since(config, &summary.id, last, now))
+                    .and_then(|last| judge.stale_since(&summary.id, last, now))
                     .map(clock::format);
             }
             summaries
@@ -108,7 +108,7 @@ pub fn sources(store: Option<&Store>, config: Option<&Config>) -> Result<Vec<Sou
     Ok(summaries)
 }
 
-pub use crate::config::freshness::stale_since;
+pub use crate::config::freshness::Freshness;
 
 /// The records of one source, newest first: `scopewatch history`.
 pub fn history(store: &Store, source: &str, limit: usize) -> Result<Vec<RecordSummary>> {

@@ -49,7 +49,7 @@ pub use queries::{
     DerivedHashes, EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition,
     SourceSummary, service_matches,
 };
-pub use raised::{LastGoodRecord, StaleDraft, raise_event};
+pub use raised::{LastConfirmed, StaleDraft, raise_event};
 pub use reads::{CheckpointRow, MetricCounts};
 pub use verify_runs::VerifyRun;
 
@@ -1034,10 +1034,11 @@ fn insert_event(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn attempt(source: &str, body: &[u8]) -> AttemptRecord {
+    /// A fetch of `source` that gave `body` as a plain-text page.
+    pub(crate) fn attempt(source: &str, body: &[u8]) -> AttemptRecord {
         let url = format!("http://127.0.0.1/{source}");
         let extracted = crate::extract::extract(
             body,
@@ -1077,29 +1078,32 @@ mod tests {
             .unwrap()
     }
 
+    /// A `stale` event for every source with a confirmed fetch.
+    fn stale_candidates(store: &Store) -> Vec<StaleDraft> {
+        store
+            .last_confirmed_fetches()
+            .unwrap()
+            .into_iter()
+            .map(|good| StaleDraft {
+                source: good.source,
+                last_confirmed_record: good.record_id,
+                draft: EventDraft {
+                    kind: crate::detect::EventKind::Stale,
+                    summary: "old".into(),
+                    from_record: Some(good.record_id),
+                    diff: None,
+                    severity: None,
+                    details: None,
+                },
+            })
+            .collect()
+    }
+
     #[test]
     fn a_stale_event_is_raised_once_per_stale_spell_and_routed() {
         let mut store = Store::open_in_memory().unwrap();
         let first = store.record_attempt(&attempt("a", b"one")).unwrap();
-        let stale = |store: &Store| -> Vec<StaleDraft> {
-            store
-                .last_good_records()
-                .unwrap()
-                .into_iter()
-                .map(|good| StaleDraft {
-                    source: good.source,
-                    last_good_record: good.record_id,
-                    draft: EventDraft {
-                        kind: crate::detect::EventKind::Stale,
-                        summary: "old".into(),
-                        from_record: Some(good.record_id),
-                        diff: None,
-                        severity: None,
-                        details: None,
-                    },
-                })
-                .collect()
-        };
+        let stale = stale_candidates;
         let routes = [crate::alert::Route {
             channel: "hook".into(),
             filter: crate::alert::Filter {
@@ -1149,6 +1153,51 @@ mod tests {
             )
             .unwrap();
         assert_eq!((deliveries, leaves), (2, 2));
+    }
+
+    #[test]
+    fn a_stale_candidate_read_before_a_confirmed_fetch_raises_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.record_attempt(&attempt("a", b"one")).unwrap();
+        let candidates = stale_candidates;
+        // Read by `check`; meanwhile the daemon records a 304 of `a`.
+        let read_before = candidates(&store);
+        let mut not_modified = attempt("a", b"one");
+        not_modified.result = AttemptResult::NotModified;
+        let confirmed = store.record_attempt(&not_modified).unwrap();
+        let now = "2030-01-01T00:00:00.000Z";
+        assert!(
+            store
+                .raise_stale(&read_before, &[], now)
+                .unwrap()
+                .is_empty()
+        );
+        // Nothing filed against the new spell: when it is stale in its
+        // turn, its event is raised.
+        let raised = store.raise_stale(&candidates(&store), &[], now).unwrap();
+        assert_eq!(raised.len(), 1);
+        assert_eq!(raised[0].from_snapshot, Some(confirmed.record_id));
+    }
+
+    #[test]
+    fn retired_sources_have_no_last_confirmed_fetch() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.record_attempt(&attempt("a", b"one")).unwrap();
+        store.record_attempt(&attempt("a~b", b"two")).unwrap();
+        store
+            .conn
+            .execute(
+                "UPDATE sources SET retired_at = '2030-01-01T00:00:00.000Z' WHERE id = 'a~b'",
+                [],
+            )
+            .unwrap();
+        let sources: Vec<String> = store
+            .last_confirmed_fetches()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.source)
+            .collect();
+        assert_eq!(sources, ["a"]);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Events that no fetch raised: `timestamp-failed`, recorded against the
 //! newest record (every event names one) inside the caller's transaction,
 //! and `stale`, recorded against the stale source's newest record once
-//! per stale spell. Both are routed to the channels like any other.
+//! per stale spell. Both are routed to the channels like any other. And
+//! what freshness is judged on: each source's last confirmed fetch.
+
+use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -32,35 +35,47 @@ pub fn raise_event(
     Ok(Some(event))
 }
 
-/// A source's last good fetch: the record and when it started.
+/// A source's last confirmed fetch: its newest record whose fetch gave a
+/// page or a 304 (the page is as stored), and when it started. Freshness
+/// is judged on it, not on the last good record change detection compares
+/// with: a source that answers 304 is fresh while its page is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LastGoodRecord {
+pub struct LastConfirmed {
     pub source: String,
     pub record_id: i64,
     pub started_at: String,
 }
 
-/// A `stale` event to raise for `source` unless its current stale spell
-/// (since its last good record `last_good_record`) already has one.
+/// A `stale` event to raise for `source` unless its last confirmed record
+/// is no longer `last_confirmed_record` (a fetch confirmed it since) or its
+/// current stale spell (since that record) already has one.
 #[derive(Debug, Clone)]
 pub struct StaleDraft {
     pub source: String,
-    pub last_good_record: i64,
+    pub last_confirmed_record: i64,
     pub draft: EventDraft,
 }
 
+/// A confirmed record's outcome, packed (0 ok, 1 not-modified) or as
+/// written before packing. A source's newest such record is found walking
+/// back from its newest record through `records_by_source`: as many rows
+/// as it has failed since, and no column to keep in step.
+const CONFIRMED: &str = "outcome IN (0, 1, 'ok', 'not-modified')";
+
 impl Store {
-    /// Per source with one and not retired, its last good fetch (a page,
-    /// or a 304).
-    pub fn last_good_records(&self) -> Result<Vec<LastGoodRecord>> {
-        let mut statement = self.conn().prepare(
-            "SELECT st.source, st.last_good_record, r.started_at FROM source_state st
-             JOIN records r ON r.id = st.last_good_record
-             JOIN sources s ON s.id = st.source
-             WHERE s.retired_at IS NULL",
-        )?;
+    /// Per source not retired with one, its last confirmed fetch (see
+    /// [`LastConfirmed`]).
+    pub fn last_confirmed_fetches(&self) -> Result<Vec<LastConfirmed>> {
+        let mut statement = self.conn().prepare(&format!(
+            "SELECT c.source, r.id, r.started_at
+             FROM (SELECT s.id AS source,
+                          (SELECT id FROM record_rows WHERE source = s.id AND {CONFIRMED}
+                           ORDER BY id DESC LIMIT 1) AS record_id
+                   FROM sources s WHERE s.retired_at IS NULL) c
+             JOIN records r ON r.id = c.record_id"
+        ))?;
         let rows = statement.query_map([], |row| {
-            Ok(LastGoodRecord {
+            Ok(LastConfirmed {
                 source: row.get(0)?,
                 record_id: row.get(1)?,
                 started_at: row.get(2)?,
@@ -69,10 +84,23 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// [`Store::last_confirmed_fetches`] by source: when each started.
+    pub fn last_confirmed_times(&self) -> Result<HashMap<String, String>> {
+        Ok(self
+            .last_confirmed_fetches()?
+            .into_iter()
+            .map(|c| (c.source, c.started_at))
+            .collect())
+    }
+
     /// Raises each of `stale` whose source has no `stale` event since its
-    /// last good record (one per stale spell: a good fetch ends the spell),
-    /// filed against the source's newest record, with its ledger leaf and
-    /// its deliveries. One transaction; returns the events raised.
+    /// last confirmed record (one per stale spell: a confirmed fetch ends
+    /// the spell), filed against the source's newest record, with its
+    /// ledger leaf and its deliveries. The candidates were read before this
+    /// transaction (another process may have recorded a fetch meanwhile):
+    /// one whose last confirmed record has changed is skipped, or its event
+    /// would fall in the new spell and silence it. One transaction; returns
+    /// the events raised.
     pub fn raise_stale(
         &mut self,
         stale: &[StaleDraft],
@@ -87,6 +115,16 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut raised = Vec::new();
         for candidate in stale {
+            let confirmed: Option<i64> = tx
+                .prepare_cached(&format!(
+                    "SELECT id FROM record_rows WHERE source = ?1 AND {CONFIRMED}
+                     ORDER BY id DESC LIMIT 1"
+                ))?
+                .query_row([&candidate.source], |row| row.get(0))
+                .optional()?;
+            if confirmed != Some(candidate.last_confirmed_record) {
+                continue;
+            }
             let already: bool = tx
                 .prepare_cached(
                     "SELECT EXISTS (SELECT 1 FROM events
@@ -96,7 +134,7 @@ impl Store {
                     params![
                         candidate.source,
                         EventKind::Stale.as_str(),
-                        candidate.last_good_record
+                        candidate.last_confirmed_record
                     ],
                     |row| row.get(0),
                 )?;

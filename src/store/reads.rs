@@ -138,7 +138,7 @@ impl Store {
             "SELECT state, COUNT(*) FROM outbox GROUP BY state",
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
-        let last_good = self.last_good_fetches()?;
+        let last_confirmed = self.last_confirmed_times()?.into_iter().collect();
         // The packed rows, not the `records` view: the view formats both
         // times as text for every row, which cost seconds at 100,000.
         // A packed row's `started_at` is Unix milliseconds and its
@@ -170,7 +170,7 @@ impl Store {
             attempts,
             events,
             outbox,
-            last_good,
+            last_confirmed,
             durations,
             database_bytes: page_count * page_size,
             ledger_entries,
@@ -184,17 +184,6 @@ impl Store {
             [],
             |row| row.get(0),
         )?)
-    }
-
-    /// Per source with one, when its last good fetch (a page, or a 304)
-    /// started: how old its evidence is.
-    pub fn last_good_fetches(&self) -> Result<Vec<(String, String)>> {
-        grouped(
-            self.conn(),
-            "SELECT st.source, r.started_at FROM source_state st
-             JOIN records r ON r.id = st.last_good_record",
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
     }
 
     /// Per source with one, when its last event of `kind` was detected.
@@ -260,8 +249,9 @@ pub struct MetricCounts {
     pub events: Vec<(String, i64)>,
     /// (delivery state, deliveries).
     pub outbox: Vec<(String, i64)>,
-    /// (source, when its last good fetch started).
-    pub last_good: Vec<(String, String)>,
+    /// (source not retired, when its last confirmed fetch, a page or a
+    /// 304, started).
+    pub last_confirmed: Vec<(String, String)>,
     /// (source, seconds) of recent attempts.
     pub durations: Vec<(String, f64)>,
     pub database_bytes: i64,

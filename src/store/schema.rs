@@ -542,4 +542,10 @@ pub const MIGRATIONS: &[&str] = &[
         ON CONFLICT (outcome, error_class) DO UPDATE SET attempts = attempts + 1;
     END;
     "#,
+    // 17 (failed verify runs): a `verify` that could not finish is kept
+    // too, with why, so the evidence page never shows an older run's
+    // "verified" after a newer one failed. NULL: it ran to the end.
+    r#"
+    ALTER TABLE verify_runs ADD COLUMN error TEXT;
+    "#,
 ];

@@ -1,6 +1,6 @@
 //! What each `verify` of the database came to: when it finished, how many
-//! findings it made, how much it checked. Written by `verify`, read by the
-//! web view's evidence page.
+//! findings it made, how much it checked, or why it could not finish.
+//! Written by `verify`, read by the web view's evidence page.
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -18,19 +18,23 @@ pub struct VerifyRun {
     pub notes: i64,
     pub checkpoints: i64,
     pub re_extracted: i64,
+    /// Why it could not finish (the counts are then zero); `None`: it ran
+    /// to the end.
+    pub error: Option<String>,
 }
 
 impl Store {
     pub fn record_verify_run(&mut self, run: &VerifyRun) -> Result<()> {
         self.conn().execute(
-            "INSERT INTO verify_runs (finished_at, findings, notes, checkpoints, re_extracted)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO verify_runs (finished_at, findings, notes, checkpoints, re_extracted, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 run.finished_at,
                 run.findings,
                 run.notes,
                 run.checkpoints,
-                run.re_extracted
+                run.re_extracted,
+                run.error
             ],
         )?;
         Ok(())
@@ -41,7 +45,7 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                "SELECT finished_at, findings, notes, checkpoints, re_extracted
+                "SELECT finished_at, findings, notes, checkpoints, re_extracted, error
                  FROM verify_runs ORDER BY id DESC LIMIT 1",
                 [],
                 |row| {
@@ -51,6 +55,7 @@ impl Store {
                         notes: row.get(2)?,
                         checkpoints: row.get(3)?,
                         re_extracted: row.get(4)?,
+                        error: row.get(5)?,
                     })
                 },
             )

@@ -122,20 +122,24 @@ pub fn render(
     let evidence_age = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
     let stale = Family::<Labels, Gauge>::default();
     let now_seconds = now.timestamp_millis() as f64 / 1000.0;
-    for (source, at) in &counts.last_good {
+    let judge = query::Freshness::new(config);
+    for (source, at) in &counts.last_confirmed {
         if let Some(seconds) = seconds_since_epoch(at) {
             let labels = vec![("source", source.clone())];
             last_success.get_or_create(&labels).set(seconds);
             evidence_age
                 .get_or_create(&labels)
                 .set((now_seconds - seconds).max(0.0));
-            let is_stale = query::stale_since(config, source, at, now).is_some();
-            stale.get_or_create(&labels).set(i64::from(is_stale));
+            // The sources a `stale` event can be raised for, no others.
+            if judge.is_judged(source) {
+                let is_stale = judge.stale_since(source, at, now).is_some();
+                stale.get_or_create(&labels).set(i64::from(is_stale));
+            }
         }
     }
     registry.register(
         "stale",
-        "1 when the last good fetch is older than the source's max_age, else 0",
+        "1 when the last confirmed fetch (a page, or a 304) is older than the source's max_age, else 0; for each source the configuration watches",
         stale,
     );
     registry.register(
@@ -145,7 +149,7 @@ pub fn render(
     );
     registry.register(
         "evidence_age_seconds",
-        "How old the newest good capture is, by source",
+        "How long ago the last fetch that gave a page (or a 304) started, by source",
         evidence_age,
     );
 
@@ -230,7 +234,10 @@ mod tests {
             attempts: vec![(("failed".into(), "timeout".into()), 3)],
             events: vec![("scope".into(), 2)],
             outbox: vec![("pending".into(), 4)],
-            last_good: vec![("bot".into(), "2024-05-01T00:00:00.000Z".into())],
+            last_confirmed: vec![
+                ("bot".into(), "2024-05-01T00:00:00.000Z".into()),
+                ("gone".into(), "2024-05-01T00:00:00.000Z".into()),
+            ],
             durations: vec![("bot".into(), 0.3)],
             database_bytes: 4096,
             ledger_entries: 9,
@@ -269,5 +276,22 @@ mod tests {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }
         assert!(text.ends_with("# EOF\n"), "{text}");
+
+        // With a configuration, `stale` is said of the sources it watches
+        // (as the `stale` event is raised), not of one no longer there.
+        let config = crate::config::parse(
+            "[[source]]\nid = \"bot\"\nurl = \"https://example.com/bot\"\n",
+            std::path::Path::new("/etc/scopewatch/s.toml"),
+        )
+        .unwrap();
+        let text = render(&counts, None, Some(&config), now).unwrap();
+        assert!(
+            text.contains("scopewatch_stale{source=\"bot\"} 1"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("scopewatch_stale{source=\"gone\"}"),
+            "{text}"
+        );
     }
 }

@@ -107,15 +107,17 @@ pub async fn sources(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
             let summaries = query::sources(Some(store), config.as_deref())?;
             let scope_changes: HashMap<String, String> =
                 store.last_event_times("scope")?.into_iter().collect();
-            let last_good: HashMap<String, String> =
-                store.last_good_fetches()?.into_iter().collect();
-            Ok((summaries, scope_changes, last_good, config))
+            // Evidence age: how long ago the last confirmed fetch started,
+            // the fetch the stale badge is judged on.
+            let last_confirmed = store.last_confirmed_times()?;
+            Ok((summaries, scope_changes, last_confirmed, config))
         })
         .await;
-    respond(read.map(|(summaries, scope_changes, last_good, config)| {
-        let now = clock::now();
-        let total = summaries.len();
-        let rows: Vec<Vec<String>> = summaries
+    respond(
+        read.map(|(summaries, scope_changes, last_confirmed, config)| {
+            let now = clock::now();
+            let total = summaries.len();
+            let rows: Vec<Vec<String>> = summaries
             .iter()
             .skip((page_number - 1) * SOURCES_PER_PAGE)
             .take(SOURCES_PER_PAGE)
@@ -154,7 +156,7 @@ pub async fn sources(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
                     time(s.last_checked.as_deref()),
                     time(s.last_changed.as_deref()),
                     time(scope_changes.get(&s.id).map(String::as_str)),
-                    last_good
+                    last_confirmed
                         .get(&s.id)
                         .map_or_else(|| "–".to_string(), |at| age(at, now)),
                     time(next_due.as_deref()),
@@ -163,33 +165,34 @@ pub async fn sources(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
                 ]
             })
             .collect();
-        let mut body = format!(
-            "<p>{} · <a href=\"/api/v1/sources\">JSON</a></p>\n",
-            crate::wording::counted(total, "source", "sources")
-        );
-        body.push_str(&table(
-            &[
-                "Source",
-                "State",
-                "Last fetch",
-                "Last change",
-                "Last scope change",
-                "Evidence age",
-                "Next due",
-                "OK fetches",
-                "URL",
-            ],
-            &rows,
-        ));
-        if total > page_number * SOURCES_PER_PAGE {
-            let _ = write!(
-                body,
-                "<p><a href=\"/?page={}\">Next {SOURCES_PER_PAGE}</a></p>",
-                page_number + 1
+            let mut body = format!(
+                "<p>{} · <a href=\"/api/v1/sources\">JSON</a></p>\n",
+                crate::wording::counted(total, "source", "sources")
             );
-        }
-        page("Sources", Section::Sources, &body)
-    }))
+            body.push_str(&table(
+                &[
+                    "Source",
+                    "State",
+                    "Last fetch",
+                    "Last change",
+                    "Last scope change",
+                    "Evidence age",
+                    "Next due",
+                    "OK fetches",
+                    "URL",
+                ],
+                &rows,
+            ));
+            if total > page_number * SOURCES_PER_PAGE {
+                let _ = write!(
+                    body,
+                    "<p><a href=\"/?page={}\">Next {SOURCES_PER_PAGE}</a></p>",
+                    page_number + 1
+                );
+            }
+            page("Sources", Section::Sources, &body)
+        }),
+    )
 }
 
 /// Whether a record is routine: a fetch that changed nothing.
@@ -745,6 +748,16 @@ pub async fn evidence(State(state): State<AppState>) -> Response {
             .collect();
         let verified = match &last_verify {
             None => "<code>scopewatch verify</code> has not been run on this database yet".to_string(),
+            Some(crate::store::VerifyRun {
+                finished_at,
+                error: Some(error),
+                ..
+            }) => format!(
+                "The last <code>scopewatch verify</code>, {}: {}, it could not finish: {}",
+                time(Some(finished_at)),
+                badge("failed"),
+                esc(error)
+            ),
             Some(run) => format!(
                 "The last <code>scopewatch verify</code>, {}: {}, {} checked, {} re-extracted{}",
                 time(Some(&run.finished_at)),
@@ -772,6 +785,9 @@ pub async fn evidence(State(state): State<AppState>) -> Response {
             "<p>The ledger holds {}. <code>scopewatch verify</code> recomputes every hash and checks every signature; \
              an evidence bundle holds every capture, the ledger and its checkpoints, for an auditor to check with standard tools.</p>\n\
              <h2>Verification</h2>\n<p>{verified}.</p>\n\
+             <p>This is what the last <code>scopewatch verify</code> run on this machine recorded in the database: \
+             an operator's note, not evidence. Whoever relies on the evidence checks it themselves, \
+             with <code>scopewatch verify</code> on an exported bundle or with standard tools.</p>\n\
              <h2>Export</h2>\n<p><a href=\"{}\" download>Download an evidence bundle</a> of the whole database \
              (a zip of what <code>scopewatch export</code> writes, against the newest signed checkpoint; \
              made when asked, which takes a while on a large database).</p>\n<h2>Signed checkpoints</h2>\n{}",

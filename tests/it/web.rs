@@ -857,7 +857,10 @@ async fn the_daemon_raises_stale_once_per_source_through_the_alert_routes() {
     let tmp = tempfile::tempdir().unwrap();
     let config = demo(tmp.path());
     let alerts = tmp.path().join("stale.jsonl");
-    let mut text = std::fs::read_to_string(&config).unwrap();
+    // Freshness is judged after the start's catch-up sweep: no jitter.
+    let mut text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[daemon]\n", "[daemon]\njitter = \"0s\"\n");
     text.push_str(&format!(
         "[web]\nlisten = \"127.0.0.1:0\"\n\
          [[alert]]\nname = \"siem\"\nkind = \"file\"\npath = \"{}\"\nevents = [\"stale\"]\n",
@@ -868,9 +871,8 @@ async fn the_daemon_raises_stale_once_per_source_through_the_alert_routes() {
     let count = sources.as_array().unwrap().len();
     assert!(count > 1);
 
-    // The demo's pages were last fetched years ago: each source is stale
-    // as soon as the daemon starts, whether due or not, and its sweep (of
-    // a server long gone) fails and raises no second one.
+    // The demo's pages were last fetched years ago: its catch-up sweep (of
+    // a server long gone) fails, and each source is stale after it, once.
     let (mut daemon, base) = daemon_with_web(&config);
     ready(&base).await;
     let mut delivered = Vec::new();
@@ -949,6 +951,18 @@ async fn the_evidence_page_shows_the_last_verify_and_downloads_a_bundle() {
         page.contains("<span class=\"badge ok\">verified</span>, 0 checkpoints checked"),
         "{page}"
     );
+    assert!(page.contains("an operator's note, not evidence"), "{page}");
+    // A verify that cannot finish (here, its pinned key is missing) is
+    // shown as such, not hidden behind the last green run.
+    let missing = tmp.path().join("missing.pem");
+    let failed = scopewatch(&config, &["verify", "--key", missing.to_str().unwrap()]);
+    assert_ne!(failed.status.code(), Some(0));
+    let (_, page) = get_text(&format!("{base}/evidence")).await;
+    assert!(
+        page.contains("<span class=\"badge bad\">failed</span>, it could not finish"),
+        "{page}"
+    );
+    assert!(page.contains("missing.pem"), "{page}");
     // A plain link, no form or button.
     assert!(
         page.contains("<a href=\"/evidence/bundle.zip\" download>"),
@@ -1167,4 +1181,53 @@ async fn metrics_parse_with_prometheus_client_and_match_the_database_after_a_dem
     );
     assert_eq!(value("scopewatch_build_info", None), 1.0);
     assert!(value("scopewatch_database_bytes", None) > 0.0);
+}
+
+#[tokio::test]
+async fn a_daemon_back_from_an_outage_sweeps_before_it_judges_freshness() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = demo(tmp.path());
+    // The demo's pages, last fetched years ago (longer than any max_age),
+    // are served again: the daemon's catch-up sweep renews every source.
+    let server =
+        Server::start(|_| Reply::html("<html><body><main><p>Back again.</p></main></body></html>"));
+    let text = std::fs::read_to_string(&config).unwrap();
+    let demo_base = text
+        .lines()
+        .find_map(|l| l.strip_prefix("url = \""))
+        .and_then(|url| url.rfind('/').map(|slash| url[..=slash].to_string()))
+        .expect("the demo's sources have URLs");
+    let mut text = text
+        .replace(&demo_base, &server.url("/"))
+        .replace("[daemon]\n", "[daemon]\njitter = \"0s\"\n");
+    text.push_str("[web]\nlisten = \"127.0.0.1:0\"\n");
+    std::fs::write(&config, text).unwrap();
+    let count = json(&scopewatch(&config, &["sources", "--json"]))
+        .as_array()
+        .unwrap()
+        .len();
+
+    let (mut daemon, base) = daemon_with_web(&config);
+    // The heartbeat after the sweep (and its freshness check) carries the
+    // sweep's duration.
+    let mut metrics = String::new();
+    for _ in 0..300 {
+        metrics = get_text(&format!("{base}/metrics")).await.1;
+        if metrics.contains("scopewatch_last_sweep_duration_seconds") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    common::signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+    assert!(
+        metrics.contains("scopewatch_last_sweep_duration_seconds"),
+        "{metrics}"
+    );
+    assert!(server.requests().len() >= count, "{count} sources");
+    let stale = json(&scopewatch(
+        &config,
+        &["changes", "--kind", "stale", "--json"],
+    ));
+    assert_eq!(stale, serde_json::json!([]), "{stale}");
 }
