@@ -40,11 +40,12 @@ pub const PATH: &str = "/evidence/bundle.zip";
 /// is killed.
 pub const TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
-/// The bundle process's memory ceiling. A bundle is made in memory (about
-/// 10 KB a capture), so this is about 50,000 captures: a month of 500
-/// sources on the default schedule. It keeps the process, the daemon and
+/// The bundle process's memory ceiling. A bundle is made in memory, with
+/// the whole ledger it states (about 10 KB a record: 15 GB for a year of
+/// 1,000 sources), so this holds a database of about 50,000 records: a
+/// month of 500 sources on the default schedule. It keeps the process, the daemon and
 /// two extraction processes inside the unit's `MemoryMax=1G`; larger
-/// selections are for `scopewatch export --since`.
+/// databases are for `scopewatch export` where there is the memory.
 pub const MEMORY: u64 = 512 << 20;
 
 /// The most of the bundle process's output read back.
@@ -230,7 +231,7 @@ async fn run_worker(
         Err(_) => Err(failed(
             "the bundle process",
             &format!(
-                "it ended ({status}) without a report: it may have run out of its {} MiB of memory; make the bundle with `scopewatch export --since`",
+                "it ended ({status}) without a report: it may have run out of its {} MiB of memory; make the bundle with `scopewatch export` where there is the memory for it",
                 MEMORY >> 20
             ),
         )),
