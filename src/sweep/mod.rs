@@ -105,11 +105,9 @@ pub struct Sweeper {
 /// A portal document takes two calls (its metadata, then its PDF), each
 /// bounded so: when a source reads one, the fetch part counts twice.
 ///
-/// `[limits] source_time` replaces this sum when it is set.
+/// `[limits] source_time` lowers it: a higher value would bound nothing
+/// more, and would stretch the watchdog's allowance (see `daemon`).
 pub fn source_deadline(config: &Config) -> Duration {
-    if let Some(time) = config.source_time {
-        return time;
-    }
     let http = &config.http;
     let tries = http.retries.saturating_add(1);
     let waits = http.backoff_max.max(http.retry_after_max);
@@ -122,12 +120,16 @@ pub fn source_deadline(config: &Config) -> Duration {
     } else {
         1
     };
-    http.host_delay
+    let every_bound = http
+        .host_delay
         .saturating_add(http.timeout.saturating_mul(tries))
         .saturating_add(waits.saturating_mul(http.retries))
         .saturating_mul(calls)
         .saturating_add(config.limits.time)
-        .saturating_add(Duration::from_secs(60))
+        .saturating_add(Duration::from_secs(60));
+    config
+        .source_time
+        .map_or(every_bound, |time| time.min(every_bound))
 }
 
 /// One page to fetch: a configured source or a page one links to.
