@@ -467,8 +467,9 @@ impl Store {
     /// extraction was broken then has its rows marked `stale_since`.
     pub fn scope_at(&self, at: Option<&str>, filter: &ScopeFilter) -> Result<Vec<ScopeRow>> {
         let stale = self.scope_unreadable_since(at)?;
-        // Now: the latest (by id); at a time: the latest made by then, by
-        // time (index `record_scopes_by_time`).
+        // Now: the latest (by id, as `source_state` keeps it); at a time:
+        // the latest made by then, by time (index `record_scopes_by_time`).
+        // The two agree unless the clock stepped back between records.
         let latest_at = format!(
             "SELECT r.id, r.source, (SELECT hex FROM digests WHERE id = r.scope_hash)
              FROM sources s JOIN record_rows r ON r.id = ({LAST_SCOPE_AT})

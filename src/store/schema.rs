@@ -520,7 +520,9 @@ pub const MIGRATIONS: &[&str] = &[
     // each record is written (by trigger, in its transaction), so
     // `/metrics` reads a few rows instead of counting every record ever
     // made at each scrape (1.2 s on a year of a 1,000-source daemon). A
-    // derived count, not evidence: `verify` never reads it.
+    // derived count, not evidence: `verify` never reads it. A migration
+    // that rebuilds `record_rows` (copy, drop, rename) drops the trigger
+    // with the table: it must create it again.
     r#"
     CREATE TABLE attempt_counts (
         outcome     TEXT NOT NULL,
