@@ -48,11 +48,9 @@ impl Signer {
         key_file: Option<&Path>,
         database: &Path,
     ) -> Result<Option<Signer>, EvidenceError> {
-        let (path, created_here) = key_path(key_file, database);
-        if created_here && !path.exists() {
-            return Ok(None);
-        }
-        Signer::load(&path).map(Some)
+        existing_key_path(key_file, database)
+            .map(|path| Signer::load(&path))
+            .transpose()
     }
 
     /// Reads a PKCS#8 PEM Ed25519 private key, v1 (as `create` and `openssl
@@ -330,6 +328,15 @@ pub fn all(conn: &Connection) -> Result<Vec<Checkpoint>, EvidenceError> {
     let mut statement = conn.prepare(&format!("SELECT {COLUMNS} FROM checkpoints ORDER BY id"))?;
     let rows = statement.query_map([], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The key file [`Signer::existing`] loads: `None` when scopewatch would
+/// create it (beside the database) and has not yet. Read in this process,
+/// whose environment names the systemd credential, for a process that is
+/// started without one.
+pub fn existing_key_path(key_file: Option<&Path>, database: &Path) -> Option<PathBuf> {
+    let (path, created_here) = key_path(key_file, database);
+    (!created_here || path.exists()).then_some(path)
 }
 
 /// Where the key is, and whether scopewatch creates it there when missing:

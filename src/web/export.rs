@@ -35,10 +35,18 @@ use crate::store::Store;
 /// Where the bundle is downloaded from.
 pub const PATH: &str = "/evidence/bundle.zip";
 
-/// The longest making a bundle may take: `export` of a database of
-/// 100,000 captures takes minutes on two cores. Past it the bundle process
-/// is killed.
+/// The longest the request may take to be answered (the router's limit
+/// for this path): `export` of a database of 100,000 captures takes
+/// minutes on two cores.
 pub const TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The longest the bundle process may run before it is killed: within
+/// [`TIMEOUT`], with a minute left to zip what it wrote.
+const WORKER_TIME: Duration = Duration::from_secs(14 * 60);
+
+/// The longest the one bundle slot is held while a bundle is sent: a
+/// client that stops reading keeps its own connection, not the slot.
+const SEND_TIME: Duration = Duration::from_secs(30 * 60);
 
 /// The bundle process's memory ceiling. A bundle is made in memory, with
 /// the whole ledger it states (about 10 KB a record: 15 GB for a year of
@@ -72,8 +80,8 @@ pub async fn bundle(State(state): State<AppState>) -> Response {
             .into_response();
     };
     let key_file = state.config().and_then(|c| c.key_file.clone());
-    let file = match make(&state.database, key_file.as_deref()).await {
-        Ok(file) => file,
+    let (file, permit) = match make(&state.database, key_file.as_deref(), permit).await {
+        Ok(made) => made,
         Err(response) => return response,
     };
     let name = format!(
@@ -81,10 +89,16 @@ pub async fn bundle(State(state): State<AppState>) -> Response {
         clock::now().format("%Y%m%dT%H%M%SZ")
     );
     let length = file.metadata().map(|m| m.len()).ok();
-    // The slot is held until the last byte is sent (or the client goes).
+    // The slot is held until the last byte is sent, the client goes, or
+    // [`SEND_TIME`] has passed.
+    let (sent, sending) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _one_at_a_time = permit;
+        let _ = tokio::time::timeout(SEND_TIME, sending).await;
+    });
     let reader = Holding {
         file: tokio::fs::File::from_std(file),
-        _permit: permit,
+        _sent: sent,
     };
     let stream = tokio_util::io::ReaderStream::new(reader);
     let mut response = Response::new(Body::from_stream(stream));
@@ -102,10 +116,11 @@ pub async fn bundle(State(state): State<AppState>) -> Response {
     response
 }
 
-/// The zipped bundle's file, holding the one bundle slot while it is read.
+/// The zipped bundle's file; dropped (the body sent or abandoned), it frees
+/// the one bundle slot.
 struct Holding {
     file: tokio::fs::File,
-    _permit: OwnedSemaphorePermit,
+    _sent: tokio::sync::oneshot::Sender<()>,
 }
 
 impl AsyncRead for Holding {
@@ -128,8 +143,14 @@ fn internal() -> Response {
 
 /// Runs the bundle process into a temporary directory, zips what it wrote
 /// into an anonymous temporary file, removes the directory, and returns
-/// the file, read from its start; or the response that says why not.
-async fn make(database: &Path, key_file: Option<&Path>) -> Result<std::fs::File, Response> {
+/// the file, read from its start, with the bundle slot `permit` (held
+/// until the zip is done even if the request is given up meanwhile); or
+/// the response that says why not.
+async fn make(
+    database: &Path,
+    key_file: Option<&Path>,
+    permit: OwnedSemaphorePermit,
+) -> Result<(std::fs::File, OwnedSemaphorePermit), Response> {
     let failed = |what: &str, e: &dyn std::fmt::Display| {
         tracing::error!("web: no evidence bundle: {what}: {e}");
         internal()
@@ -139,7 +160,12 @@ async fn make(database: &Path, key_file: Option<&Path>) -> Result<std::fs::File,
         .tempdir()
         .map_err(|e| failed("a temporary directory", &e))?;
     let out = dir.path().join("bundle");
-    let report = run_worker(database, key_file, &out).await?;
+    // The key as this process finds it (its environment may name the
+    // systemd credential; the bundle process's environment is empty).
+    let report = match crate::evidence::checkpoint::existing_key_path(key_file, database) {
+        Some(key) => run_worker(database, &key, &out).await?,
+        None => Report::NoKey,
+    };
     match report {
         Report::Written => {}
         Report::NoKey => {
@@ -154,14 +180,14 @@ async fn make(database: &Path, key_file: Option<&Path>) -> Result<std::fs::File,
         }
         Report::Failed { message } => return Err(failed("the bundle process", &message)),
     }
-    tokio::task::spawn_blocking(move || -> Result<std::fs::File, String> {
+    tokio::task::spawn_blocking(move || -> Result<_, String> {
         let mut zip = ZipWriter::new(tempfile::tempfile().map_err(|e| e.to_string())?);
         add_dir(&mut zip, &out, "scopewatch-evidence").map_err(|e| e.to_string())?;
         let mut file = zip.finish().map_err(|e| e.to_string())?;
         file.rewind().map_err(|e| e.to_string())?;
         // The directory goes now; the zip has no name to leave behind.
         dir.close().map_err(|e| e.to_string())?;
-        Ok(file)
+        Ok((file, permit))
     })
     .await
     .map_err(|e| failed("zipping", &e))?
@@ -169,19 +195,15 @@ async fn make(database: &Path, key_file: Option<&Path>) -> Result<std::fs::File,
 }
 
 /// Starts `scopewatch bundle-worker` (this executable) on `database` and
-/// waits for its report, killing it past [`TIMEOUT`] (or when the request
-/// is dropped).
-async fn run_worker(
-    database: &Path,
-    key_file: Option<&Path>,
-    out: &Path,
-) -> Result<Report, Response> {
+/// waits for its report, killing it past [`WORKER_TIME`] (or when the
+/// request is dropped).
+async fn run_worker(database: &Path, key_file: &Path, out: &Path) -> Result<Report, Response> {
     let failed = |what: &str, e: &dyn std::fmt::Display| {
         tracing::error!("web: no evidence bundle: {what}: {e}");
         internal()
     };
-    let executable = std::env::current_exe().map_err(|e| failed("this executable", &e))?;
-    let mut command = tokio::process::Command::new(executable);
+    // The running executable, even when an upgrade replaced the file.
+    let mut command = tokio::process::Command::new(crate::isolation::this_executable());
     command
         .arg("--db")
         .arg(database)
@@ -189,10 +211,9 @@ async fn run_worker(
         .arg("--out")
         .arg(out)
         .arg("--memory")
-        .arg(MEMORY.to_string());
-    if let Some(key_file) = key_file {
-        command.arg("--key-file").arg(key_file);
-    }
+        .arg(MEMORY.to_string())
+        .arg("--key-file")
+        .arg(key_file);
     // No secrets of the daemon's environment; a private temporary
     // directory is the caller's concern.
     command
@@ -205,13 +226,21 @@ async fn run_worker(
         .spawn()
         .map_err(|e| failed("starting the bundle process", &e))?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
-    let waited = tokio::time::timeout(TIMEOUT, async {
+    let waited = tokio::time::timeout(WORKER_TIME, async {
+        // All of it is read, so the process never blocks on a full pipe;
+        // only the first MAX_REPORT bytes are kept.
         let mut report = Vec::new();
-        let read = tokio::io::AsyncReadExt::read_to_end(
-            &mut tokio::io::AsyncReadExt::take(&mut stdout, MAX_REPORT),
-            &mut report,
-        )
-        .await;
+        let mut chunk = [0u8; 8192];
+        let read = loop {
+            match tokio::io::AsyncReadExt::read(&mut stdout, &mut chunk).await {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    let room = (MAX_REPORT as usize).saturating_sub(report.len());
+                    report.extend_from_slice(&chunk[..n.min(room)]);
+                }
+                Err(e) => break Err(e),
+            }
+        };
         (read, child.wait().await, report)
     })
     .await;
@@ -220,7 +249,7 @@ async fn run_worker(
             "the bundle process",
             &format!(
                 "it took longer than {}",
-                humantime::format_duration(TIMEOUT)
+                humantime::format_duration(WORKER_TIME)
             ),
         ));
     };

@@ -1011,6 +1011,44 @@ async fn the_evidence_page_shows_the_last_verify_and_downloads_a_bundle() {
     );
 }
 
+/// Under systemd the signing key may be a credential
+/// (`$CREDENTIALS_DIRECTORY/scopewatch-signing-key`), which only the
+/// server's environment names: the bundle is still signed with it.
+#[tokio::test]
+async fn the_bundle_download_finds_a_signing_key_given_as_a_credential() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = demo(tmp.path());
+    // `check` signs the first checkpoint with a key made beside the
+    // database; it then becomes the credential.
+    scopewatch(&config, &["check"]);
+    let database = config.parent().unwrap().join("scopewatch.db");
+    let beside = database.with_file_name("scopewatch-signing-key.pem");
+    assert!(beside.exists(), "{}", beside.display());
+    let credentials = tmp.path().join("credentials");
+    std::fs::create_dir(&credentials).unwrap();
+    std::fs::rename(&beside, credentials.join("scopewatch-signing-key")).unwrap();
+    let mut command = scopewatch_command(&config);
+    command.env("CREDENTIALS_DIRECTORY", &credentials);
+    let served = serve_command(command, &["--listen", "127.0.0.1:0"]);
+
+    let response = get(&format!("{}/evidence/bundle.zip", served.base)).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let bytes = response.bytes().await.unwrap();
+    let unzipped = tmp.path().join("unzipped");
+    zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .unwrap()
+        .extract(&unzipped)
+        .unwrap();
+    let checked = scopewatch(
+        &config,
+        &[
+            "verify",
+            unzipped.join("scopewatch-evidence").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+}
+
 /// Prints every sample of the metrics text on standard input as JSON
 /// `[name, labels, value]`, as read by the Prometheus text parser and by
 /// the strict OpenMetrics one (which also insists on `# EOF`).
