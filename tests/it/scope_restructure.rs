@@ -363,28 +363,24 @@ fn an_unreadable_scope_is_flagged_stale_and_reminded() {
     );
     let out = scopewatch(&h.config_path(), &["scope"]);
     assert!(stdout(&out).contains("stale: the scope of page is unreadable since"));
+    // The stale mark of every pair of the scope at `at`.
+    let stale_marks_at = |at: &str| -> Vec<Option<serde_json::Value>> {
+        let out = scopewatch(&h.config_path(), &["scope", "--json", "--at", at]);
+        let rows = json(&out).as_array().unwrap().clone();
+        assert!(!rows.is_empty(), "the scope at {at}");
+        rows.iter().map(|r| r.get("stale_since").cloned()).collect()
+    };
     // Before it broke, the answer was not stale.
     let baseline = events(&h, "baseline");
     let before = baseline[0]["detected_at"].as_str().unwrap();
-    let out = scopewatch(&h.config_path(), &["scope", "--json", "--at", before]);
-    let rows = json(&out);
-    assert!(!rows.as_array().unwrap().is_empty());
-    assert!(
-        rows.as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r.get("stale_since").is_none())
-    );
+    assert!(stale_marks_at(before).iter().all(Option::is_none));
     // At the time it broke, the answer was already stale, since then.
-    let out = scopewatch(&h.config_path(), &["scope", "--json", "--at", &since]);
-    let rows = json(&out);
-    assert!(!rows.as_array().unwrap().is_empty());
+    let marks = stale_marks_at(&since);
     assert!(
-        rows.as_array()
-            .unwrap()
+        marks
             .iter()
-            .all(|r| r["stale_since"] == since.as_str()),
-        "{rows}"
+            .all(|m| m.as_ref().is_some_and(|m| m == since.as_str())),
+        "{marks:?}"
     );
 
     // Readable again: compared with the kept reference, no longer stale.
