@@ -50,8 +50,7 @@ pub enum Reply {
     /// These bytes, then wait with the connection open, then close.
     RawThenStall(Vec<u8>, Duration),
     /// Wait (other connections are served meanwhile), then this reply: for
-    /// pages a browser renders, whose requests overlap.
-    #[cfg(feature = "browser")]
+    /// pages a browser renders, whose requests overlap, and slow pages.
     Delayed(Duration, Box<Reply>),
 }
 
@@ -306,7 +305,6 @@ async fn serve(
         .or_default() += 1;
     requests.lock().unwrap().push(request.clone());
     let reply = handler(&request);
-    #[cfg(feature = "browser")]
     let reply = after_delays(reply).await;
     match reply {
         Reply::Http {
@@ -359,13 +357,11 @@ async fn serve(
             let _ = stream.flush().await;
             tokio::time::sleep(duration).await;
         }
-        #[cfg(feature = "browser")]
         Reply::Delayed(..) => unreachable!("delays were waited out above"),
     }
 }
 
 /// The reply a [`Reply::Delayed`] stands for, once its wait is over.
-#[cfg(feature = "browser")]
 async fn after_delays(mut reply: Reply) -> Reply {
     while let Reply::Delayed(wait, then) = reply {
         tokio::time::sleep(wait).await;
