@@ -102,11 +102,8 @@ impl Chromium {
                 proxy.ip()
             ))
             // Chromium keeps caches and settings under $HOME and XDG
-            // directories besides the profile, and the directory of its
-            // singleton socket under $TMPDIR (left behind when it is
-            // killed, one a fetch): all of it in the profile.
+            // directories besides the profile: all of it in the profile.
             .env("HOME", profile)
-            .env("TMPDIR", profile)
             .env("XDG_CONFIG_HOME", profile)
             .env("XDG_CACHE_HOME", profile)
             .stdin(Stdio::null())
@@ -114,6 +111,12 @@ impl Chromium {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        // The directory of its singleton socket goes under $TMPDIR, and is
+        // left behind when it is killed (one a fetch): in the profile too,
+        // when the socket's path fits there.
+        if fits_a_socket_path(profile) {
+            command.env("TMPDIR", profile);
+        }
         if rustix::process::geteuid().is_root() {
             // Chromium refuses to run as root with its sandbox on.
             command.arg("--no-sandbox");
@@ -253,5 +256,28 @@ async fn drain_stderr(
             line.truncate(cut);
         }
         tail.push_back(line);
+    }
+}
+
+/// Whether Chromium's singleton socket fits under `dir`: it makes
+/// `org.chromium.Chromium.XXXXXX/SingletonSocket` there (46 bytes and a
+/// separator), and a Unix socket's path holds at most 107 bytes.
+fn fits_a_socket_path(dir: &Path) -> bool {
+    const SOCKET_PATH_MAX: usize = 107;
+    const SINGLETON: usize = "/org.chromium.Chromium.XXXXXX/SingletonSocket".len();
+    dir.as_os_str().len() + SINGLETON <= SOCKET_PATH_MAX
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_singleton_socket_goes_in_the_profile_only_when_its_path_fits() {
+        assert!(fits_a_socket_path(Path::new(
+            "/tmp/.tmpAbC123/scopewatch-browser-XyZ789"
+        )));
+        let deep = format!("/var/tmp/{}/scopewatch-browser-XyZ789", "d".repeat(40));
+        assert!(!fits_a_socket_path(Path::new(&deep)));
     }
 }
