@@ -246,6 +246,14 @@ fn interned_opt(
     value.map(|v| interned(conn, known, table, v)).transpose()
 }
 
+/// An RFC 3339 time as packed rows' times compare with it: Unix
+/// milliseconds; `None` when `at` is not RFC 3339.
+pub(super) fn unix_ms(at: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(at)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
 /// `text` as Unix milliseconds, when that is exactly what
 /// [`clock::format`] makes of them (the `records` view formats them back
 /// the same way); `None` for anything else, which is stored as written.

@@ -455,9 +455,8 @@ const LAST_SCOPE_AT: &str = "SELECT NULLIF(MAX(
 
 /// `at` (RFC 3339) as a packed row's time, Unix milliseconds.
 fn packed_ms(at: &str) -> Result<i64> {
-    chrono::DateTime::parse_from_rfc3339(at)
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| StoreError::NotFound(format!("{at:?} is not an RFC 3339 time")))
+    super::packed::unix_ms(at)
+        .ok_or_else(|| StoreError::NotFound(format!("{at:?} is not an RFC 3339 time")))
 }
 
 impl Store {

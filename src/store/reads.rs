@@ -144,8 +144,7 @@ impl Store {
         // A packed row's `started_at` is Unix milliseconds and its
         // `finished_at` the milliseconds after it; a row written before
         // packing keeps both as RFC 3339 text.
-        let since_ms = chrono::DateTime::parse_from_rfc3339(durations_since)
-            .map_or(i64::MAX, |t| t.timestamp_millis());
+        let since_ms = super::packed::unix_ms(durations_since).unwrap_or(i64::MAX);
         let mut statement = conn.prepare(
             "SELECT source, CASE typeof(started_at) WHEN 'integer' THEN finished_at
                     ELSE (julianday(finished_at) - julianday(started_at)) * 86400000.0 END
