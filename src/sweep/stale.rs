@@ -1,10 +1,10 @@
 //! Evidence freshness as an alert: every source whose last confirmed
 //! fetch (a page, or a 304) is older than its `max_age` (see
 //! [`crate::config::freshness`]) gets one `stale` event per stale spell,
-//! routed like any other event; a confirmed fetch ends the spell. Checked for every source, due or not, after each
-//! sweep and while the daemon waits between sweeps, so a source whose
-//! schedule is longer than its `max_age`, or that the daemon stopped
-//! fetching, still raises it.
+//! routed like any other event; a confirmed fetch ends the spell. Checked
+//! for every source, due or not, after each sweep and while the daemon
+//! waits between sweeps, so a source whose schedule is longer than its
+//! `max_age`, or that the daemon stopped fetching, still raises it.
 
 use chrono::{DateTime, Utc};
 

@@ -133,7 +133,10 @@ impl AsyncRead for Holding {
     }
 }
 
-fn internal() -> Response {
+/// Logs why no bundle was made (`what` failed with `e`) and answers 500:
+/// the reason may name paths of the server, which the client is not shown.
+fn failed(what: &str, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!("web: no evidence bundle: {what}: {e}");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         "no bundle could be made; the server's log says why\n",
@@ -151,10 +154,6 @@ async fn make(
     key_file: Option<&Path>,
     permit: OwnedSemaphorePermit,
 ) -> Result<(std::fs::File, OwnedSemaphorePermit), Response> {
-    let failed = |what: &str, e: &dyn std::fmt::Display| {
-        tracing::error!("web: no evidence bundle: {what}: {e}");
-        internal()
-    };
     let dir = tempfile::Builder::new()
         .prefix("scopewatch-bundle-")
         .tempdir()
@@ -198,10 +197,6 @@ async fn make(
 /// waits for its report, killing it past [`WORKER_TIME`] (or when the
 /// request is dropped).
 async fn run_worker(database: &Path, key_file: &Path, out: &Path) -> Result<Report, Response> {
-    let failed = |what: &str, e: &dyn std::fmt::Display| {
-        tracing::error!("web: no evidence bundle: {what}: {e}");
-        internal()
-    };
     // The running executable, even when an upgrade replaced the file.
     let mut command = tokio::process::Command::new(crate::isolation::this_executable());
     command

@@ -150,27 +150,23 @@ pub fn side_by_side(hunks: &[Hunk], from: &str, to: &str) -> String {
                     );
                 }
                 Row::Changed { removed, added } => {
+                    // One side's number and text cells, `mark` its changes;
+                    // empty where that side has no line here.
+                    let cells = |line: Option<&Line>, mark: &str| {
+                        line.map_or(
+                            "<td class=\"n\"></td><td class=\"empty\"></td>".to_string(),
+                            |l| {
+                                format!(
+                                    "<td class=\"n\">{}</td><td class=\"{mark}\">{}</td>",
+                                    l.number,
+                                    segments(l, mark)
+                                )
+                            },
+                        )
+                    };
                     for i in 0..removed.len().max(added.len()) {
-                        let left = removed.get(i).map_or(
-                            "<td class=\"n\"></td><td class=\"empty\"></td>".to_string(),
-                            |l| {
-                                format!(
-                                    "<td class=\"n\">{}</td><td class=\"del\">{}</td>",
-                                    l.number,
-                                    segments(l, "del")
-                                )
-                            },
-                        );
-                        let right = added.get(i).map_or(
-                            "<td class=\"n\"></td><td class=\"empty\"></td>".to_string(),
-                            |l| {
-                                format!(
-                                    "<td class=\"n\">{}</td><td class=\"ins\">{}</td>",
-                                    l.number,
-                                    segments(l, "ins")
-                                )
-                            },
-                        );
+                        let left = cells(removed.get(i), "del");
+                        let right = cells(added.get(i), "ins");
                         let _ = writeln!(out, "<tr>{left}{right}</tr>");
                     }
                 }
