@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::html::escape as escape_html;
+use crate::escape::html as escape_html;
 use crate::store::AlertData;
 
 /// The webhook schema version; a breaking change gets a new one.

@@ -30,7 +30,7 @@ use chrono::DateTime;
 use super::Finding;
 use super::checkpoint::Checkpoint;
 use super::manifest::Selection;
-use crate::html::escape;
+use crate::escape::html as escape;
 use crate::scope::ScopeSet;
 use crate::store::{EventRow, RecordRow};
 use crate::wording::counted;
