@@ -81,10 +81,11 @@ struct HeldBack {
 pub fn http_client(
     extra_roots: &crate::fetch::tls::ExtraRoots,
 ) -> Result<reqwest::Client, crate::fetch::ClientError> {
-    Ok(crate::fetch::tls::client_builder(extra_roots)?
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(crate::config::defaults::user_agent())
-        .build()?)
+    crate::fetch::client::http_client(
+        crate::fetch::client::Purpose::Webhooks,
+        extra_roots,
+        &crate::config::defaults::user_agent(),
+    )
 }
 
 impl Dispatcher {
