@@ -1,8 +1,11 @@
 //! The one place that reads the wall clock, so tests can drive time; the
-//! demo's replayed clock; and how async code waits for a moment on the
-//! runtime's timer.
+//! demo's replayed clock; how async code waits for a moment on the
+//! runtime's timer; and the daemon's heartbeat, a monotonic mark of its
+//! last progress.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Utc};
 
@@ -43,6 +46,28 @@ pub fn replayed() -> Option<DateTime<Utc>> {
     match REPLAYED_MS.load(Ordering::Relaxed) {
         NOT_REPLAYED => None,
         ms => Utc.timestamp_millis_opt(ms).single(),
+    }
+}
+
+/// When the daemon's scheduler loop last made progress, on the monotonic
+/// clock (a wall clock step must not look like a stall): the watchdog
+/// pings systemd, and `/readyz` answers ready, only while it is recent.
+#[derive(Debug)]
+pub struct Heartbeat(Mutex<Instant>);
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Heartbeat(Mutex::new(Instant::now()))
+    }
+}
+
+impl Heartbeat {
+    pub fn beat(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    pub fn age(&self) -> Duration {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
     }
 }
 

@@ -398,33 +398,6 @@ impl Dispatcher {
     }
 }
 
-/// `check`'s last step: one round of deliveries, bounded by
-/// [`CHECK_TIMEOUT`]; what is left is retried by the next check or the daemon.
-pub fn deliver_before_exit(
-    runtime: &tokio::runtime::Runtime,
-    sweeper: &crate::sweep::Sweeper,
-) -> anyhow::Result<()> {
-    let dispatcher = Dispatcher::new(
-        &sweeper.config.alerts,
-        &sweeper.config.http.extra_roots,
-        sweeper.store.clone(),
-    )?;
-    match runtime.block_on(dispatcher.round_within(CHECK_TIMEOUT)) {
-        Some(report) if report.retrying + report.failed > 0 => tracing::warn!(
-            delivered = report.delivered,
-            retrying = report.retrying,
-            failed = report.failed,
-            "some alerts were not delivered: `scopewatch alerts --pending` lists them"
-        ),
-        Some(_) => {}
-        None => tracing::warn!(
-            "alert delivery did not finish within {}s; the next check or the daemon retries",
-            CHECK_TIMEOUT.as_secs()
-        ),
-    }
-    Ok(())
-}
-
 /// What a send result means for a delivery on its `attempts`-th attempt.
 fn decide(channel: &Channel, attempts: u32, result: &Result<(), String>) -> Finish {
     match result {
