@@ -155,7 +155,8 @@ mod tests {
 
     /// Durations and dates at and past every limit (chrono's range, the
     /// four-digit years, u64 seconds) are refused with a message, never a
-    /// panic; then random numbers with every unit, from a printed seed.
+    /// panic; then random numbers with every unit, from a printed seed
+    /// (`SCOPEWATCH_TEST_SEED` replays one).
     #[test]
     fn extreme_times_are_refused_not_a_panic() {
         let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
@@ -190,8 +191,11 @@ mod tests {
         assert!(parse_time("0000-01-01", now).is_ok());
         assert!(parse_time("9999-12-31T23:59:59Z", now).is_ok());
 
-        let seed = fastrand::u64(..);
-        println!("seed {seed}");
+        let seed = std::env::var("SCOPEWATCH_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| fastrand::u64(..));
+        println!("seed {seed} (SCOPEWATCH_TEST_SEED={seed} replays it)");
         let mut rng = fastrand::Rng::with_seed(seed);
         let units = [
             "ns", "us", "ms", "s", "m", "h", "d", "w", "M", "y", "min", "days",

@@ -31,7 +31,8 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 const STALE_CHECK_EVERY: Duration = Duration::from_secs(60);
 
 /// Test hook: after this many sweeps the scheduler loop stalls for good,
-/// so tests can see the watchdog pings stop. Never set it in production.
+/// so tests can see the watchdog pings stop. Honoured by debug builds only
+/// (the ones the tests run): a release build cannot be made to stall.
 const STALL_HOOK: &str = "SCOPEWATCH_TEST_STALL_AFTER_SWEEPS";
 
 fn schedule_of<'c>(config: &'c Config, source: &'c Source) -> &'c Schedule {
@@ -151,7 +152,9 @@ pub async fn run(
         log_outcome(&outcome);
     }
     let mut due = initial_due(app.config(), &last_checked(&app).await, clock::now());
-    let stall_after: Option<usize> = std::env::var(STALL_HOOK).ok().and_then(|v| v.parse().ok());
+    let stall_after: Option<usize> = cfg!(debug_assertions)
+        .then(|| std::env::var(STALL_HOOK).ok()?.parse().ok())
+        .flatten();
     let mut last_sweep: Option<SweepSummary> = None;
     let mut sweeps = 0usize;
     let mut ready = false;
