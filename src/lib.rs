@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod alert;
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod commands;

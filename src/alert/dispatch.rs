@@ -81,10 +81,11 @@ struct HeldBack {
 pub fn http_client(
     extra_roots: &crate::fetch::tls::ExtraRoots,
 ) -> Result<reqwest::Client, crate::fetch::ClientError> {
-    Ok(crate::fetch::tls::client_builder(extra_roots)?
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(crate::config::defaults::user_agent())
-        .build()?)
+    crate::fetch::client::http_client(
+        crate::fetch::client::Purpose::Webhooks,
+        extra_roots,
+        &crate::config::defaults::user_agent(),
+    )
 }
 
 impl Dispatcher {
@@ -395,33 +396,6 @@ impl Dispatcher {
         self.hold_back(unrecorded);
         finishes.into_iter().map(|(_, f)| f).collect()
     }
-}
-
-/// `check`'s last step: one round of deliveries, bounded by
-/// [`CHECK_TIMEOUT`]; what is left is retried by the next check or the daemon.
-pub fn deliver_before_exit(
-    runtime: &tokio::runtime::Runtime,
-    sweeper: &crate::sweep::Sweeper,
-) -> anyhow::Result<()> {
-    let dispatcher = Dispatcher::new(
-        &sweeper.config.alerts,
-        &sweeper.config.http.extra_roots,
-        sweeper.store.clone(),
-    )?;
-    match runtime.block_on(dispatcher.round_within(CHECK_TIMEOUT)) {
-        Some(report) if report.retrying + report.failed > 0 => tracing::warn!(
-            delivered = report.delivered,
-            retrying = report.retrying,
-            failed = report.failed,
-            "some alerts were not delivered: `scopewatch alerts --pending` lists them"
-        ),
-        Some(_) => {}
-        None => tracing::warn!(
-            "alert delivery did not finish within {}s; the next check or the daemon retries",
-            CHECK_TIMEOUT.as_secs()
-        ),
-    }
-    Ok(())
 }
 
 /// What a send result means for a delivery on its `attempts`-th attempt.

@@ -71,7 +71,7 @@ fn test(env: &Env, only: Option<&str>) -> anyhow::Result<Status> {
         .into());
     }
     let http = crate::alert::dispatch::http_client(&config.http.extra_roots)?;
-    let runtime = super::runtime()?;
+    let runtime = crate::app::runtime()?;
     let mut failed = 0;
     for channel in channels {
         let item = Item {

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "browser")]
 pub mod browser;
+pub mod client;
 mod decode;
 mod headline;
 mod hosts;
@@ -231,20 +232,19 @@ impl Fetcher {
         settings: &HttpSettings,
         resolver: Arc<dyn Resolve>,
     ) -> Result<Self, ClientError> {
-        let builder = || -> Result<reqwest::ClientBuilder, ClientError> {
-            Ok(tls::client_builder(&settings.extra_roots)?
-                .user_agent(settings.user_agent.clone())
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(settings.connect_timeout)
-                .tls_info(true)
-                .no_proxy()
-                .https_only(false))
+        let pages = |resolver: Arc<dyn Resolve>| {
+            client::http_client(
+                client::Purpose::Pages {
+                    connect_timeout: settings.connect_timeout,
+                    resolver,
+                },
+                &settings.extra_roots,
+                &settings.user_agent,
+            )
         };
         Ok(Fetcher {
-            trusted: builder()?.dns_resolver(Arc::clone(&resolver)).build()?,
-            public: builder()?
-                .dns_resolver(Arc::new(policy::PublicResolver(resolver)))
-                .build()?,
+            trusted: pages(Arc::clone(&resolver))?,
+            public: pages(Arc::new(policy::PublicResolver(resolver)))?,
             settings: settings.clone(),
             hosts: HostLimiter::new(settings.per_host, settings.host_delay),
         })

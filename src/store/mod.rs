@@ -13,6 +13,7 @@ mod crash_guard;
 mod daemon_status;
 mod fetch_details;
 mod follow;
+pub mod lock;
 mod outbox;
 mod packed;
 mod queries;

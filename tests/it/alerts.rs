@@ -359,7 +359,16 @@ async fn failed_for_good_raises_alert_failed_on_the_other_channels() {
             .iter()
             .any(|leaf| leaf["type"] == "event" && leaf["kind"] == "alert-failed")
     );
-    let verified = scopewatch::evidence::verify::verify_store(&h.store(), None, None).unwrap();
+    // The sweep signed a checkpoint, as `check` does: verified with its key.
+    let key = scopewatch::evidence::Signer::locate(None, &h.db_path())
+        .unwrap()
+        .verifying_key();
+    let verified = scopewatch::evidence::verify::verify_store(
+        &h.store(),
+        Some((&key, scopewatch::evidence::verify::KeyOrigin::SigningKey)),
+        None,
+    )
+    .unwrap();
     assert!(
         verified.findings.iter().all(|f| f.info),
         "{:?}",
