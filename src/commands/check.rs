@@ -55,21 +55,25 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
             store.damaged().await;
             let _ = stop_tx.send(true);
         });
-        crate::evidence::before_sweep(&sweeper).await;
+        crate::evidence::before_sweep(&sweeper.store, sweeper.config.in_force()).await;
         let report = sweeper
             .sweep(&sources, Duration::ZERO, stop, &progress)
             .await;
         if sweeper.store.damage().is_none() {
             // Before the checkpoint, so that it covers them.
             crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
-            crate::evidence::after_sweep(&sweeper).await;
+            crate::evidence::after_sweep(&sweeper.store, sweeper.config.after_sweep()).await;
         }
         stop_on_damage.abort();
         report
     });
     let damage = sweeper.store.damage();
     if damage.is_none() {
-        crate::alert::dispatch::deliver_before_exit(&runtime, &sweeper)?;
+        crate::alert::dispatch::deliver_before_exit(
+            &runtime,
+            &*sweeper.config,
+            sweeper.store.clone(),
+        )?;
     }
     drop(sweeper);
     drop(runtime);

@@ -304,7 +304,7 @@ pub async fn run(
         };
         sweeping.send_replace(true);
         let sweep_began = Instant::now();
-        crate::evidence::before_sweep(&sweeper).await;
+        crate::evidence::before_sweep(&sweeper.store, sweeper.config.in_force()).await;
         let report = beating_while_sources_finish(
             sweeper.sweep(
                 &sources,
@@ -324,7 +324,7 @@ pub async fn run(
         crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
         stale_checked = Some(Instant::now());
         catching_up = false;
-        crate::evidence::after_sweep(&sweeper).await;
+        crate::evidence::after_sweep(&sweeper.store, sweeper.config.after_sweep()).await;
         sweeping.send_replace(false);
         sweeps += 1;
         last_sweep = Some(SweepSummary {

@@ -172,7 +172,7 @@ async fn run_dates(
         if index == 0 {
             // The configuration in the ledger, as `check` records it, so
             // `verify` re-extracts the stored pages with its settings.
-            crate::evidence::before_sweep(sweeper).await;
+            crate::evidence::before_sweep(&sweeper.store, sweeper.config.in_force()).await;
         }
         let mut published = Vec::new();
         {

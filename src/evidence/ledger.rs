@@ -323,7 +323,7 @@ pub struct ConfigLeaf<'a> {
     /// TSA certificates `verify` trusts.
     pub tsa_ca_sha256: Option<&'a str>,
     /// Source id to extraction fingerprint (see
-    /// [`super::recheck::extraction_fingerprints`]).
+    /// [`super::recheck::ExtractionSettings::fingerprints`]).
     pub extraction: &'a BTreeMap<String, String>,
 }
 

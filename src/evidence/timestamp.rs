@@ -321,7 +321,7 @@ fn tsa_client(
     Ok(crate::fetch::tls::client_builder(extra_roots)?
         .redirect(reqwest::redirect::Policy::none())
         .timeout(tsa.timeout)
-        .user_agent(crate::config::defaults::user_agent())
+        .user_agent(crate::fetch::USER_AGENT)
         .build()?)
 }
 

@@ -877,7 +877,7 @@ async fn digest_slack_teams_and_command_channels() {
         "AdaptiveCard"
     );
     let out_path = h.config.alerts.iter().find_map(|c| match &c.kind {
-        scopewatch::config::ChannelKind::Command { argv, .. } => Some(argv[1].clone()),
+        scopewatch::alert::ChannelKind::Command { argv, .. } => Some(argv[1].clone()),
         _ => None,
     });
     let written: serde_json::Value =

@@ -11,9 +11,9 @@ use std::time::Duration;
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, corpus_versions, html_source};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use scopewatch::config::HttpSettings;
 use scopewatch::demo::site;
 use scopewatch::extract::markdown::extract_markdown;
+use scopewatch::fetch::HttpSettings;
 use scopewatch::fetch::{ErrorClass, FetchOutcome, FetchRequest, Fetcher};
 use scopewatch::store::EventFilter;
 
