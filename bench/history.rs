@@ -229,14 +229,18 @@ fn sweep_at(
     let sources = sweeper.config.sources.clone();
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let report = runtime.block_on(async {
-        scopewatch::evidence::before_sweep(sweeper).await;
+        scopewatch::evidence::before_sweep(&sweeper.store, sweeper.config.in_force()).await;
         let report = sweeper
             .sweep(&sources, Duration::ZERO, stop, &|_, _, _| {})
             .await;
-        scopewatch::evidence::after_sweep(sweeper).await;
+        scopewatch::evidence::after_sweep(&sweeper.store, sweeper.config.after_sweep()).await;
         report
     });
-    scopewatch::alert::dispatch::deliver_before_exit(runtime, sweeper)?;
+    scopewatch::alert::dispatch::deliver_before_exit(
+        runtime,
+        &*sweeper.config,
+        sweeper.store.clone(),
+    )?;
     Ok(report
         .outcomes
         .iter()
