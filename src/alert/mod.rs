@@ -17,9 +17,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 pub use dispatch::{Dispatcher, RoundReport};
-pub use route::{
-    Filter, KINDS, Route, Severity, Subject, channels_for, event_severity, kind_severity,
-};
+pub use route::{Filter, Route, Severity, Subject, channels_for, event_severity};
 pub use settings::{Attestation, Channel, ChannelKind, EmailSettings, Expiry, Secret, Tls, routes};
 
 /// What the store needs, with an attempt, to raise and route alerts.

@@ -16,8 +16,9 @@ use url::Url;
 use super::secrets::{interpolate, process_env, read_secret_file};
 use super::{Validator, values};
 use crate::alert::{
-    Attestation, Channel, ChannelKind, EmailSettings, Expiry, Filter, KINDS, Secret, Severity, Tls,
+    Attestation, Channel, ChannelKind, EmailSettings, Expiry, Filter, Secret, Severity, Tls,
 };
+use crate::detect::EventKind;
 
 pub const MAX_ATTEMPTS: u32 = 8;
 pub const BACKOFF: &str = "30s";
@@ -295,14 +296,10 @@ impl Validator<'_> {
             .flatten()
             .filter_map(|k| {
                 self.value(Some(k), &key("events"), |k| {
-                    if KINDS.contains(&k.as_str()) {
-                        Ok(k.clone())
-                    } else {
-                        Err(format!(
-                            "unknown event kind {k:?}: use one of {}",
-                            KINDS.join(", ")
-                        ))
-                    }
+                    k.parse::<EventKind>().map_err(|unknown| {
+                        let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+                        format!("{unknown}: use one of {}", kinds.join(", "))
+                    })
                 })
             })
             .collect();

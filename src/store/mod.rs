@@ -21,6 +21,7 @@ mod reads;
 mod schema;
 mod scope_sets;
 mod verify_runs;
+mod words;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -1022,7 +1023,7 @@ fn insert_event(
     Ok(EventRow {
         id: conn.last_insert_rowid(),
         source: source.to_string(),
-        kind: draft.kind.as_str().to_string(),
+        kind: draft.kind,
         detected_at: detected_at.to_string(),
         from_snapshot: draft.from_record,
         to_snapshot: record_id,
@@ -1107,7 +1108,7 @@ pub(crate) mod tests {
         let routes = [crate::alert::Route {
             channel: "hook".into(),
             filter: crate::alert::Filter {
-                kinds: vec!["stale".into()],
+                kinds: vec![crate::detect::EventKind::Stale],
                 ..Default::default()
             },
         }];

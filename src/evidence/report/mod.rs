@@ -30,6 +30,7 @@ use chrono::DateTime;
 use super::Finding;
 use super::checkpoint::Checkpoint;
 use super::manifest::Selection;
+use crate::detect::EventKind;
 use crate::html::escape;
 use crate::scope::ScopeSet;
 use crate::store::{EventRow, RecordRow};
@@ -308,7 +309,7 @@ fn other_events(out: &mut String, report: &Report<'_>) {
         .events
         .iter()
         .map(|(event, _)| event)
-        .filter(|e| e.kind != "scope" && e.kind != "content")
+        .filter(|e| e.kind != EventKind::Scope && e.kind != EventKind::Content)
         .collect();
     if others.is_empty() {
         out.push_str("<p>None in this period.</p>\n");
@@ -320,7 +321,7 @@ fn other_events(out: &mut String, report: &Report<'_>) {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             escape(&when(&event.detected_at)),
             escape(&event.source),
-            escape(&event.kind),
+            escape(event.kind.as_str()),
             severity(event.severity.as_deref()),
             escape(&event.summary),
             escape(&report.capture(event.to_snapshot)),

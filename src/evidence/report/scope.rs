@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{Report, escape, severity, when};
+use crate::detect::EventKind;
 use crate::scope::{ScopeDiff, ScopeRename, ScopeSet};
 use crate::store::RecordRow;
 use crate::wording::counted;
@@ -136,7 +137,7 @@ pub(super) fn scope_changes(out: &mut String, report: &Report<'_>) {
         .events
         .iter()
         .map(|(event, _)| event)
-        .filter(|e| e.kind == "scope")
+        .filter(|e| e.kind == EventKind::Scope)
         .collect();
     if events.is_empty() {
         out.push_str("<p>No scope change in this period.</p>\n");
