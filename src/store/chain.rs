@@ -444,6 +444,55 @@ mod tests {
         }
     }
 
+    /// Pinned as released: every stored record's hash depends on this
+    /// encoding, the words of `outcome` and `change` included, so a change
+    /// to how a row (or one of its enums) serialises fails here first.
+    #[test]
+    fn the_record_hash_of_known_rows_is_pinned() {
+        let changed = RecordRow {
+            change: Some("content".into()),
+            ..RecordRow::sample()
+        };
+        let unmodified = RecordRow {
+            outcome: "not-modified".into(),
+            change: Some("unchanged".into()),
+            status: Some(304),
+            ..RecordRow::sample()
+        };
+        let failed = RecordRow {
+            outcome: "failed".into(),
+            error_class: Some("connect".into()),
+            error_message: Some("connection refused".into()),
+            status: None,
+            ..RecordRow::sample()
+        };
+        assert_eq!(
+            changed.canonical(),
+            concat!(
+                r#"{"attempts":1,"change":"content","content_kind":"html","#,
+                r#""content_type":"text/html","error_class":null,"error_message":null,"#,
+                r#""final_url":null,"finished_at":"2026-11-28T12:00:01.000Z","id":7,"outcome":"ok","#,
+                r#""prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","#,
+                r#""raw_hash":"0a4735281db700223af63abc387c351f64ea6961a1ef955631df08d96169e772","#,
+                r#""redirects":"[]","remote_ip":"192.0.2.1","#,
+                r#""request_headers":"[[\"user-agent\",\"scopewatch\"]]","#,
+                r#""response_headers":"[[\"content-type\",\"text/html\"],[\"content-encoding\",\"gzip\"]]","#,
+                r#""scope_hash":null,"source":"iso","started_at":"2026-11-28T12:00:00.000Z","#,
+                r#""status":200,"text_hash":null,"tls_cert_sha256":null,"#,
+                r#""url":"https://example.com/iso?x=1"}"#,
+            )
+        );
+        let hashes = [changed, unmodified, failed].map(|row| row.hash().to_hex());
+        assert_eq!(
+            hashes,
+            [
+                "8bbd9b4a2639c6dee39e6ab32e9adfbfe5422239854fa9835cda8f611476a52f",
+                "5ff42f31dfbd63fadb57b72cc1e215b2665e5262184c53e1b6dfaf8f9bcad102",
+                "c49c10342cdad6aff9f63d54abc6787f1b2e28e1f66af67bb64add7db39d3ef4",
+            ]
+        );
+    }
+
     #[test]
     fn a_null_tls_version_is_left_out_so_older_records_hash_as_they_did() {
         let mut row = RecordRow::sample();
