@@ -79,6 +79,15 @@ pub enum Change {
 }
 
 impl Change {
+    /// Every change, in the order the store codes them.
+    pub const ALL: [Change; 5] = [
+        Change::Unchanged,
+        Change::Baseline,
+        Change::Content,
+        Change::Noise,
+        Change::Moved,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Change::Baseline => "baseline",

@@ -176,7 +176,7 @@ pub fn write_signed(
         let attempt = Attempt {
             row,
             record_hash,
-            body: if row.outcome == "not-modified" {
+            body: if row.outcome == crate::store::RecordOutcome::NotModified {
                 None
             } else {
                 body.as_deref()

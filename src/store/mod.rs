@@ -40,7 +40,7 @@ use crate::hash::Digest;
 use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
 
 pub use actor::StoreHandle;
-pub use chain::{ChainFinding, RecordRow};
+pub use chain::{ChainFinding, RecordOutcome, RecordRow};
 pub use crash_guard::{CRASHED, CrashCount, CrashMark};
 pub use daemon::{DaemonEvent, DaemonStatus, SweepSummary};
 pub use fetch_details::{FetchedVia, PortalCall, PortalVersion, RecordedCall, RecordedPortalCall};
@@ -539,11 +539,13 @@ fn record_in(
     )?;
 
     let (outcome, error_class, error_message) = match &attempt.result {
-        AttemptResult::Extracted { .. } => ("ok", None, None),
-        AttemptResult::NotModified => ("not-modified", None, None),
-        AttemptResult::Failed { class, message, .. } => {
-            ("failed", Some(class.clone()), Some(message.clone()))
-        }
+        AttemptResult::Extracted { .. } => (RecordOutcome::Ok, None, None),
+        AttemptResult::NotModified => (RecordOutcome::NotModified, None, None),
+        AttemptResult::Failed { class, message, .. } => (
+            RecordOutcome::Failed,
+            Some(class.clone()),
+            Some(message.clone()),
+        ),
     };
     let fetch_details = attempt
         .via
@@ -566,8 +568,8 @@ fn record_in(
         url: capture.url.clone(),
         started_at: clock::format(capture.started_at),
         finished_at: clock::format(capture.finished_at),
-        outcome: outcome.to_string(),
-        change: detection.change.map(|c| c.as_str().to_string()),
+        outcome,
+        change: detection.change,
         error_class,
         error_message,
         attempts: i64::from(capture.attempts),

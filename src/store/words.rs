@@ -1,13 +1,14 @@
 //! The enums the store keeps as words (an event's kind, a delivery's
-//! state): written as the word, read back into the enum. A word no variant
+//! state, a record's outcome and change): written as the word, read back
+//! into the enum. A word no variant
 //! has (a database written by a newer version, or edited by hand) is a
 //! column conversion error, an ordinary [`super::StoreError`], never a
 //! panic.
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use super::DeliveryState;
-use crate::detect::EventKind;
+use super::{DeliveryState, RecordOutcome};
+use crate::detect::{Change, EventKind};
 
 impl ToSql for EventKind {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -37,6 +38,38 @@ impl FromSql for DeliveryState {
             .into_iter()
             .find(|s| s.as_str() == word)
             .ok_or_else(|| FromSqlError::Other(format!("unknown delivery state {word:?}").into()))
+    }
+}
+
+impl ToSql for RecordOutcome {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for RecordOutcome {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let word = value.as_str()?;
+        RecordOutcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == word)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown record outcome {word:?}").into()))
+    }
+}
+
+impl ToSql for Change {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for Change {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let word = value.as_str()?;
+        Change::ALL
+            .into_iter()
+            .find(|c| c.as_str() == word)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown record change {word:?}").into()))
     }
 }
 

@@ -242,7 +242,10 @@ fn summary(out: &mut String, report: &Report<'_>, by_source: &BTreeMap<&str, Vec
     out.push_str("</table>\n");
     out.push_str("<table>\n<tr><th>source</th><th>URL</th><th>attempts</th><th>failed</th><th>first</th><th>last</th></tr>\n");
     for (source, rows) in by_source {
-        let failed = rows.iter().filter(|r| r.outcome == "failed").count();
+        let failed = rows
+            .iter()
+            .filter(|r| r.outcome == crate::store::RecordOutcome::Failed)
+            .count();
         let url = rows.last().map(|r| r.url.as_str()).unwrap_or_default();
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{failed}</td><td>{}</td><td>{}</td></tr>\n",
@@ -367,8 +370,10 @@ pub fn csv(rows: &[ReportRow]) -> String {
             row.final_url.clone().unwrap_or_else(|| row.url.clone()),
             row.started_at.clone(),
             row.finished_at.clone(),
-            row.outcome.clone(),
-            row.change.clone().unwrap_or_default(),
+            row.outcome.to_string(),
+            row.change
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default(),
             row.status.map(|s| s.to_string()).unwrap_or_default(),
             row.error_class.clone().unwrap_or_default(),
             row.error_message.clone().unwrap_or_default(),

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::{Report, escape, severity, when};
 use crate::detect::EventKind;
 use crate::scope::{ScopeDiff, ScopeRename, ScopeSet};
-use crate::store::RecordRow;
+use crate::store::{RecordOutcome, RecordRow};
 use crate::wording::counted;
 
 /// When the bundle's captures first and last stated a pair.
@@ -31,7 +31,7 @@ fn history<'a>(rows: &[&'a RecordRow], sets: &'a HashMap<String, ScopeSet>) -> H
     let mut seen: BTreeMap<(&str, &str), Seen> = BTreeMap::new();
     let mut runs: Vec<(&ScopeSet, &str, &str)> = Vec::new();
     let mut current: Option<(&str, &ScopeSet, &str, &str)> = None;
-    for row in rows.iter().filter(|r| r.outcome == "ok") {
+    for row in rows.iter().filter(|r| r.outcome == RecordOutcome::Ok) {
         let Some((hash, set)) = row
             .scope_hash
             .as_deref()
