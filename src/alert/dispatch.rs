@@ -17,10 +17,10 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::payload::Item;
+use super::settings::{Channel, routes};
 use super::{backoff_delay, channel};
 use crate::clock;
-use crate::config::Channel;
-use crate::config::alerts::routes;
+use crate::fetch::tls::ExtraRoots;
 use crate::hash::Digest;
 use crate::store::{Delivery, Finish, StoreHandle};
 
@@ -75,16 +75,24 @@ struct HeldBack {
     times: u32,
 }
 
+/// The configuration a dispatcher delivers by, replaced on reload: the
+/// channels, and the certificates webhooks trust besides Mozilla's roots
+/// (`[http] ca_file`). The configuration is one.
+pub trait DeliverySettings: Send + Sync + 'static {
+    fn channels(&self) -> &[Channel];
+    fn extra_roots(&self) -> &ExtraRoots;
+}
+
 /// The client webhooks are sent with, by the daemon and by `alerts test`
 /// alike: no redirects, Mozilla's roots and `extra_roots`, scopewatch's
 /// User-Agent.
 pub fn http_client(
-    extra_roots: &crate::fetch::tls::ExtraRoots,
+    extra_roots: &ExtraRoots,
 ) -> Result<reqwest::Client, crate::fetch::ClientError> {
     crate::fetch::client::http_client(
         crate::fetch::client::Purpose::Webhooks,
         extra_roots,
-        &crate::config::defaults::user_agent(),
+        crate::fetch::USER_AGENT,
     )
 }
 
@@ -92,7 +100,7 @@ impl Dispatcher {
     /// `extra_roots`: `[http] ca_file`, trusted besides Mozilla's roots.
     pub fn new(
         channels: &[Channel],
-        extra_roots: &crate::fetch::tls::ExtraRoots,
+        extra_roots: &ExtraRoots,
         store: StoreHandle,
     ) -> anyhow::Result<Dispatcher> {
         let http = http_client(extra_roots)?;
@@ -173,11 +181,11 @@ impl Dispatcher {
     /// `stop` turns true; deliveries in flight then stay pending.
     /// Delivers until `stop`; a configuration arriving on `configs` (SIGHUP)
     /// replaces the channels and their routes.
-    pub async fn run(
+    pub async fn run<S: DeliverySettings>(
         mut self,
         mut stop: watch::Receiver<bool>,
         mut sweeping: watch::Receiver<bool>,
-        mut configs: watch::Receiver<Arc<crate::config::Config>>,
+        mut configs: watch::Receiver<Arc<S>>,
     ) {
         let mut tasks = JoinSet::new();
         // Until the scheduler that reports sweeps is gone.
@@ -216,14 +224,14 @@ impl Dispatcher {
                 let config = configs.borrow_and_update().clone();
                 self.channels = Arc::new(
                     config
-                        .alerts
+                        .channels()
                         .iter()
                         .map(|c| (c.name.clone(), c.clone()))
                         .collect(),
                 );
-                self.routes = routes(&config.alerts).into();
+                self.routes = routes(config.channels()).into();
                 // `[http] ca_file` may have changed what webhooks trust.
-                match http_client(&config.http.extra_roots) {
+                match http_client(config.extra_roots()) {
                     Ok(http) => self.http = http,
                     Err(e) => tracing::warn!(
                         "webhooks keep the previous TLS settings: the new ones do not build: {e}"

@@ -168,7 +168,7 @@ impl App {
                 let _ = stop_tx.send(true);
             })
         };
-        crate::evidence::before_sweep(&self.sweeper).await;
+        crate::evidence::before_sweep(store, self.sweeper.config.in_force()).await;
         let report = self
             .sweeper
             .sweep(request.sources, request.jitter, stop, request.progress)
@@ -183,7 +183,7 @@ impl App {
         if store.damage().is_none() {
             crate::sweep::stale::raise_stale(store, &self.sweeper.config).await;
             if request.checkpoint {
-                crate::evidence::after_sweep(&self.sweeper).await;
+                crate::evidence::after_sweep(store, self.sweeper.config.after_sweep()).await;
             }
         }
         report

@@ -114,7 +114,7 @@ fn highest_severity(outcome: &SourceOutcome) -> Option<Severity> {
     outcome
         .events
         .iter()
-        .map(|e| event_severity(e.severity.as_deref(), &e.kind))
+        .map(|e| event_severity(e.severity.as_deref(), e.kind))
         .max()
 }
 

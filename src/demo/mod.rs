@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use crate::app::{App, SweepRequest};
 use crate::clock;
 use crate::config;
+use crate::detect::EventKind;
 use crate::store::{EventRow, Store};
 use crate::wording::counted;
 
@@ -195,7 +196,7 @@ async fn run_dates(
                     outcome.source
                 )?;
             }
-            let scope_changed = outcome.events.iter().any(|e| e.kind == "scope");
+            let scope_changed = outcome.events.iter().any(|e| e.kind == EventKind::Scope);
             for event in &outcome.events {
                 match event.kind.as_str() {
                     "content" => summary.content_events += 1,
@@ -203,7 +204,7 @@ async fn run_dates(
                     _ => {}
                 }
                 // A scope change's lines say what changed in the text too.
-                if event.kind == "content" && scope_changed {
+                if event.kind == EventKind::Content && scope_changed {
                     continue;
                 }
                 print_event(out, date, event)?;

@@ -176,7 +176,7 @@ pub fn write_signed(
         let attempt = Attempt {
             row,
             record_hash,
-            body: if row.outcome == "not-modified" {
+            body: if row.outcome == crate::store::RecordOutcome::NotModified {
                 None
             } else {
                 body.as_deref()
@@ -365,7 +365,7 @@ pub fn write_signed(
         .rev()
         .filter(|e| record_ids.contains(&e.to_snapshot) && logged_events.contains(&e.id))
     {
-        if event.kind == "scope"
+        if event.kind == crate::detect::EventKind::Scope
             && let Some(from) = event.from_snapshot
             && !record_ids.contains(&from)
         {

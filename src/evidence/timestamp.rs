@@ -323,7 +323,7 @@ fn tsa_client(
             timeout: tsa.timeout,
         },
         extra_roots,
-        &crate::config::defaults::user_agent(),
+        crate::fetch::USER_AGENT,
     )
 }
 

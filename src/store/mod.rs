@@ -22,6 +22,7 @@ mod reads;
 mod schema;
 mod scope_sets;
 mod verify_runs;
+mod words;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,7 +41,7 @@ use crate::hash::Digest;
 use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
 
 pub use actor::StoreHandle;
-pub use chain::{ChainFinding, RecordRow};
+pub use chain::{ChainFinding, RecordOutcome, RecordRow};
 pub use crash_guard::{CRASHED, CrashCount, CrashMark};
 pub use daemon_status::{DaemonEvent, DaemonStatus, SweepSummary};
 pub use fetch_details::{FetchedVia, PortalCall, PortalVersion, RecordedCall, RecordedPortalCall};
@@ -539,11 +540,13 @@ fn record_in(
     )?;
 
     let (outcome, error_class, error_message) = match &attempt.result {
-        AttemptResult::Extracted { .. } => ("ok", None, None),
-        AttemptResult::NotModified => ("not-modified", None, None),
-        AttemptResult::Failed { class, message, .. } => {
-            ("failed", Some(class.clone()), Some(message.clone()))
-        }
+        AttemptResult::Extracted { .. } => (RecordOutcome::Ok, None, None),
+        AttemptResult::NotModified => (RecordOutcome::NotModified, None, None),
+        AttemptResult::Failed { class, message, .. } => (
+            RecordOutcome::Failed,
+            Some(class.clone()),
+            Some(message.clone()),
+        ),
     };
     let fetch_details = attempt
         .via
@@ -566,8 +569,8 @@ fn record_in(
         url: capture.url.clone(),
         started_at: clock::format(capture.started_at),
         finished_at: clock::format(capture.finished_at),
-        outcome: outcome.to_string(),
-        change: detection.change.map(|c| c.as_str().to_string()),
+        outcome,
+        change: detection.change,
         error_class,
         error_message,
         attempts: i64::from(capture.attempts),
@@ -1023,7 +1026,7 @@ fn insert_event(
     Ok(EventRow {
         id: conn.last_insert_rowid(),
         source: source.to_string(),
-        kind: draft.kind.as_str().to_string(),
+        kind: draft.kind,
         detected_at: detected_at.to_string(),
         from_snapshot: draft.from_record,
         to_snapshot: record_id,
@@ -1108,7 +1111,7 @@ pub(crate) mod tests {
         let routes = [crate::alert::Route {
             channel: "hook".into(),
             filter: crate::alert::Filter {
-                kinds: vec!["stale".into()],
+                kinds: vec![crate::detect::EventKind::Stale],
                 ..Default::default()
             },
         }];

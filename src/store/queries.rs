@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::scope_sets::SetCache;
 use super::{Result, Store, StoreError};
+use crate::detect::EventKind;
 use crate::hash::Digest;
 use crate::scope::{ScopeDiff, ScopeEntry, ScopeRename, claims};
 
@@ -65,7 +66,7 @@ pub struct RecordSummary {
 pub struct EventRow {
     pub id: i64,
     pub source: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub detected_at: String,
     pub from_snapshot: Option<i64>,
     pub to_snapshot: i64,
@@ -98,7 +99,7 @@ pub struct EventFilter {
     /// Only events detected before this time.
     pub until: Option<String>,
     pub sources: Vec<String>,
-    pub kinds: Vec<String>,
+    pub kinds: Vec<EventKind>,
     /// At most this many, the newest (`None`: every one).
     pub limit: Option<usize>,
 }
@@ -325,7 +326,8 @@ impl Store {
             values.push(until.clone());
             sql.push_str(&format!(" AND detected_at < ?{}", values.len()));
         }
-        for (column, list) in [("source", &filter.sources), ("kind", &filter.kinds)] {
+        let kinds: Vec<String> = filter.kinds.iter().map(|k| k.to_string()).collect();
+        for (column, list) in [("source", &filter.sources), ("kind", &kinds)] {
             if list.is_empty() {
                 continue;
             }
@@ -555,21 +557,22 @@ impl Store {
                     e.from_record, p.scope_hash
              FROM events e JOIN records r ON r.id = e.record_id
              LEFT JOIN records p ON p.id = e.from_record
-             WHERE e.kind = 'scope'
-                OR (e.kind = 'extraction-broken' AND e.details LIKE '%\"reference\":\"replaced\"%')
+             WHERE e.kind = ?1
+                OR (e.kind = ?2 AND e.details LIKE '%\"reference\":\"replaced\"%')
              ORDER BY e.id",
         )?;
-        let mut rows = scope_events.query([])?;
+        let mut rows =
+            scope_events.query(params![EventKind::Scope, EventKind::ExtractionBroken])?;
         while let Some(row) = rows.next()? {
             let (id, source, at, details): (i64, String, String, Option<String>) =
                 (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
             let (kind, hash, from_record, from_hash): (
-                String,
+                EventKind,
                 Option<String>,
                 Option<i64>,
                 Option<String>,
             ) = (row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?);
-            if kind != "scope" {
+            if kind != EventKind::Scope {
                 // The new layout replaced the reference: what the old scope
                 // had and the new one has not left, and the reverse entered.
                 let (Some(hash), Some(from), Some(from_hash)) = (hash, from_record, from_hash)

@@ -15,6 +15,7 @@ use common::smtp::SmtpServer;
 use common::{FAST_HTTP, Harness, corpus_versions, html_source};
 use scopewatch::alert::channel::sign;
 use scopewatch::demo::site;
+use scopewatch::detect::EventKind;
 use scopewatch::store::{DeliveryState, EventFilter};
 
 const BOT: &str = "azure-bot-service-compliance";
@@ -481,7 +482,7 @@ async fn failing_after_exactly_fail_after_then_a_reminder_then_recovered() {
             report.outcomes[0]
                 .events
                 .iter()
-                .map(|e| e.kind.clone())
+                .map(|e| e.kind.to_string())
                 .collect::<Vec<_>>()
                 .join(","),
         );
@@ -518,7 +519,7 @@ async fn attestation_expiry_reminds_once_per_threshold() {
     let events = h
         .store()
         .events(&EventFilter {
-            kinds: vec!["attestation-expiry".into()],
+            kinds: vec![EventKind::AttestationExpiry],
             ..Default::default()
         })
         .unwrap();
@@ -824,7 +825,7 @@ async fn a_page_that_answers_410_raises_gone_once() {
     let events = h
         .store()
         .events(&EventFilter {
-            kinds: vec!["gone".into()],
+            kinds: vec![EventKind::Gone],
             ..Default::default()
         })
         .unwrap();
@@ -886,7 +887,7 @@ async fn digest_slack_teams_and_command_channels() {
         "AdaptiveCard"
     );
     let out_path = h.config.alerts.iter().find_map(|c| match &c.kind {
-        scopewatch::config::ChannelKind::Command { argv, .. } => Some(argv[1].clone()),
+        scopewatch::alert::ChannelKind::Command { argv, .. } => Some(argv[1].clone()),
         _ => None,
     });
     let written: serde_json::Value =

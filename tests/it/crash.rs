@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, signal};
-use scopewatch::store::Store;
+use scopewatch::store::{DeliveryState, Store};
 
 fn daemon(h: &Harness) -> Child {
     Command::new(env!("CARGO_BIN_EXE_scopewatch"))
@@ -188,7 +188,7 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let deliveries = store.deliveries(None).unwrap();
     let ids: BTreeSet<String> = deliveries.iter().map(|d| d.id.clone()).collect();
     assert!(
-        deliveries.iter().all(|d| d.state == "done"),
+        deliveries.iter().all(|d| d.state == DeliveryState::Done),
         "{deliveries:?}"
     );
     let written = std::fs::read_to_string(h.dir.path().join("alerts.jsonl")).unwrap();

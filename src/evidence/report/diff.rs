@@ -26,7 +26,7 @@ pub(super) fn content_changes(out: &mut String, report: &Report<'_>) {
     let events: Vec<_> = report
         .events
         .iter()
-        .filter(|(event, _)| event.kind == "content")
+        .filter(|(event, _)| event.kind == crate::detect::EventKind::Content)
         .collect();
     if events.is_empty() {
         out.push_str("<p>No content change in this period.</p>\n");

@@ -30,6 +30,7 @@ use chrono::DateTime;
 use super::Finding;
 use super::checkpoint::Checkpoint;
 use super::manifest::Selection;
+use crate::detect::EventKind;
 use crate::escape::html as escape;
 use crate::scope::ScopeSet;
 use crate::store::{EventRow, RecordRow};
@@ -241,7 +242,10 @@ fn summary(out: &mut String, report: &Report<'_>, by_source: &BTreeMap<&str, Vec
     out.push_str("</table>\n");
     out.push_str("<table>\n<tr><th>source</th><th>URL</th><th>attempts</th><th>failed</th><th>first</th><th>last</th></tr>\n");
     for (source, rows) in by_source {
-        let failed = rows.iter().filter(|r| r.outcome == "failed").count();
+        let failed = rows
+            .iter()
+            .filter(|r| r.outcome == crate::store::RecordOutcome::Failed)
+            .count();
         let url = rows.last().map(|r| r.url.as_str()).unwrap_or_default();
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{failed}</td><td>{}</td><td>{}</td></tr>\n",
@@ -308,7 +312,7 @@ fn other_events(out: &mut String, report: &Report<'_>) {
         .events
         .iter()
         .map(|(event, _)| event)
-        .filter(|e| e.kind != "scope" && e.kind != "content")
+        .filter(|e| e.kind != EventKind::Scope && e.kind != EventKind::Content)
         .collect();
     if others.is_empty() {
         out.push_str("<p>None in this period.</p>\n");
@@ -320,7 +324,7 @@ fn other_events(out: &mut String, report: &Report<'_>) {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             escape(&when(&event.detected_at)),
             escape(&event.source),
-            escape(&event.kind),
+            escape(event.kind.as_str()),
             severity(event.severity.as_deref()),
             escape(&event.summary),
             escape(&report.capture(event.to_snapshot)),
@@ -366,8 +370,10 @@ pub fn csv(rows: &[ReportRow]) -> String {
             row.final_url.clone().unwrap_or_else(|| row.url.clone()),
             row.started_at.clone(),
             row.finished_at.clone(),
-            row.outcome.clone(),
-            row.change.clone().unwrap_or_default(),
+            row.outcome.to_string(),
+            row.change
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default(),
             row.status.map(|s| s.to_string()).unwrap_or_default(),
             row.error_class.clone().unwrap_or_default(),
             row.error_message.clone().unwrap_or_default(),

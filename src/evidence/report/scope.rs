@@ -7,8 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{Report, escape, severity, when};
+use crate::detect::EventKind;
 use crate::scope::{ScopeDiff, ScopeRename, ScopeSet};
-use crate::store::RecordRow;
+use crate::store::{RecordOutcome, RecordRow};
 use crate::wording::counted;
 
 /// When the bundle's captures first and last stated a pair.
@@ -30,7 +31,7 @@ fn history<'a>(rows: &[&'a RecordRow], sets: &'a HashMap<String, ScopeSet>) -> H
     let mut seen: BTreeMap<(&str, &str), Seen> = BTreeMap::new();
     let mut runs: Vec<(&ScopeSet, &str, &str)> = Vec::new();
     let mut current: Option<(&str, &ScopeSet, &str, &str)> = None;
-    for row in rows.iter().filter(|r| r.outcome == "ok") {
+    for row in rows.iter().filter(|r| r.outcome == RecordOutcome::Ok) {
         let Some((hash, set)) = row
             .scope_hash
             .as_deref()
@@ -136,7 +137,7 @@ pub(super) fn scope_changes(out: &mut String, report: &Report<'_>) {
         .events
         .iter()
         .map(|(event, _)| event)
-        .filter(|e| e.kind == "scope")
+        .filter(|e| e.kind == EventKind::Scope)
         .collect();
     if events.is_empty() {
         out.push_str("<p>No scope change in this period.</p>\n");

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 
 use super::{day, escape, when};
-use crate::store::RecordRow;
+use crate::detect::Change;
+use crate::store::{RecordOutcome, RecordRow};
 
 /// One row: a day, or a range of quiet days.
 #[derive(Default)]
@@ -33,16 +34,16 @@ impl<'a> Span<'a> {
 
     fn add(&mut self, row: &'a RecordRow) {
         self.attempts += 1;
-        match (row.outcome.as_str(), row.change.as_deref()) {
-            ("failed", _) => {
+        match (row.outcome, row.change) {
+            (RecordOutcome::Failed, _) => {
                 *self
                     .failed
                     .entry(row.error_class.as_deref().unwrap_or("failed"))
                     .or_default() += 1
             }
-            ("not-modified", _) => self.not_modified += 1,
-            (_, Some("unchanged")) => self.unchanged += 1,
-            (_, Some("noise")) => self.noise += 1,
+            (RecordOutcome::NotModified, _) => self.not_modified += 1,
+            (_, Some(Change::Unchanged)) => self.unchanged += 1,
+            (_, Some(Change::Noise)) => self.noise += 1,
             _ => self.notable.push(row),
         }
     }
@@ -118,7 +119,7 @@ pub(super) fn timeline(out: &mut String, by_source: &BTreeMap<&str, Vec<&RecordR
                     format!(
                         "{} {} (record {})",
                         escape(when(&row.started_at).get(11..19).unwrap_or("")),
-                        escape(row.change.as_deref().unwrap_or(&row.outcome)),
+                        escape(row.change.map_or(row.outcome.as_str(), Change::as_str)),
                         row.id
                     )
                 })
@@ -148,8 +149,16 @@ mod tests {
             url: "https://example.com/".into(),
             started_at: at.into(),
             finished_at: at.into(),
-            outcome: outcome.into(),
-            change: change.map(Into::into),
+            outcome: RecordOutcome::ALL
+                .into_iter()
+                .find(|o| o.as_str() == outcome)
+                .unwrap(),
+            change: change.map(|word| {
+                Change::ALL
+                    .into_iter()
+                    .find(|c| c.as_str() == word)
+                    .unwrap()
+            }),
             error_class: (outcome == "failed").then(|| "timeout".into()),
             error_message: None,
             attempts: 1,
