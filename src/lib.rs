@@ -1,7 +1,7 @@
 //! scopewatch: an audit-evidence collector for vendor compliance pages.
 //!
 //! The pure core (`extract`, `scope`, `hash`, `detect`, `follow`) turns bytes into
-//! values; the edges (`fetch`, `store`, `sweep`, `daemon`, `commands`) do I/O.
+//! values; the edges (`fetch`, `store`, `sweep`, `app`, `daemon`, `commands`) do I/O.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]

@@ -86,9 +86,7 @@ pub trait DeliverySettings: Send + Sync + 'static {
 /// The client webhooks are sent with, by the daemon and by `alerts test`
 /// alike: no redirects, Mozilla's roots and `extra_roots`, scopewatch's
 /// User-Agent.
-pub fn http_client(
-    extra_roots: &ExtraRoots,
-) -> Result<reqwest::Client, crate::fetch::ClientError> {
+pub fn http_client(extra_roots: &ExtraRoots) -> Result<reqwest::Client, crate::fetch::ClientError> {
     crate::fetch::client::http_client(
         crate::fetch::client::Purpose::Webhooks,
         extra_roots,

@@ -92,8 +92,11 @@ pub fn run(config: Config, database: &Path) -> Result<(), DaemonError> {
     ));
     drop(runtime);
     // Every write already queued finishes before the writer thread ends.
-    app.close()?;
+    // What stopped the daemon is the error to report; a writer that could
+    // not be joined after it is logged beside it.
+    let closed = app.close();
     supervised?;
+    closed?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -27,7 +27,8 @@ pub enum Purpose {
         connect_timeout: Duration,
         resolver: Arc<dyn Resolve>,
     },
-    /// Alert webhooks: each channel's timeout is set per request.
+    /// Alert webhooks: each send is bounded by its channel's timeout, around
+    /// the whole request (`alert::channel`).
     Webhooks,
     /// Time-stamp requests, each bounded by `[evidence] tsa_timeout`.
     Timestamps { timeout: Duration },
