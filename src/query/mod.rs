@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::detect::EventKind;
 use crate::scope::Severity;
 use crate::store::{
-    EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition, SourceSummary,
+    EventFilter, EventRow, RecordSummary, ScopeFilter, ScopePairs, ScopeTransition, SourceSummary,
     Store, StoreError,
 };
 
@@ -217,9 +217,9 @@ pub fn scope(
     config: Option<&Config>,
     at: Option<&str>,
     filter: &ScopeFilter,
-) -> Result<Vec<ScopeRow>> {
+) -> Result<ScopePairs> {
     require_known_sources(store, config, &filter.sources)?;
-    Ok(store.scope_at(at, filter)?)
+    Ok(store.scope_pairs_at(at, filter)?)
 }
 
 /// When services entered, left or were renamed: `scopewatch scope history`.

@@ -20,6 +20,7 @@ mod queries;
 mod raised;
 mod reads;
 mod schema;
+mod scope_pairs;
 mod scope_sets;
 mod verify_runs;
 mod words;
@@ -53,6 +54,7 @@ pub use queries::{
 };
 pub use raised::{LastConfirmed, StaleDraft, raise_event};
 pub use reads::{CheckpointRow, MetricCounts};
+pub use scope_pairs::{ScopePair, ScopePairs};
 pub use verify_runs::VerifyRun;
 
 #[derive(Debug, thiserror::Error)]

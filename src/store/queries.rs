@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use super::scope_pairs::{self, ScopePairs};
 use super::scope_sets::SetCache;
 use super::{Result, Store, StoreError};
 use crate::detect::EventKind;
@@ -425,20 +426,6 @@ pub fn service_matches(name: &str, wanted: &str) -> bool {
     claims::service_filter_matches(name, wanted)
 }
 
-impl ScopeFilter {
-    fn keeps(&self, source: &str, certification: &str, service: &str) -> bool {
-        (self.sources.is_empty() || self.sources.iter().any(|s| s == source))
-            && self
-                .service
-                .as_deref()
-                .is_none_or(|s| claims::service_filter_matches(service, s))
-            && self
-                .certification
-                .as_deref()
-                .is_none_or(|c| claims::certification_filter_matches(certification, c))
-    }
-}
-
 /// SQL: the id of source `s.id`'s last scope record made by `?1` (RFC
 /// 3339, as `clock::format` writes it) or, the same time packed, `?2`
 /// (Unix ms), by the time it was made: one seek each in
@@ -467,6 +454,11 @@ impl Store {
     /// broke or whose fetches fail keeps its last known scope; one whose
     /// extraction was broken then has its rows marked `stale_since`.
     pub fn scope_at(&self, at: Option<&str>, filter: &ScopeFilter) -> Result<Vec<ScopeRow>> {
+        Ok(self.scope_pairs_at(at, filter)?.to_rows())
+    }
+
+    /// [`Store::scope_at`], held compactly for long listings.
+    pub fn scope_pairs_at(&self, at: Option<&str>, filter: &ScopeFilter) -> Result<ScopePairs> {
         let stale = self.scope_unreadable_since(at)?;
         // Now: the latest (by id, as `source_state` keeps it); at a time:
         // the latest made by then, by time (index `record_scopes_by_time`).
@@ -496,23 +488,7 @@ impl Store {
                 .query_map(params![at, packed_ms(at)?], read)?
                 .collect::<rusqlite::Result<Vec<_>>>()?,
         };
-        let mut sets = SetCache::new(self.conn());
-        let mut out = Vec::new();
-        for (record, source, hash) in latest {
-            let set = sets.get(&hash, record)?;
-            for entry in set.entries() {
-                if filter.keeps(&source, &entry.certification, &entry.service) {
-                    out.push(ScopeRow {
-                        source: source.clone(),
-                        certification: entry.certification.clone(),
-                        service: entry.service.clone(),
-                        note: set.note(&entry.service).map(str::to_string),
-                        stale_since: stale.get(&source).cloned(),
-                    });
-                }
-            }
-        }
-        Ok(out)
+        scope_pairs::read(self.conn(), latest, filter, stale)
     }
 
     /// When services entered, left or were renamed in each

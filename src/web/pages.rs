@@ -537,15 +537,15 @@ pub async fn scope(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Re
             esc(when.as_deref().unwrap_or("the latest fetch")),
             esc(&raw.unwrap_or_default()),
         );
-        let certifications: BTreeSet<&str> = rows.iter().map(|r| r.certification.as_str()).collect();
+        let certifications: BTreeSet<&str> = rows.iter().map(|r| r.certification).collect();
         let mut services: BTreeMap<&str, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
-        for row in &rows {
+        for row in rows.iter() {
             services
-                .entry(&row.service)
+                .entry(row.service)
                 .or_default()
-                .entry(&row.certification)
+                .entry(row.certification)
                 .or_default()
-                .push(&row.source);
+                .push(row.source);
         }
         if services.len() > MATRIX_SERVICES {
             let _ = write!(
