@@ -49,12 +49,12 @@ pub use fetch_details::{FetchedVia, PortalCall, PortalVersion, RecordedCall, Rec
 pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish, Snapshot};
 pub(crate) use queries::derived_hashes;
 pub use queries::{
-    DerivedHashes, EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition,
-    SourceSummary, service_matches,
+    DerivedHashes, EventFilter, EventRow, RecordSummary, ScopeTransition, SourceSummary,
+    service_matches,
 };
 pub use raised::{LastConfirmed, StaleDraft, raise_event};
 pub use reads::{CheckpointRow, MetricCounts};
-pub use scope_pairs::{ScopePair, ScopePairs};
+pub use scope_pairs::{ScopeFilter, ScopePair, ScopePairs, ScopeRow};
 pub use verify_runs::VerifyRun;
 
 #[derive(Debug, thiserror::Error)]

@@ -11,10 +11,38 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 use serde::{Serialize, Serializer};
 
-use super::queries::{ScopeFilter, ScopeRow};
 use super::{Result, scope_sets};
 use crate::scope::StoredSetView;
 use crate::scope::claims;
+
+/// One (certification, service) pair a source asserted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScopeRow {
+    pub source: String,
+    pub certification: String,
+    pub service: String,
+    /// The page's note about the service ("see Appendix A …").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// When the source's scope extraction broke, if it was broken then: the
+    /// pair is from its last readable scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_since: Option<String>,
+}
+
+/// Which scope pairs to list.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeFilter {
+    pub sources: Vec<String>,
+    /// Services whose name holds these words (see
+    /// [`claims::service_filter_matches`]): "bot service" matches "Azure
+    /// Bot Service", "Exchange Online" matches "Exchange Online (GCC)".
+    pub service: Option<String>,
+    /// Certifications whose name holds these words, compared as claims are
+    /// (see [`claims::certification_filter_matches`]): "ISO 27001" matches
+    /// "ISO/IEC 27001".
+    pub certification: Option<String>,
+}
 
 /// The pairs in scope, per source in order, each source's in its set's
 /// order; serialises as the array of [`ScopeRow`] it stands for.
