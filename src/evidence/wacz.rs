@@ -145,7 +145,10 @@ pub fn package<W: Write + std::io::Seek>(
         ("datapackage.json", &datapackage),
         ("datapackage-digest.json", &digest),
     ] {
-        zip.start_file(path, options(CompressionMethod::Deflated, bytes.len() as u64))?;
+        zip.start_file(
+            path,
+            options(CompressionMethod::Deflated, bytes.len() as u64),
+        )?;
         zip.write_all(bytes)?;
     }
     zip.finish()

@@ -290,7 +290,8 @@ impl Store {
             .query(rusqlite::params_from_iter(values))
             .map_err(super::StoreError::from)?;
         while let Some(row) = rows.next().map_err(super::StoreError::from)? {
-            let (record, hash) = RecordRow::with_stored_hash(row).map_err(super::StoreError::from)?;
+            let (record, hash) =
+                RecordRow::with_stored_hash(row).map_err(super::StoreError::from)?;
             each(record, hash)?;
         }
         Ok(())

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
@@ -204,21 +204,9 @@ impl BundleDir {
         let written = File::open(&path)
             .and_then(|mut file| {
                 file.sync_all()?;
-                let mut hash = Sha256::new();
-                let mut buffer = vec![0u8; 256 << 10];
-                let mut len = 0u64;
-                loop {
-                    let n = file.read(&mut buffer)?;
-                    if n == 0 {
-                        break;
-                    }
-                    hash.update(&buffer[..n]);
-                    len += n as u64;
-                }
-                Ok(Written {
-                    sha256: hex::encode(hash.finalize()),
-                    len,
-                })
+                let mut hashing = Hashing::new(io::sink());
+                io::copy(&mut file, &mut hashing)?;
+                Ok(hashing.finish().1)
             })
             .map_err(|e| self.failed(&path, e))?;
         self.sums.insert(name.to_string(), written.sha256.clone());

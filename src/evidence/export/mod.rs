@@ -418,7 +418,10 @@ impl Export<'_> {
                         archive.insert(file)
                     }
                 };
-                let raw_pruned = row.raw_hash.as_ref().is_some_and(|h| self.pruned.contains(h));
+                let raw_pruned = row
+                    .raw_hash
+                    .as_ref()
+                    .is_some_and(|h| self.pruned.contains(h));
                 let body = if raw_pruned {
                     None
                 } else {
@@ -521,13 +524,14 @@ impl Export<'_> {
                 first,
                 last,
             };
-            self.store.for_each_record(range, |row, record_hash| -> Result<(), EvidenceError> {
-                let Some(seq) = self.scan.selected.seq(row.id)? else {
-                    return Ok(());
-                };
-                csv.write_all(report::csv_line(&row, &record_hash, Some(seq)).as_bytes())
-                    .map_err(|e| bundle.failed(csv.path(), e))
-            })?;
+            self.store
+                .for_each_record(range, |row, record_hash| -> Result<(), EvidenceError> {
+                    let Some(seq) = self.scan.selected.seq(row.id)? else {
+                        return Ok(());
+                    };
+                    csv.write_all(report::csv_line(&row, &record_hash, Some(seq)).as_bytes())
+                        .map_err(|e| bundle.failed(csv.path(), e))
+                })?;
         }
         bundle.finish(csv)?;
         Ok(())
@@ -557,7 +561,8 @@ impl Export<'_> {
                 let mut out = Hashing::new(std::io::BufWriter::new(file));
                 self.index.write_to(&mut out)?;
                 let (out, written) = out.finish();
-                out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+                out.into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)?;
                 Ok(written)
             })
             .map_err(|e| bundle.failed(&index_path, e))?;
@@ -679,7 +684,8 @@ impl Export<'_> {
                     "second": second,
                     "path": proof.iter().map(hex::encode).collect::<Vec<_>>(),
                 });
-                writeln!(consistency, "{line}").map_err(|e| bundle.failed(consistency.path(), e))?;
+                writeln!(consistency, "{line}")
+                    .map_err(|e| bundle.failed(consistency.path(), e))?;
             }
         }
         bundle.finish(consistency)?;
@@ -694,7 +700,9 @@ fn write_member(
     file: &mut BundleFile,
     record: &warc::WarcRecord,
 ) -> Result<u64, EvidenceError> {
-    let gzip = record.to_gzip().map_err(|e| bundle.failed(file.path(), e))?;
+    let gzip = record
+        .to_gzip()
+        .map_err(|e| bundle.failed(file.path(), e))?;
     file.write_all(&gzip)
         .map_err(|e| bundle.failed(file.path(), e))?;
     Ok(gzip.len() as u64)
@@ -895,5 +903,3 @@ fn blob(store: &Store, hash: Option<&str>) -> Result<Option<Vec<u8>>, EvidenceEr
 /// library only), shipped in every bundle; `tests/it/ledger_script.rs`
 /// runs it on exported and tampered bundles.
 const VERIFY_LEDGER: &str = include_str!("../verify_ledger.py");
-
-

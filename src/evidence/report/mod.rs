@@ -400,7 +400,6 @@ tr,.change h3{break-inside:avoid}th{background:none}a{color:inherit;text-decorat
 table.diff td.del{background:none;text-decoration:line-through}table.diff td.add{background:none;font-weight:bold}\
 nav{display:none}}";
 
-
 /// The "verification at export" cell.
 fn verification(check: &ExportCheck) -> String {
     let pruned = if check.pruned > 0 {

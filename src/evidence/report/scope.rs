@@ -100,8 +100,9 @@ impl History {
             escape(&when(&newest.last)),
             counted(current.len(), "pair", "pairs")
         ));
-        let is_current =
-            |(certification, service): &(String, String)| current.contains(&(certification.as_str(), service.as_str()));
+        let is_current = |(certification, service): &(String, String)| {
+            current.contains(&(certification.as_str(), service.as_str()))
+        };
         pair_table(out, self.seen.iter().filter(|(pair, _)| is_current(pair)));
         let gone: Vec<_> = self
             .seen
@@ -150,9 +151,8 @@ pub(super) fn changes_head(count: usize) -> String {
 /// A scope event, with its lists in full; `capture` names a record for
 /// a heading.
 pub(super) fn scope_change(out: &mut String, event: &EventRow, capture: &dyn Fn(i64) -> String) {
-    let diff: ScopeDiff =
-        serde_json::from_value(serde_json::Value::Object(event.details.clone()))
-            .unwrap_or_default();
+    let diff: ScopeDiff = serde_json::from_value(serde_json::Value::Object(event.details.clone()))
+        .unwrap_or_default();
     out.push_str(&format!(
         "<section class=\"change\"><h3>{} · {} · severity {}</h3>\n<p>{}</p>\n<p>Between the capture of {} and that of {}.</p>\n",
         escape(&when(&event.detected_at)),
