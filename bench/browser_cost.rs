@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use scopewatch::config::HttpSettings;
+use scopewatch::fetch::HttpSettings;
 use scopewatch::fetch::browser::{BrowserFetcher, BrowserRequest, BrowserSettings};
 use scopewatch::fetch::{FetchOutcome, FetchRequest, Fetcher};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

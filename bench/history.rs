@@ -1,7 +1,8 @@
 //! Benchmark tool (not a test): writes years of a daemon's history into a
-//! database through the real write path, as `check` runs it: for every
-//! 6-hourly sweep, the configuration leaf, one sweep of every source over
-//! HTTP, the signed checkpoint, and the alert deliveries, under the
+//! database through the real write path, as `check` runs it (`App::sweep`
+//! and `App::deliver`): for every 6-hourly sweep, the configuration leaf,
+//! one sweep of every source over HTTP, `stale` events, the signed
+//! checkpoint, and the alert deliveries, under the
 //! replayed clock (`clock::replay`) set to the sweep's time. The pages are
 //! the files an nginx started by `bench/bench.py` serves; before each sweep
 //! this program edits some of them, so a sweep sees the mix a year of real
@@ -25,14 +26,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
+use scopewatch::app::{App, SweepRequest};
 use scopewatch::clock;
-use scopewatch::fetch::Fetcher;
-use scopewatch::store::{Store, StoreHandle};
-use scopewatch::sweep::Sweeper;
+use scopewatch::store::Store;
 
 /// A daemon's default schedule: every 6 hours.
 const SWEEP_EVERY_HOURS: i64 = 6;
@@ -124,25 +123,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(
-            2 * std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
-        )
-        .build()?;
-    let (store, writer) = StoreHandle::spawn(Store::open(Path::new(db))?);
+    let runtime = scopewatch::app::runtime()?;
     // The extraction processes are the `scopewatch` binary beside `examples/`.
     let worker = std::env::current_exe()?
         .parent()
         .and_then(Path::parent)
         .map(|dir| dir.join("scopewatch"))
         .ok_or("cannot find the scopewatch binary")?;
-    let fetcher = Arc::new(Fetcher::new(&config.http)?);
-    let extractor = Arc::new(scopewatch::isolation::Extractor::new(
-        worker,
-        config.limits.clone(),
-    ));
-    let sweeper = Sweeper::new(Arc::new(config), fetcher, store, extractor);
+    let app = App::open_with_extractor(config, Store::open(Path::new(db))?, worker)?;
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut tally: HashMap<&str, usize> = HashMap::new();
     let began = Instant::now();
@@ -167,7 +155,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         let at = start + chrono::Duration::hours(SWEEP_EVERY_HOURS * sweep);
-        let outcomes = sweep_at(&runtime, &sweeper, at)?;
+        let outcomes = sweep_at(&runtime, &app, at);
         for result in outcomes {
             *tally.entry(result).or_default() += 1;
         }
@@ -180,9 +168,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     clock::stop_replay();
-    drop(sweeper);
     drop(runtime);
-    writer.join().map_err(|_| "the store writer failed")?;
+    app.close()?;
     println!(
         "{} sweeps in {:.1} s: {tally:?}",
         sweeps + 1,
@@ -220,24 +207,14 @@ fn edit(page: &mut Page, rng: &mut fastrand::Rng, stamp: SystemTime) -> std::io:
 }
 
 /// One sweep at `at` as `check` runs it; returns each attempt's result.
-fn sweep_at(
-    runtime: &tokio::runtime::Runtime,
-    sweeper: &Sweeper,
-    at: DateTime<Utc>,
-) -> Result<Vec<&'static str>, Box<dyn std::error::Error>> {
+fn sweep_at(runtime: &tokio::runtime::Runtime, app: &App, at: DateTime<Utc>) -> Vec<&'static str> {
     clock::replay(at);
-    let sources = sweeper.config.sources.clone();
-    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let report = runtime.block_on(async {
-        scopewatch::evidence::before_sweep(sweeper).await;
-        let report = sweeper
-            .sweep(&sources, Duration::ZERO, stop, &|_, _, _| {})
-            .await;
-        scopewatch::evidence::after_sweep(sweeper).await;
+        let report = app.sweep(SweepRequest::quiet(&app.config().sources)).await;
+        app.deliver().await;
         report
     });
-    scopewatch::alert::dispatch::deliver_before_exit(runtime, sweeper)?;
-    Ok(report
+    report
         .outcomes
         .iter()
         .map(|o| match (o.result.as_str(), o.change) {
@@ -246,5 +223,5 @@ fn sweep_at(
             ("failed", _) => "failed",
             _ => "not-recorded",
         })
-        .collect())
+        .collect()
 }

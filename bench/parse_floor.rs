@@ -80,15 +80,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let isolated = |pages: &[Vec<u8>]| {
         for page in pages {
             std::hint::black_box(
-                scopewatch::sweep::extract_page(
-                    &extractor,
-                    page,
-                    Some("text/html"),
-                    source.url.as_str(),
-                    source,
-                    &config.scope,
-                )
-                .expect("a bench page extracts"),
+                extractor
+                    .extract_page(
+                        page,
+                        Some("text/html"),
+                        source.url.as_str(),
+                        &source.rules,
+                        &source.scope,
+                        &config.scope,
+                    )
+                    .expect("a bench page extracts"),
             );
         }
     };

@@ -83,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             config_sha256: &scopewatch::hash::Digest::of(sources.as_bytes()).to_hex(),
             ca_sha256: None,
             tsa_ca_sha256: None,
-            extraction: &evidence::recheck::extraction_fingerprints(&config),
+            extraction: &config.extraction_settings().fingerprints(),
         },
     )?;
     let mut store = store;
@@ -91,12 +91,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..captures {
         let source = &config.sources[i % 10];
         let body = page(i % distinct);
-        let (extracted, scope) = scopewatch::sweep::extract_page(
-            &extractor,
+        let (extracted, scope) = extractor.extract_page(
             body.as_bytes(),
             Some("text/html"),
             source.url.as_str(),
-            source,
+            &source.rules,
+            &source.scope,
             &config.scope,
         )?;
         store.record_attempt(&AttemptRecord {
@@ -131,7 +131,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &store,
         own,
         Some(evidence::recheck::Reextraction {
-            config: &config,
+            extraction: &config.extraction_settings(),
+            tsa_trust: None,
             extractor: &extractor,
         }),
     )?

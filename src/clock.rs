@@ -1,8 +1,11 @@
 //! The one place that reads the wall clock, so tests can drive time; the
-//! demo's replayed clock; and how async code waits for a moment on the
-//! runtime's timer.
+//! demo's replayed clock; how async code waits for a moment on the
+//! runtime's timer; and the daemon's heartbeat, a monotonic mark of its
+//! last progress.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Utc};
 
@@ -43,6 +46,28 @@ pub fn replayed() -> Option<DateTime<Utc>> {
     match REPLAYED_MS.load(Ordering::Relaxed) {
         NOT_REPLAYED => None,
         ms => Utc.timestamp_millis_opt(ms).single(),
+    }
+}
+
+/// When the daemon's scheduler loop last made progress, on the monotonic
+/// clock (a wall clock step must not look like a stall): the watchdog
+/// pings systemd, and `/readyz` answers ready, only while it is recent.
+#[derive(Debug)]
+pub struct Heartbeat(Mutex<Instant>);
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Heartbeat(Mutex::new(Instant::now()))
+    }
+}
+
+impl Heartbeat {
+    pub fn beat(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    pub fn age(&self) -> Duration {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
     }
 }
 
@@ -130,7 +155,8 @@ mod tests {
 
     /// Durations and dates at and past every limit (chrono's range, the
     /// four-digit years, u64 seconds) are refused with a message, never a
-    /// panic; then random numbers with every unit, from a printed seed.
+    /// panic; then random numbers with every unit, from a printed seed
+    /// (`SCOPEWATCH_TEST_SEED` replays one).
     #[test]
     fn extreme_times_are_refused_not_a_panic() {
         let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
@@ -165,8 +191,11 @@ mod tests {
         assert!(parse_time("0000-01-01", now).is_ok());
         assert!(parse_time("9999-12-31T23:59:59Z", now).is_ok());
 
-        let seed = fastrand::u64(..);
-        println!("seed {seed}");
+        let seed = std::env::var("SCOPEWATCH_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| fastrand::u64(..));
+        println!("seed {seed} (SCOPEWATCH_TEST_SEED={seed} replays it)");
         let mut rng = fastrand::Rng::with_seed(seed);
         let units = [
             "ns", "us", "ms", "s", "m", "h", "d", "w", "M", "y", "min", "days",

@@ -24,7 +24,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::extract::shell;
 use crate::hash::Digest;
@@ -79,6 +79,15 @@ pub enum Change {
 }
 
 impl Change {
+    /// Every change, in the order the store codes them.
+    pub const ALL: [Change; 5] = [
+        Change::Unchanged,
+        Change::Baseline,
+        Change::Content,
+        Change::Noise,
+        Change::Moved,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Change::Baseline => "baseline",
@@ -90,7 +99,13 @@ impl Change {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What an event is about: the one list of event kinds. It is stored, sent
+/// and filtered on as its kebab-case word ([`EventKind::as_str`], the same
+/// word through serde and [`std::str::FromStr`]). A new kind is a variant
+/// here, its word in `as_str`, its place in [`EventKind::ALL`] and its
+/// [`EventKind::default_severity`]: routing, the `events` and `--kind`
+/// filters, the store and the JSON output follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
     Baseline,
@@ -107,6 +122,8 @@ pub enum EventKind {
     Gone,
     AttestationExpiry,
     AlertFailed,
+    /// The message `scopewatch alerts test` sends; never recorded.
+    AlertTest,
     TimestampFailed,
     /// The last good fetch is older than the source's `max_age`.
     Stale,
@@ -114,7 +131,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::Baseline,
         EventKind::Content,
         EventKind::Scope,
@@ -129,8 +146,16 @@ impl EventKind {
         EventKind::Stale,
         EventKind::AttestationExpiry,
         EventKind::AlertFailed,
+        EventKind::AlertTest,
         EventKind::TimestampFailed,
     ];
+
+    /// The kinds events are recorded with: all but `alert-test`.
+    pub fn recorded() -> impl Iterator<Item = EventKind> {
+        EventKind::ALL
+            .into_iter()
+            .filter(|k| *k != EventKind::AlertTest)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -147,9 +172,54 @@ impl EventKind {
             EventKind::Gone => "gone",
             EventKind::AttestationExpiry => "attestation-expiry",
             EventKind::AlertFailed => "alert-failed",
+            EventKind::AlertTest => "alert-test",
             EventKind::TimestampFailed => "timestamp-failed",
             EventKind::Stale => "stale",
         }
+    }
+
+    /// The severity of an event of this kind without one of its own
+    /// (scope and extraction events carry theirs).
+    pub fn default_severity(self) -> Severity {
+        match self {
+            EventKind::Failing
+            | EventKind::FailingReminder
+            | EventKind::Gone
+            | EventKind::AlertFailed => Severity::High,
+            EventKind::Content
+            | EventKind::Moved
+            | EventKind::AttestationExpiry
+            | EventKind::ExtractionBroken
+            | EventKind::ExtractionBrokenReminder
+            | EventKind::Scope
+            | EventKind::NewVersion
+            | EventKind::TimestampFailed
+            | EventKind::Stale => Severity::Medium,
+            EventKind::Baseline | EventKind::Recovered | EventKind::AlertTest => Severity::Low,
+        }
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A word that is no event kind (in a configuration, a query, or a
+/// database written by another version).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown event kind {0:?}")]
+pub struct UnknownEventKind(pub String);
+
+impl std::str::FromStr for EventKind {
+    type Err = UnknownEventKind;
+
+    fn from_str(word: &str) -> Result<EventKind, UnknownEventKind> {
+        EventKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == word)
+            .ok_or_else(|| UnknownEventKind(word.to_string()))
     }
 }
 
@@ -678,6 +748,23 @@ pub fn unified_diff_labelled(old: &str, new: &str, from: &str, to: &str) -> (usi
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_event_kind_reads_back_from_its_word() {
+        for kind in EventKind::ALL {
+            assert_eq!(kind.as_str().parse::<EventKind>(), Ok(kind));
+            assert_eq!(kind.to_string(), kind.as_str());
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+            assert_eq!(serde_json::from_str::<EventKind>(&json).unwrap(), kind);
+        }
+        assert_eq!(
+            "contnet".parse::<EventKind>(),
+            Err(UnknownEventKind("contnet".into()))
+        );
+        assert!(!EventKind::recorded().any(|k| k == EventKind::AlertTest));
+        assert_eq!(EventKind::recorded().count(), EventKind::ALL.len() - 1);
+    }
+
     use super::*;
 
     fn fetched(raw: &[u8], text: &str, url: &str) -> Attempt {

@@ -1,12 +1,13 @@
 //! scopewatch: an audit-evidence collector for vendor compliance pages.
 //!
 //! The pure core (`extract`, `scope`, `hash`, `detect`, `follow`) turns bytes into
-//! values; the edges (`fetch`, `store`, `sweep`, `daemon`, `commands`) do I/O.
+//! values; the edges (`fetch`, `store`, `sweep`, `app`, `daemon`, `commands`) do I/O.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod alert;
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -14,12 +15,12 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod detect;
+pub mod escape;
 pub mod evidence;
 pub mod extract;
 pub mod fetch;
 pub mod follow;
 pub mod hash;
-pub mod html;
 pub mod isolation;
 pub mod logging;
 pub mod query;

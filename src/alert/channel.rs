@@ -13,8 +13,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::io::AsyncWriteExt;
 
 use super::payload::{self, Item};
-use crate::config::alerts::{EmailSettings, Tls};
-use crate::config::{Channel, ChannelKind, Secret};
+use super::settings::{Channel, ChannelKind, EmailSettings, Secret, Tls};
 
 /// `X-Scopewatch-Signature: sha256=<hex HMAC-SHA256 of the body>`.
 pub const SIGNATURE_HEADER: &str = "X-Scopewatch-Signature";

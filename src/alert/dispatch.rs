@@ -17,10 +17,10 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::payload::Item;
+use super::settings::{Channel, routes};
 use super::{backoff_delay, channel};
 use crate::clock;
-use crate::config::Channel;
-use crate::config::alerts::routes;
+use crate::fetch::tls::ExtraRoots;
 use crate::hash::Digest;
 use crate::store::{Delivery, Finish, StoreHandle};
 
@@ -75,23 +75,30 @@ struct HeldBack {
     times: u32,
 }
 
+/// The configuration a dispatcher delivers by, replaced on reload: the
+/// channels, and the certificates webhooks trust besides Mozilla's roots
+/// (`[http] ca_file`). The configuration is one.
+pub trait DeliverySettings: Send + Sync + 'static {
+    fn channels(&self) -> &[Channel];
+    fn extra_roots(&self) -> &ExtraRoots;
+}
+
 /// The client webhooks are sent with, by the daemon and by `alerts test`
 /// alike: no redirects, Mozilla's roots and `extra_roots`, scopewatch's
 /// User-Agent.
-pub fn http_client(
-    extra_roots: &crate::fetch::tls::ExtraRoots,
-) -> Result<reqwest::Client, crate::fetch::ClientError> {
-    Ok(crate::fetch::tls::client_builder(extra_roots)?
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(crate::config::defaults::user_agent())
-        .build()?)
+pub fn http_client(extra_roots: &ExtraRoots) -> Result<reqwest::Client, crate::fetch::ClientError> {
+    crate::fetch::client::http_client(
+        crate::fetch::client::Purpose::Webhooks,
+        extra_roots,
+        crate::fetch::USER_AGENT,
+    )
 }
 
 impl Dispatcher {
     /// `extra_roots`: `[http] ca_file`, trusted besides Mozilla's roots.
     pub fn new(
         channels: &[Channel],
-        extra_roots: &crate::fetch::tls::ExtraRoots,
+        extra_roots: &ExtraRoots,
         store: StoreHandle,
     ) -> anyhow::Result<Dispatcher> {
         let http = http_client(extra_roots)?;
@@ -172,11 +179,11 @@ impl Dispatcher {
     /// `stop` turns true; deliveries in flight then stay pending.
     /// Delivers until `stop`; a configuration arriving on `configs` (SIGHUP)
     /// replaces the channels and their routes.
-    pub async fn run(
+    pub async fn run<S: DeliverySettings>(
         mut self,
         mut stop: watch::Receiver<bool>,
         mut sweeping: watch::Receiver<bool>,
-        mut configs: watch::Receiver<Arc<crate::config::Config>>,
+        mut configs: watch::Receiver<Arc<S>>,
     ) {
         let mut tasks = JoinSet::new();
         // Until the scheduler that reports sweeps is gone.
@@ -215,14 +222,14 @@ impl Dispatcher {
                 let config = configs.borrow_and_update().clone();
                 self.channels = Arc::new(
                     config
-                        .alerts
+                        .channels()
                         .iter()
                         .map(|c| (c.name.clone(), c.clone()))
                         .collect(),
                 );
-                self.routes = routes(&config.alerts).into();
+                self.routes = routes(config.channels()).into();
                 // `[http] ca_file` may have changed what webhooks trust.
-                match http_client(&config.http.extra_roots) {
+                match http_client(config.extra_roots()) {
                     Ok(http) => self.http = http,
                     Err(e) => tracing::warn!(
                         "webhooks keep the previous TLS settings: the new ones do not build: {e}"
@@ -395,33 +402,6 @@ impl Dispatcher {
         self.hold_back(unrecorded);
         finishes.into_iter().map(|(_, f)| f).collect()
     }
-}
-
-/// `check`'s last step: one round of deliveries, bounded by
-/// [`CHECK_TIMEOUT`]; what is left is retried by the next check or the daemon.
-pub fn deliver_before_exit(
-    runtime: &tokio::runtime::Runtime,
-    sweeper: &crate::sweep::Sweeper,
-) -> anyhow::Result<()> {
-    let dispatcher = Dispatcher::new(
-        &sweeper.config.alerts,
-        &sweeper.config.http.extra_roots,
-        sweeper.store.clone(),
-    )?;
-    match runtime.block_on(dispatcher.round_within(CHECK_TIMEOUT)) {
-        Some(report) if report.retrying + report.failed > 0 => tracing::warn!(
-            delivered = report.delivered,
-            retrying = report.retrying,
-            failed = report.failed,
-            "some alerts were not delivered: `scopewatch alerts --pending` lists them"
-        ),
-        Some(_) => {}
-        None => tracing::warn!(
-            "alert delivery did not finish within {}s; the next check or the daemon retries",
-            CHECK_TIMEOUT.as_secs()
-        ),
-    }
-    Ok(())
 }
 
 /// What a send result means for a delivery on its `attempts`-th attempt.

@@ -1,26 +1,24 @@
 //! Alerts: which channels an event goes to ([`route`]), what the messages
 //! say ([`payload`]), how each channel kind sends them ([`channel`]), and
 //! the dispatcher that drains the outbox with capped exponential backoff
-//! ([`dispatch`]). Deliveries are enqueued by the store in the same
+//! ([`dispatch`]); what a channel is, as the configuration builds it
+//! ([`settings`]). Deliveries are enqueued by the store in the same
 //! transaction as their events, so a crash neither loses nor invents one.
 
 pub mod channel;
 pub mod dispatch;
 pub mod payload;
 pub mod route;
+pub mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use crate::config::alerts::{Expiry, routes};
-use crate::config::{Attestation, Channel, Source};
-
 pub use dispatch::{Dispatcher, RoundReport};
-pub use route::{
-    Filter, KINDS, Route, Severity, Subject, channels_for, event_severity, kind_severity,
-};
+pub use route::{Filter, Route, Severity, Subject, channels_for, event_severity};
+pub use settings::{Attestation, Channel, ChannelKind, EmailSettings, Expiry, Secret, Tls, routes};
 
 /// What the store needs, with an attempt, to raise and route alerts.
 #[derive(Debug, Clone, Default)]
@@ -32,15 +30,17 @@ pub struct AttemptAlerts {
 }
 
 impl AttemptAlerts {
-    pub fn new(channels: &[Channel], source: &Source, configured: bool) -> AttemptAlerts {
+    /// `remind_every` and `attestation`: the source's; `attestation` only
+    /// for a configured page.
+    pub fn new(
+        channels: &[Channel],
+        remind_every: Option<Duration>,
+        attestation: Option<&Attestation>,
+    ) -> AttemptAlerts {
         AttemptAlerts {
             routes: routes(channels).into(),
-            remind_every: source.remind_every,
-            attestation: source
-                .attestation
-                .as_deref()
-                .cloned()
-                .filter(|_| configured),
+            remind_every,
+            attestation: attestation.cloned(),
         }
     }
 }

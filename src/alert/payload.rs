@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::html::escape as escape_html;
+use crate::escape::html as escape_html;
 use crate::store::AlertData;
 
 /// The webhook schema version; a breaking change gets a new one.
@@ -233,7 +233,7 @@ pub fn mail_html(items: &[Item]) -> String {
         let a = &item.alert;
         out.push_str(&format!(
             "<h2>{} {}</h2><p>{}</p><p><a href=\"{}\">{}</a> &middot; {} &middot; delivery {}</p>",
-            escape_html(&a.kind),
+            escape_html(a.kind.as_str()),
             escape_html(&a.source),
             escape_html(&a.summary),
             escape_html(&a.source_url),
@@ -275,7 +275,7 @@ mod tests {
             delivery_id: "d1".into(),
             alert: AlertData {
                 event_id: 7,
-                kind: "content".into(),
+                kind: crate::detect::EventKind::Content,
                 source: "bot".into(),
                 source_url: "https://example.com/bot?a=1&b=<2>".into(),
                 summary: "content changed: <script>alert(1)</script>".into(),

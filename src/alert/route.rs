@@ -1,61 +1,28 @@
-//! Which channels an event goes to: the severity of each event kind and the
-//! per-channel filters (event kinds, minimum severity, sources, services).
+//! Which channels an event goes to: an event's severity (its own, or its
+//! kind's) and the per-channel filters (event kinds, minimum severity, sources, services).
 //! Pure; the store applies it when it enqueues deliveries.
-
-/// The event kinds an alert can be about; `events = [...]` filters name these.
-pub const KINDS: &[&str] = &[
-    "baseline",
-    "content",
-    "scope",
-    "new-version",
-    "extraction-broken",
-    "extraction-broken-reminder",
-    "moved",
-    "gone",
-    "failing",
-    "failing-reminder",
-    "recovered",
-    "stale",
-    "attestation-expiry",
-    "alert-failed",
-    "alert-test",
-    "timestamp-failed",
-];
 
 /// How urgent an event is: one scale for every event (scope events carry
 /// their own, from the scope diff); a channel's `severity` is the minimum
 /// it gets.
 pub use crate::scope::Severity;
 
-/// An event's severity: its own when it has one (scope events), else its kind's.
-pub fn event_severity(stored: Option<&str>, kind: &str) -> Severity {
+use crate::detect::EventKind;
+
+/// An event's severity: its own when it has one (scope events), else its
+/// kind's ([`EventKind::default_severity`]).
+pub fn event_severity(stored: Option<&str>, kind: EventKind) -> Severity {
     stored
         .and_then(|s| Severity::parse(s).ok())
-        .unwrap_or_else(|| kind_severity(kind))
-}
-
-/// The severity of an event without one of its own, by kind.
-pub fn kind_severity(kind: &str) -> Severity {
-    match kind {
-        "failing" | "failing-reminder" | "gone" | "alert-failed" => Severity::High,
-        "content"
-        | "moved"
-        | "attestation-expiry"
-        | "extraction-broken"
-        | "extraction-broken-reminder"
-        | "scope"
-        | "new-version"
-        | "timestamp-failed"
-        | "stale" => Severity::Medium,
-        _ => Severity::Low,
-    }
+        .unwrap_or_else(|| kind.default_severity())
 }
 
 /// A channel's filters. Empty lists match everything, except that with no
 /// `events` list the `baseline` of a new source is not alerted on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
-    pub kinds: Vec<String>,
+    /// `events`: the kinds an alert can be about.
+    pub kinds: Vec<EventKind>,
     pub severity: Option<Severity>,
     pub sources: Vec<String>,
     /// Matches events whose scope changes name one of these services.
@@ -65,7 +32,7 @@ pub struct Filter {
 /// What a filter is applied to.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub source: &'a str,
     /// Services named by the event's scope changes.
     pub services: &'a [String],
@@ -75,9 +42,9 @@ pub struct Subject<'a> {
 impl Filter {
     pub fn matches(&self, subject: &Subject<'_>) -> bool {
         let kind_ok = if self.kinds.is_empty() {
-            subject.kind != "baseline"
+            subject.kind != EventKind::Baseline
         } else {
-            self.kinds.iter().any(|k| k == subject.kind)
+            self.kinds.contains(&subject.kind)
         };
         // A followed page `PARENT~...` matches a filter on its parent.
         let parent = subject.source.split('~').next().unwrap_or(subject.source);
@@ -121,12 +88,13 @@ pub fn channels_for<'r>(
 mod tests {
     use super::*;
 
-    fn subject<'a>(kind: &'a str, source: &'a str) -> Subject<'a> {
+    fn subject<'a>(kind: &str, source: &'a str) -> Subject<'a> {
+        let kind: EventKind = kind.parse().unwrap();
         Subject {
             kind,
             source,
             services: &[],
-            severity: kind_severity(kind),
+            severity: kind.default_severity(),
         }
     }
 
@@ -157,7 +125,7 @@ mod tests {
         };
         let named = ["azure bot service".to_string()];
         assert!(services.matches(&Subject {
-            kind: "scope",
+            kind: EventKind::Scope,
             source: "x",
             services: &named,
             severity: Severity::Low,

@@ -7,6 +7,7 @@ use crate::alert::channel;
 use crate::alert::payload::Item;
 use crate::cli::{AlertsArgs, AlertsCommand};
 use crate::clock;
+use crate::detect::EventKind;
 use crate::store::{AlertData, DeliveryState};
 
 pub fn run(env: &Env, args: AlertsArgs) -> anyhow::Result<Status> {
@@ -31,7 +32,7 @@ pub fn run(env: &Env, args: AlertsArgs) -> anyhow::Result<Status> {
                 vec![
                     d.id.clone(),
                     d.channel.clone(),
-                    d.state.clone(),
+                    d.state.as_str().to_string(),
                     d.attempts.to_string(),
                     format!("{} {}", d.source, d.event_kind),
                     d.created_at.clone(),
@@ -71,14 +72,14 @@ fn test(env: &Env, only: Option<&str>) -> anyhow::Result<Status> {
         .into());
     }
     let http = crate::alert::dispatch::http_client(&config.http.extra_roots)?;
-    let runtime = super::runtime()?;
+    let runtime = crate::app::runtime()?;
     let mut failed = 0;
     for channel in channels {
         let item = Item {
             delivery_id: crate::alert::delivery_id(),
             alert: AlertData {
                 event_id: 0,
-                kind: "alert-test".into(),
+                kind: EventKind::AlertTest,
                 source: "scopewatch".into(),
                 source_url: config.path.display().to_string(),
                 summary: format!("test alert for channel {}", channel.name),
@@ -86,7 +87,7 @@ fn test(env: &Env, only: Option<&str>) -> anyhow::Result<Status> {
                 from_snapshot: None,
                 to_snapshot: None,
                 diff: None,
-                severity: crate::alert::kind_severity("alert-test"),
+                severity: EventKind::AlertTest.default_severity(),
                 scope: serde_json::json!({"added": [], "removed": [], "renamed": []}),
             },
         };

@@ -30,7 +30,7 @@ pub fn run(env: &Env, args: crate::cli::ChangesArgs) -> anyhow::Result<Status> {
                     e.id.to_string(),
                     e.detected_at.clone(),
                     e.source.clone(),
-                    e.kind.clone(),
+                    e.kind.to_string(),
                     cell(e.severity.as_ref()),
                     format!("{}→{}", cell(e.from_snapshot), e.to_snapshot),
                     e.summary.clone(),

@@ -1,16 +1,12 @@
 //! `scopewatch check`: one sweep now, then exit.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
-use std::time::Duration;
 
 use super::{Env, Status, UsageError, cell, print_json, print_table_with_severity};
 use crate::alert::event_severity;
-use crate::fetch::Fetcher;
-use crate::isolation::Extractor;
+use crate::app::{App, SweepRequest};
 use crate::scope::Severity;
-use crate::store::StoreHandle;
-use crate::sweep::{SourceOutcome, Sweeper};
+use crate::sweep::SourceOutcome;
 
 pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
     let config = env.config()?;
@@ -30,50 +26,24 @@ pub fn run(env: &Env, args: crate::cli::CheckArgs) -> anyhow::Result<Status> {
         .cloned()
         .collect();
     let store = env.open_store(Some(&config))?;
-    let fetcher = Fetcher::new(&config.http)?;
-    let (store, writer) = StoreHandle::spawn(store);
-    let extractor = Extractor::new(crate::isolation::this_executable(), config.limits.clone());
-    let sweeper = Sweeper::new(
-        Arc::new(config),
-        Arc::new(fetcher),
-        store,
-        Arc::new(extractor),
-    );
-
+    let app = App::open(config, store)?;
     let interactive = std::io::stderr().is_terminal();
     let progress = move |outcome: &SourceOutcome, done: usize, total: usize| {
         if interactive {
             eprintln!("[{done}/{total}] {} {}", outcome.source, outcome.result);
         }
     };
-    let runtime = super::runtime()?;
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let report = runtime.block_on(async {
-        // A damaged database file stops the sweep: nothing more is written.
-        let store = sweeper.store.clone();
-        let stop_on_damage = tokio::spawn(async move {
-            store.damaged().await;
-            let _ = stop_tx.send(true);
-        });
-        crate::evidence::before_sweep(&sweeper).await;
-        let report = sweeper
-            .sweep(&sources, Duration::ZERO, stop, &progress)
-            .await;
-        if sweeper.store.damage().is_none() {
-            // Before the checkpoint, so that it covers them.
-            crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
-            crate::evidence::after_sweep(&sweeper).await;
-        }
-        stop_on_damage.abort();
-        report
-    });
-    let damage = sweeper.store.damage();
+    let runtime = crate::app::runtime()?;
+    let report = runtime.block_on(app.sweep(SweepRequest {
+        progress: &progress,
+        ..SweepRequest::quiet(&sources)
+    }));
+    let damage = app.store().damage();
     if damage.is_none() {
-        crate::alert::dispatch::deliver_before_exit(&runtime, &sweeper)?;
+        runtime.block_on(app.deliver());
     }
-    drop(sweeper);
     drop(runtime);
-    writer.join().expect("the store writer finished its jobs");
+    app.close()?;
     if let Some(damage) = damage {
         return Err(UsageError(damage).into());
     }
@@ -144,7 +114,7 @@ fn highest_severity(outcome: &SourceOutcome) -> Option<Severity> {
     outcome
         .events
         .iter()
-        .map(|e| event_severity(e.severity.as_deref(), &e.kind))
+        .map(|e| event_severity(e.severity.as_deref(), e.kind))
         .max()
 }
 

@@ -13,7 +13,7 @@ pub fn run() -> anyhow::Result<Status> {
         crate::clock::wall_now().timestamp()
     ));
     std::fs::create_dir_all(&dir)?;
-    let runtime = super::runtime()?;
+    let runtime = crate::app::runtime()?;
     let mut stdout = std::io::stdout();
     let summary = runtime.block_on(demo::run(&dir, &mut stdout))?;
     let config = shell_word(&summary.config.display().to_string());

@@ -30,7 +30,10 @@ pub fn cell<T: ToString>(value: Option<T>) -> String {
 }
 
 /// Prints rows as a table with aligned columns on standard output.
-pub fn print_table(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
+pub fn print_table<R: AsRef<[S]>, S: AsRef<str>>(
+    headers: &[&str],
+    rows: &[R],
+) -> anyhow::Result<()> {
     print_table_painted(headers, rows, None)
 }
 
@@ -44,9 +47,9 @@ pub fn print_table_with_severity(
     print_table_painted(headers, rows, Some(severity))
 }
 
-fn print_table_painted(
+fn print_table_painted<R: AsRef<[S]>, S: AsRef<str>>(
     headers: &[&str],
-    rows: &[Vec<String>],
+    rows: &[R],
     severity_column: Option<usize>,
 ) -> anyhow::Result<()> {
     let paint = colour_enabled(
@@ -58,32 +61,75 @@ fn print_table_painted(
         Some(c) if c == column && paint => severity_style(text),
         _ => Style::new(),
     };
-    let header_cells: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
     let widths = column_widths(headers, rows, table_width());
-    // Stdout is line-buffered: a table of 10,000 sources would be 10,000 writes.
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    for (index, row) in std::iter::once(&header_cells).chain(rows).enumerate() {
-        let is_header = index == 0;
-        for line in layout_row(row, &widths) {
-            let mut text = String::new();
-            for (column, (part, width)) in line.iter().zip(&widths).enumerate() {
-                let last = column + 1 == line.len();
-                let style = if is_header {
-                    Style::new()
-                } else {
-                    style(column, &row[column])
-                };
-                text.push_str(&format!("{}{part}{}", style.render(), style.render_reset()));
-                if !last {
-                    let pad = width.saturating_sub(part.chars().count()) + 2;
-                    text.extend(std::iter::repeat_n(' ', pad));
-                }
-            }
-            writeln!(out, "{}", text.trim_end())?;
-        }
+    // Stdout is line-buffered: a table of 10,000 sources would be 10,000
+    // writes; a scope listing is 250,000 lines.
+    let mut out = io::BufWriter::with_capacity(64 << 10, io::stdout().lock());
+    let mut text = String::new();
+    write_row(&mut out, &mut text, headers, &widths, &|_, _| Style::new())?;
+    for row in rows {
+        write_row(&mut out, &mut text, row.as_ref(), &widths, &style)?;
     }
     out.flush()?;
     Ok(())
+}
+
+/// Writes the lines of one row, `text` their reused buffer. A row whose
+/// cells all fit their columns as they are is written without wrapping.
+fn write_row<S: AsRef<str>>(
+    out: &mut impl Write,
+    text: &mut String,
+    row: &[S],
+    widths: &[usize],
+    style: &dyn Fn(usize, &str) -> Style,
+) -> io::Result<()> {
+    let cells = || row.iter().map(AsRef::as_ref);
+    if cells()
+        .zip(widths)
+        .all(|(cell, width)| fits_unwrapped(cell, *width))
+    {
+        push_line(text, cells(), row, widths, style);
+        return writeln!(out, "{}", text.trim_end());
+    }
+    let row: Vec<&str> = cells().collect();
+    for line in layout_row(&row, widths) {
+        push_line(text, line.iter().map(String::as_str), &row, widths, style);
+        writeln!(out, "{}", text.trim_end())?;
+    }
+    Ok(())
+}
+
+/// Whether [`wrap`] leaves `cell` whole in a column `width` wide: one line
+/// that fits, and no leading space for it to drop.
+fn fits_unwrapped(cell: &str, width: usize) -> bool {
+    !cell.contains(['\n', '\r']) && !cell.starts_with(' ') && cell.chars().count() <= width.max(1)
+}
+
+/// One line of a row into `text`: its `parts` (a line of each cell),
+/// styled by the whole cell, padded to the column widths.
+fn push_line<'p, S: AsRef<str>>(
+    text: &mut String,
+    parts: impl ExactSizeIterator<Item = &'p str>,
+    row: &[S],
+    widths: &[usize],
+    style: &dyn Fn(usize, &str) -> Style,
+) {
+    use std::fmt::Write as _;
+    text.clear();
+    let count = parts.len();
+    for (column, (part, width)) in parts.zip(widths).enumerate() {
+        let style = style(column, row[column].as_ref());
+        if style == Style::new() {
+            text.push_str(part);
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(text, "{}{part}{}", style.render(), style.render_reset());
+        }
+        if column + 1 != count {
+            let pad = width.saturating_sub(part.chars().count()) + 2;
+            text.extend(std::iter::repeat_n(' ', pad));
+        }
+    }
 }
 
 /// Whether to colour: `NO_COLOR` (non-empty) wins, then `CLICOLOR_FORCE`
@@ -144,11 +190,15 @@ const MIN_COLUMN: usize = 8;
 /// leaves a long column less than [`LONG_FLOOR`], every column shares the
 /// room so, never below its header (or [`MIN_COLUMN`]), and a table of
 /// many columns may then still be wider than a very narrow terminal.
-fn column_widths(headers: &[&str], rows: &[Vec<String>], limit: Option<usize>) -> Vec<usize> {
+fn column_widths<R: AsRef<[S]>, S: AsRef<str>>(
+    headers: &[&str],
+    rows: &[R],
+    limit: Option<usize>,
+) -> Vec<usize> {
     let mut natural: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
-        for (width, cell) in natural.iter_mut().zip(row) {
-            *width = (*width).max(longest_line(cell));
+        for (width, cell) in natural.iter_mut().zip(row.as_ref()) {
+            *width = (*width).max(longest_line(cell.as_ref()));
         }
     }
     let gaps = 2 * natural.len().saturating_sub(1);
@@ -197,7 +247,7 @@ fn longest_line(text: &str) -> usize {
 
 /// The lines a row takes: each cell wrapped to its column, the shorter
 /// ones padded with empty lines.
-fn layout_row(row: &[String], widths: &[usize]) -> Vec<Vec<String>> {
+fn layout_row(row: &[&str], widths: &[usize]) -> Vec<Vec<String>> {
     let wrapped: Vec<Vec<String>> = row
         .iter()
         .zip(widths)
@@ -316,6 +366,36 @@ mod tests {
         );
         assert_eq!(wrap("", 4), [""]);
         assert_eq!(wrap("é".repeat(5).as_str(), 2), ["éé", "éé", "é"]);
+    }
+
+    #[test]
+    fn a_cell_written_unwrapped_is_what_wrapping_it_gives() {
+        let cells = [
+            "",
+            "a",
+            "Azure Bot Service",
+            "two  spaces",
+            "trailing ",
+            " leading",
+            "  ",
+            "line\nbreak",
+            "carriage\rreturn",
+            "éé",
+            "exactly10!",
+            "eleven-long",
+        ];
+        for cell in cells {
+            for width in 0..14 {
+                if fits_unwrapped(cell, width) {
+                    assert_eq!(wrap(cell, width), [cell], "{cell:?} in {width}");
+                }
+            }
+        }
+        // Those wrap would change are laid out as before.
+        assert!(!fits_unwrapped(" leading", 20));
+        assert!(!fits_unwrapped("line\nbreak", 20));
+        assert!(!fits_unwrapped("eleven-long", 10));
+        assert!(fits_unwrapped("eleven-long", 11));
     }
 
     #[test]

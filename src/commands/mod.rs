@@ -29,7 +29,6 @@ mod sources;
 mod status;
 mod verify;
 
-use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command, ConfigCommand, KeyCommand};
@@ -210,21 +209,6 @@ fn default_database(
         return Some(Path::new(defaults::SERVICE_STATE_DIR).join(defaults::DATABASE_FILE));
     }
     data_dir.map(|dir| dir.join("scopewatch").join(defaults::DATABASE_FILE))
-}
-
-/// The async runtime of the commands that fetch: a worker thread per core,
-/// and at most two blocking threads per core. The blocking threads run
-/// extraction (CPU-bound: more threads than cores only add memory, each
-/// holding its own allocator arena), DNS lookups and file appends; a
-/// lookup may wait behind a few extractions (milliseconds each).
-/// Measured on the 1,000-page bench: limiting extraction to one per core
-/// instead, with more threads for lookups, cost 25% of the first pass.
-fn runtime() -> io::Result<tokio::runtime::Runtime> {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(cores * 2)
-        .build()
 }
 
 #[cfg(test)]

@@ -96,14 +96,14 @@ pub fn run(env: &Env, args: ScopeArgs) -> anyhow::Result<Status> {
     if args.json {
         print_json(&rows)?;
     } else {
-        let table: Vec<Vec<String>> = rows
+        let table: Vec<[&str; 3]> = rows
             .iter()
-            .map(|r| vec![r.certification.clone(), r.service.clone(), r.source.clone()])
+            .map(|r| [r.certification, r.service, r.source])
             .collect();
         print_table(&["CERTIFICATION", "SERVICE", "SOURCE"], &table)?;
         let mut stale: Vec<(&str, &str)> = rows
             .iter()
-            .filter_map(|r| Some((r.source.as_str(), r.stale_since.as_deref()?)))
+            .filter_map(|r| Some((r.source, r.stale_since?)))
             .collect();
         stale.dedup();
         for (source, since) in stale {

@@ -22,7 +22,7 @@ pub fn run(env: &Env, args: crate::cli::ServeArgs) -> anyhow::Result<Status> {
         settings.listen =
             Listen::parse(listen).map_err(|e| UsageError(format!("--listen: {e}")))?;
     }
-    let runtime = super::runtime()?;
+    let runtime = crate::app::runtime()?;
     runtime.block_on(async {
         let configs = config.map(|c| tokio::sync::watch::channel(Arc::new(c)).1);
         let bound = web::bind(

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{Env, Status, cell, print_json};
-use crate::daemon::lock::DaemonLock;
+use crate::store::lock::DaemonLock;
 use crate::store::{DaemonEvent, SweepSummary};
 
 #[derive(Debug, Serialize)]

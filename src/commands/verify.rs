@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::{Env, Status, print_json};
 use crate::config::Config;
-use crate::evidence::recheck::Reextraction;
+use crate::evidence::recheck::{ExtractionSettings, Reextraction};
 use crate::evidence::verify::{KeyOrigin, Verified};
 use crate::evidence::{self, Signer};
 use crate::isolation::Extractor;
@@ -22,6 +22,7 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
         Some(bundle) => {
             let config = env.optional_config()?;
             let extractor = config.as_ref().map(extractor);
+            let extraction = config.as_ref().map(Config::extraction_settings);
             let since = args
                 .since_checkpoint
                 .as_deref()
@@ -31,7 +32,7 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
                 bundle,
                 args.key.as_deref(),
                 since.as_ref(),
-                reextraction(config.as_ref(), extractor.as_ref()),
+                reextraction(config.as_ref(), extraction.as_ref(), extractor.as_ref()),
             )?
         }
         None => live(env, args.key.as_deref())?,
@@ -86,10 +87,11 @@ fn verify_live(
             .map(|s| (s.verifying_key(), KeyOrigin::SigningKey)),
     };
     let extractor = config.map(extractor);
+    let extraction = config.map(Config::extraction_settings);
     evidence::verify::verify_store(
         store,
         key.as_ref().map(|(key, origin)| (key, *origin)),
-        reextraction(config, extractor.as_ref()),
+        reextraction(config, extraction.as_ref(), extractor.as_ref()),
     )
 }
 
@@ -144,10 +146,12 @@ fn extractor(config: &Config) -> Extractor {
 
 fn reextraction<'a>(
     config: Option<&'a Config>,
+    extraction: Option<&'a ExtractionSettings<'a>>,
     extractor: Option<&'a Extractor>,
 ) -> Option<Reextraction<'a>> {
     Some(Reextraction {
-        config: config?,
+        extraction: extraction?,
+        tsa_trust: config?.tsa_trust.as_ref(),
         extractor: extractor?,
     })
 }

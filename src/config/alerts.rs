@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -16,7 +15,10 @@ use url::Url;
 
 use super::secrets::{interpolate, process_env, read_secret_file};
 use super::{Validator, values};
-use crate::alert::{Filter, KINDS, Route, Severity};
+use crate::alert::{
+    Attestation, Channel, ChannelKind, EmailSettings, Expiry, Filter, Secret, Severity, Tls,
+};
+use crate::detect::EventKind;
 
 pub const MAX_ATTEMPTS: u32 = 8;
 pub const BACKOFF: &str = "30s";
@@ -72,133 +74,6 @@ pub struct RawAttestation {
     pub pattern: Option<Spanned<String>>,
     pub valid_for: Option<Spanned<String>>,
     pub days: Option<Vec<Spanned<i64>>>,
-}
-
-/// A secret value; Debug shows `<redacted>`, and there is no Display.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Secret {
-        Secret(value)
-    }
-
-    /// The value, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// One `[[alert]]` channel.
-#[derive(Debug, Clone)]
-pub struct Channel {
-    pub name: String,
-    pub kind: ChannelKind,
-    pub filter: Filter,
-    /// One message per dispatch round instead of one per event.
-    pub digest: bool,
-    pub max_attempts: u32,
-    pub backoff: Duration,
-    pub backoff_max: Duration,
-    pub timeout: Duration,
-}
-
-/// How a channel delivers. Every URL a channel posts to is a [`Secret`]:
-/// chat webhook URLs carry their token in the path.
-#[derive(Debug, Clone)]
-pub enum ChannelKind {
-    Webhook {
-        url: Secret,
-        secret: Option<Secret>,
-        headers: Vec<(String, Secret)>,
-    },
-    Slack {
-        url: Secret,
-    },
-    Teams {
-        url: Secret,
-    },
-    Command {
-        argv: Vec<String>,
-        /// Variables of the daemon's environment the program also gets.
-        env: Vec<String>,
-    },
-    File {
-        path: PathBuf,
-    },
-    Log,
-    Email(Box<EmailSettings>),
-}
-
-impl ChannelKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ChannelKind::Webhook { .. } => "webhook",
-            ChannelKind::Slack { .. } => "slack",
-            ChannelKind::Teams { .. } => "teams",
-            ChannelKind::Command { .. } => "command",
-            ChannelKind::File { .. } => "file",
-            ChannelKind::Log => "log",
-            ChannelKind::Email(_) => "email",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tls {
-    /// STARTTLS required (port 587 by default).
-    Starttls,
-    /// TLS from the first byte (port 465 by default).
-    Implicit,
-    /// Plain SMTP: only for a relay on this machine.
-    None,
-}
-
-#[derive(Debug, Clone)]
-pub struct EmailSettings {
-    pub host: String,
-    pub port: u16,
-    pub tls: Tls,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    pub from: String,
-    pub to: Vec<String>,
-}
-
-/// `[source.attestation]`: when the vendor's attestation expires.
-#[derive(Debug, Clone)]
-pub struct Attestation {
-    pub expiry: Expiry,
-    /// Reminders this many days before, descending (default 90, 30, 7, 0).
-    pub days: Vec<u32>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Expiry {
-    Date(NaiveDate),
-    /// A regex whose first capture group (or `date` group) is a date on the
-    /// page; the attestation expires `valid_for` days after it.
-    Pattern {
-        regex: Regex,
-        valid_for_days: u32,
-    },
-}
-
-/// The routes (names and filters) the store enqueues deliveries by.
-pub fn routes(channels: &[Channel]) -> Vec<Route> {
-    channels
-        .iter()
-        .map(|c| Route {
-            channel: c.name.clone(),
-            filter: c.filter.clone(),
-        })
-        .collect()
 }
 
 /// The `log` channel used when none is configured.
@@ -271,7 +146,7 @@ impl Validator<'_> {
             return Some(None);
         };
         match interpolate(&spanned.get_ref().0, &process_env) {
-            Ok(v) => Some(Some(Secret(v))),
+            Ok(v) => Some(Some(Secret::new(v))),
             Err(message) => {
                 self.issue(&spanned.span(), key, message);
                 None
@@ -318,7 +193,7 @@ impl Validator<'_> {
                 None
             }
             (_, Some(file)) => self.value(Some(file), &file_key, |path| {
-                read_secret_file(path).map(|text| Some(Secret(text)))
+                read_secret_file(path).map(|text| Some(Secret::new(text)))
             }),
             (inline, None) => self.secret(inline, key),
         }
@@ -352,128 +227,16 @@ impl Validator<'_> {
                 ))
             }
         });
-        let kinds = alert
-            .events
-            .iter()
-            .flatten()
-            .filter_map(|k| {
-                self.value(Some(k), &key("events"), |k| {
-                    if KINDS.contains(&k.as_str()) {
-                        Ok(k.clone())
-                    } else {
-                        Err(format!(
-                            "unknown event kind {k:?}: use one of {}",
-                            KINDS.join(", ")
-                        ))
-                    }
-                })
-            })
-            .collect();
-        let filter = Filter {
-            kinds,
-            severity: self.value(alert.severity.as_ref(), &key("severity"), |s| {
-                Severity::parse(s)
-            }),
-            sources: alert
-                .sources
-                .iter()
-                .flatten()
-                .map(|s| s.get_ref().clone())
-                .collect(),
-            services: alert
-                .services
-                .iter()
-                .flatten()
-                .map(|s| s.get_ref().clone())
-                .collect(),
-        };
-        let kind_name = alert.kind.get_ref().clone();
-        let url_key = key("url");
-        // `secret_file` holds the URL of a chat channel (its token is in
-        // the path), and the HMAC secret of a webhook.
-        let url = |v: &mut Self, alert: &RawAlert, from_file: bool| -> Option<Secret> {
-            let raw = alert.url.as_ref();
-            let secret = if from_file && (raw.is_some() || alert.secret_file.is_some()) {
-                v.secret_or_file(alert, raw, &url_key, index)??
-            } else {
-                let raw = v.required(raw, &alert.kind, &url_key, &kind_name)?;
-                v.secret(Some(raw), &url_key)??
-            };
-            match Url::parse(secret.expose()) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => Some(secret),
-                _ => {
-                    let span = alert
-                        .url
-                        .as_ref()
-                        .map_or_else(|| alert.kind.span(), |u| u.span());
-                    v.issue(
-                        &span,
-                        &url_key,
-                        "not an absolute http(s) URL; write e.g. \"https://hooks.example.com/scopewatch\"".to_string(),
-                    );
-                    None
-                }
-            }
-        };
-        let kind = match kind_name.as_str() {
-            "webhook" => {
-                let url = url(self, &alert, false);
-                let secret =
-                    self.secret_or_file(&alert, alert.secret.as_ref(), &key("secret"), index);
-                let mut headers = Vec::new();
-                for (header, value) in alert.headers.iter().flat_map(|h| h.get_ref()) {
-                    let span = alert.headers.as_ref().map(|h| h.span()).unwrap_or(0..0);
-                    let checked = interpolate(&value.0, &process_env).and_then(|v| {
-                        super::headers::header_name(header)?;
-                        super::headers::header_value(header, &v, "not shown")?;
-                        Ok(v)
-                    });
-                    match checked {
-                        Ok(v) => headers.push((header.clone(), Secret(v))),
-                        Err(message) => self.issue(&span, &key("headers"), message),
-                    }
-                }
-                ChannelKind::Webhook {
-                    url: url?,
-                    secret: secret?,
-                    headers,
-                }
-            }
+        let filter = self.filter(&alert, index);
+        let kind = match alert.kind.get_ref().as_str() {
+            "webhook" => self.webhook(&alert, index)?,
             "slack" => ChannelKind::Slack {
-                url: url(self, &alert, true)?,
+                url: self.url(&alert, index, true)?,
             },
             "teams" => ChannelKind::Teams {
-                url: url(self, &alert, true)?,
+                url: self.url(&alert, index, true)?,
             },
-            "command" => {
-                let argv: Vec<String> = alert
-                    .command
-                    .iter()
-                    .flatten()
-                    .map(|a| a.get_ref().clone())
-                    .collect();
-                if argv.is_empty() {
-                    self.issue(&alert.kind.span(), &key("command"), "a command channel needs command = [\"/path/to/program\", \"arg\", ...] (no shell)".to_string());
-                    return None;
-                }
-                let env = alert
-                    .env
-                    .iter()
-                    .flatten()
-                    .filter_map(|name| {
-                        self.value(Some(name), &key("env"), |name| {
-                            if !name.is_empty()
-                                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                            {
-                                Ok(name.clone())
-                            } else {
-                                Err(format!("{name:?} is not an environment variable name: write names such as \"HTTPS_PROXY\""))
-                            }
-                        })
-                    })
-                    .collect();
-                ChannelKind::Command { argv, env }
-            }
+            "command" => self.command(&alert, index)?,
             "file" => {
                 let path = self.required(alert.path.as_ref(), &alert.kind, &key("path"), "file")?;
                 ChannelKind::File {
@@ -481,82 +244,7 @@ impl Validator<'_> {
                 }
             }
             "log" => ChannelKind::Log,
-            "email" => {
-                let host = self.required(
-                    alert.smtp_host.as_ref(),
-                    &alert.kind,
-                    &key("smtp_host"),
-                    "email",
-                );
-                let from = self.required(alert.from.as_ref(), &alert.kind, &key("from"), "email");
-                let tls = self
-                    .value(alert.tls.as_ref(), &key("tls"), |t| match t.as_str() {
-                        "starttls" => Ok(Tls::Starttls),
-                        "implicit" => Ok(Tls::Implicit),
-                        "none" => Ok(Tls::None),
-                        other => Err(format!("unknown tls {other:?}: write \"starttls\", \"implicit\" or \"none\" (a relay on this machine only)")),
-                    })
-                    .unwrap_or(Tls::Starttls);
-                let default_port = match tls {
-                    Tls::Starttls => 587,
-                    Tls::Implicit => 465,
-                    Tls::None => 25,
-                };
-                let port = self.count(
-                    alert.smtp_port.as_ref(),
-                    &key("smtp_port"),
-                    1,
-                    65535,
-                    default_port,
-                );
-                let password =
-                    self.secret_or_file(&alert, alert.password.as_ref(), &key("password"), index);
-                if let Some(host) = host
-                    && tls == Tls::None
-                    && !is_loopback_host(host.get_ref())
-                {
-                    self.issue(
-                        &alert.tls.as_ref().map_or_else(|| alert.kind.span(), |t| t.span()),
-                        &key("tls"),
-                        format!("tls = \"none\" sends the mail, and any password, unencrypted: it is for a relay on this machine (localhost, 127.0.0.1, ::1); for {:?} write tls = \"starttls\" or \"implicit\"", host.get_ref()),
-                    );
-                }
-                let signs_in = alert.username.is_some()
-                    || alert.password.is_some()
-                    || alert.secret_file.is_some();
-                let has_both = alert.username.is_some()
-                    && (alert.password.is_some() || alert.secret_file.is_some());
-                if signs_in && !has_both {
-                    self.issue(
-                        &alert.kind.span(),
-                        &key(if alert.username.is_some() { "password" } else { "username" }),
-                        "give username and password together: with only one, the mail would be sent without signing in".to_string(),
-                    );
-                }
-                let to: Vec<String> = alert
-                    .to
-                    .iter()
-                    .flatten()
-                    .filter_map(|t| self.value(Some(t), &key("to"), |a| parse_mailbox(a)))
-                    .collect();
-                if to.is_empty() {
-                    self.issue(
-                        &alert.kind.span(),
-                        &key("to"),
-                        "an email channel needs to = [\"team@example.com\"]".to_string(),
-                    );
-                }
-                let from = self.value(from, &key("from"), |a| parse_mailbox(a));
-                ChannelKind::Email(Box::new(EmailSettings {
-                    host: host?.get_ref().clone(),
-                    port: port as u16,
-                    tls,
-                    username: alert.username.as_ref().map(|u| u.get_ref().clone()),
-                    password: password?,
-                    from: from?,
-                    to,
-                }))
-            }
+            "email" => self.email(&alert, index)?,
             other => {
                 self.issue(
                     &alert.kind.span(),
@@ -597,6 +285,213 @@ impl Validator<'_> {
                 values::TIMEOUTS,
             ),
         })
+    }
+
+    /// `events`, `severity`, `sources` and `services`: what a channel gets.
+    fn filter(&mut self, alert: &RawAlert, index: usize) -> Filter {
+        let key = |name: &str| format!("alert[{index}].{name}");
+        let kinds = alert
+            .events
+            .iter()
+            .flatten()
+            .filter_map(|k| {
+                self.value(Some(k), &key("events"), |k| {
+                    k.parse::<EventKind>().map_err(|unknown| {
+                        let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+                        format!("{unknown}: use one of {}", kinds.join(", "))
+                    })
+                })
+            })
+            .collect();
+        Filter {
+            kinds,
+            severity: self.value(alert.severity.as_ref(), &key("severity"), |s| {
+                Severity::parse(s)
+            }),
+            sources: alert
+                .sources
+                .iter()
+                .flatten()
+                .map(|s| s.get_ref().clone())
+                .collect(),
+            services: alert
+                .services
+                .iter()
+                .flatten()
+                .map(|s| s.get_ref().clone())
+                .collect(),
+        }
+    }
+
+    /// The URL a webhook or chat channel posts to: an absolute http(s) URL,
+    /// a secret. With `from_file`, a chat channel's `secret_file` may hold
+    /// it (its token is in the path); a webhook's `secret_file` is its HMAC
+    /// secret.
+    fn url(&mut self, alert: &RawAlert, index: usize, from_file: bool) -> Option<Secret> {
+        let url_key = format!("alert[{index}].url");
+        let raw = alert.url.as_ref();
+        let secret = if from_file && (raw.is_some() || alert.secret_file.is_some()) {
+            self.secret_or_file(alert, raw, &url_key, index)??
+        } else {
+            let raw = self.required(raw, &alert.kind, &url_key, alert.kind.get_ref())?;
+            self.secret(Some(raw), &url_key)??
+        };
+        match Url::parse(secret.expose()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(secret),
+            _ => {
+                let span = alert
+                    .url
+                    .as_ref()
+                    .map_or_else(|| alert.kind.span(), |u| u.span());
+                self.issue(
+                    &span,
+                    &url_key,
+                    "not an absolute http(s) URL; write e.g. \"https://hooks.example.com/scopewatch\"".to_string(),
+                );
+                None
+            }
+        }
+    }
+
+    /// `kind = "webhook"`: the URL, an optional HMAC secret, headers.
+    fn webhook(&mut self, alert: &RawAlert, index: usize) -> Option<ChannelKind> {
+        let key = |name: &str| format!("alert[{index}].{name}");
+        let url = self.url(alert, index, false);
+        let secret = self.secret_or_file(alert, alert.secret.as_ref(), &key("secret"), index);
+        let mut headers = Vec::new();
+        for (header, value) in alert.headers.iter().flat_map(|h| h.get_ref()) {
+            let span = alert.headers.as_ref().map(|h| h.span()).unwrap_or(0..0);
+            let checked = interpolate(&value.0, &process_env).and_then(|v| {
+                super::headers::header_name(header)?;
+                super::headers::header_value(header, &v, "not shown")?;
+                Ok(v)
+            });
+            match checked {
+                Ok(v) => headers.push((header.clone(), Secret::new(v))),
+                Err(message) => self.issue(&span, &key("headers"), message),
+            }
+        }
+        Some(ChannelKind::Webhook {
+            url: url?,
+            secret: secret?,
+            headers,
+        })
+    }
+
+    /// `kind = "command"`: the program and its arguments (no shell), and
+    /// the variables of the daemon's environment it also gets.
+    fn command(&mut self, alert: &RawAlert, index: usize) -> Option<ChannelKind> {
+        let key = |name: &str| format!("alert[{index}].{name}");
+        let argv: Vec<String> = alert
+            .command
+            .iter()
+            .flatten()
+            .map(|a| a.get_ref().clone())
+            .collect();
+        if argv.is_empty() {
+            self.issue(
+                &alert.kind.span(),
+                &key("command"),
+                "a command channel needs command = [\"/path/to/program\", \"arg\", ...] (no shell)"
+                    .to_string(),
+            );
+            return None;
+        }
+        let env = alert
+            .env
+            .iter()
+            .flatten()
+            .filter_map(|name| {
+                self.value(Some(name), &key("env"), |name| {
+                    if !name.is_empty()
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        Ok(name.clone())
+                    } else {
+                        Err(format!("{name:?} is not an environment variable name: write names such as \"HTTPS_PROXY\""))
+                    }
+                })
+            })
+            .collect();
+        Some(ChannelKind::Command { argv, env })
+    }
+
+    /// `kind = "email"`: the SMTP server, how it is reached (TLS only to
+    /// another machine), signing in, and the addresses.
+    fn email(&mut self, alert: &RawAlert, index: usize) -> Option<ChannelKind> {
+        let key = |name: &str| format!("alert[{index}].{name}");
+        let host = self.required(
+            alert.smtp_host.as_ref(),
+            &alert.kind,
+            &key("smtp_host"),
+            "email",
+        );
+        let from = self.required(alert.from.as_ref(), &alert.kind, &key("from"), "email");
+        let tls = self
+            .value(alert.tls.as_ref(), &key("tls"), |t| match t.as_str() {
+                "starttls" => Ok(Tls::Starttls),
+                "implicit" => Ok(Tls::Implicit),
+                "none" => Ok(Tls::None),
+                other => Err(format!("unknown tls {other:?}: write \"starttls\", \"implicit\" or \"none\" (a relay on this machine only)")),
+            })
+            .unwrap_or(Tls::Starttls);
+        let default_port = match tls {
+            Tls::Starttls => 587,
+            Tls::Implicit => 465,
+            Tls::None => 25,
+        };
+        let port = self.count(
+            alert.smtp_port.as_ref(),
+            &key("smtp_port"),
+            1,
+            65535,
+            default_port,
+        );
+        let password = self.secret_or_file(alert, alert.password.as_ref(), &key("password"), index);
+        if let Some(host) = host
+            && tls == Tls::None
+            && !is_loopback_host(host.get_ref())
+        {
+            self.issue(
+                &alert.tls.as_ref().map_or_else(|| alert.kind.span(), |t| t.span()),
+                &key("tls"),
+                format!("tls = \"none\" sends the mail, and any password, unencrypted: it is for a relay on this machine (localhost, 127.0.0.1, ::1); for {:?} write tls = \"starttls\" or \"implicit\"", host.get_ref()),
+            );
+        }
+        let signs_in =
+            alert.username.is_some() || alert.password.is_some() || alert.secret_file.is_some();
+        let has_both =
+            alert.username.is_some() && (alert.password.is_some() || alert.secret_file.is_some());
+        if signs_in && !has_both {
+            self.issue(
+                &alert.kind.span(),
+                &key(if alert.username.is_some() { "password" } else { "username" }),
+                "give username and password together: with only one, the mail would be sent without signing in".to_string(),
+            );
+        }
+        let to: Vec<String> = alert
+            .to
+            .iter()
+            .flatten()
+            .filter_map(|t| self.value(Some(t), &key("to"), |a| parse_mailbox(a)))
+            .collect();
+        if to.is_empty() {
+            self.issue(
+                &alert.kind.span(),
+                &key("to"),
+                "an email channel needs to = [\"team@example.com\"]".to_string(),
+            );
+        }
+        let from = self.value(from, &key("from"), |a| parse_mailbox(a));
+        Some(ChannelKind::Email(Box::new(EmailSettings {
+            host: host?.get_ref().clone(),
+            port: port as u16,
+            tls,
+            username: alert.username.as_ref().map(|u| u.get_ref().clone()),
+            password: password?,
+            from: from?,
+            to,
+        })))
     }
 
     /// `remind_every` of a source: how often a `failing-reminder` goes out.

@@ -4,6 +4,7 @@
 
 mod advice;
 pub mod alerts;
+mod evidence;
 pub mod freshness;
 mod headers;
 mod keys;
@@ -24,9 +25,10 @@ use serde::Deserialize as _;
 use toml::Spanned;
 use url::Url;
 
+use crate::alert::{Attestation, Channel};
 use crate::extract::ExtractRules;
+use crate::fetch::HttpSettings;
 use crate::scope::{ScopeSettings, ScopeSpec};
-pub use alerts::{Attestation, Channel, ChannelKind, Secret};
 use raw::{RawConfig, RawSource};
 pub use values::Schedule;
 
@@ -58,11 +60,9 @@ pub mod defaults {
     /// the daemon keeps its database.
     pub const SERVICE_STATE_DIR: &str = "/var/lib/scopewatch";
 
+    /// `[http] user_agent`: scopewatch's own (the HTTP client's identity).
     pub fn user_agent() -> String {
-        format!(
-            "scopewatch/{} (+https://github.com/scopewatch/scopewatch)",
-            env!("CARGO_PKG_VERSION")
-        )
+        crate::fetch::USER_AGENT.to_string()
     }
 }
 
@@ -117,23 +117,6 @@ pub struct DaemonSettings {
     pub remind_every: Option<Duration>,
     /// `max_age` of the sources that set none (see [`freshness`]).
     pub max_age: Option<Duration>,
-}
-
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub max_body: u64,
-    pub retries: u32,
-    pub backoff: Duration,
-    pub backoff_max: Duration,
-    pub retry_after_max: Duration,
-    pub user_agent: String,
-    pub per_host: usize,
-    pub host_delay: Duration,
-    pub max_redirects: usize,
-    /// `[http] ca_file`: certificates trusted besides Mozilla's roots.
-    pub extra_roots: crate::fetch::tls::ExtraRoots,
 }
 
 /// `[browser]`: how `fetch = "browser"` sources are rendered. Read in
@@ -210,6 +193,17 @@ pub struct Follow {
     pub max: usize,
 }
 
+/// The dispatcher delivers through `[[alert]]`, trusting `[http] ca_file`.
+impl crate::alert::dispatch::DeliverySettings for Config {
+    fn channels(&self) -> &[Channel] {
+        &self.alerts
+    }
+
+    fn extra_roots(&self) -> &crate::fetch::tls::ExtraRoots {
+        &self.http.extra_roots
+    }
+}
+
 impl Config {
     /// The source with this id.
     pub fn source(&self, id: &str) -> Option<&Source> {
@@ -217,6 +211,7 @@ impl Config {
     }
 }
 
+/// `[http]` as it is when the table is not written.
 impl Default for HttpSettings {
     fn default() -> Self {
         let duration = |s: &str| values::parse_duration(s).expect("default durations are valid");

@@ -1,93 +1,43 @@
-//! The daemon behind `scopewatch run`: each source is swept on its own
-//! cron schedule (or `[daemon] schedule`), spread by jitter; sources whose
-//! last check is older than one period (the machine was off) are checked
-//! once at start, after the pages a process died on are recorded as
-//! crashed (see `sweep::crashes`). The loop keeps systemd informed (READY, STATUS), beats a
-//! heartbeat the watchdog task checks, takes new configurations from
-//! `configs` (SIGHUP), and ends when `stop` turns true, after the writes in
-//! flight have finished.
+//! The daemon behind `scopewatch run`, and its supervision. One per
+//! database (a lock file), READY only when the configuration is loaded,
+//! the database migrated and the schedule computed; SIGHUP reloads the
+//! configuration (an invalid one is rejected and the old one kept);
+//! SIGTERM or SIGINT stops it: no new fetches, writes in flight finish.
+//! A damaged database file (SQLite reports it corrupt) stops it too, with
+//! an error: the writer has already stopped writing, and a restart would
+//! not mend the file. With a `[web]` table it serves the web view too (see
+//! `crate::web`). The schedule itself is [`scheduler`]'s.
 
-pub mod lock;
 pub mod notify;
+pub mod scheduler;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use tokio::sync::watch;
+use tokio::signal::unix::{SignalKind, signal};
 
-use crate::clock;
-use crate::config::{Config, Schedule, Source};
-use crate::fetch::Fetcher;
-use crate::store::{DaemonStatus, SweepSummary};
-use crate::sweep::{SourceOutcome, Sweeper};
+use crate::app::App;
+use crate::clock::{self, Heartbeat};
+use crate::config::{self, Config};
+use crate::evidence::{self, Lifecycle};
+use crate::store::lock::DaemonLock;
+use crate::store::{Store, StoreHandle};
 use notify::Notifier;
 
-/// The longest single sleep, so a changed wall clock (suspend, NTP step)
-/// is noticed within this time.
-const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How long a stop may take before the scheduler is abandoned (systemd's
+/// TimeoutStopSec is longer).
+const STOP_GRACE: Duration = Duration::from_secs(8);
 
-/// How often the daemon looks for sources gone stale between sweeps: a
-/// minute, the shortest `max_age` there is.
-const STALE_CHECK_EVERY: Duration = Duration::from_secs(60);
-
-/// Test hook: after this many sweeps the scheduler loop stalls for good,
-/// so tests can see the watchdog pings stop. Never set it in production.
-const STALL_HOOK: &str = "SCOPEWATCH_TEST_STALL_AFTER_SWEEPS";
-
-/// When the scheduler loop last made progress; the watchdog pings systemd
-/// only while this is recent.
-#[derive(Debug)]
-pub struct Heartbeat(Mutex<Instant>);
-
-impl Default for Heartbeat {
-    fn default() -> Self {
-        Heartbeat(Mutex::new(Instant::now()))
-    }
-}
-
-impl Heartbeat {
-    pub fn beat(&self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-    }
-
-    pub fn age(&self) -> Duration {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
-    }
-}
-
-fn schedule_of<'c>(config: &'c Config, source: &'c Source) -> &'c Schedule {
-    source
-        .schedule
-        .as_deref()
-        .unwrap_or(&config.daemon.schedule)
-}
-
-/// When each source is next due. A source never checked, or last checked
-/// more than one period ago, is due now.
-pub fn initial_due(
-    config: &Config,
-    last_checked: &HashMap<String, DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> HashMap<String, DateTime<Utc>> {
-    config
-        .sources
-        .iter()
-        .map(|source| {
-            let schedule = schedule_of(config, source);
-            let next = schedule.next_after(now);
-            let period =
-                next.and_then(|first| schedule.next_after(first).map(|second| second - first));
-            let overdue = match (last_checked.get(&source.id), period) {
-                (None, _) => true,
-                (Some(last), Some(period)) => *last + period < now,
-                (Some(_), None) => false,
-            };
-            let due = if overdue { Some(now) } else { next };
-            (source.id.clone(), due.unwrap_or(DateTime::<Utc>::MAX_UTC))
-        })
-        .collect()
+/// Why the daemon did not start, or stopped on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// How it was called or configured, or the database file: what to
+    /// change is in the message (exit 2).
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
 }
 
 /// What the loop shares with the signal handlers and the watchdog task.
@@ -96,326 +46,244 @@ pub struct DaemonLink {
     pub notifier: Arc<Notifier>,
     pub heartbeat: Arc<Heartbeat>,
     /// How often the loop must beat at least (a quarter of the watchdog
-    /// interval, or [`MAX_SLEEP`]).
+    /// interval, or a minute).
     pub beat_every: Duration,
 }
 
-/// Awaits a sweep, beating the heartbeat every `link.beat_every` as long as
-/// some source finished (or the sweep started) within `longest`, the most
-/// one source may take. One slow source (a long `Retry-After`, a server
-/// that answers at the last second of every try) keeps the watchdog fed;
-/// a sweep in which nothing finishes for longer loses its pings.
-async fn beating_while_sources_finish<T>(
-    sweep: impl std::future::Future<Output = T>,
-    link: &DaemonLink,
-    finished: &Heartbeat,
-    longest: Duration,
-) -> T {
-    let mut sweep = std::pin::pin!(sweep);
-    let mut ticks = tokio::time::interval(link.beat_every);
+/// Runs the daemon on `database` until a stop signal; returns once every
+/// write has finished.
+pub fn run(config: Config, database: &Path) -> Result<(), DaemonError> {
+    if config.sources.is_empty() {
+        return Err(DaemonError::Refused(no_sources(&config.path)));
+    }
+    let config_path = config.path.clone();
+    if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::store::create_private_dir(dir)
+            .map_err(|e| DaemonError::Refused(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let _lock = DaemonLock::acquire(database).map_err(|e| DaemonError::Refused(e.to_string()))?;
+    let notifier = Arc::new(Notifier::from_env());
+    // Migrations of a large database can outlast TimeoutStartSec.
+    notifier.extend_timeout(Duration::from_secs(300));
+    let mut store = Store::open(database).map_err(|e| DaemonError::Refused(e.to_string()))?;
+    store
+        .add_daemon_event(
+            &clock::format(clock::now()),
+            "started",
+            &format!("pid {}", std::process::id()),
+        )
+        .map_err(anyhow::Error::from)?;
+    evidence::record_lifecycle(&store, Lifecycle::DaemonStart).map_err(anyhow::Error::from)?;
+    let app = App::open(config, store)?;
+    let watchdog = notify::watchdog_interval();
+    let link = DaemonLink {
+        notifier: notifier.clone(),
+        heartbeat: Arc::new(Heartbeat::default()),
+        beat_every: watchdog.map_or(Duration::from_secs(60), |w| w / 4),
+    };
+
+    let runtime = crate::app::runtime().map_err(anyhow::Error::from)?;
+    let supervised = runtime.block_on(supervise(
+        app.clone(),
+        database,
+        &config_path,
+        link,
+        watchdog,
+    ));
+    drop(runtime);
+    // Every write already queued finishes before the writer thread ends.
+    // What stopped the daemon is the error to report; a writer that could
+    // not be joined after it is logged beside it.
+    let closed = app.close();
+    supervised?;
+    closed?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The daemon's tasks (the scheduler, alert deliveries, the web view, the
+/// watchdog) until a stop signal or a damaged database file; then the stop,
+/// each task given [`STOP_GRACE`].
+async fn supervise(
+    app: App,
+    database: &Path,
+    config_path: &Path,
+    link: DaemonLink,
+    watchdog: Option<Duration>,
+) -> Result<(), DaemonError> {
+    let store = app.store().clone();
+    let notifier = link.notifier.clone();
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (config_tx, configs) = tokio::sync::watch::channel(app.config().clone());
+    let listen = |kind| signal(kind).map_err(anyhow::Error::from);
+    let mut terminate = listen(SignalKind::terminate())?;
+    let mut interrupt = listen(SignalKind::interrupt())?;
+    let mut hangup = listen(SignalKind::hangup())?;
+    // The web view, when configured: bound before the first sweep, so
+    // an address that cannot be used stops the start.
+    let web = match &app.config().web {
+        Some(settings) => {
+            let bound = crate::web::bind(
+                settings,
+                database,
+                Some(config_tx.subscribe()),
+                crate::web::Readiness::Heartbeat(
+                    link.heartbeat.clone(),
+                    crate::web::HEARTBEAT_WITHIN,
+                ),
+            )
+            .await
+            .map_err(|e| DaemonError::Refused(format!("[web]: {e}")))?;
+            tracing::info!("web view on {}", bound.address);
+            let mut stopped = stop.clone();
+            Some(tokio::spawn(bound.serve(async move {
+                let _ = stopped.wait_for(|stopped| *stopped).await;
+            })))
+        }
+        None => None,
+    };
+    // Alerts are delivered beside the sweeps, never in their way; digest
+    // channels wait while `sweeping` is true.
+    let (sweeping_tx, sweeping) = tokio::sync::watch::channel(false);
+    let dispatcher = tokio::spawn(app.dispatcher().clone().run(
+        stop.clone(),
+        sweeping,
+        config_tx.subscribe(),
+    ));
+    let mut scheduler = tokio::spawn(scheduler::run(
+        app,
+        configs,
+        stop,
+        sweeping_tx,
+        link.clone(),
+    ));
+    if let Some(interval) = watchdog {
+        tokio::spawn(watchdog_task(link.clone(), interval));
+    }
+    let mut damage = None;
     loop {
         tokio::select! {
-            report = &mut sweep => return report,
-            _ = ticks.tick() => {
-                if finished.age() < longest {
-                    link.heartbeat.beat();
-                }
+            _ = terminate.recv() => { tracing::info!("SIGTERM: stopping"); break; }
+            _ = interrupt.recv() => { tracing::info!("SIGINT: stopping"); break; }
+            _ = hangup.recv() => reload(config_path, &config_tx, &store, &notifier).await,
+            found = store.damaged() => {
+                // The writer refuses writes already; nothing is gained by
+                // fetching on.
+                tracing::error!("stopping: the database file is damaged");
+                damage = Some(found);
+                break;
+            }
+            finished = &mut scheduler => {
+                finished.map_err(anyhow::Error::from)?;
+                return Err(anyhow::anyhow!("the scheduler ended without a stop signal").into());
             }
         }
     }
-}
-
-/// The longest one source may take in a sweep: its jitter, then its
-/// deadline (see [`crate::sweep::source_deadline`]).
-fn longest_source(config: &Config) -> Duration {
-    config
-        .daemon
-        .jitter
-        .saturating_add(crate::sweep::source_deadline(config))
-}
-
-/// When each configured source was last checked.
-async fn last_checked(sweeper: &Sweeper) -> HashMap<String, DateTime<Utc>> {
-    let ids: Vec<String> = sweeper
-        .config
-        .sources
-        .iter()
-        .map(|s| s.id.clone())
-        .collect();
-    sweeper
-        .store
+    notifier.stopping();
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(STOP_GRACE, &mut scheduler)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the scheduler did not stop within {STOP_GRACE:?}; abandoning fetches in flight"
+        );
+        scheduler.abort();
+    }
+    crate::sweep::crashes::release_own_marks(&store).await;
+    if let Some(web) = web
+        && tokio::time::timeout(STOP_GRACE, web).await.is_err()
+    {
+        tracing::warn!("web requests still in flight at stop were cut off");
+    }
+    if tokio::time::timeout(STOP_GRACE, dispatcher).await.is_err() {
+        tracing::warn!("alert deliveries still in flight at stop are retried at the next start");
+    }
+    if let Some(damage) = damage {
+        return Err(DaemonError::Refused(damage));
+    }
+    let message = format!("pid {}", std::process::id());
+    if let Err(e) = store
         .call(move |store| {
-            ids.into_iter()
-                .filter_map(|id| {
-                    let at = store.last_checked(&id).ok().flatten()?;
-                    let at = DateTime::parse_from_rfc3339(&at).ok()?.with_timezone(&Utc);
-                    Some((id, at))
-                })
-                .collect()
+            store.add_daemon_event(&clock::format(clock::now()), "stopped", &message)?;
+            evidence::record_lifecycle(store, Lifecycle::DaemonStop)
+                .map(|_| ())
+                .map_err(anyhow::Error::from)
         })
         .await
-}
-
-fn status_line(next: Option<DateTime<Utc>>, last: Option<&SweepSummary>) -> String {
-    let next = next
-        .filter(|n| *n < DateTime::<Utc>::MAX_UTC)
-        .map_or_else(|| "none".to_string(), clock::format);
-    match last {
-        Some(l) => format!(
-            "next sweep {next}; last sweep {}: {} checked, {} failed, {} changed",
-            l.finished_at, l.checked, l.failed, l.changed
-        ),
-        None => format!("next sweep {next}; no sweep yet"),
+    {
+        tracing::warn!("cannot record the stop: {e}");
     }
+    Ok(())
 }
 
-/// Runs sweeps on schedule until `stop` turns true. A new configuration
-/// arriving on `configs` replaces the old one between sweeps; `sweeping`
-/// is true while a sweep runs (digest alert channels wait for its end).
-pub async fn run(
-    mut sweeper: Sweeper,
-    mut configs: watch::Receiver<Arc<Config>>,
-    mut stop: watch::Receiver<bool>,
-    sweeping: watch::Sender<bool>,
-    link: DaemonLink,
+/// SIGHUP: re-read and validate the configuration; swap it in, or keep the
+/// old one and say why.
+async fn reload(
+    path: &Path,
+    configs: &tokio::sync::watch::Sender<Arc<Config>>,
+    store: &StoreHandle,
+    notifier: &Notifier,
 ) {
-    let started_at = clock::format(clock::now());
-    // A page a process died on is recorded as such first: it is then last
-    // checked now, and due at its next scheduled time, not at once.
-    for outcome in sweeper.recover_crashes().await {
-        log_outcome(&outcome);
+    notifier.reloading();
+    let (kind, message) = match config::load(path) {
+        Ok(config) if config.sources.is_empty() => {
+            let message = no_sources(path);
+            tracing::error!("SIGHUP: keeping the old configuration: {message}");
+            ("config-rejected", message)
+        }
+        Ok(config) => {
+            let message = format!(
+                "{} from {}",
+                crate::wording::counted(config.sources.len(), "source", "sources"),
+                path.display()
+            );
+            let _ = configs.send(Arc::new(config));
+            tracing::info!("SIGHUP: configuration reloaded: {message}");
+            ("reloaded", message)
+        }
+        Err(e) => {
+            tracing::error!("SIGHUP: the new configuration is invalid; keeping the old one:\n{e}");
+            ("config-rejected", e.to_string())
+        }
+    };
+    let (event_kind, event_message) = (kind.to_string(), message.clone());
+    if let Err(e) = store
+        .call(move |store| {
+            store.add_daemon_event(&clock::format(clock::now()), &event_kind, &event_message)
+        })
+        .await
+    {
+        tracing::warn!("cannot record the reload: {e}");
     }
-    let mut due = initial_due(&sweeper.config, &last_checked(&sweeper).await, clock::now());
-    let stall_after: Option<usize> = std::env::var(STALL_HOOK).ok().and_then(|v| v.parse().ok());
-    let mut last_sweep: Option<SweepSummary> = None;
-    let mut sweeps = 0usize;
-    let mut ready = false;
-    tracing::info!(sources = sweeper.config.sources.len(), "scheduler started");
+    notifier.ready(&format!("{kind}: {message}"));
+}
 
-    let mut stale_checked: Option<Instant> = None;
-    // Sources overdue at start (the daemon was down) are swept at once:
-    // freshness is first judged after that sweep, not on the evidence it
-    // is about to renew, or an outage longer than `max_age` would raise a
-    // `stale` event for every source seconds before it is fetched.
-    let now = clock::now();
-    let mut catching_up = due.values().any(|at| *at <= now);
+/// Why a daemon is not started on a configuration without sources: it
+/// would run, report ready and watch nothing.
+fn no_sources(path: &Path) -> String {
+    format!(
+        "{}: no [[source]] to watch: add at least one (id and url); `scopewatch config check` validates the file",
+        path.display()
+    )
+}
+
+/// Pings the watchdog at half its interval, but only while the scheduler
+/// loop makes progress: a stuck loop gets the service restarted.
+async fn watchdog_task(link: DaemonLink, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval / 2);
+    let mut warned = false;
     loop {
-        link.heartbeat.beat();
-        // Every source, due or not: its evidence ages while nothing is fetched.
-        if !catching_up && stale_checked.is_none_or(|at| at.elapsed() >= STALE_CHECK_EVERY) {
-            crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
-            stale_checked = Some(Instant::now());
+        ticks.tick().await;
+        let age = link.heartbeat.age();
+        if age < interval {
+            link.notifier.watchdog();
+            warned = false;
+        } else if !warned {
+            tracing::error!(
+                "the scheduler loop has made no progress for {age:?}; withholding the watchdog ping"
+            );
+            warned = true;
         }
-        let soonest = due.values().min().copied();
-        let status = DaemonStatus {
-            pid: std::process::id(),
-            started_at: started_at.clone(),
-            heartbeat_at: clock::format(clock::now()),
-            next_sweep: soonest
-                .filter(|n| *n < DateTime::<Utc>::MAX_UTC)
-                .map(clock::format),
-            last_sweep: last_sweep.clone(),
-        };
-        if let Err(e) = sweeper
-            .store
-            .call(move |store| store.save_daemon_status(&status))
-            .await
-        {
-            tracing::warn!("cannot record the heartbeat: {e}");
-        }
-        let line = status_line(soonest, last_sweep.as_ref());
-        if ready {
-            link.notifier.status(&line);
-        } else {
-            // Configuration loaded, database migrated, schedule computed.
-            link.notifier.ready(&line);
-            ready = true;
-        }
-        if stall_after.is_some_and(|n| sweeps >= n) {
-            tracing::warn!("{STALL_HOOK} is set: the scheduler loop stalls now");
-            let _ = stop.wait_for(|stopped| *stopped).await;
-            return;
-        }
-
-        let wait = soonest
-            .map(|at| (at - clock::now()).to_std().unwrap_or(Duration::ZERO))
-            .unwrap_or(MAX_SLEEP);
-        if !wait.is_zero() || soonest.is_none() {
-            let reloaded = tokio::select! {
-                _ = tokio::time::sleep(wait.min(MAX_SLEEP).min(link.beat_every)) => false,
-                _ = stop.wait_for(|stopped| *stopped) => return,
-                changed = configs.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                    true
-                }
-            };
-            if reloaded {
-                let config = configs.borrow_and_update().clone();
-                match Fetcher::new(&config.http) {
-                    Ok(fetcher) => {
-                        sweeper.fetcher = Arc::new(fetcher);
-                        if config.limits != sweeper.config.limits {
-                            sweeper.extractor =
-                                Arc::new(sweeper.extractor.with_budget(config.limits.clone()));
-                        }
-                        #[cfg(feature = "browser")]
-                        if config.browser != sweeper.config.browser
-                            || config.http.timeout != sweeper.config.http.timeout
-                            || config.http.max_body != sweeper.config.http.max_body
-                        {
-                            sweeper.browser = Arc::new(crate::fetch::browser::BrowserFetcher::new(
-                                crate::sweep::browser_settings(&config),
-                            ));
-                        }
-                        sweeper.config = config;
-                        due = initial_due(
-                            &sweeper.config,
-                            &last_checked(&sweeper).await,
-                            clock::now(),
-                        );
-                        tracing::info!(
-                            sources = sweeper.config.sources.len(),
-                            "configuration swapped in"
-                        );
-                    }
-                    Err(e) => tracing::error!(
-                        "the new configuration's HTTP client cannot start ({e}); keeping the old one"
-                    ),
-                }
-            }
-            continue;
-        }
-        let now = clock::now();
-        let sources: Vec<Source> = sweeper
-            .config
-            .sources
-            .iter()
-            .filter(|s| due.get(&s.id).is_some_and(|at| *at <= now))
-            .cloned()
-            .collect();
-        tracing::info!(sources = sources.len(), "sweep started");
-        let finished = Arc::new(Heartbeat::default());
-        let last_finished = finished.clone();
-        let progress = move |outcome: &SourceOutcome, _: usize, _: usize| {
-            last_finished.beat();
-            log_outcome(outcome);
-        };
-        sweeping.send_replace(true);
-        let sweep_began = Instant::now();
-        crate::evidence::before_sweep(&sweeper).await;
-        let report = beating_while_sources_finish(
-            sweeper.sweep(
-                &sources,
-                sweeper.config.daemon.jitter,
-                stop.clone(),
-                &progress,
-            ),
-            &link,
-            &finished,
-            longest_source(&sweeper.config),
-        )
-        .await;
-        // The sweep ended: progress. What follows (a checkpoint, and a
-        // timestamp bounded by `tsa_timeout`) starts from a fresh beat.
-        link.heartbeat.beat();
-        // Freshness with this sweep's fetches, before the checkpoint covers them.
-        crate::sweep::stale::raise_stale(&sweeper.store, &sweeper.config).await;
-        stale_checked = Some(Instant::now());
-        catching_up = false;
-        crate::evidence::after_sweep(&sweeper).await;
-        sweeping.send_replace(false);
-        sweeps += 1;
-        last_sweep = Some(SweepSummary {
-            finished_at: clock::format(clock::now()),
-            checked: report.outcomes.len(),
-            failed: report.failed(),
-            changed: report.changed(),
-            duration_ms: Some(u64::try_from(sweep_began.elapsed().as_millis()).unwrap_or(u64::MAX)),
-        });
-        tracing::info!(
-            checked = report.outcomes.len(),
-            failed = report.failed(),
-            changed = report.changed(),
-            "sweep finished"
-        );
-        if *stop.borrow() {
-            return;
-        }
-        let after = clock::now();
-        for source in &sources {
-            let next = schedule_of(&sweeper.config, source).next_after(after);
-            due.insert(source.id.clone(), next.unwrap_or(DateTime::<Utc>::MAX_UTC));
-        }
-    }
-}
-
-fn log_outcome(outcome: &SourceOutcome) {
-    for event in &outcome.events {
-        tracing::info!(source = %outcome.source, kind = %event.kind, "{}", event.summary);
-    }
-    if let Some(error) = &outcome.error {
-        // What happened to whom first; the whole chain of causes as a field.
-        tracing::warn!(
-            source = %outcome.source,
-            error = %error,
-            "{}",
-            crate::fetch::headline(&outcome.url, error)
-        );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-    use std::path::Path;
-
-    #[test]
-    fn one_source_may_take_its_jitter_every_try_every_wait_and_its_extraction() {
-        let config = |text: &str| crate::config::parse(text, Path::new("t.toml")).unwrap();
-        // The defaults: 5m jitter, 100ms host delay, 4 tries of 30s, 3
-        // waits of up to 5m, 30s of extraction.
-        assert_eq!(
-            longest_source(&config("")),
-            Duration::from_millis((300 + 4 * 30 + 3 * 300 + 30 + 60) * 1000 + 100)
-        );
-        assert_eq!(
-            longest_source(&config(
-                "[daemon]\njitter = \"0s\"\n[http]\ntimeout = \"10s\"\nretries = 0\nhost_delay = \"1h\"\n[limits]\nextract_time = \"5s\"\n"
-            )),
-            Duration::from_secs(3600 + 10 + 5 + 60)
-        );
-    }
-
-    #[test]
-    fn missed_and_new_sources_are_due_now() {
-        let config = crate::config::parse(
-            "[daemon]\nschedule = \"0 */6 * * *\"\n\
-             [[source]]\nid = \"new\"\nurl = \"https://x/\"\n\
-             [[source]]\nid = \"recent\"\nurl = \"https://x/\"\n\
-             [[source]]\nid = \"missed\"\nurl = \"https://x/\"\n",
-            Path::new("t.toml"),
-        )
-        .unwrap();
-        let now = Utc.with_ymd_and_hms(2026, 11, 28, 13, 0, 0).unwrap();
-        let checked = HashMap::from([
-            (
-                "recent".to_string(),
-                Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
-            ),
-            (
-                "missed".to_string(),
-                Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap(),
-            ),
-        ]);
-        let due = initial_due(&config, &checked, now);
-        assert_eq!(due["new"], now);
-        assert_eq!(due["missed"], now);
-        assert_eq!(
-            due["recent"],
-            Utc.with_ymd_and_hms(2026, 11, 28, 18, 0, 0).unwrap()
-        );
     }
 }

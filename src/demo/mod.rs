@@ -8,8 +8,10 @@
 //! Each date is swept under the replayed clock ([`clock::replay`]) set to
 //! that date (midnight UTC), so the records and events carry the dates the
 //! versions were published and `scope --at` answers for them; the store
-//! marks those records replayed. The configuration is written next to the
-//! database, so `verify` and `scope --check-claims` work on it afterwards.
+//! marks those records replayed. Each date is one sweep as `check` makes
+//! it (see [`App::sweep`]), but for the checkpoint: a replayed date is not
+//! a time to sign. The configuration is written next to the database, so
+//! `verify` and `scope --check-claims` work on it afterwards.
 
 mod server;
 pub mod site;
@@ -18,14 +20,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use crate::app::{App, SweepRequest};
 use crate::clock;
 use crate::config;
-use crate::fetch::Fetcher;
-use crate::isolation::Extractor;
-use crate::store::{EventRow, Store, StoreHandle};
-use crate::sweep::Sweeper;
+use crate::detect::EventKind;
+use crate::store::{EventRow, Store};
 use crate::wording::counted;
 
 /// Bundled corpus: (source, [(file name `YYYY-MM-DD_id.md`, Markdown)]),
@@ -105,14 +105,7 @@ pub async fn run(dir: &Path, out: &mut (dyn Write + Send)) -> anyhow::Result<Dem
         .map_err(|e| anyhow::anyhow!("the demo configuration is invalid: {e}"))?;
     std::fs::write(&config_path, &text)?;
     let database = dir.join("scopewatch.db");
-    let (store, writer) = StoreHandle::spawn(Store::open(&database)?);
-    let extractor = Extractor::new(crate::isolation::this_executable(), config.limits.clone());
-    let sweeper = Sweeper::new(
-        Arc::new(config.clone()),
-        Arc::new(Fetcher::new(&config.http)?),
-        store,
-        Arc::new(extractor),
-    );
+    let app = App::open(config, Store::open(&database)?)?;
 
     let dates: BTreeSet<&str> = CORPUS
         .iter()
@@ -136,14 +129,10 @@ pub async fn run(dir: &Path, out: &mut (dyn Write + Send)) -> anyhow::Result<Dem
         content_events: 0,
         scope_events: 0,
     };
-    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
-    let replayed = run_dates(&dates, &pages, &sweeper, stop, out, &mut summary).await;
+    let replayed = run_dates(&dates, &pages, &app, out, &mut summary).await;
     clock::stop_replay();
     replayed?;
-    drop(sweeper);
-    writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the store writer thread failed"))?;
+    app.close()?;
     writeln!(
         out,
         "\n{} fetches: {}, {}; every other fetch differed only in page chrome.",
@@ -158,22 +147,16 @@ pub async fn run(dir: &Path, out: &mut (dyn Write + Send)) -> anyhow::Result<Dem
 async fn run_dates(
     dates: &BTreeSet<&str>,
     pages: &server::Pages,
-    sweeper: &Sweeper,
-    stop: tokio::sync::watch::Receiver<bool>,
+    app: &App,
     out: &mut (dyn Write + Send),
     summary: &mut DemoSummary,
 ) -> anyhow::Result<()> {
-    for (index, date) in dates.iter().enumerate() {
+    for date in dates {
         let midnight = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")?
             .and_hms_opt(0, 0, 0)
             .map(|t| t.and_utc())
             .ok_or_else(|| anyhow::anyhow!("no midnight on {date}"))?;
         clock::replay(midnight);
-        if index == 0 {
-            // The configuration in the ledger, as `check` records it, so
-            // `verify` re-extracts the stored pages with its settings.
-            crate::evidence::before_sweep(sweeper).await;
-        }
         let mut published = Vec::new();
         {
             let mut pages = pages.lock().unwrap_or_else(|e| e.into_inner());
@@ -188,15 +171,18 @@ async fn run_dates(
                 }
             }
         }
-        let sources: Vec<_> = sweeper
-            .config
+        let sources: Vec<_> = app
+            .config()
             .sources
             .iter()
             .filter(|s| published.contains(&s.id.as_str()))
             .cloned()
             .collect();
-        let report = sweeper
-            .sweep(&sources, Duration::ZERO, stop.clone(), &|_, _, _| {})
+        let report = app
+            .sweep(SweepRequest {
+                checkpoint: false,
+                ..SweepRequest::quiet(&sources)
+            })
             .await;
         summary.fetches += report.outcomes.len();
         let mut outcomes = report.outcomes;
@@ -210,7 +196,7 @@ async fn run_dates(
                     outcome.source
                 )?;
             }
-            let scope_changed = outcome.events.iter().any(|e| e.kind == "scope");
+            let scope_changed = outcome.events.iter().any(|e| e.kind == EventKind::Scope);
             for event in &outcome.events {
                 match event.kind.as_str() {
                     "content" => summary.content_events += 1,
@@ -218,7 +204,7 @@ async fn run_dates(
                     _ => {}
                 }
                 // A scope change's lines say what changed in the text too.
-                if event.kind == "content" && scope_changed {
+                if event.kind == EventKind::Content && scope_changed {
                     continue;
                 }
                 print_event(out, date, event)?;

@@ -17,7 +17,7 @@ use crate::scope::ScopeSet;
 use crate::store::{EventFilter, EventRow, Store};
 
 /// How a finding names an event.
-fn name(event_id: i64, kind: &str, record: i64) -> String {
+fn name(event_id: i64, kind: impl std::fmt::Display, record: i64) -> String {
     format!("event {event_id} ({kind}, record {record})")
 }
 
@@ -33,7 +33,7 @@ pub(crate) fn check_store(
     let mut events = store.events(&EventFilter::default())?;
     events.sort_by_key(|e| e.id);
     for event in &events {
-        let concerns = name(event.id, &event.kind, event.to_snapshot);
+        let concerns = name(event.id, event.kind, event.to_snapshot);
         let mut finding = |problem: String| {
             findings.push(Finding {
                 record_id: Some(event.to_snapshot),
@@ -240,7 +240,7 @@ pub(crate) fn check_bundle(dir: &Path, ledger: &BundleLedger<'_>, findings: &mut
         listed.insert(event.id);
         let concerns = format!(
             "{concerns}: {}",
-            name(event.id, &event.kind, event.to_snapshot)
+            name(event.id, event.kind, event.to_snapshot)
         );
         let mut finding = |problem: String| {
             findings.push(Finding {

@@ -160,7 +160,7 @@ pub fn event_of_json(json: &Value) -> Option<EventRow> {
     Some(EventRow {
         id: object.get("id")?.as_i64()?,
         source: text("source")?,
-        kind: text("kind")?,
+        kind: text("kind")?.parse().ok()?,
         detected_at: text("detected_at")?,
         from_snapshot: object.get("from_snapshot").and_then(Value::as_i64),
         to_snapshot: object.get("to_snapshot")?.as_i64()?,
@@ -265,7 +265,7 @@ mod tests {
         EventRow {
             id: 4,
             source: "iso".into(),
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             detected_at: "2026-11-29T08:00:00.000Z".into(),
             from_snapshot: Some(1),
             to_snapshot: 2,
@@ -295,7 +295,7 @@ mod tests {
         // A leaf of version 1 states none of those.
         leaf.as_object_mut().unwrap().remove("v");
         assert!(differences(&edited, &leaf).is_empty());
-        edited.kind = "content".into();
+        edited.kind = crate::detect::EventKind::Content;
         assert_eq!(differences(&edited, &leaf), ["kind"]);
     }
 

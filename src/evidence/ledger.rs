@@ -71,7 +71,7 @@ impl AttemptLeaf {
             record_hash: record_hash.to_hex(),
             source: row.source.clone(),
             finished_at: row.finished_at.clone(),
-            outcome: row.outcome.clone(),
+            outcome: row.outcome.as_str().to_string(),
             url: row.url.clone(),
             status: row.status,
             raw_hash: row.raw_hash.clone(),
@@ -323,7 +323,7 @@ pub struct ConfigLeaf<'a> {
     /// TSA certificates `verify` trusts.
     pub tsa_ca_sha256: Option<&'a str>,
     /// Source id to extraction fingerprint (see
-    /// [`super::recheck::extraction_fingerprints`]).
+    /// [`super::recheck::ExtractionSettings::fingerprints`]).
     pub extraction: &'a BTreeMap<String, String>,
 }
 

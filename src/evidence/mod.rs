@@ -36,13 +36,16 @@ pub mod wacz;
 mod wacz_check;
 pub mod warc;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::store::{Store, StoreError};
-use crate::sweep::Sweeper;
+use crate::alert::Route;
+use crate::fetch::tls::ExtraRoots;
+use crate::store::{Store, StoreError, StoreHandle};
 
 /// Makes the names just written in `dir` durable (on Unix, where a
 /// directory can be opened and synced; elsewhere nothing to do).
@@ -143,32 +146,59 @@ pub(crate) fn database_path(store: &Store) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Records `config` in the ledger when it or its sources' extraction
-/// settings changed since the last `config` leaf.
-fn record_config_of(store: &Store, config: &Config) -> Result<(), EvidenceError> {
-    ledger::record_config(
-        store,
-        &ledger::ConfigLeaf {
-            config_sha256: &config.sha256,
-            ca_sha256: config.http.extra_roots.file_sha256.as_deref(),
-            tsa_ca_sha256: config.tsa_trust.as_ref().map(|t| t.file_sha256.as_str()),
-            extraction: &recheck::extraction_fingerprints(config),
-        },
-    )?;
-    Ok(())
+/// The configuration a sweep runs with, as the ledger's `config` leaf
+/// states it; the configuration builds it.
+#[derive(Debug, Clone)]
+pub struct ConfigInForce {
+    /// SHA-256 (hex) of the bytes the configuration was parsed from.
+    pub config_sha256: String,
+    /// SHA-256 (hex) of `[http] ca_file`, when there is one.
+    pub ca_sha256: Option<String>,
+    /// SHA-256 (hex) of `[evidence] tsa_ca_file`, when there is one.
+    pub tsa_ca_sha256: Option<String>,
+    /// Source id to extraction fingerprint
+    /// ([`recheck::ExtractionSettings::fingerprints`]).
+    pub extraction: BTreeMap<String, String>,
+}
+
+/// What [`after_sweep`] does, from the configuration (which builds it).
+#[derive(Debug, Clone)]
+pub struct AfterSweep<'a> {
+    /// `[retention] raw_bodies`: raw bodies older than this are pruned.
+    pub keep_raw_bodies: Option<Duration>,
+    /// `[evidence] key_file`: the signing key; `None`: the one beside the
+    /// database.
+    pub key_file: Option<&'a Path>,
+    /// `[evidence] tsa_url` and `tsa_timeout`.
+    pub tsa: Option<&'a timestamp::TsaSettings>,
+    /// `[evidence] tsa_ca_file`.
+    pub tsa_trust: Option<&'a rfc3161::TsaTrust>,
+    /// `[http] ca_file`: what the TSA client trusts besides Mozilla's roots.
+    pub extra_roots: &'a ExtraRoots,
+    /// The alert routes a failed timestamp's event goes to.
+    pub routes: Arc<[Route]>,
 }
 
 /// Before each sweep (`check` and the daemon): records the configuration
-/// the sweep runs with (`Config::sha256`, of the bytes it was parsed from,
-/// and the sources' extraction fingerprints) in the ledger when it changed,
-/// so the `config` leaf in force precedes the captures made with it (WARC
+/// the sweep runs with (`config_sha256`, of the bytes it was parsed from,
+/// and the sources' extraction fingerprints) in the ledger when it or its
+/// sources' extraction settings changed since the last `config` leaf, so
+/// the `config` leaf in force precedes the captures made with it (WARC
 /// metadata names it; `verify` re-extracts by it). A failure is logged,
 /// never fatal: it must not stop capture.
-pub async fn before_sweep(sweeper: &Sweeper) {
-    let config = sweeper.config.clone();
-    let result = sweeper
-        .store
-        .call(move |store| record_config_of(store, &config))
+pub async fn before_sweep(store: &StoreHandle, config: ConfigInForce) {
+    let result = store
+        .call(move |store| {
+            ledger::record_config(
+                store,
+                &ledger::ConfigLeaf {
+                    config_sha256: &config.config_sha256,
+                    ca_sha256: config.ca_sha256.as_deref(),
+                    tsa_ca_sha256: config.tsa_ca_sha256.as_deref(),
+                    extraction: &config.extraction,
+                },
+            )
+        })
         .await;
     if let Err(e) = result {
         tracing::warn!("the configuration was not recorded in the ledger: {e}");
@@ -179,18 +209,18 @@ pub async fn before_sweep(sweeper: &Sweeper) {
 /// and with `[evidence] tsa_url` gets an RFC 3161 token for every
 /// checkpoint that lacks one ([`timestamp`]). A failure is logged (a TSA's
 /// also raised as an event), never fatal: the captures are committed.
-pub async fn after_sweep(sweeper: &Sweeper) {
-    let config = sweeper.config.clone();
-    let result = sweeper
-        .store
+pub async fn after_sweep(store: &StoreHandle, settings: AfterSweep<'_>) {
+    let keep_raw_bodies = settings.keep_raw_bodies;
+    let key_file = settings.key_file.map(Path::to_path_buf);
+    let result = store
         .call(move |store| -> Result<(), EvidenceError> {
-            if let Some(keep) = config.keep_raw_bodies {
+            if let Some(keep) = keep_raw_bodies {
                 retention::prune(store, keep)?;
             }
             let Some(database) = database_path(store) else {
                 return Ok(());
             };
-            let signer = Signer::locate(config.key_file.as_deref(), &database)?;
+            let signer = Signer::locate(key_file.as_deref(), &database)?;
             checkpoint::sign(store, &signer)?;
             Ok(())
         })
@@ -198,10 +228,14 @@ pub async fn after_sweep(sweeper: &Sweeper) {
     if let Err(e) = result {
         tracing::warn!("no checkpoint signed after this sweep: {e}");
     }
-    if let Some(tsa) = &sweeper.config.tsa {
-        let routes = crate::config::alerts::routes(&sweeper.config.alerts).into();
-        let extra_roots = &sweeper.config.http.extra_roots;
-        let trust = sweeper.config.tsa_trust.as_ref();
-        timestamp::stamp_pending(&sweeper.store, tsa, trust, extra_roots, routes).await;
+    if let Some(tsa) = settings.tsa {
+        timestamp::stamp_pending(
+            store,
+            tsa,
+            settings.tsa_trust,
+            settings.extra_roots,
+            settings.routes,
+        )
+        .await;
     }
 }

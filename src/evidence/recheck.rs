@@ -1,6 +1,6 @@
 //! Re-extraction for `verify`, of the live store and of a bundle: every
 //! capture with a stored body (not pruned) is run again through the
-//! extraction the sweep ran ([`crate::sweep::extract_page`]) with its
+//! extraction the sweep ran ([`Extractor::extract_page`]) with its
 //! source's current settings, and the text hash and scope hash it gives are
 //! compared with the capture's. A chain rewritten consistently by someone
 //! who also re-signed the ledger still fails here: the stored bytes do not
@@ -12,7 +12,7 @@
 //! (which settings apply, the replay of scope detection) are here, once.
 //!
 //! Settings: each `config` ledger leaf carries every source's extraction
-//! fingerprint ([`extraction_fingerprints`]); the leaf in force for a
+//! fingerprint ([`ExtractionSettings::fingerprints`]); the leaf in force for a
 //! capture is the last one before it (written before each sweep). When that
 //! leaf, or any later one, disagrees with the current configuration, or the
 //! source is no longer configured, the record is reported as not
@@ -31,25 +31,47 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{EvidenceError, Finding};
-use crate::config::{Config, Source};
 use crate::detect;
+use crate::extract::ExtractRules;
 use crate::hash::Digest;
 use crate::isolation::Extractor;
-use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
+use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings, ScopeSpec};
 use crate::store::Store;
 
 /// Bodies decompressed and extracted at a time: bounds memory on large stores.
 const BATCH: usize = 512;
 
-/// Each configured source's extraction fingerprint: a SHA-256 over every
-/// setting that steers extraction (content and ignore selectors, JSON
-/// pointer, scope table, the `[source.scope]` spec, `[scope]` aliases).
-pub fn extraction_fingerprints(config: &Config) -> BTreeMap<String, String> {
-    config
-        .sources
-        .iter()
-        .map(|s| (s.id.clone(), fingerprint(s, &config.scope)))
-        .collect()
+/// What the configured sources' pages are extracted with, borrowed from
+/// the configuration (which builds it): what the sweep ran, and what
+/// `verify` re-runs.
+pub struct ExtractionSettings<'a> {
+    /// Each configured source's own settings, by id.
+    pub sources: BTreeMap<&'a str, SourceExtraction<'a>>,
+    /// `[scope]`: its aliases steer extraction.
+    pub scope: &'a ScopeSettings,
+}
+
+/// One configured source's extraction settings; the pages it follows are
+/// extracted with them too.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceExtraction<'a> {
+    pub id: &'a str,
+    pub rules: &'a ExtractRules,
+    /// `[source.scope]`.
+    pub scope: &'a ScopeSpec,
+}
+
+impl ExtractionSettings<'_> {
+    /// Each configured source's extraction fingerprint: a SHA-256 over
+    /// every setting that steers extraction (content and ignore selectors,
+    /// JSON pointer, scope table, the `[source.scope]` spec, `[scope]`
+    /// aliases).
+    pub fn fingerprints(&self) -> BTreeMap<String, String> {
+        self.sources
+            .values()
+            .map(|s| (s.id.to_string(), fingerprint(s, self.scope)))
+            .collect()
+    }
 }
 
 /// Bumped whenever a release changes what extraction produces from the
@@ -57,7 +79,7 @@ pub fn extraction_fingerprints(config: &Config) -> BTreeMap<String, String> {
 /// extractor as "settings changed" (not re-checked), never as tampering.
 pub const EXTRACTION_VERSION: u32 = 5;
 
-fn fingerprint(source: &Source, settings: &ScopeSettings) -> String {
+fn fingerprint(source: &SourceExtraction<'_>, settings: &ScopeSettings) -> String {
     // The Debug form spells out every selector, pattern and alias. Only
     // the aliases of `[scope]` steer extraction (`watch` steers severity).
     let text = format!(
@@ -178,7 +200,7 @@ pub(crate) struct Settings {
 
 impl Settings {
     /// Settings to be fed the ledger's leaves in ascending order;
-    /// `current`: [`extraction_fingerprints`] of the configuration.
+    /// `current`: [`ExtractionSettings::fingerprints`] of the configuration.
     pub(crate) fn new(current: &BTreeMap<String, String>) -> Settings {
         Settings {
             current: current.clone(),
@@ -230,9 +252,13 @@ impl Settings {
     }
 
     /// The configured source to re-extract `capture` with, or why not.
-    fn for_capture<'c>(&self, capture: &Capture, config: &'c Config) -> Result<&'c Source, Skip> {
+    fn for_capture<'c>(
+        &self,
+        capture: &Capture,
+        extraction: &ExtractionSettings<'c>,
+    ) -> Result<SourceExtraction<'c>, Skip> {
         let id = settings_id(&capture.source);
-        let source = config.source(id).ok_or(Skip::Removed)?;
+        let source = *extraction.sources.get(id).ok_or(Skip::Removed)?;
         let in_force = self
             .capture_seq
             .get(&capture.id)
@@ -268,12 +294,15 @@ enum Unextracted {
     OverBudget,
 }
 
-/// What re-extraction needs: the configuration whose settings are re-run,
-/// and the extraction processes to run them in (built with its `[limits]`,
-/// as the sweep's are: what a page gave then, it gives now).
+/// What re-extraction needs: the configuration's extraction settings,
+/// which are re-run, the CA certificates RFC 3161 tokens must chain to
+/// (`[evidence] tsa_ca_file`), and the extraction processes to run them in
+/// (built with its `[limits]`, as the sweep's are: what a page gave then,
+/// it gives now).
 #[derive(Clone, Copy)]
 pub struct Reextraction<'a> {
-    pub config: &'a Config,
+    pub extraction: &'a ExtractionSettings<'a>,
+    pub tsa_trust: Option<&'a super::rfc3161::TsaTrust>,
     pub extractor: &'a Extractor,
 }
 
@@ -358,7 +387,7 @@ pub(crate) fn recheck<'a>(
     reextraction: Reextraction<'_>,
     history: History,
 ) -> Result<Recheck, EvidenceError> {
-    let settings = Settings::from_ledger(leaves, &extraction_fingerprints(reextraction.config));
+    let settings = Settings::from_ledger(leaves, &reextraction.extraction.fingerprints());
     let mut rechecker = Rechecker::new(settings, reextraction, history);
     for chunk in captures.chunks(CHUNK) {
         rechecker.chunk(stored, chunk)?;
@@ -372,8 +401,7 @@ pub(crate) fn recheck<'a>(
 /// again repeats its input), so its memory does not grow with the history.
 struct Rechecker<'c> {
     settings: Settings,
-    config: &'c Config,
-    extractor: &'c Extractor,
+    reextraction: Reextraction<'c>,
     history: History,
     skipped: BTreeMap<(String, Skip), Vec<i64>>,
     previous: HashMap<String, Previous>,
@@ -387,8 +415,7 @@ impl<'c> Rechecker<'c> {
     fn new(settings: Settings, reextraction: Reextraction<'c>, history: History) -> Self {
         Rechecker {
             settings,
-            config: reextraction.config,
-            extractor: reextraction.extractor,
+            reextraction,
             history,
             skipped: BTreeMap::new(),
             previous: HashMap::new(),
@@ -404,7 +431,7 @@ impl<'c> Rechecker<'c> {
         stored: &mut impl Stored,
         captures: &[Capture],
     ) -> Result<(), EvidenceError> {
-        let mut plan: Vec<(&Capture, &Source, Input)> = Vec::new();
+        let mut plan: Vec<(&Capture, SourceExtraction<'_>, Input)> = Vec::new();
         for capture in captures {
             let (Some(raw), Some(_)) = (&capture.body, &capture.text_hash) else {
                 continue;
@@ -414,7 +441,10 @@ impl<'c> Rechecker<'c> {
             if capture.outcome != "ok" {
                 continue;
             }
-            match self.settings.for_capture(capture, self.config) {
+            match self
+                .settings
+                .for_capture(capture, self.reextraction.extraction)
+            {
                 Ok(source) => plan.push((
                     capture,
                     source,
@@ -422,7 +452,7 @@ impl<'c> Rechecker<'c> {
                         raw_hash: raw.clone(),
                         content_type: capture.content_type.clone(),
                         final_url: capture.final_url.clone(),
-                        settings: source.id.clone(),
+                        settings: source.id.to_string(),
                     },
                 )),
                 Err(skip) => self
@@ -440,11 +470,7 @@ impl<'c> Rechecker<'c> {
                 outputs.insert(input.clone(), output.clone());
             }
         }
-        let reextraction = Reextraction {
-            config: self.config,
-            extractor: self.extractor,
-        };
-        outputs.extend(extract_all(stored, &plan, &outputs, reextraction)?);
+        outputs.extend(extract_all(stored, &plan, &outputs, self.reextraction)?);
         self.compare(stored, captures, &plan, &outputs)?;
         for (capture, _, input) in plan {
             if let Some(output) = outputs.get(&input) {
@@ -471,12 +497,12 @@ impl<'c> Rechecker<'c> {
         &mut self,
         stored: &mut impl Stored,
         captures: &[Capture],
-        plan: &[(&Capture, &Source, Input)],
+        plan: &[(&Capture, SourceExtraction<'_>, Input)],
         outputs: &HashMap<Input, Output>,
     ) -> Result<(), EvidenceError> {
         let planned: HashMap<i64, &Input> =
             plan.iter().map(|(row, _, input)| (row.id, input)).collect();
-        let settings = &self.config.scope;
+        let settings = self.reextraction.extraction.scope;
         for row in captures {
             let input = planned.get(&row.id).copied();
             let output = input.and_then(|input| outputs.get(input));
@@ -593,11 +619,15 @@ impl<'c> Rechecker<'c> {
 /// all), in parallel batches.
 fn extract_all(
     stored: &mut impl Stored,
-    plan: &[(&Capture, &Source, Input)],
+    plan: &[(&Capture, SourceExtraction<'_>, Input)],
     known: &HashMap<Input, Output>,
-    Reextraction { config, extractor }: Reextraction<'_>,
+    Reextraction {
+        extraction,
+        extractor,
+        ..
+    }: Reextraction<'_>,
 ) -> Result<HashMap<Input, Output>, EvidenceError> {
-    let mut distinct: Vec<(&Input, &Source)> = Vec::new();
+    let mut distinct: Vec<(&Input, SourceExtraction<'_>)> = Vec::new();
     let mut seen = HashSet::new();
     for (_, source, input) in plan {
         if !known.contains_key(input) && seen.insert(input) {
@@ -623,7 +653,7 @@ fn extract_all(
                             .iter()
                             .map(|(input, source, body)| {
                                 let output =
-                                    extract_one(extractor, input, source, body, &config.scope);
+                                    extract_one(extractor, input, source, body, extraction.scope);
                                 ((*input).clone(), output)
                             })
                             .collect::<Vec<_>>()
@@ -643,23 +673,24 @@ fn extract_all(
 fn extract_one(
     extractor: &Extractor,
     input: &Input,
-    source: &Source,
+    source: &SourceExtraction<'_>,
     body: &Body,
     settings: &ScopeSettings,
 ) -> Output {
     let body = body.unpack().map_err(Unextracted::Fails)?;
-    let (extracted, scope) = crate::sweep::extract_page(
-        extractor,
-        &body,
-        input.content_type.as_deref(),
-        &input.final_url,
-        source,
-        settings,
-    )
-    .map_err(|e| match e.class() {
-        "extraction-limit" | "extractor-failed" => Unextracted::OverBudget,
-        _ => Unextracted::Fails(e.to_string()),
-    })?;
+    let (extracted, scope) = extractor
+        .extract_page(
+            &body,
+            input.content_type.as_deref(),
+            &input.final_url,
+            source.rules,
+            source.scope,
+            settings,
+        )
+        .map_err(|e| match e.class() {
+            "extraction-limit" | "extractor-failed" => Unextracted::OverBudget,
+            _ => Unextracted::Fails(e.to_string()),
+        })?;
     Ok((
         Digest::of(extracted.text.as_bytes()).to_hex(),
         Arc::new(scope),
@@ -787,6 +818,7 @@ mod tests {
             std::path::Path::new("/x.toml"),
         )
         .unwrap();
+        let extraction = config.extraction_settings();
         let capture = |id: i64, source: &str| Capture {
             id,
             source: source.into(),
@@ -797,7 +829,11 @@ mod tests {
             content_type: None,
             final_url: String::new(),
         };
-        let why = |id, source| settings.for_capture(&capture(id, source), &config).err();
+        let why = |id, source| {
+            settings
+                .for_capture(&capture(id, source), &extraction)
+                .err()
+        };
         // Unknown settings at record 1, but "old" after it: changed since.
         assert_eq!(why(1, "a"), Some(Skip::Changed));
         assert_eq!(why(2, "a"), Some(Skip::Changed));
@@ -813,7 +849,11 @@ mod tests {
         // Only a leaf from before fingerprints: not known, not "changed".
         let settings =
             Settings::from_ledger([0, 1, 4, 5].map(|i| (leaves[i].0, &leaves[i].1)), &current);
-        let why = |id, source| settings.for_capture(&capture(id, source), &config).err();
+        let why = |id, source| {
+            settings
+                .for_capture(&capture(id, source), &extraction)
+                .err()
+        };
         assert_eq!(why(1, "a"), Some(Skip::Unrecorded));
         assert_eq!(why(3, "a"), None);
     }

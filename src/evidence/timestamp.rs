@@ -318,11 +318,13 @@ fn tsa_client(
     tsa: &TsaSettings,
     extra_roots: &crate::fetch::tls::ExtraRoots,
 ) -> Result<reqwest::Client, crate::fetch::ClientError> {
-    Ok(crate::fetch::tls::client_builder(extra_roots)?
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(tsa.timeout)
-        .user_agent(crate::config::defaults::user_agent())
-        .build()?)
+    crate::fetch::client::http_client(
+        crate::fetch::client::Purpose::Timestamps {
+            timeout: tsa.timeout,
+        },
+        extra_roots,
+        crate::fetch::USER_AGENT,
+    )
 }
 
 /// Why a token was not stored.

@@ -112,7 +112,7 @@ pub fn verify_store(
     // daemon writing meanwhile cannot make records and ledger disagree.
     let _snapshot = conn.unchecked_transaction()?;
     let checkpoints = checkpoint::all(conn)?;
-    let fingerprints = reextraction.map(|r| super::recheck::extraction_fingerprints(r.config));
+    let fingerprints = reextraction.map(|r| r.extraction.fingerprints());
     let mut scan = LedgerScan::new(&checkpoints, fingerprints.as_ref());
     ledger::for_each_entry(conn, 0, i64::MAX, |entry, outcome| {
         scan.add(conn, &entry, outcome)
@@ -145,7 +145,7 @@ pub fn verify_store(
     findings.extend(scan.findings(conn)?);
     findings.extend(super::event_check::check_store(store, event_leaves)?);
     findings.extend(check_checkpoints(&roots, size, &checkpoints, key));
-    let tsa_trust = reextraction.and_then(|r| r.config.tsa_trust.as_ref());
+    let tsa_trust = reextraction.and_then(|r| r.tsa_trust);
     findings.extend(super::timestamp::check_tokens(
         conn,
         &checkpoints,
@@ -507,7 +507,7 @@ pub fn verify_bundle(
         key.as_ref().map(|(key, origin)| (key, *origin)),
         &mut findings,
     );
-    let tsa_trust = reextraction.and_then(|r| r.config.tsa_trust.as_ref());
+    let tsa_trust = reextraction.and_then(|r| r.tsa_trust);
     findings.extend(super::timestamp::check_bundle_tokens(
         dir,
         &checkpoints,

@@ -49,7 +49,7 @@ use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 
 use crate::hash::Digest;
-use crate::store::{RecordRow, RecordedCall};
+use crate::store::{RecordOutcome, RecordRow, RecordedCall};
 
 const IDENTICAL_PAYLOAD: &str = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest";
 const NOT_MODIFIED: &str = "http://netpreserve.org/warc/1.1/revisit/server-not-modified";
@@ -246,7 +246,7 @@ pub fn render(attempt: &Attempt<'_>) -> (Vec<WarcRecord>, Option<FirstCapture>) 
             None => ("response", Payload::Body(payload)),
         };
         let rendered = push_exchange(&mut records, &exchange, [id("request"), id(kind)], payload);
-        if kind == "response" && attempt.body.is_some() && row.outcome == "ok" {
+        if kind == "response" && attempt.body.is_some() && row.outcome == RecordOutcome::Ok {
             first = Some(FirstCapture {
                 record_id: id(kind),
                 uri: uri.clone(),
@@ -863,7 +863,7 @@ mod tests {
         let unchanged = RecordRow {
             url: metadata_url.into(),
             status: None,
-            outcome: "not-modified".into(),
+            outcome: RecordOutcome::NotModified,
             ..RecordRow::sample()
         };
         let (records, _) = render(&Attempt {

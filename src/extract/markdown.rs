@@ -6,7 +6,7 @@
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 use super::document::{Document, DocumentBuilder, TableRow};
-use super::html::Superscript;
+use super::superscript::Superscript;
 
 /// Extracts the structured content of a Markdown document.
 pub fn extract_markdown(source: &str) -> Document {

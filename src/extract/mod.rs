@@ -5,6 +5,7 @@
 
 pub mod document;
 mod dom_budget;
+mod elements;
 pub mod html;
 mod html_error;
 mod json;
@@ -13,6 +14,8 @@ pub mod markdown;
 mod pdf;
 mod prescan;
 pub mod shell;
+mod superscript;
+mod table;
 mod text;
 
 use std::borrow::Cow;

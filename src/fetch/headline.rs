@@ -128,7 +128,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_lookup_through_the_http_stack_reads_as_one() {
-        let settings = crate::config::HttpSettings {
+        let settings = crate::fetch::HttpSettings {
             retries: 0,
             ..Default::default()
         };

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "browser")]
 pub mod browser;
+pub mod client;
 mod decode;
 mod headline;
 mod hosts;
@@ -18,6 +19,7 @@ pub mod tls;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::dns::Resolve;
@@ -27,12 +29,38 @@ use serde::Serialize;
 use url::Url;
 
 use crate::clock;
-use crate::config::HttpSettings;
 use crate::hash::Digest;
 pub use headline::headline;
 use hosts::HostLimiter;
 use policy::Refusal;
 use retry::RetryDecision;
+
+/// scopewatch's User-Agent: sent by every client it builds, unless
+/// `[http] user_agent` replaces it for page fetches.
+pub const USER_AGENT: &str = concat!(
+    "scopewatch/",
+    env!("CARGO_PKG_VERSION"),
+    " (+https://github.com/scopewatch/scopewatch)"
+);
+
+/// How pages are fetched: `[http]`, validated by the configuration (whose
+/// `Default` for it holds the documented defaults).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_body: u64,
+    pub retries: u32,
+    pub backoff: Duration,
+    pub backoff_max: Duration,
+    pub retry_after_max: Duration,
+    pub user_agent: String,
+    pub per_host: usize,
+    pub host_delay: Duration,
+    pub max_redirects: usize,
+    /// `[http] ca_file`: certificates trusted besides Mozilla's roots.
+    pub extra_roots: tls::ExtraRoots,
+}
 
 /// Why a fetch failed: a short, stable class stored with the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,11 +206,11 @@ pub struct SourceHeaders {
 }
 
 impl SourceHeaders {
-    /// The headers of `source`, for its own origin.
-    pub fn of(source: &crate::config::Source) -> SourceHeaders {
+    /// A source's `headers`, for the origin of its configured `url`.
+    pub fn for_origin(url: &Url, headers: &[(header::HeaderName, HeaderValue)]) -> SourceHeaders {
         SourceHeaders {
-            origin: Some(source.url.clone()),
-            headers: source.headers.clone(),
+            origin: Some(url.clone()),
+            headers: headers.to_vec(),
         }
     }
 }
@@ -231,20 +259,19 @@ impl Fetcher {
         settings: &HttpSettings,
         resolver: Arc<dyn Resolve>,
     ) -> Result<Self, ClientError> {
-        let builder = || -> Result<reqwest::ClientBuilder, ClientError> {
-            Ok(tls::client_builder(&settings.extra_roots)?
-                .user_agent(settings.user_agent.clone())
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(settings.connect_timeout)
-                .tls_info(true)
-                .no_proxy()
-                .https_only(false))
+        let pages = |resolver: Arc<dyn Resolve>| {
+            client::http_client(
+                client::Purpose::Pages {
+                    connect_timeout: settings.connect_timeout,
+                    resolver,
+                },
+                &settings.extra_roots,
+                &settings.user_agent,
+            )
         };
         Ok(Fetcher {
-            trusted: builder()?.dns_resolver(Arc::clone(&resolver)).build()?,
-            public: builder()?
-                .dns_resolver(Arc::new(policy::PublicResolver(resolver)))
-                .build()?,
+            trusted: pages(Arc::clone(&resolver))?,
+            public: pages(Arc::new(policy::PublicResolver(resolver)))?,
             settings: settings.clone(),
             hosts: HostLimiter::new(settings.per_host, settings.host_delay),
         })

@@ -31,8 +31,8 @@ pub fn client_config(
 }
 
 /// A reqwest client builder on [`client_config`]. Every HTTP client of the
-/// process (pages, webhooks, the TSA) starts here, so all trust the same
-/// roots.
+/// process (pages, webhooks, the TSA) starts here, through
+/// [`super::client::http_client`], so all trust the same roots.
 pub fn client_builder(extra_roots: &ExtraRoots) -> Result<reqwest::ClientBuilder, rustls::Error> {
     Ok(reqwest::Client::builder().tls_backend_preconfigured(client_config(&extra_roots.certs)?))
 }

@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 
-use crate::extract::{ExtractError, ExtractLimits, ExtractRules, Extracted};
+use crate::extract::{ContentKind, ExtractError, ExtractLimits, ExtractRules, Extracted};
+use crate::scope::{ScopeOutcome, ScopeSettings, ScopeSpec};
 
 /// The hidden subcommand a worker runs.
 pub const WORKER_COMMAND: &str = "extract-worker";
@@ -117,6 +118,32 @@ impl Extractor {
 
     pub fn budget(&self) -> &ExtractionBudget {
         &self.budget
+    }
+
+    /// The extraction a sweep runs on a fetched body: the page reduced to
+    /// what counts under the source's `rules` (in a worker, within its
+    /// budget, as [`Extractor::extract`]), and its scope read by `spec`.
+    /// `verify` re-runs it on stored bodies (see `evidence::recheck`), so
+    /// both always agree.
+    pub fn extract_page(
+        &self,
+        body: &[u8],
+        content_type: Option<&str>,
+        final_url: &str,
+        rules: &ExtractRules,
+        spec: &ScopeSpec,
+        scope_settings: &ScopeSettings,
+    ) -> Result<(Extracted, ScopeOutcome), ExtractError> {
+        let extracted = self.extract(body, content_type, final_url, rules)?;
+        // A script shell's recorded text describes the shell: no scope to read.
+        let scope = if extracted.kind == ContentKind::ScriptShell {
+            ScopeOutcome::Broken {
+                reason: "the page is a script shell: its content renders in a browser".to_string(),
+            }
+        } else {
+            crate::scope::extract_scope(&extracted.document, spec, scope_settings)
+        };
+        Ok((extracted, scope))
     }
 
     /// Extracts a body in a worker process, waiting for a free one. Over

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::detect::EventKind;
 use crate::scope::Severity;
 use crate::store::{
-    EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition, SourceSummary,
+    EventFilter, EventRow, RecordSummary, ScopeFilter, ScopePairs, ScopeTransition, SourceSummary,
     Store, StoreError,
 };
 
@@ -161,17 +161,17 @@ pub fn changes(
     query: &ChangesQuery,
 ) -> Result<Vec<EventRow>> {
     require_known_sources(store, config, &query.sources)?;
-    require_known_kinds(&query.kinds)?;
+    let kinds = known_kinds(&query.kinds)?;
     let mut events = store.events(&EventFilter {
         since: query.since.clone(),
         until: query.until.clone(),
         sources: query.sources.clone(),
-        kinds: query.kinds.clone(),
+        kinds,
         limit: query.limit,
     })?;
     fill_severities(&mut events);
     if let Some(minimum) = query.severity {
-        events.retain(|e| event_severity(e.severity.as_deref(), &e.kind) >= minimum);
+        events.retain(|e| event_severity(e.severity.as_deref(), e.kind) >= minimum);
     }
     Ok(events)
 }
@@ -180,30 +180,35 @@ pub fn changes(
 /// extraction events), else its kind's (see docs/alerts.md).
 pub fn fill_severities(events: &mut [EventRow]) {
     for event in events {
-        let severity = event_severity(event.severity.as_deref(), &event.kind);
+        let severity = event_severity(event.severity.as_deref(), event.kind);
         event.severity = Some(severity.as_str().to_string());
     }
 }
 
-/// Refuses a kind that is no event kind: it would select nothing and look
-/// like a quiet database.
-fn require_known_kinds(kinds: &[String]) -> Result<()> {
-    let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-    for kind in kinds {
-        if !known.contains(&kind.as_str()) {
-            let hint = crate::wording::nearest(kind, known.iter().copied())
-                .map(|k| format!("did you mean `{k}`? "))
-                .unwrap_or_default();
-            return Err(QueryError::InvalidField {
-                field: "kind",
-                message: format!(
-                    "no event kind {kind:?}; {hint}the kinds are {}",
-                    known.join(", ")
-                ),
-            });
-        }
-    }
-    Ok(())
+/// The kinds named, each a kind events are recorded with; refuses any
+/// other word: it would select nothing and look like a quiet database.
+fn known_kinds(kinds: &[String]) -> Result<Vec<EventKind>> {
+    let known: Vec<&str> = EventKind::recorded().map(EventKind::as_str).collect();
+    kinds
+        .iter()
+        .map(|kind| {
+            kind.parse()
+                .ok()
+                .filter(|k| *k != EventKind::AlertTest)
+                .ok_or_else(|| {
+                    let hint = crate::wording::nearest(kind, known.iter().copied())
+                        .map(|k| format!("did you mean `{k}`? "))
+                        .unwrap_or_default();
+                    QueryError::InvalidField {
+                        field: "kind",
+                        message: format!(
+                            "no event kind {kind:?}; {hint}the kinds are {}",
+                            known.join(", ")
+                        ),
+                    }
+                })
+        })
+        .collect()
 }
 
 /// The pairs in scope at a time (RFC 3339; `None`: now): `scopewatch scope`.
@@ -212,9 +217,9 @@ pub fn scope(
     config: Option<&Config>,
     at: Option<&str>,
     filter: &ScopeFilter,
-) -> Result<Vec<ScopeRow>> {
+) -> Result<ScopePairs> {
     require_known_sources(store, config, &filter.sources)?;
-    Ok(store.scope_at(at, filter)?)
+    Ok(store.scope_pairs_at(at, filter)?)
 }
 
 /// When services entered, left or were renamed: `scopewatch scope history`.

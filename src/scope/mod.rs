@@ -32,6 +32,7 @@ pub mod names;
 pub mod pattern;
 pub mod rename;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, LazyLock};
@@ -153,6 +154,60 @@ impl From<Vec<EntryRepr>> for ScopeSet {
         entries.sort_unstable();
         entries.dedup();
         ScopeSet::with_annotations(entries, notes.former, notes.notes)
+    }
+}
+
+/// An entry as a stored set holds it, its names borrowed from the JSON
+/// where they hold no escapes (former names are not needed to list pairs).
+#[derive(Deserialize)]
+struct StoredEntry<'a> {
+    #[serde(borrow)]
+    certification: Cow<'a, str>,
+    #[serde(borrow)]
+    service: Cow<'a, str>,
+    #[serde(borrow, default)]
+    note: Option<Cow<'a, str>>,
+}
+
+/// A stored set read for listing its pairs: the entries and notes that
+/// decoding it as a [`ScopeSet`] gives, by the same rules, without an
+/// allocation per name (a year-old store lists 250,000 pairs at a date).
+pub struct StoredSetView<'a> {
+    entries: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    notes: BTreeMap<String, String>,
+}
+
+impl<'a> StoredSetView<'a> {
+    /// Reads a set's stored JSON (an array of `{certification, service}`).
+    pub fn parse(json: &'a str) -> serde_json::Result<StoredSetView<'a>> {
+        let stored: Vec<StoredEntry<'a>> = serde_json::from_str(json)?;
+        let mut notes = ScopeSetBuilder::unbounded();
+        let mut entries = Vec::with_capacity(stored.len());
+        for entry in stored {
+            if let Some(note) = entry.note {
+                notes.note(&entry.service, note.into_owned());
+            }
+            if !entry.certification.is_empty() && !entry.service.is_empty() {
+                entries.push((entry.certification, entry.service));
+            }
+        }
+        // Written sorted and deduplicated: the sort finds one run.
+        entries.sort_unstable();
+        entries.dedup();
+        Ok(StoredSetView {
+            entries,
+            notes: notes.notes,
+        })
+    }
+
+    /// The (certification, service) pairs, sorted as [`ScopeSet::entries`].
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(c, s)| (c.as_ref(), s.as_ref()))
+    }
+
+    /// The page's note about `service`, as [`ScopeSet::note`] gives it.
+    pub fn note(&self, service: &str) -> Option<&str> {
+        self.notes.get(service).map(String::as_str)
     }
 }
 
@@ -1108,6 +1163,32 @@ impl HeadingTrail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_set_read_for_listing_has_what_decoding_it_whole_has() {
+        // Out of order, a duplicate, an incomplete entry, escapes, and
+        // notes on one service in several entries.
+        let json = r#"[
+            {"certification":"SOC 2","service":"Exchange Online (\"GCC\")"},
+            {"certification":"HIPAA BAA","service":"Azure Bot Service","note":"bot\u00e9"},
+            {"certification":"","service":"Intune","note":"orphan"},
+            {"certification":"HIPAA BAA","service":"Azure Bot Service","formerly":["Bots"]},
+            {"certification":"SOC 2","service":"Azure Bot Service","note":"second"},
+            {"certification":"SOC 2","service":"Intune"}]"#;
+        let whole: ScopeSet = serde_json::from_str(json).unwrap();
+        let view = StoredSetView::parse(json).unwrap();
+        let entries: Vec<(&str, &str)> = view.entries().collect();
+        let expected: Vec<(&str, &str)> = whole
+            .entries()
+            .iter()
+            .map(|e| (e.certification.as_str(), e.service.as_str()))
+            .collect();
+        assert_eq!(entries, expected);
+        for (_, service) in entries {
+            assert_eq!(view.note(service), whole.note(service), "{service}");
+        }
+        assert_eq!(view.note("Azure Bot Service"), Some("boté; second"));
+    }
 
     fn raw(kind: &str) -> RawScopeSpec {
         RawScopeSpec {

@@ -19,7 +19,43 @@ use rusqlite::{Connection, OptionalExtension, Row, Statement};
 use serde::Serialize;
 
 use super::{Result, Store, blob};
+use crate::detect::Change;
 use crate::hash::Digest;
+
+/// How a fetch attempt ended, as its record states it (and hashes it: the
+/// same kebab-case word).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecordOutcome {
+    /// A body was received and extracted.
+    Ok,
+    /// HTTP 304: the previous content still stands.
+    NotModified,
+    Failed,
+}
+
+impl RecordOutcome {
+    /// Every outcome, in the order the store codes them.
+    pub const ALL: [RecordOutcome; 3] = [
+        RecordOutcome::Ok,
+        RecordOutcome::NotModified,
+        RecordOutcome::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordOutcome::Ok => "ok",
+            RecordOutcome::NotModified => "not-modified",
+            RecordOutcome::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for RecordOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A `records` row, exactly as hashed.
 #[derive(Debug, Clone, Serialize)]
@@ -29,8 +65,8 @@ pub struct RecordRow {
     pub url: String,
     pub started_at: String,
     pub finished_at: String,
-    pub outcome: String,
-    pub change: Option<String>,
+    pub outcome: RecordOutcome,
+    pub change: Option<Change>,
     pub error_class: Option<String>,
     pub error_message: Option<String>,
     pub attempts: i64,
@@ -64,7 +100,7 @@ pub struct RecordRow {
 #[derive(Serialize)]
 struct Canonical<'a> {
     attempts: i64,
-    change: &'a Option<String>,
+    change: Option<Change>,
     content_kind: &'a Option<String>,
     content_type: &'a Option<String>,
     error_class: &'a Option<String>,
@@ -74,7 +110,7 @@ struct Canonical<'a> {
     final_url: &'a Option<String>,
     finished_at: &'a str,
     id: i64,
-    outcome: &'a str,
+    outcome: RecordOutcome,
     prev_hash: &'a str,
     raw_hash: &'a Option<String>,
     redirects: &'a str,
@@ -96,7 +132,7 @@ impl<'a> Canonical<'a> {
     fn of(row: &'a RecordRow) -> Self {
         Canonical {
             attempts: row.attempts,
-            change: &row.change,
+            change: row.change,
             content_kind: &row.content_kind,
             content_type: &row.content_type,
             error_class: &row.error_class,
@@ -105,7 +141,7 @@ impl<'a> Canonical<'a> {
             final_url: &row.final_url,
             finished_at: &row.finished_at,
             id: row.id,
-            outcome: &row.outcome,
+            outcome: row.outcome,
             prev_hash: &row.prev_hash,
             raw_hash: &row.raw_hash,
             redirects: &row.redirects,
@@ -416,7 +452,7 @@ impl RecordRow {
             url: "https://example.com/iso?x=1".into(),
             started_at: "2026-11-28T12:00:00.000Z".into(),
             finished_at: "2026-11-28T12:00:01.000Z".into(),
-            outcome: "ok".into(),
+            outcome: RecordOutcome::Ok,
             change: None,
             error_class: None,
             error_message: None,
@@ -463,7 +499,7 @@ mod tests {
         let defined = |row: &RecordRow| serde_json::to_value(row).unwrap().to_string();
         let odd = "quote \" backslash \\ tab \t control \u{1} caf\u{e9} \u{2705} </script>";
         let everything = RecordRow {
-            change: Some("content".into()),
+            change: Some(Change::Content),
             error_class: Some(odd.into()),
             error_message: Some(odd.into()),
             status: Some(-1),
@@ -490,6 +526,55 @@ mod tests {
         for row in [RecordRow::sample(), everything, nothing] {
             assert_eq!(row.canonical(), defined(&row));
         }
+    }
+
+    /// Pinned as released: every stored record's hash depends on this
+    /// encoding, the words of `outcome` and `change` included, so a change
+    /// to how a row (or one of its enums) serialises fails here first.
+    #[test]
+    fn the_record_hash_of_known_rows_is_pinned() {
+        let changed = RecordRow {
+            change: Some(Change::Content),
+            ..RecordRow::sample()
+        };
+        let unmodified = RecordRow {
+            outcome: RecordOutcome::NotModified,
+            change: Some(Change::Unchanged),
+            status: Some(304),
+            ..RecordRow::sample()
+        };
+        let failed = RecordRow {
+            outcome: RecordOutcome::Failed,
+            error_class: Some("connect".into()),
+            error_message: Some("connection refused".into()),
+            status: None,
+            ..RecordRow::sample()
+        };
+        assert_eq!(
+            changed.canonical(),
+            concat!(
+                r#"{"attempts":1,"change":"content","content_kind":"html","#,
+                r#""content_type":"text/html","error_class":null,"error_message":null,"#,
+                r#""final_url":null,"finished_at":"2026-11-28T12:00:01.000Z","id":7,"outcome":"ok","#,
+                r#""prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","#,
+                r#""raw_hash":"0a4735281db700223af63abc387c351f64ea6961a1ef955631df08d96169e772","#,
+                r#""redirects":"[]","remote_ip":"192.0.2.1","#,
+                r#""request_headers":"[[\"user-agent\",\"scopewatch\"]]","#,
+                r#""response_headers":"[[\"content-type\",\"text/html\"],[\"content-encoding\",\"gzip\"]]","#,
+                r#""scope_hash":null,"source":"iso","started_at":"2026-11-28T12:00:00.000Z","#,
+                r#""status":200,"text_hash":null,"tls_cert_sha256":null,"#,
+                r#""url":"https://example.com/iso?x=1"}"#,
+            )
+        );
+        let hashes = [changed, unmodified, failed].map(|row| row.hash().to_hex());
+        assert_eq!(
+            hashes,
+            [
+                "8bbd9b4a2639c6dee39e6ab32e9adfbfe5422239854fa9835cda8f611476a52f",
+                "5ff42f31dfbd63fadb57b72cc1e215b2665e5262184c53e1b6dfaf8f9bcad102",
+                "c49c10342cdad6aff9f63d54abc6787f1b2e28e1f66af67bb64add7db39d3ef4",
+            ]
+        );
     }
 
     #[test]

@@ -10,17 +10,20 @@ mod actor;
 mod blob;
 mod chain;
 mod crash_guard;
-mod daemon;
+mod daemon_status;
 mod fetch_details;
 mod follow;
+pub mod lock;
 mod outbox;
 mod packed;
 mod queries;
 mod raised;
 mod reads;
 mod schema;
+mod scope_pairs;
 mod scope_sets;
 mod verify_runs;
+mod words;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -39,18 +42,19 @@ use crate::hash::Digest;
 use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
 
 pub use actor::StoreHandle;
-pub use chain::{ChainFinding, RecordRange, RecordRow};
+pub use chain::{ChainFinding, RecordOutcome, RecordRange, RecordRow};
 pub use crash_guard::{CRASHED, CrashCount, CrashMark};
-pub use daemon::{DaemonEvent, DaemonStatus, SweepSummary};
+pub use daemon_status::{DaemonEvent, DaemonStatus, SweepSummary};
 pub use fetch_details::{FetchedVia, PortalCall, PortalVersion, RecordedCall, RecordedPortalCall};
 pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish, Snapshot};
 pub(crate) use queries::derived_hashes;
 pub use queries::{
-    DerivedHashes, EventFilter, EventRow, RecordSummary, ScopeFilter, ScopeRow, ScopeTransition,
-    SourceSummary, service_matches,
+    DerivedHashes, EventFilter, EventRow, RecordSummary, ScopeTransition, SourceSummary,
+    service_matches,
 };
 pub use raised::{LastConfirmed, StaleDraft, raise_event};
 pub use reads::{CheckpointRow, MetricCounts};
+pub use scope_pairs::{ScopeFilter, ScopePair, ScopePairs, ScopeRow};
 pub use verify_runs::VerifyRun;
 
 #[derive(Debug, thiserror::Error)]
@@ -538,11 +542,13 @@ fn record_in(
     )?;
 
     let (outcome, error_class, error_message) = match &attempt.result {
-        AttemptResult::Extracted { .. } => ("ok", None, None),
-        AttemptResult::NotModified => ("not-modified", None, None),
-        AttemptResult::Failed { class, message, .. } => {
-            ("failed", Some(class.clone()), Some(message.clone()))
-        }
+        AttemptResult::Extracted { .. } => (RecordOutcome::Ok, None, None),
+        AttemptResult::NotModified => (RecordOutcome::NotModified, None, None),
+        AttemptResult::Failed { class, message, .. } => (
+            RecordOutcome::Failed,
+            Some(class.clone()),
+            Some(message.clone()),
+        ),
     };
     let fetch_details = attempt
         .via
@@ -565,8 +571,8 @@ fn record_in(
         url: capture.url.clone(),
         started_at: clock::format(capture.started_at),
         finished_at: clock::format(capture.finished_at),
-        outcome: outcome.to_string(),
-        change: detection.change.map(|c| c.as_str().to_string()),
+        outcome,
+        change: detection.change,
         error_class,
         error_message,
         attempts: i64::from(capture.attempts),
@@ -1022,7 +1028,7 @@ fn insert_event(
     Ok(EventRow {
         id: conn.last_insert_rowid(),
         source: source.to_string(),
-        kind: draft.kind.as_str().to_string(),
+        kind: draft.kind,
         detected_at: detected_at.to_string(),
         from_snapshot: draft.from_record,
         to_snapshot: record_id,
@@ -1107,7 +1113,7 @@ pub(crate) mod tests {
         let routes = [crate::alert::Route {
             channel: "hook".into(),
             filter: crate::alert::Filter {
-                kinds: vec!["stale".into()],
+                kinds: vec![crate::detect::EventKind::Stale],
                 ..Default::default()
             },
         }];

@@ -25,7 +25,7 @@ struct FinishedDelivery {
     event_id: i64,
     record_id: i64,
     source: String,
-    kind: String,
+    kind: EventKind,
 }
 
 /// Where a delivery is.
@@ -38,6 +38,12 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
+    pub const ALL: [DeliveryState; 3] = [
+        DeliveryState::Pending,
+        DeliveryState::Done,
+        DeliveryState::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryState::Pending => "pending",
@@ -52,10 +58,10 @@ impl DeliveryState {
 pub struct DeliveryRow {
     pub id: String,
     pub channel: String,
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: i64,
     pub event_id: i64,
-    pub event_kind: String,
+    pub event_kind: EventKind,
     pub source: String,
     pub summary: String,
     pub created_at: String,
@@ -68,7 +74,7 @@ pub struct DeliveryRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertData {
     pub event_id: i64,
-    pub kind: String,
+    pub kind: EventKind,
     pub source: String,
     pub source_url: String,
     pub summary: String,
@@ -153,16 +159,8 @@ pub(super) fn on_recorded(
         let Some(every) = attempt.alerts.remind_every.filter(|_| lasting) else {
             continue;
         };
-        let just_raised = events.iter().any(|e| e.kind == raised.as_str());
-        if !just_raised
-            && reminder_due(
-                conn,
-                &attempt.source,
-                [raised.as_str(), reminder.as_str()],
-                every,
-                at,
-            )?
-        {
+        let just_raised = events.iter().any(|e| e.kind == raised);
+        if !just_raised && reminder_due(conn, &attempt.source, [raised, reminder], every, at)? {
             drafts.push(EventDraft {
                 kind: reminder,
                 summary,
@@ -227,7 +225,7 @@ pub(super) fn on_recorded(
 fn reminder_due(
     conn: &Connection,
     source: &str,
-    kinds: [&str; 2],
+    kinds: [EventKind; 2],
     every: std::time::Duration,
     at: DateTime<Utc>,
 ) -> Result<bool> {
@@ -351,9 +349,9 @@ pub(super) fn enqueue(
     now: &str,
 ) -> Result<()> {
     let services = scope_services(&event.details);
-    let severity = alert::event_severity(event.severity.as_deref(), &event.kind);
+    let severity = alert::event_severity(event.severity.as_deref(), event.kind);
     let subject = Subject {
-        kind: &event.kind,
+        kind: event.kind,
         source: &event.source,
         services: &services,
         severity,
@@ -407,7 +405,7 @@ impl Store {
 
     fn alert_data(&self, event_id: i64) -> Result<AlertData> {
         type Row = (
-            String,
+            EventKind,
             String,
             String,
             String,
@@ -440,7 +438,7 @@ impl Store {
                     ))
                 })?;
         let details = super::queries::details_map(details.as_deref());
-        let severity = alert::event_severity(severity.as_deref(), &kind);
+        let severity = alert::event_severity(severity.as_deref(), kind);
         let scope_field = |name: &str| {
             details
                 .get(name)
@@ -576,23 +574,22 @@ impl Store {
              LIMIT ?2"
         ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows =
-            statement.query_map(params![state.map(DeliveryState::as_str), limit], |row| {
-                Ok(DeliveryRow {
-                    id: row.get(0)?,
-                    channel: row.get(1)?,
-                    state: row.get(2)?,
-                    attempts: row.get(3)?,
-                    event_id: row.get(4)?,
-                    event_kind: row.get(5)?,
-                    source: row.get(6)?,
-                    summary: row.get(7)?,
-                    created_at: row.get(8)?,
-                    next_attempt_at: row.get(9)?,
-                    last_attempt_at: row.get(10)?,
-                    last_error: row.get(11)?,
-                })
-            })?;
+        let rows = statement.query_map(params![state, limit], |row| {
+            Ok(DeliveryRow {
+                id: row.get(0)?,
+                channel: row.get(1)?,
+                state: row.get(2)?,
+                attempts: row.get(3)?,
+                event_id: row.get(4)?,
+                event_kind: row.get(5)?,
+                source: row.get(6)?,
+                summary: row.get(7)?,
+                created_at: row.get(8)?,
+                next_attempt_at: row.get(9)?,
+                last_attempt_at: row.get(10)?,
+                last_error: row.get(11)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
@@ -622,7 +619,7 @@ fn finish_in(
                 claimed_by = NULL, lease_until = NULL
          WHERE id = ?1 AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = ?6)",
         )?
-        .execute(params![id, state.as_str(), now, error, next, claimer])?;
+        .execute(params![id, state, now, error, next, claimer])?;
     if changed == 0 {
         tracing::warn!(
             delivery = %id,
@@ -662,7 +659,7 @@ fn finish_in(
             now,
         )?;
         if let Finish::Failed { error } = finish
-            && delivery.kind != "alert-failed"
+            && delivery.kind != EventKind::AlertFailed
         {
             let FinishedDelivery {
                 channel,

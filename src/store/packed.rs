@@ -22,8 +22,9 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Result;
-use super::chain::{Link, RecordRow};
+use super::chain::{Link, RecordOutcome, RecordRow};
 use crate::clock;
+use crate::detect::Change;
 use crate::hash::Digest;
 
 /// Inserts `row`, made at `link`, packed (see the module doc). `known`
@@ -78,8 +79,8 @@ pub(super) fn insert(
         interned(conn, known, &TEXTS, &row.url)?,
         started_at,
         finished_at,
-        coded(&row.outcome, OUTCOMES),
-        row.change.as_deref().map(|change| coded(change, CHANGES)),
+        code(row.outcome, &RecordOutcome::ALL),
+        row.change.map(|change| code(change, &Change::ALL)),
         row.error_class,
         row.error_message,
         row.attempts,
@@ -269,17 +270,14 @@ fn leap_second(at: &DateTime<Utc>) -> bool {
     at.nanosecond() >= 1_000_000_000
 }
 
-/// `outcome` and `change` words, stored as their place in these lists
-/// (the `records` view's CASEs spell them back).
-const OUTCOMES: &[&str] = &["ok", "not-modified", "failed"];
-const CHANGES: &[&str] = &["unchanged", "baseline", "content", "noise", "moved"];
-
-/// `word`'s place in `words` (0 and 1 take no bytes at all), or the word.
-fn coded(word: &str, words: &[&str]) -> Value {
-    words.iter().position(|w| *w == word).map_or_else(
-        || Value::Text(word.to_string()),
-        |code| Value::Integer(code as i64),
-    )
+/// A record's `outcome` or `change`, stored as its place in
+/// [`RecordOutcome::ALL`] or [`Change::ALL`] (0 and 1 take no bytes at
+/// all); the `records` view's CASEs spell the word back.
+fn code<T: Copy + PartialEq>(value: T, all: &[T]) -> i64 {
+    // `ALL` lists every variant (each enum's tests check its words).
+    all.iter()
+        .position(|v| *v == value)
+        .expect("ALL lists every variant") as i64
 }
 
 /// The request headers' JSON split before the first If-* header: the
@@ -362,6 +360,23 @@ pub(super) mod tests {
         row
     }
 
+    /// A change word no [`Change`] has (a row edited, or written by
+    /// another version) is an ordinary error when the row is read, never a
+    /// panic. (The table's CHECK keeps `outcome` to its three words.)
+    #[test]
+    fn an_unknown_change_word_reads_as_an_error() {
+        let store = stored(&mut [RecordRow::sample()]);
+        store
+            .conn()
+            .execute(
+                "UPDATE record_rows SET change = 'a word from elsewhere'",
+                [],
+            )
+            .unwrap();
+        let err = store.all_records().unwrap_err().to_string();
+        assert!(err.contains("a word from elsewhere"), "{err}");
+    }
+
     #[test]
     fn packed_records_read_back_exactly_as_hashed() {
         let times = [
@@ -408,14 +423,14 @@ pub(super) mod tests {
             rows.push(with(|r| r.request_headers = headers.into()));
         }
         for (outcome, change) in [
-            ("failed", None),
-            ("not-modified", Some("unchanged")),
-            ("ok", Some("moved")),
-            ("ok", Some("a word from elsewhere")),
+            (RecordOutcome::Failed, None),
+            (RecordOutcome::NotModified, Some(Change::Unchanged)),
+            (RecordOutcome::Ok, Some(Change::Moved)),
+            (RecordOutcome::Ok, Some(Change::Noise)),
         ] {
             rows.push(with(|r| {
-                r.outcome = outcome.into();
-                r.change = change.map(str::to_string);
+                r.outcome = outcome;
+                r.change = change;
                 r.remote_ip = None;
             }));
         }
@@ -472,7 +487,7 @@ pub(super) mod tests {
         assert_eq!(physical(3, "prev_hash"), "null");
         assert_eq!(physical(3, "outcome"), "integer");
         assert_eq!(physical(3, "remote_ip"), "integer");
-        assert_eq!(physical(rows.len() as i64 - 1, "change"), "text");
+        assert_eq!(physical(rows.len() as i64 - 1, "change"), "integer");
         assert_eq!(physical(3, "record_hash"), "blob");
         // Every page's Date differs; its set does not.
         let sets: i64 = store

@@ -4,8 +4,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use super::scope_pairs::{self, ScopeFilter, ScopePairs, ScopeRow};
 use super::scope_sets::SetCache;
 use super::{Result, Store, StoreError};
+use crate::detect::EventKind;
 use crate::hash::Digest;
 use crate::scope::{ScopeDiff, ScopeEntry, ScopeRename, claims};
 
@@ -65,7 +67,7 @@ pub struct RecordSummary {
 pub struct EventRow {
     pub id: i64,
     pub source: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub detected_at: String,
     pub from_snapshot: Option<i64>,
     pub to_snapshot: i64,
@@ -119,7 +121,7 @@ pub struct EventFilter {
     /// Only events detected before this time.
     pub until: Option<String>,
     pub sources: Vec<String>,
-    pub kinds: Vec<String>,
+    pub kinds: Vec<EventKind>,
     /// At most this many, the newest (`None`: every one).
     pub limit: Option<usize>,
 }
@@ -342,7 +344,8 @@ impl Store {
             values.push(until.clone());
             sql.push_str(&format!(" AND detected_at < ?{}", values.len()));
         }
-        for (column, list) in [("source", &filter.sources), ("kind", &filter.kinds)] {
+        let kinds: Vec<String> = filter.kinds.iter().map(|k| k.to_string()).collect();
+        for (column, list) in [("source", &filter.sources), ("kind", &kinds)] {
             if list.is_empty() {
                 continue;
             }
@@ -393,35 +396,6 @@ impl Store {
     }
 }
 
-/// One (certification, service) pair a source asserted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ScopeRow {
-    pub source: String,
-    pub certification: String,
-    pub service: String,
-    /// The page's note about the service ("see Appendix A …").
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// When the source's scope extraction broke, if it was broken then: the
-    /// pair is from its last readable scope.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stale_since: Option<String>,
-}
-
-/// Which scope pairs to list.
-#[derive(Debug, Clone, Default)]
-pub struct ScopeFilter {
-    pub sources: Vec<String>,
-    /// Services whose name holds these words (see
-    /// [`claims::service_filter_matches`]): "bot service" matches "Azure
-    /// Bot Service", "Exchange Online" matches "Exchange Online (GCC)".
-    pub service: Option<String>,
-    /// Certifications whose name holds these words, compared as claims are
-    /// (see [`claims::certification_filter_matches`]): "ISO 27001" matches
-    /// "ISO/IEC 27001".
-    pub certification: Option<String>,
-}
-
 /// When a service entered, left or was renamed in a certification's scope
 /// on a source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -442,20 +416,6 @@ pub struct ScopeTransition {
 /// ([`claims::service_filter_matches`]).
 pub fn service_matches(name: &str, wanted: &str) -> bool {
     claims::service_filter_matches(name, wanted)
-}
-
-impl ScopeFilter {
-    fn keeps(&self, source: &str, certification: &str, service: &str) -> bool {
-        (self.sources.is_empty() || self.sources.iter().any(|s| s == source))
-            && self
-                .service
-                .as_deref()
-                .is_none_or(|s| claims::service_filter_matches(service, s))
-            && self
-                .certification
-                .as_deref()
-                .is_none_or(|c| claims::certification_filter_matches(certification, c))
-    }
 }
 
 /// SQL: the id of source `s.id`'s last scope record made by `?1` (RFC
@@ -486,6 +446,11 @@ impl Store {
     /// broke or whose fetches fail keeps its last known scope; one whose
     /// extraction was broken then has its rows marked `stale_since`.
     pub fn scope_at(&self, at: Option<&str>, filter: &ScopeFilter) -> Result<Vec<ScopeRow>> {
+        Ok(self.scope_pairs_at(at, filter)?.to_rows())
+    }
+
+    /// [`Store::scope_at`], held compactly for long listings.
+    pub fn scope_pairs_at(&self, at: Option<&str>, filter: &ScopeFilter) -> Result<ScopePairs> {
         let stale = self.scope_unreadable_since(at)?;
         // Now: the latest (by id, as `source_state` keeps it); at a time:
         // the latest made by then, by time (index `record_scopes_by_time`).
@@ -515,23 +480,7 @@ impl Store {
                 .query_map(params![at, packed_ms(at)?], read)?
                 .collect::<rusqlite::Result<Vec<_>>>()?,
         };
-        let mut sets = SetCache::new(self.conn());
-        let mut out = Vec::new();
-        for (record, source, hash) in latest {
-            let set = sets.get(&hash, record)?;
-            for entry in set.entries() {
-                if filter.keeps(&source, &entry.certification, &entry.service) {
-                    out.push(ScopeRow {
-                        source: source.clone(),
-                        certification: entry.certification.clone(),
-                        service: entry.service.clone(),
-                        note: set.note(&entry.service).map(str::to_string),
-                        stale_since: stale.get(&source).cloned(),
-                    });
-                }
-            }
-        }
-        Ok(out)
+        scope_pairs::read(self.conn(), latest, filter, stale)
     }
 
     /// When services entered, left or were renamed in each
@@ -576,21 +525,22 @@ impl Store {
                     e.from_record, p.scope_hash
              FROM events e JOIN records r ON r.id = e.record_id
              LEFT JOIN records p ON p.id = e.from_record
-             WHERE e.kind = 'scope'
-                OR (e.kind = 'extraction-broken' AND e.details LIKE '%\"reference\":\"replaced\"%')
+             WHERE e.kind = ?1
+                OR (e.kind = ?2 AND e.details LIKE '%\"reference\":\"replaced\"%')
              ORDER BY e.id",
         )?;
-        let mut rows = scope_events.query([])?;
+        let mut rows =
+            scope_events.query(params![EventKind::Scope, EventKind::ExtractionBroken])?;
         while let Some(row) = rows.next()? {
             let (id, source, at, details): (i64, String, String, Option<String>) =
                 (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
             let (kind, hash, from_record, from_hash): (
-                String,
+                EventKind,
                 Option<String>,
                 Option<i64>,
                 Option<String>,
             ) = (row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?);
-            if kind != "scope" {
+            if kind != EventKind::Scope {
                 // The new layout replaced the reference: what the old scope
                 // had and the new one has not left, and the reverse entered.
                 let (Some(hash), Some(from), Some(from_hash)) = (hash, from_record, from_hash)

@@ -133,7 +133,7 @@ impl Store {
                 .query_row(
                     params![
                         candidate.source,
-                        EventKind::Stale.as_str(),
+                        EventKind::Stale,
                         candidate.last_confirmed_record
                     ],
                     |row| row.get(0),

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::queries::{RECORD_SUMMARY, record_summary};
 use super::{BUSY_TIMEOUT, RecordSummary, Result, Store, StoreError, packed, schema};
+use crate::detect::EventKind;
 
 impl Store {
     /// Opens an existing database for reading only: no migration, no
@@ -192,7 +193,7 @@ impl Store {
     }
 
     /// Per source with one, when its last event of `kind` was detected.
-    pub fn last_event_times(&self, kind: &str) -> Result<Vec<(String, String)>> {
+    pub fn last_event_times(&self, kind: EventKind) -> Result<Vec<(String, String)>> {
         // Per source through its (source, detected_at) index: a scan of
         // every event grouped by source took ten times as long.
         let mut statement = self.conn().prepare(

@@ -64,18 +64,26 @@ pub(super) fn json(conn: &Connection, hash: &str) -> Result<Option<String>> {
         .map_err(|_| StoreError::Corrupt(format!("the scope set {hash} is not UTF-8")))
 }
 
-/// The set `hash`; `record` names the record that refers to it in errors.
-pub(super) fn load(conn: &Connection, hash: &str, record: i64) -> Result<ScopeSet> {
-    let json = json(conn, hash)?.ok_or_else(|| {
+/// The JSON of the set `hash`; `record` names the record that refers to it
+/// in errors.
+pub(super) fn stored_json(conn: &Connection, hash: &str, record: i64) -> Result<String> {
+    json(conn, hash)?.ok_or_else(|| {
         StoreError::Corrupt(format!(
             "record {record} refers to the scope set {hash}, which is not stored"
         ))
-    })?;
-    serde_json::from_str(&json).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "the scope set of record {record} is unreadable: {e}"
-        ))
     })
+}
+
+/// The error for a stored set that does not parse.
+pub(super) fn unreadable(record: i64, error: &serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!(
+        "the scope set of record {record} is unreadable: {error}"
+    ))
+}
+
+/// The set `hash`; `record` names the record that refers to it in errors.
+pub(super) fn load(conn: &Connection, hash: &str, record: i64) -> Result<ScopeSet> {
+    serde_json::from_str(&stored_json(conn, hash, record)?).map_err(|e| unreadable(record, &e))
 }
 
 /// Loads each distinct set once, for queries that walk many records.

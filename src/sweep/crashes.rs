@@ -154,7 +154,11 @@ impl Sweeper {
             },
             fail_after,
             scope_settings: Arc::clone(&self.config.scope),
-            alerts: crate::alert::AttemptAlerts::new(&self.config.alerts, source, parent.is_none()),
+            alerts: crate::alert::AttemptAlerts::new(
+                &self.config.alerts,
+                source.remind_every,
+                source.attestation.as_deref().filter(|_| parent.is_none()),
+            ),
             follow: None,
             via: None,
         }

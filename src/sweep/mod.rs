@@ -30,7 +30,7 @@ use crate::fetch::{Capture, Conditional, FetchOutcome, FetchRequest, Fetcher, So
 use crate::follow::Link;
 use crate::hash::Digest;
 use crate::isolation::Extractor;
-use crate::scope::{self, ScopeSettings};
+use crate::scope::ScopeSettings;
 use crate::store::{
     AttemptRecord, AttemptResult, EventRow, FetchedVia, PackedBlob, PortalCall, PortalVersion,
     StoreHandle, Validators,
@@ -356,7 +356,7 @@ impl Sweeper {
                     configured: job.parent.is_none(),
                     allow_private: job.source.allow_private,
                     conditional: conditional_for(job, &known.validators),
-                    headers: SourceHeaders::of(&job.source),
+                    headers: SourceHeaders::for_origin(&job.source.url, &job.source.headers),
                     accept: None,
                 };
                 Retrieved::plain(self.fetcher.fetch(&request).await)
@@ -504,8 +504,11 @@ impl Sweeper {
             scope_settings: Arc::clone(&self.config.scope),
             alerts: crate::alert::AttemptAlerts::new(
                 &self.config.alerts,
-                &job.source,
-                job.parent.is_none(),
+                job.source.remind_every,
+                job.source
+                    .attestation
+                    .as_deref()
+                    .filter(|_| job.parent.is_none()),
             ),
             follow,
             via: None,
@@ -842,12 +845,12 @@ fn process(
         .final_url
         .clone()
         .unwrap_or_else(|| capture.url.clone());
-    let (mut extracted, scope) = match extract_page(
-        extractor,
+    let (mut extracted, scope) = match extractor.extract_page(
         &body,
         capture.content_type.as_deref(),
         &final_url,
-        source,
+        &source.rules,
+        &source.scope,
         scope_settings,
     ) {
         Ok(extracted) => extracted,
@@ -882,30 +885,6 @@ fn packed_failure(body: &[u8], class: &str, message: String) -> AttemptResult {
         class: class.to_string(),
         message,
     }
-}
-
-/// The extraction a sweep runs on a fetched body: the page reduced to what
-/// counts under the source's rules (in an extraction process, within its
-/// budget), and its scope. `verify` re-runs it on stored bodies (see
-/// `evidence::recheck`), so both always agree.
-pub fn extract_page(
-    extractor: &Extractor,
-    body: &[u8],
-    content_type: Option<&str>,
-    final_url: &str,
-    source: &Source,
-    scope_settings: &ScopeSettings,
-) -> Result<(extract::Extracted, scope::ScopeOutcome), extract::ExtractError> {
-    let extracted = extractor.extract(body, content_type, final_url, &source.rules)?;
-    // A script shell's recorded text describes the shell: no scope to read.
-    let scope = if extracted.kind == extract::ContentKind::ScriptShell {
-        scope::ScopeOutcome::Broken {
-            reason: "the page is a script shell: its content renders in a browser".to_string(),
-        }
-    } else {
-        scope::extract_scope(&extracted.document, &source.scope, scope_settings)
-    };
-    Ok((extracted, scope))
 }
 
 /// The pages a source may follow among a page's links (`hrefs`, as

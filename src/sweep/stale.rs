@@ -58,7 +58,7 @@ pub fn stale_drafts(
 /// Raises the `stale` events due at the time of the clock for every
 /// source of `config`; a store error is logged, never fatal.
 pub async fn raise_stale(store: &StoreHandle, config: &Config) -> Vec<EventRow> {
-    let routes = crate::config::alerts::routes(&config.alerts);
+    let routes = crate::alert::routes(&config.alerts);
     let candidates = {
         let last_confirmed = match store.call(|store| store.last_confirmed_fetches()).await {
             Ok(last_confirmed) => last_confirmed,

@@ -25,9 +25,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{Semaphore, watch};
 
+use crate::clock::Heartbeat;
 use crate::config::Config;
 use crate::config::web::{Listen, WebSettings, exposed_without_token};
-use crate::daemon::Heartbeat;
 use crate::query::QueryError;
 use crate::store::Store;
 pub use auth::Token;

@@ -105,8 +105,10 @@ pub async fn sources(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
         .readers
         .read(move |store| {
             let summaries = query::sources(Some(store), config.as_deref())?;
-            let scope_changes: HashMap<String, String> =
-                store.last_event_times("scope")?.into_iter().collect();
+            let scope_changes: HashMap<String, String> = store
+                .last_event_times(crate::detect::EventKind::Scope)?
+                .into_iter()
+                .collect();
             // Evidence age: how long ago the last confirmed fetch started,
             // the fetch the stale badge is judged on.
             let last_confirmed = store.last_confirmed_times()?;
@@ -535,15 +537,15 @@ pub async fn scope(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Re
             esc(when.as_deref().unwrap_or("the latest fetch")),
             esc(&raw.unwrap_or_default()),
         );
-        let certifications: BTreeSet<&str> = rows.iter().map(|r| r.certification.as_str()).collect();
+        let certifications: BTreeSet<&str> = rows.iter().map(|r| r.certification).collect();
         let mut services: BTreeMap<&str, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
-        for row in &rows {
+        for row in rows.iter() {
             services
-                .entry(&row.service)
+                .entry(row.service)
                 .or_default()
-                .entry(&row.certification)
+                .entry(row.certification)
                 .or_default()
-                .push(&row.source);
+                .push(row.source);
         }
         if services.len() > MATRIX_SERVICES {
             let _ = write!(
@@ -691,7 +693,7 @@ pub async fn changes(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
                 vec![
                     time(Some(&e.detected_at)),
                     source_link(&e.source),
-                    esc(&e.kind),
+                    esc(e.kind.as_str()),
                     severity(e.severity.as_deref().unwrap_or("low")),
                     snapshots,
                     esc(&e.summary),
@@ -814,9 +816,13 @@ pub async fn alerts(State(state): State<AppState>) -> Response {
                 vec![
                     time(Some(&d.created_at)),
                     esc(&d.channel),
-                    badge(&d.state),
+                    badge(d.state.as_str()),
                     d.attempts.to_string(),
-                    format!("{} · {}", source_link(&d.source), esc(&d.event_kind)),
+                    format!(
+                        "{} · {}",
+                        source_link(&d.source),
+                        esc(d.event_kind.as_str())
+                    ),
                     esc(&d.summary),
                     cell(d.last_error.as_deref()),
                 ]

@@ -11,7 +11,7 @@ use crate::query::words::{Hunk, Line, Row};
 pub const STYLE: &str = include_str!("style.css");
 
 /// `text` safe inside an element or a quoted attribute value.
-pub use crate::html::escape as esc;
+pub use crate::escape::html as esc;
 
 /// `text` as one path segment or query value of a URL (every byte but
 /// letters, digits and `-._*` percent-encoded).

@@ -20,8 +20,8 @@ use tokio::sync::Semaphore;
 
 use super::{AppState, Readiness, api, auth, export, metrics, pages};
 use crate::clock;
-use crate::daemon::lock::DaemonLock;
 use crate::query::QueryError;
+use crate::store::lock::DaemonLock;
 
 /// Requests served at once. Reads share two database connections, so
 /// more in flight would only wait longer; a browser opens about six.

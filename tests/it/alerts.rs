@@ -15,6 +15,7 @@ use common::smtp::SmtpServer;
 use common::{FAST_HTTP, Harness, corpus_versions, html_source};
 use scopewatch::alert::channel::sign;
 use scopewatch::demo::site;
+use scopewatch::detect::EventKind;
 use scopewatch::store::{DeliveryState, EventFilter};
 
 const BOT: &str = "azure-bot-service-compliance";
@@ -359,7 +360,16 @@ async fn failed_for_good_raises_alert_failed_on_the_other_channels() {
             .iter()
             .any(|leaf| leaf["type"] == "event" && leaf["kind"] == "alert-failed")
     );
-    let verified = scopewatch::evidence::verify::verify_store(&h.store(), None, None).unwrap();
+    // The sweep signed a checkpoint, as `check` does: verified with its key.
+    let key = scopewatch::evidence::Signer::locate(None, &h.db_path())
+        .unwrap()
+        .verifying_key();
+    let verified = scopewatch::evidence::verify::verify_store(
+        &h.store(),
+        Some((&key, scopewatch::evidence::verify::KeyOrigin::SigningKey)),
+        None,
+    )
+    .unwrap();
     assert!(
         verified.findings.iter().all(|f| f.info),
         "{:?}",
@@ -472,7 +482,7 @@ async fn failing_after_exactly_fail_after_then_a_reminder_then_recovered() {
             report.outcomes[0]
                 .events
                 .iter()
-                .map(|e| e.kind.clone())
+                .map(|e| e.kind.to_string())
                 .collect::<Vec<_>>()
                 .join(","),
         );
@@ -509,7 +519,7 @@ async fn attestation_expiry_reminds_once_per_threshold() {
     let events = h
         .store()
         .events(&EventFilter {
-            kinds: vec!["attestation-expiry".into()],
+            kinds: vec![EventKind::AttestationExpiry],
             ..Default::default()
         })
         .unwrap();
@@ -815,7 +825,7 @@ async fn a_page_that_answers_410_raises_gone_once() {
     let events = h
         .store()
         .events(&EventFilter {
-            kinds: vec!["gone".into()],
+            kinds: vec![EventKind::Gone],
             ..Default::default()
         })
         .unwrap();
@@ -877,7 +887,7 @@ async fn digest_slack_teams_and_command_channels() {
         "AdaptiveCard"
     );
     let out_path = h.config.alerts.iter().find_map(|c| match &c.kind {
-        scopewatch::config::ChannelKind::Command { argv, .. } => Some(argv[1].clone()),
+        scopewatch::alert::ChannelKind::Command { argv, .. } => Some(argv[1].clone()),
         _ => None,
     });
     let written: serde_json::Value =

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, history, scopewatch};
 use rusqlite::Connection;
+use scopewatch::app::SweepRequest;
 
 fn verify(h: &Harness) -> (i32, String) {
     let out = scopewatch(&h.config_path(), &["verify"]);
@@ -555,18 +556,31 @@ async fn a_record_made_after_the_newest_checkpoint_is_not_exported() {
     let out = scopewatch(&h.config_path(), &["check"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::output_text(&out));
     // What a daemon commits between export's checkpoint and its reads: a
-    // capture whose leaf no checkpoint covers yet.
-    h.sweep().await;
+    // capture whose leaf no checkpoint covers yet. The export runs once
+    // the sweep's capture is committed, before the sweep's own checkpoint.
     let bundle = h.dir.path().join("bundle");
     let signer = scopewatch::evidence::Signer::locate(None, &h.db_path()).unwrap();
-    let summary = scopewatch::evidence::export::write_signed(
-        &h.store(),
-        &signer,
-        &Default::default(),
-        Default::default(),
-        &bundle,
-    )
-    .unwrap();
+    let exported = std::sync::Mutex::new(None);
+    let export = || {
+        *exported.lock().unwrap() = Some(
+            scopewatch::evidence::export::write_signed(
+                &h.store(),
+                &signer,
+                &Default::default(),
+                Default::default(),
+                &bundle,
+            )
+            .unwrap(),
+        );
+    };
+    let app = h.app();
+    app.sweep(SweepRequest {
+        swept: Some(&export),
+        ..SweepRequest::quiet(&h.config.sources)
+    })
+    .await;
+    app.close().unwrap();
+    let summary = exported.into_inner().unwrap().unwrap();
     assert_eq!(summary.records, 1, "only the signed capture");
     let (code, out) = verify_bundle(&h, &bundle);
     assert_eq!(code, 0, "{out}");

@@ -145,7 +145,7 @@ fn event_kinds(h: &Harness, source: &str) -> Vec<String> {
         })
         .unwrap();
     events.reverse();
-    events.into_iter().map(|e| e.kind).collect()
+    events.into_iter().map(|e| e.kind.to_string()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -403,10 +403,7 @@ fn the_json_section_of_the_cli_docs_lists_every_event_kind() {
     let docs =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md")).unwrap();
     let json_section = docs.split("## JSON output").nth(1).unwrap();
-    for kind in scopewatch::alert::KINDS
-        .iter()
-        .filter(|k| **k != "alert-test")
-    {
+    for kind in scopewatch::detect::EventKind::recorded() {
         assert!(
             json_section.contains(&format!("`{kind}`")),
             "docs/cli.md's JSON section does not name the event kind `{kind}`"

@@ -11,9 +11,10 @@ use std::time::Duration;
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, corpus_versions, html_source};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use scopewatch::config::HttpSettings;
 use scopewatch::demo::site;
+use scopewatch::detect::EventKind;
 use scopewatch::extract::markdown::extract_markdown;
+use scopewatch::fetch::HttpSettings;
 use scopewatch::fetch::{ErrorClass, FetchOutcome, FetchRequest, Fetcher};
 use scopewatch::store::EventFilter;
 
@@ -80,7 +81,7 @@ async fn a_real_edit_gives_one_content_event_with_its_diff() {
     let store = h.store();
     let event = &store
         .events(&EventFilter {
-            kinds: vec!["content".into()],
+            kinds: vec![EventKind::Content],
             ..Default::default()
         })
         .unwrap()[0];

@@ -15,10 +15,10 @@ use crate::common::bundle::{
 use crate::common::server::{Reply, Server};
 use crate::common::{Harness, output_text, scopewatch};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use scopewatch::config::HttpSettings;
 use scopewatch::evidence::warc;
 use scopewatch::extract::{ContentKind, ExtractLimits, ExtractRules, extract};
 use scopewatch::fetch::Fetcher;
+use scopewatch::fetch::HttpSettings;
 use scopewatch::fetch::portal::{
     DocumentGuid, NewVersion, PortalApi, PortalClient, PortalOutcome, document_in,
 };

@@ -739,15 +739,16 @@ fn extraction_output_is_pinned_to_the_extractor_version() {
     let mut all = String::new();
     let extractor = common::extractor(&config);
     for (name, body, content_type) in &pages {
-        let (extracted, scope) = scopewatch::sweep::extract_page(
-            &extractor,
-            body,
-            Some(content_type),
-            "https://example.com/",
-            &config.sources[0],
-            &config.scope,
-        )
-        .unwrap();
+        let (extracted, scope) = extractor
+            .extract_page(
+                body,
+                Some(content_type),
+                "https://example.com/",
+                &config.sources[0].rules,
+                &config.sources[0].scope,
+                &config.scope,
+            )
+            .unwrap();
         let scope = match scope {
             scopewatch::scope::ScopeOutcome::Extracted(set) => serde_json::to_string(&set).unwrap(),
             scopewatch::scope::ScopeOutcome::Broken { reason } => format!("broken: {reason}"),

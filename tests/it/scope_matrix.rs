@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use common::matrix::{self, CLOUDS, COLUMNS};
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness};
+use scopewatch::detect::EventKind;
 use scopewatch::scope::ScopeEntry;
 
 const ROWS: usize = 200;
@@ -70,7 +71,10 @@ async fn a_real_size_matrix_with_every_quirk_over_http() {
     *page.lock().unwrap() = matrix::page(ROWS, "DoD IL2", None);
     let report = h.sweep().await;
     assert!(
-        report.outcomes[0].events.iter().all(|e| e.kind != "scope"),
+        report.outcomes[0]
+            .events
+            .iter()
+            .all(|e| e.kind != EventKind::Scope),
         "{report:?}"
     );
 
@@ -82,7 +86,7 @@ async fn a_real_size_matrix_with_every_quirk_over_http() {
     let event = report.outcomes[0]
         .events
         .iter()
-        .find(|e| e.kind == "scope")
+        .find(|e| e.kind == EventKind::Scope)
         .unwrap();
     assert_eq!(event.details["added"], serde_json::json!([]));
     assert_eq!(
@@ -143,7 +147,7 @@ async fn a_matrix_whose_marks_cannot_be_read_is_broken_picked_or_not() {
     let broken = all
         .events
         .iter()
-        .find(|e| e.kind == "extraction-broken")
+        .find(|e| e.kind == EventKind::ExtractionBroken)
         .unwrap();
     assert!(
         broken.summary.contains("can no longer be read"),

@@ -17,6 +17,7 @@ use common::scope_changes::{
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, corpus_dir, corpus_versions, html_source};
 use scopewatch::demo::site;
+use scopewatch::detect::EventKind;
 use scopewatch::scope::ScopeEntry;
 use scopewatch::store::EventRow;
 
@@ -84,10 +85,10 @@ async fn replay(source: &str, scope_config: &str) -> (Harness, Vec<(String, Opti
         assert_eq!(report.failed(), 0, "{source}/{name}: {report:?}");
         let events = &report.outcomes[0].events;
         assert!(
-            !events.iter().any(|e| e.kind == "extraction-broken"),
+            !events.iter().any(|e| e.kind == EventKind::ExtractionBroken),
             "{source}/{name}: {events:?}"
         );
-        let scope = events.iter().find(|e| e.kind == "scope").cloned();
+        let scope = events.iter().find(|e| e.kind == EventKind::Scope).cloned();
         seen.push((name, scope));
     }
     (h, seen)

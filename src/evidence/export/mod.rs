@@ -362,7 +362,7 @@ impl Export<'_> {
             {
                 return Ok(());
             }
-            if event.kind == "scope"
+            if event.kind == crate::detect::EventKind::Scope
                 && let Some(from) = event.from_snapshot
                 && !self.scan.selected.contains(from)?
                 && let Some((row, _)) = store.record_row(from)?
@@ -442,7 +442,7 @@ impl Export<'_> {
                 let attempt = Attempt {
                     row: &row,
                     record_hash: &record_hash,
-                    body: if row.outcome == "not-modified" {
+                    body: if row.outcome == crate::store::RecordOutcome::NotModified {
                         None
                     } else {
                         body.as_deref()

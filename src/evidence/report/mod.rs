@@ -36,9 +36,10 @@ use chrono::DateTime;
 use super::Finding;
 use super::checkpoint::Checkpoint;
 use super::manifest::Selection;
-use crate::html::escape;
+use crate::detect::EventKind;
+use crate::escape::html as escape;
 use crate::scope::ScopeSet;
-use crate::store::{EventRow, RecordRow};
+use crate::store::{EventRow, RecordOutcome, RecordRow};
 use crate::wording::counted;
 
 /// What `verify` (without re-extraction) found in the database when the
@@ -168,13 +169,13 @@ impl Parts {
     ) -> io::Result<()> {
         let mut out = String::new();
         let named = |id: i64| capture_name(id, capture(id).as_deref());
-        match event.kind.as_str() {
-            "scope" => {
+        match event.kind {
+            EventKind::Scope => {
                 scope::scope_change(&mut out, event, &named);
                 self.scope_change_count += 1;
                 self.scope_changes.push(&out)
             }
-            "content" => {
+            EventKind::Content => {
                 self.content_changes.add(&mut out, event, diff, &named);
                 self.content.push(&out)
             }
@@ -455,7 +456,7 @@ fn other_event(out: &mut String, event: &EventRow, capture: &dyn Fn(i64) -> Stri
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         escape(&when(&event.detected_at)),
         escape(&event.source),
-        escape(&event.kind),
+        escape(event.kind.as_str()),
         severity(event.severity.as_deref()),
         escape(&event.summary),
         escape(&capture(event.to_snapshot)),
@@ -505,7 +506,7 @@ impl SourceReport {
     /// The next capture; `scope` is the scope set it stated, if any.
     pub fn add(&mut self, row: &RecordRow, scope: Option<&ScopeSet>) {
         self.attempts += 1;
-        self.failed += usize::from(row.outcome == "failed");
+        self.failed += usize::from(row.outcome == RecordOutcome::Failed);
         self.url.clone_from(&row.url);
         let capture = Capture {
             id: row.id,
@@ -557,8 +558,10 @@ pub fn csv_line(row: &RecordRow, record_hash: &str, ledger_seq: Option<i64>) -> 
         row.final_url.clone().unwrap_or_else(|| row.url.clone()),
         row.started_at.clone(),
         row.finished_at.clone(),
-        row.outcome.clone(),
-        row.change.clone().unwrap_or_default(),
+        row.outcome.to_string(),
+        row.change
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_default(),
         row.status.map(|s| s.to_string()).unwrap_or_default(),
         row.error_class.clone().unwrap_or_default(),
         row.error_message.clone().unwrap_or_default(),

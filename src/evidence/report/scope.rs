@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{escape, severity, when};
 use crate::scope::{ScopeDiff, ScopeRename, ScopeSet};
-use crate::store::{EventRow, RecordRow};
+use crate::store::{EventRow, RecordOutcome, RecordRow};
 use crate::wording::counted;
 
 /// When the bundle's captures first and last stated a pair.
@@ -47,7 +47,7 @@ impl History {
         let (Some(hash), Some(set)) = (row.scope_hash.as_deref(), set) else {
             return;
         };
-        if row.outcome != "ok" {
+        if row.outcome != RecordOutcome::Ok {
             return;
         }
         match &mut self.current {

@@ -9,12 +9,13 @@
 use std::collections::BTreeMap;
 
 use super::{day, escape, when};
-use crate::store::RecordRow;
+use crate::detect::Change;
+use crate::store::{RecordOutcome, RecordRow};
 
 /// An attempt that changed something: its time, what it changed, its record.
 struct Notable {
     at: String,
-    change: String,
+    change: &'static str,
     id: i64,
 }
 
@@ -40,19 +41,21 @@ impl Span {
 
     fn add(&mut self, row: &RecordRow) {
         self.attempts += 1;
-        match (row.outcome.as_str(), row.change.as_deref()) {
-            ("failed", _) => {
+        match (row.outcome, row.change) {
+            (RecordOutcome::Failed, _) => {
                 *self
                     .failed
                     .entry(row.error_class.as_deref().unwrap_or("failed").to_string())
                     .or_default() += 1
             }
-            ("not-modified", _) => self.not_modified += 1,
-            (_, Some("unchanged")) => self.unchanged += 1,
-            (_, Some("noise")) => self.noise += 1,
+            (RecordOutcome::NotModified, _) => self.not_modified += 1,
+            (_, Some(Change::Unchanged)) => self.unchanged += 1,
+            (_, Some(Change::Noise)) => self.noise += 1,
             _ => self.notable.push(Notable {
                 at: row.started_at.clone(),
-                change: row.change.clone().unwrap_or_else(|| row.outcome.clone()),
+                change: row
+                    .change
+                    .map_or_else(|| row.outcome.as_str(), |c| c.as_str()),
                 id: row.id,
             }),
         }
@@ -138,7 +141,7 @@ impl Days {
                     format!(
                         "{} {} (record {})",
                         escape(when(&row.at).get(11..19).unwrap_or("")),
-                        escape(&row.change),
+                        escape(row.change),
                         row.id
                     )
                 })
@@ -168,8 +171,16 @@ mod tests {
             url: "https://example.com/".into(),
             started_at: at.into(),
             finished_at: at.into(),
-            outcome: outcome.into(),
-            change: change.map(Into::into),
+            outcome: RecordOutcome::ALL
+                .into_iter()
+                .find(|o| o.as_str() == outcome)
+                .unwrap(),
+            change: change.map(|word| {
+                Change::ALL
+                    .into_iter()
+                    .find(|c| c.as_str() == word)
+                    .unwrap()
+            }),
             error_class: (outcome == "failed").then(|| "timeout".into()),
             error_message: None,
             attempts: 1,

@@ -27,9 +27,8 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use url::Url;
 
-use super::{Capture, ErrorClass, FetchOutcome, policy};
+use super::{Capture, ErrorClass, FetchOutcome, HttpSettings, policy};
 use crate::clock;
-use crate::config::HttpSettings;
 use process::Chromium;
 use proxy::{Proxy, ProxyPolicy};
 

@@ -12,16 +12,16 @@ pub mod smtp;
 pub mod tsa;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
+use scopewatch::app::{App, SweepRequest};
 use scopewatch::config::{self, Config};
-use scopewatch::fetch::Fetcher;
 use scopewatch::isolation::Extractor;
-use scopewatch::store::{Store, StoreHandle};
-use scopewatch::sweep::{SweepReport, Sweeper};
+use scopewatch::store::Store;
+use scopewatch::sweep::SweepReport;
 
-/// A configuration, a database in a temporary directory, and a sweeper.
+/// A configuration and a database in a temporary directory, swept as
+/// `check` sweeps.
 pub struct Harness {
     pub dir: tempfile::TempDir,
     pub config: Config,
@@ -46,38 +46,29 @@ impl Harness {
         self.dir.path().join("scopewatch.toml")
     }
 
-    /// One sweep over every configured source.
+    /// The machinery `check` builds, over the harness's database.
+    pub fn app(&self) -> App {
+        App::open_with_extractor(
+            self.config.clone(),
+            Store::open(&self.db_path()).unwrap(),
+            env!("CARGO_BIN_EXE_scopewatch").into(),
+        )
+        .unwrap()
+    }
+
+    /// One sweep over every configured source, as `check` makes it.
     pub async fn sweep(&self) -> SweepReport {
-        let store = Store::open(&self.db_path()).unwrap();
-        let (store, writer) = StoreHandle::spawn(store);
-        let sweeper = Sweeper::new(
-            Arc::new(self.config.clone()),
-            Arc::new(Fetcher::new(&self.config.http).unwrap()),
-            store,
-            Arc::new(extractor(&self.config)),
-        );
-        let (_stop_tx, stop) = tokio::sync::watch::channel(false);
-        let report = sweeper
-            .sweep(&self.config.sources, Duration::ZERO, stop, &|_, _, _| {})
-            .await;
-        drop(sweeper);
-        writer.join().unwrap();
+        let app = self.app();
+        let report = app.sweep(SweepRequest::quiet(&self.config.sources)).await;
+        app.close().unwrap();
         report
     }
 
     /// One round of alert deliveries, as `check` runs before it exits.
     pub async fn dispatch(&self) -> scopewatch::alert::RoundReport {
-        let store = Store::open(&self.db_path()).unwrap();
-        let (store, writer) = StoreHandle::spawn(store);
-        let dispatcher = scopewatch::alert::Dispatcher::new(
-            &self.config.alerts,
-            &self.config.http.extra_roots,
-            store,
-        )
-        .unwrap();
-        let report = dispatcher.round().await;
-        drop(dispatcher);
-        writer.join().unwrap();
+        let app = self.app();
+        let report = app.dispatcher().round().await;
+        app.close().unwrap();
         report
     }
 

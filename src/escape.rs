@@ -3,7 +3,7 @@
 //! never markup.
 
 /// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
+pub fn html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -23,7 +23,7 @@ mod tests {
     #[test]
     fn escapes_markup_and_quotes() {
         assert_eq!(
-            super::escape(r#"<script>alert("x" & 'y')</script>"#),
+            super::html(r#"<script>alert("x" & 'y')</script>"#),
             "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;"
         );
     }
