@@ -120,6 +120,41 @@ impl Signer {
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.key.sign(message).to_bytes()
     }
+
+    /// The signature of the file at `path`, the same bytes [`Signer::sign`]
+    /// gives for its contents, read (twice, as Ed25519 hashes the message
+    /// twice) rather than held in memory.
+    pub fn sign_file(&self, path: &Path) -> std::io::Result<[u8; 64]> {
+        use ed25519_dalek::hazmat::{ExpandedSecretKey, raw_sign_byupdate};
+        use ed25519_dalek::{Digest as _, Sha512};
+        use std::io::Read as _;
+        let failed = std::cell::RefCell::new(None);
+        let expanded = ExpandedSecretKey::from(self.key.as_bytes());
+        let signed = raw_sign_byupdate::<Sha512, _>(
+            &expanded,
+            |hasher| {
+                let read = std::fs::File::open(path).and_then(|mut file| {
+                    let mut buffer = vec![0u8; 256 << 10];
+                    loop {
+                        match file.read(&mut buffer)? {
+                            0 => return Ok(()),
+                            n => hasher.update(&buffer[..n]),
+                        }
+                    }
+                });
+                read.map_err(|e| {
+                    failed.replace(Some(e));
+                    ed25519_dalek::SignatureError::new()
+                })
+            },
+            &self.key.verifying_key(),
+        );
+        match (signed, failed.into_inner()) {
+            (Ok(signature), None) => Ok(signature.to_bytes()),
+            (_, Some(e)) => Err(e),
+            (Err(e), None) => Err(std::io::Error::other(e)),
+        }
+    }
 }
 
 /// A public key as SubjectPublicKeyInfo PEM.

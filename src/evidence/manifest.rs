@@ -75,13 +75,52 @@ pub const SIGNATURE: &str = "manifest.sig";
 /// The `format` member of the manifests this version writes.
 pub const FORMAT: &str = "scopewatch-bundle-manifest/1";
 
+/// The manifest; `E`, its entries, is a list when read, and may be
+/// [`EntriesFile`] when written.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Manifest {
+pub struct Manifest<E = Vec<ManifestEntry>> {
     pub format: String,
     pub selection: SelectionJson,
     pub checkpoint: CheckpointRef,
     pub ledger: LedgerRange,
-    pub entries: Vec<ManifestEntry>,
+    pub entries: E,
+}
+
+/// Manifest entries kept in a file, a JSON line each, and serialised as
+/// the list a [`Manifest`] holds: a manifest of a year of captures is
+/// written without holding its entries.
+pub struct EntriesFile {
+    lines: std::cell::RefCell<Option<std::io::BufReader<std::fs::File>>>,
+}
+
+impl EntriesFile {
+    /// The entries in the file at `path` (read once, when serialised).
+    pub fn open(path: &std::path::Path) -> std::io::Result<EntriesFile> {
+        Ok(EntriesFile {
+            lines: std::cell::RefCell::new(Some(std::io::BufReader::new(std::fs::File::open(
+                path,
+            )?))),
+        })
+    }
+}
+
+impl Serialize for EntriesFile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        use std::io::BufRead;
+        let lines = self
+            .lines
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| S::Error::custom("the manifest's entries were already written"))?;
+        let mut seq = serializer.serialize_seq(None)?;
+        for line in lines.lines() {
+            let line = line.map_err(S::Error::custom)?;
+            let entry: ManifestEntry = serde_json::from_str(&line).map_err(S::Error::custom)?;
+            seq.serialize_element(&entry)?;
+        }
+        seq.end()
+    }
 }
 
 /// The selection as written: empty `sources` is every source; times in
@@ -173,23 +212,23 @@ pub fn archive_of(source: &str) -> String {
     format!("archive/{source}.warc.gz")
 }
 
-/// What the bundle holds of the leaf `leaf` (a capture, failure or event),
-/// by `selection`; `included`: the records whose capture the bundle
-/// includes, `pruned`: those among them whose body was pruned.
+/// What the bundle holds of the leaf `leaf` (a capture, failure or event):
+/// `included`, whether the bundle includes its record's capture, `pruned`,
+/// whether that capture's body was pruned.
 pub(crate) fn entry_of(
     seq: i64,
     leaf: &Value,
-    included: &HashSet<i64>,
-    pruned: &HashSet<i64>,
+    included: bool,
+    pruned: bool,
 ) -> Option<ManifestEntry> {
     let kind = leaf["type"].as_str()?;
     if !matches!(kind, "capture" | "failure" | "event") {
         return None;
     }
     let record_id = leaf["record_id"].as_i64()?;
-    let status = if !included.contains(&record_id) {
+    let status = if !included {
         Status::NotSelected
-    } else if kind != "event" && pruned.contains(&record_id) {
+    } else if kind != "event" && pruned {
         Status::Pruned
     } else {
         Status::Included

@@ -6,23 +6,25 @@
 //! (ZIP "stored", no recompression, so an index offset is an offset into
 //! the same bytes `SHA256SUMS` lists); `indexes/index.cdx`, a CDXJ line per
 //! `response` and `revisit` record, sorted, with the record's gzip member
-//! offset and length, file name, status, MIME type and payload digest, read
-//! back from the rendered bytes rather than predicted; `pages/pages.jsonl`,
-//! one page per source URL (its latest capture with a body, and the HTML
-//! title or the title a portal document's metadata gives); the index lists
-//! a portal attempt's metadata call response beside its download; `datapackage.json` listing every other entry with its SHA-256 and
-//! size (under a Frictionless name: a followed page's `~` would fail
-//! `wacz validate`); and `datapackage-digest.json` with the SHA-256 of the
-//! `datapackage.json`. Text entries are deflated.
+//! offset and length, file name, status, MIME type and payload digest,
+//! taken from each record as it is written (and sorted in bounded memory
+//! by the export); `pages/pages.jsonl`, one page per source URL (its
+//! latest capture with a body, and the HTML title or the title a portal
+//! document's metadata gives); the index lists a portal attempt's metadata
+//! call response beside its download; `datapackage.json` listing every
+//! other entry with its SHA-256 and size (under a Frictionless name: a
+//! followed page's `~` would fail `wacz validate`); and
+//! `datapackage-digest.json` with the SHA-256 of the `datapackage.json`.
+//! Text entries are deflated.
 
-use std::borrow::Cow;
-use std::io::{Cursor, Write};
+use std::io::Write;
+use std::path::Path;
 
 use serde_json::{Value, json};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use super::warc::{self, ReadRecord};
+use super::warc::{self, WarcRecord};
 use crate::hash::Digest;
 
 /// The WACZ version written.
@@ -61,46 +63,47 @@ impl Page {
     }
 }
 
-/// The WACZ bytes for the bundle's `archives` (path in the bundle, e.g.
-/// `archive/iso.warc.gz`, to bytes). `created` is an RFC 3339 time (the
-/// export's checkpoint), used for `created` and the ZIP entry times.
-pub fn package(
-    archives: &[(&str, &[u8])],
+/// A file the package holds byte for byte: its path in the package (e.g.
+/// `archive/iso.warc.gz`), where it is on disk, its SHA-256 (hex) and length.
+pub struct Packaged<'a> {
+    pub path: &'a str,
+    pub file: &'a Path,
+    pub sha256: &'a str,
+    pub len: u64,
+}
+
+/// Writes the WACZ of the bundle's `archives` (stored) and the CDXJ
+/// `index` (deflated), both read from their files, to `out`. `created` is
+/// an RFC 3339 time (the export's checkpoint), used for `created` and the
+/// ZIP entry times.
+pub fn package<W: Write + std::io::Seek>(
+    out: W,
+    archives: &[Packaged<'_>],
+    index: &Packaged<'_>,
     pages: &[Page],
     created: &str,
-) -> zip::result::ZipResult<Vec<u8>> {
-    // The WARC files are borrowed, not copied: they can be large.
-    let mut entries: Vec<(String, Cow<'_, [u8]>, CompressionMethod)> = archives
+) -> zip::result::ZipResult<W> {
+    let pages_file = pages_jsonl(pages).into_bytes();
+    let mut resources: Vec<(&str, String, u64)> = archives
         .iter()
-        .map(|&(path, bytes)| {
-            (
-                path.to_string(),
-                Cow::Borrowed(bytes),
-                CompressionMethod::Stored,
-            )
-        })
+        .chain([index])
+        .map(|file| (file.path, format!("sha256:{}", file.sha256), file.len))
         .collect();
-    entries.push((
-        "indexes/index.cdx".into(),
-        Cow::Owned(cdxj(archives).into_bytes()),
-        CompressionMethod::Deflated,
+    resources.push((
+        "pages/pages.jsonl",
+        warc::digest(&pages_file),
+        pages_file.len() as u64,
     ));
-    entries.push((
-        "pages/pages.jsonl".into(),
-        Cow::Owned(pages_jsonl(pages).into_bytes()),
-        CompressionMethod::Deflated,
-    ));
-
-    let names = resource_names(entries.iter().map(|(path, _, _)| path.as_str()));
-    let resources: Vec<Value> = entries
+    let names = resource_names(resources.iter().map(|(path, _, _)| *path));
+    let resources: Vec<Value> = resources
         .iter()
         .zip(names)
-        .map(|((path, bytes, _), name)| {
+        .map(|((path, hash, bytes), name)| {
             json!({
                 "name": name,
                 "path": path,
-                "hash": warc::digest(bytes),
-                "bytes": bytes.len(),
+                "hash": hash,
+                "bytes": bytes,
             })
         })
         .collect();
@@ -119,28 +122,36 @@ pub fn package(
     }
     let datapackage = serde_json::to_vec_pretty(&datapackage).expect("a JSON value serialises");
     let digest = json!({ "path": "datapackage.json", "hash": warc::digest(&datapackage) });
-    entries.push((
-        "datapackage.json".into(),
-        Cow::Owned(datapackage),
-        CompressionMethod::Deflated,
-    ));
-    entries.push((
-        "datapackage-digest.json".into(),
-        Cow::Owned(serde_json::to_vec_pretty(&digest).expect("a JSON value serialises")),
-        CompressionMethod::Deflated,
-    ));
+    let digest = serde_json::to_vec_pretty(&digest).expect("a JSON value serialises");
 
     let time = zip_time(created);
-    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    for (path, bytes, method) in entries {
-        let options = SimpleFileOptions::default()
+    let options = |method, len: u64| {
+        SimpleFileOptions::default()
             .compression_method(method)
             .last_modified_time(time)
-            .large_file(bytes.len() as u64 >= u64::from(u32::MAX));
-        zip.start_file(path, options)?;
-        zip.write_all(&bytes)?;
+            .large_file(len >= u64::from(u32::MAX))
+    };
+    let mut zip = ZipWriter::new(out);
+    for (file, method) in archives
+        .iter()
+        .map(|file| (file, CompressionMethod::Stored))
+        .chain([(index, CompressionMethod::Deflated)])
+    {
+        zip.start_file(file.path, options(method, file.len))?;
+        std::io::copy(&mut std::fs::File::open(file.file)?, &mut zip)?;
     }
-    Ok(zip.finish()?.into_inner())
+    for (path, bytes) in [
+        ("pages/pages.jsonl", &pages_file),
+        ("datapackage.json", &datapackage),
+        ("datapackage-digest.json", &digest),
+    ] {
+        zip.start_file(
+            path,
+            options(CompressionMethod::Deflated, bytes.len() as u64),
+        )?;
+        zip.write_all(bytes)?;
+    }
+    zip.finish()
 }
 
 /// A Frictionless resource name for each path (`^[-a-z0-9._/]+$`, unique
@@ -192,52 +203,33 @@ fn zip_time(rfc3339: &str) -> zip::DateTime {
         .unwrap_or_default()
 }
 
-/// `indexes/index.cdx`: one CDXJ line per `response` and `revisit` record
-/// of every archive, sorted (SURT key, then timestamp).
-pub fn cdxj(archives: &[(&str, &[u8])]) -> String {
-    let mut lines = Vec::new();
-    for &(path, bytes) in archives {
-        let filename = path.rsplit('/').next().unwrap_or(path);
-        let records: Vec<(u64, warc::WarcRecord)> = warc::read_all(bytes)
-            .into_iter()
-            .filter_map(|r| match r {
-                ReadRecord::Ok { offset, record } => Some((offset, record)),
-                ReadRecord::Damaged { .. } => None,
-            })
-            .collect();
-        for (index, (offset, record)) in records.iter().enumerate() {
-            let kind = record.header("WARC-Type");
-            if !matches!(kind, Some("response" | "revisit")) {
-                continue;
-            }
-            let (Some(uri), Some(date)) =
-                (record.header("WARC-Target-URI"), record.header("WARC-Date"))
-            else {
-                continue;
-            };
-            let end = records
-                .get(index + 1)
-                .map_or(bytes.len() as u64, |(next, _)| *next);
-            let (status, mime) = http_status_and_type(&record.block);
-            let mut fields = json!({
-                "url": uri,
-                "mime": if kind == Some("revisit") { "warc/revisit".to_string() } else { mime },
-                // Strings, as the reference indexer (cdxj-indexer) writes them.
-                "offset": offset.to_string(),
-                "length": (end - offset).to_string(),
-                "filename": filename,
-            });
-            if let Some(status) = status {
-                fields["status"] = json!(status.to_string());
-            }
-            if let Some(digest) = record.header("WARC-Payload-Digest") {
-                fields["digest"] = json!(digest);
-            }
-            lines.push(format!("{} {} {fields}", surt(uri), timestamp(date)));
-        }
+/// The `indexes/index.cdx` line (CDXJ) of `record`, a `response` or
+/// `revisit`, written as the gzip member of `length` bytes at `offset` of
+/// the WARC file `filename`; `None` for another record. The index is these
+/// lines of every archive, sorted (SURT key, then timestamp).
+pub fn cdxj_line(filename: &str, offset: u64, length: u64, record: &WarcRecord) -> Option<String> {
+    let kind = record.header("WARC-Type");
+    if !matches!(kind, Some("response" | "revisit")) {
+        return None;
     }
-    lines.sort();
-    lines.iter().map(|l| format!("{l}\n")).collect()
+    let uri = record.header("WARC-Target-URI")?;
+    let date = record.header("WARC-Date")?;
+    let (status, mime) = http_status_and_type(&record.block);
+    let mut fields = json!({
+        "url": uri,
+        "mime": if kind == Some("revisit") { "warc/revisit".to_string() } else { mime },
+        // Strings, as the reference indexer (cdxj-indexer) writes them.
+        "offset": offset.to_string(),
+        "length": length.to_string(),
+        "filename": filename,
+    });
+    if let Some(status) = status {
+        fields["status"] = json!(status.to_string());
+    }
+    if let Some(digest) = record.header("WARC-Payload-Digest") {
+        fields["digest"] = json!(digest);
+    }
+    Some(format!("{} {} {fields}", surt(uri), timestamp(date)))
 }
 
 /// The status code and MIME type (without parameters) of an HTTP

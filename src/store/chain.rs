@@ -265,11 +265,20 @@ pub(super) fn next_link(conn: &Connection) -> Result<Link> {
     })
 }
 
-/// Every record with its stored `record_hash`, in id order (for export).
+/// Every record with its stored `record_hash`, in id order.
 pub(crate) fn all_records(conn: &Connection) -> Result<Vec<(RecordRow, String)>> {
     let mut statement = conn.prepare(&select_records("ORDER BY r.id"))?;
     let rows = statement.query_map([], RecordRow::with_stored_hash)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Which records [`Store::for_each_record`] reads: ids `first..=last`,
+/// of one source or of all.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRange<'a> {
+    pub source: Option<&'a str>,
+    pub first: i64,
+    pub last: i64,
 }
 
 /// What is wrong with header set `set`, if anything: the end of a finding.
@@ -294,6 +303,45 @@ pub struct ChainFinding {
 }
 
 impl Store {
+    /// Feeds each record of `range` with its stored `record_hash` to
+    /// `each`, in id order, one row at a time (a source's by its index).
+    pub fn for_each_record<E: From<super::StoreError>>(
+        &self,
+        range: RecordRange<'_>,
+        mut each: impl FnMut(RecordRow, String) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut values = vec![Value::from(range.first), Value::from(range.last)];
+        let filter = match range.source {
+            Some(source) => {
+                values.push(Value::from(source.to_string()));
+                "WHERE r.id BETWEEN ?1 AND ?2 AND r.source = ?3 ORDER BY r.id"
+            }
+            None => "WHERE r.id BETWEEN ?1 AND ?2 ORDER BY r.id",
+        };
+        let mut statement = self
+            .conn()
+            .prepare_cached(&select_records(filter))
+            .map_err(super::StoreError::from)?;
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(values))
+            .map_err(super::StoreError::from)?;
+        while let Some(row) = rows.next().map_err(super::StoreError::from)? {
+            let (record, hash) =
+                RecordRow::with_stored_hash(row).map_err(super::StoreError::from)?;
+            each(record, hash)?;
+        }
+        Ok(())
+    }
+
+    /// Record `id` with its stored `record_hash`, if it exists.
+    pub fn record_row(&self, id: i64) -> Result<Option<(RecordRow, String)>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&select_records("WHERE r.id = ?1"))?
+            .query_row([id], RecordRow::with_stored_hash)
+            .optional()?)
+    }
+
     /// Recomputes every record hash, chain link and referenced blob hash,
     /// and reports every problem found (not only the first).
     pub fn verify_chain(&self) -> Result<Vec<ChainFinding>> {

@@ -42,7 +42,7 @@ use crate::hash::Digest;
 use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
 
 pub use actor::StoreHandle;
-pub use chain::{ChainFinding, RecordOutcome, RecordRow};
+pub use chain::{ChainFinding, RecordOutcome, RecordRange, RecordRow};
 pub use crash_guard::{CRASHED, CrashCount, CrashMark};
 pub use daemon_status::{DaemonEvent, DaemonStatus, SweepSummary};
 pub use fetch_details::{FetchedVia, PortalCall, PortalVersion, RecordedCall, RecordedPortalCall};

@@ -93,6 +93,27 @@ pub(super) fn details_map(details: Option<&str>) -> serde_json::Map<String, serd
         .unwrap_or_default()
 }
 
+/// The events table as [`event_row`] reads it.
+const EVENT_COLUMNS: &str =
+    "SELECT id, source, kind, detected_at, from_record, record_id, summary, diff_hash,
+        severity, details
+     FROM events";
+
+fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        id: row.get(0)?,
+        source: row.get(1)?,
+        kind: row.get(2)?,
+        detected_at: row.get(3)?,
+        from_snapshot: row.get(4)?,
+        to_snapshot: row.get(5)?,
+        summary: row.get(6)?,
+        diff_hash: row.get(7)?,
+        severity: row.get(8)?,
+        details: details_map(row.get::<_, Option<String>>(9)?.as_deref()),
+    })
+}
+
 /// Which events to list.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -313,11 +334,7 @@ impl Store {
 
     /// Events, newest first.
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
-        let mut sql = String::from(
-            "SELECT id, source, kind, detected_at, from_record, record_id, summary, diff_hash,
-                    severity, details
-             FROM events WHERE 1 = 1",
-        );
+        let mut sql = format!("{EVENT_COLUMNS} WHERE 1 = 1");
         let mut values: Vec<String> = Vec::new();
         if let Some(since) = &filter.since {
             values.push(since.clone());
@@ -344,21 +361,25 @@ impl Store {
             sql.push_str(&format!(" LIMIT {limit}"));
         }
         let mut statement = self.conn().prepare(&sql)?;
-        let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), |row| {
-            Ok(EventRow {
-                id: row.get(0)?,
-                source: row.get(1)?,
-                kind: row.get(2)?,
-                detected_at: row.get(3)?,
-                from_snapshot: row.get(4)?,
-                to_snapshot: row.get(5)?,
-                summary: row.get(6)?,
-                diff_hash: row.get(7)?,
-                severity: row.get(8)?,
-                details: details_map(row.get::<_, Option<String>>(9)?.as_deref()),
-            })
-        })?;
+        let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), event_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Feeds every event to `each`, oldest first (the reverse of
+    /// [`Store::events`]' order), one row at a time.
+    pub fn for_each_event<E: From<StoreError>>(
+        &self,
+        mut each: impl FnMut(EventRow) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut statement = self
+            .conn()
+            .prepare_cached(&format!("{EVENT_COLUMNS} ORDER BY detected_at, id"))
+            .map_err(StoreError::from)?;
+        let mut rows = statement.query([]).map_err(StoreError::from)?;
+        while let Some(row) = rows.next().map_err(StoreError::from)? {
+            each(event_row(row).map_err(StoreError::from)?)?;
+        }
+        Ok(())
     }
 
     /// When each source was last checked, for catching up missed schedules.

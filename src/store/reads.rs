@@ -177,6 +177,12 @@ impl Store {
         })
     }
 
+    /// A read transaction: every read through this store until it is
+    /// dropped sees one snapshot, whatever a daemon commits meanwhile.
+    pub fn read_snapshot(&self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self.conn().unchecked_transaction()?)
+    }
+
     /// How many entries the evidence ledger holds.
     pub fn ledger_entries(&self) -> Result<i64> {
         Ok(self.conn().query_row(

@@ -4,10 +4,11 @@
 //! process of its own (`scopewatch bundle-worker`) under a memory ceiling,
 //! into a temporary directory, then zipped into an anonymous temporary
 //! file (one with no name, so nothing is left behind whatever becomes of
-//! the request) and streamed from it. Making a bundle holds every capture
-//! of it in memory; in its own process, a database too large for the
-//! ceiling fails that request with a message, never the daemon. One bundle
-//! is made, or streamed, at a time; a request meanwhile is answered 503.
+//! the request) and streamed from it. Making a bundle takes bounded memory
+//! whatever the history (`evidence::export`); the ceiling is a guard, and
+//! in its own process a bundle that fails (out of memory, out of time)
+//! fails that request with a message, never the daemon. One bundle is
+//! made, or streamed, at a time; a request meanwhile is answered 503.
 
 use std::io::{Seek, Write};
 use std::path::Path;
@@ -48,12 +49,13 @@ const WORKER_TIME: Duration = Duration::from_secs(14 * 60);
 /// client that stops reading keeps its own connection, not the slot.
 const SEND_TIME: Duration = Duration::from_secs(30 * 60);
 
-/// The bundle process's memory ceiling. A bundle is made in memory, with
-/// the whole ledger it states (about 10 KB a record: 15 GB for a year of
-/// 1,000 sources), so this holds a database of about 50,000 records: a
-/// month of 500 sources on the default schedule. It keeps the process, the daemon and
-/// two extraction processes inside the unit's `MemoryMax=1G`; larger
-/// databases are for `scopewatch export` where there is the memory.
+/// The bundle process's memory ceiling (RLIMIT_DATA). `export` holds no
+/// capture or ledger leaf beyond the one it writes, so a bundle of a year
+/// of 1,000 sources peaks near 110 MB resident (docs/performance.md),
+/// within this with room to spare for larger pages and more sources; it
+/// keeps the process, the daemon and two extraction processes inside the
+/// unit's `MemoryMax=1G`. What bounds the download of a long history now
+/// is [`WORKER_TIME`] and the temporary directory's disk space.
 pub const MEMORY: u64 = 512 << 20;
 
 /// The most of the bundle process's output read back.

@@ -23,6 +23,7 @@ mod database_state;
 mod delivery_claims;
 mod disk;
 mod evidence;
+mod export_memory;
 mod faults;
 mod first_hour;
 mod follow_cap;

@@ -528,18 +528,56 @@ fn a_wacz_altered_with_its_datapackage_updated_and_re_signed_is_named() {
     let forged = h.dir.path().join("forged.warc.gz");
     std::fs::copy(bundle.join("archive/matrix.warc.gz"), &forged).unwrap();
     forge_warc(&forged, flip_body_byte);
-    let forged = std::fs::read(&forged).unwrap();
-    let plain = std::fs::read(bundle.join("archive/plain.warc.gz")).unwrap();
-    let package = wacz::package(
-        &[
-            ("archive/matrix.warc.gz", &forged[..]),
-            ("archive/plain.warc.gz", &plain[..]),
-        ],
-        &[],
-        "2026-01-01T00:00:00Z",
-    )
-    .unwrap();
-    std::fs::write(bundle.join("archive.wacz"), package).unwrap();
+    let plain = bundle.join("archive/plain.warc.gz");
+    let files = [
+        ("archive/matrix.warc.gz", forged),
+        ("archive/plain.warc.gz", plain),
+    ];
+    // The index of the forged files, as the export indexes what it writes.
+    let mut lines = Vec::new();
+    let mut digests = Vec::new();
+    for (path, file) in &files {
+        let bytes = std::fs::read(file).unwrap();
+        let reads = warc::read_all(&bytes);
+        for (i, read) in reads.iter().enumerate() {
+            let warc::ReadRecord::Ok { offset, record } = read else {
+                panic!("{read:?}")
+            };
+            let end = match reads.get(i + 1) {
+                Some(warc::ReadRecord::Ok { offset, .. }) => *offset,
+                _ => bytes.len() as u64,
+            };
+            let name = path.rsplit('/').next().unwrap();
+            lines.extend(wacz::cdxj_line(name, *offset, end - offset, record));
+        }
+        digests.push((
+            scopewatch::hash::Digest::of(&bytes).to_hex(),
+            bytes.len() as u64,
+        ));
+    }
+    lines.sort();
+    let index_text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let index = h.dir.path().join("index.cdx");
+    std::fs::write(&index, &index_text).unwrap();
+    let index_sha256 = scopewatch::hash::Digest::of(index_text.as_bytes()).to_hex();
+    let archives: Vec<wacz::Packaged> = files
+        .iter()
+        .zip(&digests)
+        .map(|((path, file), (sha256, len))| wacz::Packaged {
+            path,
+            file,
+            sha256,
+            len: *len,
+        })
+        .collect();
+    let index = wacz::Packaged {
+        path: "indexes/index.cdx",
+        file: &index,
+        sha256: &index_sha256,
+        len: index_text.len() as u64,
+    };
+    let package = std::fs::File::create(bundle.join("archive.wacz")).unwrap();
+    wacz::package(package, &archives, &index, &[], "2026-01-01T00:00:00Z").unwrap();
     resign(&h, &bundle);
     let findings = caught(&h, &bundle, &[]);
     named(

@@ -9,7 +9,8 @@
 //! [`BUDGET`] bytes of HTML, later events are listed without theirs. Every
 //! diff is whole in `changes.jsonl`, which the report names.
 
-use super::{Report, escape, when};
+use super::{escape, when};
+use crate::store::EventRow;
 
 /// Rows of one diff shown: a page of text either side, enough to read
 /// what changed in all but a rewrite.
@@ -21,23 +22,38 @@ const MAX_LINE_CHARS: usize = 500;
 /// browser and prints; beyond it the report would grow with the history.
 const BUDGET: usize = 4 * 1024 * 1024;
 
-pub(super) fn content_changes(out: &mut String, report: &Report<'_>) {
-    out.push_str("<h2 id=\"content-changes\">Content changes</h2>\n");
-    let events: Vec<_> = report
-        .events
-        .iter()
-        .filter(|(event, _)| event.kind == crate::detect::EventKind::Content)
-        .collect();
-    if events.is_empty() {
-        out.push_str("<p>No content change in this period.</p>\n");
-        return;
+/// The content changes, fed oldest first, with the diff bytes shown so far.
+#[derive(Default)]
+pub(super) struct ContentChanges {
+    count: usize,
+    used: usize,
+}
+
+impl ContentChanges {
+    /// The section's heading, and its note when there are changes.
+    pub(super) fn head(&self) -> String {
+        let mut out = String::from("<h2 id=\"content-changes\">Content changes</h2>\n");
+        if self.count == 0 {
+            out.push_str("<p>No content change in this period.</p>\n");
+        } else {
+            out.push_str(&format!(
+                "<p class=\"note\">Oldest first. Each diff shows at most {MAX_ROWS} rows, lines cut at {MAX_LINE_CHARS} characters, and the report's diffs at most {} MB; every diff is whole in <code>changes.jsonl</code>.</p>\n",
+                BUDGET / (1024 * 1024)
+            ));
+        }
+        out
     }
-    out.push_str(&format!(
-        "<p class=\"note\">Oldest first. Each diff shows at most {MAX_ROWS} rows, lines cut at {MAX_LINE_CHARS} characters, and the report's diffs at most {} MB; every diff is whole in <code>changes.jsonl</code>.</p>\n",
-        BUDGET / (1024 * 1024)
-    ));
-    let mut used = 0;
-    for (event, diff) in events {
+
+    /// A `content` event's section, with its diff while the budget lasts;
+    /// `capture` names a record for a heading.
+    pub(super) fn add(
+        &mut self,
+        out: &mut String,
+        event: &EventRow,
+        diff: Option<&str>,
+        capture: &dyn Fn(i64) -> String,
+    ) {
+        self.count += 1;
         out.push_str(&format!(
             "<section class=\"change\"><h3>{} · {}</h3>\n<p>{}</p>\n",
             escape(&when(&event.detected_at)),
@@ -46,15 +62,15 @@ pub(super) fn content_changes(out: &mut String, report: &Report<'_>) {
         ));
         let before = event
             .from_snapshot
-            .map_or_else(|| "no earlier capture".into(), |id| report.capture(id));
-        let after = report.capture(event.to_snapshot);
+            .map_or_else(|| "no earlier capture".into(), capture);
+        let after = capture(event.to_snapshot);
         match diff {
             None => out.push_str(&format!(
                 "<p>No diff is stored for this change (from {} to {}).</p>\n",
                 escape(&before),
                 escape(&after)
             )),
-            Some(_) if used >= BUDGET => out.push_str(&format!(
+            Some(_) if self.used >= BUDGET => out.push_str(&format!(
                 "<p class=\"note\">The diff from {} to {} is not shown: this report's diffs reached {} MB. It is whole in <code>changes.jsonl</code> (event {}).</p>\n",
                 escape(&before),
                 escape(&after),
@@ -64,7 +80,7 @@ pub(super) fn content_changes(out: &mut String, report: &Report<'_>) {
             Some(diff) => {
                 let start = out.len();
                 side_by_side(out, diff, &before, &after, event.id);
-                used += out.len() - start;
+                self.used += out.len() - start;
             }
         }
         out.push_str("</section>\n");

@@ -5,59 +5,55 @@
 //! which version was published when without opening the WARC files. Read
 //! from each record's `fetch_details`, which its record hash covers.
 
-use std::collections::BTreeMap;
-
-use super::{escape, when};
+use super::{Capture, escape, when};
 use crate::store::{PortalVersion, RecordRow};
 
 /// One version as the attempts saw it.
-struct Seen<'a> {
+struct Seen {
     version: PortalVersion,
-    first: &'a RecordRow,
-    last: &'a RecordRow,
+    first: Capture,
+    last: Capture,
 }
 
-/// The versions each portal source's metadata named, in order; a version
-/// seen again after another starts a new row.
-fn versions<'a>(by_source: &BTreeMap<&str, Vec<&'a RecordRow>>) -> Vec<(String, Vec<Seen<'a>>)> {
-    let mut out = Vec::new();
-    for (source, rows) in by_source {
-        let mut seen: Vec<Seen<'a>> = Vec::new();
-        for row in rows {
-            let Some(version) = row.portal_call().and_then(|call| call.live) else {
-                continue;
-            };
-            match seen.last_mut() {
-                Some(current) if current.version == version => current.last = row,
-                _ => seen.push(Seen {
-                    version,
-                    first: row,
-                    last: row,
-                }),
-            }
-        }
-        if !seen.is_empty() {
-            out.push((source.to_string(), seen));
-        }
-    }
-    out
+/// The versions one portal source's metadata named, in order, fed its
+/// captures; a version seen again after another starts a new row.
+#[derive(Default)]
+pub(super) struct Versions {
+    seen: Vec<Seen>,
 }
 
-/// The "Portal documents" section, when a source is a portal document.
-pub(super) fn portal_documents(out: &mut String, by_source: &BTreeMap<&str, Vec<&RecordRow>>) {
-    let versions = versions(by_source);
-    if versions.is_empty() {
-        return;
+/// The section's heading and table head, before the first source's rows.
+pub(super) const HEAD: &str = "<h2 id=\"portal-documents\">Portal documents</h2>\n\
+<p class=\"note\">Each version of a document the portal's metadata named, as recorded with every attempt (the metadata response is in <code>archive/</code> beside the download).</p>\n\
+<table>\n<tr><th>source</th><th>title</th><th>version</th><th>last modified (portal)</th><th>first seen</th><th>last seen</th></tr>\n";
+
+impl Versions {
+    pub(super) fn add(&mut self, row: &RecordRow) {
+        let Some(version) = row.portal_call().and_then(|call| call.live) else {
+            return;
+        };
+        let capture = Capture {
+            id: row.id,
+            at: row.started_at.clone(),
+        };
+        match self.seen.last_mut() {
+            Some(current) if current.version == version => current.last = capture,
+            _ => self.seen.push(Seen {
+                version,
+                first: capture.clone(),
+                last: capture,
+            }),
+        }
     }
-    out.push_str("<h2 id=\"portal-documents\">Portal documents</h2>\n");
-    out.push_str("<p class=\"note\">Each version of a document the portal's metadata named, as recorded with every attempt (the metadata response is in <code>archive/</code> beside the download).</p>\n");
-    out.push_str("<table>\n<tr><th>source</th><th>title</th><th>version</th><th>last modified (portal)</th><th>first seen</th><th>last seen</th></tr>\n");
-    for (source, seen) in &versions {
+
+    /// The source's rows of the "Portal documents" table (none when it is
+    /// not a portal document; the section is left out when no source is).
+    pub(super) fn write(&self, out: &mut String, source: &str) {
         for Seen {
             version,
             first,
             last,
-        } in seen
+        } in &self.seen
         {
             out.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{} (record {})</td><td>{} (record {})</td></tr>\n",
@@ -65,12 +61,11 @@ pub(super) fn portal_documents(out: &mut String, by_source: &BTreeMap<&str, Vec<
                 escape(version.title.as_deref().unwrap_or("(untitled)")),
                 escape(&version.id),
                 escape(&version.when_last_modified),
-                escape(&when(&first.started_at)),
+                escape(&when(&first.at)),
                 first.id,
-                escape(&when(&last.started_at)),
+                escape(&when(&last.at)),
                 last.id,
             ));
         }
     }
-    out.push_str("</table>\n");
 }

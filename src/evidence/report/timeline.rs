@@ -12,44 +12,57 @@ use super::{day, escape, when};
 use crate::detect::Change;
 use crate::store::{RecordOutcome, RecordRow};
 
+/// An attempt that changed something: its time, what it changed, its record.
+struct Notable {
+    at: String,
+    change: &'static str,
+    id: i64,
+}
+
 /// One row: a day, or a range of quiet days.
 #[derive(Default)]
-struct Span<'a> {
-    first: &'a str,
-    last: &'a str,
+struct Span {
+    first: String,
+    last: String,
     attempts: usize,
     unchanged: usize,
     noise: usize,
     not_modified: usize,
     /// Failures by error class.
-    failed: BTreeMap<&'a str, usize>,
+    failed: BTreeMap<String, usize>,
     /// Attempts that changed something.
-    notable: Vec<&'a RecordRow>,
+    notable: Vec<Notable>,
 }
 
-impl<'a> Span<'a> {
+impl Span {
     fn quiet(&self) -> bool {
         self.failed.is_empty() && self.notable.is_empty()
     }
 
-    fn add(&mut self, row: &'a RecordRow) {
+    fn add(&mut self, row: &RecordRow) {
         self.attempts += 1;
         match (row.outcome, row.change) {
             (RecordOutcome::Failed, _) => {
                 *self
                     .failed
-                    .entry(row.error_class.as_deref().unwrap_or("failed"))
+                    .entry(row.error_class.as_deref().unwrap_or("failed").to_string())
                     .or_default() += 1
             }
             (RecordOutcome::NotModified, _) => self.not_modified += 1,
             (_, Some(Change::Unchanged)) => self.unchanged += 1,
             (_, Some(Change::Noise)) => self.noise += 1,
-            _ => self.notable.push(row),
+            _ => self.notable.push(Notable {
+                at: row.started_at.clone(),
+                change: row
+                    .change
+                    .map_or_else(|| row.outcome.as_str(), |c| c.as_str()),
+                id: row.id,
+            }),
         }
     }
 
     /// Folds `next` (a quiet day) into this quiet span.
-    fn absorb(&mut self, next: Span<'a>) {
+    fn absorb(&mut self, next: Span) {
         self.last = next.last;
         self.attempts += next.attempts;
         self.unchanged += next.unchanged;
@@ -58,46 +71,55 @@ impl<'a> Span<'a> {
     }
 }
 
-/// The days of one source's attempts, quiet runs folded.
-fn spans<'a>(rows: &[&'a RecordRow]) -> Vec<Span<'a>> {
-    let mut days: Vec<Span<'a>> = Vec::new();
-    for row in rows {
+/// The days of one source's attempts, fed in order, quiet runs folded as
+/// each day ends.
+#[derive(Default)]
+pub(super) struct Days {
+    folded: Vec<Span>,
+    today: Option<Span>,
+}
+
+/// The section's heading.
+pub(super) const HEAD: &str = "<h2 id=\"timeline\">Attempt timeline</h2>\n<p class=\"note\">Every fetch attempt of the period, per source and day: unchanged, noise and not-modified attempts as counts, failures by error class, and each attempt that changed something by its time. Days with nothing else are folded into one row. <code>report.csv</code> lists every attempt on its own line.</p>\n";
+
+impl Days {
+    pub(super) fn add(&mut self, row: &RecordRow) {
         let today = day(&row.started_at);
-        match days.last_mut() {
+        match &mut self.today {
             Some(span) if span.first == today => span.add(row),
             _ => {
+                self.end_day();
                 let mut span = Span {
-                    first: today,
-                    last: today,
+                    first: today.to_string(),
+                    last: today.to_string(),
                     ..Span::default()
                 };
                 span.add(row);
-                days.push(span);
+                self.today = Some(span);
             }
         }
     }
-    let mut folded: Vec<Span<'a>> = Vec::new();
-    for span in days {
-        match folded.last_mut() {
+
+    fn end_day(&mut self) {
+        let Some(span) = self.today.take() else {
+            return;
+        };
+        match self.folded.last_mut() {
             Some(previous) if previous.quiet() && span.quiet() => previous.absorb(span),
-            _ => folded.push(span),
+            _ => self.folded.push(span),
         }
     }
-    folded
-}
 
-pub(super) fn timeline(out: &mut String, by_source: &BTreeMap<&str, Vec<&RecordRow>>) {
-    out.push_str(
-        "<h2 id=\"timeline\">Attempt timeline</h2>\n<p class=\"note\">Every fetch attempt of the period, per source and day: unchanged, noise and not-modified attempts as counts, failures by error class, and each attempt that changed something by its time. Days with nothing else are folded into one row. <code>report.csv</code> lists every attempt on its own line.</p>\n",
-    );
-    for (source, rows) in by_source {
+    /// The source's table.
+    pub(super) fn write(mut self, out: &mut String, source: &str) {
+        self.end_day();
         out.push_str(&format!(
             "<h3>{}</h3>\n<table>\n<tr><th>day(s)</th><th>attempts</th><th>unchanged</th><th>noise</th><th>not modified</th><th>failed</th><th>changes</th></tr>\n",
             escape(source)
         ));
-        for span in spans(rows) {
+        for span in &self.folded {
             let days = if span.first == span.last {
-                span.first.to_string()
+                span.first.clone()
             } else {
                 format!("{} to {}", span.first, span.last)
             };
@@ -118,8 +140,8 @@ pub(super) fn timeline(out: &mut String, by_source: &BTreeMap<&str, Vec<&RecordR
                 .map(|row| {
                     format!(
                         "{} {} (record {})",
-                        escape(when(&row.started_at).get(11..19).unwrap_or("")),
-                        escape(row.change.map_or(row.outcome.as_str(), Change::as_str)),
+                        escape(when(&row.at).get(11..19).unwrap_or("")),
+                        escape(row.change),
                         row.id
                     )
                 })
@@ -200,11 +222,16 @@ mod tests {
                 id += 1;
             }
         }
-        let refs: Vec<&RecordRow> = rows.iter().collect();
-        let spans = spans(&refs);
-        let days: Vec<(&str, &str)> = spans.iter().map(|s| (s.first, s.last)).collect();
+        let mut days = Days::default();
+        rows.iter().for_each(|row| days.add(row));
+        days.end_day();
+        let spans = &days.folded;
+        let ranges: Vec<(&str, &str)> = spans
+            .iter()
+            .map(|s| (s.first.as_str(), s.last.as_str()))
+            .collect();
         assert_eq!(
-            days,
+            ranges,
             [
                 ("2026-01-01", "2026-01-01"),
                 ("2026-01-02", "2026-04-11"),
@@ -219,7 +246,7 @@ mod tests {
         assert_eq!(spans[2].notable.len(), 1);
         assert_eq!(spans[4].failed.get("timeout"), Some(&1));
         let mut out = String::new();
-        timeline(&mut out, &BTreeMap::from([("s", refs)]));
+        days.write(&mut out, "s");
         assert!(out.len() < 4096, "{}", out.len());
         assert!(out.contains("06:00:00 content (record"), "{out}");
     }
