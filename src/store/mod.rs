@@ -13,6 +13,7 @@ mod crash_guard;
 mod daemon;
 mod fetch_details;
 mod follow;
+mod interval;
 mod outbox;
 mod packed;
 mod queries;
@@ -43,6 +44,7 @@ pub use chain::{ChainFinding, RecordRow};
 pub use crash_guard::{CRASHED, CrashCount, CrashMark};
 pub use daemon::{DaemonEvent, DaemonStatus, SweepSummary};
 pub use fetch_details::{FetchedVia, PortalCall, PortalVersion, RecordedCall, RecordedPortalCall};
+pub use interval::{LoggedBefore, ScopeBefore};
 pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish, Snapshot};
 pub(crate) use queries::derived_hashes;
 pub use queries::{

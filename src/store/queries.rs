@@ -103,6 +103,26 @@ pub struct EventFilter {
     pub limit: Option<usize>,
 }
 
+/// The `events` columns [`event_row`] reads, in its order.
+pub(super) const EVENT_COLUMNS: &str =
+    "id, source, kind, detected_at, from_record, record_id, summary, diff_hash, severity, details";
+
+/// An event selected as [`EVENT_COLUMNS`].
+pub(super) fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        id: row.get(0)?,
+        source: row.get(1)?,
+        kind: row.get(2)?,
+        detected_at: row.get(3)?,
+        from_snapshot: row.get(4)?,
+        to_snapshot: row.get(5)?,
+        summary: row.get(6)?,
+        diff_hash: row.get(7)?,
+        severity: row.get(8)?,
+        details: details_map(row.get::<_, Option<String>>(9)?.as_deref()),
+    })
+}
+
 pub(super) const RECORD_SUMMARY: &str =
     "SELECT r.id, r.source, r.started_at, r.outcome, r.change, r.status,
     r.final_url, r.content_kind, r.raw_hash, r.text_hash, b.size, r.error_class, r.error_message,
@@ -311,11 +331,7 @@ impl Store {
 
     /// Events, newest first.
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
-        let mut sql = String::from(
-            "SELECT id, source, kind, detected_at, from_record, record_id, summary, diff_hash,
-                    severity, details
-             FROM events WHERE 1 = 1",
-        );
+        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE 1 = 1");
         let mut values: Vec<String> = Vec::new();
         if let Some(since) = &filter.since {
             values.push(since.clone());
@@ -341,20 +357,7 @@ impl Store {
             sql.push_str(&format!(" LIMIT {limit}"));
         }
         let mut statement = self.conn().prepare(&sql)?;
-        let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), |row| {
-            Ok(EventRow {
-                id: row.get(0)?,
-                source: row.get(1)?,
-                kind: row.get(2)?,
-                detected_at: row.get(3)?,
-                from_snapshot: row.get(4)?,
-                to_snapshot: row.get(5)?,
-                summary: row.get(6)?,
-                diff_hash: row.get(7)?,
-                severity: row.get(8)?,
-                details: details_map(row.get::<_, Option<String>>(9)?.as_deref()),
-            })
-        })?;
+        let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), event_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
