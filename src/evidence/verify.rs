@@ -275,36 +275,63 @@ fn verify_span(
 ) -> Result<Verified, EvidenceError> {
     let conn = store.conn();
     let fingerprints = reextraction.map(|r| super::recheck::extraction_fingerprints(r.config));
-    let mut scan = LedgerScan::new(conn, &span, fingerprints.as_ref())?;
+    let first_record = span.first_record;
+    // The records are hashed on a second connection, on another core,
+    // while this one checks the ledger, the events and the bodies, when
+    // both read one snapshot.
+    let reader = beside(store)?;
+    let (chain, rest) = std::thread::scope(|threads| {
+        let hashing = reader.map(|reader| threads.spawn(move || chain_of(&reader, first_record)));
+        let rest = check_ledger_side(store, &span, key, reextraction, fingerprints.as_ref());
+        let chain = match hashing {
+            Some(hashing) => hashing.join().expect("the chain check does not panic"),
+            None => chain_of(store, first_record),
+        };
+        (chain, rest)
+    });
+    let (ledger_findings, logged_prunes, recheck) = rest?;
+    for f in chain? {
+        let mut finding = Finding::record(f.record_id, f.problem);
+        if finding.problem.starts_with("the blob named by raw_hash")
+            && let Some(hash) = store.pruned_raw_hash(f.record_id)?
+        {
+            let logged = logged_prunes.contains(&hash)
+                || (span.from > 0 && ledger::prune_logged_before(conn, span.from, &hash)?);
+            if logged {
+                finding.problem = "raw body pruned by policy ([retention] raw_bodies); its hash and the ledger remain".into();
+                finding.pruned_by_policy = true;
+            } else {
+                finding.problem = "the raw body was emptied without a prune entry in the ledger: it was removed outside the retention policy".into();
+            }
+        }
+        findings.push(finding);
+    }
+    findings.extend(ledger_findings);
+    Ok(Verified::with(findings, recheck, span.checkpoints.len()))
+}
+
+/// Everything but the record chain: the ledger read once (its leaves,
+/// what they name, the records no leaf names), the events, the
+/// checkpoints and their timestamps, and re-extraction. Returns the
+/// findings, the bodies `prune` leaves name, and what re-extraction found.
+fn check_ledger_side(
+    store: &Store,
+    span: &Span,
+    key: Option<(&VerifyingKey, KeyOrigin)>,
+    reextraction: Option<Reextraction<'_>>,
+    fingerprints: Option<&std::collections::BTreeMap<String, String>>,
+) -> Result<(Vec<Finding>, HashSet<String>, super::recheck::Recheck), EvidenceError> {
+    let conn = store.conn();
+    let mut scan = LedgerScan::new(conn, span, fingerprints)?;
     ledger::for_each_entry(conn, span.from, i64::MAX, |entry, outcome| {
         scan.add(conn, &entry, outcome)
     })?;
-    let pruned = pruned_raw_bodies(conn, &scan.logged_prunes, &span)?;
-    let chain = match span.first_record {
-        Some(first) => store.verify_chain_from(first)?,
-        None => store.verify_chain()?,
-    };
-    findings.extend(chain.into_iter().map(|f| {
-        let mut finding = Finding::record(f.record_id, f.problem);
-        if finding.problem.starts_with("the blob named by raw_hash") {
-            match pruned.get(&f.record_id) {
-                Some(true) => {
-                    finding.problem = "raw body pruned by policy ([retention] raw_bodies); its hash and the ledger remain".into();
-                    finding.pruned_by_policy = true;
-                }
-                Some(false) => {
-                    finding.problem = "the raw body was emptied without a prune entry in the ledger: it was removed outside the retention policy".into();
-                }
-                None => {}
-            }
-        }
-        finding
-    }));
     let size = scan.size;
     let roots = std::mem::take(&mut scan.roots);
     let settings = scan.settings.take();
     let event_leaves = std::mem::take(&mut scan.event_leaves);
-    findings.extend(scan.findings(conn, span.first_record)?);
+    let logged_prunes = std::mem::take(&mut scan.logged_prunes);
+    let mut findings = scan.findings(conn, span.first_record)?;
     findings.extend(super::event_check::check_store(
         store,
         event_leaves,
@@ -329,33 +356,51 @@ fn verify_span(
         }
         _ => super::recheck::no_config(),
     };
-    Ok(Verified::with(findings, recheck, span.checkpoints.len()))
+    Ok((findings, logged_prunes, recheck))
 }
 
-/// Records whose raw body is marked pruned, and whether a ledger `prune`
-/// leaf (`logged`: the bodies they name) names that body.
-/// In a span, a body pruned before it is named by a leaf before it.
-fn pruned_raw_bodies(
-    conn: &rusqlite::Connection,
-    logged: &HashSet<String>,
-    span: &Span,
-) -> Result<HashMap<i64, bool>, EvidenceError> {
-    let rows: Vec<(i64, String)> = conn
-        .prepare(
-            "SELECT r.id, r.raw_hash FROM records r JOIN blobs b ON b.hash = r.raw_hash
-             WHERE b.pruned_at IS NOT NULL AND r.id >= ?1",
-        )?
-        .query_map([span.first_record.unwrap_or(i64::MIN)], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    rows.into_iter()
-        .map(|(id, hash)| {
-            let named = logged.contains(&hash)
-                || (span.from > 0 && ledger::prune_logged_before(conn, span.from, &hash)?);
-            Ok((id, named))
-        })
-        .collect()
+/// A second connection reading the snapshot `store`'s transaction reads:
+/// opened, its own read begun, and kept only when it sees the same
+/// ledger size and last record (records and leaves are only appended, so
+/// equal high-water marks are equal contents; a write committed between
+/// the two reads makes them differ, and the work stays on one connection).
+fn beside(store: &Store) -> Result<Option<ReadingStore>, EvidenceError> {
+    let Some(reader) = store.reader()? else {
+        return Ok(None);
+    };
+    reader.conn().execute_batch("BEGIN")?;
+    let marks = |store: &Store| -> Result<(i64, i64), EvidenceError> {
+        Ok((ledger::size(store.conn())?, store.last_record_id()?))
+    };
+    Ok((marks(&reader)? == marks(store)?).then_some(ReadingStore(reader)))
+}
+
+/// A [`Store`] inside its own read transaction, ended when dropped.
+struct ReadingStore(Store);
+
+impl std::ops::Deref for ReadingStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.0
+    }
+}
+
+impl Drop for ReadingStore {
+    fn drop(&mut self) {
+        // A read transaction: nothing to keep, and ending it cannot lose anything.
+        let _ = self.0.conn().execute_batch("COMMIT");
+    }
+}
+
+/// The record chain's findings, from `first` on (`None`: every record).
+fn chain_of(
+    store: &Store,
+    first: Option<i64>,
+) -> Result<Vec<crate::store::ChainFinding>, EvidenceError> {
+    Ok(match first {
+        Some(first) => store.verify_chain_from(first)?,
+        None => store.verify_chain()?,
+    })
 }
 
 /// What one pass over the ledger leaves to check: each leaf's hash, link
@@ -370,8 +415,9 @@ struct LedgerScan {
     /// Every record id a capture or failure leaf names.
     referenced: IdSet,
     logged_prunes: HashSet<String>,
-    /// Event id to the seq and JSON of its leaf.
-    event_leaves: BTreeMap<i64, (i64, Value)>,
+    /// Event id to the seq and JSON text of its leaf (the text, not the
+    /// parsed value: a tenth of the memory for a year's events).
+    event_leaves: BTreeMap<i64, (i64, String)>,
     size: i64,
     builder: RootBuilder,
     /// The tree sizes checkpoints signed, ascending, and the roots reached.
@@ -443,7 +489,8 @@ impl LedgerScan {
                 };
                 if leaf["type"] == "event" {
                     if let Some(id) = leaf["event_id"].as_i64() {
-                        self.event_leaves.insert(id, (entry.seq, leaf));
+                        self.event_leaves
+                            .insert(id, (entry.seq, entry.leaf.clone()));
                     }
                     return Ok(());
                 }

@@ -60,6 +60,30 @@ impl Store {
         Ok(LoggedBefore { record, event })
     }
 
+    /// The highest record id (0 when there is none): with the ledger's
+    /// size, what two connections compare to know they read one snapshot
+    /// (records and leaves are only ever appended).
+    pub fn last_record_id(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM record_rows", [], |row| {
+                row.get(0)
+            })?)
+    }
+
+    /// Record `id`'s raw body, when it names one that `[retention]`
+    /// pruned (its bytes emptied, `pruned_at` set): its hash.
+    pub fn pruned_raw_hash(&self, id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT r.raw_hash FROM records r JOIN blobs b ON b.hash = r.raw_hash
+                 WHERE r.id = ?1 AND b.pruned_at IS NOT NULL",
+            )?
+            .query_row([id], |row| row.get(0))
+            .optional()?)
+    }
+
     /// The events with ids from `first` on, in id order.
     pub fn events_from(&self, first: i64) -> Result<Vec<EventRow>> {
         let mut statement = self.conn().prepare(&format!(

@@ -289,6 +289,23 @@ impl Store {
         Self::setup(Connection::open_in_memory()?)
     }
 
+    /// A second, read-only connection to this database's file, for reading
+    /// beside this one on another core (`verify` hashes the records while
+    /// it reads the ledger); `None` for a database in memory.
+    pub fn reader(&self) -> Result<Option<Store>> {
+        let Some(path) = self.conn.path().filter(|path| !path.is_empty()) else {
+            return Ok(None);
+        };
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Some(Store {
+            conn,
+            known: packed::KnownIds::default(),
+            damaged: None,
+        }))
+    }
+
     fn setup(conn: Connection) -> Result<Store> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // The record path alone prepares about 20 statements; the default
