@@ -21,7 +21,7 @@ use serde_json::Value;
 fn swept() -> (Harness, Server) {
     let fetches = Arc::new(AtomicUsize::new(0));
     let server = Server::start(move |req| match req.path.as_str() {
-        "/changing" => Reply::html(&format!(
+        "/changing" => Reply::html(format!(
             "<main><h1>Notices</h1><p>Revision {}</p></main>",
             fetches.fetch_add(1, Ordering::SeqCst)
         )),
@@ -172,7 +172,9 @@ fn a_rewritten_earlier_leaf_under_a_new_checkpoint_breaks_the_extension() {
     .unwrap();
     let mut builder = RootBuilder::default();
     ledger::for_each_leaf_hash(&conn, 0, newest.tree_size, |_, hash| {
-        builder.push(ledger::parse_hash(hash).unwrap());
+        let mut node = [0u8; 32];
+        hex::decode_to_slice(hash, &mut node).unwrap();
+        builder.push(node);
         Ok::<_, scopewatch::store::StoreError>(())
     })
     .unwrap();
