@@ -274,6 +274,9 @@ pub struct VerifyArgs {
     /// A checkpoint from an earlier bundle (ledger/checkpoints/NNNNNN.json or .txt): prove BUNDLE's log extends it
     #[arg(long, value_name = "OLD_CHECKPOINT_FILE", requires = "bundle")]
     pub since_checkpoint: Option<PathBuf>,
+    /// Check only the newest checkpoint interval, in time that grows with it, not the history: its ledger entries and the records, blobs and events they log (hashes, links, re-extraction, as the full verify), both checkpoints' signatures and timestamps, and that the newest extends the previous (the previous one's saved Merkle edge, used only if it recombines to its signed root, extended by the entries since, gives the newest signed root). Earlier entries and records are not read again: only the full verify recomputes them
+    #[arg(long, conflicts_with_all = ["bundle", "since_checkpoint"])]
+    pub last_checkpoint: bool,
     /// Print the findings as JSON
     #[arg(long)]
     pub json: bool,

@@ -18,6 +18,7 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
         findings,
         re_extracted,
         checkpoints,
+        covered,
     } = match &args.bundle {
         Some(bundle) => {
             let config = env.optional_config()?;
@@ -35,7 +36,7 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
                 reextraction(config.as_ref(), extraction.as_ref(), extractor.as_ref()),
             )?
         }
-        None => live(env, args.key.as_deref())?,
+        None => live(env, args.key.as_deref(), args.last_checkpoint)?,
     };
     let tampering = tampering(&findings);
     if args.json {
@@ -46,15 +47,19 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
             say!("{info}{}: {}", finding.concerns, finding.problem);
         }
         let bodies = counted(re_extracted, "capture", "captures");
+        let verified = match covered {
+            Some(_) => "verified (the last checkpoint interval only)",
+            None => "verified",
+        };
         match (tampering, &args.bundle) {
             (0, Some(_)) => say!(
                 "bundle verified: every checksum, signature, WARC digest, ledger proof and checkpoint matches, and every re-extracted body ({bodies}) gives the text and scope hashes the bundle states"
             ),
             (0, None) if checkpoints == 0 => say!(
-                "verified: every record hash, link, blob hash and ledger entry matches, and every re-extracted body ({bodies}) gives its record's text and scope hashes; there are no signed checkpoints yet (`check` and the daemon sign one after each sweep)"
+                "{verified}: every record hash, link, blob hash and ledger entry matches, and every re-extracted body ({bodies}) gives its record's text and scope hashes; there are no signed checkpoints yet (`check` and the daemon sign one after each sweep)"
             ),
             (0, None) => say!(
-                "verified: every record hash, link, blob hash, ledger entry and signed checkpoint ({checkpoints}) matches, and every re-extracted body ({bodies}) gives its record's text and scope hashes"
+                "{verified}: every record hash, link, blob hash, ledger entry and signed checkpoint ({checkpoints}) matches, and every re-extracted body ({bodies}) gives its record's text and scope hashes"
             ),
             (n, _) => say!("{}", counted(n, "finding", "findings")),
         }
@@ -66,12 +71,16 @@ pub fn run(env: &Env, args: crate::cli::VerifyArgs) -> anyhow::Result<Status> {
     })
 }
 
-/// Verifies the database and records what that came to, a failure too.
-fn live(env: &Env, pinned: Option<&Path>) -> anyhow::Result<Verified> {
+/// Verifies the database and records what that came to, a failure too;
+/// `last_checkpoint`: only the newest checkpoint interval, which is not
+/// recorded (the evidence page tells of whole-store verifies).
+fn live(env: &Env, pinned: Option<&Path>, last_checkpoint: bool) -> anyhow::Result<Verified> {
     let (config, store) = env.open_existing_store()?;
     let database = env.database_path(config.as_ref())?;
-    let verified = verify_live(&store, config.as_ref(), &database, pinned);
-    record_run(store, verified.as_ref());
+    let verified = verify_live(&store, config.as_ref(), &database, pinned, last_checkpoint);
+    if !last_checkpoint {
+        record_run(store, verified.as_ref());
+    }
     Ok(verified?)
 }
 
@@ -80,6 +89,7 @@ fn verify_live(
     config: Option<&Config>,
     database: &Path,
     pinned: Option<&Path>,
+    last_checkpoint: bool,
 ) -> Result<Verified, evidence::EvidenceError> {
     let key = match pinned {
         Some(path) => Some((evidence::verify::read_public_key(path)?, KeyOrigin::Pinned)),
@@ -88,7 +98,12 @@ fn verify_live(
     };
     let extractor = config.map(extractor);
     let extraction = config.map(Config::extraction_settings);
-    evidence::verify::verify_store(
+    let verify = if last_checkpoint {
+        evidence::verify::verify_last_checkpoint
+    } else {
+        evidence::verify::verify_store
+    };
+    verify(
         store,
         key.as_ref().map(|(key, origin)| (key, *origin)),
         reextraction(config, extraction.as_ref(), extractor.as_ref()),

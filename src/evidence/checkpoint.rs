@@ -304,11 +304,7 @@ fn resume_edge(
     let Some(latest) = latest else {
         return Ok((RootBuilder::default(), 0));
     };
-    let edge: Option<String> = conn
-        .prepare_cached("SELECT edge FROM checkpoint_edges WHERE checkpoint_id = ?1")?
-        .query_row([latest.id], |row| row.get(0))
-        .optional()?;
-    let Some(text) = edge else {
+    let Some(text) = stored_edge(conn, latest.id)? else {
         // A checkpoint signed before edges were saved (schema 5).
         return Ok((RootBuilder::default(), 0));
     };
@@ -324,6 +320,66 @@ fn resume_edge(
             Ok((RootBuilder::default(), 0))
         }
     }
+}
+
+/// The Merkle right edge saved with checkpoint `id`, as text.
+fn stored_edge(conn: &Connection, id: i64) -> Result<Option<String>, EvidenceError> {
+    Ok(conn
+        .prepare_cached("SELECT edge FROM checkpoint_edges WHERE checkpoint_id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?)
+}
+
+/// The Merkle right edge of the tree a checkpoint signed, and where it
+/// came from (`verify --last-checkpoint` starts from it).
+pub enum Edge {
+    /// Saved with the checkpoint, and it recombines to the signed root.
+    Stored(RootBuilder),
+    /// None was saved (the checkpoint is older than saved edges): derived
+    /// from the stored leaf hashes of the tree.
+    Derived(RootBuilder),
+    /// Saved, but it is no edge of a tree of that size or does not
+    /// recombine to the signed root: derived from the leaf hashes instead.
+    Unusable(RootBuilder),
+}
+
+/// The right edge of the tree `checkpoint` signed: the saved one when it
+/// recombines to the signed root (so it is that tree's edge whoever wrote
+/// it: finding another set of subtree roots with the same root means
+/// breaking SHA-256), else derived from the first `tree_size` stored leaf
+/// hashes, which costs one read of them. A derived edge is not checked
+/// here: its root is whatever those leaves hash to.
+pub fn edge_at(conn: &Connection, checkpoint: &Checkpoint) -> Result<Edge, EvidenceError> {
+    let saved = stored_edge(conn, checkpoint.id)?;
+    if let Some(builder) = saved
+        .as_deref()
+        .and_then(|text| RootBuilder::resume(text, checkpoint.tree_size as u64))
+        .filter(|builder| hex::encode(builder.root()) == checkpoint.root)
+    {
+        return Ok(Edge::Stored(builder));
+    }
+    let mut builder = RootBuilder::default();
+    ledger::for_each_leaf_hash(conn, 0, checkpoint.tree_size, |_, leaf_hash| {
+        // A malformed stored hash counts as zeros: the root then differs,
+        // and verify names the entry itself.
+        builder.push(ledger::parse_hash(leaf_hash).unwrap_or([0; 32]));
+        Ok::<_, EvidenceError>(())
+    })?;
+    Ok(match saved {
+        Some(_) => Edge::Unusable(builder),
+        None => Edge::Derived(builder),
+    })
+}
+
+/// Saves `edge` ([`RootBuilder::edge_text`]) as checkpoint `id`'s right
+/// edge when none is saved (never replacing one: an unusable edge stays
+/// for `verify` to name).
+pub fn save_edge(conn: &Connection, id: i64, edge: &str) -> Result<(), EvidenceError> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO checkpoint_edges (checkpoint_id, edge) VALUES (?1, ?2)",
+    )?
+    .execute(params![id, edge])?;
+    Ok(())
 }
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {
@@ -348,6 +404,18 @@ pub fn latest(conn: &Connection) -> Result<Option<Checkpoint>, EvidenceError> {
             from_row,
         )
         .optional()?)
+}
+
+/// The newest two checkpoints (fewer when there are fewer), oldest first.
+pub fn newest_two(conn: &Connection) -> Result<Vec<Checkpoint>, EvidenceError> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM checkpoints ORDER BY id DESC LIMIT 2"
+    ))?;
+    let mut newest: Vec<Checkpoint> = statement
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    newest.reverse();
+    Ok(newest)
 }
 
 /// The checkpoint `id`.

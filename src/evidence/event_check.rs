@@ -22,16 +22,24 @@ fn name(event_id: i64, kind: impl std::fmt::Display, record: i64) -> String {
 }
 
 /// The store's events against the event leaves of the ledger (`leaves`:
-/// event id to its leaf's seq and JSON), and each recomputed.
+/// event id to its leaf's seq and JSON text), and each recomputed. `first`:
+/// only the events from that id on, each of which must have a leaf
+/// (`None`: every event, those before the first leaf excepted).
 pub(crate) fn check_store(
     store: &Store,
-    mut leaves: BTreeMap<i64, (i64, Value)>,
+    mut leaves: BTreeMap<i64, (i64, String)>,
+    first: Option<i64>,
 ) -> Result<Vec<Finding>, EvidenceError> {
     let mut findings = Vec::new();
-    let first_logged = leaves.keys().next().copied();
     let mut older = 0;
-    let mut events = store.events(&EventFilter::default())?;
-    events.sort_by_key(|e| e.id);
+    let (events, first_logged) = match first {
+        Some(first) => (store.events_from(first)?, Some(first - 1)),
+        None => {
+            let mut events = store.events(&EventFilter::default())?;
+            events.sort_by_key(|e| e.id);
+            (events, leaves.keys().next().copied())
+        }
+    };
     for event in &events {
         let concerns = name(event.id, event.kind, event.to_snapshot);
         let mut finding = |problem: String| {
@@ -50,6 +58,8 @@ pub(crate) fn check_store(
             }
             continue;
         };
+        // Parsed when the ledger was read: only an event leaf is kept.
+        let leaf: Value = serde_json::from_str(&leaf).unwrap_or(Value::Null);
         let differ = event_leaf::differences(event, &leaf);
         if !differ.is_empty() {
             finding(format!(

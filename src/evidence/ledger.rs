@@ -353,17 +353,22 @@ pub fn record_config(store: &Store, config: &ConfigLeaf<'_>) -> Result<Option<En
 
 /// The latest `config` leaf, parsed.
 fn last_config_leaf(conn: &Connection) -> Result<Option<Value>> {
-    let leaf: Option<String> = conn
-        .query_row(
+    Ok(config_leaf_before(conn, i64::MAX)?.map(|(_, leaf)| leaf))
+}
+
+/// The last `config` leaf before `seq` (the one in force there), its seq
+/// and its JSON: one seek in the index of config leaves.
+pub fn config_leaf_before(conn: &Connection, seq: i64) -> Result<Option<(i64, Value)>> {
+    let leaf: Option<(i64, String)> = conn
+        .prepare_cached(
             // Quotes inside JSON strings are escaped, so only a leaf's own
             // `type` member can match.
-            r#"SELECT leaf FROM ledger WHERE leaf LIKE '%"type":"config"%'
+            r#"SELECT seq, leaf FROM ledger WHERE seq < ?1 AND leaf LIKE '%"type":"config"%'
                ORDER BY seq DESC LIMIT 1"#,
-            [],
-            |row| row.get(0),
-        )
+        )?
+        .query_row([seq], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    Ok(leaf.and_then(|l| serde_json::from_str::<Value>(&l).ok()))
+    Ok(leaf.and_then(|(seq, l)| Some((seq, serde_json::from_str::<Value>(&l).ok()?))))
 }
 
 /// Every leaf with `seq` in `from..to`, in order; capture and failure
@@ -377,6 +382,29 @@ pub fn entries(conn: &Connection, from: i64, to: i64) -> Result<Vec<Entry>> {
     Ok(entries)
 }
 
+/// The hash (hex) of the leaf before `seq`: zeros before the first.
+pub fn prev_hash(conn: &Connection, seq: i64) -> Result<String> {
+    Ok(conn
+        .prepare_cached("SELECT leaf_hash FROM ledger WHERE seq = ?1 - 1")?
+        .query_row([seq], |row| row.get(0))
+        .optional()?
+        .unwrap_or_else(|| Digest::ZERO.to_hex()))
+}
+
+/// Whether a `prune` leaf before `seq` names the raw body `raw_hash`
+/// (hex). A walk back through the leaves stored as text; asked only for a
+/// pruned body a record after `seq` names, which retention makes rare.
+pub fn prune_logged_before(conn: &Connection, seq: i64, raw_hash: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            r#"SELECT 1 FROM ledger WHERE seq < ?1 AND leaf LIKE '%"type":"prune"%'
+               AND instr(leaf, '"raw_hash":"' || ?2 || '"') > 0 LIMIT 1"#,
+        )?
+        .query_row(params![seq, raw_hash], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Feeds every leaf with `seq` in `from..to` to `each`, in order, one row
 /// at a time (as [`entries`] reads them, without holding them all), with
 /// the outcome of the record a capture or failure leaf was rebuilt from.
@@ -386,11 +414,7 @@ pub fn for_each_entry<E: From<StoreError>>(
     to: i64,
     mut each: impl FnMut(Entry, Option<&str>) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
-    let mut prev: String = conn
-        .prepare_cached("SELECT leaf_hash FROM ledger WHERE seq = ?1 - 1")
-        .and_then(|mut s| s.query_row([from], |row| row.get(0)).optional())
-        .map_err(StoreError::from)?
-        .unwrap_or_else(|| Digest::ZERO.to_hex());
+    let mut prev = prev_hash(conn, from)?;
     let mut statement = conn
         .prepare(
             "SELECT l.seq, l.leaf, l.leaf_hash, l.record_id, r.id, r.record_hash, r.source,
@@ -518,6 +542,16 @@ impl Default for EntryChecker {
 }
 
 impl EntryChecker {
+    /// A checker of the leaves from `seq` on, the leaf before which is
+    /// hashed `prev` (hex).
+    pub fn starting_at(seq: i64, prev: String) -> EntryChecker {
+        EntryChecker {
+            index: seq,
+            prev,
+            problems: Vec::new(),
+        }
+    }
+
     /// Checks the next leaf; returns its hash as stored (the computed one
     /// when the stored one is not a hash), for the tree. `streamed`: the
     /// entry comes straight from [`for_each_entry`], which rebuilt a

@@ -44,7 +44,7 @@ fn split(n: usize) -> usize {
 /// The Merkle tree hash of leaves fed one at a time, in O(log n) memory:
 /// a stack of the complete subtrees on the right edge, merged as they fill.
 /// For checkpoints, which need the root only, not proofs.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RootBuilder {
     /// (height, hash) of complete subtrees, left to right, heights falling.
     edge: Vec<(u32, Hash)>,

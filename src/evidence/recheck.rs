@@ -320,21 +320,28 @@ pub(crate) fn no_config() -> Recheck {
 /// Re-extracts every re-checkable record of `store` and returns a finding
 /// for each hash that differs, plus info lines for what was not re-checked.
 /// `settings`: fed every `config` leaf and the capture leaf of every `ok`
-/// record. The records are read as a stream, [`CHUNK`] at a time.
+/// record (from `first` on: the config leaf in force there, then those
+/// after). `first`: only the records from that id on, each source's
+/// scope replayed from what the sweep had stored before it (`None`: all).
+/// The records are read as a stream, [`CHUNK`] at a time.
 pub(crate) fn recheck_store(
     store: &Store,
     settings: Settings,
     reextraction: Reextraction<'_>,
+    first: Option<i64>,
 ) -> Result<Recheck, EvidenceError> {
     let pruned = super::retention::pruned(store)?;
     let mut rechecker = Rechecker::new(settings, reextraction, History::Complete);
+    let mut stored = store;
+    if let Some(first) = first {
+        rechecker.start_at(&mut stored, first)?;
+    }
     let mut statement = store.conn().prepare(
         "SELECT id, source, outcome, raw_hash, text_hash, scope_hash, content_type,
                 COALESCE(final_url, url)
-         FROM records ORDER BY id",
+         FROM records WHERE id >= ?1 ORDER BY id",
     )?;
-    let mut rows = statement.query([])?;
-    let mut stored = store;
+    let mut rows = statement.query([first.unwrap_or(i64::MIN)])?;
     let mut chunk = Vec::with_capacity(CHUNK);
     while let Some(row) = rows.next()? {
         let raw: Option<String> = row.get(3)?;
@@ -423,6 +430,28 @@ impl<'c> Rechecker<'c> {
             sets: StoredSets::default(),
             result: Recheck::default(),
         }
+    }
+
+    /// Starts at record `first` of the store: each source of the records
+    /// from there on as the sweep had it, its last stored scope set read
+    /// (and checked against its hash, named for its record).
+    fn start_at(&mut self, store: &mut &Store, first: i64) -> Result<(), EvidenceError> {
+        for source in store.sources_from(first)? {
+            let before = store.scope_before(&source, first)?;
+            if let Some((record, hash)) = &before.stored {
+                self.sets
+                    .load(store, hash, *record, None, &mut self.result.findings)?;
+            }
+            self.previous.insert(
+                source,
+                Previous {
+                    stored: before.stored,
+                    broken: before.broken,
+                    unknown: false,
+                },
+            );
+        }
+        Ok(())
     }
 
     /// The next captures, in id order.

@@ -170,8 +170,31 @@ pub fn check_tokens(
     checkpoints: &[Checkpoint],
     trust: Option<&TsaTrust>,
 ) -> Result<Vec<Finding>, EvidenceError> {
+    check_stored(conn, checkpoints, trust, |_| true)
+}
+
+/// [`check_tokens`] of the tokens stored for `checkpoints` alone (the
+/// others' are not findings about checkpoints left out).
+pub fn check_tokens_of(
+    conn: &Connection,
+    checkpoints: &[Checkpoint],
+    trust: Option<&TsaTrust>,
+) -> Result<Vec<Finding>, EvidenceError> {
+    check_stored(conn, checkpoints, trust, |id| {
+        checkpoints.iter().any(|c| c.id == id)
+    })
+}
+
+/// The stored tokens whose checkpoint id passes `keep`, checked.
+fn check_stored(
+    conn: &Connection,
+    checkpoints: &[Checkpoint],
+    trust: Option<&TsaTrust>,
+    keep: impl Fn(i64) -> bool,
+) -> Result<Vec<Finding>, EvidenceError> {
     let tokens = tokens(conn)?
         .into_iter()
+        .filter(|(id, _)| keep(*id))
         .map(|(id, der)| StoredToken {
             concerns: format!("timestamp of checkpoint {id}"),
             checkpoint_id: id,

@@ -33,6 +33,9 @@ pub struct Verified {
     pub re_extracted: usize,
     /// Signed checkpoints checked.
     pub checkpoints: usize,
+    /// What of the store was checked, when not all of it (`verify
+    /// --last-checkpoint`): "ledger entries 4,210 to 4,399, records ...".
+    pub covered: Option<String>,
 }
 
 impl Verified {
@@ -46,6 +49,7 @@ impl Verified {
             findings,
             re_extracted: recheck.compared,
             checkpoints,
+            covered: None,
         }
     }
 }
@@ -111,72 +115,292 @@ pub fn verify_store(
     // One read transaction: every query below sees the same snapshot, so a
     // daemon writing meanwhile cannot make records and ledger disagree.
     let _snapshot = conn.unchecked_transaction()?;
-    let checkpoints = checkpoint::all(conn)?;
-    let fingerprints = reextraction.map(|r| r.extraction.fingerprints());
-    let mut scan = LedgerScan::new(&checkpoints, fingerprints.as_ref());
-    ledger::for_each_entry(conn, 0, i64::MAX, |entry, outcome| {
-        scan.add(conn, &entry, outcome)
-    })?;
-    let pruned = pruned_raw_bodies(conn, &scan.logged_prunes)?;
-    let mut findings: Vec<Finding> = store
-        .verify_chain()?
-        .into_iter()
-        .map(|f| {
-            let mut finding = Finding::record(f.record_id, f.problem);
-            if finding.problem.starts_with("the blob named by raw_hash") {
-                match pruned.get(&f.record_id) {
-                    Some(true) => {
-                        finding.problem = "raw body pruned by policy ([retention] raw_bodies); its hash and the ledger remain".into();
-                        finding.pruned_by_policy = true;
+    let span = Span {
+        from: 0,
+        builder: RootBuilder::default(),
+        checkpoints: checkpoint::all(conn)?,
+        first_record: None,
+        first_event: None,
+        interval: false,
+    };
+    verify_span(store, span, Vec::new(), key, reextraction)
+}
+
+/// `scopewatch verify --last-checkpoint`: the newest checkpoint interval
+/// (the ledger entries after the checkpoint before the newest, and the
+/// records and events they log) checked as [`verify_store`] checks them,
+/// in time that grows with the interval, not the history. The previous
+/// checkpoint's right edge ([`checkpoint::edge_at`]: saved, and used only
+/// when it recombines to that checkpoint's signed root) extended by the
+/// interval's leaves must give the newest checkpoint's signed root: the
+/// newest log extends the previous one, nothing that checkpoint signed
+/// was rewritten. Both signatures and their timestamps are checked. An
+/// edge derived from the leaves (none was saved) is saved afterwards,
+/// when it recombines to the signed root.
+pub fn verify_last_checkpoint(
+    store: &Store,
+    key: Option<(&VerifyingKey, KeyOrigin)>,
+    reextraction: Option<Reextraction<'_>>,
+) -> Result<Verified, EvidenceError> {
+    let conn = store.conn();
+    let snapshot = conn.unchecked_transaction()?;
+    let newest = checkpoint::newest_two(conn)?;
+    let previous = newest.first().filter(|_| newest.len() == 2);
+    let mut findings = Vec::new();
+    let mut derived = None;
+    let builder = match previous {
+        None => RootBuilder::default(),
+        Some(previous) => {
+            let concerns = format!(
+                "checkpoint {} (tree size {})",
+                previous.id, previous.tree_size
+            );
+            match checkpoint::edge_at(conn, previous)? {
+                checkpoint::Edge::Stored(builder) => builder,
+                checkpoint::Edge::Derived(builder) => {
+                    if hex::encode(builder.root()) == previous.root {
+                        findings.push(Finding::info(
+                            concerns,
+                            format!(
+                                "no Merkle edge was saved with it (it was signed by an earlier scopewatch): derived from the {} ledger entries it signed, which hash to its root, and saved for the next run",
+                                previous.tree_size
+                            ),
+                        ));
+                        derived = Some((previous.id, builder.edge_text()));
                     }
-                    Some(false) => {
-                        finding.problem = "the raw body was emptied without a prune entry in the ledger: it was removed outside the retention policy".into();
-                    }
-                    None => {}
+                    builder
+                }
+                checkpoint::Edge::Unusable(builder) => {
+                    findings.push(Finding::new(
+                        concerns,
+                        format!(
+                            "its saved Merkle edge does not recombine to its signed root: the edge was altered; the {} ledger entries it signed were hashed again instead",
+                            previous.tree_size
+                        ),
+                    ));
+                    builder
                 }
             }
-            finding
-        })
-        .collect();
+        }
+    };
+    let from = match previous {
+        Some(previous) => previous.tree_size.min(ledger::size(conn)?),
+        None => 0,
+    };
+    let logged = store.logged_before(from)?;
+    let span = Span {
+        from,
+        builder,
+        checkpoints: newest,
+        first_record: logged.record.map(|id| id + 1),
+        first_event: logged.event.map(|id| id + 1),
+        interval: true,
+    };
+    let covered = span.describe(conn)?;
+    let mut verified = verify_span(store, span, findings, key, reextraction)?;
+    verified
+        .findings
+        .insert(0, Finding::info("scope", &covered));
+    verified.covered = Some(covered);
+    drop(snapshot);
+    // Saving is a convenience: a database that takes no write is checked
+    // the same, the edge derived again next time.
+    if let Some((id, edge)) = derived
+        && let Err(e) = checkpoint::save_edge(conn, id, &edge)
+    {
+        tracing::warn!(
+            checkpoint = id,
+            "the derived Merkle edge was not saved: {e}"
+        );
+    }
+    Ok(verified)
+}
+
+/// The part of the store one verify reads: the ledger from `from` on, the
+/// records and events those leaves log, and `checkpoints`.
+struct Span {
+    /// The first ledger entry read; every later one is read too.
+    from: i64,
+    /// The right edge of the tree of the first `from` leaves.
+    builder: RootBuilder,
+    /// The checkpoints checked, oldest first.
+    checkpoints: Vec<Checkpoint>,
+    /// The first record checked: every later one is (`None`: every
+    /// record, those before the ledger's first leaf needing none).
+    first_record: Option<i64>,
+    /// The first event checked, likewise.
+    first_event: Option<i64>,
+    /// Whether this is the last checkpoint interval, not the whole store.
+    interval: bool,
+}
+
+impl Span {
+    /// What the span covers, for the reader.
+    fn describe(&self, conn: &rusqlite::Connection) -> Result<String, EvidenceError> {
+        let size = ledger::size(conn)?;
+        let entries = if self.from >= size {
+            "no ledger entries (none since the previous checkpoint)".to_string()
+        } else {
+            format!("ledger entries {} to {}", self.from, size - 1)
+        };
+        let signed = match self.checkpoints.as_slice() {
+            [previous, newest] => format!(
+                "the interval from checkpoint {} (tree size {}) to checkpoint {} (tree size {}) and what was logged after it",
+                previous.id, previous.tree_size, newest.id, newest.tree_size
+            ),
+            [only] => format!(
+                "everything up to checkpoint {} (tree size {}), the only one, and what was logged after it",
+                only.id, only.tree_size
+            ),
+            _ => "everything: there is no signed checkpoint yet".into(),
+        };
+        let records = match self.first_record {
+            Some(first) => format!(", records from {first} on"),
+            None => ", every record".into(),
+        };
+        Ok(format!(
+            "only the last checkpoint interval was checked: {signed}, {entries}{records}; what came before is covered by the previous checkpoint's signed root alone (run `scopewatch verify` without --last-checkpoint to recompute it)"
+        ))
+    }
+}
+
+/// The checks of [`verify_store`] over `span`, inside the caller's read
+/// snapshot; `findings`: what was found already.
+fn verify_span(
+    store: &Store,
+    span: Span,
+    mut findings: Vec<Finding>,
+    key: Option<(&VerifyingKey, KeyOrigin)>,
+    reextraction: Option<Reextraction<'_>>,
+) -> Result<Verified, EvidenceError> {
+    let conn = store.conn();
+    let fingerprints = reextraction.map(|r| r.extraction.fingerprints());
+    let first_record = span.first_record;
+    // The records are hashed on a second connection, on another core,
+    // while this one checks the ledger, the events and the bodies, when
+    // both read one snapshot.
+    let reader = beside(store)?;
+    let (chain, rest) = std::thread::scope(|threads| {
+        let hashing = reader.map(|reader| threads.spawn(move || chain_of(&reader, first_record)));
+        let rest = check_ledger_side(store, &span, key, reextraction, fingerprints.as_ref());
+        let chain = match hashing {
+            Some(hashing) => hashing.join().expect("the chain check does not panic"),
+            None => chain_of(store, first_record),
+        };
+        (chain, rest)
+    });
+    let (ledger_findings, logged_prunes, recheck) = rest?;
+    for f in chain? {
+        let mut finding = Finding::record(f.record_id, f.problem);
+        if finding.problem.starts_with("the blob named by raw_hash")
+            && let Some(hash) = store.pruned_raw_hash(f.record_id)?
+        {
+            let logged = logged_prunes.contains(&hash)
+                || (span.from > 0 && ledger::prune_logged_before(conn, span.from, &hash)?);
+            if logged {
+                finding.problem = "raw body pruned by policy ([retention] raw_bodies); its hash and the ledger remain".into();
+                finding.pruned_by_policy = true;
+            } else {
+                finding.problem = "the raw body was emptied without a prune entry in the ledger: it was removed outside the retention policy".into();
+            }
+        }
+        findings.push(finding);
+    }
+    findings.extend(ledger_findings);
+    Ok(Verified::with(findings, recheck, span.checkpoints.len()))
+}
+
+/// Everything but the record chain: the ledger read once (its leaves,
+/// what they name, the records no leaf names), the events, the
+/// checkpoints and their timestamps, and re-extraction. Returns the
+/// findings, the bodies `prune` leaves name, and what re-extraction found.
+fn check_ledger_side(
+    store: &Store,
+    span: &Span,
+    key: Option<(&VerifyingKey, KeyOrigin)>,
+    reextraction: Option<Reextraction<'_>>,
+    fingerprints: Option<&std::collections::BTreeMap<String, String>>,
+) -> Result<(Vec<Finding>, HashSet<String>, super::recheck::Recheck), EvidenceError> {
+    let conn = store.conn();
+    let mut scan = LedgerScan::new(conn, span, fingerprints)?;
+    ledger::for_each_entry(conn, span.from, i64::MAX, |entry, outcome| {
+        scan.add(conn, &entry, outcome)
+    })?;
     let size = scan.size;
     let roots = std::mem::take(&mut scan.roots);
     let settings = scan.settings.take();
     let event_leaves = std::mem::take(&mut scan.event_leaves);
-    findings.extend(scan.findings(conn)?);
-    findings.extend(super::event_check::check_store(store, event_leaves)?);
-    findings.extend(check_checkpoints(&roots, size, &checkpoints, key));
-    let tsa_trust = reextraction.and_then(|r| r.tsa_trust);
-    findings.extend(super::timestamp::check_tokens(
-        conn,
-        &checkpoints,
-        tsa_trust,
+    let logged_prunes = std::mem::take(&mut scan.logged_prunes);
+    let mut findings = scan.findings(conn, span.first_record)?;
+    findings.extend(super::event_check::check_store(
+        store,
+        event_leaves,
+        span.first_event,
     )?);
+    findings.extend(check_checkpoints(
+        &roots,
+        size,
+        &span.checkpoints,
+        key,
+        span.interval,
+    ));
+    let tsa_trust = reextraction.and_then(|r| r.tsa_trust);
+    findings.extend(if span.interval {
+        super::timestamp::check_tokens_of(conn, &span.checkpoints, tsa_trust)?
+    } else {
+        super::timestamp::check_tokens(conn, &span.checkpoints, tsa_trust)?
+    });
     let recheck = match (reextraction, settings) {
         (Some(reextraction), Some(settings)) => {
-            super::recheck::recheck_store(store, settings, reextraction)?
+            super::recheck::recheck_store(store, settings, reextraction, span.first_record)?
         }
         _ => super::recheck::no_config(),
     };
-    Ok(Verified::with(findings, recheck, checkpoints.len()))
+    Ok((findings, logged_prunes, recheck))
 }
 
-/// Records whose raw body is marked pruned, and whether a ledger `prune`
-/// leaf (`logged`: the bodies they name) names that body.
-fn pruned_raw_bodies(
-    conn: &rusqlite::Connection,
-    logged: &HashSet<String>,
-) -> Result<HashMap<i64, bool>, EvidenceError> {
-    let rows: Vec<(i64, String)> = conn
-        .prepare(
-            "SELECT r.id, r.raw_hash FROM records r JOIN blobs b ON b.hash = r.raw_hash
-             WHERE b.pruned_at IS NOT NULL",
-        )?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, hash)| (id, logged.contains(&hash)))
-        .collect())
+/// A second connection reading the snapshot `store`'s transaction reads:
+/// opened, its own read begun, and kept only when it sees the same
+/// ledger size and last record (records and leaves are only appended, so
+/// equal high-water marks are equal contents; a write committed between
+/// the two reads makes them differ, and the work stays on one connection).
+fn beside(store: &Store) -> Result<Option<ReadingStore>, EvidenceError> {
+    let Some(reader) = store.reader()? else {
+        return Ok(None);
+    };
+    reader.conn().execute_batch("BEGIN")?;
+    let marks = |store: &Store| -> Result<(i64, i64), EvidenceError> {
+        Ok((ledger::size(store.conn())?, store.last_record_id()?))
+    };
+    Ok((marks(&reader)? == marks(store)?).then_some(ReadingStore(reader)))
+}
+
+/// A [`Store`] inside its own read transaction, ended when dropped.
+struct ReadingStore(Store);
+
+impl std::ops::Deref for ReadingStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.0
+    }
+}
+
+impl Drop for ReadingStore {
+    fn drop(&mut self) {
+        // A read transaction: nothing to keep, and ending it cannot lose anything.
+        let _ = self.0.conn().execute_batch("COMMIT");
+    }
+}
+
+/// The record chain's findings, from `first` on (`None`: every record).
+fn chain_of(
+    store: &Store,
+    first: Option<i64>,
+) -> Result<Vec<crate::store::ChainFinding>, EvidenceError> {
+    Ok(match first {
+        Some(first) => store.verify_chain_from(first)?,
+        None => store.verify_chain()?,
+    })
 }
 
 /// What one pass over the ledger leaves to check: each leaf's hash, link
@@ -191,8 +415,9 @@ struct LedgerScan {
     /// Every record id a capture or failure leaf names.
     referenced: IdSet,
     logged_prunes: HashSet<String>,
-    /// Event id to the seq and JSON of its leaf.
-    event_leaves: BTreeMap<i64, (i64, Value)>,
+    /// Event id to the seq and JSON text of its leaf (the text, not the
+    /// parsed value: a tenth of the memory for a year's events).
+    event_leaves: BTreeMap<i64, (i64, String)>,
     size: i64,
     builder: RootBuilder,
     /// The tree sizes checkpoints signed, ascending, and the roots reached.
@@ -202,29 +427,43 @@ struct LedgerScan {
 }
 
 impl LedgerScan {
+    /// A scan of the ledger from `span.from` on; with `fingerprints`,
+    /// gathering what re-extraction needs (the config leaf in force at
+    /// `from` first).
     fn new(
-        checkpoints: &[Checkpoint],
+        conn: &rusqlite::Connection,
+        span: &Span,
         fingerprints: Option<&std::collections::BTreeMap<String, String>>,
-    ) -> LedgerScan {
-        let mut wanted: Vec<i64> = checkpoints.iter().map(|c| c.tree_size).collect();
+    ) -> Result<LedgerScan, EvidenceError> {
+        let mut wanted: Vec<i64> = span.checkpoints.iter().map(|c| c.tree_size).collect();
         wanted.sort_unstable();
         wanted.dedup();
         let mut roots = HashMap::new();
-        if wanted.first() == Some(&0) {
-            roots.insert(0, super::merkle::empty_root());
+        if wanted.binary_search(&span.from).is_ok() {
+            roots.insert(span.from, span.builder.root());
         }
-        LedgerScan {
-            checker: ledger::EntryChecker::default(),
+        let mut settings = fingerprints.map(super::recheck::Settings::new);
+        if let Some(settings) = &mut settings
+            && span.from > 0
+            && let Some((seq, leaf)) = ledger::config_leaf_before(conn, span.from)?
+        {
+            settings.config_leaf(seq, &leaf);
+        }
+        Ok(LedgerScan {
+            checker: ledger::EntryChecker::starting_at(
+                span.from,
+                ledger::prev_hash(conn, span.from)?,
+            ),
             references: Vec::new(),
             referenced: IdSet::default(),
             logged_prunes: HashSet::new(),
             event_leaves: BTreeMap::new(),
-            size: 0,
-            builder: RootBuilder::default(),
+            size: span.from,
+            builder: span.builder.clone(),
             wanted,
             roots,
-            settings: fingerprints.map(super::recheck::Settings::new),
-        }
+            settings,
+        })
     }
 
     /// The next leaf; `outcome`: that of the record it was rebuilt from.
@@ -250,7 +489,8 @@ impl LedgerScan {
                 };
                 if leaf["type"] == "event" {
                     if let Some(id) = leaf["event_id"].as_i64() {
-                        self.event_leaves.insert(id, (entry.seq, leaf));
+                        self.event_leaves
+                            .insert(id, (entry.seq, entry.leaf.clone()));
                     }
                     return Ok(());
                 }
@@ -319,8 +559,13 @@ impl LedgerScan {
     }
 
     /// The ledger's findings: the leaves' own problems, then what they
-    /// name, then the records no leaf names (read as a stream of ids).
-    fn findings(self, conn: &rusqlite::Connection) -> Result<Vec<Finding>, EvidenceError> {
+    /// name, then the records no leaf names (read as a stream of ids):
+    /// from `first_record` on, else after the first record a leaf names.
+    fn findings(
+        self,
+        conn: &rusqlite::Connection,
+        first_record: Option<i64>,
+    ) -> Result<Vec<Finding>, EvidenceError> {
         let mut findings: Vec<Finding> = self
             .checker
             .problems
@@ -332,10 +577,10 @@ impl LedgerScan {
             .collect();
         findings.extend(self.references);
         // Records from before the ledger existed have no leaf; any later one must.
-        let Some(first) = self.referenced.first else {
+        let Some(first) = first_record.or(self.referenced.first.map(|id| id + 1)) else {
             return Ok(findings);
         };
-        let mut statement = conn.prepare("SELECT id FROM records WHERE id > ?1 ORDER BY id")?;
+        let mut statement = conn.prepare("SELECT id FROM records WHERE id >= ?1 ORDER BY id")?;
         let mut ids = statement.query([first])?;
         while let Some(row) = ids.next()? {
             let id: i64 = row.get(0)?;
@@ -377,11 +622,14 @@ impl IdSet {
 /// ledger's leaves as stored: `roots` holds the root of the first `n`
 /// stored leaf hashes for every `n` a checkpoint signed that the ledger's
 /// `size` reaches.
+/// `interval`: `checkpoints` are the newest two, and `roots` those of the
+/// previous checkpoint's edge and of that edge extended by the leaves since.
 fn check_checkpoints(
     roots: &HashMap<i64, Hash>,
     size: i64,
     checkpoints: &[Checkpoint],
     key: Option<(&VerifyingKey, KeyOrigin)>,
+    interval: bool,
 ) -> Vec<Finding> {
     // The hashes as stored: a leaf that no longer matches its hash is
     // reported by the ledger's own checks; here the stored hashes meet the roots.
@@ -396,6 +644,7 @@ fn check_checkpoints(
         return findings;
     };
     let mut previous_size = 0;
+    let mut previous: Option<&Checkpoint> = None;
     for checkpoint in checkpoints {
         let concerns = format!(
             "checkpoint {} (tree size {})",
@@ -421,11 +670,20 @@ fn check_checkpoints(
             .get(&checkpoint.tree_size)
             .is_none_or(|root| hex::encode(root) != checkpoint.root)
         {
-            problem(format!(
-                "the first {} ledger entries no longer hash to the signed root: the ledger was rewritten",
-                checkpoint.tree_size
-            ));
+            problem(match previous {
+                Some(before) if interval => format!(
+                    "does not extend checkpoint {}: its signed tree and the {} ledger entries since do not hash to this signed root: the log checkpoint {} signed was rewritten, or entries after it were",
+                    before.id,
+                    checkpoint.tree_size - before.tree_size,
+                    before.id
+                ),
+                _ => format!(
+                    "the first {} ledger entries no longer hash to the signed root: the ledger was rewritten",
+                    checkpoint.tree_size
+                ),
+            });
         }
+        previous = Some(checkpoint);
     }
     findings
 }

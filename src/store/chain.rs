@@ -345,9 +345,17 @@ impl Store {
     /// Recomputes every record hash, chain link and referenced blob hash,
     /// and reports every problem found (not only the first).
     pub fn verify_chain(&self) -> Result<Vec<ChainFinding>> {
+        self.verify_chain_from(i64::MIN)
+    }
+
+    /// [`Store::verify_chain`] of the records from id `first` on: the
+    /// first is linked to the `record_hash` record `first - 1` holds.
+    pub fn verify_chain_from(&self, first: i64) -> Result<Vec<ChainFinding>> {
         let mut findings = Vec::new();
-        let mut statement = self.conn().prepare(&select_records("ORDER BY r.id"))?;
-        let mut rows = statement.query([])?;
+        let mut statement = self
+            .conn()
+            .prepare(&select_records("WHERE r.id >= ?1 ORDER BY r.id"))?;
+        let mut rows = statement.query([first])?;
         let mut set_lookup = self
             .conn()
             .prepare_cached("SELECT hash, json FROM header_sets WHERE id = ?1")?;
@@ -355,8 +363,20 @@ impl Store {
         // each is checked once, and named for every record using it.
         let mut set_verdicts: HashMap<i64, Option<&str>> = HashMap::new();
         let mut blob_verdicts: HashMap<Digest, Option<String>> = HashMap::new();
-        let mut expected_prev = Digest::ZERO.to_hex();
-        let mut expected_id = 1;
+        let mut expected_prev = if first > 1 {
+            // A record missing there shows as a broken link on `first`.
+            self.conn()
+                .query_row(
+                    "SELECT record_hash FROM records WHERE id = ?1",
+                    [first - 1],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .unwrap_or_default()
+        } else {
+            Digest::ZERO.to_hex()
+        };
+        let mut expected_id = first.max(1);
         while let Some(row) = rows.next()? {
             let (record, stored_hash) = RecordRow::with_stored_hash(row)?;
             let sets: [(&str, Option<i64>); 3] = [

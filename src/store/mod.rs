@@ -13,6 +13,7 @@ mod crash_guard;
 mod daemon_status;
 mod fetch_details;
 mod follow;
+mod interval;
 pub mod lock;
 mod outbox;
 mod packed;
@@ -46,6 +47,7 @@ pub use chain::{ChainFinding, RecordOutcome, RecordRange, RecordRow};
 pub use crash_guard::{CRASHED, CrashCount, CrashMark};
 pub use daemon_status::{DaemonEvent, DaemonStatus, SweepSummary};
 pub use fetch_details::{FetchedVia, PortalCall, PortalVersion, RecordedCall, RecordedPortalCall};
+pub use interval::{LoggedBefore, ScopeBefore};
 pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish, Snapshot};
 pub(crate) use queries::derived_hashes;
 pub use queries::{
@@ -289,6 +291,23 @@ impl Store {
     /// A private in-memory database, for tests and the demo.
     pub fn open_in_memory() -> Result<Store> {
         Self::setup(Connection::open_in_memory()?)
+    }
+
+    /// A second, read-only connection to this database's file, for reading
+    /// beside this one on another core (`verify` hashes the records while
+    /// it reads the ledger); `None` for a database in memory.
+    pub fn reader(&self) -> Result<Option<Store>> {
+        let Some(path) = self.conn.path().filter(|path| !path.is_empty()) else {
+            return Ok(None);
+        };
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Some(Store {
+            conn,
+            known: packed::KnownIds::default(),
+            damaged: None,
+        }))
     }
 
     fn setup(conn: Connection) -> Result<Store> {

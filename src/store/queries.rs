@@ -93,13 +93,24 @@ pub(super) fn details_map(details: Option<&str>) -> serde_json::Map<String, serd
         .unwrap_or_default()
 }
 
-/// The events table as [`event_row`] reads it.
-const EVENT_COLUMNS: &str =
-    "SELECT id, source, kind, detected_at, from_record, record_id, summary, diff_hash,
-        severity, details
-     FROM events";
+/// Which events to list.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub since: Option<String>,
+    /// Only events detected before this time.
+    pub until: Option<String>,
+    pub sources: Vec<String>,
+    pub kinds: Vec<EventKind>,
+    /// At most this many, the newest (`None`: every one).
+    pub limit: Option<usize>,
+}
 
-fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+/// The `events` columns [`event_row`] reads, in its order.
+pub(super) const EVENT_COLUMNS: &str =
+    "id, source, kind, detected_at, from_record, record_id, summary, diff_hash, severity, details";
+
+/// An event selected as [`EVENT_COLUMNS`].
+pub(super) fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
         id: row.get(0)?,
         source: row.get(1)?,
@@ -112,18 +123,6 @@ fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
         severity: row.get(8)?,
         details: details_map(row.get::<_, Option<String>>(9)?.as_deref()),
     })
-}
-
-/// Which events to list.
-#[derive(Debug, Clone, Default)]
-pub struct EventFilter {
-    pub since: Option<String>,
-    /// Only events detected before this time.
-    pub until: Option<String>,
-    pub sources: Vec<String>,
-    pub kinds: Vec<EventKind>,
-    /// At most this many, the newest (`None`: every one).
-    pub limit: Option<usize>,
 }
 
 pub(super) const RECORD_SUMMARY: &str =
@@ -334,7 +333,7 @@ impl Store {
 
     /// Events, newest first.
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRow>> {
-        let mut sql = format!("{EVENT_COLUMNS} WHERE 1 = 1");
+        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE 1 = 1");
         let mut values: Vec<String> = Vec::new();
         if let Some(since) = &filter.since {
             values.push(since.clone());
@@ -373,7 +372,7 @@ impl Store {
     ) -> std::result::Result<(), E> {
         let mut statement = self
             .conn()
-            .prepare_cached(&format!("{EVENT_COLUMNS} ORDER BY detected_at, id"))
+            .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY detected_at, id"))
             .map_err(StoreError::from)?;
         let mut rows = statement.query([]).map_err(StoreError::from)?;
         while let Some(row) = rows.next().map_err(StoreError::from)? {

@@ -28,6 +28,7 @@ mod faults;
 mod first_hour;
 mod follow_cap;
 mod fuzz_replay;
+mod last_checkpoint;
 mod ledger_script;
 mod pipeline;
 mod portal;
