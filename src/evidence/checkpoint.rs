@@ -406,16 +406,38 @@ pub fn latest(conn: &Connection) -> Result<Option<Checkpoint>, EvidenceError> {
         .optional()?)
 }
 
-/// The newest two checkpoints (fewer when there are fewer), oldest first.
+/// The checkpoint `verify --last-checkpoint` ends at and the one its
+/// stretch starts from, oldest first (fewer when there are fewer). The
+/// newest is the one signing the most entries (the latest of those), so a
+/// copy of an older signed row added after it cannot stand in for it. The
+/// one before is the latest other checkpoint that is not a copy of the
+/// newest (the same size and root): a signature covers a checkpoint's
+/// size, root and time, not its row id, so a copied row must not make the
+/// stretch empty, while a second root signed for the same size must still
+/// be shown not to extend.
 pub fn newest_two(conn: &Connection) -> Result<Vec<Checkpoint>, EvidenceError> {
-    let mut statement = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM checkpoints ORDER BY id DESC LIMIT 2"
-    ))?;
-    let mut newest: Vec<Checkpoint> = statement
-        .query_map([], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    newest.reverse();
-    Ok(newest)
+    let Some(newest) = conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM checkpoints ORDER BY tree_size DESC, id DESC LIMIT 1"),
+            [],
+            from_row,
+        )
+        .optional()?
+    else {
+        return Ok(Vec::new());
+    };
+    let previous = conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM checkpoints
+                 WHERE id != ?1 AND tree_size <= ?2 AND NOT (tree_size = ?2 AND root = ?3)
+                 ORDER BY id DESC LIMIT 1"
+            ),
+            rusqlite::params![newest.id, newest.tree_size, newest.root],
+            from_row,
+        )
+        .optional()?;
+    Ok(previous.into_iter().chain([newest]).collect())
 }
 
 /// The checkpoint `id`.

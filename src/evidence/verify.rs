@@ -187,13 +187,21 @@ pub fn verify_last_checkpoint(
         Some(previous) => previous.tree_size.min(ledger::size(conn)?),
         None => 0,
     };
-    let logged = store.logged_before(from)?;
+    // Where the stretch's records and events begin: after the last ones
+    // logged before it, but never after the first ones its own (signed)
+    // leaves name, which an edited leaf before it could otherwise hide.
+    let before = store.logged_before(from)?;
+    let within = store.logged_from(from)?;
+    let first = |before: Option<i64>, within: Option<i64>| match (before, within) {
+        (Some(before), Some(within)) => Some((before + 1).min(within)),
+        (before, _) => before.map(|id| id + 1),
+    };
     let span = Span {
         from,
         builder,
         checkpoints: newest,
-        first_record: logged.record.map(|id| id + 1),
-        first_event: logged.event.map(|id| id + 1),
+        first_record: first(before.record, within.record),
+        first_event: first(before.event, within.event),
         interval: true,
     };
     let covered = span.describe(conn)?;

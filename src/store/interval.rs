@@ -60,6 +60,36 @@ impl Store {
         Ok(LoggedBefore { record, event })
     }
 
+    /// The first record and event named by a leaf from ledger entry `seq`
+    /// on. Those leaves are checked against the newest signed root, the
+    /// ones before `seq` are not: where a stretch's records begin is
+    /// taken as the lower of the two, so an edited leaf before the
+    /// stretch cannot move its start past records it holds.
+    pub fn logged_from(&self, seq: i64) -> Result<LoggedBefore> {
+        let conn = self.conn();
+        let record = conn
+            .query_row(
+                r#"SELECT record_id, leaf FROM ledger
+                   WHERE seq >= ?1 AND (record_id IS NOT NULL
+                       OR leaf LIKE '%"type":"capture"%' OR leaf LIKE '%"type":"failure"%')
+                   ORDER BY seq LIMIT 1"#,
+                [seq],
+                |row| Ok((row.get::<_, Option<i64>>(0)?, row.get::<_, String>(1)?)),
+            )
+            .optional()?
+            .and_then(|(id, leaf)| id.or_else(|| member(&leaf, "record_id")));
+        let event = conn
+            .query_row(
+                r#"SELECT leaf FROM ledger WHERE seq >= ?1 AND leaf LIKE '%"type":"event"%'
+                   ORDER BY seq LIMIT 1"#,
+                [seq],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|leaf| member(&leaf, "event_id"));
+        Ok(LoggedBefore { record, event })
+    }
+
     /// The highest record id (0 when there is none): with the ledger's
     /// size, what two connections compare to know they read one snapshot
     /// (records and leaves are only ever appended).

@@ -372,7 +372,9 @@ impl Store {
     ) -> std::result::Result<(), E> {
         let mut statement = self
             .conn()
-            .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY detected_at, id"))
+            .prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events ORDER BY detected_at, id"
+            ))
             .map_err(StoreError::from)?;
         let mut rows = statement.query([]).map_err(StoreError::from)?;
         while let Some(row) = rows.next().map_err(StoreError::from)? {

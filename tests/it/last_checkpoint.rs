@@ -292,3 +292,70 @@ fn checkpoints_without_a_saved_edge_get_one_derived_and_saved() {
         "no longer hash to the signed root",
     );
 }
+
+#[test]
+fn a_copy_of_the_newest_checkpoint_does_not_empty_the_interval() {
+    let (h, _server) = swept();
+    let conn = Connection::open(h.db_path()).unwrap();
+    let (_, newest) = newest_two(&conn);
+    let last: i64 = conn
+        .query_row("SELECT MAX(id) FROM record_rows", [], |r| r.get(0))
+        .unwrap();
+    conn.execute("UPDATE record_rows SET status = 203 WHERE id = ?1", [last])
+        .unwrap();
+    // A signature covers a checkpoint's size, root and time, not its row
+    // id: the copy verifies, and were it taken as the checkpoint before,
+    // the interval would hold nothing.
+    conn.execute(
+        "INSERT INTO checkpoints (tree_size, root, at, key_id, signature)
+         SELECT tree_size, root, at, key_id, signature FROM checkpoints WHERE id = ?1",
+        [newest.id],
+    )
+    .unwrap();
+    let findings = caught(&h);
+    named(
+        &findings,
+        &format!("record {last}"),
+        "record_hash does not match",
+    );
+}
+
+#[test]
+fn an_edited_leaf_before_the_interval_cannot_move_its_first_record() {
+    let (h, _server) = swept();
+    let conn = Connection::open(h.db_path()).unwrap();
+    let (previous, _) = newest_two(&conn);
+    // The first record of the interval, altered: the one an off-by-one at
+    // the interval's start would leave out.
+    let first: i64 = conn
+        .query_row(
+            "SELECT MIN(record_id) FROM ledger_rows WHERE seq >= ?1 AND record_id IS NOT NULL",
+            [previous.tree_size],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute("UPDATE record_rows SET status = 203 WHERE id = ?1", [first])
+        .unwrap();
+    let findings = caught(&h);
+    named(
+        &findings,
+        &format!("record {first}"),
+        "record_hash does not match",
+    );
+    // The last leaf before the interval (which only the whole verify
+    // hashes) made to name a record far past every real one: the interval
+    // still starts at the first record its own leaves name.
+    conn.execute_batch(&format!(
+        "DROP TRIGGER ledger_no_update;
+         UPDATE ledger_rows SET record_id = 1000000000 WHERE seq = (SELECT MAX(seq) FROM ledger_rows
+             WHERE seq < {} AND record_id IS NOT NULL);",
+        previous.tree_size
+    ))
+    .unwrap();
+    let findings = caught(&h);
+    named(
+        &findings,
+        &format!("record {first}"),
+        "record_hash does not match",
+    );
+}
