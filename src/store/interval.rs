@@ -36,28 +36,7 @@ impl Store {
     /// (older ones in their text); quotes inside a leaf's strings are
     /// escaped, so only a leaf's own `type` member matches the patterns.
     pub fn logged_before(&self, seq: i64) -> Result<LoggedBefore> {
-        let conn = self.conn();
-        let record = conn
-            .query_row(
-                r#"SELECT record_id, leaf FROM ledger
-                   WHERE seq < ?1 AND (record_id IS NOT NULL
-                       OR leaf LIKE '%"type":"capture"%' OR leaf LIKE '%"type":"failure"%')
-                   ORDER BY seq DESC LIMIT 1"#,
-                [seq],
-                |row| Ok((row.get::<_, Option<i64>>(0)?, row.get::<_, String>(1)?)),
-            )
-            .optional()?
-            .and_then(|(id, leaf)| id.or_else(|| member(&leaf, "record_id")));
-        let event = conn
-            .query_row(
-                r#"SELECT leaf FROM ledger WHERE seq < ?1 AND leaf LIKE '%"type":"event"%'
-                   ORDER BY seq DESC LIMIT 1"#,
-                [seq],
-                |row| row.get::<_, String>(0),
-            )
-            .optional()?
-            .and_then(|leaf| member(&leaf, "event_id"));
-        Ok(LoggedBefore { record, event })
+        self.logged_next_to(seq, "seq < ?1", "DESC")
     }
 
     /// The first record and event named by a leaf from ledger entry `seq`
@@ -66,13 +45,21 @@ impl Store {
     /// taken as the lower of the two, so an edited leaf before the
     /// stretch cannot move its start past records it holds.
     pub fn logged_from(&self, seq: i64) -> Result<LoggedBefore> {
+        self.logged_next_to(seq, "seq >= ?1", "")
+    }
+
+    /// The record and event named by the nearest leaves on one side of
+    /// `seq`: `side` bounds `seq`, `order` walks away from it.
+    fn logged_next_to(&self, seq: i64, side: &str, order: &str) -> Result<LoggedBefore> {
         let conn = self.conn();
         let record = conn
             .query_row(
-                r#"SELECT record_id, leaf FROM ledger
-                   WHERE seq >= ?1 AND (record_id IS NOT NULL
-                       OR leaf LIKE '%"type":"capture"%' OR leaf LIKE '%"type":"failure"%')
-                   ORDER BY seq LIMIT 1"#,
+                &format!(
+                    r#"SELECT record_id, leaf FROM ledger
+                       WHERE {side} AND (record_id IS NOT NULL
+                           OR leaf LIKE '%"type":"capture"%' OR leaf LIKE '%"type":"failure"%')
+                       ORDER BY seq {order} LIMIT 1"#
+                ),
                 [seq],
                 |row| Ok((row.get::<_, Option<i64>>(0)?, row.get::<_, String>(1)?)),
             )
@@ -80,8 +67,10 @@ impl Store {
             .and_then(|(id, leaf)| id.or_else(|| member(&leaf, "record_id")));
         let event = conn
             .query_row(
-                r#"SELECT leaf FROM ledger WHERE seq >= ?1 AND leaf LIKE '%"type":"event"%'
-                   ORDER BY seq LIMIT 1"#,
+                &format!(
+                    r#"SELECT leaf FROM ledger WHERE {side} AND leaf LIKE '%"type":"event"%'
+                       ORDER BY seq {order} LIMIT 1"#
+                ),
                 [seq],
                 |row| row.get::<_, String>(0),
             )

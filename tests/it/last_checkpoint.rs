@@ -85,6 +85,23 @@ fn named(findings: &[Value], concerns: &str, words: &str) {
     );
 }
 
+/// Alters record `id` (its status) and asserts the verify names it.
+fn alter_record_and_expect_it_named(h: &Harness, conn: &Connection, id: i64) {
+    conn.execute("UPDATE record_rows SET status = 203 WHERE id = ?1", [id])
+        .unwrap();
+    expect_record_named(h, id);
+}
+
+/// Asserts the verify exits 1 naming record `id`'s hash.
+fn expect_record_named(h: &Harness, id: i64) {
+    let findings = caught(h);
+    named(
+        &findings,
+        &format!("record {id}"),
+        "record_hash does not match",
+    );
+}
+
 #[test]
 fn a_healthy_store_passes_and_says_what_it_covered() {
     let (h, _server) = swept();
@@ -301,8 +318,6 @@ fn a_copy_of_the_newest_checkpoint_does_not_empty_the_interval() {
     let last: i64 = conn
         .query_row("SELECT MAX(id) FROM record_rows", [], |r| r.get(0))
         .unwrap();
-    conn.execute("UPDATE record_rows SET status = 203 WHERE id = ?1", [last])
-        .unwrap();
     // A signature covers a checkpoint's size, root and time, not its row
     // id: the copy verifies, and were it taken as the checkpoint before,
     // the interval would hold nothing.
@@ -312,12 +327,7 @@ fn a_copy_of_the_newest_checkpoint_does_not_empty_the_interval() {
         [newest.id],
     )
     .unwrap();
-    let findings = caught(&h);
-    named(
-        &findings,
-        &format!("record {last}"),
-        "record_hash does not match",
-    );
+    alter_record_and_expect_it_named(&h, &conn, last);
 }
 
 #[test]
@@ -334,14 +344,7 @@ fn an_edited_leaf_before_the_interval_cannot_move_its_first_record() {
             |r| r.get(0),
         )
         .unwrap();
-    conn.execute("UPDATE record_rows SET status = 203 WHERE id = ?1", [first])
-        .unwrap();
-    let findings = caught(&h);
-    named(
-        &findings,
-        &format!("record {first}"),
-        "record_hash does not match",
-    );
+    alter_record_and_expect_it_named(&h, &conn, first);
     // The last leaf before the interval (which only the whole verify
     // hashes) made to name a record far past every real one: the interval
     // still starts at the first record its own leaves name.
@@ -352,10 +355,5 @@ fn an_edited_leaf_before_the_interval_cannot_move_its_first_record() {
         previous.tree_size
     ))
     .unwrap();
-    let findings = caught(&h);
-    named(
-        &findings,
-        &format!("record {first}"),
-        "record_hash does not match",
-    );
+    expect_record_named(&h, first);
 }
