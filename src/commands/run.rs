@@ -7,10 +7,17 @@ use crate::daemon::{self, DaemonError};
 
 pub fn run(env: &Env) -> anyhow::Result<Status> {
     let config = env.config()?;
+    daemon::refuse_without_sources(&config).map_err(exit_error)?;
     let database = env.database_path(Some(&config))?;
-    match daemon::run(config, &database) {
-        Ok(()) => Ok(Status::Success),
-        Err(DaemonError::Refused(message)) => Err(UsageError(message).into()),
-        Err(DaemonError::Failed(e)) => Err(e),
+    daemon::run(config, &database).map_err(exit_error)?;
+    Ok(Status::Success)
+}
+
+/// A daemon that would not start is a usage error (exit 2); one that
+/// failed running is a runtime error.
+fn exit_error(error: DaemonError) -> anyhow::Error {
+    match error {
+        DaemonError::Refused(message) => UsageError(message).into(),
+        DaemonError::Failed(e) => e,
     }
 }

@@ -53,9 +53,7 @@ pub struct DaemonLink {
 /// Runs the daemon on `database` until a stop signal; returns once every
 /// write has finished.
 pub fn run(config: Config, database: &Path) -> Result<(), DaemonError> {
-    if config.sources.is_empty() {
-        return Err(DaemonError::Refused(no_sources(&config.path)));
-    }
+    refuse_without_sources(&config)?;
     let config_path = config.path.clone();
     if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
         crate::store::create_private_dir(dir)
@@ -259,8 +257,17 @@ async fn reload(
     notifier.ready(&format!("{kind}: {message}"));
 }
 
-/// Why a daemon is not started on a configuration without sources: it
-/// would run, report ready and watch nothing.
+/// Refuses a configuration without sources: a daemon would run, report
+/// ready and watch nothing. `scopewatch run` asks before anything else
+/// (such as where the database is), so that is the error it reports.
+pub fn refuse_without_sources(config: &Config) -> Result<(), DaemonError> {
+    if config.sources.is_empty() {
+        return Err(DaemonError::Refused(no_sources(&config.path)));
+    }
+    Ok(())
+}
+
+/// Why a daemon is not started on a configuration without sources.
 fn no_sources(path: &Path) -> String {
     format!(
         "{}: no [[source]] to watch: add at least one (id and url); `scopewatch config check` validates the file",
