@@ -162,7 +162,7 @@ pub fn verify_last_checkpoint(
                         findings.push(Finding::info(
                             concerns,
                             format!(
-                                "no Merkle edge was saved with it (it was signed by an earlier scopewatch): derived from the {} ledger entries it signed, which hash to its root, and saved for the next run",
+                                "no Merkle edge was saved with it (it was signed by an earlier scopewatch): derived from the {} ledger entries it signed, which hash to its root; it is saved for the next run when the database takes the write",
                                 previous.tree_size
                             ),
                         ));

@@ -110,7 +110,7 @@ impl<L: LeafSource> Proofs<L> {
             let tree = Tree::new(self.leaves.leaf_hashes(start, end)?);
             if tree.size() != end - start {
                 return Err(EvidenceError::Damaged(format!(
-                    "the ledger's entries {start} to {} changed while the bundle was written",
+                    "the ledger's entries {start} to {} are missing though a checkpoint signed them: `scopewatch verify` names what was removed",
                     end - 1
                 )));
             }
