@@ -24,6 +24,7 @@ pub mod hash;
 pub mod isolation;
 pub mod logging;
 pub mod query;
+pub mod routing;
 pub mod scope;
 pub mod store;
 pub mod sweep;

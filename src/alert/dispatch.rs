@@ -54,7 +54,7 @@ pub struct RoundReport {
 #[derive(Clone)]
 pub struct Dispatcher {
     channels: Arc<HashMap<String, Channel>>,
-    routes: Arc<[crate::alert::Route]>,
+    routes: Arc<[crate::routing::Route]>,
     store: StoreHandle,
     http: reqwest::Client,
     /// Deliveries being sent by the daemon loop, not to be started again.

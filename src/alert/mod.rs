@@ -1,47 +1,33 @@
-//! Alerts: which channels an event goes to ([`route`]), what the messages
-//! say ([`payload`]), how each channel kind sends them ([`channel`]), and
-//! the dispatcher that drains the outbox with capped exponential backoff
-//! ([`dispatch`]); what a channel is, as the configuration builds it
-//! ([`settings`]). Deliveries are enqueued by the store in the same
+//! Alerts: what the messages say ([`payload`]), how each channel kind
+//! sends them ([`channel`]), and the dispatcher that drains the outbox with
+//! capped exponential backoff ([`dispatch`]); what a channel is, as the
+//! configuration builds it ([`settings`]). Which channels an event goes to
+//! is [`crate::routing`]'s; deliveries are enqueued by `record` in the same
 //! transaction as their events, so a crash neither loses nor invents one.
 
 pub mod channel;
 pub mod dispatch;
 pub mod payload;
-pub mod route;
 pub mod settings;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDate;
-
 pub use dispatch::{Dispatcher, RoundReport};
-pub use route::{Filter, Route, Severity, Subject, channels_for, event_severity};
-pub use settings::{Attestation, Channel, ChannelKind, EmailSettings, Expiry, Secret, Tls, routes};
+pub use settings::{Channel, ChannelKind, EmailSettings, Secret, Tls, routes};
 
-/// What the store needs, with an attempt, to raise and route alerts.
-#[derive(Debug, Clone, Default)]
-pub struct AttemptAlerts {
-    pub routes: Arc<[Route]>,
-    pub remind_every: Option<Duration>,
-    /// Only for a configured page, not for the pages it links to.
-    pub attestation: Option<Attestation>,
-}
+use crate::routing::{AttemptAlerts, Attestation};
 
-impl AttemptAlerts {
-    /// `remind_every` and `attestation`: the source's; `attestation` only
-    /// for a configured page.
-    pub fn new(
-        channels: &[Channel],
-        remind_every: Option<Duration>,
-        attestation: Option<&Attestation>,
-    ) -> AttemptAlerts {
-        AttemptAlerts {
-            routes: routes(channels).into(),
-            remind_every,
-            attestation: attestation.cloned(),
-        }
+/// The alert rules of a source's attempts: routes to `channels`, and the
+/// source's `remind_every` and `attestation` (only for a configured page).
+pub fn attempt_alerts(
+    channels: &[Channel],
+    remind_every: Option<Duration>,
+    attestation: Option<&Attestation>,
+) -> AttemptAlerts {
+    AttemptAlerts {
+        routes: routes(channels).into(),
+        remind_every,
+        attestation: attestation.cloned(),
     }
 }
 
@@ -65,43 +51,6 @@ pub fn backoff_delay(base: Duration, max: Duration, attempts: u32) -> Duration {
     base.saturating_mul(factor).min(max)
 }
 
-/// When the attestation expires: the configured date, or the first date the
-/// pattern finds in the page text plus `valid_for`.
-pub fn expiry_date(attestation: &Attestation, text: &str) -> Option<NaiveDate> {
-    match &attestation.expiry {
-        Expiry::Date(date) => Some(*date),
-        Expiry::Pattern {
-            regex,
-            valid_for_days,
-        } => {
-            let captures = regex.captures(text)?;
-            let found = captures
-                .name("date")
-                .or_else(|| captures.get(1))
-                .or_else(|| captures.get(0))?
-                .as_str()
-                .trim();
-            let date = parse_date(found)?;
-            date.checked_add_days(chrono::Days::new(u64::from(*valid_for_days)))
-        }
-    }
-}
-
-/// Dates as compliance pages write them.
-fn parse_date(text: &str) -> Option<NaiveDate> {
-    const FORMATS: &[&str] = &[
-        "%Y-%m-%d",
-        "%B %d, %Y",
-        "%d %B %Y",
-        "%b %d, %Y",
-        "%d %b %Y",
-        "%m/%d/%Y",
-    ];
-    FORMATS
-        .iter()
-        .find_map(|f| NaiveDate::parse_from_str(text, f).ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,24 +63,6 @@ mod tests {
             .collect();
         assert_eq!(delays, [30, 60, 120, 240, 300, 300]);
         assert_eq!(backoff_delay(base, max, 1000), max);
-    }
-
-    #[test]
-    fn expiry_from_a_date_on_the_page() {
-        let attestation = Attestation {
-            expiry: Expiry::Pattern {
-                regex: regex::Regex::new(r"signed on (?P<date>[A-Z][a-z]+ \d{1,2}, \d{4})")
-                    .unwrap(),
-                valid_for_days: 365,
-            },
-            days: vec![90, 30, 7, 0],
-        };
-        let text = "The PCI DSS AOC was signed on March 3, 2026 by the QSA.";
-        assert_eq!(
-            expiry_date(&attestation, text),
-            NaiveDate::from_ymd_opt(2027, 3, 3)
-        );
-        assert_eq!(expiry_date(&attestation, "no date here"), None);
     }
 
     #[test]

@@ -288,7 +288,7 @@ mod tests {
                     record_sha256: "cc".into(),
                 }),
                 diff,
-                severity: crate::alert::Severity::Medium,
+                severity: crate::routing::Severity::Medium,
                 scope: json!({"added": [], "removed": [], "renamed": []}),
             },
         }

@@ -1,15 +1,12 @@
 //! What an alert channel is, as validated from `[[alert]]` (the
 //! configuration builds these): how it delivers, with its secrets held in a
-//! [`Secret`]; and a source's attestation reminders (`[source.attestation]`).
+//! [`Secret`].
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::NaiveDate;
-use regex::Regex;
-
-use super::{Filter, Route};
+use crate::routing::{Filter, Route};
 
 /// A secret value; Debug shows `<redacted>`, and there is no Display.
 #[derive(Clone, PartialEq, Eq)]
@@ -106,25 +103,6 @@ pub struct EmailSettings {
     pub password: Option<Secret>,
     pub from: String,
     pub to: Vec<String>,
-}
-
-/// `[source.attestation]`: when the vendor's attestation expires.
-#[derive(Debug, Clone)]
-pub struct Attestation {
-    pub expiry: Expiry,
-    /// Reminders this many days before, descending (default 90, 30, 7, 0).
-    pub days: Vec<u32>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Expiry {
-    Date(NaiveDate),
-    /// A regex whose first capture group (or `date` group) is a date on the
-    /// page; the attestation expires `valid_for` days after it.
-    Pattern {
-        regex: Regex,
-        valid_for_days: u32,
-    },
 }
 
 /// The routes (names and filters) the store enqueues deliveries by.

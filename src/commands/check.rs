@@ -3,8 +3,8 @@
 use std::io::IsTerminal;
 
 use super::{Env, Status, UsageError, cell, print_json, print_table_with_severity};
-use crate::alert::event_severity;
 use crate::app::{App, SweepRequest};
+use crate::routing::event_severity;
 use crate::scope::Severity;
 use crate::sweep::SourceOutcome;
 

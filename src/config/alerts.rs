@@ -15,10 +15,9 @@ use url::Url;
 
 use super::secrets::{interpolate, process_env, read_secret_file};
 use super::{Validator, values};
-use crate::alert::{
-    Attestation, Channel, ChannelKind, EmailSettings, Expiry, Filter, Secret, Severity, Tls,
-};
+use crate::alert::{Channel, ChannelKind, EmailSettings, Secret, Tls};
 use crate::detect::EventKind;
+use crate::routing::{Attestation, Expiry, Filter, Severity};
 
 pub const MAX_ATTEMPTS: u32 = 8;
 pub const BACKOFF: &str = "30s";

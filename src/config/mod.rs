@@ -25,9 +25,10 @@ use serde::Deserialize as _;
 use toml::Spanned;
 use url::Url;
 
-use crate::alert::{Attestation, Channel};
+use crate::alert::Channel;
 use crate::extract::ExtractRules;
 use crate::fetch::HttpSettings;
+use crate::routing::Attestation;
 use crate::scope::{ScopeSettings, ScopeSpec};
 use raw::{RawConfig, RawSource};
 pub use values::Schedule;

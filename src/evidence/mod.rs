@@ -43,8 +43,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::alert::Route;
 use crate::fetch::tls::ExtraRoots;
+use crate::routing::Route;
 use crate::store::{Store, StoreError, StoreHandle};
 
 /// Makes the names just written in `dir` durable (on Unix, where a

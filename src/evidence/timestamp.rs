@@ -23,9 +23,9 @@ use super::checkpoint::{self, Checkpoint};
 use super::rfc3161::{self, TsaTrust};
 use super::timestamp_check::{self, StoredToken};
 use super::{EvidenceError, Finding, ledger};
-use crate::alert::Route;
 use crate::clock;
 use crate::detect::{EventDraft, EventKind};
+use crate::routing::Route;
 use crate::store::Store;
 
 /// `[evidence] tsa_timeout` when not written.

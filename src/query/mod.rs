@@ -11,10 +11,10 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::alert::event_severity;
 use crate::clock;
 use crate::config::Config;
 use crate::detect::EventKind;
+use crate::routing::event_severity;
 use crate::scope::Severity;
 use crate::store::{
     EventFilter, EventRow, RecordSummary, ScopeFilter, ScopePairs, ScopeTransition, SourceSummary,

@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 use tokio::sync::{oneshot, watch};
 
 use super::{AttemptRecord, Finish, Recorded, Result, Store};
-use crate::alert::Route;
+use crate::routing::Route;
 
 /// The most attempts, or messages' delivery results (a digest's message
 /// holds many), committed together.

@@ -179,7 +179,7 @@ pub struct AttemptRecord {
     /// `[scope]` settings: aliases and watched services for the scope diff.
     pub scope_settings: Arc<ScopeSettings>,
     /// Where the events go (channel names and filters), reminders, attestation.
-    pub alerts: crate::alert::AttemptAlerts,
+    pub alerts: crate::routing::AttemptAlerts,
     /// For a page extracted from a source that follows links: the links
     /// found, to decide which to follow (see [`crate::follow`]).
     pub follow: Option<crate::follow::Followed>,
@@ -1129,9 +1129,9 @@ pub(crate) mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let first = store.record_attempt(&attempt("a", b"one")).unwrap();
         let stale = stale_candidates;
-        let routes = [crate::alert::Route {
+        let routes = [crate::routing::Route {
             channel: "hook".into(),
-            filter: crate::alert::Filter {
+            filter: crate::routing::Filter {
                 kinds: vec![crate::detect::EventKind::Stale],
                 ..Default::default()
             },

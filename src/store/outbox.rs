@@ -13,10 +13,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{AttemptRecord, AttemptResult, EventRow, Result, Store, insert_event};
-use crate::alert::{self, Route, Severity, Subject};
+use crate::alert;
 use crate::clock;
 use crate::detect::{EventDraft, EventKind, SourceState};
 use crate::hash::Digest;
+use crate::routing::{self, Route, Severity, Subject};
 
 /// The delivery a finished attempt concerns, and the event it carried.
 struct FinishedDelivery {
@@ -174,7 +175,7 @@ pub(super) fn on_recorded(
     let mut reached = None;
     if let (Some(attestation), AttemptResult::Extracted { text, .. }) =
         (&attempt.alerts.attestation, &attempt.result)
-        && let Some(expires) = alert::expiry_date(attestation, text)
+        && let Some(expires) = routing::expiry_date(attestation, text)
     {
         let days_left = (expires - at.date_naive()).num_days();
         let thresholds: Vec<u32> = attestation
@@ -349,14 +350,14 @@ pub(super) fn enqueue(
     now: &str,
 ) -> Result<()> {
     let services = scope_services(&event.details);
-    let severity = alert::event_severity(event.severity.as_deref(), event.kind);
+    let severity = routing::event_severity(event.severity.as_deref(), event.kind);
     let subject = Subject {
         kind: event.kind,
         source: &event.source,
         services: &services,
         severity,
     };
-    for channel in alert::channels_for(routes, &subject, except) {
+    for channel in routing::channels_for(routes, &subject, except) {
         conn.prepare_cached(
             "INSERT OR IGNORE INTO outbox (id, event_id, channel, created_at, next_attempt_at)
              VALUES (?1, ?2, ?3, ?4, ?4)",
@@ -438,7 +439,7 @@ impl Store {
                     ))
                 })?;
         let details = super::queries::details_map(details.as_deref());
-        let severity = alert::event_severity(severity.as_deref(), kind);
+        let severity = routing::event_severity(severity.as_deref(), kind);
         let scope_field = |name: &str| {
             details
                 .get(name)

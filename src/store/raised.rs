@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{EventRow, Result, Store, insert_event, outbox};
-use crate::alert::Route;
 use crate::detect::{EventDraft, EventKind};
+use crate::routing::Route;
 
 /// Inserts `draft` against the newest record and enqueues its deliveries;
 /// `None` when there is no record yet to attach it to.

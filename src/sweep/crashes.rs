@@ -154,7 +154,7 @@ impl Sweeper {
             },
             fail_after,
             scope_settings: Arc::clone(&self.config.scope),
-            alerts: crate::alert::AttemptAlerts::new(
+            alerts: crate::alert::attempt_alerts(
                 &self.config.alerts,
                 source.remind_every,
                 source.attestation.as_deref().filter(|_| parent.is_none()),

@@ -502,7 +502,7 @@ impl Sweeper {
             result,
             fail_after: job.source.fail_after,
             scope_settings: Arc::clone(&self.config.scope),
-            alerts: crate::alert::AttemptAlerts::new(
+            alerts: crate::alert::attempt_alerts(
                 &self.config.alerts,
                 job.source.remind_every,
                 job.source

@@ -1,6 +1,15 @@
-//! Which channels an event goes to: an event's severity (its own, or its
-//! kind's) and the per-channel filters (event kinds, minimum severity, sources, services).
-//! Pure; the store applies it when it enqueues deliveries.
+//! The alert rules an attempt is recorded with: which channels an event
+//! goes to (an event's severity, its own or its kind's, and the per-channel
+//! filters: event kinds, minimum severity, sources, services), how often a
+//! lasting problem is reminded of, and when a source's attestation expires
+//! ([`attestation`]). Pure; `record` applies them when it files events.
+
+pub mod attestation;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use attestation::{Attestation, Expiry, expiry_date};
 
 /// How urgent an event is: one scale for every event (scope events carry
 /// their own, from the scope diff); a channel's `severity` is the minimum
@@ -64,7 +73,7 @@ impl Filter {
     }
 }
 
-/// A channel as the store sees it when enqueueing: its name and filters.
+/// A channel as events are routed to it: its name and filters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub channel: String,
@@ -82,6 +91,17 @@ pub fn channels_for<'r>(
         .iter()
         .filter(move |r| Some(r.channel.as_str()) != except && r.filter.matches(subject))
         .map(|r| r.channel.as_str())
+}
+
+/// The alert rules a source's attempts are recorded with.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptAlerts {
+    pub routes: Arc<[Route]>,
+    /// How often a lasting problem (failing, an unreadable scope) is
+    /// reminded of; `None`: never.
+    pub remind_every: Option<Duration>,
+    /// Only for a configured page, not for the pages it links to.
+    pub attestation: Option<Attestation>,
 }
 
 #[cfg(test)]
