@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use scopewatch::evidence::{self, Lifecycle, Signer};
 use scopewatch::fetch::Capture;
-use scopewatch::store::{AttemptRecord, AttemptResult, Store};
+use scopewatch::record::{AttemptRecord, AttemptResult, record_attempt};
+use scopewatch::store::Store;
 
 fn arg(n: usize, default: usize) -> Result<usize, Box<dyn std::error::Error>> {
     Ok(std::env::args()
@@ -99,22 +100,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &source.scope,
             &config.scope,
         )?;
-        store.record_attempt(&AttemptRecord {
-            source: source.id.clone(),
-            source_url: source.url.to_string(),
-            parent: None,
-            capture: Capture {
-                status: Some(200),
-                content_type: Some("text/html".into()),
-                ..Capture::begun(source.url.to_string())
+        record_attempt(
+            &mut store,
+            &AttemptRecord {
+                source: source.id.clone(),
+                source_url: source.url.to_string(),
+                parent: None,
+                capture: Capture {
+                    status: Some(200),
+                    content_type: Some("text/html".into()),
+                    ..Capture::begun(source.url.to_string())
+                },
+                result: AttemptResult::extracted(body.as_bytes(), extracted, scope)?,
+                fail_after: 3,
+                scope_settings: Arc::clone(&config.scope),
+                alerts: Default::default(),
+                follow: None,
+                via: None,
             },
-            result: AttemptResult::extracted(body.as_bytes(), extracted, scope)?,
-            fail_after: 3,
-            scope_settings: Arc::clone(&config.scope),
-            alerts: Default::default(),
-            follow: None,
-            via: None,
-        })?;
+        )?;
     }
     println!("recorded {captures} captures in {:.2?}", started.elapsed());
     evidence::checkpoint::sign(&store, &signer)?;

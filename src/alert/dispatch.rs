@@ -374,14 +374,13 @@ impl Dispatcher {
                 tracing::warn!(delivery = %id, "alert delivery failed: {error}");
             }
         }
-        let results = self
-            .store
-            .finish_deliveries(
-                finishes.clone(),
-                Arc::clone(&self.claimer),
-                Arc::clone(&self.routes),
-            )
-            .await;
+        let results = crate::record::deliveries::finish_deliveries(
+            &self.store,
+            finishes.clone(),
+            Arc::clone(&self.claimer),
+            Arc::clone(&self.routes),
+        )
+        .await;
         let mut unrecorded = Vec::new();
         for (delivery, result) in batch.iter().zip(results) {
             match result {

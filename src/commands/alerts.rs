@@ -76,7 +76,7 @@ fn test(env: &Env, only: Option<&str>) -> anyhow::Result<Status> {
     let mut failed = 0;
     for channel in channels {
         let item = Item {
-            delivery_id: crate::alert::delivery_id(),
+            delivery_id: crate::store::delivery_id(),
             alert: AlertData {
                 event_id: 0,
                 kind: EventKind::AlertTest,

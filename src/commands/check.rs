@@ -4,7 +4,6 @@ use std::io::IsTerminal;
 
 use super::{Env, Status, UsageError, cell, print_json, print_table_with_severity};
 use crate::app::{App, SweepRequest};
-use crate::routing::event_severity;
 use crate::scope::Severity;
 use crate::sweep::SourceOutcome;
 
@@ -114,7 +113,7 @@ fn highest_severity(outcome: &SourceOutcome) -> Option<Severity> {
     outcome
         .events
         .iter()
-        .map(|e| event_severity(e.severity.as_deref(), e.kind))
+        .map(|e| e.kind.severity(e.severity.as_deref()))
         .max()
 }
 

@@ -27,10 +27,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::detect;
 use crate::hash::Digest;
 use crate::scope::{ScopeDiff, ScopeSet, Severity};
 use crate::store::{DerivedHashes, EventRow};
+use crate::textdiff;
 
 /// The leaf version that states an event's content.
 pub const VERSION: i64 = 2;
@@ -200,7 +200,7 @@ pub fn scope_event_problem(
             "{problem} between the scope sets of {records}: the event's lists were edited"
         ));
     }
-    let summary = detect::scope_summary(&diff);
+    let summary = textdiff::scope_summary(&diff);
     if event.summary != summary {
         return Some(format!(
             "its summary is not what its lists give ({summary:?}): the event was edited"
@@ -229,7 +229,7 @@ pub fn scope_event_problem(
 /// summary and diff), if so.
 pub fn content_event_problem(event: &EventRow, previous: &str, current: &str) -> Option<String> {
     let from = event.from_snapshot?;
-    let (summary, diff) = detect::content_change(previous, current, from, event.to_snapshot);
+    let (summary, diff) = textdiff::content_change(previous, current, from, event.to_snapshot);
     let diff_hash = Digest::of(diff.as_bytes()).to_hex();
     if event.summary != summary {
         Some(format!(
@@ -249,8 +249,8 @@ pub fn content_event_problem(event: &EventRow, previous: &str, current: &str) ->
 /// Why a `content` event's summary is not what its `diff` counts, if so
 /// (where the texts are not at hand: a bundle).
 pub fn content_summary_problem(event: &EventRow, diff: &str) -> Option<String> {
-    let (added, removed) = detect::diff_line_counts(diff);
-    let summary = detect::content_summary(added, removed);
+    let (added, removed) = textdiff::diff_line_counts(diff);
+    let summary = textdiff::content_summary(added, removed);
     (event.summary != summary).then(|| {
         format!("its summary is not what its diff counts ({summary:?}): the event was edited")
     })
@@ -317,7 +317,7 @@ mod tests {
         };
         let genuine = event(
             "scope",
-            &detect::scope_summary(&diff),
+            &textdiff::scope_summary(&diff),
             Some("medium"),
             serde_json::to_value(&diff).unwrap(),
         );
@@ -347,7 +347,7 @@ mod tests {
 
     #[test]
     fn a_content_event_is_recomputed_from_the_two_texts() {
-        let (summary, diff) = detect::content_change("a\nb\n", "a\nc\n", 1, 2);
+        let (summary, diff) = textdiff::content_change("a\nb\n", "a\nc\n", 1, 2);
         let mut row = event("content", &summary, None, json!({}));
         row.diff_hash = Some(Digest::of(diff.as_bytes()).to_hex());
         assert_eq!(content_event_problem(&row, "a\nb\n", "a\nc\n"), None);

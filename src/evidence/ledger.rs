@@ -734,8 +734,9 @@ mod tests {
         )
         .unwrap();
         let scope = crate::scope::ScopeOutcome::Extracted(Default::default());
-        store
-            .record_attempt(&crate::store::AttemptRecord {
+        crate::record::record_attempt(
+            &mut store,
+            &crate::record::AttemptRecord {
                 source: "a".into(),
                 source_url: url.into(),
                 parent: None,
@@ -743,14 +744,15 @@ mod tests {
                     status: Some(200),
                     ..crate::fetch::Capture::begun(url.into())
                 },
-                result: crate::store::AttemptResult::extracted(b"page", extracted, scope).unwrap(),
+                result: crate::record::AttemptResult::extracted(b"page", extracted, scope).unwrap(),
                 fail_after: 3,
                 scope_settings: Default::default(),
                 alerts: Default::default(),
                 follow: None,
                 via: None,
-            })
-            .unwrap();
+            },
+        )
+        .unwrap();
         let stored: (String, Option<i64>) = store
             .conn()
             .query_row(

@@ -31,7 +31,6 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{EvidenceError, Finding};
-use crate::detect;
 use crate::extract::ExtractRules;
 use crate::hash::Digest;
 use crate::isolation::Extractor;
@@ -519,7 +518,7 @@ impl<'c> Rechecker<'c> {
 
     /// Walks the captures in id order, replaying what the sweep decided
     /// for each re-extracted one (the scope it stores depends on the
-    /// source's previous stored scope, see [`detect::detect_scope`]), and
+    /// source's previous stored scope, see [`crate::record::judge_scope`]), and
     /// names every capture whose stored hashes differ. Each stored scope
     /// set a capture names is also checked against its hash.
     fn compare(
@@ -585,13 +584,8 @@ impl<'c> Rechecker<'c> {
                                 row.text_hash.as_deref().unwrap_or("none")
                             ));
                         }
-                        let detection = detect::detect_scope(
-                            before.map(|(_, set)| set),
-                            before.map(|(record, _)| record),
-                            state.broken,
-                            scope,
-                            settings,
-                        );
+                        let detection =
+                            crate::record::judge_scope(before, state.broken, scope, settings);
                         let expected = match &**scope {
                             ScopeOutcome::Extracted(set) if !detection.broken => Some(set.hash()),
                             _ => None,

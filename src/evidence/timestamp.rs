@@ -285,55 +285,52 @@ fn save(
 /// Records a failure; raises `timestamp-failed` (an event, its ledger leaf
 /// and its deliveries) unless the TSA was already failing. One transaction.
 fn fail(
-    store: &Store,
+    store: &mut Store,
     checkpoint: i64,
     tsa: &Url,
     error: &str,
     routes: &[Route],
 ) -> Result<(), EvidenceError> {
-    let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
     let now = clock::format(clock::now());
-    let last_failure: Option<String> = tx
-        .query_row(
-            "SELECT MAX(at) FROM timestamp_failures WHERE tsa_url = ?1",
-            [tsa.as_str()],
-            |row| row.get(0),
-        )
-        .optional()?
-        .flatten();
-    let last_success: Option<String> = tx
-        .query_row(
-            "SELECT MAX(at) FROM checkpoint_timestamps WHERE tsa_url = ?1",
-            [tsa.as_str()],
-            |row| row.get(0),
-        )
-        .optional()?
-        .flatten();
-    let already_failing = last_failure.is_some() && last_failure >= last_success;
-    tx.execute(
-        "INSERT INTO timestamp_failures (checkpoint_id, tsa_url, at, error) VALUES (?1, ?2, ?3, ?4)",
-        params![checkpoint, tsa.as_str(), now, error],
-    )?;
-    if !already_failing {
-        let draft = EventDraft {
-            kind: EventKind::TimestampFailed,
-            summary: format!(
-                "no RFC 3161 timestamp for checkpoint {checkpoint}: {error}; retried after each sweep"
-            ),
-            from_record: None,
-            diff: None,
-            severity: None,
-            details: None,
-        };
-        if let Some(event) = crate::store::raise_event(&tx, &draft, routes, &now)? {
-            ledger::record_event(
-                &tx,
-                &event,
-                ledger::object(serde_json::json!({ "checkpoint_id": checkpoint })),
-            )?;
+    store.write(|w| {
+        let tx = w.conn();
+        let last_failure: Option<String> = tx
+            .query_row(
+                "SELECT MAX(at) FROM timestamp_failures WHERE tsa_url = ?1",
+                [tsa.as_str()],
+                |row| row.get(0),
+            )
+            .optional()?
+            .flatten();
+        let last_success: Option<String> = tx
+            .query_row(
+                "SELECT MAX(at) FROM checkpoint_timestamps WHERE tsa_url = ?1",
+                [tsa.as_str()],
+                |row| row.get(0),
+            )
+            .optional()?
+            .flatten();
+        let already_failing = last_failure.is_some() && last_failure >= last_success;
+        tx.execute(
+            "INSERT INTO timestamp_failures (checkpoint_id, tsa_url, at, error) VALUES (?1, ?2, ?3, ?4)",
+            params![checkpoint, tsa.as_str(), now, error],
+        )?;
+        if !already_failing {
+            let draft = EventDraft {
+                kind: EventKind::TimestampFailed,
+                summary: format!(
+                    "no RFC 3161 timestamp for checkpoint {checkpoint}: {error}; retried after each sweep"
+                ),
+                from_record: None,
+                diff: None,
+                severity: None,
+                details: None,
+            };
+            let extra = ledger::object(serde_json::json!({ "checkpoint_id": checkpoint }));
+            crate::record::raised::raise_event(w, &draft, extra, routes, &now)?;
         }
-    }
-    tx.commit()?;
+        Ok(())
+    })?;
     Ok(())
 }
 

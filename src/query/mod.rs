@@ -14,7 +14,6 @@ use serde::Serialize;
 use crate::clock;
 use crate::config::Config;
 use crate::detect::EventKind;
-use crate::routing::event_severity;
 use crate::scope::Severity;
 use crate::store::{
     EventFilter, EventRow, RecordSummary, ScopeFilter, ScopePairs, ScopeTransition, SourceSummary,
@@ -171,7 +170,7 @@ pub fn changes(
     })?;
     fill_severities(&mut events);
     if let Some(minimum) = query.severity {
-        events.retain(|e| event_severity(e.severity.as_deref(), e.kind) >= minimum);
+        events.retain(|e| e.kind.severity(e.severity.as_deref()) >= minimum);
     }
     Ok(events)
 }
@@ -180,7 +179,7 @@ pub fn changes(
 /// extraction events), else its kind's (see docs/alerts.md).
 pub fn fill_severities(events: &mut [EventRow]) {
     for event in events {
-        let severity = event_severity(event.severity.as_deref(), event.kind);
+        let severity = event.kind.severity(event.severity.as_deref());
         event.severity = Some(severity.as_str().to_string());
     }
 }
@@ -360,7 +359,7 @@ pub fn diff(store: &Store, query: &DiffQuery) -> Result<Diff> {
     let (added, removed, diff) = if query.word {
         words::unified(&old_text, &new_text, &from_label, &to_label)
     } else {
-        crate::detect::unified_diff_labelled(&old_text, &new_text, &from_label, &to_label)
+        crate::textdiff::unified_diff_labelled(&old_text, &new_text, &from_label, &to_label)
     };
     Ok(Diff {
         source: source.clone(),

@@ -18,14 +18,6 @@ pub use crate::scope::Severity;
 
 use crate::detect::EventKind;
 
-/// An event's severity: its own when it has one (scope events), else its
-/// kind's ([`EventKind::default_severity`]).
-pub fn event_severity(stored: Option<&str>, kind: EventKind) -> Severity {
-    stored
-        .and_then(|s| Severity::parse(s).ok())
-        .unwrap_or_else(|| kind.default_severity())
-}
-
 /// A channel's filters. Empty lists match everything, except that with no
 /// `events` list the `baseline` of a new source is not alerted on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

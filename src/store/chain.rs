@@ -184,7 +184,7 @@ fn select_records(rest: &str) -> String {
 }
 
 /// Where the next record goes: its id and the `prev_hash` it must carry.
-pub(super) struct Link {
+pub struct Link {
     pub id: i64,
     /// The last record's `record_hash` as the `records` view gives it, so
     /// a new record's derived `prev_hash` is exactly what it was hashed with.

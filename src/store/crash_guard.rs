@@ -6,9 +6,9 @@
 //! such crashes in a row. The decisions (whose marks are orphaned, when a
 //! source is quarantined) are the sweep's; this is the storage.
 
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
-use super::{AttemptResult, Result, Store};
+use super::{Result, Store, Writes};
 
 /// The error class of an attempt recorded for a process that died while
 /// extracting the page.
@@ -121,27 +121,23 @@ impl Store {
     }
 }
 
-/// What an attempt's record does to its source's mark (inside the record's
-/// transaction): a `crashed` attempt counts one crash more and leaves the
-/// source unmarked; any other attempt removes the mark and the count.
-pub(super) fn after_attempt(
-    tx: &Connection,
-    source: &str,
-    result: &AttemptResult,
-    recorded_at: &str,
-) -> Result<()> {
-    match result {
-        AttemptResult::Failed { class, .. } if class == CRASHED => {
-            tx.prepare_cached(
-                "UPDATE crash_guard SET owner = NULL, crashes = crashes + 1, crashed_at = ?2
-                 WHERE source = ?1",
-            )?
-            .execute(params![source, recorded_at])?;
-        }
-        _ => {
-            tx.prepare_cached("DELETE FROM crash_guard WHERE source = ?1")?
+impl Writes<'_> {
+    /// What an attempt's record does to its source's mark (inside the record's
+    /// transaction): a `crashed` attempt counts one crash more and leaves the
+    /// source unmarked; any other attempt removes the mark and the count.
+    pub fn after_attempt(&mut self, source: &str, crashed: bool, recorded_at: &str) -> Result<()> {
+        if crashed {
+            self.conn
+                .prepare_cached(
+                    "UPDATE crash_guard SET owner = NULL, crashes = crashes + 1, crashed_at = ?2
+                     WHERE source = ?1",
+                )?
+                .execute(params![source, recorded_at])?;
+        } else {
+            self.conn
+                .prepare_cached("DELETE FROM crash_guard WHERE source = ?1")?
                 .execute([source])?;
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -56,18 +56,20 @@ pub struct PortalVersion {
     pub title: Option<String>,
 }
 
-/// Where a page fetched so is, for change detection, when that is not the
-/// URL it was received from: each version of a portal document has its own
-/// download URL, so the document (`service-trust document <guid>`) is what
-/// a `moved` event compares.
-pub(super) fn location(via: &FetchedVia) -> Option<String> {
-    match via {
-        FetchedVia::Portal(call) => Some(document_location(call.portal, &call.document)),
-        FetchedVia::Browser { .. } => None,
+impl FetchedVia {
+    /// Where a page fetched so is, for change detection, when that is not the
+    /// URL it was received from: each version of a portal document has its own
+    /// download URL, so the document (`service-trust document <guid>`) is what
+    /// a `moved` event compares.
+    pub fn location(&self) -> Option<String> {
+        match self {
+            FetchedVia::Portal(call) => Some(document_location(call.portal, &call.document)),
+            FetchedVia::Browser { .. } => None,
+        }
     }
 }
 
-/// [`location`] of a stored record, from its `fetch_details`.
+/// [`FetchedVia::location`] of a stored record, from its `fetch_details`.
 pub(super) fn stored_location(details: &str) -> Option<String> {
     RecordedPortalCall::parse(details).map(|call| document_location(&call.portal, &call.document))
 }

@@ -1,32 +1,32 @@
 //! The alert outbox: deliveries enqueued in the same transaction as the
-//! events they are about (one per matching channel), the reminders that
-//! recording an attempt raises (`failing-reminder`,
-//! `extraction-broken-reminder`, `attestation-expiry`), and the
-//! dispatcher's reads and state changes: a claim with a lease before each
-//! send (one sender per delivery, across processes), then done, retry, or
-//! failed with an `alert-failed` event for the other channels.
+//! events they are about, the marks of attestation reminders raised, the
+//! reads reminders are decided on, and the dispatcher's reads and state
+//! changes: a claim with a lease before each send (one sender per
+//! delivery, across processes), then done, retry, or failed. What to
+//! enqueue and raise is `record`'s to decide.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{AttemptRecord, AttemptResult, EventRow, Result, Store, insert_event};
-use crate::alert;
+use super::{Result, Store, Writes};
 use crate::clock;
-use crate::detect::{EventDraft, EventKind, SourceState};
+use crate::detect::EventKind;
 use crate::hash::Digest;
-use crate::routing::{self, Route, Severity, Subject};
+use crate::scope::Severity;
 
-/// The delivery a finished attempt concerns, and the event it carried.
-struct FinishedDelivery {
-    channel: String,
-    attempts: i64,
-    event_id: i64,
-    record_id: i64,
-    source: String,
-    kind: EventKind,
+/// A delivery whose result was recorded, and the event it carried.
+#[derive(Debug, Clone)]
+pub struct FinishedDelivery {
+    pub state: DeliveryState,
+    pub channel: String,
+    pub attempts: i64,
+    pub event_id: i64,
+    pub record_id: i64,
+    pub source: String,
+    pub kind: EventKind,
 }
 
 /// Where a delivery is.
@@ -115,256 +115,143 @@ pub enum Finish {
     Failed { error: String },
 }
 
-/// The hook in `Store::record_attempt`: raises the reminders the attempt
-/// calls for, then enqueues one delivery per event and matching channel.
-/// `scope_unreadable`: the source's scope extraction stays broken after
-/// this attempt.
-pub(super) fn on_recorded(
-    conn: &Connection,
-    attempt: &AttemptRecord,
-    record_id: i64,
-    next: &SourceState,
-    scope_unreadable: bool,
-    events: &mut Vec<EventRow>,
-) -> Result<()> {
-    let at = attempt.capture.finished_at;
-    let now = clock::format(at);
-    let from_record = next.last_good.as_ref().map(|g| g.record_id);
-    let mut drafts = Vec::new();
-    if let Some(draft) = gone(conn, attempt, record_id, from_record)? {
-        drafts.push(draft);
+impl Writes<'_> {
+    /// When `source`'s newest event of one of `kinds` was detected.
+    pub fn last_event_at(&mut self, source: &str, kinds: [EventKind; 2]) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT MAX(detected_at) FROM events WHERE source = ?1 AND kind IN (?2, ?3)",
+            )?
+            .query_row(params![source, kinds[0], kinds[1]], |row| row.get(0))
+            .optional()?
+            .flatten())
     }
-    // While a source stays failing, or its scope unreadable, a reminder
-    // every `remind_every` after the event that said so (or the last
-    // reminder).
-    let reminders = [
-        (
-            next.failing,
-            EventKind::Failing,
-            EventKind::FailingReminder,
-            format!(
-                "still failing: {} consecutive failed fetches",
-                next.consecutive_failures
+
+    /// The HTTP status of `source`'s record before `record_id`: `None` when
+    /// there is none, `Some(None)` when that attempt got no answer.
+    pub fn status_before(&mut self, source: &str, record_id: i64) -> Result<Option<Option<i64>>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT status FROM records WHERE source = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![source, record_id], |row| row.get(0))
+            .optional()?)
+    }
+
+    /// Whether the attestation reminder at `days` before `expires` was
+    /// raised for `source`.
+    pub fn attestation_reminded(
+        &mut self,
+        source: &str,
+        expires: NaiveDate,
+        days: u32,
+    ) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM attestation_reminders WHERE source = ?1 AND expires = ?2 AND days = ?3",
+            )?
+            .query_row(params![source, expires.to_string(), days], |_| Ok(true))
+            .optional()?
+            .unwrap_or(false))
+    }
+
+    /// Marks the attestation reminders at each of `days` before `expires`
+    /// as raised by `event_id`.
+    pub fn mark_attestation_reminded(
+        &mut self,
+        source: &str,
+        expires: NaiveDate,
+        days: &[u32],
+        event_id: i64,
+    ) -> Result<()> {
+        let mut mark = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO attestation_reminders (source, expires, days, event_id)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for days in days {
+            mark.execute(params![source, expires.to_string(), days, event_id])?;
+        }
+        Ok(())
+    }
+
+    /// Enqueues a delivery of event `event_id` to `channel` (once).
+    pub fn enqueue(&mut self, event_id: i64, channel: &str, now: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO outbox (id, event_id, channel, created_at, next_attempt_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+            )?
+            .execute(params![delivery_id(), event_id, channel, now])?;
+        Ok(())
+    }
+
+    /// Records the result of one attempt to send delivery `id`, while the
+    /// delivery is still `claimer`'s (or unclaimed) and pending; returns the
+    /// delivery, and its event, when the result was recorded. A retry
+    /// leaves it pending until `Finish::Retry`'s time.
+    pub fn finish_delivery(
+        &mut self,
+        id: &str,
+        finish: &Finish,
+        claimer: &str,
+        now: &str,
+    ) -> Result<Option<FinishedDelivery>> {
+        let (state, next, error) = match finish {
+            Finish::Done => (DeliveryState::Done, None, None),
+            Finish::Retry { at, error } => (
+                DeliveryState::Pending,
+                Some(clock::format(*at)),
+                Some(error),
             ),
-        ),
-        (
-            scope_unreadable,
-            EventKind::ExtractionBroken,
-            EventKind::ExtractionBrokenReminder,
-            "scope still unreadable: the last readable scope is the reference, and changes \
-             to the page's scope are not seen"
-                .to_string(),
-        ),
-    ];
-    for (lasting, raised, reminder, summary) in reminders {
-        let Some(every) = attempt.alerts.remind_every.filter(|_| lasting) else {
-            continue;
+            Finish::Failed { error } => (DeliveryState::Failed, None, Some(error)),
         };
-        let just_raised = events.iter().any(|e| e.kind == raised);
-        if !just_raised && reminder_due(conn, &attempt.source, [raised, reminder], every, at)? {
-            drafts.push(EventDraft {
-                kind: reminder,
-                summary,
-                from_record,
-                severity: None,
-                details: None,
-                diff: None,
-            });
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_attempt_at = ?3,
+                    last_error = ?4, next_attempt_at = COALESCE(?5, next_attempt_at),
+                    claimed_by = NULL, lease_until = NULL
+             WHERE id = ?1 AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = ?6)",
+            )?
+            .execute(params![id, state, now, error, next, claimer])?;
+        if changed == 0 {
+            return Ok(None);
         }
-    }
-    let mut reached = None;
-    if let (Some(attestation), AttemptResult::Extracted { text, .. }) =
-        (&attempt.alerts.attestation, &attempt.result)
-        && let Some(expires) = routing::expiry_date(attestation, text)
-    {
-        let days_left = (expires - at.date_naive()).num_days();
-        let thresholds: Vec<u32> = attestation
-            .days
-            .iter()
-            .copied()
-            .filter(|d| days_left <= i64::from(*d))
-            .collect();
-        if let Some(draft) = attestation_reminder(
-            conn,
-            &attempt.source,
-            expires,
-            days_left,
-            &thresholds,
-            from_record,
-        )? {
-            reached = Some((drafts.len(), expires, thresholds));
-            drafts.push(draft);
-        }
-    }
-    for (index, draft) in drafts.iter().enumerate() {
-        let row = insert_event(conn, record_id, &attempt.source, &now, draft)?;
-        if let Some((_, expires, thresholds)) = reached.as_ref().filter(|r| r.0 == index) {
-            // Every threshold reached is marked, so a larger one is not raised later.
-            for days in thresholds {
-                conn.prepare_cached(
-                    "INSERT OR IGNORE INTO attestation_reminders (source, expires, days, event_id)
-                     VALUES (?1, ?2, ?3, ?4)",
+        Ok(Some(
+            self.conn
+                .prepare_cached(
+                    "SELECT o.channel, o.attempts, e.id, e.record_id, e.source, e.kind
+                     FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.id = ?1",
                 )?
-                .execute(params![
-                    attempt.source,
-                    expires.to_string(),
-                    days,
-                    row.id
-                ])?;
-            }
-        }
-        events.push(row);
+                .query_row([id], |row| {
+                    Ok(FinishedDelivery {
+                        state,
+                        channel: row.get(0)?,
+                        attempts: row.get(1)?,
+                        event_id: row.get(2)?,
+                        record_id: row.get(3)?,
+                        source: row.get(4)?,
+                        kind: row.get(5)?,
+                    })
+                })?,
+        ))
     }
-    for event in events.iter() {
-        enqueue(conn, &attempt.alerts.routes, event, None, &now)?;
-    }
-    Ok(())
 }
 
-/// Whether the newest of `source`'s events of `kinds` is at least `every`
-/// old at `at` (false when there is none).
-fn reminder_due(
-    conn: &Connection,
-    source: &str,
-    kinds: [EventKind; 2],
-    every: std::time::Duration,
-    at: DateTime<Utc>,
-) -> Result<bool> {
-    let last: Option<String> = conn
-        .prepare_cached(
-            "SELECT MAX(detected_at) FROM events WHERE source = ?1 AND kind IN (?2, ?3)",
-        )?
-        .query_row(params![source, kinds[0], kinds[1]], |row| row.get(0))
-        .optional()?
-        .flatten();
-    Ok(last
-        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-        .and_then(|t| chrono::Duration::from_std(every).ok().map(|e| t + e))
-        .is_some_and(|due| due <= at))
-}
-
-/// `gone` when the page answers 404 or 410 and the previous attempt did not.
-fn gone(
-    conn: &Connection,
-    attempt: &AttemptRecord,
-    record_id: i64,
-    from_record: Option<i64>,
-) -> Result<Option<EventDraft>> {
-    let is_gone = |status: Option<i64>| matches!(status, Some(404 | 410));
-    let status = attempt.capture.status.map(i64::from);
-    if !matches!(attempt.result, AttemptResult::Failed { .. }) || !is_gone(status) {
-        return Ok(None);
-    }
-    let previous: Option<Option<i64>> = conn
-        .prepare_cached(
-            "SELECT status FROM records WHERE source = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1",
-        )?
-        .query_row(params![attempt.source, record_id], |row| row.get(0))
-        .optional()?;
-    if previous.is_some_and(is_gone) {
-        return Ok(None);
-    }
-    Ok(Some(EventDraft {
-        kind: EventKind::Gone,
-        summary: format!(
-            "the page answers HTTP {} at {}",
-            status.unwrap_or_default(),
-            attempt.capture.url
-        ),
-        from_record,
-        severity: None,
-        details: None,
-        diff: None,
-    }))
-}
-
-/// The reminder for the tightest threshold reached (`reached`: the
-/// thresholds at or above the days left), unless already raised.
-fn attestation_reminder(
-    conn: &Connection,
-    source: &str,
-    expires: NaiveDate,
-    days_left: i64,
-    reached: &[u32],
-    from_record: Option<i64>,
-) -> Result<Option<EventDraft>> {
-    let Some(reached) = reached.iter().min() else {
-        return Ok(None);
-    };
-    let raised: bool = conn
-        .prepare_cached(
-            "SELECT 1 FROM attestation_reminders WHERE source = ?1 AND expires = ?2 AND days = ?3",
-        )?
-        .query_row(params![source, expires.to_string(), reached], |_| Ok(true))
-        .optional()?
-        .unwrap_or(false);
-    if raised {
-        return Ok(None);
-    }
-    let when = if days_left < 0 { "expired" } else { "expires" };
-    Ok(Some(EventDraft {
-        kind: EventKind::AttestationExpiry,
-        summary: format!(
-            "attestation {when}: {days_left} days left (reminder at {reached} days), expires {expires}"
-        ),
-        from_record,
-        severity: None,
-        details: None,
-        diff: None,
-    }))
-}
-
-/// The services a scope event's `added`, `removed` and `renamed` entries name.
-fn scope_services(details: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
-    let entries = ["added", "removed"]
-        .iter()
-        .flat_map(|field| {
-            details
-                .get(*field)
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-        })
-        .chain(
-            details
-                .get("renamed")
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-                .flat_map(|r| [&r["from"], &r["to"]]),
-        );
-    let mut services: Vec<String> = entries
-        .filter_map(|e| e["service"].as_str().map(str::to_string))
-        .collect();
-    services.sort();
-    services.dedup();
-    services
-}
-
-/// Enqueues one delivery of `event` per matching channel, skipping `except`.
-pub(super) fn enqueue(
-    conn: &Connection,
-    routes: &[Route],
-    event: &EventRow,
-    except: Option<&str>,
-    now: &str,
-) -> Result<()> {
-    let services = scope_services(&event.details);
-    let severity = routing::event_severity(event.severity.as_deref(), event.kind);
-    let subject = Subject {
-        kind: event.kind,
-        source: &event.source,
-        services: &services,
-        severity,
-    };
-    for channel in routing::channels_for(routes, &subject, except) {
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO outbox (id, event_id, channel, created_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?4)",
-        )?
-        .execute(params![alert::delivery_id(), event.id, channel, now])?;
-    }
-    Ok(())
+/// A new delivery id, stored with the delivery so that it is the same on
+/// every retry: 48 bits of Unix milliseconds, then 80 random bits, as 32
+/// hex digits (a millisecond prefix as in a UUIDv7, but not a UUID). Ids
+/// sort by when they were made, to the millisecond, so new ones sit
+/// together in the outbox's key index (at its end, or under the current
+/// prefix among older random ids): with 128 random bits each landed on a
+/// random leaf of it, a page read and a page written per alert once the
+/// outbox held a few thousand deliveries.
+pub fn delivery_id() -> String {
+    let millis = clock::now().timestamp_millis().max(0) as u64 & ((1 << 48) - 1);
+    format!("{millis:012x}{:020x}", fastrand::u128(..1 << 80))
 }
 
 const DELIVERY_ROW: &str = "SELECT o.id, o.channel, o.state, o.attempts, e.id, e.kind, e.source,
@@ -439,7 +326,7 @@ impl Store {
                     ))
                 })?;
         let details = super::queries::details_map(details.as_deref());
-        let severity = routing::event_severity(severity.as_deref(), kind);
+        let severity = kind.severity(severity.as_deref());
         let scope_field = |name: &str| {
             details
                 .get(name)
@@ -527,37 +414,6 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Records the results of delivery attempts in one transaction, each
-    /// rolled back alone if it fails (see [`super::each_atomically`]): one
-    /// result per delivery, in order. A delivery whose result is not recorded stays
-    /// pending and is sent again. A delivery that fails for good raises an
-    /// `alert-failed` event, enqueued on the other channels by `routes`
-    /// (unless it was itself about a failed delivery). `claimer` is the
-    /// sender that claimed them: a result is recorded only while the
-    /// delivery is still its own (no other sender took it over after its
-    /// lease ran out) or unclaimed.
-    pub fn finish_deliveries(
-        &mut self,
-        finishes: &[(String, Finish)],
-        claimer: &str,
-        routes: &[Route],
-    ) -> Vec<Result<()>> {
-        if let Some(damage) = self.damage() {
-            return super::fail_all(
-                finishes.len(),
-                super::StoreError::FileDamaged(damage.into()),
-            );
-        }
-        let now = clock::format(clock::now());
-        super::each_atomically(
-            &mut self.conn,
-            finishes,
-            &mut (),
-            |conn, (), (id, finish)| finish_in(conn, id, finish, claimer, routes, &now),
-            |()| {},
-        )
-    }
-
     /// Deliveries in `state` (every state with `None`), newest first.
     pub fn deliveries(&self, state: Option<DeliveryState>) -> Result<Vec<DeliveryRow>> {
         self.recent_deliveries(state, usize::MAX)
@@ -593,98 +449,6 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-}
-
-/// Records the result of one delivery attempt (see [`Store::finish_deliveries`]).
-fn finish_in(
-    conn: &Connection,
-    id: &str,
-    finish: &Finish,
-    claimer: &str,
-    routes: &[Route],
-    now: &str,
-) -> Result<()> {
-    let (state, next, error) = match finish {
-        Finish::Done => (DeliveryState::Done, None, None),
-        Finish::Retry { at, error } => (
-            DeliveryState::Pending,
-            Some(clock::format(*at)),
-            Some(error),
-        ),
-        Finish::Failed { error } => (DeliveryState::Failed, None, Some(error)),
-    };
-    let changed = conn
-        .prepare_cached(
-            "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_attempt_at = ?3,
-                last_error = ?4, next_attempt_at = COALESCE(?5, next_attempt_at),
-                claimed_by = NULL, lease_until = NULL
-         WHERE id = ?1 AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = ?6)",
-        )?
-        .execute(params![id, state, now, error, next, claimer])?;
-    if changed == 0 {
-        tracing::warn!(
-            delivery = %id,
-            "the delivery is no longer this sender's to finish (another sender claimed it after the lease ran out, or it is already finished): its result is not recorded"
-        );
-    }
-    // A retry is not an outcome; a delivery done or given up is one,
-    // and a leaf of the ledger.
-    if changed == 1 && state != DeliveryState::Pending {
-        let delivery = conn
-            .prepare_cached(
-                "SELECT o.channel, o.attempts, e.id, e.record_id, e.source, e.kind
-                 FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.id = ?1",
-            )?
-            .query_row([id], |row| {
-                Ok(FinishedDelivery {
-                    channel: row.get(0)?,
-                    attempts: row.get(1)?,
-                    event_id: row.get(2)?,
-                    record_id: row.get(3)?,
-                    source: row.get(4)?,
-                    kind: row.get(5)?,
-                })
-            })?;
-        crate::evidence::ledger::record_delivery(
-            conn,
-            &crate::evidence::ledger::DeliveryLeaf {
-                delivery_id: id,
-                channel: &delivery.channel,
-                state: state.as_str(),
-                attempts: delivery.attempts,
-                event_id: delivery.event_id,
-                record_id: delivery.record_id,
-                source: &delivery.source,
-                error: error.map(String::as_str),
-            },
-            now,
-        )?;
-        if let Finish::Failed { error } = finish
-            && delivery.kind != EventKind::AlertFailed
-        {
-            let FinishedDelivery {
-                channel,
-                attempts,
-                event_id,
-                kind,
-                ..
-            } = &delivery;
-            let draft = EventDraft {
-                kind: EventKind::AlertFailed,
-                summary: format!(
-                    "delivery {id} of the {kind} event {event_id} to channel {channel} failed after {attempts} attempts: {error}"
-                ),
-                from_record: None,
-                severity: None,
-                details: None,
-                diff: None,
-            };
-            let event = insert_event(conn, delivery.record_id, &delivery.source, now, &draft)?;
-            crate::evidence::ledger::record_event(conn, &event, Default::default())?;
-            enqueue(conn, routes, &event, Some(channel), now)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -731,16 +495,33 @@ mod tests {
                 .unwrap(),
             ids
         );
-        let finished = [("d1".to_string(), Finish::Done)];
-        let results = store.finish_deliveries(&finished, "a", &[]);
-        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let now = clock::format(later);
+        let finish = |store: &mut Store, claimer: &str| {
+            store
+                .write(|w| w.finish_delivery("d1", &Finish::Done, claimer, &now))
+                .unwrap()
+                .is_some()
+        };
+        assert!(!finish(&mut store, "a"), "a's late result is not recorded");
         assert_eq!(
             state_and_holder(&store),
             ("pending".into(), Some("b".into()))
         );
 
-        let results = store.finish_deliveries(&finished, "b", &[]);
-        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert!(finish(&mut store, "b"));
         assert_eq!(state_and_holder(&store), ("done".into(), None));
+    }
+
+    #[test]
+    fn delivery_ids_are_distinct_and_sort_by_time() {
+        assert_ne!(delivery_id(), delivery_id());
+        let before = crate::clock::now().timestamp_millis();
+        let id = delivery_id();
+        assert_eq!(id.len(), 32);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        let millis = i64::from_str_radix(&id[..12], 16).unwrap();
+        assert!(millis >= before && millis <= crate::clock::now().timestamp_millis());
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(delivery_id() > id, "a later id sorts after an earlier one");
     }
 }

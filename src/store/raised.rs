@@ -1,38 +1,58 @@
-//! Events that no fetch raised: `timestamp-failed`, recorded against the
-//! newest record (every event names one) inside the caller's transaction,
-//! and `stale`, recorded against the stale source's newest record once
-//! per stale spell. Both are routed to the channels like any other. And
-//! what freshness is judged on: each source's last confirmed fetch.
+//! What events no fetch raised are filed on (`timestamp-failed` against
+//! the newest record, `stale` against the stale source's newest record,
+//! once per stale spell), and what freshness is judged on: each source's
+//! last confirmed fetch.
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
-use super::{EventRow, Result, Store, insert_event, outbox};
-use crate::detect::{EventDraft, EventKind};
-use crate::routing::Route;
+use super::{Result, Store, Writes};
+use crate::detect::EventKind;
 
-/// Inserts `draft` against the newest record and enqueues its deliveries;
-/// `None` when there is no record yet to attach it to.
-pub fn raise_event(
-    conn: &Connection,
-    draft: &EventDraft,
-    routes: &[Route],
-    now: &str,
-) -> Result<Option<EventRow>> {
-    let newest: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT id, source FROM records ORDER BY id DESC LIMIT 1",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-    let Some((record_id, source)) = newest else {
-        return Ok(None);
-    };
-    let event = insert_event(conn, record_id, &source, now, draft)?;
-    outbox::enqueue(conn, routes, &event, None, now)?;
-    Ok(Some(event))
+impl Writes<'_> {
+    /// The newest record and its source: events no fetch raised
+    /// (`timestamp-failed`) are filed against it. `None` before any record.
+    pub fn newest_record(&mut self) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id, source FROM records ORDER BY id DESC LIMIT 1")?
+            .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?)
+    }
+
+    /// `source`'s newest record.
+    pub fn newest_record_of(&mut self, source: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT MAX(id) FROM record_rows WHERE source = ?1")?
+            .query_row([source], |row| row.get(0))?)
+    }
+
+    /// `source`'s last confirmed record (see [`LastConfirmed`]).
+    pub fn last_confirmed_record(&mut self, source: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT id FROM record_rows WHERE source = ?1 AND {CONFIRMED}
+                 ORDER BY id DESC LIMIT 1"
+            ))?
+            .query_row([source], |row| row.get(0))
+            .optional()?)
+    }
+
+    /// Whether `source` has a `stale` event filed at or after `record_id`.
+    pub fn stale_since(&mut self, source: &str, record_id: i64) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM events
+                 WHERE source = ?1 AND kind = ?2 AND record_id >= ?3)",
+            )?
+            .query_row(params![source, EventKind::Stale, record_id], |row| {
+                row.get(0)
+            })?)
+    }
 }
 
 /// A source's last confirmed fetch: its newest record whose fetch gave a
@@ -44,16 +64,6 @@ pub struct LastConfirmed {
     pub source: String,
     pub record_id: i64,
     pub started_at: String,
-}
-
-/// A `stale` event to raise for `source` unless its last confirmed record
-/// is no longer `last_confirmed_record` (a fetch confirmed it since) or its
-/// current stale spell (since that record) already has one.
-#[derive(Debug, Clone)]
-pub struct StaleDraft {
-    pub source: String,
-    pub last_confirmed_record: i64,
-    pub draft: EventDraft,
 }
 
 /// A confirmed record's outcome, packed (0 ok, 1 not-modified) or as
@@ -91,65 +101,5 @@ impl Store {
             .into_iter()
             .map(|c| (c.source, c.started_at))
             .collect())
-    }
-
-    /// Raises each of `stale` whose source has no `stale` event since its
-    /// last confirmed record (one per stale spell: a confirmed fetch ends
-    /// the spell), filed against the source's newest record, with its
-    /// ledger leaf and its deliveries. The candidates were read before this
-    /// transaction (another process may have recorded a fetch meanwhile):
-    /// one whose last confirmed record has changed is skipped, or its event
-    /// would fall in the new spell and silence it. One transaction; returns
-    /// the events raised.
-    pub fn raise_stale(
-        &mut self,
-        stale: &[StaleDraft],
-        routes: &[Route],
-        now: &str,
-    ) -> Result<Vec<EventRow>> {
-        if let Some(damage) = &self.damaged {
-            return Err(super::StoreError::FileDamaged(damage.clone()));
-        }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut raised = Vec::new();
-        for candidate in stale {
-            let confirmed: Option<i64> = tx
-                .prepare_cached(&format!(
-                    "SELECT id FROM record_rows WHERE source = ?1 AND {CONFIRMED}
-                     ORDER BY id DESC LIMIT 1"
-                ))?
-                .query_row([&candidate.source], |row| row.get(0))
-                .optional()?;
-            if confirmed != Some(candidate.last_confirmed_record) {
-                continue;
-            }
-            let already: bool = tx
-                .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM events
-                     WHERE source = ?1 AND kind = ?2 AND record_id >= ?3)",
-                )?
-                .query_row(
-                    params![
-                        candidate.source,
-                        EventKind::Stale,
-                        candidate.last_confirmed_record
-                    ],
-                    |row| row.get(0),
-                )?;
-            if already {
-                continue;
-            }
-            let newest: i64 = tx
-                .prepare_cached("SELECT MAX(id) FROM record_rows WHERE source = ?1")?
-                .query_row([&candidate.source], |row| row.get(0))?;
-            let event = insert_event(&tx, newest, &candidate.source, now, &candidate.draft)?;
-            crate::evidence::ledger::record_event(&tx, &event, Default::default())?;
-            outbox::enqueue(&tx, routes, &event, None, now)?;
-            raised.push(event);
-        }
-        tx.commit()?;
-        Ok(raised)
     }
 }

@@ -243,9 +243,10 @@ impl<'f> Builder<'f> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::tests::attempt;
+    use crate::record::{AttemptResult, record_attempt};
     use crate::scope::{ScopeOutcome, ScopeSet};
-    use crate::store::tests::attempt;
-    use crate::store::{AttemptResult, PackedScope, Store};
+    use crate::store::{PackedScope, Store};
 
     /// Records a fetch of `source` whose scope is the set stored as `json`.
     fn record_scope(store: &mut Store, source: &str, json: &str) {
@@ -260,7 +261,7 @@ mod tests {
             *packed_scope = Some(PackedScope::pack(&set).unwrap());
             *scope = ScopeOutcome::Extracted(set);
         }
-        store.record_attempt(&fetch).unwrap();
+        record_attempt(store, &fetch).unwrap();
     }
 
     /// The rows as decoding each source's set whole as a [`ScopeSet`] and

@@ -18,7 +18,8 @@ use super::{SourceOutcome, Sweeper};
 use crate::clock;
 use crate::config::Source;
 use crate::fetch::Capture;
-use crate::store::{AttemptRecord, AttemptResult, CRASHED, CrashMark};
+use crate::record::{AttemptRecord, AttemptResult};
+use crate::store::{CRASHED, CrashMark};
 
 /// Crashes in a row after which a source is `failing` and quarantined.
 /// One crash can be bad luck (the machine ran out of memory for another
@@ -115,7 +116,7 @@ impl Sweeper {
                 mark.owner
             );
             let attempt = self.crashed_attempt(&mark, source);
-            let recorded = self.store.record(attempt).await;
+            let recorded = crate::record::submit(&self.store, attempt).await;
             outcomes.push(super::recorded_outcome(
                 &mark.source,
                 &mark.url,

@@ -30,10 +30,10 @@ use crate::fetch::{Capture, Conditional, FetchOutcome, FetchRequest, Fetcher, So
 use crate::follow::Link;
 use crate::hash::Digest;
 use crate::isolation::Extractor;
+use crate::record::{AttemptRecord, AttemptResult};
 use crate::scope::ScopeSettings;
 use crate::store::{
-    AttemptRecord, AttemptResult, EventRow, FetchedVia, PackedBlob, PortalCall, PortalVersion,
-    StoreHandle, Validators,
+    EventRow, FetchedVia, PackedBlob, PortalCall, PortalVersion, StoreHandle, Validators,
 };
 
 /// What one source's attempt came to.
@@ -566,7 +566,7 @@ impl Sweeper {
             .acquire_many_owned(units)
             .await
             .expect("the semaphore is never closed");
-        let recorded = self.store.record(attempt);
+        let recorded = crate::record::submit(&self.store, attempt);
         async move {
             let outcome = finish(job, result, error, recorded.await);
             drop(slot);
@@ -744,7 +744,7 @@ fn finish(
     job: Job,
     result: &str,
     error: Option<String>,
-    recorded: crate::store::Result<crate::store::Recorded>,
+    recorded: crate::store::Result<crate::record::Recorded>,
 ) -> (SourceOutcome, Vec<Job>) {
     let (recorded, follow) = match recorded {
         Ok(mut recorded) => {
@@ -773,7 +773,7 @@ fn recorded_outcome(
     url: &str,
     result: &str,
     error: Option<String>,
-    recorded: crate::store::Result<crate::store::Recorded>,
+    recorded: crate::store::Result<crate::record::Recorded>,
 ) -> SourceOutcome {
     match recorded {
         Ok(recorded) => SourceOutcome {

@@ -12,7 +12,8 @@ use crate::clock;
 use crate::config::Config;
 use crate::config::freshness::Freshness;
 use crate::detect::{EventDraft, EventKind};
-use crate::store::{EventRow, LastConfirmed, StaleDraft, StoreHandle};
+use crate::record::raised::{StaleDraft, raise_stale as file_stale};
+use crate::store::{EventRow, LastConfirmed, StoreHandle};
 
 /// The `stale` events `last_confirmed` calls for at `now`: one per source
 /// that `config` watches (configured, or followed from a configured page)
@@ -74,7 +75,7 @@ pub async fn raise_stale(store: &StoreHandle, config: &Config) -> Vec<EventRow> 
     }
     let now = clock::format(clock::now());
     match store
-        .call(move |store| store.raise_stale(&candidates, &routes, &now))
+        .call(move |store| file_stale(store, &candidates, &routes, &now))
         .await
     {
         Ok(raised) => {
@@ -93,7 +94,8 @@ pub async fn raise_stale(store: &StoreHandle, config: &Config) -> Vec<EventRow> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{AttemptResult, Store};
+    use crate::record::AttemptResult;
+    use crate::store::Store;
     use std::path::Path;
 
     fn at(text: &str) -> DateTime<Utc> {
@@ -193,7 +195,7 @@ mod tests {
         let start = at("2024-05-01T00:00:00Z");
         let minutes = |m: i64| start + chrono::Duration::minutes(m);
         let fetch = |store: &mut Store, status: u16, m: i64| {
-            let mut attempt = crate::store::tests::attempt("a", b"the page");
+            let mut attempt = crate::record::tests::attempt("a", b"the page");
             attempt.capture.started_at = minutes(m);
             attempt.capture.finished_at = minutes(m);
             attempt.capture.status = Some(status);
@@ -213,13 +215,12 @@ mod tests {
                     };
                 }
             }
-            store.record_attempt(&attempt).unwrap();
+            crate::record::record_attempt(store, &attempt).unwrap();
         };
         let check = |store: &mut Store, m: i64| -> usize {
             let now = minutes(m);
             let drafts = stale_drafts(&config, &store.last_confirmed_fetches().unwrap(), now);
-            store
-                .raise_stale(&drafts, &[], &clock::format(now))
+            crate::record::raised::raise_stale(store, &drafts, &[], &clock::format(now))
                 .unwrap()
                 .len()
         };

@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn a_unified_diff_reads_side_by_side_under_dated_headers() {
         let (_, _, diff) =
-            crate::detect::unified_diff("a\nb\nc\n<x>\n", "a\nB\nc\n<x>\nnew\n", 3, 7);
+            crate::textdiff::unified_diff("a\nb\nc\n<x>\n", "a\nB\nc\n<x>\nnew\n", 3, 7);
         let mut out = String::new();
         side_by_side(
             &mut out,
@@ -238,7 +238,7 @@ mod tests {
         let new: String = (0..2000)
             .map(|i| format!("new {i} {}\n", "x".repeat(900)))
             .collect();
-        let (_, _, diff) = crate::detect::unified_diff(&old, &new, 1, 2);
+        let (_, _, diff) = crate::textdiff::unified_diff(&old, &new, 1, 2);
         let mut out = String::new();
         side_by_side(&mut out, &diff, "a", "b", 5);
         assert_eq!(
