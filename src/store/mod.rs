@@ -23,6 +23,7 @@ mod reads;
 mod schema;
 mod scope_pairs;
 mod scope_sets;
+mod transaction;
 mod verify_runs;
 mod words;
 
@@ -57,6 +58,7 @@ pub use queries::{
 pub use raised::{LastConfirmed, StaleDraft, raise_event};
 pub use reads::{CheckpointRow, MetricCounts};
 pub use scope_pairs::{ScopeFilter, ScopePair, ScopePairs, ScopeRow};
+pub use transaction::{SnapshotReader, WriteTransaction};
 pub use verify_runs::VerifyRun;
 
 #[derive(Debug, thiserror::Error)]
