@@ -9,21 +9,26 @@
 mod actor;
 mod blob;
 mod chain;
+mod checkpoints;
 mod crash_guard;
 mod daemon_status;
 mod fetch_details;
 mod follow;
 mod interval;
+mod ledger;
 pub mod lock;
 mod outbox;
 mod packed;
 mod queries;
 mod raised;
 mod reads;
+mod retention;
 mod schema;
 mod scope_pairs;
 mod scope_sets;
+mod timestamps;
 mod transaction;
+mod verify_reads;
 mod verify_runs;
 mod words;
 
@@ -45,10 +50,12 @@ use crate::scope::{ScopeOutcome, ScopeSet, ScopeSettings};
 
 pub use actor::StoreHandle;
 pub use chain::{ChainFinding, RecordOutcome, RecordRange, RecordRow};
+pub use checkpoints::Checkpoint;
 pub use crash_guard::{CRASHED, CrashCount, CrashMark};
 pub use daemon_status::{DaemonEvent, DaemonStatus, SweepSummary};
 pub use fetch_details::{FetchedVia, PortalCall, PortalVersion, RecordedCall, RecordedPortalCall};
 pub use interval::{LoggedBefore, ScopeBefore};
+pub use ledger::{LeafRecord, LeafRow, LedgerRow, NewLeaf};
 pub use outbox::{AlertData, Delivery, DeliveryRow, DeliveryState, Finish, Snapshot};
 pub(crate) use queries::derived_hashes;
 pub use queries::{
@@ -59,6 +66,7 @@ pub use raised::{LastConfirmed, StaleDraft, raise_event};
 pub use reads::{CheckpointRow, MetricCounts};
 pub use scope_pairs::{ScopeFilter, ScopePair, ScopePairs, ScopeRow};
 pub use transaction::{SnapshotReader, WriteTransaction};
+pub use verify_reads::ReextractionRow;
 pub use verify_runs::VerifyRun;
 
 #[derive(Debug, thiserror::Error)]
