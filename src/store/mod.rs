@@ -62,7 +62,7 @@ pub use queries::{
     DerivedHashes, EventFilter, EventRow, RecordSummary, ScopeTransition, SourceSummary,
     service_matches,
 };
-pub use raised::{LastConfirmed, StaleDraft, raise_event};
+pub use raised::{LastConfirmed, StaleDraft};
 pub use reads::{CheckpointRow, MetricCounts};
 pub use scope_pairs::{ScopeFilter, ScopePair, ScopePairs, ScopeRow};
 pub use transaction::{SnapshotReader, WriteTransaction};
@@ -443,7 +443,9 @@ impl Store {
         blob::get(&self.conn, hash)
     }
 
-    pub(crate) fn conn(&self) -> &Connection {
+    /// The connection, for the store's own modules alone: nothing outside
+    /// `store` runs SQL.
+    fn conn(&self) -> &Connection {
         &self.conn
     }
 
@@ -659,7 +661,10 @@ fn record_in(
         &mut events,
     )?;
     crash_guard::after_attempt(tx, &attempt.source, &attempt.result, &now)?;
-    crate::evidence::ledger::record_attempt(tx, &row, &record_hash, &events)?;
+    let leaves = crate::evidence::ledger::attempt_leaves(&row, &record_hash, &events, |id| {
+        derived_hashes(tx, id)
+    })?;
+    ledger::append_all(tx, leaves)?;
     save_state(
         tx,
         &attempt.source,

@@ -644,8 +644,7 @@ fn finish_in(
                     kind: row.get(5)?,
                 })
             })?;
-        crate::evidence::ledger::record_delivery(
-            conn,
+        let leaf = crate::evidence::ledger::delivery_leaf(
             &crate::evidence::ledger::DeliveryLeaf {
                 delivery_id: id,
                 channel: &delivery.channel,
@@ -657,7 +656,8 @@ fn finish_in(
                 error: error.map(String::as_str),
             },
             now,
-        )?;
+        );
+        super::ledger::append(conn, leaf)?;
         if let Finish::Failed { error } = finish
             && delivery.kind != EventKind::AlertFailed
         {
@@ -679,7 +679,10 @@ fn finish_in(
                 diff: None,
             };
             let event = insert_event(conn, delivery.record_id, &delivery.source, now, &draft)?;
-            crate::evidence::ledger::record_event(conn, &event, Default::default())?;
+            let leaf = crate::evidence::ledger::event_leaf(&event, Default::default(), |id| {
+                super::derived_hashes(conn, id)
+            })?;
+            super::ledger::append(conn, leaf)?;
             enqueue(conn, routes, &event, Some(channel), now)?;
         }
     }

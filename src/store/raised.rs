@@ -12,9 +12,22 @@ use super::{EventRow, Result, Store, insert_event, outbox};
 use crate::alert::Route;
 use crate::detect::{EventDraft, EventKind};
 
-/// Inserts `draft` against the newest record and enqueues its deliveries;
-/// `None` when there is no record yet to attach it to.
-pub fn raise_event(
+impl Store {
+    /// Inserts `draft` against the newest record and enqueues its
+    /// deliveries; `None` when there is no record yet to attach it to.
+    /// Call inside a [`Store::write_transaction`] that also logs it.
+    pub fn raise_event(
+        &self,
+        draft: &EventDraft,
+        routes: &[Route],
+        now: &str,
+    ) -> Result<Option<EventRow>> {
+        raise_event(self.conn(), draft, routes, now)
+    }
+}
+
+/// [`Store::raise_event`] on a connection.
+fn raise_event(
     conn: &Connection,
     draft: &EventDraft,
     routes: &[Route],
@@ -145,7 +158,10 @@ impl Store {
                 .prepare_cached("SELECT MAX(id) FROM record_rows WHERE source = ?1")?
                 .query_row([&candidate.source], |row| row.get(0))?;
             let event = insert_event(&tx, newest, &candidate.source, now, &candidate.draft)?;
-            crate::evidence::ledger::record_event(&tx, &event, Default::default())?;
+            let leaf = crate::evidence::ledger::event_leaf(&event, Default::default(), |id| {
+                super::derived_hashes(&tx, id)
+            })?;
+            super::ledger::append(&tx, leaf)?;
             outbox::enqueue(&tx, routes, &event, None, now)?;
             raised.push(event);
         }
