@@ -11,14 +11,13 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use serde::{Deserialize, Serialize};
 
 use super::EvidenceError;
 use super::ledger;
 use super::merkle::RootBuilder;
 use crate::clock;
 use crate::hash::Digest;
+pub use crate::store::Checkpoint;
 use crate::store::Store;
 
 /// The file name of the signing key created beside the database.
@@ -208,19 +207,8 @@ fn write_private(path: &Path, mut contents: impl std::io::Read) -> std::io::Resu
     }
 }
 
-/// One signed statement of the ledger's size and root.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Checkpoint {
-    pub id: i64,
-    pub tree_size: i64,
-    /// RFC 6962 root of the first `tree_size` leaves, hex.
-    pub root: String,
-    pub at: String,
-    pub key_id: String,
-    /// Ed25519 over [`Checkpoint::text`], hex.
-    pub signature: String,
-}
-
+/// What a checkpoint signs, and its signature checked (the row itself is
+/// the store's).
 impl Checkpoint {
     /// The exact bytes signed.
     pub fn text(&self) -> String {
@@ -240,9 +228,9 @@ impl Checkpoint {
 /// Signs a checkpoint of the whole ledger, unless the latest checkpoint
 /// already covers every leaf; returns it. One IMMEDIATE transaction.
 pub fn sign(store: &Store, signer: &Signer) -> Result<Option<Checkpoint>, EvidenceError> {
-    let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
-    let size = ledger::size(&tx)?;
-    let latest = latest(&tx)?;
+    let tx = store.write_transaction()?;
+    let size = tx.ledger_entries()?;
+    let latest = tx.latest_checkpoint()?;
     if latest.as_ref().is_some_and(|c| c.tree_size == size) {
         return Ok(None);
     }
@@ -253,7 +241,7 @@ pub fn sign(store: &Store, signer: &Signer) -> Result<Option<Checkpoint>, Eviden
         )));
     }
     let (mut builder, from) = resume_edge(&tx, latest.as_ref())?;
-    ledger::for_each_leaf_hash(&tx, from, size, |seq, leaf_hash| {
+    tx.for_each_leaf_hash(from, size, |seq, leaf_hash| {
         let hash = ledger::parse_hash(leaf_hash).ok_or_else(|| {
             EvidenceError::Damaged(format!(
                 "ledger entry {seq} has a malformed leaf hash; run `scopewatch verify`"
@@ -272,22 +260,7 @@ pub fn sign(store: &Store, signer: &Signer) -> Result<Option<Checkpoint>, Eviden
         signature: String::new(),
     };
     checkpoint.signature = hex::encode(signer.sign(checkpoint.text().as_bytes()));
-    tx.execute(
-        "INSERT INTO checkpoints (tree_size, root, at, key_id, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            checkpoint.tree_size,
-            checkpoint.root,
-            checkpoint.at,
-            checkpoint.key_id,
-            checkpoint.signature
-        ],
-    )
-    ?;
-    checkpoint.id = tx.last_insert_rowid();
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO checkpoint_edges (checkpoint_id, edge) VALUES (?1, ?2)",
-    )?
-    .execute(params![checkpoint.id, builder.edge_text()])?;
+    checkpoint.id = tx.insert_checkpoint(&checkpoint, &builder.edge_text())?;
     tx.commit()?;
     Ok(Some(checkpoint))
 }
@@ -298,13 +271,13 @@ pub fn sign(store: &Store, signer: &Signer) -> Result<Option<Checkpoint>, Eviden
 /// signed root of `latest`, and otherwise the tree is rebuilt from every
 /// leaf (an empty builder, fed from leaf 0 by the caller).
 fn resume_edge(
-    conn: &Connection,
+    store: &Store,
     latest: Option<&Checkpoint>,
 ) -> Result<(RootBuilder, i64), EvidenceError> {
     let Some(latest) = latest else {
         return Ok((RootBuilder::default(), 0));
     };
-    let Some(text) = stored_edge(conn, latest.id)? else {
+    let Some(text) = store.checkpoint_edge(latest.id)? else {
         // A checkpoint signed before edges were saved (schema 5).
         return Ok((RootBuilder::default(), 0));
     };
@@ -320,14 +293,6 @@ fn resume_edge(
             Ok((RootBuilder::default(), 0))
         }
     }
-}
-
-/// The Merkle right edge saved with checkpoint `id`, as text.
-fn stored_edge(conn: &Connection, id: i64) -> Result<Option<String>, EvidenceError> {
-    Ok(conn
-        .prepare_cached("SELECT edge FROM checkpoint_edges WHERE checkpoint_id = ?1")?
-        .query_row([id], |row| row.get(0))
-        .optional()?)
 }
 
 /// The Merkle right edge of the tree a checkpoint signed, and where it
@@ -349,8 +314,8 @@ pub enum Edge {
 /// breaking SHA-256), else derived from the first `tree_size` stored leaf
 /// hashes, which costs one read of them. A derived edge is not checked
 /// here: its root is whatever those leaves hash to.
-pub fn edge_at(conn: &Connection, checkpoint: &Checkpoint) -> Result<Edge, EvidenceError> {
-    let saved = stored_edge(conn, checkpoint.id)?;
+pub fn edge_at(store: &Store, checkpoint: &Checkpoint) -> Result<Edge, EvidenceError> {
+    let saved = store.checkpoint_edge(checkpoint.id)?;
     if let Some(builder) = saved
         .as_deref()
         .and_then(|text| RootBuilder::resume(text, checkpoint.tree_size as u64))
@@ -359,7 +324,7 @@ pub fn edge_at(conn: &Connection, checkpoint: &Checkpoint) -> Result<Edge, Evide
         return Ok(Edge::Stored(builder));
     }
     let mut builder = RootBuilder::default();
-    ledger::for_each_leaf_hash(conn, 0, checkpoint.tree_size, |_, leaf_hash| {
+    store.for_each_leaf_hash(0, checkpoint.tree_size, |_, leaf_hash| {
         // A malformed stored hash counts as zeros: the root then differs,
         // and verify names the entry itself.
         builder.push(ledger::parse_hash(leaf_hash).unwrap_or([0; 32]));
@@ -369,90 +334,6 @@ pub fn edge_at(conn: &Connection, checkpoint: &Checkpoint) -> Result<Edge, Evide
         Some(_) => Edge::Unusable(builder),
         None => Edge::Derived(builder),
     })
-}
-
-/// Saves `edge` ([`RootBuilder::edge_text`]) as checkpoint `id`'s right
-/// edge when none is saved (never replacing one: an unusable edge stays
-/// for `verify` to name).
-pub fn save_edge(conn: &Connection, id: i64, edge: &str) -> Result<(), EvidenceError> {
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO checkpoint_edges (checkpoint_id, edge) VALUES (?1, ?2)",
-    )?
-    .execute(params![id, edge])?;
-    Ok(())
-}
-
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {
-    Ok(Checkpoint {
-        id: row.get(0)?,
-        tree_size: row.get(1)?,
-        root: row.get(2)?,
-        at: row.get(3)?,
-        key_id: row.get(4)?,
-        signature: row.get(5)?,
-    })
-}
-
-const COLUMNS: &str = "id, tree_size, root, at, key_id, signature";
-
-/// The newest checkpoint.
-pub fn latest(conn: &Connection) -> Result<Option<Checkpoint>, EvidenceError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM checkpoints ORDER BY id DESC LIMIT 1"),
-            [],
-            from_row,
-        )
-        .optional()?)
-}
-
-/// The checkpoint `verify --last-checkpoint` ends at and the one its
-/// stretch starts from, oldest first (fewer when there are fewer). The
-/// newest is the one signing the most entries (the latest of those), so a
-/// copy of an older signed row added after it cannot stand in for it. The
-/// one before is the latest other checkpoint that is not a copy of the
-/// newest (the same size and root): a signature covers a checkpoint's
-/// size, root and time, not its row id, so a copied row must not make the
-/// stretch empty, while a second root signed for the same size must still
-/// be shown not to extend.
-pub fn newest_two(conn: &Connection) -> Result<Vec<Checkpoint>, EvidenceError> {
-    let Some(newest) = conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM checkpoints ORDER BY tree_size DESC, id DESC LIMIT 1"),
-            [],
-            from_row,
-        )
-        .optional()?
-    else {
-        return Ok(Vec::new());
-    };
-    let previous = conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM checkpoints
-                 WHERE id != ?1 AND tree_size <= ?2 AND NOT (tree_size = ?2 AND root = ?3)
-                 ORDER BY id DESC LIMIT 1"
-            ),
-            rusqlite::params![newest.id, newest.tree_size, newest.root],
-            from_row,
-        )
-        .optional()?;
-    Ok(previous.into_iter().chain([newest]).collect())
-}
-
-/// The checkpoint `id`.
-pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Checkpoint>, EvidenceError> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM checkpoints WHERE id = ?1"))?
-        .query_row([id], from_row)
-        .optional()?)
-}
-
-/// Every checkpoint, oldest first.
-pub fn all(conn: &Connection) -> Result<Vec<Checkpoint>, EvidenceError> {
-    let mut statement = conn.prepare(&format!("SELECT {COLUMNS} FROM checkpoints ORDER BY id"))?;
-    let rows = statement.query_map([], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The key file [`Signer::existing`] loads: `None` when scopewatch would
@@ -539,57 +420,6 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("openssl genpkey -algorithm ed25519"), "{err}");
-    }
-
-    #[test]
-    fn each_checkpoint_resumes_from_the_last_edge_and_ignores_a_bad_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let signer = Signer::create(&dir.path().join("key.pem")).unwrap();
-        let store = Store::open_in_memory().unwrap();
-        let expected_root = || {
-            let entries = ledger::entries(store.conn(), 0, i64::MAX).unwrap();
-            let hashes = entries
-                .iter()
-                .map(|e| ledger::parse_hash(&e.leaf_hash).unwrap())
-                .collect();
-            hex::encode(super::super::merkle::Tree::new(hashes).root(entries.len()))
-        };
-        let append = |n: usize| {
-            for i in 0..n {
-                ledger::append_now(&store, "test", None, serde_json::json!({ "i": i })).unwrap();
-            }
-        };
-        for (round, leaves) in [5, 1, 8, 3].into_iter().enumerate() {
-            append(leaves);
-            let checkpoint = sign(&store, &signer).unwrap().unwrap();
-            assert_eq!(checkpoint.root, expected_root(), "round {round}");
-        }
-        assert!(sign(&store, &signer).unwrap().is_none(), "nothing new");
-
-        // A damaged edge is not trusted: the root is rebuilt from the leaves.
-        let edge: String = store
-            .conn()
-            .query_row(
-                "SELECT edge FROM checkpoint_edges ORDER BY checkpoint_id DESC LIMIT 1",
-                [],
-                |row| row.get(0),
-            )
-            .unwrap();
-        // The right shape for the tree's size, one hash changed: parses,
-        // but does not reproduce the signed root.
-        let first = edge.split(' ').next().unwrap();
-        let (height, _) = first.split_once(':').unwrap();
-        let forged = edge.replacen(first, &format!("{height}:{}", "0".repeat(64)), 1);
-        assert_ne!(forged, edge);
-        store
-            .conn()
-            .execute("UPDATE checkpoint_edges SET edge = ?1", [forged])
-            .unwrap();
-        append(2);
-        assert_eq!(
-            sign(&store, &signer).unwrap().unwrap().root,
-            expected_root()
-        );
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! The `ledger` table refuses UPDATE and DELETE (triggers, see the schema).
 //!
 //! A capture or failure leaf holds nothing its record does not (see
-//! [`AttemptLeaf`]), so from schema 8 on it is stored as its hash and the
+//! [`LeafRecord`]), so from schema 8 on it is stored as its hash and the
 //! record's id, with `leaf` empty, and rebuilt byte for byte from the
 //! record when read: about 440 of the ~2,200 bytes an unchanged fetch
 //! added. Its stored hash (and the signed root over it) still commits to
@@ -26,14 +26,16 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::merkle::{self, Hash};
 use crate::clock;
 use crate::hash::Digest;
-use crate::store::{DerivedHashes, EventRow, RecordRow, Result, Store, StoreError};
+use crate::store::{
+    DerivedHashes, EventRow, LeafRecord, LeafRow, LedgerRow, NewLeaf, RecordRow, Result, Store,
+    StoreError,
+};
 
 /// One stored leaf.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,60 +52,46 @@ pub struct Entry {
     pub rebuilt_from: Option<i64>,
 }
 
-/// A capture or failure leaf: every member comes from the record.
-struct AttemptLeaf {
-    record_id: i64,
-    record_hash: String,
-    source: String,
-    finished_at: String,
-    outcome: String,
-    url: String,
-    status: Option<i64>,
-    raw_hash: Option<String>,
-    text_hash: Option<String>,
-    error_class: Option<String>,
+/// A capture or failure leaf's members: every one comes from the record.
+fn attempt_members(row: &RecordRow, record_hash: &Digest) -> LeafRecord {
+    LeafRecord {
+        record_id: row.id,
+        record_hash: record_hash.to_hex(),
+        source: row.source.clone(),
+        finished_at: row.finished_at.clone(),
+        outcome: row.outcome.as_str().to_string(),
+        url: row.url.clone(),
+        status: row.status,
+        raw_hash: row.raw_hash.clone(),
+        text_hash: row.text_hash.clone(),
+        error_class: row.error_class.clone(),
+    }
 }
 
-impl AttemptLeaf {
-    fn of(row: &RecordRow, record_hash: &Digest) -> AttemptLeaf {
-        AttemptLeaf {
-            record_id: row.id,
-            record_hash: record_hash.to_hex(),
-            source: row.source.clone(),
-            finished_at: row.finished_at.clone(),
-            outcome: row.outcome.as_str().to_string(),
-            url: row.url.clone(),
-            status: row.status,
-            raw_hash: row.raw_hash.clone(),
-            text_hash: row.text_hash.clone(),
-            error_class: row.error_class.clone(),
-        }
-    }
-
-    /// The canonical leaf at `seq` after the leaf hashed `prev`.
-    fn canonical(&self, seq: i64, prev: &str) -> String {
-        let kind = if self.outcome == "failed" {
-            "failure"
-        } else {
-            "capture"
-        };
-        let leaf = AttemptLeafJson {
-            at: &self.finished_at,
-            error_class: self.error_class.as_deref(),
-            outcome: &self.outcome,
-            prev,
-            raw_hash: self.raw_hash.as_deref(),
-            record_hash: &self.record_hash,
-            record_id: self.record_id,
-            seq,
-            source: &self.source,
-            status: self.status,
-            text_hash: self.text_hash.as_deref(),
-            kind,
-            url: &self.url,
-        };
-        serde_json::to_string(&leaf).expect("a leaf serialises")
-    }
+/// The canonical capture or failure leaf of `record` at `seq` after the
+/// leaf hashed `prev`.
+fn attempt_canonical(record: &LeafRecord, seq: i64, prev: &str) -> String {
+    let kind = if record.outcome == "failed" {
+        "failure"
+    } else {
+        "capture"
+    };
+    let leaf = AttemptLeafJson {
+        at: &record.finished_at,
+        error_class: record.error_class.as_deref(),
+        outcome: &record.outcome,
+        prev,
+        raw_hash: record.raw_hash.as_deref(),
+        record_hash: &record.record_hash,
+        record_id: record.record_id,
+        seq,
+        source: &record.source,
+        status: record.status,
+        text_hash: record.text_hash.as_deref(),
+        kind,
+        url: &record.url,
+    };
+    serde_json::to_string(&leaf).expect("a leaf serialises")
 }
 
 /// An attempt leaf's members in the order of their names, which is the
@@ -126,18 +114,6 @@ struct AttemptLeafJson<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
     url: &'a str,
-}
-
-/// The next leaf's `seq` and `prev` (the last leaf's hash).
-fn next_position(conn: &Connection) -> Result<(i64, String)> {
-    let last: Option<(i64, String)> = conn
-        .prepare_cached("SELECT seq, leaf_hash FROM ledger ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    Ok(match last {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (0, Digest::ZERO.to_hex()),
-    })
 }
 
 /// The canonical JSON of a leaf: `fields` and the common members.
@@ -164,77 +140,118 @@ pub enum Lifecycle {
     DaemonStop,
 }
 
-/// Appends one leaf of type `kind`; `fields` are merged into the leaf.
-/// Call inside the caller's write transaction.
-pub(crate) fn append(
-    conn: &Connection,
-    kind: &str,
-    at: &str,
-    source: Option<&str>,
-    fields: Map<String, Value>,
-) -> Result<Entry> {
-    let (seq, prev) = next_position(conn)?;
-    let leaf = canonical(fields, seq, kind, at, source, &prev);
-    let leaf_hash = merkle::leaf_hash(leaf.as_bytes());
-    conn.prepare_cached("INSERT INTO ledger_rows (seq, leaf, leaf_hash) VALUES (?1, ?2, ?3)")?
-        .execute(params![seq, leaf, &leaf_hash[..]])?;
+/// A leaf built and waiting for its place in the log: the store appends
+/// it ([`NewLeaf`]) after the last one.
+pub(crate) enum Leaf {
+    /// A capture or failure, stored as its hash and its record's id and
+    /// rebuilt from the record when read (see the module doc).
+    Attempt(LeafRecord),
+    /// Any other leaf: `members` and the common ones, stored as it is.
+    Members {
+        kind: &'static str,
+        at: String,
+        source: Option<String>,
+        members: Map<String, Value>,
+    },
+}
+
+impl Leaf {
+    /// A leaf of type `kind`; `fields` (a JSON object) are its members.
+    pub(crate) fn members(
+        kind: &'static str,
+        at: &str,
+        source: Option<&str>,
+        fields: Value,
+    ) -> Leaf {
+        Leaf::Members {
+            kind,
+            at: at.to_string(),
+            source: source.map(str::to_string),
+            members: object(fields),
+        }
+    }
+}
+
+impl NewLeaf for Leaf {
+    fn at(self, seq: i64, prev: &str) -> LeafRow {
+        match self {
+            Leaf::Attempt(record) => LeafRow {
+                leaf_hash: merkle::leaf_hash(attempt_canonical(&record, seq, prev).as_bytes()),
+                // Stored without its text: `entries` rebuilds it from the record.
+                leaf: String::new(),
+                record_id: Some(record.record_id),
+            },
+            Leaf::Members {
+                kind,
+                at,
+                source,
+                members,
+            } => {
+                let leaf = canonical(members, seq, kind, &at, source.as_deref(), prev);
+                LeafRow {
+                    leaf_hash: merkle::leaf_hash(leaf.as_bytes()),
+                    leaf,
+                    record_id: None,
+                }
+            }
+        }
+    }
+}
+
+/// Appends `leaf`; call inside the caller's write transaction
+/// ([`Store::write_transaction`]).
+pub(crate) fn append(store: &Store, leaf: Leaf) -> Result<Entry> {
+    let (seq, row) = store.append_leaf(leaf)?;
     Ok(Entry {
         seq,
-        leaf,
-        leaf_hash: hex::encode(leaf_hash),
-        rebuilt_from: None,
+        leaf: row.leaf,
+        leaf_hash: hex::encode(row.leaf_hash),
+        rebuilt_from: row.record_id,
     })
 }
 
-/// The leaves for one recorded fetch attempt and the events it raised:
-/// called by `Store::record_attempt` inside its transaction.
-pub(crate) fn record_attempt(
-    conn: &Connection,
+/// The leaves for one recorded fetch attempt and the events it raised,
+/// in the order the store appends them (inside the attempt's
+/// transaction). `hashes` looks up the text and scope hashes of a record
+/// an event compares.
+pub(crate) fn attempt_leaves(
     row: &RecordRow,
     record_hash: &Digest,
     events: &[EventRow],
-) -> Result<()> {
-    let (seq, prev) = next_position(conn)?;
-    let leaf = AttemptLeaf::of(row, record_hash).canonical(seq, &prev);
-    let leaf_hash = merkle::leaf_hash(leaf.as_bytes());
-    // Stored without its text: `entries` rebuilds it from the record.
-    conn.prepare_cached(
-        "INSERT INTO ledger_rows (seq, leaf, leaf_hash, record_id) VALUES (?1, '', ?2, ?3)",
-    )?
-    .execute(params![seq, &leaf_hash[..], row.id])?;
+    mut hashes: impl FnMut(i64) -> Result<Option<DerivedHashes>>,
+) -> Result<Vec<Leaf>> {
+    let mut leaves = Vec::with_capacity(1 + events.len());
+    leaves.push(Leaf::Attempt(attempt_members(row, record_hash)));
     for event in events {
-        record_event(conn, event, Map::new())?;
+        leaves.push(event_leaf(event, Map::new(), &mut hashes)?);
     }
-    Ok(())
+    Ok(leaves)
 }
 
 /// The leaf of a raised event, stating its content (see
-/// [`super::event_leaf`]); `extra` members join the common ones.
-/// Call inside the transaction that inserted the event.
-pub(crate) fn record_event(
-    conn: &Connection,
+/// [`super::event_leaf`]); `extra` members join the common ones, and
+/// `hashes` looks up the text and scope hashes of the records it compares.
+pub(crate) fn event_leaf(
     event: &EventRow,
     extra: Map<String, Value>,
-) -> Result<Entry> {
-    let hashes = |id: Option<i64>| -> Result<DerivedHashes> {
+    mut hashes: impl FnMut(i64) -> Result<Option<DerivedHashes>>,
+) -> Result<Leaf> {
+    let mut hashes = |id: Option<i64>| -> Result<DerivedHashes> {
         Ok(match id {
-            Some(id) => crate::store::derived_hashes(conn, id)?.unwrap_or_default(),
+            Some(id) => hashes(id)?.unwrap_or_default(),
             None => DerivedHashes::default(),
         })
     };
-    let mut fields = super::event_leaf::members(
-        event,
-        &hashes(event.from_snapshot)?,
-        &hashes(Some(event.to_snapshot))?,
-    );
-    fields.extend(extra);
-    append(
-        conn,
-        "event",
-        &event.detected_at,
-        Some(&event.source),
-        fields,
-    )
+    let from = hashes(event.from_snapshot)?;
+    let to = hashes(Some(event.to_snapshot))?;
+    let mut members = super::event_leaf::members(event, &from, &to);
+    members.extend(extra);
+    Ok(Leaf::Members {
+        kind: "event",
+        at: event.detected_at.clone(),
+        source: Some(event.source.clone()),
+        members,
+    })
 }
 
 /// An alert delivery done or given up, as its leaf records it.
@@ -252,14 +269,10 @@ pub(crate) struct DeliveryLeaf<'a> {
     pub error: Option<&'a str>,
 }
 
-/// The `alert-delivery` leaf of a delivery done or given up. Call inside
-/// the transaction that recorded the outcome.
-pub(crate) fn record_delivery(
-    conn: &Connection,
-    delivery: &DeliveryLeaf<'_>,
-    at: &str,
-) -> Result<Entry> {
-    let fields = object(json!({
+/// The `alert-delivery` leaf of a delivery done or given up, for the
+/// transaction that records the outcome.
+pub(crate) fn delivery_leaf(delivery: &DeliveryLeaf<'_>, at: &str) -> Leaf {
+    let fields = json!({
         "delivery_id": delivery.delivery_id,
         "channel": delivery.channel,
         "state": delivery.state,
@@ -267,8 +280,8 @@ pub(crate) fn record_delivery(
         "event_id": delivery.event_id,
         "record_id": delivery.record_id,
         "error": delivery.error,
-    }));
-    append(conn, "alert-delivery", at, Some(delivery.source), fields)
+    });
+    Leaf::members("alert-delivery", at, Some(delivery.source), fields)
 }
 
 /// The members of a JSON object (`json!({...})` always makes one).
@@ -282,17 +295,14 @@ pub(crate) fn object(value: Value) -> Map<String, Value> {
 /// Appends `fields` as a leaf of type `kind` in its own transaction.
 pub(crate) fn append_now(
     store: &Store,
-    kind: &str,
+    kind: &'static str,
     source: Option<&str>,
     fields: Value,
 ) -> Result<Entry> {
-    let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
+    let tx = store.write_transaction()?;
     let entry = append(
         &tx,
-        kind,
-        &clock::format(clock::now()),
-        source,
-        object(fields),
+        Leaf::members(kind, &clock::format(clock::now()), source, fields),
     )?;
     tx.commit()?;
     Ok(entry)
@@ -338,7 +348,7 @@ pub fn record_config(store: &Store, config: &ConfigLeaf<'_>) -> Result<Option<En
         "extraction": config.extraction,
         "tsa_ca_sha256": config.tsa_ca_sha256,
     });
-    let last = last_config_leaf(store.conn())?;
+    let last = last_config_leaf(store)?;
     // A leaf from before `ca_sha256` or `tsa_ca_sha256` existed reads it
     // as null.
     if last.is_some_and(|leaf| {
@@ -352,30 +362,22 @@ pub fn record_config(store: &Store, config: &ConfigLeaf<'_>) -> Result<Option<En
 }
 
 /// The latest `config` leaf, parsed.
-fn last_config_leaf(conn: &Connection) -> Result<Option<Value>> {
-    Ok(config_leaf_before(conn, i64::MAX)?.map(|(_, leaf)| leaf))
+fn last_config_leaf(store: &Store) -> Result<Option<Value>> {
+    Ok(config_leaf_before(store, i64::MAX)?.map(|(_, leaf)| leaf))
 }
 
 /// The last `config` leaf before `seq` (the one in force there), its seq
-/// and its JSON: one seek in the index of config leaves.
-pub fn config_leaf_before(conn: &Connection, seq: i64) -> Result<Option<(i64, Value)>> {
-    let leaf: Option<(i64, String)> = conn
-        .prepare_cached(
-            // Quotes inside JSON strings are escaped, so only a leaf's own
-            // `type` member can match.
-            r#"SELECT seq, leaf FROM ledger WHERE seq < ?1 AND leaf LIKE '%"type":"config"%'
-               ORDER BY seq DESC LIMIT 1"#,
-        )?
-        .query_row([seq], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
+/// and its JSON.
+pub fn config_leaf_before(store: &Store, seq: i64) -> Result<Option<(i64, Value)>> {
+    let leaf = store.config_leaf_before(seq)?;
     Ok(leaf.and_then(|(seq, l)| Some((seq, serde_json::from_str::<Value>(&l).ok()?))))
 }
 
 /// Every leaf with `seq` in `from..to`, in order; capture and failure
 /// leaves rebuilt from their records (see the module doc).
-pub fn entries(conn: &Connection, from: i64, to: i64) -> Result<Vec<Entry>> {
+pub fn entries(store: &Store, from: i64, to: i64) -> Result<Vec<Entry>> {
     let mut entries = Vec::new();
-    for_each_entry(conn, from, to, |entry, _| {
+    for_each_entry(store, from, to, |entry, _| {
         entries.push(entry);
         Ok::<_, StoreError>(())
     })?;
@@ -383,116 +385,49 @@ pub fn entries(conn: &Connection, from: i64, to: i64) -> Result<Vec<Entry>> {
 }
 
 /// The hash (hex) of the leaf before `seq`: zeros before the first.
-pub fn prev_hash(conn: &Connection, seq: i64) -> Result<String> {
-    Ok(conn
-        .prepare_cached("SELECT leaf_hash FROM ledger WHERE seq = ?1 - 1")?
-        .query_row([seq], |row| row.get(0))
-        .optional()?
+pub fn prev_hash(store: &Store, seq: i64) -> Result<String> {
+    Ok(store
+        .leaf_hash_before(seq)?
         .unwrap_or_else(|| Digest::ZERO.to_hex()))
-}
-
-/// Whether a `prune` leaf before `seq` names the raw body `raw_hash`
-/// (hex). A walk back through the leaves stored as text; asked only for a
-/// pruned body a record after `seq` names, which retention makes rare.
-pub fn prune_logged_before(conn: &Connection, seq: i64, raw_hash: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached(
-            r#"SELECT 1 FROM ledger WHERE seq < ?1 AND leaf LIKE '%"type":"prune"%'
-               AND instr(leaf, '"raw_hash":"' || ?2 || '"') > 0 LIMIT 1"#,
-        )?
-        .query_row(params![seq, raw_hash], |_| Ok(()))
-        .optional()?
-        .is_some())
 }
 
 /// Feeds every leaf with `seq` in `from..to` to `each`, in order, one row
 /// at a time (as [`entries`] reads them, without holding them all), with
 /// the outcome of the record a capture or failure leaf was rebuilt from.
 pub fn for_each_entry<E: From<StoreError>>(
-    conn: &Connection,
+    store: &Store,
     from: i64,
     to: i64,
     mut each: impl FnMut(Entry, Option<&str>) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
-    let mut prev = prev_hash(conn, from)?;
-    let mut statement = conn
-        .prepare(
-            "SELECT l.seq, l.leaf, l.leaf_hash, l.record_id, r.id, r.record_hash, r.source,
-                r.finished_at, r.outcome, r.url, r.status, r.raw_hash, r.text_hash,
-                r.error_class
-         FROM ledger l LEFT JOIN records r ON r.id = l.record_id
-         WHERE l.seq >= ?1 AND l.seq < ?2 ORDER BY l.seq",
-        )
-        .map_err(StoreError::from)?;
-    let mut rows = statement.query([from, to]).map_err(StoreError::from)?;
-    while let Some(row) = rows.next().map_err(StoreError::from)? {
-        let (entry, outcome) = entry_of(row, &prev).map_err(StoreError::from)?;
+    let mut prev = prev_hash(store, from)?;
+    store.for_each_leaf(from, to, |row| {
+        let (entry, outcome) = entry_of(row, &prev);
         prev.clone_from(&entry.leaf_hash);
-        each(entry, outcome.as_deref())?;
-    }
-    Ok(())
+        each(entry, outcome.as_deref())
+    })
 }
 
-/// One row of [`for_each_entry`]'s query after the leaf hashed `prev`.
-fn entry_of(row: &rusqlite::Row<'_>, prev: &str) -> rusqlite::Result<(Entry, Option<String>)> {
-    let seq = row.get(0)?;
-    let rebuilt_from: Option<i64> = row.get(3)?;
-    let (leaf, outcome) = match (rebuilt_from, row.get::<_, Option<i64>>(4)?) {
-        (Some(_), Some(record_id)) => {
-            let leaf = AttemptLeaf {
-                record_id,
-                record_hash: row.get(5)?,
-                source: row.get(6)?,
-                finished_at: row.get(7)?,
-                outcome: row.get(8)?,
-                url: row.get(9)?,
-                status: row.get(10)?,
-                raw_hash: row.get(11)?,
-                text_hash: row.get(12)?,
-                error_class: row.get(13)?,
-            };
-            (leaf.canonical(seq, prev), Some(leaf.outcome))
-        }
+/// One stored leaf after the leaf hashed `prev`, a capture or failure
+/// leaf rebuilt from its record; with that record's outcome.
+fn entry_of(row: LedgerRow, prev: &str) -> (Entry, Option<String>) {
+    let (leaf, outcome) = match (row.record_id, row.record) {
+        (Some(_), Some(record)) => (
+            attempt_canonical(&record, row.seq, prev),
+            Some(record.outcome),
+        ),
         // Stored as it is, or its record is gone (`leaf` is empty).
-        _ => (row.get(1)?, None),
+        _ => (row.leaf, None),
     };
-    Ok((
+    (
         Entry {
-            seq,
+            seq: row.seq,
             leaf,
-            leaf_hash: row.get(2)?,
-            rebuilt_from,
+            leaf_hash: row.leaf_hash,
+            rebuilt_from: row.record_id,
         },
         outcome,
-    ))
-}
-
-/// Feeds the leaf hashes with `seq` in `from..to` to `each`, in order, one
-/// row at a time (not all in memory, and not the leaves themselves).
-pub fn for_each_leaf_hash<E: From<StoreError>>(
-    conn: &Connection,
-    from: i64,
-    to: i64,
-    mut each: impl FnMut(i64, &str) -> std::result::Result<(), E>,
-) -> std::result::Result<(), E> {
-    let mut statement = conn
-        .prepare("SELECT seq, leaf_hash FROM ledger WHERE seq >= ?1 AND seq < ?2 ORDER BY seq")
-        .map_err(StoreError::from)?;
-    let mut rows = statement.query([from, to]).map_err(StoreError::from)?;
-    while let Some(row) = rows.next().map_err(StoreError::from)? {
-        let seq: i64 = row.get(0).map_err(StoreError::from)?;
-        let hash: String = row.get(1).map_err(StoreError::from)?;
-        each(seq, &hash)?;
-    }
-    Ok(())
-}
-
-/// Leaves stored. `seq` runs from 0 without gaps (the triggers refuse
-/// deletes), so this is the last `seq` plus one: a lookup, not a scan.
-pub fn size(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM ledger")?
-        .query_row([], |row| row.get(0))?)
+    )
 }
 
 /// Parses a 64-digit hex hash.
@@ -648,7 +583,7 @@ mod tests {
     #[test]
     fn attempt_leaves_are_the_canonical_form_of_their_members() {
         let odd = "quote \" backslash \\ control \u{1} caf\u{e9} \u{2705} </script>";
-        let leaf = |outcome: &str, some: Option<&str>| AttemptLeaf {
+        let leaf = |outcome: &str, some: Option<&str>| LeafRecord {
             record_id: 7,
             record_hash: Digest::of(b"record").to_hex(),
             source: odd.into(),
@@ -683,12 +618,12 @@ mod tests {
                 Some(&leaf.source),
                 "ab",
             );
-            assert_eq!(leaf.canonical(3, "ab"), generic);
+            assert_eq!(attempt_canonical(&leaf, 3, "ab"), generic);
         }
     }
 
     #[test]
-    fn leaves_link_and_the_table_refuses_edits() {
+    fn leaves_link() {
         let store = Store::open_in_memory().unwrap();
         let first = record_lifecycle(&store, Lifecycle::DaemonStart).unwrap();
         assert_eq!(
@@ -704,90 +639,13 @@ mod tests {
             "unchanged"
         );
         assert!(record_config(&store, &config_leaf("a2")).unwrap().is_some());
-        let entries = entries(store.conn(), 0, 10).unwrap();
+        let entries = entries(&store, 0, 10).unwrap();
         assert_eq!(entries.len(), 3);
         assert_eq!(entries[0], first);
         let leaf: Value = serde_json::from_str(&entries[1].leaf).unwrap();
         assert_eq!(leaf["prev"], json!(first.leaf_hash));
         assert_eq!(leaf["type"], "config");
         assert!(check_entries(&entries).0.is_empty());
-
-        for sql in [
-            "UPDATE ledger_rows SET leaf = 'x' WHERE seq = 0",
-            "DELETE FROM ledger_rows WHERE seq = 2",
-        ] {
-            let err = store.conn().execute(sql, []).unwrap_err();
-            assert!(err.to_string().contains("append-only"), "{err}");
-        }
-    }
-
-    #[test]
-    fn a_capture_leaf_is_rebuilt_from_its_record_as_it_was_hashed() {
-        let mut store = Store::open_in_memory().unwrap();
-        let url = "http://127.0.0.1/a";
-        let extracted = crate::extract::extract(
-            b"page",
-            Some("text/plain"),
-            url,
-            &Default::default(),
-            &Default::default(),
-        )
-        .unwrap();
-        let scope = crate::scope::ScopeOutcome::Extracted(Default::default());
-        crate::record::record_attempt(
-            &mut store,
-            &crate::record::AttemptRecord {
-                source: "a".into(),
-                source_url: url.into(),
-                parent: None,
-                capture: crate::fetch::Capture {
-                    status: Some(200),
-                    ..crate::fetch::Capture::begun(url.into())
-                },
-                result: crate::record::AttemptResult::extracted(b"page", extracted, scope).unwrap(),
-                fail_after: 3,
-                scope_settings: Default::default(),
-                alerts: Default::default(),
-                follow: None,
-                via: None,
-            },
-        )
-        .unwrap();
-        let stored: (String, Option<i64>) = store
-            .conn()
-            .query_row(
-                r#"SELECT leaf, record_id FROM ledger WHERE record_id IS NOT NULL"#,
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .unwrap();
-        assert_eq!(stored, (String::new(), Some(1)), "only the hash is stored");
-        let entries = entries(store.conn(), 0, 10).unwrap();
-        let capture = entries
-            .iter()
-            .find(|entry| entry.rebuilt_from == Some(1))
-            .unwrap();
-        let leaf: Value = serde_json::from_str(&capture.leaf).unwrap();
-        assert_eq!(
-            (leaf["type"].as_str(), leaf["status"].as_i64()),
-            (Some("capture"), Some(200))
-        );
-        assert!(check_entries(&entries).0.is_empty());
-        // Reading from the middle rebuilds the same bytes (its prev is read).
-        let tail = super::entries(store.conn(), capture.seq, 10).unwrap();
-        assert_eq!(tail[0], *capture);
-
-        store
-            .conn()
-            .execute("UPDATE record_rows SET status = 203 WHERE id = 1", [])
-            .unwrap();
-        let problems = check_entries(&super::entries(store.conn(), 0, 10).unwrap()).0;
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].seq, capture.seq);
-        assert!(
-            problems[0].problem.contains("rebuilt from record 1"),
-            "{problems:?}"
-        );
     }
 
     #[test]
@@ -796,14 +654,14 @@ mod tests {
         for i in 0..4 {
             record_config(&store, &config_leaf(&format!("v{i}"))).unwrap();
         }
-        let mut entries = entries(store.conn(), 0, 10).unwrap();
+        let mut entries = entries(&store, 0, 10).unwrap();
         entries[1].leaf = entries[1].leaf.replace("config", "confiG");
         let (problems, _) = check_entries(&entries);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].seq, 1);
         assert!(problems[0].problem.contains("altered"));
 
-        let mut entries = super::entries(store.conn(), 0, 10).unwrap();
+        let mut entries = super::entries(&store, 0, 10).unwrap();
         entries.swap(2, 3);
         let seqs: Vec<i64> = check_entries(&entries).0.iter().map(|p| p.seq).collect();
         assert!(seqs.contains(&2) && seqs.contains(&3), "{seqs:?}");

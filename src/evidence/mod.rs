@@ -45,7 +45,7 @@ use serde::Serialize;
 
 use crate::fetch::tls::ExtraRoots;
 use crate::routing::Route;
-use crate::store::{Store, StoreError, StoreHandle};
+use crate::store::{StoreError, StoreHandle};
 
 /// Makes the names just written in `dir` durable (on Unix, where a
 /// directory can be opened and synced; elsewhere nothing to do).
@@ -73,12 +73,6 @@ pub enum EvidenceError {
     /// `export` flags that select no capture: a usage error.
     #[error("{0}")]
     NothingSelected(String),
-}
-
-impl From<rusqlite::Error> for EvidenceError {
-    fn from(e: rusqlite::Error) -> Self {
-        EvidenceError::Store(StoreError::from(e))
-    }
 }
 
 impl EvidenceError {
@@ -135,15 +129,6 @@ impl Finding {
             ..Finding::new(format!("record {record_id}"), problem)
         }
     }
-}
-
-/// The path of the open database file, when it is a file.
-pub(crate) fn database_path(store: &Store) -> Option<PathBuf> {
-    store
-        .conn()
-        .path()
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
 }
 
 /// The configuration a sweep runs with, as the ledger's `config` leaf
@@ -217,7 +202,7 @@ pub async fn after_sweep(store: &StoreHandle, settings: AfterSweep<'_>) {
             if let Some(keep) = keep_raw_bodies {
                 retention::prune(store, keep)?;
             }
-            let Some(database) = database_path(store) else {
+            let Some(database) = store.file_path() else {
                 return Ok(());
             };
             let signer = Signer::locate(key_file.as_deref(), &database)?;

@@ -329,36 +329,30 @@ pub(crate) fn recheck_store(
     reextraction: Reextraction<'_>,
     first: Option<i64>,
 ) -> Result<Recheck, EvidenceError> {
-    let pruned = super::retention::pruned(store)?;
+    let pruned = store.pruned_blobs()?;
     let mut rechecker = Rechecker::new(settings, reextraction, History::Complete);
     let mut stored = store;
     if let Some(first) = first {
         rechecker.start_at(&mut stored, first)?;
     }
-    let mut statement = store.conn().prepare(
-        "SELECT id, source, outcome, raw_hash, text_hash, scope_hash, content_type,
-                COALESCE(final_url, url)
-         FROM records WHERE id >= ?1 ORDER BY id",
-    )?;
-    let mut rows = statement.query([first.unwrap_or(i64::MIN)])?;
     let mut chunk = Vec::with_capacity(CHUNK);
-    while let Some(row) = rows.next()? {
-        let raw: Option<String> = row.get(3)?;
+    store.for_each_reextraction_row(first.unwrap_or(i64::MIN), |row| {
         chunk.push(Capture {
-            id: row.get(0)?,
-            source: row.get(1)?,
-            outcome: row.get(2)?,
-            body: raw.filter(|raw| !pruned.contains(raw)),
-            text_hash: row.get(4)?,
-            scope_hash: row.get(5)?,
-            content_type: row.get(6)?,
-            final_url: row.get::<_, Option<String>>(7)?.unwrap_or_default(),
+            id: row.id,
+            source: row.source,
+            outcome: row.outcome,
+            body: row.raw_hash.filter(|raw| !pruned.contains(raw)),
+            text_hash: row.text_hash,
+            scope_hash: row.scope_hash,
+            content_type: row.content_type,
+            final_url: row.final_url,
         });
         if chunk.len() == CHUNK {
             rechecker.chunk(&mut stored, &chunk)?;
             chunk.clear();
         }
-    }
+        Ok::<_, EvidenceError>(())
+    })?;
     rechecker.chunk(&mut stored, &chunk)?;
     Ok(rechecker.finish())
 }
@@ -371,10 +365,7 @@ const CHUNK: usize = BATCH;
 
 impl Stored for &Store {
     fn body(&mut self, hash: &str) -> Result<Body, EvidenceError> {
-        let (size, data) = self
-            .conn()
-            .prepare_cached("SELECT size, data FROM blobs WHERE hash = ?1")?
-            .query_row([hash], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        let (size, data) = self.packed_blob(hash)?;
         Ok(Body::Packed { size, data })
     }
 

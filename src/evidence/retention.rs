@@ -9,10 +9,8 @@
 //! evidence of its attempt's metadata call, which `verify` and the bundle
 //! check against the hash the record states.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
-use rusqlite::TransactionBehavior;
 use serde_json::json;
 
 use super::{EvidenceError, ledger};
@@ -29,45 +27,15 @@ pub fn prune(store: &Store, keep: Duration) -> Result<usize, EvidenceError> {
         .and_then(|keep_for| now.checked_sub_signed(keep_for))
         .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
     let cutoff = clock::format(cutoff);
-    let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
-    let hashes: Vec<String> = tx
-        .prepare(
-            // One pass over the records: the last capture of each body.
-            "SELECT b.hash FROM blobs b
-             JOIN (SELECT raw_hash, MAX(started_at) AS last FROM records
-                   WHERE raw_hash IS NOT NULL GROUP BY raw_hash) r ON r.raw_hash = b.hash
-             WHERE b.pruned_at IS NULL
-               AND r.last < ?1
-               AND b.hash NOT IN (SELECT text_hash FROM records WHERE text_hash IS NOT NULL)
-               AND NOT EXISTS (SELECT 1 FROM events e WHERE e.diff_hash = b.hash)
-               AND b.hash NOT IN (SELECT r.raw_hash FROM source_state s
-                                  JOIN records r ON r.id = s.last_good_record
-                                  WHERE r.raw_hash IS NOT NULL)
-               AND b.hash NOT IN (SELECT json_extract(json, '$.portal.metadata.raw_hash')
-                                  FROM record_fetch_details
-                                  WHERE json_extract(json, '$.portal.metadata.raw_hash') IS NOT NULL)",
-        )?
-        .query_map([&cutoff], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let tx = store.write_transaction()?;
+    let hashes = tx.prunable_raw_bodies(&cutoff)?;
     let at = clock::format(now);
     let policy = format!("raw_bodies = {}", humantime::format_duration(keep));
     for hash in &hashes {
-        tx.execute(
-            "UPDATE blobs SET data = X'', pruned_at = ?1 WHERE hash = ?2",
-            [&at, hash],
-        )?;
+        tx.prune_blob(hash, &at)?;
         let fields = json!({ "raw_hash": hash, "policy": policy, "cutoff": cutoff });
-        ledger::append(&tx, "prune", &at, None, ledger::object(fields))?;
+        ledger::append(&tx, ledger::Leaf::members("prune", &at, None, fields))?;
     }
     tx.commit()?;
     Ok(hashes.len())
-}
-
-/// The hashes (hex) of the blobs pruned by [`prune`].
-pub(crate) fn pruned(store: &Store) -> Result<HashSet<String>, EvidenceError> {
-    Ok(store
-        .conn()
-        .prepare("SELECT hash FROM blobs WHERE pruned_at IS NOT NULL")?
-        .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?)
 }

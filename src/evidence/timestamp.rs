@@ -15,11 +15,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest as _, Sha256};
 use url::Url;
 
-use super::checkpoint::{self, Checkpoint};
+use super::checkpoint::Checkpoint;
 use super::rfc3161::{self, TsaTrust};
 use super::timestamp_check::{self, StoredToken};
 use super::{EvidenceError, Finding, ledger};
@@ -126,37 +125,19 @@ const MAX_REPLY: usize = 16 * 1024;
 /// `tsa_timeout`, well inside the systemd watchdog; a token over the newest
 /// checkpoint bounds every entry before it; and tokens are requested in
 /// checkpoint order, so an honest store's tokens are in time order too.
-fn unstamped(conn: &Connection) -> Result<Option<Checkpoint>, EvidenceError> {
-    let id: Option<i64> = conn.query_row(
-        "SELECT MAX(id) FROM checkpoints
-             WHERE id > (SELECT COALESCE(MAX(checkpoint_id), 0) FROM checkpoint_timestamps)",
-        [],
-        |row| row.get(0),
-    )?;
-    match id {
-        Some(id) => checkpoint::by_id(conn, id),
-        None => Ok(None),
-    }
-}
-
-/// The stored reply for each checkpoint that has one, by checkpoint id.
-pub fn tokens(conn: &Connection) -> Result<Vec<(i64, Vec<u8>)>, EvidenceError> {
-    Ok(conn
-        .prepare(
-            "SELECT checkpoint_id, response FROM checkpoint_timestamps ORDER BY checkpoint_id",
-        )?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?)
+fn unstamped(store: &Store) -> Result<Option<Checkpoint>, EvidenceError> {
+    Ok(store.unstamped_checkpoint()?)
 }
 
 /// `ledger/checkpoints/NNNNNN.tsr` for each of `checkpoints` that has a
 /// token: the DER `TimeStampResp`, as `openssl ts -verify -in` reads it.
 pub fn bundle_files(
-    conn: &Connection,
+    store: &Store,
     checkpoints: &[Checkpoint],
 ) -> Result<Vec<(String, Vec<u8>)>, EvidenceError> {
     let ids: std::collections::HashSet<i64> = checkpoints.iter().map(|c| c.id).collect();
-    Ok(tokens(conn)?
+    Ok(store
+        .timestamp_tokens()?
         .into_iter()
         .filter(|(id, _)| ids.contains(id))
         .map(|(id, der)| (format!("ledger/checkpoints/{id:06}.tsr"), der))
@@ -166,33 +147,34 @@ pub fn bundle_files(
 /// Each stored token against its checkpoint, and with `trust` its signature
 /// and certificate chain (see [`timestamp_check`]).
 pub fn check_tokens(
-    conn: &Connection,
+    store: &Store,
     checkpoints: &[Checkpoint],
     trust: Option<&TsaTrust>,
 ) -> Result<Vec<Finding>, EvidenceError> {
-    check_stored(conn, checkpoints, trust, |_| true)
+    check_stored(store, checkpoints, trust, |_| true)
 }
 
 /// [`check_tokens`] of the tokens stored for `checkpoints` alone (the
 /// others' are not findings about checkpoints left out).
 pub fn check_tokens_of(
-    conn: &Connection,
+    store: &Store,
     checkpoints: &[Checkpoint],
     trust: Option<&TsaTrust>,
 ) -> Result<Vec<Finding>, EvidenceError> {
-    check_stored(conn, checkpoints, trust, |id| {
+    check_stored(store, checkpoints, trust, |id| {
         checkpoints.iter().any(|c| c.id == id)
     })
 }
 
 /// The stored tokens whose checkpoint id passes `keep`, checked.
 fn check_stored(
-    conn: &Connection,
+    store: &Store,
     checkpoints: &[Checkpoint],
     trust: Option<&TsaTrust>,
     keep: impl Fn(i64) -> bool,
 ) -> Result<Vec<Finding>, EvidenceError> {
-    let tokens = tokens(conn)?
+    let tokens = store
+        .timestamp_tokens()?
         .into_iter()
         .filter(|(id, _)| keep(*id))
         .map(|(id, der)| StoredToken {
@@ -250,16 +232,8 @@ fn save(
     tsa: &Url,
     der: &[u8],
 ) -> Result<Option<i64>, EvidenceError> {
-    let tx = rusqlite::Transaction::new_unchecked(store.conn(), TransactionBehavior::Immediate)?;
-    let newest: Option<(i64, Vec<u8>)> = tx
-        .query_row(
-            "SELECT checkpoint_id, response FROM checkpoint_timestamps
-             ORDER BY checkpoint_id DESC LIMIT 1",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-    if let Some((newest, reply)) = newest {
+    let tx = store.write_transaction()?;
+    if let Some((newest, reply)) = tx.newest_timestamp_token()? {
         let later_in_time = || {
             let (Ok(stored), Ok(ours)) = (
                 rfc3161::parse_response(&reply),
@@ -273,11 +247,7 @@ fn save(
             return Ok(Some(newest));
         }
     }
-    tx.execute(
-        "INSERT INTO checkpoint_timestamps (checkpoint_id, tsa_url, at, response)
-         VALUES (?1, ?2, ?3, ?4)",
-        params![checkpoint, tsa.as_str(), clock::format(clock::now()), der],
-    )?;
+    tx.insert_timestamp_token(checkpoint, tsa.as_str(), &clock::format(clock::now()), der)?;
     tx.commit()?;
     Ok(None)
 }
@@ -293,28 +263,9 @@ fn fail(
 ) -> Result<(), EvidenceError> {
     let now = clock::format(clock::now());
     store.write(|w| {
-        let tx = w.conn();
-        let last_failure: Option<String> = tx
-            .query_row(
-                "SELECT MAX(at) FROM timestamp_failures WHERE tsa_url = ?1",
-                [tsa.as_str()],
-                |row| row.get(0),
-            )
-            .optional()?
-            .flatten();
-        let last_success: Option<String> = tx
-            .query_row(
-                "SELECT MAX(at) FROM checkpoint_timestamps WHERE tsa_url = ?1",
-                [tsa.as_str()],
-                |row| row.get(0),
-            )
-            .optional()?
-            .flatten();
+        let (last_failure, last_success) = w.last_timestamp_outcomes(tsa.as_str())?;
         let already_failing = last_failure.is_some() && last_failure >= last_success;
-        tx.execute(
-            "INSERT INTO timestamp_failures (checkpoint_id, tsa_url, at, error) VALUES (?1, ?2, ?3, ?4)",
-            params![checkpoint, tsa.as_str(), now, error],
-        )?;
+        w.insert_timestamp_failure(checkpoint, tsa.as_str(), &now, error)?;
         if !already_failing {
             let draft = EventDraft {
                 kind: EventKind::TimestampFailed,
@@ -366,7 +317,7 @@ pub async fn stamp_pending(
     extra_roots: &crate::fetch::tls::ExtraRoots,
     routes: std::sync::Arc<[Route]>,
 ) {
-    let checkpoint = match store.call(|store| unstamped(store.conn())).await {
+    let checkpoint = match store.call(|store| unstamped(store)).await {
         Ok(Some(checkpoint)) => checkpoint,
         Ok(None) => return,
         Err(e) => {

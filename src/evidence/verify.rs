@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use ed25519_dalek::VerifyingKey;
-use rusqlite::OptionalExtension;
 use serde_json::Value;
 
 use super::bundle_recheck::Captures;
@@ -22,7 +21,7 @@ use super::merkle::{Hash, RootBuilder};
 use super::recheck::Reextraction;
 use super::{EvidenceError, Finding, warc};
 use crate::hash::Digest;
-use crate::store::Store;
+use crate::store::{SnapshotReader, Store};
 
 /// What `verify` found, and how many captures it re-extracted.
 #[derive(Debug, Default)]
@@ -111,14 +110,13 @@ pub fn verify_store(
     key: Option<(&VerifyingKey, KeyOrigin)>,
     reextraction: Option<Reextraction<'_>>,
 ) -> Result<Verified, EvidenceError> {
-    let conn = store.conn();
     // One read transaction: every query below sees the same snapshot, so a
     // daemon writing meanwhile cannot make records and ledger disagree.
-    let _snapshot = conn.unchecked_transaction()?;
+    let _snapshot = store.read_snapshot()?;
     let span = Span {
         from: 0,
         builder: RootBuilder::default(),
-        checkpoints: checkpoint::all(conn)?,
+        checkpoints: store.checkpoints()?,
         first_record: None,
         first_event: None,
         interval: false,
@@ -142,9 +140,8 @@ pub fn verify_last_checkpoint(
     key: Option<(&VerifyingKey, KeyOrigin)>,
     reextraction: Option<Reextraction<'_>>,
 ) -> Result<Verified, EvidenceError> {
-    let conn = store.conn();
-    let snapshot = conn.unchecked_transaction()?;
-    let newest = checkpoint::newest_two(conn)?;
+    let snapshot = store.read_snapshot()?;
+    let newest = store.newest_two_checkpoints()?;
     let previous = newest.first().filter(|_| newest.len() == 2);
     let mut findings = Vec::new();
     let mut derived = None;
@@ -155,7 +152,7 @@ pub fn verify_last_checkpoint(
                 "checkpoint {} (tree size {})",
                 previous.id, previous.tree_size
             );
-            match checkpoint::edge_at(conn, previous)? {
+            match checkpoint::edge_at(store, previous)? {
                 checkpoint::Edge::Stored(builder) => builder,
                 checkpoint::Edge::Derived(builder) => {
                     if hex::encode(builder.root()) == previous.root {
@@ -184,7 +181,7 @@ pub fn verify_last_checkpoint(
         }
     };
     let from = match previous {
-        Some(previous) => previous.tree_size.min(ledger::size(conn)?),
+        Some(previous) => previous.tree_size.min(store.ledger_entries()?),
         None => 0,
     };
     // Where the stretch's records and events begin: after the last ones
@@ -204,7 +201,7 @@ pub fn verify_last_checkpoint(
         first_event: first(before.event, within.event),
         interval: true,
     };
-    let covered = span.describe(conn)?;
+    let covered = span.describe(store)?;
     let mut verified = verify_span(store, span, findings, key, reextraction)?;
     verified
         .findings
@@ -214,7 +211,7 @@ pub fn verify_last_checkpoint(
     // Saving is a convenience: a database that takes no write is checked
     // the same, the edge derived again next time.
     if let Some((id, edge)) = derived
-        && let Err(e) = checkpoint::save_edge(conn, id, &edge)
+        && let Err(e) = store.save_checkpoint_edge(id, &edge)
     {
         tracing::warn!(
             checkpoint = id,
@@ -244,8 +241,8 @@ struct Span {
 
 impl Span {
     /// What the span covers, for the reader.
-    fn describe(&self, conn: &rusqlite::Connection) -> Result<String, EvidenceError> {
-        let size = ledger::size(conn)?;
+    fn describe(&self, store: &Store) -> Result<String, EvidenceError> {
+        let size = store.ledger_entries()?;
         let entries = if self.from >= size {
             "no ledger entries (none since the previous checkpoint)".to_string()
         } else {
@@ -281,7 +278,6 @@ fn verify_span(
     key: Option<(&VerifyingKey, KeyOrigin)>,
     reextraction: Option<Reextraction<'_>>,
 ) -> Result<Verified, EvidenceError> {
-    let conn = store.conn();
     let fingerprints = reextraction.map(|r| r.extraction.fingerprints());
     let first_record = span.first_record;
     // The records are hashed on a second connection, on another core,
@@ -304,7 +300,7 @@ fn verify_span(
             && let Some(hash) = store.pruned_raw_hash(f.record_id)?
         {
             let logged = logged_prunes.contains(&hash)
-                || (span.from > 0 && ledger::prune_logged_before(conn, span.from, &hash)?);
+                || (span.from > 0 && store.prune_logged_before(span.from, &hash)?);
             if logged {
                 finding.problem = "raw body pruned by policy ([retention] raw_bodies); its hash and the ledger remain".into();
                 finding.pruned_by_policy = true;
@@ -329,17 +325,16 @@ fn check_ledger_side(
     reextraction: Option<Reextraction<'_>>,
     fingerprints: Option<&std::collections::BTreeMap<String, String>>,
 ) -> Result<(Vec<Finding>, HashSet<String>, super::recheck::Recheck), EvidenceError> {
-    let conn = store.conn();
-    let mut scan = LedgerScan::new(conn, span, fingerprints)?;
-    ledger::for_each_entry(conn, span.from, i64::MAX, |entry, outcome| {
-        scan.add(conn, &entry, outcome)
+    let mut scan = LedgerScan::new(store, span, fingerprints)?;
+    ledger::for_each_entry(store, span.from, i64::MAX, |entry, outcome| {
+        scan.add(store, &entry, outcome)
     })?;
     let size = scan.size;
     let roots = std::mem::take(&mut scan.roots);
     let settings = scan.settings.take();
     let event_leaves = std::mem::take(&mut scan.event_leaves);
     let logged_prunes = std::mem::take(&mut scan.logged_prunes);
-    let mut findings = scan.findings(conn, span.first_record)?;
+    let mut findings = scan.findings(store, span.first_record)?;
     findings.extend(super::event_check::check_store(
         store,
         event_leaves,
@@ -354,9 +349,9 @@ fn check_ledger_side(
     ));
     let tsa_trust = reextraction.and_then(|r| r.tsa_trust);
     findings.extend(if span.interval {
-        super::timestamp::check_tokens_of(conn, &span.checkpoints, tsa_trust)?
+        super::timestamp::check_tokens_of(store, &span.checkpoints, tsa_trust)?
     } else {
-        super::timestamp::check_tokens(conn, &span.checkpoints, tsa_trust)?
+        super::timestamp::check_tokens(store, &span.checkpoints, tsa_trust)?
     });
     let recheck = match (reextraction, settings) {
         (Some(reextraction), Some(settings)) => {
@@ -372,32 +367,14 @@ fn check_ledger_side(
 /// ledger size and last record (records and leaves are only appended, so
 /// equal high-water marks are equal contents; a write committed between
 /// the two reads makes them differ, and the work stays on one connection).
-fn beside(store: &Store) -> Result<Option<ReadingStore>, EvidenceError> {
-    let Some(reader) = store.reader()? else {
+fn beside(store: &Store) -> Result<Option<SnapshotReader>, EvidenceError> {
+    let Some(reader) = store.snapshot_reader()? else {
         return Ok(None);
     };
-    reader.conn().execute_batch("BEGIN")?;
     let marks = |store: &Store| -> Result<(i64, i64), EvidenceError> {
-        Ok((ledger::size(store.conn())?, store.last_record_id()?))
+        Ok((store.ledger_entries()?, store.last_record_id()?))
     };
-    Ok((marks(&reader)? == marks(store)?).then_some(ReadingStore(reader)))
-}
-
-/// A [`Store`] inside its own read transaction, ended when dropped.
-struct ReadingStore(Store);
-
-impl std::ops::Deref for ReadingStore {
-    type Target = Store;
-    fn deref(&self) -> &Store {
-        &self.0
-    }
-}
-
-impl Drop for ReadingStore {
-    fn drop(&mut self) {
-        // A read transaction: nothing to keep, and ending it cannot lose anything.
-        let _ = self.0.conn().execute_batch("COMMIT");
-    }
+    Ok((marks(&reader)? == marks(store)?).then_some(reader))
 }
 
 /// The record chain's findings, from `first` on (`None`: every record).
@@ -439,7 +416,7 @@ impl LedgerScan {
     /// gathering what re-extraction needs (the config leaf in force at
     /// `from` first).
     fn new(
-        conn: &rusqlite::Connection,
+        store: &Store,
         span: &Span,
         fingerprints: Option<&std::collections::BTreeMap<String, String>>,
     ) -> Result<LedgerScan, EvidenceError> {
@@ -453,14 +430,14 @@ impl LedgerScan {
         let mut settings = fingerprints.map(super::recheck::Settings::new);
         if let Some(settings) = &mut settings
             && span.from > 0
-            && let Some((seq, leaf)) = ledger::config_leaf_before(conn, span.from)?
+            && let Some((seq, leaf)) = ledger::config_leaf_before(store, span.from)?
         {
             settings.config_leaf(seq, &leaf);
         }
         Ok(LedgerScan {
             checker: ledger::EntryChecker::starting_at(
                 span.from,
-                ledger::prev_hash(conn, span.from)?,
+                ledger::prev_hash(store, span.from)?,
             ),
             references: Vec::new(),
             referenced: IdSet::default(),
@@ -477,7 +454,7 @@ impl LedgerScan {
     /// The next leaf; `outcome`: that of the record it was rebuilt from.
     fn add(
         &mut self,
-        conn: &rusqlite::Connection,
+        store: &Store,
         entry: &Entry,
         outcome: Option<&str>,
     ) -> Result<(), EvidenceError> {
@@ -540,9 +517,7 @@ impl LedgerScan {
         let stored: Option<String> = if hash.is_empty() {
             None
         } else {
-            conn.prepare_cached("SELECT record_hash FROM records WHERE id = ?1")?
-                .query_row([id], |row| row.get(0))
-                .optional()?
+            store.record_hash(id)?
         };
         match stored {
             None => self.references.push(Finding {
@@ -571,7 +546,7 @@ impl LedgerScan {
     /// from `first_record` on, else after the first record a leaf names.
     fn findings(
         self,
-        conn: &rusqlite::Connection,
+        store: &Store,
         first_record: Option<i64>,
     ) -> Result<Vec<Finding>, EvidenceError> {
         let mut findings: Vec<Finding> = self
@@ -588,17 +563,15 @@ impl LedgerScan {
         let Some(first) = first_record.or(self.referenced.first.map(|id| id + 1)) else {
             return Ok(findings);
         };
-        let mut statement = conn.prepare("SELECT id FROM records WHERE id >= ?1 ORDER BY id")?;
-        let mut ids = statement.query([first])?;
-        while let Some(row) = ids.next()? {
-            let id: i64 = row.get(0)?;
+        store.for_each_record_id(first, |id| {
             if !self.referenced.contains(id) {
                 findings.push(Finding::record(
                     id,
                     "the record has no ledger entry: it was added outside scopewatch, or its ledger entry is gone",
                 ));
             }
-        }
+            Ok::<_, EvidenceError>(())
+        })?;
         Ok(findings)
     }
 }

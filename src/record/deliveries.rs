@@ -104,8 +104,7 @@ fn finish_one(
         Finish::Retry { error, .. } | Finish::Failed { error } => Some(error.as_str()),
         Finish::Done => None,
     };
-    crate::evidence::ledger::record_delivery(
-        w.conn(),
+    let leaf = crate::evidence::ledger::delivery_leaf(
         &crate::evidence::ledger::DeliveryLeaf {
             delivery_id: id,
             channel: &delivery.channel,
@@ -117,7 +116,9 @@ fn finish_one(
             error,
         },
         now,
-    )?;
+    );
+    w.append_leaf(leaf)?;
+
     if let Finish::Failed { error } = finish
         && let Some(draft) = reminders::alert_failed(
             id,
@@ -157,7 +158,7 @@ mod tests {
     async fn delivery_results_queued_together_are_each_answered_with_their_own() {
         let store = Store::open_in_memory().unwrap();
         store
-            .conn()
+            .test_conn()
             .execute_batch(
                 "PRAGMA foreign_keys = OFF;
                  INSERT INTO events (id, record_id, source, kind, detected_at, summary)
@@ -215,7 +216,7 @@ mod tests {
         let reader = handle
             .call(|store| {
                 store
-                    .conn()
+                    .test_conn()
                     .prepare("SELECT id, state FROM outbox ORDER BY id")
                     .unwrap()
                     .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))

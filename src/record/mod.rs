@@ -350,7 +350,12 @@ fn record_in(w: &mut Writes<'_>, attempt: &AttemptRecord) -> Result<Recorded> {
     let crashed =
         matches!(&attempt.result, AttemptResult::Failed { class, .. } if class == CRASHED);
     w.after_attempt(&attempt.source, crashed, &now)?;
-    crate::evidence::ledger::record_attempt(w.conn(), &row, &record_hash, &events)?;
+    let leaves = crate::evidence::ledger::attempt_leaves(&row, &record_hash, &events, |id| {
+        w.derived_hashes(id)
+    })?;
+    for leaf in leaves {
+        w.append_leaf(leaf)?;
+    }
     w.save_state(
         &attempt.source,
         &state_update(record_id, &detection, capture, &attempt.result),
@@ -526,7 +531,7 @@ pub(crate) mod tests {
 
     fn records_of(store: &Store, source: &str) -> i64 {
         store
-            .conn()
+            .test_conn()
             .query_row(
                 "SELECT COUNT(*) FROM records WHERE source = ?1",
                 [source],
@@ -590,7 +595,7 @@ pub(crate) mod tests {
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].to_snapshot, second.record_id);
         let (deliveries, leaves): (i64, i64) = store
-            .conn()
+            .test_conn()
             .query_row(
                 "SELECT (SELECT COUNT(*) FROM outbox o JOIN events e ON e.id = o.event_id
                          WHERE e.kind = 'stale' AND o.channel = 'hook'),
@@ -631,7 +636,7 @@ pub(crate) mod tests {
         record_attempt(&mut store, &attempt("a", b"one")).unwrap();
         record_attempt(&mut store, &attempt("a~b", b"two")).unwrap();
         store
-            .conn()
+            .test_conn()
             .execute(
                 "UPDATE sources SET retired_at = '2030-01-01T00:00:00.000Z' WHERE id = 'a~b'",
                 [],
@@ -655,7 +660,8 @@ pub(crate) mod tests {
             attempt.capture.request_headers = headers.clone();
             record_attempt(&mut store, &attempt).unwrap();
         }
-        let count = |sql: &str| -> i64 { store.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+        let count =
+            |sql: &str| -> i64 { store.test_conn().query_row(sql, [], |r| r.get(0)).unwrap() };
         // One request set and one response set (`[]`), each stored once.
         assert_eq!(count("SELECT COUNT(*) FROM header_sets"), 2);
         assert_eq!(
@@ -671,7 +677,7 @@ pub(crate) mod tests {
         assert!(store.verify_chain().unwrap().is_empty());
 
         store
-            .conn()
+            .test_conn()
             .execute_batch(
                 "DROP TRIGGER header_sets_no_update;
                  UPDATE header_sets SET json = '[[\"accept\",\"*/*\"]]' WHERE id = 1;",
@@ -693,7 +699,7 @@ pub(crate) mod tests {
         assert!(err.contains("run `scopewatch verify`"), "{err}");
 
         store
-            .conn()
+            .test_conn()
             .execute_batch(
                 "PRAGMA foreign_keys = OFF;
                  DROP TRIGGER header_sets_no_delete;
@@ -716,7 +722,7 @@ pub(crate) mod tests {
         record_attempt(&mut store, &attempt("a", body)).unwrap();
         let hash = Digest::of(body);
         store
-            .conn()
+            .test_conn()
             .execute(
                 "UPDATE blobs SET data = X'', pruned_at = '2026-01-01T00:00:00Z' WHERE hash = ?1",
                 [hash.to_hex()],
@@ -727,7 +733,7 @@ pub(crate) mod tests {
         record_attempt(&mut store, &attempt("a", body)).unwrap();
         assert_eq!(store.blob(&hash).unwrap(), body);
         let pruned: Option<String> = store
-            .conn()
+            .test_conn()
             .query_row(
                 "SELECT pruned_at FROM blobs WHERE hash = ?1",
                 [hash.to_hex()],
@@ -743,7 +749,7 @@ pub(crate) mod tests {
         record_attempt(&mut store, &attempt("a", b"some page")).unwrap();
         let hash = Digest::of(b"some page");
         store
-            .conn()
+            .test_conn()
             .execute(
                 "UPDATE blobs SET size = 1000000000000000 WHERE hash = ?1",
                 [hash.to_hex()],
@@ -757,7 +763,7 @@ pub(crate) mod tests {
     fn ids_added_by_a_rolled_back_attempt_are_not_reused() {
         let mut store = Store::open_in_memory().unwrap();
         store
-            .conn()
+            .test_conn()
             .execute_batch(
                 "CREATE TEMP TRIGGER refuse_b BEFORE INSERT ON main.record_rows
                  WHEN NEW.source = 'b' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
@@ -775,10 +781,13 @@ pub(crate) mod tests {
         let results = record_attempts(&mut store, &batch.iter().collect::<Vec<_>>());
         assert!(results[0].is_ok() && results[1].is_err(), "{results:?}");
         assert!(results[2].is_ok(), "{results:?}");
-        store.conn().execute_batch("DROP TRIGGER refuse_b").unwrap();
+        store
+            .test_conn()
+            .execute_batch("DROP TRIGGER refuse_b")
+            .unwrap();
         record_attempt(&mut store, &attempt("b", b"page b")).unwrap();
         let url: String = store
-            .conn()
+            .test_conn()
             .query_row("SELECT url FROM records WHERE source = 'b'", [], |row| {
                 row.get(0)
             })
@@ -794,7 +803,7 @@ pub(crate) mod tests {
         // COMMIT: the batch's commit fails, and so does its commit when it
         // is written again attempt by attempt.
         store
-            .conn()
+            .test_conn()
             .execute_batch(
                 "CREATE TABLE test_dangling (
                      source TEXT REFERENCES sources(id) DEFERRABLE INITIALLY DEFERRED
@@ -815,7 +824,10 @@ pub(crate) mod tests {
             assert_eq!(records_of(&store, source), 0, "{source}");
         }
         // Nothing was kept of the rolled-back writes, ids included.
-        store.conn().execute_batch("DROP TRIGGER dangle_b").unwrap();
+        store
+            .test_conn()
+            .execute_batch("DROP TRIGGER dangle_b")
+            .unwrap();
         let again = record_attempts(&mut store, &batch.iter().collect::<Vec<_>>());
         assert!(again.iter().all(Result::is_ok), "{again:?}");
         assert!(store.verify_chain().unwrap().is_empty());
@@ -829,11 +841,11 @@ pub(crate) mod tests {
         // The database may grow by 10 pages: a 300 kB incompressible-ish
         // page cannot be written, small ones can.
         let pages: i64 = store
-            .conn()
+            .test_conn()
             .pragma_query_value(None, "page_count", |row| row.get(0))
             .unwrap();
         store
-            .conn()
+            .test_conn()
             .pragma_update(None, "max_page_count", pages + 10)
             .unwrap();
         let big: String = (0..150_000)
@@ -851,7 +863,7 @@ pub(crate) mod tests {
             results[1]
         );
         store
-            .conn()
+            .test_conn()
             .pragma_update(None, "max_page_count", 1_000_000_000)
             .unwrap();
         // Whether SQLite rolled back the savepoint or the whole transaction,

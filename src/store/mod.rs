@@ -9,20 +9,26 @@
 mod actor;
 mod blob;
 mod chain;
+mod checkpoints;
 mod crash_guard;
 mod daemon_status;
 mod fetch_details;
 mod follow;
 mod interval;
+mod ledger;
 pub mod lock;
 mod outbox;
 mod packed;
 mod queries;
 mod raised;
 mod reads;
+mod retention;
 mod schema;
 mod scope_pairs;
 mod scope_sets;
+mod timestamps;
+mod transaction;
+mod verify_reads;
 mod verify_runs;
 mod words;
 mod writes;
@@ -41,15 +47,16 @@ use crate::hash::Digest;
 
 pub use actor::{BatchedWrite, StoreHandle};
 pub use chain::{ChainFinding, Link, RecordOutcome, RecordRange, RecordRow};
+pub use checkpoints::Checkpoint;
 pub use crash_guard::{CRASHED, CrashCount, CrashMark};
 pub use daemon_status::{DaemonEvent, DaemonStatus, SweepSummary};
 pub use fetch_details::{FetchedVia, PortalCall, PortalVersion, RecordedCall, RecordedPortalCall};
 pub use interval::{LoggedBefore, ScopeBefore};
+pub use ledger::{LeafRecord, LeafRow, LedgerRow, NewLeaf};
 pub use outbox::{
     AlertData, Delivery, DeliveryRow, DeliveryState, Finish, FinishedDelivery, Snapshot,
     delivery_id,
 };
-pub(crate) use queries::derived_hashes;
 pub use queries::{
     DerivedHashes, EventFilter, EventRow, RecordSummary, ScopeTransition, SourceSummary,
     service_matches,
@@ -57,6 +64,8 @@ pub use queries::{
 pub use raised::LastConfirmed;
 pub use reads::{CheckpointRow, MetricCounts};
 pub use scope_pairs::{ScopeFilter, ScopePair, ScopePairs, ScopeRow};
+pub use transaction::{SnapshotReader, WriteTransaction};
+pub use verify_reads::ReextractionRow;
 pub use verify_runs::VerifyRun;
 pub use writes::{StateUpdate, Writes};
 
@@ -363,7 +372,16 @@ impl Store {
         }
     }
 
-    pub(crate) fn conn(&self) -> &Connection {
+    /// The connection, for the store's own modules alone: nothing outside
+    /// `store` runs SQL.
+    fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, for unit tests elsewhere that set a state up (a
+    /// trigger that refuses a write) or count rows.
+    #[cfg(test)]
+    pub(crate) fn test_conn(&self) -> &Connection {
         &self.conn
     }
 

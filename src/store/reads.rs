@@ -59,6 +59,14 @@ impl Store {
         })
     }
 
+    /// The path of the open database file, when it is a file.
+    pub fn file_path(&self) -> Option<std::path::PathBuf> {
+        self.conn()
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+    }
+
     /// The snapshot a source had at `at` (RFC 3339): its last successful
     /// fetch made at or before then, `None` when it had none yet.
     pub fn snapshot_at(&self, source: &str, at: &str) -> Result<Option<RecordSummary>> {
@@ -185,11 +193,12 @@ impl Store {
 
     /// How many entries the evidence ledger holds.
     pub fn ledger_entries(&self) -> Result<i64> {
-        Ok(self.conn().query_row(
-            "SELECT COALESCE(MAX(seq) + 1, 0) FROM ledger_rows",
-            [],
-            |row| row.get(0),
-        )?)
+        // `seq` runs from 0 without gaps (the triggers refuse deletes), so
+        // this is the last `seq` plus one: a lookup, not a scan.
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM ledger_rows")?
+            .query_row([], |row| row.get(0))?)
     }
 
     /// Per source with one, when its last event of `kind` was detected.

@@ -10,7 +10,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::chain::{self, Link, RecordRow};
 use super::fetch_details::{self, FetchedVia};
-use super::{PackedBlob, PackedScope, Result, StoreError, blob, packed, scope_sets};
+use super::ledger::{self, LeafRow, NewLeaf};
+use super::{
+    DerivedHashes, PackedBlob, PackedScope, Result, StoreError, blob, packed, queries, scope_sets,
+};
 use crate::detect::{EventDraft, LastGood, SourceState};
 use crate::hash::Digest;
 use crate::scope::ScopeSet;
@@ -40,12 +43,6 @@ pub struct StateUpdate {
 }
 
 impl Writes<'_> {
-    /// The transaction's connection, for the ledger's appends until they
-    /// are typed store calls.
-    pub(crate) fn conn(&self) -> &Connection {
-        self.conn
-    }
-
     /// Adds `source`, or updates its URL and parent when they changed.
     pub fn upsert_source(
         &mut self,
@@ -174,6 +171,18 @@ impl Writes<'_> {
         draft: &EventDraft,
     ) -> Result<super::EventRow> {
         super::insert_event(self.conn, record_id, source, detected_at, draft)
+    }
+
+    /// Appends `leaf` to the ledger after the last one; returns its `seq`
+    /// and the row as stored.
+    pub fn append_leaf(&mut self, leaf: impl NewLeaf) -> Result<(i64, LeafRow)> {
+        ledger::append(self.conn, leaf)
+    }
+
+    /// The text and scope hashes of record `id` (what an event leaf states
+    /// of the records it compares).
+    pub fn derived_hashes(&mut self, id: i64) -> Result<Option<DerivedHashes>> {
+        queries::derived_hashes(self.conn, id)
     }
 
     /// Writes `source`'s state after an attempt.

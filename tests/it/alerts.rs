@@ -331,8 +331,8 @@ async fn failed_for_good_raises_alert_failed_on_the_other_channels() {
 
     // Each outcome is a ledger leaf (a retry is not), and so is the
     // alert-failed event; verify accepts them.
-    let conn = rusqlite::Connection::open(h.db_path()).unwrap();
-    let leaves: Vec<serde_json::Value> = scopewatch::evidence::ledger::entries(&conn, 0, i64::MAX)
+    let store = scopewatch::store::Store::open_reader(&h.db_path()).unwrap();
+    let leaves: Vec<serde_json::Value> = scopewatch::evidence::ledger::entries(&store, 0, i64::MAX)
         .unwrap()
         .iter()
         .map(|entry| serde_json::from_str(&entry.leaf).unwrap())

@@ -111,7 +111,9 @@ fn a_key_is_called_pinned_only_when_given_with_key() {
 
     // The database checked against its own signing key.
     let conn = rusqlite::Connection::open(h.db_path()).unwrap();
-    let mut checkpoint = scopewatch::evidence::checkpoint::by_id(&conn, 1)
+    let mut checkpoint = scopewatch::store::Store::open_reader(&h.db_path())
+        .unwrap()
+        .checkpoint(1)
         .unwrap()
         .unwrap();
     checkpoint.key_id = other.key_id();

@@ -37,7 +37,8 @@ fn every_attempt_and_event_is_a_leaf_and_every_sweep_is_signed() {
     assert!(events >= 2, "a baseline per source: {events}");
     // One leaf per record and per event, and one for the configuration.
     assert_eq!(count("SELECT COUNT(*) FROM ledger"), records + events + 1);
-    let leaves = scopewatch::evidence::ledger::entries(&conn, 0, i64::MAX).unwrap();
+    let store = scopewatch::store::Store::open_reader(&h.db_path()).unwrap();
+    let leaves = scopewatch::evidence::ledger::entries(&store, 0, i64::MAX).unwrap();
     let failures = leaves
         .iter()
         .filter(|entry| entry.leaf.contains(r#""type":"failure""#))
@@ -82,7 +83,8 @@ fn records_and_leaves_stored_before_schema_8_verify_as_they_are() {
     let conn = shell(&h);
     // Rewrite the first half the way schema 7 stored them: the request
     // headers in the row, and the capture leaves' text in the ledger.
-    let leaves = scopewatch::evidence::ledger::entries(&conn, 0, i64::MAX).unwrap();
+    let store = scopewatch::store::Store::open_reader(&h.db_path()).unwrap();
+    let leaves = scopewatch::evidence::ledger::entries(&store, 0, i64::MAX).unwrap();
     conn.execute_batch(
         "DROP TRIGGER ledger_no_update;
          UPDATE record_rows SET request_headers = (SELECT json FROM header_sets
@@ -867,5 +869,135 @@ fn an_https_fetch_without_a_response_says_why_it_has_no_tls_version() {
     assert_eq!(
         metadata[0]["tls_version_note"],
         "no TLS session: no response was received"
+    );
+}
+
+/// The store of a fresh database file, and the sqlite3 shell's view of it.
+fn store_and_shell() -> (tempfile::TempDir, scopewatch::store::Store, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scopewatch.db");
+    let store = scopewatch::store::Store::open(&path).unwrap();
+    let conn = Connection::open(&path).unwrap();
+    (dir, store, conn)
+}
+
+#[test]
+fn a_capture_leaf_is_rebuilt_from_its_record_as_it_was_hashed() {
+    use scopewatch::evidence::ledger::{check_entries, entries};
+    let (_dir, mut store, conn) = store_and_shell();
+    let url = "http://127.0.0.1/a";
+    let extracted = scopewatch::extract::extract(
+        b"page",
+        Some("text/plain"),
+        url,
+        &Default::default(),
+        &Default::default(),
+    )
+    .unwrap();
+    let scope = scopewatch::scope::ScopeOutcome::Extracted(Default::default());
+    scopewatch::record::record_attempt(
+        &mut store,
+        &scopewatch::record::AttemptRecord {
+            source: "a".into(),
+            source_url: url.into(),
+            parent: None,
+            capture: scopewatch::fetch::Capture {
+                status: Some(200),
+                ..scopewatch::fetch::Capture::begun(url.into())
+            },
+            result: scopewatch::record::AttemptResult::extracted(b"page", extracted, scope)
+                .unwrap(),
+            fail_after: 3,
+            scope_settings: Default::default(),
+            alerts: Default::default(),
+            follow: None,
+            via: None,
+        },
+    )
+    .unwrap();
+    let stored: (String, Option<i64>) = conn
+        .query_row(
+            r#"SELECT leaf, record_id FROM ledger WHERE record_id IS NOT NULL"#,
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(stored, (String::new(), Some(1)), "only the hash is stored");
+    let all = entries(&store, 0, 10).unwrap();
+    let capture = all
+        .iter()
+        .find(|entry| entry.rebuilt_from == Some(1))
+        .unwrap();
+    let leaf: serde_json::Value = serde_json::from_str(&capture.leaf).unwrap();
+    assert_eq!(
+        (leaf["type"].as_str(), leaf["status"].as_i64()),
+        (Some("capture"), Some(200))
+    );
+    assert!(check_entries(&all).0.is_empty());
+    // Reading from the middle rebuilds the same bytes (its prev is read).
+    let tail = entries(&store, capture.seq, 10).unwrap();
+    assert_eq!(tail[0], *capture);
+
+    conn.execute("UPDATE record_rows SET status = 203 WHERE id = 1", [])
+        .unwrap();
+    let problems = check_entries(&entries(&store, 0, 10).unwrap()).0;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].seq, capture.seq);
+    assert!(
+        problems[0].problem.contains("rebuilt from record 1"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn each_checkpoint_resumes_from_the_last_edge_and_ignores_a_bad_one() {
+    use scopewatch::evidence::checkpoint::sign;
+    use scopewatch::evidence::ledger::{self, Lifecycle, record_lifecycle};
+    let (dir, store, conn) = store_and_shell();
+    let signer = scopewatch::evidence::Signer::create(&dir.path().join("key.pem")).unwrap();
+    let expected_root = || {
+        let entries = ledger::entries(&store, 0, i64::MAX).unwrap();
+        let hashes = entries
+            .iter()
+            .map(|e| {
+                let mut hash = [0u8; 32];
+                hex::decode_to_slice(&e.leaf_hash, &mut hash).unwrap();
+                hash
+            })
+            .collect();
+        hex::encode(scopewatch::evidence::merkle::Tree::new(hashes).root(entries.len()))
+    };
+    let append = |n: usize| {
+        for _ in 0..n {
+            record_lifecycle(&store, Lifecycle::DaemonStart).unwrap();
+        }
+    };
+    for (round, leaves) in [5, 1, 8, 3].into_iter().enumerate() {
+        append(leaves);
+        let checkpoint = sign(&store, &signer).unwrap().unwrap();
+        assert_eq!(checkpoint.root, expected_root(), "round {round}");
+    }
+    assert!(sign(&store, &signer).unwrap().is_none(), "nothing new");
+
+    // A damaged edge is not trusted: the root is rebuilt from the leaves.
+    let edge: String = conn
+        .query_row(
+            "SELECT edge FROM checkpoint_edges ORDER BY checkpoint_id DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    // The right shape for the tree's size, one hash changed: parses,
+    // but does not reproduce the signed root.
+    let first = edge.split(' ').next().unwrap();
+    let (height, _) = first.split_once(':').unwrap();
+    let forged = edge.replacen(first, &format!("{height}:{}", "0".repeat(64)), 1);
+    assert_ne!(forged, edge);
+    conn.execute("UPDATE checkpoint_edges SET edge = ?1", [forged])
+        .unwrap();
+    append(2);
+    assert_eq!(
+        sign(&store, &signer).unwrap().unwrap().root,
+        expected_root()
     );
 }

@@ -15,7 +15,7 @@ use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, scopewatch};
 use rusqlite::Connection;
 use scopewatch::evidence::merkle::RootBuilder;
-use scopewatch::evidence::{Signer, checkpoint, ledger};
+use scopewatch::evidence::{Signer, checkpoint};
 use serde_json::Value;
 
 fn swept() -> (Harness, Server) {
@@ -63,7 +63,9 @@ fn caught(h: &Harness) -> Vec<Value> {
 
 /// The newest two checkpoints, oldest first.
 fn newest_two(conn: &Connection) -> (checkpoint::Checkpoint, checkpoint::Checkpoint) {
-    let mut two = checkpoint::newest_two(conn).unwrap();
+    let path = std::path::Path::new(conn.path().expect("a database file"));
+    let store = scopewatch::store::Store::open_reader(path).unwrap();
+    let mut two = store.newest_two_checkpoints().unwrap();
     assert_eq!(two.len(), 2);
     let newest = two.pop().unwrap();
     (two.pop().unwrap(), newest)
@@ -188,13 +190,15 @@ fn a_rewritten_earlier_leaf_under_a_new_checkpoint_breaks_the_extension() {
     )
     .unwrap();
     let mut builder = RootBuilder::default();
-    ledger::for_each_leaf_hash(&conn, 0, newest.tree_size, |_, hash| {
-        let mut node = [0u8; 32];
-        hex::decode_to_slice(hash, &mut node).unwrap();
-        builder.push(node);
-        Ok::<_, scopewatch::store::StoreError>(())
-    })
-    .unwrap();
+    let store = scopewatch::store::Store::open_reader(&h.db_path()).unwrap();
+    store
+        .for_each_leaf_hash(0, newest.tree_size, |_, hash| {
+            let mut node = [0u8; 32];
+            hex::decode_to_slice(hash, &mut node).unwrap();
+            builder.push(node);
+            Ok::<_, scopewatch::store::StoreError>(())
+        })
+        .unwrap();
     let signer = Signer::load(&h.dir.path().join(checkpoint::KEY_FILE)).unwrap();
     let mut forged = checkpoint::Checkpoint {
         id: 0,

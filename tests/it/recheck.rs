@@ -112,7 +112,7 @@ fn rewrite_history(h: &Harness, edit: &str) {
         prev = hash;
     }
     // The leaves as verify reads them (capture leaves rebuilt from records).
-    let leaves: Vec<(i64, String)> = scopewatch::evidence::ledger::entries(&conn, 0, i64::MAX)
+    let leaves: Vec<(i64, String)> = scopewatch::evidence::ledger::entries(&store, 0, i64::MAX)
         .unwrap()
         .into_iter()
         .map(|entry| (entry.seq, entry.leaf))

@@ -82,8 +82,9 @@ fn count(h: &Harness, sql: &str) -> i64 {
 
 /// The signed text of checkpoint `id`.
 fn checkpoint_text(h: &Harness, id: i64) -> String {
-    let conn = Connection::open(h.db_path()).unwrap();
-    scopewatch::evidence::checkpoint::by_id(&conn, id)
+    scopewatch::store::Store::open_reader(&h.db_path())
+        .unwrap()
+        .checkpoint(id)
         .unwrap()
         .unwrap()
         .text()
@@ -91,8 +92,9 @@ fn checkpoint_text(h: &Harness, id: i64) -> String {
 
 /// The time checkpoint `id` states.
 fn checkpoint_at(h: &Harness, id: i64) -> String {
-    let conn = Connection::open(h.db_path()).unwrap();
-    scopewatch::evidence::checkpoint::by_id(&conn, id)
+    scopewatch::store::Store::open_reader(&h.db_path())
+        .unwrap()
+        .checkpoint(id)
         .unwrap()
         .unwrap()
         .at
@@ -305,7 +307,9 @@ fn a_checkpoint_re_signed_with_an_earlier_time_than_its_predecessor_is_named() {
     // The operator, who holds the key, dates checkpoint 2 a day before
     // checkpoint 1 and signs it again.
     let conn = Connection::open(h.db_path()).unwrap();
-    let mut second = scopewatch::evidence::checkpoint::by_id(&conn, 2)
+    let mut second = scopewatch::store::Store::open_reader(&h.db_path())
+        .unwrap()
+        .checkpoint(2)
         .unwrap()
         .unwrap();
     second.at = scopewatch::clock::format(at(&checkpoint_at(&h, 1)) - chrono::Duration::days(1));

@@ -114,7 +114,7 @@ pub fn write_signed(
     // One read transaction: a daemon writing meanwhile cannot make the
     // checkpoints, ledger and records read below disagree.
     let _snapshot = store.read_snapshot()?;
-    let checkpoints = checkpoint::all(store.conn())?;
+    let checkpoints = store.checkpoints()?;
     let latest = checkpoints
         .last()
         .ok_or_else(|| EvidenceError::Damaged("no checkpoint could be signed".into()))?;
@@ -132,7 +132,7 @@ pub fn write_signed(
         format,
         latest,
         scan,
-        pruned: super::retention::pruned(store)?,
+        pruned: store.pruned_blobs()?,
         parts: Parts::new(bundle.scratch()).map_err(|e| bundle.failed(bundle.scratch(), e))?,
         index: SortedLines::new(bundle.scratch()),
         archives: Vec::new(),
@@ -159,7 +159,7 @@ pub fn write_signed(
     for checkpoint in &checkpoints {
         add_checkpoint(&mut bundle, checkpoint)?;
     }
-    for (name, der) in super::timestamp::bundle_files(store.conn(), &checkpoints)? {
+    for (name, der) in super::timestamp::bundle_files(store, &checkpoints)? {
         bundle.write(&name, &der)?;
     }
     bundle.write("public-key.pem", signer.public_pem().as_bytes())?;
@@ -229,7 +229,7 @@ impl LedgerScan {
             logged_events: IdSet::default(),
             roots: BlockRoots::default(),
         };
-        ledger::for_each_entry(store.conn(), 0, size, |entry, _| {
+        ledger::for_each_entry(store, 0, size, |entry, _| {
             scan.roots
                 .push(ledger::parse_hash(&entry.leaf_hash).unwrap_or([0; 32]));
             let leaf: Value = serde_json::from_str(&entry.leaf).unwrap_or(Value::Null);
@@ -620,7 +620,7 @@ impl Export<'_> {
             .map(std::io::BufWriter::new)
             .map_err(|e| bundle.failed(&entries_path, e))?;
         let mut written = 0;
-        ledger::for_each_entry(store.conn(), first, size, |entry, _| {
+        ledger::for_each_entry(store, first, size, |entry, _| {
             written += 1;
             let proof = proofs.inclusion(entry.seq as usize)?;
             let proof_line = json!({
@@ -713,10 +713,11 @@ struct StoredLeaves<'a>(&'a Store);
 impl LeafSource for StoredLeaves<'_> {
     fn leaf_hashes(&mut self, start: usize, end: usize) -> Result<Vec<Hash>, EvidenceError> {
         let mut hashes = Vec::with_capacity(end - start);
-        ledger::for_each_leaf_hash(self.0.conn(), start as i64, end as i64, |_, hash| {
-            hashes.push(ledger::parse_hash(hash).unwrap_or([0; 32]));
-            Ok::<_, EvidenceError>(())
-        })?;
+        self.0
+            .for_each_leaf_hash(start as i64, end as i64, |_, hash| {
+                hashes.push(ledger::parse_hash(hash).unwrap_or([0; 32]));
+                Ok::<_, EvidenceError>(())
+            })?;
         Ok(hashes)
     }
 }
@@ -865,7 +866,8 @@ fn check_store(store: &Store, signer: &Signer) -> Result<ExportCheck, EvidenceEr
 /// The newest RFC 3161 token among the checkpoints up to `latest`, as it
 /// states itself.
 fn newest_stamp(store: &Store, latest: &Checkpoint) -> Result<Option<StampNote>, EvidenceError> {
-    Ok(super::timestamp::tokens(store.conn())?
+    Ok(store
+        .timestamp_tokens()?
         .into_iter()
         .filter(|(id, _)| *id <= latest.id)
         .filter_map(|(id, der)| {
