@@ -10,8 +10,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use scopewatch::evidence::{self, Lifecycle, Signer};
+use scopewatch::evidence::{self, Signer};
 use scopewatch::fetch::Capture;
+use scopewatch::ledger::{self, Lifecycle};
 use scopewatch::record::{AttemptRecord, AttemptResult, record_attempt};
 use scopewatch::store::Store;
 
@@ -37,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             Lifecycle::DaemonStop
         };
-        evidence::record_lifecycle(&store, moment)?;
+        ledger::record_lifecycle(&store, moment)?;
     }
     println!("appended {entries} leaves in {:.2?}", started.elapsed());
     let signer = Signer::locate(None, &db)?;
@@ -78,9 +79,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|dir| dir.join("scopewatch"))
         .ok_or("cannot find the scopewatch binary")?;
     let extractor = scopewatch::isolation::Extractor::new(worker, config.limits.clone());
-    evidence::ledger::record_config(
+    ledger::record_config(
         &store,
-        &evidence::ledger::ConfigLeaf {
+        &ledger::ConfigLeaf {
             config_sha256: &scopewatch::hash::Digest::of(sources.as_bytes()).to_hex(),
             ca_sha256: None,
             tsa_ca_sha256: None,

@@ -22,6 +22,7 @@ pub mod fetch;
 pub mod follow;
 pub mod hash;
 pub mod isolation;
+pub mod ledger;
 pub mod logging;
 pub mod query;
 pub mod record;

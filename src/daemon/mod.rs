@@ -20,7 +20,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::app::App;
 use crate::clock::{self, Heartbeat};
 use crate::config::{self, Config};
-use crate::evidence::{self, Lifecycle};
+use crate::ledger::{self, Lifecycle};
 use crate::store::lock::DaemonLock;
 use crate::store::{Store, StoreHandle};
 use notify::Notifier;
@@ -71,7 +71,7 @@ pub fn run(config: Config, database: &Path) -> Result<(), DaemonError> {
             &format!("pid {}", std::process::id()),
         )
         .map_err(anyhow::Error::from)?;
-    evidence::record_lifecycle(&store, Lifecycle::DaemonStart).map_err(anyhow::Error::from)?;
+    ledger::record_lifecycle(&store, Lifecycle::DaemonStart).map_err(anyhow::Error::from)?;
     let app = App::open(config, store)?;
     let watchdog = notify::watchdog_interval();
     let link = DaemonLink {
@@ -204,7 +204,7 @@ async fn supervise(
     if let Err(e) = store
         .call(move |store| {
             store.add_daemon_event(&clock::format(clock::now()), "stopped", &message)?;
-            evidence::record_lifecycle(store, Lifecycle::DaemonStop)
+            ledger::record_lifecycle(store, Lifecycle::DaemonStop)
                 .map(|_| ())
                 .map_err(anyhow::Error::from)
         })

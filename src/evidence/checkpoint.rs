@@ -13,10 +13,10 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 
 use super::EvidenceError;
-use super::ledger;
-use super::merkle::RootBuilder;
 use crate::clock;
 use crate::hash::Digest;
+use crate::ledger;
+use crate::ledger::merkle::RootBuilder;
 pub use crate::store::Checkpoint;
 use crate::store::Store;
 

@@ -1,5 +1,5 @@
 //! `verify`'s checks of events, in the store and in a bundle: each event
-//! against its ledger leaf (what it may state, see [`super::event_leaf`]),
+//! against its ledger leaf (what it may state, see [`crate::ledger::event_leaf`]),
 //! and each `scope` and `content` event recomputed from what its two
 //! records hold (scope sets, texts), so an event edited in the database,
 //! or in a bundle's `changes.jsonl` signed again with the genuine key, is
@@ -10,9 +10,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::event_leaf::{self, VERSION};
 use super::{EvidenceError, Finding};
 use crate::hash::Digest;
+use crate::ledger::event_leaf::{self, VERSION};
 use crate::scope::ScopeSet;
 use crate::store::{EventFilter, EventRow, Store};
 

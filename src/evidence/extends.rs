@@ -18,7 +18,8 @@ use ed25519_dalek::VerifyingKey;
 use serde_json::Value;
 
 use super::checkpoint::{self, Checkpoint};
-use super::{EvidenceError, Finding, ledger, merkle};
+use super::{EvidenceError, Finding};
+use crate::ledger::{self, merkle};
 
 /// A checkpoint kept from before: its tree size and root, and its signed
 /// text and signature when the file holds them.

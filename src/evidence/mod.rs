@@ -19,12 +19,9 @@ mod bundle_recheck;
 mod capture_links;
 pub mod checkpoint;
 mod event_check;
-pub mod event_leaf;
 pub mod export;
 pub mod extends;
-pub mod ledger;
 pub mod manifest;
-pub mod merkle;
 pub mod recheck;
 mod report;
 pub mod retention;
@@ -57,8 +54,8 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+use crate::ledger;
 pub use checkpoint::{Checkpoint, Signer};
-pub use ledger::{Lifecycle, record_config, record_lifecycle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {

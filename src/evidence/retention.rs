@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{EvidenceError, ledger};
+use super::EvidenceError;
 use crate::clock;
+use crate::ledger;
 use crate::store::Store;
 
 /// Prunes raw bodies older than `keep`, in one transaction; returns how

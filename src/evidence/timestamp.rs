@@ -21,9 +21,10 @@ use url::Url;
 use super::checkpoint::Checkpoint;
 use super::rfc3161::{self, TsaTrust};
 use super::timestamp_check::{self, StoredToken};
-use super::{EvidenceError, Finding, ledger};
+use super::{EvidenceError, Finding};
 use crate::clock;
 use crate::detect::{EventDraft, EventKind};
+use crate::ledger;
 use crate::routing::Route;
 use crate::store::Store;
 

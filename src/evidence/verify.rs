@@ -15,12 +15,12 @@ use serde_json::Value;
 use super::bundle_recheck::Captures;
 use super::capture_links::FileRecords;
 use super::checkpoint::{self, Checkpoint, key_id};
-use super::ledger::{self, Entry};
 use super::manifest::Archived;
-use super::merkle::{Hash, RootBuilder};
 use super::recheck::Reextraction;
 use super::{EvidenceError, Finding, warc};
 use crate::hash::Digest;
+use crate::ledger::merkle::{Hash, RootBuilder};
+use crate::ledger::{self, Entry};
 use crate::store::{SnapshotReader, Store};
 
 /// What `verify` found, and how many captures it re-extracted.
@@ -1085,7 +1085,7 @@ fn check_bundle_ledger(
         };
         let seq = leaf["seq"].as_i64().unwrap_or(-1);
         let concerns = format!("ledger entry {seq}");
-        let hash = super::merkle::leaf_hash(line.as_bytes());
+        let hash = crate::ledger::merkle::leaf_hash(line.as_bytes());
         let path: Vec<_> = proofs
             .get(&seq)
             .and_then(|p| p["path"].as_array().cloned())
@@ -1094,7 +1094,7 @@ fn check_bundle_ledger(
             .filter_map(|h| h.as_str().and_then(ledger::parse_hash))
             .collect();
         let included = seq >= 0
-            && super::merkle::verify_inclusion(
+            && crate::ledger::merkle::verify_inclusion(
                 seq as u64,
                 latest.tree_size as u64,
                 &hash,
@@ -1137,7 +1137,7 @@ fn check_bundle_ledger(
             ledger::parse_hash(&b.root).unwrap_or([0; 32]),
         );
         if a.tree_size > b.tree_size
-            || !super::merkle::verify_consistency(
+            || !crate::ledger::merkle::verify_consistency(
                 a.tree_size as u64,
                 b.tree_size as u64,
                 &ra,

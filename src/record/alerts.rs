@@ -35,7 +35,7 @@ pub fn file_event(
     except: Option<&str>,
 ) -> Result<EventRow> {
     let event = w.insert_event(against.record_id, against.source, against.at, draft)?;
-    let leaf = crate::evidence::ledger::event_leaf(&event, extra, |id| w.derived_hashes(id))?;
+    let leaf = crate::ledger::event_leaf(&event, extra, |id| w.derived_hashes(id))?;
     w.append_leaf(leaf)?;
     enqueue(w, routes, &event, except, against.at)?;
     Ok(event)

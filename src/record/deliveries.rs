@@ -104,8 +104,8 @@ fn finish_one(
         Finish::Retry { error, .. } | Finish::Failed { error } => Some(error.as_str()),
         Finish::Done => None,
     };
-    let leaf = crate::evidence::ledger::delivery_leaf(
-        &crate::evidence::ledger::DeliveryLeaf {
+    let leaf = crate::ledger::delivery_leaf(
+        &crate::ledger::DeliveryLeaf {
             delivery_id: id,
             channel: &delivery.channel,
             state: delivery.state.as_str(),

@@ -350,9 +350,8 @@ fn record_in(w: &mut Writes<'_>, attempt: &AttemptRecord) -> Result<Recorded> {
     let crashed =
         matches!(&attempt.result, AttemptResult::Failed { class, .. } if class == CRASHED);
     w.after_attempt(&attempt.source, crashed, &now)?;
-    let leaves = crate::evidence::ledger::attempt_leaves(&row, &record_hash, &events, |id| {
-        w.derived_hashes(id)
-    })?;
+    let leaves =
+        crate::ledger::attempt_leaves(&row, &record_hash, &events, |id| w.derived_hashes(id))?;
     for leaf in leaves {
         w.append_leaf(leaf)?;
     }

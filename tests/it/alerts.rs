@@ -332,7 +332,7 @@ async fn failed_for_good_raises_alert_failed_on_the_other_channels() {
     // Each outcome is a ledger leaf (a retry is not), and so is the
     // alert-failed event; verify accepts them.
     let store = scopewatch::store::Store::open_reader(&h.db_path()).unwrap();
-    let leaves: Vec<serde_json::Value> = scopewatch::evidence::ledger::entries(&store, 0, i64::MAX)
+    let leaves: Vec<serde_json::Value> = scopewatch::ledger::entries(&store, 0, i64::MAX)
         .unwrap()
         .iter()
         .map(|entry| serde_json::from_str(&entry.leaf).unwrap())

@@ -38,7 +38,7 @@ fn every_attempt_and_event_is_a_leaf_and_every_sweep_is_signed() {
     // One leaf per record and per event, and one for the configuration.
     assert_eq!(count("SELECT COUNT(*) FROM ledger"), records + events + 1);
     let store = scopewatch::store::Store::open_reader(&h.db_path()).unwrap();
-    let leaves = scopewatch::evidence::ledger::entries(&store, 0, i64::MAX).unwrap();
+    let leaves = scopewatch::ledger::entries(&store, 0, i64::MAX).unwrap();
     let failures = leaves
         .iter()
         .filter(|entry| entry.leaf.contains(r#""type":"failure""#))
@@ -84,7 +84,7 @@ fn records_and_leaves_stored_before_schema_8_verify_as_they_are() {
     // Rewrite the first half the way schema 7 stored them: the request
     // headers in the row, and the capture leaves' text in the ledger.
     let store = scopewatch::store::Store::open_reader(&h.db_path()).unwrap();
-    let leaves = scopewatch::evidence::ledger::entries(&store, 0, i64::MAX).unwrap();
+    let leaves = scopewatch::ledger::entries(&store, 0, i64::MAX).unwrap();
     conn.execute_batch(
         "DROP TRIGGER ledger_no_update;
          UPDATE record_rows SET request_headers = (SELECT json FROM header_sets
@@ -883,7 +883,7 @@ fn store_and_shell() -> (tempfile::TempDir, scopewatch::store::Store, Connection
 
 #[test]
 fn a_capture_leaf_is_rebuilt_from_its_record_as_it_was_hashed() {
-    use scopewatch::evidence::ledger::{check_entries, entries};
+    use scopewatch::ledger::{check_entries, entries};
     let (_dir, mut store, conn) = store_and_shell();
     let url = "http://127.0.0.1/a";
     let extracted = scopewatch::extract::extract(
@@ -952,7 +952,7 @@ fn a_capture_leaf_is_rebuilt_from_its_record_as_it_was_hashed() {
 #[test]
 fn each_checkpoint_resumes_from_the_last_edge_and_ignores_a_bad_one() {
     use scopewatch::evidence::checkpoint::sign;
-    use scopewatch::evidence::ledger::{self, Lifecycle, record_lifecycle};
+    use scopewatch::ledger::{self, Lifecycle, record_lifecycle};
     let (dir, store, conn) = store_and_shell();
     let signer = scopewatch::evidence::Signer::create(&dir.path().join("key.pem")).unwrap();
     let expected_root = || {
@@ -965,7 +965,7 @@ fn each_checkpoint_resumes_from_the_last_edge_and_ignores_a_bad_one() {
                 hash
             })
             .collect();
-        hex::encode(scopewatch::evidence::merkle::Tree::new(hashes).root(entries.len()))
+        hex::encode(scopewatch::ledger::merkle::Tree::new(hashes).root(entries.len()))
     };
     let append = |n: usize| {
         for _ in 0..n {

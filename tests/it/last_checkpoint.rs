@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, scopewatch};
 use rusqlite::Connection;
-use scopewatch::evidence::merkle::RootBuilder;
 use scopewatch::evidence::{Signer, checkpoint};
+use scopewatch::ledger::merkle::RootBuilder;
 use serde_json::Value;
 
 fn swept() -> (Harness, Server) {

@@ -190,7 +190,7 @@ fn the_shipped_script_verifies_a_clean_bundle_and_names_each_tampering() {
     );
     let rehashed = tampered(&whole, "rehashed", |entries, proofs| {
         edited_line(entries);
-        let hash = scopewatch::evidence::merkle::leaf_hash(entries[at].as_bytes());
+        let hash = scopewatch::ledger::merkle::leaf_hash(entries[at].as_bytes());
         let mut proof: serde_json::Value = serde_json::from_str(&proofs[at]).unwrap();
         proof["leaf_hash"] = hex::encode(hash).into();
         proofs[at] = proof.to_string();

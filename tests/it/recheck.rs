@@ -18,7 +18,8 @@ use common::bundle::{forge_warc, resign};
 use common::server::{Reply, Server};
 use common::{FAST_HTTP, Harness, scopewatch};
 use rusqlite::{Connection, params};
-use scopewatch::evidence::{Signer, checkpoint, merkle, warc};
+use scopewatch::evidence::{Signer, checkpoint, warc};
+use scopewatch::ledger::merkle;
 use scopewatch::scope::{ScopeEntry, ScopeSet};
 use scopewatch::store::Store;
 use serde_json::Value;
@@ -112,7 +113,7 @@ fn rewrite_history(h: &Harness, edit: &str) {
         prev = hash;
     }
     // The leaves as verify reads them (capture leaves rebuilt from records).
-    let leaves: Vec<(i64, String)> = scopewatch::evidence::ledger::entries(&store, 0, i64::MAX)
+    let leaves: Vec<(i64, String)> = scopewatch::ledger::entries(&store, 0, i64::MAX)
         .unwrap()
         .into_iter()
         .map(|entry| (entry.seq, entry.leaf))

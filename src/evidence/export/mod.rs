@@ -43,14 +43,14 @@ use self::selected::Selected;
 use self::sorted_lines::SortedLines;
 use super::EvidenceError;
 use super::checkpoint::{self, Checkpoint, Signer};
-use super::ledger;
 pub use super::manifest::Selection;
 use super::manifest::{self, EntriesFile, Manifest};
-use super::merkle::Hash;
 use super::report::{self, ExportCheck, Parts, Report, SourceReport, StampNote};
 use super::wacz::{self, Packaged, Page};
 use super::warc::{self, Attempt, Config, FirstCapture, PortalMetadata};
 use crate::hash::Digest;
+use crate::ledger;
+use crate::ledger::merkle::Hash;
 use crate::scope::ScopeSet;
 use crate::store::{RecordRange, RecordRow, Store};
 

@@ -12,7 +12,7 @@
 //! range, each node hashed from block roots or from one block's leaves.
 
 use super::super::EvidenceError;
-use super::super::merkle::{Hash, RootBuilder, Tree, empty_root, node_hash};
+use crate::ledger::merkle::{Hash, RootBuilder, Tree, empty_root, node_hash};
 
 /// Leaves in a block: a year of a thousand sources (1.6 million leaves)
 /// keeps 1,600 block roots (50 KB), and a proof reads at most a few
@@ -232,7 +232,7 @@ fn mth(hashes: &[Hash]) -> Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::merkle::leaf_hash;
+    use crate::ledger::merkle::leaf_hash;
 
     struct Leaves(Vec<Hash>, usize);
 

@@ -272,7 +272,7 @@ mod tests {
             summary: summary.into(),
             diff_hash: None,
             severity: severity.map(String::from),
-            details: super::super::ledger::object(details),
+            details: super::super::object(details),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The append-only ledger: every capture, failure, event, alert delivery
 //! (done or given up), prune, daemon start and stop and configuration
-//! change is one leaf of an RFC 6962 Merkle log (see [`super::merkle`]).
+//! change is one leaf of an RFC 6962 Merkle log (see [`merkle`]).
 //! A leaf is a JSON object in the
 //! canonical form of RFC 8785 (JCS) holding `seq` (0-based, the leaf's
 //! index in the tree), `type`, `at`, `source`, digests and references, and
@@ -29,13 +29,16 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::merkle::{self, Hash};
+pub mod event_leaf;
+pub mod merkle;
+
 use crate::clock;
 use crate::hash::Digest;
 use crate::store::{
     DerivedHashes, EventRow, LeafRecord, LeafRow, LedgerRow, NewLeaf, RecordRow, Result, Store,
     StoreError,
 };
+use merkle::Hash;
 
 /// One stored leaf.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -229,7 +232,7 @@ pub(crate) fn attempt_leaves(
 }
 
 /// The leaf of a raised event, stating its content (see
-/// [`super::event_leaf`]); `extra` members join the common ones, and
+/// [`event_leaf`]); `extra` members join the common ones, and
 /// `hashes` looks up the text and scope hashes of the records it compares.
 pub(crate) fn event_leaf(
     event: &EventRow,
@@ -244,7 +247,7 @@ pub(crate) fn event_leaf(
     };
     let from = hashes(event.from_snapshot)?;
     let to = hashes(Some(event.to_snapshot))?;
-    let mut members = super::event_leaf::members(event, &from, &to);
+    let mut members = event_leaf::members(event, &from, &to);
     members.extend(extra);
     Ok(Leaf::Members {
         kind: "event",
@@ -333,7 +336,7 @@ pub struct ConfigLeaf<'a> {
     /// TSA certificates `verify` trusts.
     pub tsa_ca_sha256: Option<&'a str>,
     /// Source id to extraction fingerprint (see
-    /// [`super::recheck::ExtractionSettings::fingerprints`]).
+    /// [`crate::evidence::recheck::ExtractionSettings::fingerprints`]).
     pub extraction: &'a BTreeMap<String, String>,
 }
 
