@@ -22,7 +22,7 @@
 //!   `extraction-broken` too, and becomes the reference (see
 //!   [`detect_scope`]).
 
-pub mod reminders;
+pub mod notices;
 
 use std::collections::BTreeSet;
 

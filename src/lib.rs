@@ -1,7 +1,10 @@
 //! scopewatch: an audit-evidence collector for vendor compliance pages.
 //!
-//! The pure core (`extract`, `scope`, `hash`, `detect`, `follow`) turns bytes into
-//! values; the edges (`fetch`, `store`, `sweep`, `app`, `daemon`, `commands`) do I/O.
+//! The pure core (`extract`, `scope`, `hash`, `detect`, `follow`, `routing`,
+//! `textdiff`) turns bytes into values; `record` decides one attempt with it
+//! and writes it through `store`, with its `ledger` leaves; the edges
+//! (`fetch`, `store`, `sweep`, `app`, `daemon`, `commands`) do I/O. The
+//! module map: docs/architecture.md.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]

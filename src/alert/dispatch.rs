@@ -370,7 +370,7 @@ impl Dispatcher {
         // The slot bounds sends; recording waits with the other messages' results.
         drop(slot);
         for (id, finish) in &finishes {
-            if let Finish::Retry { error, .. } | Finish::Failed { error } = finish {
+            if let Some(error) = finish.error() {
                 tracing::warn!(delivery = %id, "alert delivery failed: {error}");
             }
         }

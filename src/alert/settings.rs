@@ -105,7 +105,7 @@ pub struct EmailSettings {
     pub to: Vec<String>,
 }
 
-/// The routes (names and filters) the store enqueues deliveries by.
+/// The routes (names and filters) `record` enqueues deliveries by.
 pub fn routes(channels: &[Channel]) -> Vec<Route> {
     channels
         .iter()

@@ -1,14 +1,12 @@
-//! Evidence an auditor can check without trusting scopewatch: the
-//! append-only Merkle ledger ([`ledger`], [`merkle`]) whose event leaves
-//! state each event's content ([`event_leaf`]), Ed25519-signed
+//! Evidence an auditor can check without trusting scopewatch, over the
+//! append-only Merkle ledger ([`crate::ledger`]): Ed25519-signed
 //! checkpoints ([`checkpoint`]), WARC rendering of captures ([`warc`]), the
 //! export bundle ([`export`]) with its signed [`manifest`] and optional
 //! WACZ package ([`wacz`]), and verification of the live store and of a
 //! bundle ([`verify`], its files read by [`bundle_file`]; events in
 //! [`event_check`], the package in [`wacz_check`], an earlier checkpoint
 //! extended in [`extends`]). The hooks the rest of the program calls are here:
-//! [`before_sweep`], [`after_sweep`] and the ledger's lifecycle and
-//! configuration leaves. RFC 3161 timestamps are requested in [`timestamp`],
+//! [`before_sweep`] (the configuration's leaf) and [`after_sweep`]. RFC 3161 timestamps are requested in [`timestamp`],
 //! read and verified in [`rfc3161`], checked by `verify` in
 //! [`timestamp_check`]; the
 //! re-extraction `verify` runs in [`recheck`] (of a bundle:

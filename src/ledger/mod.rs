@@ -36,7 +36,7 @@ use crate::clock;
 use crate::hash::Digest;
 use crate::store::{
     DerivedHashes, EventRow, LeafRecord, LeafRow, LedgerRow, NewLeaf, RecordRow, Result, Store,
-    StoreError,
+    StoreError, WriteTransaction,
 };
 use merkle::Hash;
 
@@ -203,7 +203,7 @@ impl NewLeaf for Leaf {
 
 /// Appends `leaf`; call inside the caller's write transaction
 /// ([`Store::write_transaction`]).
-pub(crate) fn append(store: &Store, leaf: Leaf) -> Result<Entry> {
+pub(crate) fn append(store: &WriteTransaction<'_>, leaf: Leaf) -> Result<Entry> {
     let (seq, row) = store.append_leaf(leaf)?;
     Ok(Entry {
         seq,

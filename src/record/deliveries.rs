@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::{FiledAgainst, file_event};
 use crate::clock;
-use crate::detect::reminders;
+use crate::detect::notices;
 use crate::routing::Route;
 use crate::store::{BatchedWrite, DeliveryState, Finish, Result, StoreHandle, Writes};
 
@@ -100,10 +100,7 @@ fn finish_one(
     if delivery.state == DeliveryState::Pending {
         return Ok(());
     }
-    let error = match finish {
-        Finish::Retry { error, .. } | Finish::Failed { error } => Some(error.as_str()),
-        Finish::Done => None,
-    };
+    let error = finish.error();
     let leaf = crate::ledger::delivery_leaf(
         &crate::ledger::DeliveryLeaf {
             delivery_id: id,
@@ -120,7 +117,7 @@ fn finish_one(
     w.append_leaf(leaf)?;
 
     if let Finish::Failed { error } = finish
-        && let Some(draft) = reminders::alert_failed(
+        && let Some(draft) = notices::alert_failed(
             id,
             delivery.kind,
             delivery.event_id,
@@ -234,6 +231,72 @@ mod tests {
                 ("d4".into(), "done".into())
             ]
         );
+        drop(handle);
+        thread.join().unwrap();
+    }
+
+    /// Attempts and delivery results queued together are written in one
+    /// batch; when one result is refused, the batch is written again item
+    /// by item, and each attempt is still recorded once, in its place in
+    /// the chain, and answered with its own record.
+    #[tokio::test]
+    async fn attempts_and_results_in_one_batch_survive_a_refused_result() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .test_conn()
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO events (id, record_id, source, kind, detected_at, summary)
+                     VALUES (1000, 1, 'a', 'content', '2026-11-29T00:00:00.000Z', 'changed');
+                 INSERT INTO outbox (id, event_id, channel, created_at, next_attempt_at) VALUES
+                     ('d1', 1000, 'hook', 't', 't');
+                 CREATE TRIGGER refuse AFTER UPDATE ON outbox WHEN NEW.id = 'd1'
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            )
+            .unwrap();
+        let (handle, thread) = StoreHandle::spawn(store);
+        let (started, writer_busy) = oneshot::channel();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let holding = tokio::spawn({
+            let handle = handle.clone();
+            async move {
+                handle
+                    .call(move |_| {
+                        started.send(()).unwrap();
+                        gate.recv().unwrap();
+                    })
+                    .await
+            }
+        });
+        writer_busy.await.unwrap();
+        let first = crate::record::submit(&handle, crate::record::tests::attempt("a", b"one"));
+        let refused = finish_deliveries(
+            &handle,
+            vec![("d1".to_string(), Finish::Done)],
+            Arc::from("me"),
+            Arc::from(Vec::new()),
+        );
+        let second = crate::record::submit(&handle, crate::record::tests::attempt("b", b"two"));
+        release.send(()).unwrap();
+        holding.await.unwrap();
+
+        let (first, refused, second) = (first.await.unwrap(), refused.await, second.await.unwrap());
+        assert!(
+            format!("{:?}", refused[0]).contains("refused by the test"),
+            "{refused:?}"
+        );
+        assert_eq!((first.record_id, second.record_id), (1, 2));
+        let (records, findings) = handle
+            .call(|store| {
+                let records: i64 = store
+                    .test_conn()
+                    .query_row("SELECT COUNT(*) FROM records", [], |row| row.get(0))
+                    .unwrap();
+                (records, store.verify_chain().unwrap())
+            })
+            .await;
+        assert_eq!(records, 2);
+        assert!(findings.is_empty(), "{findings:?}");
         drop(handle);
         thread.join().unwrap();
     }

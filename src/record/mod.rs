@@ -7,8 +7,8 @@
 //! Delivery results ([`deliveries`]) and events no fetch raised
 //! ([`raised`]) are written here for the same reason.
 
-mod alerts;
 pub mod deliveries;
+mod events;
 pub mod raised;
 
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use crate::store::{
     Result, StateUpdate, Store, StoreHandle, Writes,
 };
 
-pub use alerts::{FiledAgainst, file_event};
+pub use events::{FiledAgainst, file_event};
 
 /// What an attempt produced, as it is recorded.
 #[derive(Debug, Clone)]
@@ -164,6 +164,7 @@ struct AttemptWrite {
 
 impl BatchedWrite for AttemptWrite {
     fn write(&mut self, w: &mut Writes<'_>) -> Result<()> {
+        self.recorded = None;
         self.recorded = Some(record_in(w, &self.attempt)?);
         Ok(())
     }
@@ -339,7 +340,7 @@ fn record_in(w: &mut Writes<'_>, attempt: &AttemptRecord) -> Result<Recorded> {
         Some(scope) => scope.broken,
         None => w.scope_unreadable(&attempt.source)?,
     };
-    alerts::on_recorded(
+    events::on_recorded(
         w,
         attempt,
         record_id,
@@ -495,7 +496,7 @@ pub(crate) mod tests {
         now: &str,
     ) -> Vec<EventRow> {
         let drafts = candidates(store);
-        raised::raise_stale(store, &drafts, routes, now).unwrap()
+        raised::file_stale(store, &drafts, routes, now).unwrap()
     }
 
     /// A fetch of `source` that gave `body` as a plain-text page.
@@ -618,7 +619,7 @@ pub(crate) mod tests {
         let confirmed = record_attempt(&mut store, &not_modified).unwrap();
         let now = "2030-01-01T00:00:00.000Z";
         assert!(
-            raised::raise_stale(&mut store, &read_before, &[], now)
+            raised::file_stale(&mut store, &read_before, &[], now)
                 .unwrap()
                 .is_empty()
         );

@@ -28,7 +28,7 @@ pub struct StaleDraft {
 /// one whose last confirmed record has changed is skipped, or its event
 /// would fall in the new spell and silence it. One transaction; returns
 /// the events raised.
-pub fn raise_stale(
+pub fn file_stale(
     store: &mut Store,
     stale: &[StaleDraft],
     routes: &[Route],

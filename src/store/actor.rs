@@ -30,8 +30,8 @@ const MAX_BATCH: usize = 128;
 /// runs it in the batch's transaction.
 pub trait BatchedWrite: Send {
     /// Writes this unit in the batch's transaction. When the batch is
-    /// written again item by item (one item failed), it runs again in its
-    /// own savepoint: what it keeps of the first run must be overwritten.
+    /// written again item by item (an item or the commit failed), it runs
+    /// again in its own savepoint: it must keep nothing of an earlier run.
     fn write(&mut self, writes: &mut Writes<'_>) -> Result<()>;
     /// Told once what became of it: `Ok` once its transaction committed.
     fn settle(self: Box<Self>, written: Result<()>);

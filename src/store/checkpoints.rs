@@ -6,7 +6,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Result, Store};
+use super::{Result, Store, WriteTransaction};
 
 /// One signed statement of the ledger's size and root (its text and
 /// signature check: `evidence::checkpoint`).
@@ -33,12 +33,9 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {
     })
 }
 
-const COLUMNS: &str = "id, tree_size, root, at, key_id, signature";
-
-impl Store {
+impl WriteTransaction<'_> {
     /// Inserts `checkpoint` (its `id` is ignored) with `edge`, the Merkle
-    /// right edge of the tree it signs; returns its id. Call inside a
-    /// [`Store::write_transaction`].
+    /// right edge of the tree it signs; returns its id.
     pub fn insert_checkpoint(&self, checkpoint: &Checkpoint, edge: &str) -> Result<i64> {
         let conn = self.conn();
         conn.execute(
@@ -58,7 +55,11 @@ impl Store {
         .execute(params![id, edge])?;
         Ok(id)
     }
+}
 
+const COLUMNS: &str = "id, tree_size, root, at, key_id, signature";
+
+impl Store {
     /// The Merkle right edge saved with checkpoint `id`, as text.
     pub fn checkpoint_edge(&self, id: i64) -> Result<Option<String>> {
         Ok(self

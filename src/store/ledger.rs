@@ -1,15 +1,18 @@
 //! The rows of the evidence ledger: appending a leaf at the next position,
 //! and reading leaves back in order (with the record a capture or failure
 //! leaf is rebuilt from), their hashes alone, and the few leaves looked up
-//! by type. What a leaf says and its canonical bytes are the evidence
-//! module's; this module only stores and reads rows.
+//! by type (a `config` leaf, a `prune` leaf naming a blob: matched on
+//! their stored text). What a leaf says and its canonical bytes are the
+//! `ledger` module's; this module stores and reads rows, and defines the
+//! capture leaf's members ([`LeafRecord`]) as the columns it rebuilds
+//! them from.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, WriteTransaction};
 use crate::hash::Digest;
 
-/// A leaf as evidence builds it, before it has a place in the log: its
+/// A leaf as `ledger` builds it, before it has a place in the log: its
 /// bytes state its own `seq` and the hash of the leaf before it.
 pub trait NewLeaf {
     /// The row to store at `seq`, after the leaf hashed `prev` (hex).
@@ -87,13 +90,15 @@ pub(crate) fn append(conn: &Connection, leaf: impl NewLeaf) -> Result<(i64, Leaf
     Ok((seq, row))
 }
 
-impl Store {
+impl WriteTransaction<'_> {
     /// Appends `leaf` after the last one; returns its `seq` and the row as
-    /// stored. Call inside a [`Store::write_transaction`].
+    /// stored.
     pub fn append_leaf(&self, leaf: impl NewLeaf) -> Result<(i64, LeafRow)> {
         append(self.conn(), leaf)
     }
+}
 
+impl Store {
     /// The last `config` leaf before `seq` (the one in force there): its
     /// seq and text. One seek in the index of `config` leaves.
     pub fn config_leaf_before(&self, seq: i64) -> Result<Option<(i64, String)>> {

@@ -62,7 +62,7 @@ pub use queries::{
     service_matches,
 };
 pub use raised::LastConfirmed;
-pub use reads::{CheckpointRow, MetricCounts};
+pub use reads::{CheckpointRow, MetricCounts, ReadSnapshot};
 pub use scope_pairs::{ScopeFilter, ScopePair, ScopePairs, ScopeRow};
 pub use transaction::{SnapshotReader, WriteTransaction};
 pub use verify_reads::ReextractionRow;

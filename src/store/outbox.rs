@@ -115,6 +115,16 @@ pub enum Finish {
     Failed { error: String },
 }
 
+impl Finish {
+    /// Why the attempt failed; `None` when it was delivered.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Finish::Done => None,
+            Finish::Retry { error, .. } | Finish::Failed { error } => Some(error),
+        }
+    }
+}
+
 impl Writes<'_> {
     /// When `source`'s newest event of one of `kinds` was detected.
     pub fn last_event_at(&mut self, source: &str, kinds: [EventKind; 2]) -> Result<Option<String>> {
@@ -199,15 +209,12 @@ impl Writes<'_> {
         claimer: &str,
         now: &str,
     ) -> Result<Option<FinishedDelivery>> {
-        let (state, next, error) = match finish {
-            Finish::Done => (DeliveryState::Done, None, None),
-            Finish::Retry { at, error } => (
-                DeliveryState::Pending,
-                Some(clock::format(*at)),
-                Some(error),
-            ),
-            Finish::Failed { error } => (DeliveryState::Failed, None, Some(error)),
+        let (state, next) = match finish {
+            Finish::Done => (DeliveryState::Done, None),
+            Finish::Retry { at, .. } => (DeliveryState::Pending, Some(clock::format(*at))),
+            Finish::Failed { .. } => (DeliveryState::Failed, None),
         };
+        let error = finish.error();
         let changed = self
             .conn
             .prepare_cached(

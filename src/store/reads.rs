@@ -185,10 +185,10 @@ impl Store {
         })
     }
 
-    /// A read transaction: every read through this store until it is
-    /// dropped sees one snapshot, whatever a daemon commits meanwhile.
-    pub fn read_snapshot(&self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(self.conn().unchecked_transaction()?)
+    /// A read transaction: every read through this store until the guard
+    /// is dropped sees one snapshot, whatever a daemon commits meanwhile.
+    pub fn read_snapshot(&self) -> Result<ReadSnapshot<'_>> {
+        Ok(ReadSnapshot(self.conn().unchecked_transaction()?))
     }
 
     /// How many entries the evidence ledger holds.
@@ -272,3 +272,10 @@ pub struct MetricCounts {
     pub database_bytes: i64,
     pub ledger_entries: i64,
 }
+
+/// The read transaction of [`Store::read_snapshot`], ended when dropped. It
+/// gives no access to the connection: reads go through the store.
+pub struct ReadSnapshot<'a>(
+    #[expect(dead_code, reason = "held for its drop, which ends the transaction")]
+    rusqlite::Transaction<'a>,
+);

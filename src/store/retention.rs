@@ -3,7 +3,7 @@
 //! the query (see `evidence::retention` for why); the prune leaf each
 //! emptied body gets is the evidence module's.
 
-use super::{Result, Store};
+use super::{Result, Store, WriteTransaction};
 
 impl Store {
     /// The raw bodies (hashes, hex) not yet pruned whose every capture
@@ -31,9 +31,11 @@ impl Store {
             .query_map([cutoff], |row| row.get(0))?
             .collect::<rusqlite::Result<_>>()?)
     }
+}
 
-    /// Empties the blob `hash` (hex), keeping its hash, and notes when.
-    /// Call inside a [`Store::write_transaction`] that also logs it.
+impl WriteTransaction<'_> {
+    /// Empties the blob `hash` (hex), keeping its hash, and notes when
+    /// (the caller logs it in the same transaction).
     pub fn prune_blob(&self, hash: &str, at: &str) -> Result<()> {
         self.conn().execute(
             "UPDATE blobs SET data = X'', pruned_at = ?1 WHERE hash = ?2",

@@ -5,7 +5,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Checkpoint, Result, Store, Writes};
+use super::{Checkpoint, Result, Store, WriteTransaction, Writes};
 
 impl Store {
     /// The newest checkpoint, when it is newer than every stamped one.
@@ -45,7 +45,9 @@ impl Store {
             )
             .optional()?)
     }
+}
 
+impl WriteTransaction<'_> {
     /// Stores the TSA `tsa_url`'s reply `der` for `checkpoint`, received at `at`.
     pub fn insert_timestamp_token(
         &self,

@@ -2,9 +2,10 @@
 //! for it ([`super::Store::write_each`], [`super::Store::write`]): typed
 //! statements only. What to write, and why, is decided by the caller
 //! (`record`); a write that fails rolls back with the rest of its unit.
-//! This file holds a source's row and state and the attempt's record;
-//! the outbox, follow, crash-guard and raised-event statements sit beside
-//! their reads (`outbox.rs`, `follow.rs`, `crash_guard.rs`, `raised.rs`).
+//! This file holds a source's row and state, the attempt's record and the
+//! ledger append; the outbox, follow, crash-guard, raised-event and
+//! timestamp statements sit beside their reads (`outbox.rs`, `follow.rs`,
+//! `crash_guard.rs`, `raised.rs`, `timestamps.rs`).
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -82,11 +83,6 @@ impl Writes<'_> {
     /// Stores a packed blob (once per content) and gives its digest.
     pub fn put_blob(&mut self, blob: &PackedBlob) -> Result<Digest> {
         blob::put(self.conn, blob)
-    }
-
-    /// Stores `bytes` as a blob (once per content) and gives its digest.
-    pub fn put_bytes(&mut self, bytes: &[u8]) -> Result<Digest> {
-        blob::put_bytes(self.conn, bytes)
     }
 
     /// The bytes of a stored blob.

@@ -12,7 +12,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::config::freshness::Freshness;
 use crate::detect::{EventDraft, EventKind};
-use crate::record::raised::{StaleDraft, raise_stale as file_stale};
+use crate::record::raised::{StaleDraft, file_stale};
 use crate::store::{EventRow, LastConfirmed, StoreHandle};
 
 /// The `stale` events `last_confirmed` calls for at `now`: one per source
@@ -220,7 +220,7 @@ mod tests {
         let check = |store: &mut Store, m: i64| -> usize {
             let now = minutes(m);
             let drafts = stale_drafts(&config, &store.last_confirmed_fetches().unwrap(), now);
-            crate::record::raised::raise_stale(store, &drafts, &[], &clock::format(now))
+            crate::record::raised::file_stale(store, &drafts, &[], &clock::format(now))
                 .unwrap()
                 .len()
         };

@@ -1,7 +1,8 @@
-//! The events recording an attempt raises beside its change: `gone` when a
-//! page starts answering 404 or 410, a reminder while a source stays
-//! failing or its scope unreadable, and an attestation's expiry reminders.
-//! Pure: `record` reads what they are decided on and writes what they say.
+//! The notices recording raises beside a page's change: `gone` when a page
+//! starts answering 404 or 410, a reminder while a source stays failing or
+//! its scope unreadable, an attestation's expiry reminders, and
+//! `alert-failed` when a delivery is given up. Pure: `record` reads what
+//! they are decided on and writes what they say.
 
 use chrono::{DateTime, NaiveDate, Utc};
 

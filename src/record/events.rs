@@ -1,15 +1,15 @@
 //! Events filed in a unit of work and where they go: an event's row, its
 //! ledger leaf and one delivery per channel its routes match
-//! ([`file_event`], [`enqueue`]), and the reminders recording an attempt
-//! raises besides its change (`gone`, `failing-reminder`,
+//! ([`file_event`], [`enqueue`]), and the notices recording an attempt
+//! raises beside its change (`gone`, `failing-reminder`,
 //! `extraction-broken-reminder`, `attestation-expiry`), decided by
-//! [`crate::detect::reminders`] on what the store holds.
+//! [`crate::detect::notices`] on what the store holds.
 
 use serde_json::{Map, Value};
 
 use super::{AttemptRecord, AttemptResult};
 use crate::clock;
-use crate::detect::reminders::{self, Lasting};
+use crate::detect::notices::{self, Lasting};
 use crate::detect::{EventDraft, SourceState};
 use crate::routing::{self, Route, Subject};
 use crate::store::{EventRow, Result, Writes};
@@ -61,7 +61,7 @@ pub(super) fn on_recorded(
         let status = attempt.capture.status.map(i64::from);
         if matches!(status, Some(404 | 410)) {
             let previous = w.status_before(&attempt.source, record_id)?;
-            drafts.extend(reminders::gone(
+            drafts.extend(notices::gone(
                 status,
                 previous,
                 &attempt.capture.url,
@@ -70,8 +70,8 @@ pub(super) fn on_recorded(
         }
     }
     let lasting: [(bool, Lasting); 2] = [
-        (next.failing, reminders::FAILING),
-        (scope_unreadable, reminders::SCOPE_UNREADABLE),
+        (next.failing, notices::FAILING),
+        (scope_unreadable, notices::SCOPE_UNREADABLE),
     ];
     for (lasts, problem) in lasting {
         let Some(every) = attempt.alerts.remind_every.filter(|_| lasts) else {
@@ -82,8 +82,8 @@ pub(super) fn on_recorded(
             continue;
         }
         let last = w.last_event_at(&attempt.source, [problem.raised, problem.reminder])?;
-        if reminders::reminder_due(last.as_deref(), every, at) {
-            drafts.push(reminders::reminder(
+        if notices::reminder_due(last.as_deref(), every, at) {
+            drafts.push(notices::reminder(
                 problem,
                 next.consecutive_failures,
                 from_record,
@@ -96,7 +96,7 @@ pub(super) fn on_recorded(
         && let Some(expires) = routing::expiry_date(attestation, text)
     {
         let days_left = (expires - at.date_naive()).num_days();
-        let thresholds = reminders::attestation_thresholds_reached(&attestation.days, days_left);
+        let thresholds = notices::attestation_thresholds_reached(&attestation.days, days_left);
         let tightest = thresholds.iter().min().copied();
         let raised = match tightest {
             Some(days) => w.attestation_reminded(&attempt.source, expires, days)?,
@@ -104,7 +104,7 @@ pub(super) fn on_recorded(
         };
         if !raised
             && let Some(draft) =
-                reminders::attestation_reminder(expires, days_left, &thresholds, from_record)
+                notices::attestation_reminder(expires, days_left, &thresholds, from_record)
         {
             reached = Some((drafts.len(), expires, thresholds));
             drafts.push(draft);
